@@ -1,0 +1,292 @@
+// Package jobs runs cost-explorer query processes.
+//
+// A process is a row in the store, not a goroutine: CreateQuery inserts it as
+// pending and wakes the local workers; any worker of any replica claims it
+// under a lease, evaluates the query, stores the result and marks it done. A
+// process accepted before a crash is claimed again once its lease lapses, so
+// nothing accepted is lost. A janitor removes expired results.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Config configures a Runner. Zero values take the defaults in parentheses.
+type Config struct {
+	Store     costexplorer.Store
+	Evaluator costexplorer.Evaluator
+
+	Workers       int           // concurrent evaluations per replica (2)
+	Lease         time.Duration // how long a claim lasts before another replica may take it over (30 s)
+	PollInterval  time.Duration // how often idle workers look for processes created elsewhere (250 ms)
+	MinProcessing time.Duration // each process stays "processing" at least this long (0)
+	ResultTTL     time.Duration // how long a result is kept (24 h)
+	MaxAttempts   int           // claims before a process is marked failed (3)
+	JanitorEvery  time.Duration // how often expired results are removed (1 min)
+	Now           func() time.Time
+	Owner         string // this replica's lease owner name (host-pid-random)
+	Logger        *slog.Logger
+
+	// Observe, if set, is told the outcome and duration of each evaluation
+	// ("done" or "failed"), for metrics.
+	Observe func(state costexplorer.ProcessState, d time.Duration)
+}
+
+// Runner creates query processes and runs them. It implements
+// costexplorer.UsageService.
+type Runner struct {
+	cfg  Config
+	wake chan struct{}
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	started bool
+}
+
+var _ costexplorer.UsageService = (*Runner)(nil)
+
+// New returns a Runner; call Start to run its workers.
+func New(cfg Config) *Runner {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 250 * time.Millisecond
+	}
+	if cfg.ResultTTL <= 0 {
+		cfg.ResultTTL = 24 * time.Hour
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.JanitorEvery <= 0 {
+		cfg.JanitorEvery = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = DefaultOwner()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{cfg: cfg, wake: make(chan struct{}, cfg.Workers)}
+}
+
+// DefaultOwner returns a lease owner name unique to this process.
+func DefaultOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Owner returns the lease owner name of this runner.
+func (r *Runner) Owner() string { return r.cfg.Owner }
+
+// CreateQuery accepts a validated query and returns its token (DESIGN §1.2):
+// the same query on the same data returns the same token and, once computed,
+// the stored result.
+func (r *Runner) CreateQuery(ctx context.Context, q *costexplorer.Query) (string, error) {
+	version, err := r.cfg.Store.DataVersion(ctx)
+	if err != nil {
+		return "", fmt.Errorf("data version: %w", err)
+	}
+	now := r.cfg.Now().UTC()
+	p := &costexplorer.QueryProcess{
+		Token:     q.Token(version),
+		OrgID:     q.OrgID,
+		Query:     *q,
+		State:     costexplorer.ProcessPending,
+		CreatedAt: now,
+		ReadyAt:   now.Add(r.cfg.MinProcessing),
+		ExpiresAt: now.Add(r.cfg.ResultTTL),
+	}
+	stored, err := r.cfg.Store.CreateProcess(ctx, p)
+	if err != nil {
+		return "", fmt.Errorf("create process: %w", err)
+	}
+	if stored.State == costexplorer.ProcessPending {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	return stored.Token, nil
+}
+
+// Usage returns the process of orgID with token.
+func (r *Runner) Usage(ctx context.Context, orgID, token string) (*costexplorer.QueryProcess, error) {
+	return r.cfg.Store.Process(ctx, orgID, token, r.cfg.Now())
+}
+
+// Start runs the workers and the janitor until Stop is called or ctx ends.
+func (r *Runner) Start(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return
+	}
+	r.started = true
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < r.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.work(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.janitor(ctx)
+	}()
+	go func() {
+		wg.Wait()
+		close(r.done)
+	}()
+}
+
+// Stop stops claiming work, waits for evaluations in flight (bounded by
+// ctx), and hands the leases this replica still holds back to the pool so
+// another replica can finish them at once.
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	started, cancel, done := r.started, r.cancel, r.done
+	r.mu.Unlock()
+	if !started {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	if err := r.cfg.Store.ReleaseLeases(rctx, r.cfg.Owner); err != nil {
+		return fmt.Errorf("release leases: %w", err)
+	}
+	return nil
+}
+
+func (r *Runner) work(ctx context.Context) {
+	t := time.NewTicker(r.cfg.PollInterval)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		if r.runOne(ctx) {
+			continue // there may be more
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// runOne claims and runs one process; it reports whether it found one.
+func (r *Runner) runOne(ctx context.Context) bool {
+	p, err := r.cfg.Store.ClaimProcess(ctx, r.cfg.Owner, r.cfg.Now(), r.cfg.Lease)
+	if err != nil {
+		if !costexplorer.IsNotFound(err) && ctx.Err() == nil {
+			r.cfg.Logger.Warn("claim query process", "err", err)
+		}
+		return false
+	}
+	log := r.cfg.Logger.With("token", p.Token[:12], "org", p.OrgID, "attempt", p.Attempts)
+	if p.Attempts > r.cfg.MaxAttempts {
+		r.fail(ctx, p, fmt.Sprintf("gave up after %d attempts", p.Attempts-1), log)
+		return true
+	}
+	start := time.Now()
+	body, err := r.evaluate(ctx, p)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false // shutting down: Stop releases the lease
+		}
+		log.Error("evaluate query process", "err", err)
+		if p.Attempts >= r.cfg.MaxAttempts {
+			r.fail(ctx, p, err.Error(), log)
+		}
+		// Otherwise the lease lapses and the process is tried again.
+		return true
+	}
+	if err := r.cfg.Store.FinishProcess(ctx, p.Token, r.cfg.Owner, body, r.cfg.Now()); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			log.Warn("finish query process", "err", err)
+		}
+		return true
+	}
+	if r.cfg.Observe != nil {
+		r.cfg.Observe(costexplorer.ProcessDone, time.Since(start))
+	}
+	log.Debug("query process done", "duration", time.Since(start), "bytes", len(body))
+	return true
+}
+
+func (r *Runner) fail(ctx context.Context, p *costexplorer.QueryProcess, msg string, log *slog.Logger) {
+	if err := r.cfg.Store.FailProcess(ctx, p.Token, r.cfg.Owner, msg, r.cfg.Now()); err != nil {
+		log.Warn("fail query process", "err", err)
+	}
+	if r.cfg.Observe != nil {
+		r.cfg.Observe(costexplorer.ProcessFailed, 0)
+	}
+}
+
+// evaluate computes the result body of p, recovering from a panic in the
+// evaluator so that one bad query cannot take the server down.
+func (r *Runner) evaluate(ctx context.Context, p *costexplorer.QueryProcess) (body []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic evaluating query: %v", v)
+		}
+	}()
+	rows, err := r.cfg.Evaluator.Evaluate(ctx, &p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if rows == nil {
+		rows = []costexplorer.Row{}
+	}
+	return json.Marshal(costexplorer.Result{UsageDetails: rows})
+}
+
+func (r *Runner) janitor(ctx context.Context) {
+	t := time.NewTicker(r.cfg.JanitorEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := r.cfg.Now()
+		if n, err := r.cfg.Store.DeleteExpiredProcesses(ctx, now); err != nil {
+			r.cfg.Logger.Warn("delete expired query processes", "err", err)
+		} else if n > 0 {
+			r.cfg.Logger.Info("deleted expired query processes", "count", n)
+		}
+		if err := r.cfg.Store.DeleteExpiredAuthState(ctx, now); err != nil {
+			r.cfg.Logger.Warn("delete expired auth state", "err", err)
+		}
+	}
+}
