@@ -1,0 +1,22 @@
+// Package engine answers cost-explorer queries from an in-memory, columnar,
+// dictionary-encoded copy of the monthly rollup (DESIGN §1.3, §1.4, §4).
+//
+// The database stays the source of truth. The engine reads the rollup once
+// into an immutable snapshot: organizations, projects, clusters and services
+// become small integers (dictionaries), and the rollup cells become columns
+// sorted by (organization, month, project, cluster, service), cut into
+// segments of one organization and one month. A query visits only the
+// segments of the organizations in its scope and the months of its window,
+// filters each cell with a lookup into a per-query boolean slice over
+// dictionary ids, and aggregates by streaming (equal group keys are adjacent
+// in that order) or, for services, into a small dense array. Result rows are
+// ordered by integer ranks precomputed from the names, which reproduces
+// [costexplorer.CompareRows] without comparing strings.
+//
+// Memory grows with rollup cells (about 18 bytes a cell plus the
+// dictionaries), never with line items. Evaluate polls the source's data
+// version at most every Options.RefreshInterval and rebuilds the snapshot when
+// it changed (an ingest here or on another replica); rebuilds are
+// single-flight and swapped in atomically, so concurrent queries always read
+// one consistent snapshot.
+package engine

@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Source is what the engine reads from a store; costexplorer.Store satisfies
+// it.
+type Source interface {
+	DataVersion(ctx context.Context) (int64, error)
+	ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error
+	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
+	Projects(ctx context.Context) ([]*costexplorer.Project, error)
+	Clusters(ctx context.Context) ([]*costexplorer.Cluster, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	// RefreshInterval bounds how often Evaluate asks the source for its data
+	// version (0: every call). Between checks, Evaluate answers from the
+	// snapshot it has, so a change made by another replica becomes visible
+	// within one interval.
+	RefreshInterval time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Stats describes the engine's current snapshot.
+type Stats struct {
+	RollupRows    int           // rollup cells held
+	Segments      int           // (organization, month) runs
+	Organizations int           // dictionary sizes
+	Projects      int           // excluding the absent entry
+	Clusters      int           // excluding the absent entry
+	Services      int           //
+	Bytes         int64         // approximate memory held by the snapshot
+	DataVersion   int64         // the source's data version the snapshot reflects
+	LoadedAt      time.Time     // when the snapshot was built (zero before the first load)
+	LoadDuration  time.Duration // how long the build took
+}
+
+// Engine evaluates cost-explorer queries over an in-memory copy of the
+// monthly rollup of a Source. It is safe for concurrent use.
+type Engine struct {
+	src  Source
+	opts Options
+
+	snap      atomic.Pointer[snapshot]
+	lastCheck atomic.Int64 // unix nanoseconds of the last data-version check
+
+	mu      sync.Mutex
+	flight  *flight // the build in progress, if any
+	flights uint64  // builds started so far
+}
+
+// flight is one build of a snapshot, shared by every caller that needs it.
+type flight struct {
+	seq  uint64
+	done chan struct{}
+	snap *snapshot
+	err  error
+}
+
+var _ costexplorer.Evaluator = (*Engine)(nil)
+
+// New returns an engine over src. It reads nothing until Load or the first
+// Evaluate.
+func New(src Source, opts Options) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Engine{src: src, opts: opts}
+}
+
+// Load (re)builds the snapshot from the source, whatever its data version.
+// A build already in progress that began before the call does not count:
+// Load returns only once data read after its call is in place.
+func (e *Engine) Load(ctx context.Context) error {
+	_, err := e.rebuild(ctx, e.started())
+	return err
+}
+
+// Evaluate answers a validated query. It first makes sure the snapshot is
+// fresh (see Options.RefreshInterval), then evaluates the query on it. The
+// rows are ordered as costexplorer.CompareRows orders them; an organization
+// without usage in the window gets an empty, non-nil slice. Errors come only
+// from the source (internal errors).
+func (e *Engine) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexplorer.Row, error) {
+	if q == nil {
+		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil query")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := e.fresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.evaluate(q), nil
+}
+
+// Stats describes the current snapshot (zero before the first load).
+func (e *Engine) Stats() Stats {
+	s := e.snap.Load()
+	if s == nil {
+		return Stats{}
+	}
+	return Stats{
+		RollupRows:    len(s.amount),
+		Segments:      len(s.segs),
+		Organizations: len(s.orgs.ids),
+		Projects:      len(s.projects.ids) - 1,
+		Clusters:      len(s.clusters.ids) - 1,
+		Services:      len(s.services.ids),
+		Bytes:         s.bytes(),
+		DataVersion:   s.version,
+		LoadedAt:      s.loadedAt,
+		LoadDuration:  s.loadTook,
+	}
+}
+
+// fresh returns a snapshot that reflects the source's data version as of this
+// call (or as of the last check, within RefreshInterval).
+func (e *Engine) fresh(ctx context.Context) (*snapshot, error) {
+	s := e.snap.Load()
+	now := e.opts.Now()
+	if s != nil && e.opts.RefreshInterval > 0 && now.Sub(time.Unix(0, e.lastCheck.Load())) < e.opts.RefreshInterval {
+		return s, nil
+	}
+	// Builds started before the version is read may have read older data;
+	// only a build started after it is certain to be at least as new.
+	seen := e.started()
+	v, err := e.src.DataVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.lastCheck.Store(now.UnixNano())
+	if s != nil && s.version == v {
+		return s, nil
+	}
+	if s = e.snap.Load(); s != nil && s.version == v {
+		return s, nil // another caller has just built it
+	}
+	return e.rebuild(ctx, seen)
+}
+
+// started returns how many builds have started.
+func (e *Engine) started() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flights
+}
+
+// rebuild returns a snapshot built by a build that started after the first
+// `after` builds. Builds are single-flight: callers join the build in
+// progress when it is recent enough, or wait for it to end and start the
+// next one. A build runs detached from any one caller's cancellation, so a
+// caller that gives up does not fail the others; each caller still stops
+// waiting when its own context ends.
+func (e *Engine) rebuild(ctx context.Context, after uint64) (*snapshot, error) {
+	for {
+		e.mu.Lock()
+		f := e.flight
+		if f == nil {
+			e.flights++
+			f = &flight{seq: e.flights, done: make(chan struct{})}
+			e.flight = f
+			go e.run(context.WithoutCancel(ctx), f)
+		}
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if f.seq > after {
+			return f.snap, f.err
+		}
+	}
+}
+
+// run performs one build and publishes its snapshot.
+func (e *Engine) run(ctx context.Context, f *flight) {
+	defer close(f.done)
+	defer func() {
+		e.mu.Lock()
+		e.flight = nil
+		e.mu.Unlock()
+	}()
+	s, err := build(ctx, e.src, e.opts.Now)
+	if err != nil {
+		f.err = err
+		return
+	}
+	f.snap = s
+	e.snap.Store(s)
+	e.lastCheck.Store(s.loadedAt.UnixNano())
+}
