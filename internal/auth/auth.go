@@ -1,0 +1,270 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Realm is the Digest realm of the Atlas Administration API. Clients hash it
+// into HA1, so it is part of every stored API key hash.
+const Realm = "MMS Public API"
+
+// Names of the shared secrets kept through Store.Secret.
+const (
+	secretNonceKey = "auth.digest.nonce-hmac-key"
+	secretJWTSeed  = "auth.jwt.ed25519-seed"
+)
+
+// Config holds what an Authenticator needs. Zero fields take the defaults
+// documented on each field.
+type Config struct {
+	// Store holds credentials, organizations (RequiresAccessList), the shared
+	// secrets, used nonces and revoked tokens. Required.
+	Store costexplorer.Store
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// NonceTTL is the lifetime of a Digest nonce (default 5 min); a correct
+	// answer to an older nonce gets a fresh challenge with stale=true.
+	NonceTTL time.Duration
+	// TokenTTL is the lifetime of an access token (default 3600 s).
+	TokenTTL time.Duration
+	// Issuer is the iss claim of access tokens (default "costexplorer").
+	Issuer string
+	// TrustedProxies are the peers whose X-Forwarded-For is honoured.
+	TrustedProxies []netip.Prefix
+	// WriteError writes an Atlas error body for a *costexplorer.Error. The
+	// Authenticator sets its own WWW-Authenticate and Retry-After headers
+	// before calling it. Default: a minimal Atlas JSON writer.
+	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives authentication failures (never secrets). Default: discard.
+	Logger *slog.Logger
+	// BruteForce tunes the slowing of repeated failures.
+	BruteForce BruteForceConfig
+}
+
+// BruteForceConfig tunes the per-replica, in-memory slowing of repeated
+// authentication failures (see the package documentation).
+type BruteForceConfig struct {
+	// IPLimit is the number of recent failures from one client IP that turns
+	// further attempts from it into 429 (default 20).
+	IPLimit int
+	// KeyLimit is the number of recent failures for one public key or client
+	// id, from any address, that turns further attempts with it into 429
+	// (default 50).
+	KeyLimit int
+	// Forget is how long one failure is remembered (default 3 s): a full
+	// IPLimit burst is forgotten within IPLimit×Forget.
+	Forget time.Duration
+	// Delay is added to a failed answer for each failure beyond half of a
+	// limit (default 100 ms, at most MaxDelay = 2 s). Negative disables it.
+	Delay    time.Duration
+	MaxDelay time.Duration
+	// MaxEntries bounds the number of addresses and keys tracked (default 10000).
+	MaxEntries int
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NonceTTL <= 0 {
+		c.NonceTTL = 5 * time.Minute
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = time.Hour
+	}
+	if c.Issuer == "" {
+		c.Issuer = "costexplorer"
+	}
+	if c.WriteError == nil {
+		c.WriteError = writeAtlasError
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &c.BruteForce
+	if b.IPLimit <= 0 {
+		b.IPLimit = 20
+	}
+	if b.KeyLimit <= 0 {
+		b.KeyLimit = 50
+	}
+	if b.Forget <= 0 {
+		b.Forget = 3 * time.Second
+	}
+	if b.Delay == 0 {
+		b.Delay = 100 * time.Millisecond
+	}
+	if b.MaxDelay <= 0 {
+		b.MaxDelay = 2 * time.Second
+	}
+	if b.MaxEntries <= 0 {
+		b.MaxEntries = 10000
+	}
+}
+
+// Authenticator authenticates API requests and serves the OAuth endpoints.
+// It keeps no state another replica needs: nonces and tokens are verifiable
+// with the shared keys, and their single use and revocation live in the store.
+type Authenticator struct {
+	cfg      Config
+	store    costexplorer.Store
+	nonces   *nonceMinter
+	tokens   *tokenSigner
+	throttle *throttle
+	log      *slog.Logger
+}
+
+// New returns an Authenticator, loading the shared Digest nonce key and JWT
+// signing key from the store (the first replica to start creates them).
+func New(ctx context.Context, cfg Config) (*Authenticator, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("auth: Config.Store is required")
+	}
+	cfg.setDefaults()
+	nonceKey, err := cfg.Store.Secret(ctx, secretNonceKey, randomSecret(32))
+	if err != nil {
+		return nil, fmt.Errorf("auth: load digest nonce key: %w", err)
+	}
+	if len(nonceKey) < 32 {
+		return nil, fmt.Errorf("auth: stored digest nonce key is %d bytes, want 32", len(nonceKey))
+	}
+	seed, err := cfg.Store.Secret(ctx, secretJWTSeed, randomSecret(ed25519.SeedSize))
+	if err != nil {
+		return nil, fmt.Errorf("auth: load token signing key: %w", err)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("auth: stored token signing key is %d bytes, want %d", len(seed), ed25519.SeedSize)
+	}
+	return &Authenticator{
+		cfg:      cfg,
+		store:    cfg.Store,
+		nonces:   &nonceMinter{key: nonceKey, ttl: cfg.NonceTTL},
+		tokens:   newTokenSigner(ed25519.NewKeyFromSeed(seed), cfg.Issuer),
+		throttle: newThrottle(cfg.BruteForce),
+		log:      cfg.Logger,
+	}, nil
+}
+
+func randomSecret(n int) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		b := make([]byte, n)
+		_, err := rand.Read(b)
+		return b, err
+	}
+}
+
+// principalKey is the context key of the authenticated principal.
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p *costexplorer.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal Middleware put in ctx.
+func PrincipalFrom(ctx context.Context) (*costexplorer.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*costexplorer.Principal)
+	return p, ok && p != nil
+}
+
+// Details of the errors this package returns. One sentence per cause, the
+// same whatever the credential or organization, so that an answer reveals
+// nothing about which part was wrong.
+const (
+	detailUnauthenticated = "You are not authorized for this resource."
+	detailForbiddenOrg    = "Current user is not authorized to perform this action."
+	detailRateLimited     = "Too many failed authentication attempts. Retry after %d seconds."
+	detailUnavailable     = "Authentication is temporarily unavailable."
+)
+
+// AuthorizeOrg checks that p may act on organization orgID: p must belong to
+// orgID and, when billing is true, hold a role that may use the cost
+// explorer. Every refusal is the same 401 USER_UNAUTHORIZED, whether orgID
+// exists or not, so that organization ids cannot be probed.
+//
+// A paying organization's credential reaches its linked organizations'
+// usage through its own organization's queries, not through their paths.
+func AuthorizeOrg(p *costexplorer.Principal, orgID string, billing bool) error {
+	if p == nil || p.OrgID == "" || p.OrgID != orgID || (billing && !costexplorer.CanViewBilling(p.Roles)) {
+		return costexplorer.Errorf(costexplorer.ErrUnauthorized, detailForbiddenOrg)
+	}
+	return nil
+}
+
+func errUnauthenticated() error {
+	return costexplorer.Errorf(costexplorer.ErrUnauthorized, detailUnauthenticated)
+}
+
+func errUnavailable(cause error) error {
+	return &costexplorer.Error{Code: costexplorer.ErrUnavailable, Detail: detailUnavailable, Err: cause}
+}
+
+// retryAfterError is the cause inside a RATE_LIMITED error; RetryAfter
+// extracts it.
+type retryAfterError struct{ d time.Duration }
+
+func (e *retryAfterError) Error() string { return fmt.Sprintf("retry after %s", e.d) }
+
+func errRateLimited(d time.Duration) error {
+	secs := retryAfterSeconds(d)
+	return &costexplorer.Error{
+		Code:   costexplorer.ErrRateLimited,
+		Detail: fmt.Sprintf(detailRateLimited, secs),
+		Err:    &retryAfterError{d: time.Duration(secs) * time.Second},
+	}
+}
+
+// RetryAfter returns how long the caller should wait after a RATE_LIMITED
+// error from CheckAPIKey or CheckServiceAccount (for a Retry-After header).
+func RetryAfter(err error) (time.Duration, bool) {
+	var e *retryAfterError
+	if errors.As(err, &e) {
+		return e.d, true
+	}
+	return 0, false
+}
+
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// writeAtlasError is the default Config.WriteError: the Atlas error body,
+// for callers (tests, tools) that do not bring the HTTP layer's writer.
+func writeAtlasError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	switch costexplorer.ErrorCode(err) {
+	case costexplorer.ErrUnauthorized:
+		status = http.StatusUnauthorized
+	case costexplorer.ErrIPNotOnAccessList, costexplorer.ErrOrgRequiresAccessList:
+		status = http.StatusForbidden
+	case costexplorer.ErrRateLimited:
+		status = http.StatusTooManyRequests
+	case costexplorer.ErrUnavailable:
+		status = http.StatusServiceUnavailable
+	}
+	params := []any{}
+	var e *costexplorer.Error
+	if errors.As(err, &e) && e.Params != nil {
+		params = e.Params
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"error":      status,
+		"errorCode":  costexplorer.ErrorCode(err),
+		"reason":     http.StatusText(status),
+		"detail":     costexplorer.ErrorDetail(err),
+		"parameters": params,
+	})
+}

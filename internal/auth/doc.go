@@ -1,0 +1,37 @@
+// Package auth authenticates callers of the Atlas-compatible API.
+//
+// Two kinds of credential exist, as in Atlas:
+//
+//   - API keys over HTTP Digest (RFC 7616, MD5 and SHA-256, qop=auth). The
+//     server stores only the digest hashes HA1 = H(publicKey:realm:privateKey)
+//     and mints its own nonces: a timestamp, random bytes and an HMAC under a
+//     key shared by every replica through Store.Secret, so any replica accepts
+//     any replica's nonce without a database round trip. A nonce expires after
+//     Config.NonceTTL (the client is then told stale=true and retries without
+//     asking its user again), and each (nonce, nc) pair is accepted once across
+//     replicas through Store.UseNonce.
+//   - Service accounts over OAuth 2.0 client credentials. The client secret is
+//     stored as a bcrypt hash. Access tokens are JWTs signed with an Ed25519
+//     key that lives in the store (Store.Secret), so every replica signs and
+//     verifies with the same key; verification accepts EdDSA only. Revocation
+//     is by token id (jti), shared through the store.
+//
+// Access lists are enforced each time a credential is used (a Digest request
+// or a Bearer request), never when a token is minted: a token obtained from an
+// allowed address is useless from another one.
+//
+// Brute-force slowing is per replica and in memory, on purpose: it needs no
+// database writes on the hot path and a restart forgets it. Failures are
+// counted per client IP and per public key / client id in a leaky bucket
+// (each failure is forgotten after BruteForce.Forget). Past half of a limit
+// each failed answer is delayed a little more; at the limit the caller gets
+// 429 RATE_LIMITED with Retry-After until enough failures have leaked away.
+// An attacker can thus keep a key locked only while attacking, and the
+// holder is let back in seconds after the attack stops. The tracking table is
+// bounded (BruteForce.MaxEntries); when full, forgotten entries are dropped
+// first, then arbitrary ones, so memory stays bounded under a flood of
+// addresses at the cost of forgetting some counts.
+//
+// The HTTP layer (internal/httpapi) mounts Middleware, TokenHandler and
+// RevokeHandler, and calls AuthorizeOrg in every organization-scoped handler.
+package auth

@@ -1,0 +1,279 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// failure is why a request was not authenticated and how to answer it.
+type failure struct {
+	err    error         // a *costexplorer.Error for cfg.WriteError
+	reason string        // for the log only
+	stale  bool          // challenge with stale=true (right key, expired nonce)
+	bearer bool          // the caller tried a Bearer token: add a Bearer challenge
+	delay  time.Duration // brute-force slowing of this answer
+}
+
+// Middleware authenticates each request with HTTP Digest (an API key) or a
+// Bearer access token (a service account), enforces the credential's access
+// list and its organization's access-list requirement, and passes the
+// request on with the principal in its context (see PrincipalFrom).
+// Otherwise it answers through cfg.WriteError: 401 USER_UNAUTHORIZED with
+// fresh Digest challenges (MD5 first, then SHA-256), 403
+// IP_ADDRESS_NOT_ON_ACCESS_LIST or ORG_REQUIRES_ACCESS_LIST, 429
+// RATE_LIMITED with Retry-After after repeated failures, or 503
+// SERVICE_UNAVAILABLE when the store does not answer. It does not authorize:
+// handlers call AuthorizeOrg.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, f := a.authenticate(r)
+		if f != nil {
+			a.writeFailure(w, r, f)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+func (a *Authenticator) authenticate(r *http.Request) (*costexplorer.Principal, *failure) {
+	ctx := r.Context()
+	now := a.cfg.Now()
+	ip := a.ClientIP(r)
+	ipKey := a.throttle.ipKey(ip)
+	if d, blocked := a.throttle.blocked(now, ipKey); blocked {
+		return nil, &failure{err: errRateLimited(d), reason: "address rate limited"}
+	}
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		// The first leg of every Digest handshake: not a failure.
+		return nil, &failure{err: errUnauthenticated()}
+	}
+	if len(values) > 1 {
+		return nil, a.fail(now, "several Authorization headers", ipKey)
+	}
+	scheme, _, _ := strings.Cut(values[0], " ")
+	var (
+		p *costexplorer.Principal
+		f *failure
+	)
+	switch strings.ToLower(scheme) {
+	case "digest":
+		p, f = a.authenticateDigest(r, values[0], now, ipKey)
+	case "bearer":
+		p, f = a.authenticateBearer(ctx, values[0][len(scheme):], now, ipKey)
+	default:
+		return nil, &failure{err: errUnauthenticated(), reason: "unsupported scheme"}
+	}
+	if f != nil {
+		return nil, f
+	}
+	if err := a.checkAccess(ctx, p, ip); err != nil {
+		return nil, &failure{err: err, reason: "access list"}
+	}
+	return p, nil
+}
+
+// authenticateDigest verifies an RFC 7616 Authorization header against the
+// stored HA1 of the key it names.
+func (a *Authenticator) authenticateDigest(r *http.Request, header string, now time.Time, ipKey limitKey) (*costexplorer.Principal, *failure) {
+	ctx := r.Context()
+	c, err := parseDigestAuthorization(header)
+	if err != nil {
+		return nil, a.fail(now, err.Error(), ipKey)
+	}
+	keys := []limitKey{ipKey}
+	if isPublicKey(c.Username) {
+		keys = append(keys, a.throttle.credentialKey("apikey "+c.Username))
+	}
+	if d, blocked := a.throttle.blocked(now, keys...); blocked {
+		return nil, &failure{err: errRateLimited(d), reason: "public key rate limited"}
+	}
+	if c.Realm != Realm {
+		return nil, a.fail(now, "wrong realm", keys...)
+	}
+	// The client hashes the request line's target, query string included;
+	// comparing it with what this request really asked for stops a signed
+	// header from being replayed against another path or query.
+	if c.URI != r.RequestURI {
+		return nil, a.fail(now, "uri does not match the request", keys...)
+	}
+	expires, nonceErr := a.nonces.check(c.Nonce, now)
+	if errors.Is(nonceErr, errNonceInvalid) {
+		return nil, a.fail(now, "nonce not minted here", keys...)
+	}
+	k, err := a.store.APIKeyByPublicKey(ctx, c.Username)
+	if costexplorer.IsNotFound(err) {
+		return nil, a.fail(now, "unknown public key", keys...)
+	}
+	if err != nil {
+		return nil, &failure{err: errUnavailable(fmt.Errorf("look up API key: %w", err)), reason: "store"}
+	}
+	ha1 := k.HA1MD5
+	if c.Algorithm == algSHA256 {
+		ha1 = k.HA1SHA256
+	}
+	want := digestResponse(c.Algorithm, ha1, r.Method, c.URI, c.Nonce, c.NC, c.Cnonce)
+	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.Response)) != 1 {
+		return nil, a.fail(now, "wrong digest response", keys...)
+	}
+	if !k.Enabled {
+		return nil, a.fail(now, "API key disabled", keys...)
+	}
+	if errors.Is(nonceErr, errNonceStale) {
+		// The client knows the key: tell it to retry with a fresh nonce
+		// without asking its user again (RFC 7616 §3.3).
+		return nil, &failure{err: errUnauthenticated(), reason: "stale nonce", stale: true}
+	}
+	if err := a.store.UseNonce(ctx, c.Nonce, c.Count, expires); err != nil {
+		if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
+			return nil, a.fail(now, "replayed nonce and nc", keys...)
+		}
+		return nil, &failure{err: errUnavailable(fmt.Errorf("record nonce use: %w", err)), reason: "store"}
+	}
+	a.throttle.succeed(ipKey)
+	return &costexplorer.Principal{
+		Kind:       costexplorer.PrincipalAPIKey,
+		ID:         k.ID,
+		PublicKey:  k.PublicKey,
+		OrgID:      k.OrgID,
+		Roles:      k.Roles,
+		AccessList: k.AccessList,
+	}, nil
+}
+
+// authenticateBearer verifies an access token and that its service account
+// still exists, is enabled and belongs to the same organization. The roles
+// and access list are read afresh, so changes apply to live tokens.
+func (a *Authenticator) authenticateBearer(ctx context.Context, rest string, now time.Time, ipKey limitKey) (*costexplorer.Principal, *failure) {
+	token := strings.TrimSpace(rest)
+	claims, err := a.tokens.verify(token, a.cfg.Now)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		// A genuine token at the wrong time: a client that forgot to
+		// refresh, not a guess. Not counted.
+		return nil, &failure{err: errUnauthenticated(), reason: err.Error(), bearer: true}
+	case err != nil:
+		f := a.fail(now, err.Error(), ipKey)
+		f.bearer = true
+		return nil, f
+	}
+	revoked, err := a.store.TokenRevoked(ctx, claims.ID)
+	if err != nil {
+		return nil, &failure{err: errUnavailable(fmt.Errorf("check token revocation: %w", err)), reason: "store"}
+	}
+	if revoked {
+		return nil, &failure{err: errUnauthenticated(), reason: "token revoked", bearer: true}
+	}
+	sa, err := a.store.ServiceAccount(ctx, claims.Subject)
+	if costexplorer.IsNotFound(err) {
+		return nil, &failure{err: errUnauthenticated(), reason: "service account deleted", bearer: true}
+	}
+	if err != nil {
+		return nil, &failure{err: errUnavailable(fmt.Errorf("look up service account: %w", err)), reason: "store"}
+	}
+	if !sa.Enabled || sa.OrgID != claims.OrgID {
+		return nil, &failure{err: errUnauthenticated(), reason: "service account disabled or moved", bearer: true}
+	}
+	a.throttle.succeed(ipKey)
+	return serviceAccountPrincipal(sa), nil
+}
+
+func serviceAccountPrincipal(sa *costexplorer.ServiceAccount) *costexplorer.Principal {
+	return &costexplorer.Principal{
+		Kind:       costexplorer.PrincipalServiceAccount,
+		ID:         sa.ClientID,
+		OrgID:      sa.OrgID,
+		Roles:      sa.Roles,
+		AccessList: sa.AccessList,
+	}
+}
+
+// checkAccess enforces the access lists on a credential being used from ip.
+func (a *Authenticator) checkAccess(ctx context.Context, p *costexplorer.Principal, ip netip.Addr) error {
+	org, err := a.store.Organization(ctx, p.OrgID)
+	if costexplorer.IsNotFound(err) {
+		return errUnauthenticated()
+	}
+	if err != nil {
+		return errUnavailable(fmt.Errorf("look up organization: %w", err))
+	}
+	if len(p.AccessList) == 0 {
+		if org.RequiresAccessList {
+			return &costexplorer.Error{
+				Code:   costexplorer.ErrOrgRequiresAccessList,
+				Detail: "This organization requires access through an access list of ip ranges.",
+				Params: []any{org.ID},
+			}
+		}
+		return nil
+	}
+	if !p.AccessList.Allows(ip) {
+		shown := ip.String()
+		if !ip.IsValid() {
+			shown = "unknown"
+		}
+		return &costexplorer.Error{
+			Code:   costexplorer.ErrIPNotOnAccessList,
+			Detail: fmt.Sprintf("IP address %s is not allowed to access this resource.", shown),
+			Params: []any{shown},
+		}
+	}
+	return nil
+}
+
+// fail records a failure against keys and returns the 401 to answer.
+func (a *Authenticator) fail(now time.Time, reason string, keys ...limitKey) *failure {
+	return &failure{err: errUnauthenticated(), reason: reason, delay: a.throttle.fail(now, keys...)}
+}
+
+// writeFailure answers a request that was not authenticated.
+func (a *Authenticator) writeFailure(w http.ResponseWriter, r *http.Request, f *failure) {
+	code := costexplorer.ErrorCode(f.err)
+	if f.reason != "" {
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "authentication failed",
+			slog.String("reason", f.reason), slog.String("errorCode", code),
+			slog.String("ip", a.ClientIP(r).String()), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
+	sleep(r.Context(), f.delay)
+	switch code {
+	case costexplorer.ErrUnauthorized:
+		nonce, err := a.nonces.mint(a.cfg.Now())
+		if err != nil {
+			a.cfg.WriteError(w, r, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "mint nonce", Err: err})
+			return
+		}
+		setChallenges(w.Header(), nonce, f.stale)
+		if f.bearer {
+			w.Header().Add("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
+		}
+	case costexplorer.ErrRateLimited:
+		if d, ok := RetryAfter(f.err); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d)))
+		}
+	}
+	a.cfg.WriteError(w, r, f.err)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,298 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// maxFormBytes bounds the body of the OAuth endpoints.
+const maxFormBytes = 16 << 10
+
+// oauthError is an RFC 6749 §5.2 error answer.
+type oauthError struct {
+	status      int
+	code        string // invalid_request, invalid_client, unsupported_grant_type, …
+	description string
+	retryAfter  time.Duration
+	cause       error // logged only
+	delay       time.Duration
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
+// TokenHandler serves POST /api/oauth/token: the OAuth 2.0 client
+// credentials grant (RFC 6749 §4.4) with the client authenticated by HTTP
+// Basic. It answers 200 {"access_token", "token_type": "Bearer",
+// "expires_in"}, or an RFC 6749 error body: 400 invalid_request (not a
+// form, repeated or missing parameters), 401 invalid_client with
+// WWW-Authenticate: Basic (unknown client, wrong secret, disabled account),
+// 400 unsupported_grant_type, 429 (after repeated failures, with
+// Retry-After) or 503 temporarily_unavailable. Access lists are not checked
+// here: they apply where the token is used.
+func (a *Authenticator) TokenHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, sa, oe := a.oauthRequest(w, r)
+		if oe != nil {
+			a.writeOAuthError(w, r, oe)
+			return
+		}
+		switch gt := form.Get("grant_type"); gt {
+		case "client_credentials":
+		case "":
+			a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The grant_type parameter is required."})
+			return
+		default:
+			a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Only the client_credentials grant type is supported."})
+			return
+		}
+		token, _, err := a.tokens.sign(sa.ClientID, sa.OrgID, a.cfg.Now(), a.cfg.TokenTTL)
+		if err != nil {
+			a.writeOAuthError(w, r, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "The token could not be issued.", cause: err})
+			return
+		}
+		writeOAuthJSON(w, http.StatusOK, map[string]any{
+			"access_token": token,
+			"token_type":   "Bearer",
+			"expires_in":   int64(a.cfg.TokenTTL / time.Second),
+		})
+	})
+}
+
+// RevokeHandler serves POST /api/oauth/revoke (RFC 7009): form token=…,
+// the client authenticated by HTTP Basic as for the token endpoint. A valid
+// token of that client is revoked by its jti until it expires, on every
+// replica. As RFC 7009 §2.2 requires, an unknown, malformed or expired token
+// is answered 200 too; a token issued to another client is refused with
+// 400 invalid_request.
+func (a *Authenticator) RevokeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, sa, oe := a.oauthRequest(w, r)
+		if oe != nil {
+			a.writeOAuthError(w, r, oe)
+			return
+		}
+		token := form.Get("token")
+		if token == "" {
+			a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The token parameter is required."})
+			return
+		}
+		if claims, err := a.tokens.verifySignature(token); err == nil {
+			if claims.Subject != sa.ClientID {
+				a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The token was not issued to this client."})
+				return
+			}
+			if exp := claims.ExpiresAt.Time; exp.Add(tokenLeeway).After(a.cfg.Now()) {
+				if err := a.store.RevokeToken(r.Context(), claims.ID, exp.Add(tokenLeeway)); err != nil {
+					a.writeOAuthError(w, r, &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The token could not be revoked; retry later.", cause: err})
+					return
+				}
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// oauthRequest checks what both OAuth endpoints share: POST, a form body
+// with no repeated parameter, and the client's HTTP Basic credentials.
+func (a *Authenticator) oauthRequest(w http.ResponseWriter, r *http.Request) (url.Values, *costexplorer.ServiceAccount, *oauthError) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, nil, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", description: "Use POST."}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The body must be application/x-www-form-urlencoded."}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	if err != nil {
+		return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: fmt.Sprintf("The body must be a form of at most %d bytes.", maxFormBytes)}
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The body is not a valid form."}
+	}
+	for name, vs := range form {
+		if len(vs) > 1 {
+			// RFC 6749 §3.2: parameters must not be included more than once.
+			return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: fmt.Sprintf("The %s parameter is repeated.", name)}
+		}
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return nil, nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication with HTTP Basic is required."}
+	}
+	// RFC 6749 §2.3.1: the client id and secret are form-encoded before
+	// being put in the Basic credentials.
+	if uid, err := url.QueryUnescape(id); err == nil {
+		id = uid
+	}
+	if usecret, err := url.QueryUnescape(secret); err == nil {
+		secret = usecret
+	}
+	sa, err := a.verifyServiceAccount(r.Context(), id, secret, a.ClientIP(r))
+	if err != nil {
+		return nil, nil, toOAuthError(err)
+	}
+	return form, sa, nil
+}
+
+// toOAuthError turns an error of verifyServiceAccount into an OAuth answer.
+func toOAuthError(err error) *oauthError {
+	switch costexplorer.ErrorCode(err) {
+	case costexplorer.ErrRateLimited:
+		d, _ := RetryAfter(err)
+		// RFC 6749 has no code for this; temporarily_unavailable is the
+		// registered code closest to "not now", and 429 + Retry-After says
+		// when.
+		return &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable", description: costexplorer.ErrorDetail(err), retryAfter: d}
+	case costexplorer.ErrUnauthorized:
+		var de *delayedError
+		oe := &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "Client authentication failed."}
+		if errors.As(err, &de) {
+			oe.delay = de.delay
+		}
+		return oe
+	default:
+		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The service is temporarily unavailable; retry later.", cause: err}
+	}
+}
+
+func (a *Authenticator) writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
+	if e.status == http.StatusUnauthorized || e.status >= 429 {
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "oauth request refused",
+			slog.String("error", e.code), slog.Int("status", e.status), slog.String("ip", a.ClientIP(r).String()),
+			slog.Any("cause", e.cause))
+	}
+	sleep(r.Context(), e.delay)
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`"`)
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.retryAfter)))
+	}
+	writeOAuthJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
+}
+
+// writeOAuthJSON writes an OAuth answer, never cached (RFC 6749 §5.1).
+func writeOAuthJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// delayedError carries the brute-force delay of a failed check to the HTTP
+// answer, so that the OAuth endpoints sleep where the middleware does.
+type delayedError struct{ delay time.Duration }
+
+func (e *delayedError) Error() string { return "authentication failed" }
+
+// verifyServiceAccount checks a client id and secret. Unknown ids cost the
+// same bcrypt comparison as wrong secrets. It does not sleep: the delay of a
+// failure is inside the returned error.
+func (a *Authenticator) verifyServiceAccount(ctx context.Context, clientID, secret string, ip netip.Addr) (*costexplorer.ServiceAccount, error) {
+	now := a.cfg.Now()
+	keys := []limitKey{a.throttle.ipKey(ip)}
+	if len(clientID) == len(clientIDPrefix)+24 && costexplorer.IsID(clientID[len(clientIDPrefix):]) {
+		keys = append(keys, a.throttle.credentialKey("serviceaccount "+clientID))
+	}
+	if d, blocked := a.throttle.blocked(now, keys...); blocked {
+		return nil, errRateLimited(d)
+	}
+	sa, err := a.store.ServiceAccount(ctx, clientID)
+	if err != nil && !costexplorer.IsNotFound(err) {
+		return nil, errUnavailable(fmt.Errorf("look up service account: %w", err))
+	}
+	hash := dummySecretHash()
+	if sa != nil {
+		hash = sa.SecretHash
+	}
+	ok := checkSecret(hash, secret) && sa != nil && sa.Enabled &&
+		(sa.SecretExpiresAt.IsZero() || now.Before(sa.SecretExpiresAt))
+	if !ok {
+		return nil, &costexplorer.Error{Code: costexplorer.ErrUnauthorized, Detail: detailUnauthenticated, Err: &delayedError{a.throttle.fail(now, keys...)}}
+	}
+	a.throttle.succeed(keys[0])
+	return sa, nil
+}
+
+// verifyAPIKey checks a public and private key pair against the stored
+// SHA-256 HA1, in constant time.
+func (a *Authenticator) verifyAPIKey(ctx context.Context, publicKey, privateKey string, ip netip.Addr) (*costexplorer.APIKey, error) {
+	now := a.cfg.Now()
+	keys := []limitKey{a.throttle.ipKey(ip)}
+	if isPublicKey(publicKey) {
+		keys = append(keys, a.throttle.credentialKey("apikey "+publicKey))
+	}
+	if d, blocked := a.throttle.blocked(now, keys...); blocked {
+		return nil, errRateLimited(d)
+	}
+	k, err := a.store.APIKeyByPublicKey(ctx, publicKey)
+	if err != nil && !costexplorer.IsNotFound(err) {
+		return nil, errUnavailable(fmt.Errorf("look up API key: %w", err))
+	}
+	ok := k != nil && k.Enabled && k.HA1SHA256 != "" &&
+		subtle.ConstantTimeCompare([]byte(HA1SHA256(publicKey, privateKey)), []byte(k.HA1SHA256)) == 1
+	if !ok {
+		return nil, &costexplorer.Error{Code: costexplorer.ErrUnauthorized, Detail: detailUnauthenticated, Err: &delayedError{a.throttle.fail(now, keys...)}}
+	}
+	a.throttle.succeed(keys[0])
+	return k, nil
+}
+
+// CheckAPIKey authenticates a public and private key pair outside HTTP
+// Digest (the web sign-in form) with the same rules as Middleware: brute-force
+// slowing (this call sleeps on failure), enabled flag, access lists. Errors
+// are *costexplorer.Error values: USER_UNAUTHORIZED, RATE_LIMITED (see
+// RetryAfter), IP_ADDRESS_NOT_ON_ACCESS_LIST, ORG_REQUIRES_ACCESS_LIST or
+// SERVICE_UNAVAILABLE.
+func (a *Authenticator) CheckAPIKey(ctx context.Context, publicKey, privateKey string, ip netip.Addr) (*costexplorer.Principal, error) {
+	k, err := a.verifyAPIKey(ctx, publicKey, privateKey, ip)
+	if err != nil {
+		sleepFor(ctx, err)
+		return nil, err
+	}
+	p := &costexplorer.Principal{Kind: costexplorer.PrincipalAPIKey, ID: k.ID, PublicKey: k.PublicKey, OrgID: k.OrgID, Roles: k.Roles, AccessList: k.AccessList}
+	if err := a.checkAccess(ctx, p, ip); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// CheckServiceAccount is CheckAPIKey for a service account's client id and
+// secret.
+func (a *Authenticator) CheckServiceAccount(ctx context.Context, clientID, secret string, ip netip.Addr) (*costexplorer.Principal, error) {
+	sa, err := a.verifyServiceAccount(ctx, clientID, secret, ip)
+	if err != nil {
+		sleepFor(ctx, err)
+		return nil, err
+	}
+	p := serviceAccountPrincipal(sa)
+	if err := a.checkAccess(ctx, p, ip); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func sleepFor(ctx context.Context, err error) {
+	var de *delayedError
+	if errors.As(err, &de) {
+		sleep(ctx, de.delay)
+	}
+}
