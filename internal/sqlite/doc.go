@@ -1,0 +1,26 @@
+// Package sqlite is the embedded store of costexplorer: [costexplorer.Store]
+// on one SQLite file through the pure-Go driver modernc.org/sqlite (no cgo).
+//
+// # Layout
+//
+// Dimension tables (organizations, projects, clusters, skus, services) hold
+// the 24-hex Atlas ids and names behind small integer surrogate keys. Line
+// items are a WITHOUT ROWID table keyed by their 16-byte id, the idempotency
+// key, and carry only integers and a REAL: about 50 bytes a row before b-tree
+// slack. Nothing else indexes them, because queries read the monthly rollup,
+// which every ingest updates in its own transaction.
+//
+// # Concurrency
+//
+// The file is in WAL mode. Writes go through a single connection whose
+// transactions begin IMMEDIATE, so writers of one process queue in Go and
+// writers of several processes queue on SQLite's write lock (under
+// busy_timeout) rather than failing with SQLITE_BUSY on lock upgrade. Reads
+// use a separate pool of query_only connections that never wait for writers.
+//
+// # Migrations
+//
+// Numbered files under migrations/ are embedded and applied at [Open] in one
+// transaction, recorded in schema_migrations. internal/postgres uses the
+// same numbers for the same changes.
+package sqlite

@@ -1,0 +1,277 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Options configure a DB.
+type Options struct {
+	// Now returns the current time; default time.Now. It stamps created_at
+	// columns when the caller left them zero.
+	Now func() time.Time
+}
+
+// DB is the embedded SQLite store. It implements [costexplorer.Store] and
+// [costexplorer.Verifier].
+//
+// It keeps two connection pools on one file: a single write connection, whose
+// transactions begin IMMEDIATE, so writers of this process queue in Go and
+// writers of other processes queue on SQLite's lock (busy_timeout) instead of
+// failing with SQLITE_BUSY half-way through a transaction; and a pool of
+// read-only connections, which WAL lets read while a write is in progress.
+type DB struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+	now   func() time.Time
+
+	// services maps service names to their codes and back (the services
+	// table), loaded at Open.
+	serviceCode map[costexplorer.Service]int64
+	serviceName map[int64]costexplorer.Service
+}
+
+var (
+	_ costexplorer.Store    = (*DB)(nil)
+	_ costexplorer.Verifier = (*DB)(nil)
+)
+
+// busyTimeout is how long a connection waits for another process's lock.
+const busyTimeout = 10 * time.Second
+
+// Open opens (creating if needed) the SQLite database at path, creating its
+// parent directory, and applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", busyTimeout.Milliseconds())
+
+	// The write connection sets WAL (persistent in the file) before any read
+	// connection opens. A larger page cache keeps the line-item b-tree's
+	// upper levels in memory during ingest.
+	write, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	db := &DB{path: path, write: write, now: opts.Now}
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, translate(err))
+	}
+	if err := db.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+
+	read, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)&_pragma=cache_size(-16384)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	db.read = read
+	if err := db.loadServices(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	errs = append(errs, db.write.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers on both pools.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return translate(err)
+	}
+	return translate(db.write.PingContext(ctx))
+}
+
+// Backup writes a consistent copy of the database to destPath (which must not
+// exist) while the store stays usable: VACUUM INTO reads one snapshot and
+// writes a compact, self-contained file.
+func (db *DB) Backup(ctx context.Context, destPath string) error {
+	if _, err := os.Stat(destPath); err == nil {
+		return costexplorer.Errorf(costexplorer.ErrConflict, "backup destination %s already exists", destPath)
+	}
+	if dir := filepath.Dir(destPath); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create backup directory: %w", err)
+		}
+	}
+	// A read connection is query_only, which forbids VACUUM INTO; a fresh
+	// connection without it runs the copy outside the write connection, so
+	// ingest is not blocked while the copy is made.
+	conn, err := sql.Open("sqlite", db.path+fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()))
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", destPath); err != nil {
+		return fmt.Errorf("backup to %s: %w", destPath, translate(err))
+	}
+	return nil
+}
+
+// loadServices reads the service codes, adding codes for services the domain
+// knows but the table lacks (a service added after the database was made).
+func (db *DB) loadServices(ctx context.Context) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		load := func() error {
+			db.serviceCode = map[costexplorer.Service]int64{}
+			db.serviceName = map[int64]costexplorer.Service{}
+			rows, err := tx.QueryContext(ctx, "SELECT code, name FROM services")
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var code int64
+				var name string
+				if err := rows.Scan(&code, &name); err != nil {
+					return err
+				}
+				db.serviceCode[costexplorer.Service(name)] = code
+				db.serviceName[code] = costexplorer.Service(name)
+			}
+			return rows.Err()
+		}
+		if err := load(); err != nil {
+			return fmt.Errorf("load services: %w", err)
+		}
+		added := false
+		for _, s := range costexplorer.Services {
+			if _, ok := db.serviceCode[s]; ok {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO services (code, name) SELECT COALESCE(MAX(code), -1) + 1, ? FROM services", string(s)); err != nil {
+				return fmt.Errorf("add service %q: %w", s, err)
+			}
+			added = true
+		}
+		if added {
+			return load()
+		}
+		return nil
+	})
+}
+
+// writeTx runs fn in an IMMEDIATE transaction on the write connection and
+// commits it if fn returns nil.
+func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
+// readTx runs fn in a read transaction, which sees one snapshot throughout.
+func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
+// translate maps driver errors to domain errors: no rows → ErrNotFound,
+// unique violations → ErrConflict; context errors and domain errors pass
+// through unchanged.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *costexplorer.Error
+	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &costexplorer.Error{Code: costexplorer.ErrNotFound, Detail: "Resource not found.", Err: err}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: "The resource already exists.", Err: err}
+		}
+	}
+	return err
+}
+
+// notFound returns an ErrNotFound error with a detail naming what is missing.
+func notFound(format string, args ...any) error {
+	return costexplorer.Errorf(costexplorer.ErrNotFound, format, args...)
+}
+
+// Times are stored as INTEGER unix microseconds (PostgreSQL's precision), and
+// the zero time as NULL.
+
+func toMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

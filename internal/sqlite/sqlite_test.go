@@ -1,0 +1,234 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+	"github.com/costexplorer/costexplorer/internal/storetest"
+)
+
+// open opens a store on a new file in t's temporary directory.
+func open(t testing.TB) (*sqlite.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data", "costexplorer.db")
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) costexplorer.Store {
+		db, _ := open(t)
+		return db
+	})
+}
+
+// smallData ingests a small synthetic dataset into db.
+func smallData(t testing.TB, db *sqlite.DB) {
+	t.Helper()
+	d := storetest.NewDataset(42, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
+	b := d.Dimensions()
+	b.Items = d.All()
+	if _, err := db.IngestUsage(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawQuery runs a query on the file with a separate connection.
+func rawInt(t *testing.T, path, q string) int64 {
+	t.Helper()
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int64
+	if err := conn.QueryRow(q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestMigrationsAreAppliedOnce(t *testing.T) {
+	db, path := open(t)
+	smallData(t, db)
+	v1, err := db.DataVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for range 2 {
+		db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		v, err := db.DataVersion(context.Background())
+		db.Close()
+		if err != nil || v != v1 {
+			t.Fatalf("after reopen DataVersion = %d, %v; want %d (data kept)", v, err, v1)
+		}
+	}
+	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations WHERE version = 1"); n != 1 {
+		t.Fatalf("migration 1 recorded %d times, want once", n)
+	}
+	if n := rawInt(t, path, "SELECT COUNT(*) FROM services"); n != int64(len(costexplorer.Services)) {
+		t.Fatalf("%d services, want %d", n, len(costexplorer.Services))
+	}
+}
+
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			db.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent Open: %v", err)
+	}
+	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations"); n != 1 {
+		t.Fatalf("%d migrations recorded, want 1", n)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	db, path := open(t)
+	smallData(t, db)
+	before, err := db.UsageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	after, err := db2.UsageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != after || after.LineItems == 0 {
+		t.Fatalf("stats after reopen %+v, want %+v", after, before)
+	}
+}
+
+func TestBackupOpensAndVerifies(t *testing.T) {
+	db, _ := open(t)
+	smallData(t, db)
+	dest := filepath.Join(t.TempDir(), "backups", "copy.db")
+	if err := db.Backup(context.Background(), dest); err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	if err := db.Backup(context.Background(), dest); costexplorer.ErrorCode(err) != costexplorer.ErrConflict {
+		t.Fatalf("Backup over an existing file: %v, want conflict", err)
+	}
+	cp, err := sqlite.Open(context.Background(), dest, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open backup: %v", err)
+	}
+	defer cp.Close()
+	lines, err := cp.Verify(context.Background())
+	if err != nil || len(lines) != 0 {
+		t.Fatalf("Verify(backup) = %v, %v; want clean", lines, err)
+	}
+	want, _ := db.UsageStats(context.Background())
+	got, _ := cp.UsageStats(context.Background())
+	if got != want {
+		t.Fatalf("backup stats %+v, want %+v", got, want)
+	}
+}
+
+func TestVerifyReportsTampering(t *testing.T) {
+	db, path := open(t)
+	smallData(t, db)
+	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
+		t.Fatalf("Verify = %v, %v; want clean", lines, err)
+	}
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec("UPDATE rollup SET cents = cents + 1 WHERE (month, org_id, project_id, cluster_id, service) = (SELECT month, org_id, project_id, cluster_id, service FROM rollup LIMIT 1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec("UPDATE usage_state SET line_items = line_items + 1"); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := db.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("Verify found %d problems %q, want 2 (one rollup cell, the count)", len(lines), lines)
+	}
+}
+
+func TestNonFiniteQuantityIsRefused(t *testing.T) {
+	db, _ := open(t)
+	o := costexplorer.Organization{ID: costexplorer.DeriveID("o"), Name: "O"}
+	for _, q := range []float64{math.NaN(), math.Inf(1)} {
+		_, err := db.IngestUsage(context.Background(), &costexplorer.UsageBatch{
+			Organizations: []costexplorer.Organization{o},
+			Items: []costexplorer.LineItem{{ID: costexplorer.NewLineItemID("x"), OrgID: o.ID, Service: costexplorer.ServiceSupport,
+				SKU: "ATLAS_SUPPORT_PRO", Date: 20000, Quantity: q, Amount: 1}},
+		})
+		if costexplorer.ErrorCode(err) != costexplorer.ErrValidation {
+			t.Fatalf("quantity %v: %v, want validation error", q, err)
+		}
+	}
+}
+
+func TestFinishAfterLapsedLeaseWithoutReclaimSucceeds(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	q := costexplorer.Query{OrgID: costexplorer.DeriveID("o"), Start: costexplorer.MonthOf(t0) - 1, End: costexplorer.MonthOf(t0)}
+	p := &costexplorer.QueryProcess{Token: q.Token(1), OrgID: q.OrgID, Query: q, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if _, err := db.CreateProcess(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimProcess(ctx, "a", t0, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishProcess(ctx, p.Token, "a", []byte("{}"), t0.Add(time.Minute)); err != nil {
+		t.Fatalf("finish after the lease lapsed, nobody else claiming: %v", err)
+	}
+	if err := db.FinishProcess(ctx, (&costexplorer.Query{}).Token(9), "a", nil, t0); !costexplorer.IsNotFound(err) {
+		t.Fatalf("finish of an unknown process: %v, want not found", err)
+	}
+}
+
+func TestCancelledContextPassesThrough(t *testing.T) {
+	db, _ := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{})
+	if err != context.Canceled {
+		t.Fatalf("IngestUsage with a cancelled context: %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,200 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Verify checks the store's invariants from one snapshot and returns one line
+// per difference (none when consistent):
+//   - SQLite's own structural check (PRAGMA quick_check) and foreign keys;
+//   - every line item's project belongs to its organization, and its cluster
+//     to its project;
+//   - the rollup equals a recomputation from the line items, cell by cell;
+//   - the running totals (count, sum, first and last day) match the items.
+func (db *DB) Verify(ctx context.Context) ([]string, error) {
+	var out []string
+	report := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		if err := eachString(ctx, tx, "PRAGMA quick_check", func(s string) {
+			if s != "ok" {
+				report("integrity: %s", s)
+			}
+		}); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var table, parent string
+			var rowid sql.NullInt64
+			var fk int64
+			if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+				rows.Close()
+				return err
+			}
+			report("foreign key: a row of %s refers to a missing row of %s", table, parent)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		// Rows that break the dimension hierarchy, reported by id.
+		for _, c := range []struct{ q, what string }{
+			{`SELECT hex(li.id) FROM line_items li JOIN projects p ON p.id = li.project_id WHERE p.org_id <> li.org_id`, "its project belongs to another organization"},
+			{`SELECT hex(li.id) FROM line_items li JOIN clusters c ON c.id = li.cluster_id WHERE li.project_id IS NULL OR c.project_id <> li.project_id`, "its cluster belongs to another project"},
+		} {
+			if err := eachString(ctx, tx, c.q, func(id string) { report("line item %s: %s", id, c.what) }); err != nil {
+				return err
+			}
+		}
+
+		d, err := loadDims(ctx, tx, true)
+		if err != nil {
+			return err
+		}
+		name := func(m map[int64]string, id int64) string {
+			if ext, ok := m[id]; ok {
+				return ext
+			}
+			return fmt.Sprintf("#%d", id)
+		}
+		cellName := func(k cellKey) string {
+			return fmt.Sprintf("%s org %s project %s cluster %s service %q", k.month, name(d.orgs, k.org),
+				name(d.projects, k.project), name(d.clusters, k.cluster), db.serviceName[k.service])
+		}
+
+		// Recompute the rollup from the line items.
+		want := map[cellKey]costexplorer.Cents{}
+		var count int64
+		var total costexplorer.Cents
+		var first, last costexplorer.Day
+		rows, err = tx.QueryContext(ctx, "SELECT org_id, COALESCE(project_id, 0), COALESCE(cluster_id, 0), sku_id, day, cents FROM line_items")
+		if err != nil {
+			return err
+		}
+		monthOf := map[costexplorer.Day]costexplorer.Month{}
+		for rows.Next() {
+			var k cellKey
+			var sku, cents int64
+			var day costexplorer.Day
+			if err := rows.Scan(&k.org, &k.project, &k.cluster, &sku, &day, &cents); err != nil {
+				rows.Close()
+				return err
+			}
+			m, ok := monthOf[day]
+			if !ok {
+				m = day.Month()
+				monthOf[day] = m
+			}
+			k.month = m
+			if s, ok := d.skus[sku]; ok {
+				k.service = s.service
+			} else {
+				k.service = -1
+			}
+			want[k] += costexplorer.Cents(cents)
+			if count == 0 || day < first {
+				first = day
+			}
+			if count == 0 || day > last {
+				last = day
+			}
+			count++
+			total += costexplorer.Cents(cents)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		got := map[cellKey]costexplorer.Cents{}
+		rows, err = tx.QueryContext(ctx, "SELECT month, org_id, project_id, cluster_id, service, cents FROM rollup")
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k cellKey
+			var cents int64
+			if err := rows.Scan(&k.month, &k.org, &k.project, &k.cluster, &k.service, &cents); err != nil {
+				rows.Close()
+				return err
+			}
+			got[k] = costexplorer.Cents(cents)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var diffs []cellKey
+		for k, w := range want {
+			if g, ok := got[k]; !ok || g != w {
+				diffs = append(diffs, k)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				diffs = append(diffs, k)
+			}
+		}
+		slices.SortFunc(diffs, compareCells)
+		for _, k := range diffs {
+			w, inWant := want[k]
+			g, inGot := got[k]
+			switch {
+			case !inGot:
+				report("rollup: %s: missing, line items sum to %s", cellName(k), w)
+			case !inWant:
+				report("rollup: %s: holds %s but no line item belongs there", cellName(k), g)
+			default:
+				report("rollup: %s: holds %s, line items sum to %s", cellName(k), g, w)
+			}
+		}
+
+		var sCount, sTotal int64
+		var sFirst, sLast sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT line_items, total_cents, first_day, last_day FROM usage_state WHERE id = 1").
+			Scan(&sCount, &sTotal, &sFirst, &sLast); err != nil {
+			return err
+		}
+		if sCount != count {
+			report("usage state: counts %d line items, the table holds %d", sCount, count)
+		}
+		if costexplorer.Cents(sTotal) != total {
+			report("usage state: total %s, the line items sum to %s", costexplorer.Cents(sTotal), total)
+		}
+		if count > 0 && (costexplorer.Day(sFirst.Int64) != first || costexplorer.Day(sLast.Int64) != last) {
+			report("usage state: days %s to %s, the line items span %s to %s",
+				costexplorer.Day(sFirst.Int64), costexplorer.Day(sLast.Int64), first, last)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return out, nil
+}
+
+// eachString runs a query with one text column and calls fn for each value.
+func eachString(ctx context.Context, tx *sql.Tx, q string, fn func(string)) error {
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		fn(s)
+	}
+	return rows.Err()
+}
