@@ -1,0 +1,42 @@
+// Package httpapi serves the Atlas-compatible HTTP API: the two cost-explorer
+// operations, the organization endpoints, the system status, the OAuth
+// endpoints (served by internal/auth), health checks and the project's own
+// OpenAPI document (openapi.yaml, embedded and served at /openapi.yaml).
+//
+// Every route is in one table (routes in server.go). Every /api/atlas/v2
+// operation follows one script, and a request that fails a step is answered
+// by the one error writer, WriteError, with the single table from Atlas
+// errorCode to HTTP status:
+//
+//  1. authentication (Authenticator.Middleware): 401, 403, 429, 503;
+//  2. version negotiation from Accept (version.go): 406 INVALID_VERSION_DATE;
+//  3. the common query parameters pretty and envelope: 400
+//     INVALID_QUERY_PARAMETER for anything but true/false given once;
+//  4. path parameters: 400 INVALID_PATH_PARAMETER (after authentication, so
+//     that an anonymous caller learns nothing);
+//  5. authorization (auth.AuthorizeOrg): 401, the same whether or not the
+//     organization exists;
+//  6. the per-organization rate limit of the Invoices endpoint set: 429;
+//  7. the request media type (415) and body size (413), then body validation
+//     (costexplorer.ParseQueryRequest: 400 with the field named);
+//  8. the service call and the encoding of the answer.
+//
+// Choices where the Atlas specification leaves a gap (the stricter reading
+// wins, so that a client that works here also works against Atlas):
+//
+//   - a result token that is not 64 lower-case hex characters is 400
+//     INVALID_PATH_PARAMETER; a well-formed unknown, expired or foreign token
+//     is 404 RESOURCE_NOT_FOUND;
+//   - bare application/json or */* in Accept does not name a version: 406;
+//     with several acceptable values the highest q wins, JSON before CSV at
+//     equal q; CSV exists only for the cost-explorer result;
+//   - error answers are never enveloped and always application/json (a
+//     Digest client must still see its 401 challenge);
+//   - while processing, envelope=true answers the JSON envelope
+//     {"status": 102, "content": {}} whatever format was negotiated; a ready
+//     CSV result is never enveloped;
+//   - the rate-limit buckets live in the process: with several replicas the
+//     limit applies per replica;
+//   - unknown query parameters are ignored (Atlas does); repeated known ones
+//     are 400.
+package httpapi

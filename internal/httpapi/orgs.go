@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"math"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// link is an Atlas Link (RFC 5988 relation).
+type link struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+}
+
+// organizationView is the Atlas AtlasOrganization.
+type organizationView struct {
+	ID        string `json:"id"`
+	IsDeleted bool   `json:"isDeleted"`
+	Links     []link `json:"links"`
+	Name      string `json:"name"`
+}
+
+// organizationList is the Atlas PaginatedOrganizationView; Status is set
+// only with envelope=true.
+type organizationList struct {
+	Links      []link             `json:"links"`
+	Results    []organizationView `json:"results"`
+	TotalCount *int               `json:"totalCount,omitempty"`
+	Status     *int               `json:"status,omitempty"`
+}
+
+// baseURL is the scheme and host the client addressed, for links.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) orgView(r *http.Request, o *costexplorer.Organization) organizationView {
+	return organizationView{
+		ID:    o.ID,
+		Name:  o.Name,
+		Links: []link{{Href: baseURL(r) + "/api/atlas/v2/orgs/" + o.ID, Rel: "self"}},
+	}
+}
+
+// maxItemsPerPage is the Atlas bound of itemsPerPage.
+const maxItemsPerPage = 500
+
+// listOrgs serves GET /api/atlas/v2/orgs: the organizations the caller can
+// reach, which is its own organization (a paying organization's credential
+// reaches its linked organizations' usage through its own queries, not as
+// organizations of its own). Query parameters: pageNum ≥ 1 (1),
+// itemsPerPage 1–500 (100), includeCount (true), name (case-insensitive
+// prefix).
+func (s *Server) listOrgs(w http.ResponseWriter, c *call) error {
+	q := c.r.URL.Query()
+	page, err := intParam(q, "pageNum", 1, 1, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	per, err := intParam(q, "itemsPerPage", 100, 1, maxItemsPerPage)
+	if err != nil {
+		return err
+	}
+	includeCount, err := boolParam(q, "includeCount", true)
+	if err != nil {
+		return err
+	}
+	var name string
+	if vals, ok := q["name"]; ok {
+		if len(vals) != 1 || len(vals[0]) > 64 {
+			return errQueryParameter("name", vals[0], "give one name prefix of at most 64 characters.")
+		}
+		name = vals[0]
+	}
+	offset := int64(page-1) * int64(per)
+	var orgs []*costexplorer.Organization
+	total := 0
+	if offset < math.MaxInt32 {
+		orgs, total, err = s.cfg.Store.Organizations(c.r.Context(), costexplorer.OrganizationFilter{
+			IDs: []string{c.principal.OrgID}, NamePrefix: name, Offset: int(offset), Limit: per,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	list := organizationList{Results: []organizationView{}}
+	for _, o := range orgs {
+		list.Results = append(list.Results, s.orgView(c.r, o))
+	}
+	pageLink := func(n int, rel string) link {
+		v := url.Values{}
+		for k, vals := range q {
+			v[k] = vals
+		}
+		v.Set("pageNum", strconv.Itoa(n))
+		v.Set("itemsPerPage", strconv.Itoa(per))
+		return link{Href: baseURL(c.r) + c.r.URL.Path + "?" + v.Encode(), Rel: rel}
+	}
+	if page > 1 {
+		list.Links = append(list.Links, pageLink(page-1, "previous"))
+	}
+	list.Links = append(list.Links, pageLink(page, "self"))
+	if offset+int64(len(orgs)) < int64(total) {
+		list.Links = append(list.Links, pageLink(page+1, "next"))
+	}
+	if includeCount {
+		list.TotalCount = &total
+	}
+	c.writeList(w, http.StatusOK, list, func(st int) { list.Status = &st })
+	return nil
+}
+
+// getOrg serves GET /api/atlas/v2/orgs/{orgId}. Any role of the
+// organization may read it.
+func (s *Server) getOrg(w http.ResponseWriter, c *call) error {
+	orgID, err := s.authorizeOrgPath(c, false)
+	if err != nil {
+		return err
+	}
+	o, err := s.cfg.Store.Organization(c.r.Context(), orgID)
+	if err != nil {
+		if costexplorer.IsNotFound(err) {
+			return errNotFound("Cannot find organization " + orgID + ".")
+		}
+		return err
+	}
+	c.writeEntity(w, http.StatusOK, s.orgView(c.r, o))
+	return nil
+}
+
+// apiKeyView is the Atlas ApiKey of the system status.
+type apiKeyView struct {
+	AccessList []accessListItem `json:"accessList"`
+	ID         string           `json:"id"`
+	PublicKey  string           `json:"publicKey"`
+	Roles      []roleAssignment `json:"roles"`
+}
+
+type accessListItem struct {
+	CIDRBlock *string `json:"cidrBlock"`
+	IPAddress *string `json:"ipAddress"`
+}
+
+type roleAssignment struct {
+	OrgID    string `json:"orgId"`
+	RoleName string `json:"roleName"`
+}
+
+// systemStatus is the Atlas SystemStatus.
+type systemStatus struct {
+	APIKey     *apiKeyView `json:"apiKey"`
+	AppName    string      `json:"appName"`
+	Build      string      `json:"build"`
+	Links      []link      `json:"links"`
+	Throttling bool        `json:"throttling"`
+}
+
+// systemStatus serves GET /api/atlas/v2: the application and the calling
+// API key's id, public key, roles and access list. A service account is not
+// an API key: its apiKey is null (the Atlas schema marks it nullable).
+func (s *Server) systemStatus(w http.ResponseWriter, c *call) error {
+	st := systemStatus{
+		AppName: "MongoDB Atlas",
+		Build:   s.build,
+		Links:   []link{{Href: baseURL(c.r) + "/api/atlas/v2", Rel: "self"}},
+	}
+	if p := c.principal; p.Kind == costexplorer.PrincipalAPIKey {
+		k := &apiKeyView{ID: p.ID, PublicKey: p.PublicKey, AccessList: []accessListItem{}, Roles: []roleAssignment{}}
+		for _, role := range p.Roles {
+			k.Roles = append(k.Roles, roleAssignment{OrgID: p.OrgID, RoleName: string(role)})
+		}
+		for _, e := range p.AccessList {
+			k.AccessList = append(k.AccessList, accessListView(e))
+		}
+		st.APIKey = k
+	}
+	c.writeEntity(w, http.StatusOK, st)
+	return nil
+}
+
+// accessListView shows an access-list entry as Atlas does: a single address
+// as its host prefix and the address, a CIDR block with a null ipAddress.
+func accessListView(e string) accessListItem {
+	if a, err := netip.ParseAddr(e); err == nil {
+		cidr := netip.PrefixFrom(a, a.BitLen()).String()
+		ip := a.String()
+		return accessListItem{CIDRBlock: &cidr, IPAddress: &ip}
+	}
+	cidr := e
+	if p, err := netip.ParsePrefix(e); err == nil {
+		cidr = p.Masked().String()
+	}
+	return accessListItem{CIDRBlock: &cidr}
+}

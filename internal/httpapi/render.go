@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// commonParams are the query parameters every Atlas endpoint takes.
+type commonParams struct {
+	pretty   bool // indent JSON bodies
+	envelope bool // wrap the body with its status; the status line is then 200
+}
+
+// parseCommonParams reads pretty and envelope. The only accepted values are
+// true and false (any case); an empty value, another spelling or a repeated
+// parameter is 400 INVALID_QUERY_PARAMETER, because guessing what a client
+// meant would hide its bug. Other query parameters are left to the operation.
+func parseCommonParams(r *http.Request) (commonParams, error) {
+	var p commonParams
+	q := r.URL.Query()
+	var err error
+	if p.pretty, err = boolParam(q, "pretty", false); err != nil {
+		return p, err
+	}
+	if p.envelope, err = boolParam(q, "envelope", false); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// boolParam parses an optional boolean query parameter.
+func boolParam(q map[string][]string, name string, def bool) (bool, error) {
+	vals, ok := q[name]
+	if !ok {
+		return def, nil
+	}
+	if len(vals) != 1 {
+		return false, errQueryParameter(name, strings.Join(vals, ","), "give it once.")
+	}
+	switch strings.ToLower(vals[0]) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, errQueryParameter(name, vals[0], "use true or false.")
+}
+
+// intParam parses an optional integer query parameter within [min, max].
+func intParam(q map[string][]string, name string, def, min, max int) (int, error) {
+	vals, ok := q[name]
+	if !ok {
+		return def, nil
+	}
+	if len(vals) != 1 {
+		return 0, errQueryParameter(name, strings.Join(vals, ","), "give it once.")
+	}
+	n, err := strconv.Atoi(vals[0])
+	if err != nil || n < min || n > max {
+		return 0, errQueryParameter(name, vals[0], "use an integer from "+strconv.Itoa(min)+" to "+strconv.Itoa(max)+".")
+	}
+	return n, nil
+}
+
+// prettyRequested reports whether the request asked for indented JSON. Used
+// by WriteError, which must not fail on a bad value.
+func prettyRequested(r *http.Request) bool {
+	return r != nil && r.URL != nil && strings.EqualFold(r.URL.Query().Get("pretty"), "true")
+}
+
+// marshal encodes v as JSON without HTML escaping (names such as "R&D" stay
+// readable; the Content-Type is never HTML).
+func marshal(v any) ([]byte, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// writeBody writes v as the JSON body of a response with status; the caller
+// has set the Content-Type.
+func writeBody(w http.ResponseWriter, status int, v any, pretty bool) {
+	b, err := marshal(v)
+	if err != nil {
+		// Only a programming error gets here; the status line is still ours.
+		b = []byte(`{"detail":"Unexpected error.","error":500,"errorCode":"UNEXPECTED_ERROR","parameters":[],"reason":"Internal Server Error"}`)
+		status = http.StatusInternalServerError
+		w.Header().Set("Content-Type", "application/json")
+	}
+	if pretty {
+		var buf bytes.Buffer
+		if json.Indent(&buf, b, "", "  ") == nil {
+			b = buf.Bytes()
+		}
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// envelope is the ?envelope=true form of a single entity.
+type envelope struct {
+	Status  int `json:"status"`
+	Content any `json:"content"`
+}
+
+// writeEntity writes a success body in the negotiated JSON media type. With
+// envelope=true the entity is wrapped as {"status": N, "content": …} and the
+// status line is 200.
+func (c *call) writeEntity(w http.ResponseWriter, status int, v any) {
+	if c.envelope {
+		v, status = envelope{Status: status, Content: v}, http.StatusOK
+	}
+	w.Header().Set("Content-Type", contentType(c.neg.version, formatJSON))
+	writeBody(w, status, v, c.pretty)
+}
+
+// writeList writes a paginated list body. With envelope=true the list itself
+// is the envelope: status is added to it and the status line is 200.
+func (c *call) writeList(w http.ResponseWriter, status int, v any, setStatus func(int)) {
+	if c.envelope {
+		setStatus(status)
+		status = http.StatusOK
+	}
+	w.Header().Set("Content-Type", contentType(c.neg.version, formatJSON))
+	writeBody(w, status, v, c.pretty)
+}
+
+// call is one API request after the common steps: the caller, the negotiated
+// version and format, and the common parameters.
+type call struct {
+	r         *http.Request
+	principal *costexplorer.Principal
+	neg       negotiation
+	commonParams
+}

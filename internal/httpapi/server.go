@@ -1,0 +1,211 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
+)
+
+// Authenticator authenticates API requests and serves the OAuth endpoints.
+// *auth.Authenticator satisfies it.
+type Authenticator interface {
+	// Middleware refuses unauthenticated requests and puts the principal of
+	// the others in the request context (auth.PrincipalFrom).
+	Middleware(next http.Handler) http.Handler
+	// TokenHandler serves POST /api/oauth/token.
+	TokenHandler() http.Handler
+	// RevokeHandler serves POST /api/oauth/revoke.
+	RevokeHandler() http.Handler
+}
+
+// Config holds what a Server needs. Store, Usage and Auth are required; zero
+// values of the others take the defaults given on each field.
+type Config struct {
+	// Store answers the organization endpoints.
+	Store costexplorer.Store
+	// Usage creates and returns cost-explorer query processes (internal/jobs).
+	Usage costexplorer.UsageService
+	// Auth guards every /api/atlas/v2 endpoint and serves the OAuth endpoints.
+	Auth Authenticator
+	// Now is the clock of the query window and of readiness (time.Now).
+	Now func() time.Time
+	// Logger receives request logs and the details of unexpected errors
+	// (slog.Default()).
+	Logger *slog.Logger
+	// HistoryMonths is how many months back a query may start
+	// (costexplorer.DefaultHistoryMonths).
+	HistoryMonths int
+	// RateLimit is the per-organization bucket of the Invoices endpoint set.
+	RateLimit RateLimit
+	// MaxBodyBytes bounds a request body; larger bodies get 413 (1 MiB).
+	MaxBodyBytes int64
+	// Web, if set, serves every path outside /api/ (the web UI).
+	Web http.Handler
+	// Ready, if set, is the /readyz check: an error answers 503.
+	Ready func(ctx context.Context) error
+}
+
+// DefaultMaxBodyBytes is the default bound of a request body.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Server serves the Atlas-compatible API.
+type Server struct {
+	cfg     Config
+	limiter *limiter
+	build   string
+	handler http.Handler
+}
+
+// New returns a Server. It panics if Store, Usage or Auth is missing: a
+// server without authentication must never start.
+func New(cfg Config) *Server {
+	if cfg.Store == nil || cfg.Usage == nil || cfg.Auth == nil {
+		panic("httpapi: Config.Store, Config.Usage and Config.Auth are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HistoryMonths <= 0 {
+		cfg.HistoryMonths = costexplorer.DefaultHistoryMonths
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{cfg: cfg, build: buildRevision()}
+	if cfg.RateLimit.Capacity >= 0 {
+		s.limiter = newLimiter(cfg.RateLimit, cfg.Now)
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// handlerFunc is an API operation after the common steps; it returns the
+// error to answer with, or writes its success answer.
+type handlerFunc func(w http.ResponseWriter, c *call) error
+
+// op describes one API operation of the route table.
+type op struct {
+	method, path string
+	// versioned operations negotiate the Atlas media type and take the
+	// common parameters; csv says whether a CSV body may be asked for.
+	versioned, csv bool
+	// authenticated operations run behind Auth.Middleware.
+	authenticated bool
+	handler       http.Handler
+}
+
+// routes builds the one route table. Each path also gets a method-less
+// pattern, so that a wrong method is 405 with an Atlas body, and everything
+// under /api/ that matches nothing is 404 RESOURCE_NOT_FOUND.
+func (s *Server) routes() http.Handler {
+	const usage = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
+	ops := []op{
+		{method: "POST", path: usage, versioned: true, authenticated: true, handler: s.api(false, s.createQuery)},
+		{method: "GET", path: usage + "/{token}", versioned: true, csv: true, authenticated: true, handler: s.api(true, s.getUsage)},
+		{method: "GET", path: "/api/atlas/v2", versioned: true, authenticated: true, handler: s.api(false, s.systemStatus)},
+		{method: "GET", path: "/api/atlas/v2/orgs", versioned: true, authenticated: true, handler: s.api(false, s.listOrgs)},
+		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", versioned: true, authenticated: true, handler: s.api(false, s.getOrg)},
+		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
+		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
+		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
+		{method: "GET", path: "/readyz", handler: http.HandlerFunc(s.readyz)},
+		{method: "GET", path: "/openapi.yaml", handler: http.HandlerFunc(serveOpenAPI)},
+	}
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	var paths []string
+	for _, o := range ops {
+		h := o.handler
+		if o.authenticated {
+			h = s.cfg.Auth.Middleware(h)
+		}
+		mux.Handle(o.method+" "+o.path, h)
+		if allowed[o.path] == nil {
+			paths = append(paths, o.path)
+		}
+		allowed[o.path] = append(allowed[o.path], o.method)
+	}
+	for _, p := range paths {
+		methods := allowed[p]
+		mux.Handle(p, methodNotAllowed(methods))
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, errNotFound("Cannot find resource "+r.URL.Path+"."))
+	})
+	if s.cfg.Web != nil {
+		mux.Handle("/", s.cfg.Web)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			WriteError(w, r, errNotFound("Cannot find resource "+r.URL.Path+"."))
+		})
+	}
+	return s.recoverAndLog(mux)
+}
+
+// methodNotAllowed answers 405 with an Atlas body and the Allow header.
+func methodNotAllowed(methods []string) http.Handler {
+	allow := strings.Join(methods, ", ")
+	if strings.Contains(allow, "GET") {
+		allow += ", HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		WriteError(w, r, &costexplorer.Error{
+			Code:   costexplorer.ErrMethodNotAllowed,
+			Detail: "Method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + allow + ".",
+			Params: []any{r.Method},
+		})
+	})
+}
+
+// api wraps an operation with the steps every Atlas operation shares, in
+// this order (Auth.Middleware has already authenticated the caller):
+// negotiate the version (406), read the common parameters (400), then run
+// the operation, whose errors go through WriteError.
+func (s *Server) api(csv bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{r: r}
+		var ok bool
+		if c.principal, ok = auth.PrincipalFrom(r.Context()); !ok {
+			WriteError(w, r, costexplorer.Errorf(costexplorer.ErrUnauthorized, "You are not authorized for this resource."))
+			return
+		}
+		var err error
+		if c.neg, err = negotiate(r.Header.Values("Accept"), csv); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		if c.commonParams, err = parseCommonParams(r); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		if err := h(w, c); err != nil {
+			WriteError(w, r, err)
+		}
+	})
+}
+
+// buildRevision returns the VCS revision the binary was built from, or 40
+// zeros when the build carries none (tests, -buildvcs=false).
+func buildRevision() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) == 40 {
+				return s.Value
+			}
+		}
+	}
+	return strings.Repeat("0", 40)
+}

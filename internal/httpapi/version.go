@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"mime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// format is the representation of a success body.
+type format int
+
+const (
+	formatJSON format = iota
+	formatCSV
+)
+
+// apiVersion is the only version of every operation this server serves: the
+// version of both cost-explorer operations in the Atlas specification, and
+// the one the Atlas Go SDK and CLI send.
+const apiVersion = "2023-01-01"
+
+// versions lists the versions an operation exists at, oldest first. A client
+// asking for a later date gets the newest version not after it.
+var versions = []string{apiVersion}
+
+// contentType returns the exact success Content-Type of f at version v.
+func contentType(v string, f format) string {
+	if f == formatCSV {
+		return "application/vnd.atlas." + v + "+csv;charset=utf-8"
+	}
+	return "application/vnd.atlas." + v + "+json;charset=utf-8"
+}
+
+// negotiation is the outcome of reading an Accept header.
+type negotiation struct {
+	version string
+	format  format
+}
+
+// negotiate resolves the Accept header against the formats an operation
+// serves (DESIGN §1.5). Only versioned Atlas media types count:
+// application/vnd.atlas.YYYY-MM-DD+json or +csv, with any parameters
+// (charset, q). Several values may be listed; the one with the highest q wins,
+// JSON before CSV when q is equal (the richer default for SDKs that list
+// both), then the first listed. A missing header, a bare application/json or
+// */*, a malformed date, a date before the first version, or only formats the
+// operation lacks: 406 INVALID_VERSION_DATE.
+func negotiate(accept []string, csvAllowed bool) (negotiation, error) {
+	best, bestQ, found := negotiation{}, -1.0, false
+	for _, header := range accept {
+		for _, item := range strings.Split(header, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			mt, params, err := mime.ParseMediaType(item)
+			if err != nil {
+				continue
+			}
+			q := 1.0
+			if s, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
+					continue
+				}
+			}
+			if q == 0 {
+				continue
+			}
+			date, f, ok := parseAtlasMediaType(mt)
+			if !ok || (f == formatCSV && !csvAllowed) {
+				continue
+			}
+			v, ok := resolveVersion(date)
+			if !ok {
+				continue
+			}
+			if q > bestQ || (q == bestQ && f == formatJSON && best.format == formatCSV) {
+				best, bestQ, found = negotiation{version: v, format: f}, q, true
+			}
+		}
+	}
+	if !found {
+		return negotiation{}, errInvalidVersion()
+	}
+	return best, nil
+}
+
+// parseAtlasMediaType splits "application/vnd.atlas.2023-01-01+json" (lower
+// case, as mime.ParseMediaType returns it) into its date and format.
+func parseAtlasMediaType(mt string) (date string, f format, ok bool) {
+	rest, ok := strings.CutPrefix(mt, "application/vnd.atlas.")
+	if !ok {
+		return "", 0, false
+	}
+	switch {
+	case strings.HasSuffix(rest, "+json"):
+		date, f = strings.TrimSuffix(rest, "+json"), formatJSON
+	case strings.HasSuffix(rest, "+csv"):
+		date, f = strings.TrimSuffix(rest, "+csv"), formatCSV
+	default:
+		return "", 0, false
+	}
+	if len(date) != len(time.DateOnly) {
+		return "", 0, false
+	}
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return "", 0, false
+	}
+	return date, f, true
+}
+
+// resolveVersion returns the newest version not after date (dates in
+// YYYY-MM-DD form compare as strings).
+func resolveVersion(date string) (string, bool) {
+	for i := len(versions) - 1; i >= 0; i-- {
+		if versions[i] <= date {
+			return versions[i], true
+		}
+	}
+	return "", false
+}
+
+// checkRequestContentType accepts the request media types of a JSON body:
+// application/json, or a versioned application/vnd.atlas.YYYY-MM-DD+json that
+// resolves to a served version, with an optional charset that must be UTF-8.
+// Anything else, a missing Content-Type included, is 415.
+func checkRequestContentType(ct string) error {
+	if ct == "" {
+		return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Missing Content-Type: send application/vnd.atlas.%s+json.", apiVersion)
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Malformed Content-Type %q.", ct)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Unsupported charset %q: request bodies are UTF-8.", cs)
+	}
+	if mt == "application/json" {
+		return nil
+	}
+	if date, f, ok := parseAtlasMediaType(mt); ok && f == formatJSON {
+		if _, ok := resolveVersion(date); ok {
+			return nil
+		}
+	}
+	return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Unsupported Content-Type %q: send application/vnd.atlas.%s+json.", mt, apiVersion)
+}
