@@ -1,0 +1,494 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
+	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/jobs"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// t0 is the pinned "now" of every test: the demo data ends on this day and
+// the query window is counted from it.
+var t0 = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+
+// demoConfig is the pinned demo dataset of the tests (small, so that the
+// golden files stay readable).
+var demoConfig = demo.Config{Seed: 7, LineItems: 4000, Months: 6, Now: t0}
+
+// clock is a settable clock shared by the store, the runner, auth and the
+// server, so tests move time instead of sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// options tune a test environment.
+type options struct {
+	path          string // SQLite file (a new temp file when empty)
+	minProcessing time.Duration
+	noRunner      bool // do not start the query runner
+	rateLimit     httpapi.RateLimit
+	maxBodyBytes  int64
+	noDemo        bool // skip loading the demo data (the file already has it)
+	ready         func(ctx context.Context) error
+}
+
+// env is a running server on 127.0.0.1 over the real store, engine, runner
+// and authenticator.
+type env struct {
+	t      *testing.T
+	clock  *clock
+	path   string
+	db     *sqlite.DB
+	runner *jobs.Runner
+	srv    *httptest.Server
+	layout demo.Layout
+	org    string // the demo paying organization
+
+	router routers.Router
+	doc    *openapi3.T
+
+	// bearer is an access token of an ORG_BILLING_READ_ONLY service account
+	// of org.
+	bearer string
+}
+
+func newEnv(t *testing.T, o options) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{t: t, clock: &clock{t: t0}, path: o.path}
+	if e.path == "" {
+		e.path = filepath.Join(t.TempDir(), "costexplorer.db")
+	}
+	db, err := sqlite.Open(ctx, e.path, sqlite.Options{Now: e.clock.Now})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	e.db = db
+	t.Cleanup(func() { _ = db.Close() })
+	e.layout = demo.Describe(demoConfig)
+	e.org = e.layout.PayingOrg.ID
+	if !o.noDemo {
+		err := demo.Generate(ctx, demoConfig, func(b *costexplorer.UsageBatch) error {
+			_, err := db.IngestUsage(ctx, b)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("load demo data: %v", err)
+		}
+	}
+	eng := engine.New(db, engine.Options{Now: e.clock.Now})
+	if err := eng.Load(ctx); err != nil {
+		t.Fatalf("load engine: %v", err)
+	}
+	e.runner = jobs.New(jobs.Config{
+		Store: db, Evaluator: eng, Now: e.clock.Now, MinProcessing: o.minProcessing,
+		PollInterval: 20 * time.Millisecond, Logger: testLogger(t),
+	})
+	if !o.noRunner {
+		e.runner.Start(ctx)
+		t.Cleanup(func() { _ = e.runner.Stop(context.Background()) })
+	}
+	authn, err := auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, WriteError: httpapi.WriteError, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("auth: %v", err)
+	}
+	srv := httpapi.New(httpapi.Config{
+		Store: db, Usage: e.runner, Auth: authn, Now: e.clock.Now, Logger: testLogger(t),
+		RateLimit: o.rateLimit, MaxBodyBytes: o.maxBodyBytes, Ready: o.ready,
+	})
+	e.srv = httptest.NewServer(srv.Handler())
+	t.Cleanup(e.srv.Close)
+
+	e.doc = loadDocument(t)
+	e.doc.Servers = openapi3.Servers{{URL: e.srv.URL}}
+	if e.router, err = gorillamux.NewRouter(e.doc); err != nil {
+		t.Fatalf("openapi router: %v", err)
+	}
+	if !o.noDemo {
+		id, secret := e.serviceAccount(e.org, nil, costexplorer.RoleOrgBillingReadOnly)
+		e.bearer = e.accessToken(id, secret)
+	}
+	return e
+}
+
+// testLogger logs through t, so failures show the server's side.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func loadDocument(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPI())
+	if err != nil {
+		t.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	return doc
+}
+
+// serviceAccount stores a service account of orgID and returns its client id
+// and secret.
+func (e *env) serviceAccount(orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (string, string) {
+	e.t.Helper()
+	sa, secret, err := auth.NewServiceAccount(orgID, "test", roles, acl)
+	if err != nil {
+		e.t.Fatalf("new service account: %v", err)
+	}
+	if err := e.db.CreateServiceAccount(context.Background(), sa); err != nil {
+		e.t.Fatalf("store service account: %v", err)
+	}
+	return sa.ClientID, secret
+}
+
+// apiKey stores an API key of orgID and returns it with its private key.
+func (e *env) apiKey(orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (*costexplorer.APIKey, string) {
+	e.t.Helper()
+	k, private, err := auth.NewAPIKey(orgID, "test", roles, acl)
+	if err != nil {
+		e.t.Fatalf("new API key: %v", err)
+	}
+	if err := e.db.CreateAPIKey(context.Background(), k); err != nil {
+		e.t.Fatalf("store API key: %v", err)
+	}
+	return k, private
+}
+
+// accessToken gets a Bearer token for a service account.
+func (e *env) accessToken(clientID, secret string) string {
+	e.t.Helper()
+	req := e.newRequest("POST", "/api/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	res := e.do(req)
+	if res.status != http.StatusOK {
+		e.t.Fatalf("token: %d %s", res.status, res.body)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(res.body, &tok); err != nil {
+		e.t.Fatalf("token body: %v", err)
+	}
+	return tok.AccessToken
+}
+
+// newRequest builds a request to the test server (no credentials, no Accept).
+func (e *env) newRequest(method, path string, body io.Reader) *http.Request {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	if err != nil {
+		e.t.Fatalf("new request: %v", err)
+	}
+	return req
+}
+
+// apiRequest builds an authenticated request that accepts the 2023-01-01 JSON
+// version.
+func (e *env) apiRequest(method, path, body string) *http.Request {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := e.newRequest(method, path, r)
+	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
+	}
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
+	return req
+}
+
+// response is a fully read answer, already checked against openapi.yaml.
+type response struct {
+	status        int
+	header        http.Header
+	body          []byte
+	interim       []int // 1xx statuses seen before the final answer
+	interimHeader []http.Header
+}
+
+func (r *response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %d body %q: %v", r.status, r.body, err)
+	}
+}
+
+// apiErr decodes an Atlas error body.
+func (r *response) apiErr(t *testing.T) apiErrorBody {
+	t.Helper()
+	var b apiErrorBody
+	r.json(t, &b)
+	return b
+}
+
+type apiErrorBody struct {
+	Detail           string `json:"detail"`
+	Error            int    `json:"error"`
+	ErrorCode        string `json:"errorCode"`
+	Parameters       []any  `json:"parameters"`
+	Reason           string `json:"reason"`
+	BadRequestDetail *struct {
+		Fields []costexplorer.FieldViolation `json:"fields"`
+	} `json:"badRequestDetail"`
+}
+
+// do sends req with a plain client, reads the whole answer and validates it
+// against the project's OpenAPI document. Every test request goes through
+// here, so no answer escapes validation.
+func (e *env) do(req *http.Request) *response {
+	e.t.Helper()
+	res := &response{}
+	var mu sync.Mutex
+	trace := &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+			mu.Lock()
+			defer mu.Unlock()
+			res.interim = append(res.interim, code)
+			res.interimHeader = append(res.interimHeader, http.Header(header).Clone())
+			return nil
+		},
+	}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	var reqBody []byte
+	if req.Body != nil && req.GetBody != nil {
+		rc, _ := req.GetBody()
+		reqBody, _ = io.ReadAll(rc)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hres, err := client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer hres.Body.Close()
+	res.status, res.header = hres.StatusCode, hres.Header
+	if res.body, err = io.ReadAll(hres.Body); err != nil {
+		e.t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	if req.Body != nil && reqBody != nil {
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	for _, err := range e.validate(req, res) {
+		e.t.Errorf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return res
+}
+
+// validate checks an answer against openapi.yaml: the operation's declared
+// statuses (undeclared ones fail), headers and body schemas, and the interim
+// 1xx answers; answers to paths or methods the document lacks must be Atlas
+// errors (404/405). On top of the document: a body always has a
+// Content-Type, and an empty body has none.
+func (e *env) validate(req *http.Request, res *response) []error {
+	var errs []error
+	ct := res.header.Get("Content-Type")
+	if len(res.body) > 0 && ct == "" {
+		errs = append(errs, fmt.Errorf("%d body without Content-Type", res.status))
+	}
+	if len(res.body) == 0 && ct != "" && req.Method != http.MethodHead {
+		errs = append(errs, fmt.Errorf("%d empty body with Content-Type %q", res.status, ct))
+	}
+	route, params, err := e.router.FindRoute(req)
+	if err != nil {
+		// Not an operation of the document: only Atlas errors may answer.
+		if res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed {
+			errs = append(errs, fmt.Errorf("no operation in openapi.yaml (%v) but answered %d", err, res.status))
+		}
+		return append(errs, e.checkSchema(res, "ApiError")...)
+	}
+	check := func(status int, header http.Header, body []byte) error {
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+			Status:                 status,
+			Header:                 header,
+			Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		}
+		in.SetBodyBytes(body)
+		return openapi3filter.ValidateResponse(context.Background(), in)
+	}
+	if err := check(res.status, res.header, res.body); err != nil {
+		errs = append(errs, fmt.Errorf("answer %d does not match openapi.yaml: %v\nbody: %s", res.status, err, res.body))
+	}
+	for i, code := range res.interim {
+		if err := check(code, res.interimHeader[i], nil); err != nil {
+			errs = append(errs, fmt.Errorf("interim %d does not match openapi.yaml: %v", code, err))
+		}
+	}
+	return errs
+}
+
+// checkSchema validates a JSON body against a named component schema.
+func (e *env) checkSchema(res *response, name string) []error {
+	if ct := res.header.Get("Content-Type"); ct != "application/json" {
+		return []error{fmt.Errorf("%d Content-Type %q, want application/json", res.status, ct)}
+	}
+	var v any
+	if err := json.Unmarshal(res.body, &v); err != nil {
+		return []error{fmt.Errorf("%d body is not JSON: %v", res.status, err)}
+	}
+	if err := e.doc.Components.Schemas[name].Value.VisitJSON(v); err != nil {
+		return []error{fmt.Errorf("%d body does not match %s: %v", res.status, name, err)}
+	}
+	return nil
+}
+
+// digest answers a Digest challenge (RFC 7616, MD5, qop=auth) the way the
+// Atlas Go SDK does: nc=00000001 and a uri with the query string.
+func digest(t *testing.T, challenge, method, uri, user, password string) string {
+	t.Helper()
+	params := map[string]string{}
+	rest, ok := strings.CutPrefix(challenge, "Digest ")
+	if !ok {
+		t.Fatalf("not a Digest challenge: %q", challenge)
+	}
+	for _, part := range strings.Split(rest, ", ") {
+		k, v, _ := strings.Cut(part, "=")
+		params[k] = strings.Trim(v, `"`)
+	}
+	h := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
+	cb := make([]byte, 8)
+	_, _ = rand.Read(cb)
+	cnonce := hex.EncodeToString(cb)
+	ha1 := h(user + ":" + params["realm"] + ":" + password)
+	ha2 := h(method + ":" + uri)
+	resp := h(ha1 + ":" + params["nonce"] + ":00000001:" + cnonce + ":auth:" + ha2)
+	return fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", algorithm=MD5, qop=auth, nc=00000001, cnonce="%s", response="%s"`,
+		user, params["realm"], params["nonce"], uri, cnonce, resp)
+}
+
+// doDigest sends req with Digest credentials: a first request without them
+// for the challenge, then the answer to it.
+func (e *env) doDigest(req *http.Request, user, password string) *response {
+	e.t.Helper()
+	first := req.Clone(req.Context())
+	if req.GetBody != nil {
+		first.Body, _ = req.GetBody()
+	}
+	res := e.do(first)
+	if res.status != http.StatusUnauthorized {
+		return res
+	}
+	challenge := res.header.Values("WWW-Authenticate")
+	if len(challenge) == 0 {
+		e.t.Fatalf("401 without a challenge")
+	}
+	req.Header.Set("Authorization", digest(e.t, challenge[0], req.Method, req.URL.RequestURI(), user, password))
+	return e.do(req)
+}
+
+// golden compares got with testdata/name, rewriting it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking the change)\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+// usagePath is the cost-explorer path of orgID.
+func usagePath(orgID string) string {
+	return "/api/atlas/v2/orgs/" + orgID + "/billing/costExplorer/usage"
+}
+
+// create posts a query and returns its token.
+func (e *env) create(orgID, body string) string {
+	e.t.Helper()
+	res := e.do(e.apiRequest("POST", usagePath(orgID), body))
+	if res.status != http.StatusAccepted {
+		e.t.Fatalf("create query: %d %s", res.status, res.body)
+	}
+	var v struct{ Token string }
+	res.json(e.t, &v)
+	return v.Token
+}
+
+// waitReady polls a token with envelope=true until its status is 200 and
+// returns the last answer. It waits for the runner, so it has a generous
+// bound instead of a timed assertion.
+func (e *env) waitReady(orgID, token string) *response {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res := e.do(e.apiRequest("GET", usagePath(orgID)+"/"+token+"?envelope=true", ""))
+		if res.status != http.StatusOK {
+			e.t.Fatalf("poll: %d %s", res.status, res.body)
+		}
+		var v struct{ Status int }
+		res.json(e.t, &v)
+		if v.Status == http.StatusOK {
+			return res
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("query %s not ready after 30 s", token)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
