@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 )
@@ -157,14 +156,4 @@ var version = "dev"
 func runVersion(ctx context.Context, m *Main, args []string) error {
 	fmt.Fprintln(m.Stdout, "costexplorer", version)
 	return nil
-}
-
-// sortedKeys returns the keys of a map in order.
-func sortedKeys[V any](mp map[string]V) []string {
-	out := make([]string, 0, len(mp))
-	for k := range mp {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -2,9 +2,172 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
+	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
+// demoCredentials are the credentials `costexplorer demo` creates on first
+// start. They are kept beside the demo database (mode 0600) so that every
+// later start can print working examples again; a real deployment creates
+// its credentials with `costexplorer admin` and keeps no such file.
+type demoCredentials struct {
+	OrgID        string `json:"orgId"`
+	OrgName      string `json:"orgName"`
+	PublicKey    string `json:"publicKey"`
+	PrivateKey   string `json:"privateKey"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+const demoCredentialsFile = "demo-credentials.json"
+
 func runDemo(ctx context.Context, m *Main, args []string) error {
-	return errors.New("not built yet")
+	cfg := defaultServerConfig()
+	fs := m.newFlagSet("demo", "demo [flags]",
+		"costexplorer demo                       # http://127.0.0.1:8080 with demo data in ./costexplorer-data",
+		"costexplorer demo --addr 127.0.0.1:9090 --min-processing 2s",
+		"costexplorer demo --size 5000000 --data-dir /tmp/big   # a larger dataset")
+	cfg.register(fs, m)
+	size := fs.Int("size", demo.DefaultLineItems, "approximate number of demo line items to generate on first start")
+	seed := fs.Int64("seed", 1, "demo data seed (same seed and size, same data)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(fs, m); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if *size < 1 {
+		return fmt.Errorf("%w: --size must be positive", errUsage)
+	}
+	store, err := m.openStore(ctx, &cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	dcfg := demo.Config{Seed: *seed, LineItems: *size, Now: m.Now()}
+	if err := m.loadDemoData(ctx, store, dcfg); err != nil {
+		return err
+	}
+	creds, err := m.demoCredentials(ctx, store, &cfg.Store, dcfg)
+	if err != nil {
+		return err
+	}
+	return m.serve(ctx, &cfg, store, func(baseURL string) { printDemoBanner(m.Stdout, baseURL, creds, m.Now()) })
+}
+
+// loadDemoData generates and ingests the demo data unless the store already
+// holds usage.
+func (m *Main) loadDemoData(ctx context.Context, store costexplorer.Store, dcfg demo.Config) error {
+	stats, err := store.UsageStats(ctx)
+	if err != nil {
+		return err
+	}
+	if stats.LineItems > 0 {
+		fmt.Fprintf(m.Stderr, "demo data: reusing %d line items already in the store\n", stats.LineItems)
+		return nil
+	}
+	start := time.Now()
+	var n int
+	err = demo.Generate(ctx, dcfg, func(b *costexplorer.UsageBatch) error {
+		res, err := store.IngestUsage(ctx, b)
+		n += res.Inserted
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("load demo data: %w", err)
+	}
+	fmt.Fprintf(m.Stderr, "demo data: generated and stored %d line items in %s\n", n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// demoCredentials returns the demo credentials, creating them (an owner API
+// key and a billing-viewer service account of the paying organization) on
+// first start.
+func (m *Main) demoCredentials(ctx context.Context, store costexplorer.Store, sf *storeFlags, dcfg demo.Config) (*demoCredentials, error) {
+	path := filepath.Join(m.demoDir(sf), demoCredentialsFile)
+	if b, err := os.ReadFile(path); err == nil {
+		var c demoCredentials
+		if err := json.Unmarshal(b, &c); err == nil {
+			if _, err := store.APIKeyByPublicKey(ctx, c.PublicKey); err == nil {
+				return &c, nil
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	org := demo.Describe(dcfg).PayingOrg
+	key, priv, err := auth.NewAPIKey(org.ID, "demo owner key", []costexplorer.Role{costexplorer.RoleOrgOwner}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		return nil, fmt.Errorf("create demo API key: %w", err)
+	}
+	sa, secret, err := auth.NewServiceAccount(org.ID, "demo billing viewer", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateServiceAccount(ctx, sa); err != nil {
+		return nil, fmt.Errorf("create demo service account: %w", err)
+	}
+	c := &demoCredentials{OrgID: org.ID, OrgName: org.Name, PublicKey: key.PublicKey, PrivateKey: priv, ClientID: sa.ClientID, ClientSecret: secret}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// demoDir is where demo files live: the data directory, or the current
+// directory when the store is a PostgreSQL DSN.
+func (m *Main) demoDir(sf *storeFlags) string {
+	if sf.dsn != "" && !isSQLiteDSN(sf.dsn) {
+		return "."
+	}
+	return sf.dataDir
+}
+
+func printDemoBanner(w io.Writer, base string, c *demoCredentials, now time.Time) {
+	end := costexplorer.MonthOf(now) + 1
+	start := end - 6
+	body := fmt.Sprintf(`{"startDate":"%s","endDate":"%s","organizations":["%s"],"groupBy":"organizations"}`, start.Date(), end.Date(), c.OrgID)
+	accept := `-H "Accept: application/vnd.atlas.2023-01-01+json"`
+	fmt.Fprintf(w, `
+costexplorer demo is serving at %[1]s
+  organization: %[2]s (%[3]s), paying for its linked organizations
+  API key (Digest):        public %[4]s  private %[5]s   (role ORG_OWNER)
+  service account (OAuth): client id %[6]s  secret %[7]s   (role ORG_BILLING_READ_ONLY)
+  web page:                %[1]s/   (sign in with either credential)
+  OpenAPI document:        %[1]s/openapi.yaml
+
+Create a query (HTTP Digest), then fetch it with the token it returns:
+  curl -s --digest -u '%[4]s:%[5]s' %[8]s -H "Content-Type: application/json" \
+    -X POST '%[1]s/api/atlas/v2/orgs/%[3]s/billing/costExplorer/usage' -d '%[9]s'
+  curl -s --digest -u '%[4]s:%[5]s' %[8]s '%[1]s/api/atlas/v2/orgs/%[3]s/billing/costExplorer/usage/TOKEN'
+  curl -s --digest -u '%[4]s:%[5]s' -H "Accept: application/vnd.atlas.2023-01-01+csv" '%[1]s/api/atlas/v2/orgs/%[3]s/billing/costExplorer/usage/TOKEN'
+
+The same with a service account (OAuth 2.0 client credentials, Bearer token):
+  ACCESS_TOKEN=$(curl -s -u '%[6]s:%[7]s' -d grant_type=client_credentials '%[1]s/api/oauth/token' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  curl -s -H "Authorization: Bearer $ACCESS_TOKEN" %[8]s -H "Content-Type: application/json" \
+    -X POST '%[1]s/api/atlas/v2/orgs/%[3]s/billing/costExplorer/usage' -d '%[9]s'
+
+Press Ctrl-C to stop.
+`, base, c.OrgName, c.OrgID, c.PublicKey, c.PrivateKey, c.ClientID, c.ClientSecret, accept, body)
 }

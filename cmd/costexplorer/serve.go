@@ -3,8 +3,168 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
+	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/jobs"
 )
 
 func runServe(ctx context.Context, m *Main, args []string) error {
-	return errors.New("not built yet")
+	cfg := defaultServerConfig()
+	fs := m.newFlagSet("serve", "serve [flags]",
+		"costexplorer serve --data-dir ./costexplorer-data --addr 127.0.0.1:8080",
+		"costexplorer serve --db postgres://user@db:5432/costexplorer --addr :8080 --workers 4",
+		"COSTEXPLORER_MIN_PROCESSING=2s costexplorer serve   # every query answers \"processing\" for 2 s")
+	cfg.register(fs, m)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyEnv(fs, m); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	store, err := m.openStore(ctx, &cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return m.serve(ctx, &cfg, store, nil)
+}
+
+// newLogger returns the process logger the configuration asks for.
+func (m *Main) newLogger(cfg *serverConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, opts))
+}
+
+// serve runs the HTTP server on store until ctx ends, then shuts down in
+// order: stop accepting and finish requests in flight, stop the workers
+// (handing their leases back), and let the caller close the store. banner,
+// if set, is printed once the server accepts connections.
+func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.Store, banner func(baseURL string)) error {
+	log := m.newLogger(cfg)
+	now := m.Now
+
+	eng := engine.New(store, engine.Options{RefreshInterval: time.Second, Now: now})
+	if err := eng.Load(ctx); err != nil {
+		return fmt.Errorf("load query engine: %w", err)
+	}
+
+	var proxies []netip.Prefix
+	for _, p := range cfg.TrustedProxies {
+		pp, _ := parsePrefix(p)
+		proxies = append(proxies, pp)
+	}
+	authn, err := auth.New(ctx, auth.Config{
+		Store:          store,
+		Now:            now,
+		NonceTTL:       cfg.NonceTTL,
+		TokenTTL:       cfg.TokenTTL,
+		TrustedProxies: proxies,
+		WriteError:     httpapi.WriteError,
+		Logger:         log,
+	})
+	if err != nil {
+		return fmt.Errorf("authentication: %w", err)
+	}
+
+	runner := jobs.New(jobs.Config{
+		Store:         store,
+		Evaluator:     eng,
+		Workers:       cfg.Workers,
+		Lease:         cfg.Lease,
+		MinProcessing: cfg.MinProcessing,
+		ResultTTL:     cfg.ResultTTL,
+		Now:           now,
+		Logger:        log,
+	})
+	runner.Start(ctx)
+
+	api := httpapi.New(httpapi.Config{
+		Store:         store,
+		Usage:         runner,
+		Auth:          authn,
+		Now:           now,
+		Logger:        log,
+		HistoryMonths: cfg.HistoryMonths,
+		RateLimit:     httpapi.RateLimit{Capacity: cfg.RateCapacity, Refill: cfg.RateRefill, Period: cfg.RatePeriod},
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		Ready:         store.Ping,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = runner.Stop(context.Background())
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	baseURL := "http://" + displayAddr(ln.Addr())
+	log.Info("costexplorer serving", "url", baseURL, "owner", runner.Owner())
+	if banner != nil {
+		banner(baseURL)
+	}
+	if m.Ready != nil {
+		m.Ready(baseURL)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		_ = runner.Stop(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	shutdownErr := srv.Shutdown(sctx)
+	if err := runner.Stop(sctx); err != nil {
+		log.Warn("stop workers", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// displayAddr turns a listener address into one a person can paste.
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "127.0.0.1:" + strings.TrimPrefix(s, "[::]:")
+	}
+	if strings.HasPrefix(s, "0.0.0.0:") {
+		return "127.0.0.1:" + strings.TrimPrefix(s, "0.0.0.0:")
+	}
+	return s
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runningServer is a costexplorer command serving in-process.
+type runningServer struct {
+	URL    string
+	Stdout *syncBuffer
+	Stderr *syncBuffer
+	stop   context.CancelFunc
+	done   chan int
+}
+
+// startCommand runs `costexplorer args…` in-process until it serves, with a
+// pinned clock, and stops it when the test ends.
+func startCommand(t *testing.T, now time.Time, args ...string) *runningServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
+	ready := make(chan string, 1)
+	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
+	m.Now = func() time.Time { return now }
+	m.Ready = func(u string) { ready <- u }
+	go func() { s.done <- m.Run(ctx, args) }()
+	select {
+	case s.URL = <-ready:
+	case code := <-s.done:
+		t.Fatalf("costexplorer %v exited with %d before serving:\n%s", args, code, s.Stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("costexplorer %v did not serve within 60 s:\n%s", args, s.Stderr.String())
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop stops the server and checks that it exited cleanly.
+func (s *runningServer) Stop(t *testing.T) {
+	t.Helper()
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Errorf("server exited with %d:\n%s", code, s.Stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("server did not stop within 30 s")
+	}
+}
+
+var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func TestDemoCreatesDataOnceAndPrintsWorkingCredentials(t *testing.T) {
+	dir := t.TempDir()
+	s := startCommand(t, testNow, "demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000")
+
+	out := s.Stdout.String()
+	var creds demoCredentials
+	b, err := os.ReadFile(filepath.Join(dir, demoCredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &creds); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{s.URL, creds.OrgID, creds.PublicKey, creds.PrivateKey, creds.ClientID, creds.ClientSecret, "curl -s --digest", "grant_type=client_credentials", "/billing/costExplorer/usage"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, demoCredentialsFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("credentials file mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	resp, err := http.Get(s.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz = %d", resp.StatusCode)
+	}
+	if !strings.Contains(s.Stderr.String(), "generated and stored") {
+		t.Errorf("first start did not generate data:\n%s", s.Stderr.String())
+	}
+	s.Stop(t)
+
+	// A second start reuses the data and the credentials.
+	s2 := startCommand(t, testNow, "demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000")
+	if !strings.Contains(s2.Stderr.String(), "reusing") {
+		t.Errorf("second start did not reuse the data:\n%s", s2.Stderr.String())
+	}
+	if !strings.Contains(s2.Stdout.String(), creds.PrivateKey) {
+		t.Error("second start printed other credentials")
+	}
+}
+
+func TestServeRejectsInvalidConfiguration(t *testing.T) {
+	var stderr bytes.Buffer
+	m := NewMain(strings.NewReader(""), &bytes.Buffer{}, &stderr, func(k string) string {
+		if k == "COSTEXPLORER_WORKERS" {
+			return "0"
+		}
+		return ""
+	})
+	code := m.Run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--log-format", "xml"})
+	if code != 2 {
+		t.Errorf("exit = %d, want 2", code)
+	}
+	for _, want := range []string{"--log-format", "--workers"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("error does not name %s:\n%s", want, stderr.String())
+		}
+	}
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The test command: installs and starts what the tests need (PostgreSQL from
+# Debian's packages, Chromium for the browser test), runs gofmt, go vet, the
+# whole test suite against SQLite and PostgreSQL, the tiny benchmarks and short
+# fuzzing, then stops what it started. Safe to run on a fresh machine as root
+# or as a user with sudo; nothing it starts outlives it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+# --- PostgreSQL: a throwaway cluster on loopback, as an unprivileged user ---
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  log "installing PostgreSQL"
+  apt_install postgresql
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+pg_user=postgres
+id "$pg_user" >/dev/null 2>&1 || as_root useradd --system --no-create-home "$pg_user"
+pg_dir=$(mktemp -d /tmp/costexplorer-pg.XXXXXX)
+chmod 755 "$pg_dir"
+pg_port=${PG_PORT:-55432}
+run_pg() { if [ "$(id -u)" -eq 0 ]; then su -s /bin/sh "$pg_user" -c "$*"; else sh -c "$*"; fi; }
+if [ "$(id -u)" -eq 0 ]; then chown "$pg_user" "$pg_dir"; fi
+stop_pg() {
+  run_pg "'$pg_bin/pg_ctl' -D '$pg_dir/data' -m immediate stop" >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap stop_pg EXIT
+log "starting PostgreSQL on 127.0.0.1:$pg_port"
+run_pg "'$pg_bin/initdb' -D '$pg_dir/data' -U postgres -A trust --no-sync" >/dev/null
+run_pg "'$pg_bin/pg_ctl' -D '$pg_dir/data' -l '$pg_dir/log' -w -o \"-c listen_addresses=127.0.0.1 -p $pg_port -k '$pg_dir' -c fsync=off -c max_connections=200\" start" >/dev/null
+"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres costexplorer_test
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/costexplorer_test?sslmode=disable"
+export COSTEXPLORER_PG_BIN="$pg_bin" COSTEXPLORER_PG_DATA="$pg_dir/data" COSTEXPLORER_PG_USER="$pg_user"
+
+# --- Chromium for the browser test ---
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing Chromium"
+  apt_install chromium chromium-driver
+fi
+export COSTEXPLORER_CHROMIUM=$(command -v chromium)
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+log "go vet"
+go vet ./...
+
+log "go test (SQLite and PostgreSQL)"
+go test -count=1 -timeout 30m ./...
+
+log "benchmarks, once each at a tiny size"
+go test -count=1 -run '^$' -bench . -benchtime=1x -short ./... >/dev/null
+
+log "fuzzing, briefly"
+grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func / /' | sort -u |
+while read -r file target; do
+  pkg=$(dirname "$file")
+  go test -run '^$' -fuzz "^$target\$" -fuzztime "${FUZZTIME:-10s}" "$pkg" >/dev/null
+  echo "fuzzed $target ($pkg) for ${FUZZTIME:-10s}"
+done
+
+log "all tests passed"
