@@ -32,7 +32,7 @@ type Config struct {
 	PollInterval  time.Duration // how often idle workers look for processes created elsewhere (250 ms)
 	MinProcessing time.Duration // each process stays "processing" at least this long (0)
 	ResultTTL     time.Duration // how long a result is kept (24 h)
-	MaxAttempts   int           // claims before a process is marked failed (3)
+	MaxAttempts   int           // claims before a process is marked failed (5)
 	JanitorEvery  time.Duration // how often expired results are removed (1 min)
 	Now           func() time.Time
 	Owner         string // this replica's lease owner name (host-pid-random)
@@ -72,7 +72,10 @@ func New(cfg Config) *Runner {
 		cfg.ResultTTL = 24 * time.Hour
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 3
+		// Graceful restarts hand leases back, which also counts as an
+		// attempt; five leaves room for those and still stops a query that
+		// crashes every server that claims it.
+		cfg.MaxAttempts = 5
 	}
 	if cfg.JanitorEvery <= 0 {
 		cfg.JanitorEvery = time.Minute

@@ -1,0 +1,329 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/jobs"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// openDemoStore opens a SQLite file in dir holding a small demo dataset.
+func openDemoStore(t *testing.T, path string) (*sqlite.DB, demo.Layout) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := demo.Config{Seed: 7, LineItems: 5000, Now: start}
+	if st, _ := db.UsageStats(ctx); st.LineItems == 0 {
+		if err := demo.Generate(ctx, cfg, func(b *costexplorer.UsageBatch) error {
+			_, err := db.IngestUsage(ctx, b)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, demo.Describe(cfg)
+}
+
+func newRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
+	t.Helper()
+	cfg := jobs.Config{Store: db, Evaluator: ev, Now: c.Now, Owner: owner, PollInterval: 10 * time.Millisecond, Lease: 5 * time.Second}
+	if mod != nil {
+		mod(&cfg)
+	}
+	return jobs.New(cfg)
+}
+
+func query(t *testing.T, org string) *costexplorer.Query {
+	t.Helper()
+	q, err := costexplorer.ParseQueryRequest(org, []byte(`{"startDate":"2026-06-01","endDate":"2026-12-01","organizations":["`+org+`"],"groupBy":"organizations"}`), costexplorer.QueryLimits{Now: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// waitState polls until the process reaches a final state or the deadline.
+func waitState(t *testing.T, r *jobs.Runner, org, token string) *costexplorer.QueryProcess {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := r.Usage(context.Background(), org, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State == costexplorer.ProcessDone || p.State == costexplorer.ProcessFailed {
+			return p
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("process did not finish within 20 s")
+	return nil
+}
+
+func TestRunnerComputesAndDeduplicates(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	eng := engine.New(db, engine.Options{})
+	r := newRunner(t, db, eng, c, "a", nil)
+	r.Start(context.Background())
+	defer r.Stop(context.Background())
+
+	org := layout.PayingOrg.ID
+	tok, err := r.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := waitState(t, r, org, tok)
+	if !p.Ready(c.Now()) {
+		t.Fatalf("process = %+v, want ready", p)
+	}
+	var res costexplorer.Result
+	if err := json.Unmarshal(p.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	want, err := eng.Evaluate(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.UsageDetails) != len(want) || len(want) == 0 {
+		t.Fatalf("result has %d rows, engine %d", len(res.UsageDetails), len(want))
+	}
+	for i := range want {
+		if res.UsageDetails[i] != want[i] {
+			t.Errorf("row %d = %+v, want %+v", i, res.UsageDetails[i], want[i])
+		}
+	}
+
+	again, err := r.CreateQuery(context.Background(), query(t, org))
+	if err != nil || again != tok {
+		t.Errorf("resubmitted query: token %s, %v; want the same token %s", again, err, tok)
+	}
+	if _, err := r.Usage(context.Background(), layout.Others[0].ID, tok); !costexplorer.IsNotFound(err) {
+		t.Errorf("another organization's view of the token: %v, want not found", err)
+	}
+}
+
+func TestRunnerHonoursMinProcessing(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.MinProcessing = time.Minute })
+	r.Start(context.Background())
+	defer r.Stop(context.Background())
+	org := layout.PayingOrg.ID
+	tok, err := r.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := waitState(t, r, org, tok)
+	if p.Ready(c.Now()) {
+		t.Fatal("ready before the minimum processing time")
+	}
+	c.Advance(time.Minute)
+	if p, _ = r.Usage(context.Background(), org, tok); !p.Ready(c.Now()) {
+		t.Fatalf("not ready after the minimum processing time: %+v", p)
+	}
+}
+
+func TestProcessAcceptedBeforeRestartIsFinishedAfter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	db, layout := openDemoStore(t, path)
+	c := &clock{now: start}
+	org := layout.PayingOrg.ID
+
+	// The first server accepts the query but stops before any worker runs it.
+	first := newRunner(t, db, engine.New(db, engine.Options{}), c, "first", nil)
+	tok, err := first.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db2, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	second := newRunner(t, db2, engine.New(db2, engine.Options{}), c, "second", nil)
+	second.Start(context.Background())
+	defer second.Stop(context.Background())
+	if p := waitState(t, second, org, tok); p.State != costexplorer.ProcessDone {
+		t.Fatalf("state after restart = %s", p.State)
+	}
+}
+
+func TestLapsedLeaseIsTakenOver(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	org := layout.PayingOrg.ID
+	crashed := newRunner(t, db, engine.New(db, engine.Options{}), c, "crashed", nil)
+	tok, err := crashed.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A replica claims the process and dies holding the lease.
+	if _, err := db.ClaimProcess(context.Background(), "crashed", c.Now(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	survivor := newRunner(t, db, engine.New(db, engine.Options{}), c, "survivor", nil)
+	survivor.Start(context.Background())
+	defer survivor.Stop(context.Background())
+	time.Sleep(50 * time.Millisecond)
+	if p, _ := survivor.Usage(context.Background(), org, tok); p.State != costexplorer.ProcessRunning {
+		t.Fatalf("the lease was not respected: state %s", p.State)
+	}
+	c.Advance(6 * time.Second)
+	if p := waitState(t, survivor, org, tok); p.State != costexplorer.ProcessDone || p.Attempts != 2 {
+		t.Fatalf("after the lease lapsed: state %s attempts %d, want done after 2 attempts", p.State, p.Attempts)
+	}
+}
+
+// faultyEvaluator fails (or panics) a fixed number of times, then delegates.
+type faultyEvaluator struct {
+	next     costexplorer.Evaluator
+	failures atomic.Int32
+	panics   bool
+}
+
+func (f *faultyEvaluator) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexplorer.Row, error) {
+	if f.failures.Add(-1) >= 0 {
+		if f.panics {
+			panic("evaluator blew up")
+		}
+		return nil, errors.New("injected failure")
+	}
+	return f.next.Evaluate(ctx, q)
+}
+
+func TestFailingEvaluations(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		failures int32
+		panics   bool
+		want     costexplorer.ProcessState
+	}{
+		{"RetriedAfterOneFailure", 1, false, costexplorer.ProcessDone},
+		{"FailedAfterMaxAttempts", 100, false, costexplorer.ProcessFailed},
+		{"PanicRecoveredAndFailed", 100, true, costexplorer.ProcessFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+			c := &clock{now: start}
+			ev := &faultyEvaluator{next: engine.New(db, engine.Options{}), panics: tc.panics}
+			ev.failures.Store(tc.failures)
+			r := newRunner(t, db, ev, c, "a", func(cfg *jobs.Config) { cfg.MaxAttempts = 3; cfg.Lease = time.Second })
+			r.Start(context.Background())
+			defer r.Stop(context.Background())
+			org := layout.PayingOrg.ID
+			tok, err := r.CreateQuery(context.Background(), query(t, org))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each failed attempt leaves its lease to lapse; move the clock on.
+			deadline := time.Now().Add(20 * time.Second)
+			var p *costexplorer.QueryProcess
+			for time.Now().Before(deadline) {
+				p, _ = r.Usage(context.Background(), org, tok)
+				if p.State == costexplorer.ProcessDone || p.State == costexplorer.ProcessFailed {
+					break
+				}
+				c.Advance(2 * time.Second)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if p.State != tc.want {
+				t.Fatalf("state = %s (attempts %d, error %q), want %s", p.State, p.Attempts, p.Error, tc.want)
+			}
+		})
+	}
+}
+
+func TestStopReleasesLeases(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	org := layout.PayingOrg.ID
+	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
+	tok, err := r.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimProcess(context.Background(), r.Owner(), c.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	r.Start(context.Background())
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := r.Usage(context.Background(), org, tok); p.State != costexplorer.ProcessPending {
+		t.Fatalf("state after Stop = %s, want pending (lease handed back)", p.State)
+	}
+}
+
+func TestJanitorRemovesExpiredResults(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	org := layout.PayingOrg.ID
+	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) {
+		cfg.ResultTTL = time.Hour
+		cfg.JanitorEvery = 10 * time.Millisecond
+	})
+	r.Start(context.Background())
+	defer r.Stop(context.Background())
+	tok, err := r.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, r, org, tok)
+	c.Advance(2 * time.Hour)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		counts, err := db.ProcessCounts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[costexplorer.ProcessDone] == 0 {
+			if _, err := r.Usage(context.Background(), org, tok); !costexplorer.IsNotFound(err) {
+				t.Fatalf("expired token: %v, want not found", err)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the expired result was not removed")
+}
