@@ -114,7 +114,7 @@ func (s *Server) listOrgs(w http.ResponseWriter, c *call) error {
 	if includeCount {
 		list.TotalCount = &total
 	}
-	c.writeList(w, http.StatusOK, list, func(st int) { list.Status = &st })
+	c.writeList(w, http.StatusOK, &list, func(st int) { list.Status = &st })
 	return nil
 }
 

@@ -128,7 +128,8 @@ func (c *call) writeEntity(w http.ResponseWriter, status int, v any) {
 }
 
 // writeList writes a paginated list body. With envelope=true the list itself
-// is the envelope: status is added to it and the status line is 200.
+// is the envelope: status is added to it (setStatus sets it in *v, so v must
+// be a pointer) and the status line is 200.
 func (c *call) writeList(w http.ResponseWriter, status int, v any, setStatus func(int)) {
 	if c.envelope {
 		setStatus(status)

@@ -1,0 +1,256 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
+)
+
+// TestVersionNegotiation checks which Accept headers reach the 2023-01-01
+// version and which representation they get.
+func TestVersionNegotiation(t *testing.T) {
+	e := newEnv(t, options{})
+	tok := e.create(e.org, `{"startDate":"2025-05-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.org+`"]}`)
+	e.waitReady(e.org, tok)
+	const (
+		jsonCT = "application/vnd.atlas.2023-01-01+json;charset=utf-8"
+		csvCT  = "application/vnd.atlas.2023-01-01+csv;charset=utf-8"
+	)
+	cases := []struct {
+		name, accept, want string
+	}{
+		{"SDKVersion", "application/vnd.atlas.2023-01-01+json", jsonCT},
+		{"LaterDateResolvesDown", "application/vnd.atlas.2025-03-12+json", jsonCT},
+		{"FarFutureDate", "application/vnd.atlas.2099-12-31+json", jsonCT},
+		{"CSV", "application/vnd.atlas.2023-01-01+csv", csvCT},
+		{"LaterCSV", "application/vnd.atlas.2024-08-05+csv", csvCT},
+		{"WithCharset", "application/vnd.atlas.2023-01-01+json;charset=utf-8", jsonCT},
+		{"UpperCase", "Application/Vnd.Atlas.2023-01-01+JSON", jsonCT},
+		{"BothEqualQPrefersJSON", "application/vnd.atlas.2023-01-01+csv, application/vnd.atlas.2023-01-01+json", jsonCT},
+		{"HigherQWins", "application/vnd.atlas.2023-01-01+json;q=0.5, application/vnd.atlas.2023-01-01+csv;q=0.9", csvCT},
+		{"SkipsUnusable", "application/json, application/vnd.atlas.2020-01-01+json, application/vnd.atlas.2023-02-01+csv", csvCT},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			req := e.apiRequest("GET", usagePath(e.org)+"/"+tok, "")
+			req.Header.Set("Accept", c.accept)
+			res := e.do(req)
+			if res.status != http.StatusOK || res.header.Get("Content-Type") != c.want {
+				t.Errorf("Accept %q: %d %q, want 200 %q", c.accept, res.status, res.header.Get("Content-Type"), c.want)
+			}
+		})
+	}
+	t.Run("SeveralAcceptHeaders", func(t *testing.T) {
+		e.t = t
+		req := e.apiRequest("GET", "/api/atlas/v2/orgs", "")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Add("Accept", "application/vnd.atlas.2025-03-12+json")
+		if res := e.do(req); res.status != http.StatusOK || res.header.Get("Content-Type") != jsonCT {
+			t.Errorf("%d %q", res.status, res.header.Get("Content-Type"))
+		}
+	})
+}
+
+// TestCreateQuery checks the 202, the token's form, the application/json
+// request type, and that the same query on the same data gets the same
+// token while another query gets another.
+func TestCreateQuery(t *testing.T) {
+	e := newEnv(t, options{})
+	body := `{"startDate":"2025-01-01","endDate":"2025-04-01","groupBy":"services","services":["Clusters"]}`
+	a := e.create(e.org, body)
+	if !costexplorer.IsToken(a) {
+		t.Fatalf("token %q is not 64 lower-case hex", a)
+	}
+	req := e.apiRequest("POST", usagePath(e.org), `{"services":["Clusters","Clusters"],"groupBy":"services","endDate":"2025-04-01","startDate":"2025-01-01"}`)
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	res := e.do(req)
+	if res.status != http.StatusAccepted || !strings.Contains(string(res.body), a) {
+		t.Errorf("the same query spelled differently: %d %s, want token %s", res.status, res.body, a)
+	}
+	if res.header.Get("Content-Type") != "application/vnd.atlas.2023-01-01+json;charset=utf-8" {
+		t.Errorf("Content-Type %q", res.header.Get("Content-Type"))
+	}
+	if b := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-05-01"}`); b == a {
+		t.Errorf("different queries share token %s", a)
+	}
+	res = e.do(e.apiRequest("POST", usagePath(e.org)+"?envelope=true&pretty=true", body))
+	want := "{\n  \"status\": 202,\n  \"content\": {\n    \"token\": \"" + a + "\"\n  }\n}\n"
+	if res.status != http.StatusOK || string(res.body) != want {
+		t.Errorf("envelope+pretty: %d %q, want 200 %q", res.status, res.body, want)
+	}
+}
+
+// TestResultPretty checks ?pretty=true on a stored result.
+func TestResultPretty(t *testing.T) {
+	e := newEnv(t, options{})
+	tok := e.create(e.org, `{"startDate":"2025-05-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.org+`"]}`)
+	e.waitReady(e.org, tok)
+	res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok+"?pretty=true", ""))
+	if !bytes.HasPrefix(res.body, []byte("{\n  \"usageDetails\": [\n    {\n      \"usageDate\": \"2025-05-01\",")) {
+		t.Errorf("pretty body: %s", res.body)
+	}
+}
+
+// TestRateLimit checks the per-organization bucket: RateLimit headers on
+// success, 429 with Retry-After when empty, refill with time, and that
+// another organization's bucket is separate.
+func TestRateLimit(t *testing.T) {
+	e := newEnv(t, options{rateLimit: httpapiRateLimit(3)})
+	path := usagePath(e.org) + "/" + strings.Repeat("0", 64)
+	body := `{"startDate":"2025-01-01","endDate":"2025-02-01"}`
+	for i, want := range []string{"2", "1"} {
+		res := e.do(e.apiRequest("POST", usagePath(e.org), body))
+		if res.status != http.StatusAccepted || res.header.Get("RateLimit-Limit") != "3" || res.header.Get("RateLimit-Remaining") != want {
+			t.Fatalf("request %d: %d limit %q remaining %q, want 202 3 %s", i, res.status, res.header.Get("RateLimit-Limit"), res.header.Get("RateLimit-Remaining"), want)
+		}
+	}
+	// A 404 still takes a token.
+	if res := e.do(e.apiRequest("GET", path, "")); res.status != http.StatusNotFound || res.header.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("third request: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
+	}
+	res := e.do(e.apiRequest("POST", usagePath(e.org), body))
+	checkError(t, res, http.StatusTooManyRequests, costexplorer.ErrRateLimited)
+	if res.header.Get("Retry-After") != "60" || res.header.Get("RateLimit-Remaining") != "0" {
+		t.Errorf("429 headers: Retry-After %q Remaining %q", res.header.Get("Retry-After"), res.header.Get("RateLimit-Remaining"))
+	}
+	// Other endpoints are not in the Invoices set.
+	if res := e.do(e.apiRequest("GET", "/api/atlas/v2/orgs", "")); res.status != http.StatusOK {
+		t.Errorf("orgs while rate limited: %d", res.status)
+	}
+	// Another organization has its own bucket.
+	linked := e.layout.Linked[0].ID
+	id, secret := e.serviceAccount(linked, nil, costexplorer.RoleOrgBillingAdmin)
+	req := e.apiRequest("POST", usagePath(linked), body)
+	req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
+	if res := e.do(req); res.status != http.StatusAccepted || res.header.Get("RateLimit-Remaining") != "2" {
+		t.Errorf("other organization: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
+	}
+	e.clock.Advance(time.Minute)
+	if res := e.do(e.apiRequest("POST", usagePath(e.org), body)); res.status != http.StatusAccepted || res.header.Get("RateLimit-Remaining") != "0" {
+		t.Errorf("after refill: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
+	}
+}
+
+// TestRateLimitDisabled checks that a negative capacity turns the limit off.
+func TestRateLimitDisabled(t *testing.T) {
+	e := newEnv(t, options{rateLimit: httpapi.RateLimit{Capacity: -1}})
+	for range 3 {
+		res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("0", 64), ""))
+		if res.status != http.StatusNotFound || res.header.Get("RateLimit-Limit") != "" {
+			t.Fatalf("%d limit %q", res.status, res.header.Get("RateLimit-Limit"))
+		}
+	}
+}
+
+// TestForeignToken checks that a token of one organization is 404 for
+// another organization's credential on its own path.
+func TestForeignToken(t *testing.T) {
+	e := newEnv(t, options{})
+	tok := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+	linked := e.layout.Linked[0].ID
+	id, secret := e.serviceAccount(linked, nil, costexplorer.RoleOrgOwner)
+	req := e.apiRequest("GET", usagePath(linked)+"/"+tok, "")
+	req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
+	checkError(t, e.do(req), http.StatusNotFound, costexplorer.ErrNotFound)
+}
+
+// TestRoles checks that roles without billing access are refused the cost
+// explorer (401) but may read their organization.
+func TestRoles(t *testing.T) {
+	e := newEnv(t, options{})
+	for _, role := range costexplorer.Roles {
+		t.Run(string(role), func(t *testing.T) {
+			e.t = t
+			id, secret := e.serviceAccount(e.org, nil, role)
+			bearer := "Bearer " + e.accessToken(id, secret)
+			req := e.apiRequest("POST", usagePath(e.org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+			req.Header.Set("Authorization", bearer)
+			res := e.do(req)
+			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
+				if res.status != http.StatusAccepted {
+					t.Errorf("create: %d %s", res.status, res.body)
+				}
+			} else {
+				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
+			}
+			req = e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.org, "")
+			req.Header.Set("Authorization", bearer)
+			if res := e.do(req); res.status != http.StatusOK {
+				t.Errorf("get org: %d %s", res.status, res.body)
+			}
+		})
+	}
+}
+
+// TestOperationalEndpoints checks /healthz, /readyz and /openapi.yaml, which
+// need no credentials.
+func TestOperationalEndpoints(t *testing.T) {
+	e := newEnv(t, options{ready: func(ctx context.Context) error { return nil }})
+	if res := e.do(e.newRequest("GET", "/healthz", nil)); res.status != 200 || string(res.body) != "{\"status\":\"ok\"}\n" {
+		t.Errorf("healthz: %d %s", res.status, res.body)
+	}
+	if res := e.do(e.newRequest("GET", "/readyz", nil)); res.status != 200 || string(res.body) != "{\"status\":\"ready\"}\n" {
+		t.Errorf("readyz: %d %s", res.status, res.body)
+	}
+	res := e.do(e.newRequest("GET", "/openapi.yaml", nil))
+	want, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.status != 200 || !bytes.Equal(res.body, want) || res.header.Get("Content-Type") != "application/yaml" {
+		t.Errorf("openapi.yaml: %d %s, %d bytes", res.status, res.header.Get("Content-Type"), len(res.body))
+	}
+	checkError(t, e.do(e.newRequest("POST", "/healthz", nil)), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
+	checkError(t, e.do(e.newRequest("GET", "/api/oauth/token", nil)), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
+	checkError(t, e.do(e.newRequest("GET", "/no/such/page", nil)), http.StatusNotFound, costexplorer.ErrNotFound)
+}
+
+// TestValidatorCatchesMismatches proves that the OpenAPI check every test
+// relies on can fail: answers that break the document are reported.
+func TestValidatorCatchesMismatches(t *testing.T) {
+	e := newEnv(t, options{noDemo: true})
+	req := e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("0", 64), "")
+	jsonHeader := http.Header{"Content-Type": {"application/vnd.atlas.2023-01-01+json;charset=utf-8"}}
+	cases := []struct {
+		name string
+		res  *response
+	}{
+		{"UndeclaredStatus", &response{status: 418, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(`{}`)}},
+		{"ExtraField", &response{status: 200, header: jsonHeader, body: []byte(`{"usageDetails":[],"extra":1}`)}},
+		{"BadAmount", &response{status: 200, header: jsonHeader, body: []byte(`{"usageDetails":[{"usageDate":"2025-01-01","usageAmount":"1.00"}]}`)}},
+		{"BadErrorCode", &response{status: 404, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(`{"detail":"x","error":404,"errorCode":"NOPE","parameters":[],"reason":"Not Found"}`)}},
+		{"CSVWithoutHeader", &response{status: 200, header: http.Header{"Content-Type": {"application/vnd.atlas.2023-01-01+csv;charset=utf-8"}}, body: []byte("2025-01-01,x\n")}},
+		{"BodyWithoutContentType", &response{status: 200, header: http.Header{}, body: []byte(`{}`)}},
+		{"Bad102", &response{status: 200, header: http.Header{}, interim: []int{102}, interimHeader: []http.Header{{"Retry-After": {"soon"}}}}},
+	}
+	for _, c := range cases {
+		if errs := e.validate(req, c.res); len(errs) == 0 {
+			t.Errorf("%s: the validator accepted it", c.name)
+		}
+	}
+	ok := &response{status: 200, header: jsonHeader, body: []byte(`{"usageDetails":[]}`)}
+	if errs := e.validate(req, ok); len(errs) != 0 {
+		t.Errorf("the validator refused a good answer: %v", errs)
+	}
+}
+
+// TestChunkedBodyOverLimit guards the body limit against a lying
+// Content-Length: a chunked body over the limit is still 413.
+func TestChunkedBodyOverLimit(t *testing.T) {
+	e := newEnv(t, options{maxBodyBytes: 1024})
+	body := `{"startDate":"2025-01-01","endDate":"2025-02-01","x":"` + strings.Repeat("a", 4096) + `"}`
+	req := e.apiRequest("POST", usagePath(e.org), "")
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = -1 // chunked
+	req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
+	checkError(t, e.do(req), http.StatusRequestEntityTooLarge, costexplorer.ErrBodyTooLarge)
+}
