@@ -78,7 +78,7 @@ type options struct {
 	noRunner      bool // do not start the query runner
 	rateLimit     httpapi.RateLimit
 	maxBodyBytes  int64
-	noDemo        bool // skip loading the demo data (the file already has it)
+	noDemo        bool // skip loading the demo data (the file may already have it)
 	ready         func(ctx context.Context) error
 	web           http.Handler
 }
@@ -155,7 +155,7 @@ func newEnv(t *testing.T, o options) *env {
 	if e.router, err = gorillamux.NewRouter(e.doc); err != nil {
 		t.Fatalf("openapi router: %v", err)
 	}
-	if !o.noDemo {
+	if _, err := db.Organization(ctx, e.org); err == nil {
 		id, secret := e.serviceAccount(e.org, nil, costexplorer.RoleOrgBillingReadOnly)
 		e.bearer = e.accessToken(id, secret)
 	}
