@@ -2,9 +2,633 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
 )
 
+// adminCommand is one leaf of `costexplorer admin`: "org create", "verify", …
+type adminCommand struct {
+	name     string
+	usage    string // after "costexplorer "
+	summary  string
+	examples []string
+	// flags registers the command's own flags (the store flags are added
+	// for every command) and returns the function to run after parsing.
+	flags func(fs *flag.FlagSet) func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error
+	// args is the number of positional arguments the command takes.
+	args int
+}
+
+func adminCommands() []adminCommand {
+	return []adminCommand{
+		{
+			name: "org create", args: 0,
+			usage:   "admin org create --name NAME [--id HEX] [--paying-org HEX] [--requires-access-list]",
+			summary: "create an organization (linked to a paying one with --paying-org)",
+			examples: []string{
+				`costexplorer admin org create --name "Acme Corp"`,
+				`costexplorer admin org create --name "Acme EU" --id 5f1a2b3c4d5e6f7a8b9c0d1e --paying-org 5f00000000000000000000aa`,
+				`costexplorer admin org create --name Bank --requires-access-list`,
+			},
+			flags: orgCreateFlags,
+		},
+		{
+			name: "org list", args: 0,
+			usage:    "admin org list",
+			summary:  "list organizations with their paying organization",
+			examples: []string{"costexplorer admin org list", "costexplorer admin org list --db postgres://costexplorer@db/costexplorer"},
+			flags:    func(*flag.FlagSet) adminRun { return runOrgList },
+		},
+		{
+			name: "org link", args: 2,
+			usage:    "admin org link PAYING_ORG_ID LINKED_ORG_ID",
+			summary:  "link an organization to a paying organization (cross-organization billing)",
+			examples: []string{"costexplorer admin org link 5f00000000000000000000aa 5f1a2b3c4d5e6f7a8b9c0d1e"},
+			flags:    func(*flag.FlagSet) adminRun { return runOrgLink },
+		},
+		{
+			name: "apikey create", args: 0,
+			usage:   "admin apikey create --org ID --role ROLE [--role ROLE…] [--access-list CIDR…] [--description TEXT]",
+			summary: "create an API key (HTTP Digest); prints the private key once",
+			examples: []string{
+				"costexplorer admin apikey create --org 5f00000000000000000000aa --role ORG_BILLING_READ_ONLY",
+				`costexplorer admin apikey create --org 5f00000000000000000000aa --role ORG_OWNER --access-list 192.0.2.0/24 --access-list 198.51.100.7 --description "CI pipeline"`,
+			},
+			flags: apiKeyCreateFlags,
+		},
+		{
+			name: "apikey list", args: 0,
+			usage:    "admin apikey list [--org ID]",
+			summary:  "list API keys (never their secrets)",
+			examples: []string{"costexplorer admin apikey list", "costexplorer admin apikey list --org 5f00000000000000000000aa"},
+			flags:    apiKeyListFlags,
+		},
+		{
+			name: "apikey disable", args: 1,
+			usage:    "admin apikey disable PUBLIC_KEY",
+			summary:  "disable an API key: it stops authenticating at once",
+			examples: []string{"costexplorer admin apikey disable abcdefgh"},
+			flags:    func(*flag.FlagSet) adminRun { return runAPIKeyDisable },
+		},
+		{
+			name: "serviceaccount create", args: 0,
+			usage:   "admin serviceaccount create --org ID --name NAME --role ROLE [--role ROLE…] [--access-list CIDR…] [--description TEXT]",
+			summary: "create a service account (OAuth 2.0 client credentials); prints the secret once",
+			examples: []string{
+				"costexplorer admin serviceaccount create --org 5f00000000000000000000aa --name finops --role ORG_BILLING_READ_ONLY",
+				"costexplorer admin serviceaccount create --org 5f00000000000000000000aa --name exporter --role ORG_BILLING_ADMIN --access-list 10.0.0.0/8",
+			},
+			flags: serviceAccountCreateFlags,
+		},
+		{
+			name: "serviceaccount list", args: 0,
+			usage:    "admin serviceaccount list [--org ID]",
+			summary:  "list service accounts (never their secrets)",
+			examples: []string{"costexplorer admin serviceaccount list --org 5f00000000000000000000aa"},
+			flags:    serviceAccountListFlags,
+		},
+		{
+			name: "serviceaccount disable", args: 1,
+			usage:    "admin serviceaccount disable CLIENT_ID",
+			summary:  "disable a service account: no new tokens, and its live tokens stop working",
+			examples: []string{"costexplorer admin serviceaccount disable mdb_sa_id_0123456789abcdef01234567"},
+			flags:    func(*flag.FlagSet) adminRun { return runServiceAccountDisable },
+		},
+		{
+			name: "verify", args: 0,
+			usage:    "admin verify",
+			summary:  "recompute the monthly rollup and check references; exit 1 listing each difference",
+			examples: []string{"costexplorer admin verify --data-dir ./costexplorer-data"},
+			flags:    func(*flag.FlagSet) adminRun { return runVerify },
+		},
+		{
+			name: "backup", args: 0,
+			usage:    "admin backup --out FILE",
+			summary:  "write a consistent copy of the embedded SQLite store while it is in use",
+			examples: []string{"costexplorer admin backup --out backups/costexplorer-$(date +%F).db"},
+			flags:    backupFlags,
+		},
+	}
+}
+
+// adminRun runs an admin command on an open store with its positional args.
+type adminRun = func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error
+
+func (m *Main) adminUsage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: costexplorer admin <command> [flags]\n\nCommands:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range adminCommands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nEvery command takes --data-dir DIR or --db DSN (default ./costexplorer-data, or COSTEXPLORER_DATA_DIR / COSTEXPLORER_DB).")
+	fmt.Fprintln(w, "Run 'costexplorer admin <command> --help' for its flags and examples.")
+}
+
+// runAdmin dispatches `costexplorer admin …` to one of adminCommands, whose
+// names are one or two words.
 func runAdmin(ctx context.Context, m *Main, args []string) error {
-	return errors.New("not built yet")
+	if len(args) == 0 {
+		m.adminUsage(m.Stderr)
+		return fmt.Errorf("%w: missing command", errUsage)
+	}
+	if isHelp(args[0]) {
+		m.adminUsage(m.Stdout)
+		return flag.ErrHelp
+	}
+	var cmd *adminCommand
+	rest := args
+	for _, c := range adminCommands() {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			cmd, rest = &c, args[len(words):]
+			break
+		}
+	}
+	if cmd == nil {
+		m.adminUsage(m.Stderr)
+		return fmt.Errorf("%w: unknown command %q", errUsage, strings.Join(args[:min(2, len(args))], " "))
+	}
+	fs := m.newFlagSet("admin "+cmd.name, cmd.usage, cmd.examples...)
+	var sf storeFlags
+	sf.register(fs, m)
+	run := cmd.flags(fs)
+	positional, err := parseInterleaved(fs, rest)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v", errUsage, cmd.name, err)
+	}
+	if len(positional) != cmd.args {
+		fs.Usage()
+		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, cmd.name, cmd.args, len(positional))
+	}
+	if err := checkFlags(fs); err != nil {
+		return fmt.Errorf("%w: %s: %v", errUsage, cmd.name, err)
+	}
+	store, err := m.openStore(ctx, &sf)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return run(ctx, m, store, &sf, positional)
+}
+
+func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "-help" || s == "help" }
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments (`org link A B --data-dir X`), returning the
+// positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// flagCheck is a flag.Value that can validate itself after parsing.
+type flagCheck interface{ check() error }
+
+// checkFlags runs the checks of the flags that have them.
+func checkFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if c, ok := f.Value.(flagCheck); ok && err == nil {
+			if e := c.check(); e != nil {
+				err = fmt.Errorf("--%s: %w", f.Name, e)
+			}
+		}
+	})
+	return err
+}
+
+// required is a string flag that must be given.
+type required struct{ v *string }
+
+func (r required) String() string {
+	if r.v == nil {
+		return ""
+	}
+	return *r.v
+}
+func (r required) Set(s string) error { *r.v = s; return nil }
+func (r required) check() error {
+	if strings.TrimSpace(*r.v) == "" {
+		return errors.New("is required")
+	}
+	return nil
+}
+
+func requiredString(fs *flag.FlagSet, name, usage string) *string {
+	v := new(string)
+	fs.Var(required{v}, name, usage+" (required)")
+	return v
+}
+
+// orgID is an organization id flag: 24 lower-case hex characters.
+type orgIDFlag struct {
+	v        *string
+	optional bool
+}
+
+func (o orgIDFlag) String() string {
+	if o.v == nil {
+		return ""
+	}
+	return *o.v
+}
+func (o orgIDFlag) Set(s string) error {
+	if !costexplorer.IsID(s) {
+		return errors.New("must be 24 lower-case hexadecimal characters")
+	}
+	*o.v = s
+	return nil
+}
+func (o orgIDFlag) check() error {
+	if !o.optional && *o.v == "" {
+		return errors.New("is required")
+	}
+	return nil
+}
+
+func orgIDVar(fs *flag.FlagSet, name, usage string, optional bool) *string {
+	v := new(string)
+	if !optional {
+		usage += " (required)"
+	}
+	fs.Var(orgIDFlag{v: v, optional: optional}, name, usage)
+	return v
+}
+
+// rolesFlag is a repeatable role flag (also comma-separated).
+type rolesFlag struct{ roles *[]costexplorer.Role }
+
+func (r rolesFlag) String() string {
+	if r.roles == nil {
+		return ""
+	}
+	var s []string
+	for _, x := range *r.roles {
+		s = append(s, string(x))
+	}
+	return strings.Join(s, ",")
+}
+func (r rolesFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		role, ok := costexplorer.ParseRole(part)
+		if !ok {
+			var names []string
+			for _, x := range costexplorer.Roles {
+				names = append(names, string(x))
+			}
+			return fmt.Errorf("unknown role %q (one of %s)", part, strings.Join(names, ", "))
+		}
+		*r.roles = append(*r.roles, role)
+	}
+	return nil
+}
+func (r rolesFlag) check() error {
+	if len(*r.roles) == 0 {
+		return errors.New("at least one role is required")
+	}
+	return nil
+}
+
+// accessListFlag is a repeatable IP/CIDR flag (also comma-separated).
+type accessListFlag struct{ list *costexplorer.AccessList }
+
+func (a accessListFlag) String() string {
+	if a.list == nil {
+		return ""
+	}
+	return strings.Join(*a.list, ",")
+}
+func (a accessListFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if err := costexplorer.ValidateAccessList(costexplorer.AccessList{part}); err != nil {
+			return fmt.Errorf("%q is not an IP address or CIDR block", part)
+		}
+		*a.list = append(*a.list, part)
+	}
+	return nil
+}
+
+// credentialFlags are the flags shared by apikey create and serviceaccount
+// create.
+type credentialFlags struct {
+	org         *string
+	roles       []costexplorer.Role
+	accessList  costexplorer.AccessList
+	description string
+}
+
+func (c *credentialFlags) register(fs *flag.FlagSet) {
+	c.org = orgIDVar(fs, "org", "organization id", false)
+	fs.Var(rolesFlag{&c.roles}, "role", "organization role, repeatable: ORG_OWNER, ORG_BILLING_ADMIN, ORG_BILLING_READ_ONLY may use the cost explorer; ORG_READ_ONLY, ORG_MEMBER, ORG_GROUP_CREATOR may not (required)")
+	fs.Var(accessListFlag{&c.accessList}, "access-list", "IP address or CIDR block the credential may be used from, repeatable (default: any address, unless the organization requires a list)")
+	fs.StringVar(&c.description, "description", "", "free text shown in listings")
+}
+
+// organization returns the organization the credential is for, or a clear
+// error if it does not exist.
+func (c *credentialFlags) organization(ctx context.Context, store costexplorer.Store) (*costexplorer.Organization, error) {
+	org, err := store.Organization(ctx, *c.org)
+	if costexplorer.IsNotFound(err) {
+		return nil, fmt.Errorf("organization %s does not exist (create it with 'costexplorer admin org create')", *c.org)
+	}
+	return org, err
+}
+
+func orgCreateFlags(fs *flag.FlagSet) adminRun {
+	name := requiredString(fs, "name", "organization name")
+	id := orgIDVar(fs, "id", "organization id, 24 lower-case hex (default: random)", true)
+	paying := orgIDVar(fs, "paying-org", "id of the paying organization this one is linked to", true)
+	requiresList := fs.Bool("requires-access-list", false, "refuse credentials of this organization that have no IP access list")
+	return func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+		o := &costexplorer.Organization{ID: *id, Name: strings.TrimSpace(*name), PayingOrgID: *paying, RequiresAccessList: *requiresList}
+		if o.ID == "" {
+			b := make([]byte, 12)
+			rand.Read(b)
+			o.ID = hex.EncodeToString(b)
+		}
+		if err := o.Validate(); err != nil {
+			return fmt.Errorf("%w: %s", errUsage, costexplorer.ErrorDetail(err))
+		}
+		if err := store.CreateOrganization(ctx, o); err != nil {
+			return storeError(err)
+		}
+		fmt.Fprintf(m.Stdout, "Created organization %s (%s)\n", o.ID, o.Name)
+		if o.PayingOrgID != "" {
+			fmt.Fprintf(m.Stdout, "  linked to paying organization %s\n", o.PayingOrgID)
+		}
+		if o.RequiresAccessList {
+			fmt.Fprintln(m.Stdout, "  requires an IP access list on every credential")
+		}
+		return nil
+	}
+}
+
+func runOrgList(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+	orgs, total, err := store.Organizations(ctx, costexplorer.OrganizationFilter{})
+	if err != nil {
+		return storeError(err)
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tPAYING ORG\tREQUIRES ACCESS LIST\tCREATED")
+	for _, o := range orgs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, dash(o.PayingOrgID), yesNo(o.RequiresAccessList), formatTime(o.CreatedAt))
+	}
+	tw.Flush()
+	fmt.Fprintf(m.Stdout, "%d organization(s)\n", total)
+	return nil
+}
+
+func runOrgLink(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+	paying, linked := args[0], args[1]
+	for _, id := range args {
+		if !costexplorer.IsID(id) {
+			return fmt.Errorf("%w: organization id %q must be 24 lower-case hexadecimal characters", errUsage, id)
+		}
+	}
+	if paying == linked {
+		return fmt.Errorf("%w: an organization cannot pay for itself", errUsage)
+	}
+	if err := store.LinkOrganization(ctx, paying, linked); err != nil {
+		return storeError(err)
+	}
+	fmt.Fprintf(m.Stdout, "Linked organization %s to paying organization %s\n", linked, paying)
+	return nil
+}
+
+func apiKeyCreateFlags(fs *flag.FlagSet) adminRun {
+	var c credentialFlags
+	c.register(fs)
+	return func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+		org, err := c.organization(ctx, store)
+		if err != nil {
+			return err
+		}
+		k, priv, err := auth.NewAPIKey(org.ID, c.description, c.roles, c.accessList)
+		if err != nil {
+			return fmt.Errorf("%w: %s", errUsage, costexplorer.ErrorDetail(err))
+		}
+		if err := store.CreateAPIKey(ctx, k); err != nil {
+			return storeError(err)
+		}
+		w := m.Stdout
+		fmt.Fprintf(w, "Created API key for organization %s (%s)\n", org.ID, org.Name)
+		fmt.Fprintf(w, "  public key:   %s\n", k.PublicKey)
+		fmt.Fprintf(w, "  private key:  %s\n", priv)
+		fmt.Fprintf(w, "  roles:        %s\n", joinRoles(k.Roles))
+		fmt.Fprintf(w, "  access list:  %s\n", describeAccessList(k.AccessList, org))
+		fmt.Fprintln(w, "\nStore the private key now: it is shown only this once. The server keeps only its")
+		fmt.Fprintln(w, "digest hashes and cannot show it again; if it is lost, disable the key and create another.")
+		fmt.Fprintf(w, "\nUse it with HTTP Digest, for example:\n  curl --digest -u '%s:%s' -H 'Accept: application/vnd.atlas.2023-01-01+json' http://127.0.0.1:8080/api/atlas/v2/orgs/%s\n",
+			k.PublicKey, priv, org.ID)
+		return nil
+	}
+}
+
+func apiKeyListFlags(fs *flag.FlagSet) adminRun {
+	org := orgIDVar(fs, "org", "only the keys of this organization", true)
+	return func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+		keys, err := store.APIKeys(ctx, *org)
+		if err != nil {
+			return storeError(err)
+		}
+		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PUBLIC KEY\tORG\tROLES\tACCESS LIST\tENABLED\tCREATED\tDESCRIPTION")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.PublicKey, k.OrgID, joinRoles(k.Roles), dash(strings.Join(k.AccessList, ",")),
+				yesNo(k.Enabled), formatTime(k.CreatedAt), k.Description)
+		}
+		tw.Flush()
+		fmt.Fprintf(m.Stdout, "%d API key(s)\n", len(keys))
+		return nil
+	}
+}
+
+func runAPIKeyDisable(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+	if err := store.SetAPIKeyEnabled(ctx, args[0], false); err != nil {
+		if costexplorer.IsNotFound(err) {
+			return fmt.Errorf("no API key with public key %q", args[0])
+		}
+		return storeError(err)
+	}
+	fmt.Fprintf(m.Stdout, "Disabled API key %s: it no longer authenticates.\n", args[0])
+	return nil
+}
+
+func serviceAccountCreateFlags(fs *flag.FlagSet) adminRun {
+	var c credentialFlags
+	c.register(fs)
+	name := requiredString(fs, "name", "service account name")
+	return func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+		org, err := c.organization(ctx, store)
+		if err != nil {
+			return err
+		}
+		sa, secret, err := auth.NewServiceAccount(org.ID, strings.TrimSpace(*name), c.roles, c.accessList)
+		if err != nil {
+			return fmt.Errorf("%w: %s", errUsage, costexplorer.ErrorDetail(err))
+		}
+		sa.Description = c.description
+		if err := store.CreateServiceAccount(ctx, sa); err != nil {
+			return storeError(err)
+		}
+		w := m.Stdout
+		fmt.Fprintf(w, "Created service account %q for organization %s (%s)\n", sa.Name, org.ID, org.Name)
+		fmt.Fprintf(w, "  client id:      %s\n", sa.ClientID)
+		fmt.Fprintf(w, "  client secret:  %s\n", secret)
+		fmt.Fprintf(w, "  roles:          %s\n", joinRoles(sa.Roles))
+		fmt.Fprintf(w, "  access list:    %s\n", describeAccessList(sa.AccessList, org))
+		fmt.Fprintln(w, "\nStore the client secret now: it is shown only this once. The server keeps only a")
+		fmt.Fprintln(w, "slow hash of it; if it is lost, disable the account and create another.")
+		fmt.Fprintf(w, "\nGet an access token (OAuth 2.0 client credentials), for example:\n  curl -u '%s:%s' -d grant_type=client_credentials http://127.0.0.1:8080/api/oauth/token\n",
+			sa.ClientID, secret)
+		return nil
+	}
+}
+
+func serviceAccountListFlags(fs *flag.FlagSet) adminRun {
+	org := orgIDVar(fs, "org", "only the accounts of this organization", true)
+	return func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+		accounts, err := store.ServiceAccounts(ctx, *org)
+		if err != nil {
+			return storeError(err)
+		}
+		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLIENT ID\tORG\tNAME\tROLES\tACCESS LIST\tENABLED\tCREATED")
+		for _, a := range accounts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.OrgID, a.Name, joinRoles(a.Roles), dash(strings.Join(a.AccessList, ",")),
+				yesNo(a.Enabled), formatTime(a.CreatedAt))
+		}
+		tw.Flush()
+		fmt.Fprintf(m.Stdout, "%d service account(s)\n", len(accounts))
+		return nil
+	}
+}
+
+func runServiceAccountDisable(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+	if err := store.SetServiceAccountEnabled(ctx, args[0], false); err != nil {
+		if costexplorer.IsNotFound(err) {
+			return fmt.Errorf("no service account with client id %q", args[0])
+		}
+		return storeError(err)
+	}
+	fmt.Fprintf(m.Stdout, "Disabled service account %s: it gets no new tokens and its live tokens stop working.\n", args[0])
+	return nil
+}
+
+func runVerify(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+	v, ok := store.(costexplorer.Verifier)
+	if !ok {
+		return fmt.Errorf("verify is not supported for the store %s", sf.describe())
+	}
+	diffs, err := v.Verify(ctx)
+	if err != nil {
+		return storeError(err)
+	}
+	for _, d := range diffs {
+		fmt.Fprintln(m.Stdout, d)
+	}
+	if len(diffs) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("verify: %d difference(s) in %s", len(diffs), sf.describe())}
+	}
+	fmt.Fprintf(m.Stdout, "%s is consistent: the rollup matches the line items and every reference resolves.\n", sf.describe())
+	return nil
+}
+
+// backuper is implemented by stores that can copy themselves while in use
+// (internal/sqlite).
+type backuper interface {
+	Backup(ctx context.Context, path string) error
+}
+
+func backupFlags(fs *flag.FlagSet) adminRun {
+	out := requiredString(fs, "out", "file to write the copy to; must not exist")
+	return func(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
+		b, ok := store.(backuper)
+		if !ok {
+			return fmt.Errorf("backup is not supported for the store %s; back up PostgreSQL with pg_dump", sf.describe())
+		}
+		start := time.Now()
+		if err := b.Backup(ctx, *out); err != nil {
+			return storeError(err)
+		}
+		fmt.Fprintf(m.Stdout, "Backed up %s to %s in %s\n", sf.describe(), *out, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+}
+
+// storeError turns a store error into a message for the operator: the
+// detail of a domain error, the cause of anything else.
+func storeError(err error) error {
+	var e *costexplorer.Error
+	if errors.As(err, &e) && e.Code != costexplorer.ErrInternal {
+		return errors.New(e.Detail)
+	}
+	return err
+}
+
+func joinRoles(roles []costexplorer.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}
+
+func describeAccessList(l costexplorer.AccessList, org *costexplorer.Organization) string {
+	if len(l) > 0 {
+		return strings.Join(l, ", ")
+	}
+	if org.RequiresAccessList {
+		return "none — the organization requires one, so this credential will be refused (403 ORG_REQUIRES_ACCESS_LIST)"
+	}
+	return "none (any address)"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
