@@ -22,6 +22,10 @@ type Main struct {
 	// Ready, if set, is called by serving commands with the server's base URL
 	// once it accepts connections (tests use it to find a :0 port).
 	Ready func(baseURL string)
+
+	// CertReloaded, if set, is called after each SIGHUP reload of the TLS
+	// certificate with its outcome.
+	CertReloaded func(error)
 }
 
 // NewMain returns a Main on the given streams and environment.
@@ -130,6 +134,17 @@ func (m *Main) newFlagSet(name, usage string, examples ...string) *flag.FlagSet 
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseFlags parses args into fs; a bad flag is a usage error (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: 2, err: errors.New("")}
+	}
+	return nil
 }
 
 // envOr returns the first non-empty environment variable among names, or def.

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"crypto/tls"
 	"flag"
+	"io"
+	"os"
+	"sort"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -29,6 +34,10 @@ type serverConfig struct {
 	LogFormat      string
 	LogLevel       string
 	ShutdownGrace  time.Duration
+	TLSCert        string
+	TLSKey         string
+	ConfigFile     string
+	PrintConfig    bool
 }
 
 func defaultServerConfig() serverConfig {
@@ -69,16 +78,22 @@ func (c *serverConfig) register(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long requests in flight may take to finish on shutdown")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS and HTTP/2, reloaded on SIGHUP")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM), with --tls-cert")
+	fs.StringVar(&c.ConfigFile, "config", "", "configuration file: one \"option = value\" per line, option names as the flags'")
+	fs.BoolVar(&c.PrintConfig, "print-config", false, "print the effective configuration (secrets masked) and exit")
 }
 
-// applyEnv sets every flag not given on the command line from its
-// COSTEXPLORER_* variable (--min-processing ← COSTEXPLORER_MIN_PROCESSING).
-func applyEnv(fs *flag.FlagSet, m *Main) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
+// applyEnv fills every option not given on the command line, first from its
+// COSTEXPLORER_* variable (--min-processing ← COSTEXPLORER_MIN_PROCESSING),
+// then from the configuration file named by --config or COSTEXPLORER_CONFIG.
+// It returns where each option's value came from.
+func applyEnv(fs *flag.FlagSet, m *Main) (map[string]string, error) {
+	source := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { source[f.Name] = "flag" })
+	var errs []string
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		if source[f.Name] != "" {
 			return
 		}
 		name := envName(f.Name)
@@ -86,19 +101,112 @@ func applyEnv(fs *flag.FlagSet, m *Main) error {
 		if v == "" {
 			return
 		}
-		if _, repeatable := f.Value.(*stringList); repeatable {
-			for _, part := range strings.Split(v, ",") {
-				if e := f.Value.Set(strings.TrimSpace(part)); e != nil {
-					err = fmt.Errorf("%s: %w", name, e)
-				}
-			}
+		if err := setOption(fs, f, v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q: %v", name, v, err))
 			return
 		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("%s=%q: %w", name, v, e)
-		}
+		source[f.Name] = "env " + name
 	})
-	return err
+	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
+		values, err := readConfigFile(cf.Value.String())
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		for _, name := range sortedNames(values) {
+			f := fs.Lookup(name)
+			switch {
+			case f == nil || name == "config" || name == "print-config":
+				errs = append(errs, fmt.Sprintf("%s:%d: unknown option %q", cf.Value.String(), values[name].line, name))
+			case source[name] != "":
+				// A flag or the environment wins over the file.
+			default:
+				if err := setOption(fs, f, values[name].value); err != nil {
+					errs = append(errs, fmt.Sprintf("%s:%d: %s = %q: %v", cf.Value.String(), values[name].line, name, values[name].value, err))
+					continue
+				}
+				source[name] = "file " + cf.Value.String()
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return source, nil
+}
+
+// setOption sets a flag from a string; repeatable flags take a comma list.
+func setOption(fs *flag.FlagSet, f *flag.Flag, v string) error {
+	if _, repeatable := f.Value.(*stringList); repeatable {
+		for _, part := range strings.Split(v, ",") {
+			if err := f.Value.Set(strings.TrimSpace(part)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fs.Set(f.Name, v)
+}
+
+type configValue struct {
+	value string
+	line  int
+}
+
+// readConfigFile reads "option = value" lines; blank lines and lines starting
+// with # are ignored, and values may be double-quoted.
+func readConfigFile(path string) (map[string]configValue, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	out := map[string]configValue{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: want \"option = value\"", path, n)
+		}
+		k = strings.TrimPrefix(strings.TrimSpace(k), "--")
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		out[k] = configValue{v, n}
+	}
+	return out, sc.Err()
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// printConfig writes the effective configuration, one option a line with
+// where its value came from; secrets (the DSN's password) are masked.
+func printConfig(w io.Writer, fs *flag.FlagSet, source map[string]string) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "print-config" || f.Name == "config" && f.Value.String() == "" {
+			return
+		}
+		v := f.Value.String()
+		if f.Name == "db" {
+			v = redactDSN(v)
+		}
+		from := source[f.Name]
+		if from == "" {
+			from = "default"
+		}
+		fmt.Fprintf(w, "%-20s = %-40q # %s\n", f.Name, v, from)
+	})
 }
 
 func envName(flagName string) string {
@@ -162,6 +270,16 @@ func (c *serverConfig) validate() error {
 	}
 	if c.ShutdownGrace <= 0 {
 		bad("shutdown-grace", "must be positive")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "--tls-cert and --tls-key go together")
+	} else if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			bad("tls-cert", "cannot load the key pair: %v", err)
+		}
+	}
+	if c.Store.dsn != "" && !isSQLiteDSN(c.Store.dsn) && !isPostgresDSN(c.Store.dsn) {
+		bad("db", "%q: use sqlite://PATH or postgres://…", redactDSN(c.Store.dsn))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: invalid configuration:\n  %s", errUsage, strings.Join(errs, "\n  "))

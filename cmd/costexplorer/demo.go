@@ -40,14 +40,19 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	cfg.register(fs, m)
 	size := fs.Int("size", demo.DefaultLineItems, "approximate number of demo line items to generate on first start")
 	seed := fs.Int64("seed", 1, "demo data seed (same seed and size, same data)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := applyEnv(fs, m); err != nil {
+	source, err := applyEnv(fs, m)
+	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if err := cfg.validate(); err != nil {
 		return err
+	}
+	if cfg.PrintConfig {
+		printConfig(m.Stdout, fs, source)
+		return nil
 	}
 	if *size < 1 {
 		return fmt.Errorf("%w: --size must be positive", errUsage)

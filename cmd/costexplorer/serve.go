@@ -25,14 +25,19 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		"costexplorer serve --db postgres://user@db:5432/costexplorer --addr :8080 --workers 4",
 		"COSTEXPLORER_MIN_PROCESSING=2s costexplorer serve   # every query answers \"processing\" for 2 s")
 	cfg.register(fs, m)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := applyEnv(fs, m); err != nil {
+	source, err := applyEnv(fs, m)
+	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if err := cfg.validate(); err != nil {
 		return err
+	}
+	if cfg.PrintConfig {
+		printConfig(m.Stdout, fs, source)
+		return nil
 	}
 	store, err := m.openStore(ctx, &cfg.Store)
 	if err != nil {
@@ -123,7 +128,19 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	baseURL := "http://" + displayAddr(ln.Addr())
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		certs, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			ln.Close()
+			_ = runner.Stop(context.Background())
+			return err
+		}
+		certs.watch(ctx, m.CertReloaded)
+		srv.TLSConfig = certs.tlsConfig()
+		scheme = "https"
+	}
+	baseURL := scheme + "://" + displayAddr(ln.Addr())
 	log.Info("costexplorer serving", "url", baseURL, "owner", runner.Owner())
 	if banner != nil {
 		banner(baseURL)
@@ -133,7 +150,13 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		_ = runner.Stop(context.Background())
