@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"sort"
-	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 )

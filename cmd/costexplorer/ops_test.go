@@ -28,7 +28,6 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
-
 // writeCert writes a self-signed certificate for 127.0.0.1 with the given
 // common name and returns its pool.
 func writeCert(t *testing.T, certFile, keyFile, cn string) *x509.Certificate {
