@@ -1,0 +1,367 @@
+package importer
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// row turns the current record into a line item and the dimensions it
+// mentions.
+func (p *parser) row() error {
+	usage, err := p.date(colUsageDate, true)
+	if err != nil {
+		return err
+	}
+	billed, err := p.date(colDate, false)
+	if err != nil {
+		return err
+	}
+
+	orgID, orgName := p.get(colOrgID), p.get(colOrgName)
+	if err := p.checkID(colOrgID, orgID, "organization", true); err != nil {
+		return err
+	}
+	if err := p.checkName(colOrgName, orgName, "organization", true); err != nil {
+		return err
+	}
+	projectID, projectName := p.get(colProjectID), p.get(colProject)
+	if err := p.checkID(colProjectID, projectID, "project", false); err != nil {
+		return err
+	}
+	if projectID == "" && projectName != "" {
+		return p.fail(colProjectID, "project %q has no Project ID", projectName)
+	}
+	if projectID != "" {
+		if err := p.checkName(colProject, projectName, "project", true); err != nil {
+			return err
+		}
+	}
+	clusterName := p.get(colCluster)
+	if err := p.checkName(colCluster, clusterName, "cluster", false); err != nil {
+		return err
+	}
+	if clusterName != "" && projectID == "" {
+		return p.fail(colCluster, "cluster %q has no project: a cluster charge needs its Project ID", clusterName)
+	}
+
+	skuID := p.get(colSKU)
+	if skuID == "" {
+		return p.fail(colSKU, "SKU is required")
+	}
+	sku, err := costexplorer.LookupSKU(skuID)
+	if err != nil {
+		return p.fail(colSKU, "unknown SKU %q: not in the catalogue and no known service in its name", skuID)
+	}
+	unit := p.get(colUnit)
+	if unit == "" {
+		unit = sku.Unit
+	}
+	priceNanos, err := p.unitPrice()
+	if err != nil {
+		return err
+	}
+	qty, err := p.quantity()
+	if err != nil {
+		return err
+	}
+	if err := p.discount(); err != nil {
+		return err
+	}
+	amount, err := p.amount()
+	if err != nil {
+		return err
+	}
+
+	// Dimensions, in order of first appearance.
+	if _, ok := p.orgs[orgID]; !ok {
+		p.orgs[orgID] = len(p.batch.Organizations)
+		p.batch.Organizations = append(p.batch.Organizations, costexplorer.Organization{ID: orgID, Name: orgName})
+	}
+	clusterID := ""
+	if projectID != "" {
+		if i, ok := p.projects[projectID]; !ok {
+			p.projects[projectID] = len(p.batch.Projects)
+			p.batch.Projects = append(p.batch.Projects, costexplorer.Project{ID: projectID, OrgID: orgID, Name: projectName})
+		} else if other := p.batch.Projects[i].OrgID; other != orgID {
+			return p.fail(colProjectID, "project %s belongs to organization %s on an earlier line, not %s", projectID, other, orgID)
+		}
+	}
+	if clusterName != "" {
+		clusterID = costexplorer.ClusterIDFor(projectID, clusterName)
+		provider, tier := describeSKU(skuID)
+		i, ok := p.clusters[clusterID]
+		if !ok {
+			i = len(p.batch.Clusters)
+			p.clusters[clusterID] = i
+			p.batch.Clusters = append(p.batch.Clusters, costexplorer.Cluster{ID: clusterID, ProjectID: projectID, Name: clusterName})
+		}
+		c := &p.batch.Clusters[i]
+		if c.Provider == "" {
+			c.Provider = provider
+		}
+		if c.Tier == "" {
+			c.Tier = tier
+		}
+	}
+
+	li := costexplorer.LineItem{
+		ID:             p.lineItemID(usage, billed, priceNanos, qty, amount),
+		OrgID:          orgID,
+		ProjectID:      projectID,
+		ClusterID:      clusterID,
+		Service:        sku.Service,
+		SKU:            skuID,
+		Date:           usage,
+		Quantity:       qty,
+		Unit:           unit,
+		UnitPriceNanos: priceNanos,
+		Amount:         amount,
+	}
+	if err := li.Validate(); err != nil {
+		return p.errAt(p.line, 1, "%v", err)
+	}
+	p.total += amount
+	p.batch.Items = append(p.batch.Items, li)
+	return nil
+}
+
+// lineItemID derives the id from the row's identity columns, in canonical
+// form where a value has one (so that "$1,000" and "1000.00" are one amount),
+// and the row's occurrence count among identical rows of this file.
+func (p *parser) lineItemID(usage, billed costexplorer.Day, priceNanos int64, qty float64, amount costexplorer.Cents) costexplorer.LineItemID {
+	parts := make([]string, 0, len(identityColumns)+2)
+	parts = append(parts, "invoice-csv")
+	for _, c := range identityColumns {
+		v := p.get(c)
+		switch c {
+		case colUsageDate:
+			v = usage.String()
+		case colDate:
+			if v != "" {
+				v = billed.String()
+			}
+		case colUnitPrice:
+			v = strconv.FormatInt(priceNanos, 10)
+		case colQuantity:
+			v = strconv.FormatFloat(qty, 'g', -1, 64)
+		case colAmount:
+			v = strconv.FormatInt(int64(amount), 10)
+		}
+		parts = append(parts, v)
+	}
+	key := strings.Join(parts, "\x00")
+	p.seen[key]++
+	return costexplorer.NewLineItemID(append(parts, strconv.Itoa(p.seen[key]))...)
+}
+
+// dateLayouts are the forms of dates on Atlas invoices, with and without a
+// time part. The time of day is ignored: a line item has a day.
+var dateLayouts = []string{
+	"1/2/2006",
+	"2006-01-02",
+	"1/2/2006 15:04",
+	"1/2/2006 15:04:05",
+	"1/2/2006 3:04 PM",
+	"1/2/2006 3:04:05 PM",
+	"2006-01-02 15:04",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05 MST",
+	"2006-01-02 15:04:05 -0700",
+}
+
+// parseDate parses one of dateLayouts (the US form takes one- or two-digit
+// months and days) and returns the calendar day as written, without
+// converting zones.
+func parseDate(s string) (costexplorer.Day, bool) {
+	for _, layout := range dateLayouts {
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			continue
+		}
+		if t.Year() < 1970 {
+			return 0, false
+		}
+		return costexplorer.DayOf(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)), true
+	}
+	return 0, false
+}
+
+func (p *parser) date(c column, required bool) (costexplorer.Day, error) {
+	v := p.get(c)
+	if v == "" {
+		if required {
+			return 0, p.fail(c, "%s is required", columnNames[c])
+		}
+		return 0, nil
+	}
+	d, ok := parseDate(v)
+	if !ok {
+		return 0, p.fail(c, "invalid %s %q: want MM/DD/YYYY or YYYY-MM-DD, optionally with a time", columnNames[c], v)
+	}
+	return d, nil
+}
+
+func (p *parser) checkID(c column, v, what string, required bool) error {
+	switch {
+	case v == "" && required:
+		return p.fail(c, "%s is required", columnNames[c])
+	case v != "" && !costexplorer.IsID(v):
+		return p.fail(c, "invalid %s id %q: want 24 lower-case hexadecimal characters", what, v)
+	}
+	return nil
+}
+
+func (p *parser) checkName(c column, v, what string, required bool) error {
+	switch {
+	case v == "" && required:
+		return p.fail(c, "%s name is required (column %q)", what, columnNames[c])
+	case len(v) > MaxNameSize:
+		return p.fail(c, "%s name is %d bytes, more than %d", what, len(v), MaxNameSize)
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return p.fail(c, "%s name %q contains a control character", what, v)
+	}
+	return nil
+}
+
+func (p *parser) amount() (costexplorer.Cents, error) {
+	v := p.get(colAmount)
+	if v == "" {
+		return 0, p.fail(colAmount, "Amount is required")
+	}
+	a, err := costexplorer.ParseDollars(v)
+	if err != nil {
+		return 0, p.fail(colAmount, "%v", err)
+	}
+	if a > MaxAmount || a < -MaxAmount {
+		return 0, p.fail(colAmount, "amount %s is beyond the limit of ±$%s a row", v, MaxAmount.Dollars())
+	}
+	return a, nil
+}
+
+func (p *parser) unitPrice() (int64, error) {
+	v := p.get(colUnitPrice)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := parseNanos(v)
+	if err != nil {
+		return 0, p.fail(colUnitPrice, "invalid Unit Price %q: %v", v, err)
+	}
+	return n, nil
+}
+
+func (p *parser) quantity() (float64, error) {
+	v := p.get(colQuantity)
+	if v == "" {
+		return 0, nil
+	}
+	q, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+	if err != nil || math.IsNaN(q) || math.IsInf(q, 0) || strings.ContainsAny(v, "xXpPnN_") {
+		return 0, p.fail(colQuantity, "invalid Quantity %q: want a decimal number", v)
+	}
+	return q, nil
+}
+
+// discount checks the Discount Percent (0 to 100, with or without "%"). It
+// is kept only as part of the row's identity: Amount is already net of it.
+func (p *parser) discount() error {
+	v := p.get(colDiscount)
+	if v == "" {
+		return nil
+	}
+	n, err := parseDecimal(strings.TrimSpace(strings.TrimSuffix(v, "%")), 9)
+	if err != nil || n < 0 || n > 100_000_000_000 {
+		return p.fail(colDiscount, "invalid Discount Percent %q: want a number from 0 to 100", v)
+	}
+	return nil
+}
+
+// parseNanos parses an amount of dollars ("$0.08", "-1,000.5", "0.000002")
+// into nanodollars exactly.
+func parseNanos(s string) (int64, error) {
+	neg := false
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg, s = true, s[1:len(s)-1]
+	}
+	if strings.HasPrefix(s, "-") {
+		neg, s = !neg, s[1:]
+	} else {
+		s = strings.TrimPrefix(s, "+")
+	}
+	s = strings.TrimPrefix(s, "$")
+	n, err := parseDecimal(strings.ReplaceAll(s, ",", ""), 9)
+	if err != nil {
+		return 0, err
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+// parseDecimal parses an unsigned decimal number into an integer scaled by
+// 10^scale, exactly: digits beyond the scale are accepted only when zero,
+// because silently rounding a price would change it.
+func parseDecimal(s string, scale int) (int64, error) {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" && (!dot || frac == "") {
+		return 0, fmt.Errorf("not a number")
+	}
+	if len(frac) > scale {
+		if strings.Trim(frac[scale:], "0") != "" {
+			return 0, fmt.Errorf("more than %d decimals", scale)
+		}
+		frac = frac[:scale]
+	}
+	var n int64
+	digits := 0
+	for _, part := range []string{whole, frac + strings.Repeat("0", scale-len(frac))} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("not a number")
+			}
+			d := int64(c - '0')
+			if n > (math.MaxInt64-d)/10 {
+				return 0, fmt.Errorf("too large")
+			}
+			n = n*10 + d
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, fmt.Errorf("not a number")
+	}
+	return n, nil
+}
+
+// describeSKU returns the provider and tier a cluster SKU names, for the
+// cluster's descriptive fields ("ATLAS_AWS_INSTANCE_M10" → AWS, M10).
+func describeSKU(sku string) (provider, tier string) {
+	u := strings.ToUpper(sku)
+	for _, prov := range []string{"AWS", "GCP", "AZURE"} {
+		if strings.Contains(u, "_"+prov+"_") || strings.HasPrefix(u, prov+"_") {
+			provider = prov
+		}
+	}
+	switch {
+	case strings.Contains(u, "SERVERLESS"):
+		tier = "SERVERLESS"
+	case strings.Contains(u, "FLEX_INSTANCE"):
+		tier = "FLEX"
+	default:
+		if _, t, ok := strings.Cut(u, "_INSTANCE_"); ok && len(t) >= 2 && len(t) <= 5 && (t[0] == 'M' || t[0] == 'R') {
+			tier = t
+		}
+	}
+	return provider, tier
+}
