@@ -73,7 +73,7 @@ type atlasError struct {
 // fixture is a real SQLite store, an Authenticator on it and a loopback
 // HTTP server mounting its middleware and handlers.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	path  string
 	db    *sqlite.DB
@@ -103,7 +103,7 @@ func (s *syncBuffer) String() string {
 
 // newFixture opens a fresh database with one organization. edit adjusts the
 // Config (brute-force slowing is off unless a test turns it on).
-func newFixture(t *testing.T, edit func(*Config)) *fixture {
+func newFixture(t testing.TB, edit func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "costexplorer.db")
@@ -227,7 +227,7 @@ func (r *response) wantAtlasError(t *testing.T, status int, code string) atlasEr
 	return e
 }
 
-func do(t *testing.T, c *http.Client, req *http.Request) *response {
+func do(t testing.TB, c *http.Client, req *http.Request) *response {
 	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {

@@ -135,7 +135,9 @@ func (a *Authenticator) authenticateDigest(r *http.Request, header string, now t
 		// without asking its user again (RFC 7616 §3.3).
 		return nil, &failure{err: errUnauthenticated(), reason: "stale nonce", stale: true}
 	}
-	if err := a.store.UseNonce(ctx, c.Nonce, c.Count, expires); err != nil {
+	// The record outlives the nonce by the tolerated clock skew, so that a
+	// replica whose clock runs behind cannot accept a pair already forgotten.
+	if err := a.store.UseNonce(ctx, c.Nonce, c.Count, expires.Add(nonceSkew)); err != nil {
 		if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
 			return nil, a.fail(now, "replayed nonce and nc", keys...)
 		}
