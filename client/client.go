@@ -1,0 +1,298 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultAPIVersion is the Atlas API version of both cost-explorer
+// operations, sent in the Accept header unless [WithAPIVersion] says
+// otherwise.
+const DefaultAPIVersion = "2023-01-01"
+
+// DefaultRateLimitRetries is how many times a 429 answer is retried by
+// default.
+const DefaultRateLimitRetries = 3
+
+// maxRetryWait bounds one wait before retrying a 429, whatever Retry-After
+// says, so that a misbehaving server cannot park a caller for hours.
+const maxRetryWait = 2 * time.Minute
+
+// Client calls an Atlas-compatible API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	hc        *http.Client
+	userAgent string
+	version   string
+	retries   int
+
+	// digest and oauth hold the credentials; at most one is set.
+	digest *digestAuth
+	oauth  *tokenSource
+
+	// sleep waits d or until ctx ends; tests replace it to observe waits.
+	sleep func(ctx context.Context, d time.Duration) error
+	// jitter returns a number in [0, 1) for backoff jitter.
+	jitter func() float64
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithDigest authenticates with an API key over HTTP Digest (RFC 7616: MD5
+// or SHA-256, qop=auth), the scheme of Atlas programmatic API keys.
+func WithDigest(publicKey, privateKey string) Option {
+	return func(c *Client) error {
+		if publicKey == "" || privateKey == "" {
+			return errors.New("client: WithDigest needs a public and a private key")
+		}
+		c.digest = &digestAuth{username: publicKey, password: privateKey}
+		c.oauth = nil
+		return nil
+	}
+}
+
+// WithServiceAccount authenticates with a service account: OAuth 2.0 client
+// credentials against BASE/api/oauth/token. The access token is cached and
+// renewed shortly before it expires; a request answered 401 is retried once
+// with a fresh token.
+func WithServiceAccount(clientID, clientSecret string) Option {
+	return func(c *Client) error {
+		if clientID == "" || clientSecret == "" {
+			return errors.New("client: WithServiceAccount needs a client id and a secret")
+		}
+		c.oauth = &tokenSource{clientID: clientID, secret: clientSecret}
+		c.digest = nil
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client that carries the requests (its
+// Transport, timeouts and proxy settings). The default is a client of its
+// own on http.DefaultTransport.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("client: WithHTTPClient(nil)")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithAPIVersion sets the Atlas API version date (YYYY-MM-DD) of the Accept
+// header. A server answers a later date with the newest version not after it.
+func WithAPIVersion(version string) Option {
+	return func(c *Client) error {
+		if _, err := time.Parse(time.DateOnly, version); err != nil {
+			return fmt.Errorf("client: API version %q is not a date YYYY-MM-DD", version)
+		}
+		c.version = version
+		return nil
+	}
+}
+
+// WithRateLimitRetries sets how many times a request answered 429 is sent
+// again, each time after the server's Retry-After (at most two minutes). Zero
+// turns retrying off: the 429 is returned as an *APIError at once.
+func WithRateLimitRetries(n int) Option {
+	return func(c *Client) error {
+		if n < 0 {
+			return errors.New("client: negative rate-limit retries")
+		}
+		c.retries = n
+		return nil
+	}
+}
+
+// New returns a client of the API at baseURL (scheme and host, e.g.
+// "https://cloud.mongodb.com" or "http://127.0.0.1:8080"; paths are appended
+// to it).
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q is not an http(s) URL", baseURL)
+	}
+	c := &Client{
+		base:      u,
+		hc:        &http.Client{},
+		userAgent: "costexplorer-go-client",
+		version:   DefaultAPIVersion,
+		retries:   DefaultRateLimitRetries,
+		sleep:     sleepCtx,
+		jitter:    rand.Float64,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// BaseURL returns the base URL the client calls.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// APIVersion returns the API version date the client sends.
+func (c *Client) APIVersion() string { return c.version }
+
+// MediaType returns the versioned Atlas media type of format ("json" or
+// "csv"), e.g. application/vnd.atlas.2023-01-01+json.
+func (c *Client) MediaType(format string) string {
+	return "application/vnd.atlas." + c.version + "+" + format
+}
+
+// NewRequest returns a request for path (which starts with "/", and may
+// carry a query string) under the base URL, with the client's User-Agent and
+// an Accept header for JSON at the client's API version. A body is sent as
+// the versioned JSON media type. Send it with [Client.Do].
+func (c *Client) NewRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
+	ref, err := url.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("client: invalid path %q: %w", path, err)
+	}
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + ref.Path
+	u.RawPath = ""
+	u.RawQuery = ref.RawQuery
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", c.MediaType("json"))
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", c.MediaType("json"))
+	}
+	return req, nil
+}
+
+// Do sends req with the client's credentials and returns the response
+// whatever its status: the caller reads (and closes) the body. Only a 429 is
+// acted on here: it is retried after Retry-After as [WithRateLimitRetries]
+// allows. A request with a body must be replayable (NewRequest's are).
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 0; ; attempt++ {
+		r := req
+		if attempt > 0 {
+			var err error
+			if r, err = rewind(req); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := c.send(r)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusTooManyRequests || attempt >= c.retries {
+			return resp, nil
+		}
+		wait := retryAfter(resp.Header, time.Now())
+		if wait <= 0 {
+			wait = backoff(attempt, 0, c.jitter())
+		}
+		drain(resp)
+		if err := c.sleep(ctx, min(wait, maxRetryWait)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// send sends one request through the configured authentication.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	switch {
+	case c.digest != nil:
+		return c.digest.do(c.hc, req)
+	case c.oauth != nil:
+		return c.oauth.do(c, req)
+	default:
+		return c.hc.Do(req)
+	}
+}
+
+// call sends a request and decodes a successful JSON answer into out (when
+// non-nil). Any status outside 2xx is returned as an *APIError.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := c.NewRequest(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newAPIError(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("client: decode %s %s answer: %w", method, req.URL.Path, err)
+	}
+	return nil
+}
+
+// rewind returns a copy of req whose body can be sent again.
+func rewind(req *http.Request) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	if req.Body == nil || req.Body == http.NoBody {
+		return r, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("client: cannot resend a request whose body cannot be replayed")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r.Body = body
+	return r, nil
+}
+
+// drain reads a little of what is left of a response body and closes it,
+// so that the connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
