@@ -81,7 +81,7 @@ func New(src Source, opts Options) *Engine {
 // A build already in progress that began before the call does not count:
 // Load returns only once data read after its call is in place.
 func (e *Engine) Load(ctx context.Context) error {
-	_, err := e.rebuild(ctx, e.started())
+	_, err := e.rebuild(ctx, e.started(), nil)
 	return err
 }
 
@@ -146,7 +146,7 @@ func (e *Engine) fresh(ctx context.Context) (*snapshot, error) {
 	if s = e.snap.Load(); s != nil && s.version == v {
 		return s, nil // another caller has just built it
 	}
-	return e.rebuild(ctx, seen)
+	return e.rebuild(ctx, seen, &v)
 }
 
 // started returns how many builds have started.
@@ -157,12 +157,13 @@ func (e *Engine) started() uint64 {
 }
 
 // rebuild returns a snapshot built by a build that started after the first
-// `after` builds. Builds are single-flight: callers join the build in
-// progress when it is recent enough, or wait for it to end and start the
-// next one. A build runs detached from any one caller's cancellation, so a
-// caller that gives up does not fail the others; each caller still stops
-// waiting when its own context ends.
-func (e *Engine) rebuild(ctx context.Context, after uint64) (*snapshot, error) {
+// `after` builds, or, when version is given, any snapshot of that version.
+// Builds are single-flight: callers join the build in progress when it is
+// recent enough, or wait for it to end and start the next one. A build runs
+// detached from any one caller's cancellation, so a caller that gives up does
+// not fail the others; each caller still stops waiting when its own context
+// ends.
+func (e *Engine) rebuild(ctx context.Context, after uint64, version *int64) (*snapshot, error) {
 	for {
 		e.mu.Lock()
 		f := e.flight
@@ -178,7 +179,7 @@ func (e *Engine) rebuild(ctx context.Context, after uint64) (*snapshot, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if f.seq > after {
+		if f.seq > after || f.err == nil && version != nil && f.snap.version == *version {
 			return f.snap, f.err
 		}
 	}
