@@ -3,8 +3,117 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/importer"
 )
 
+const importUsage = `import usage [--data-dir DIR | --db DSN] FILE…
+
+Imports usage from Atlas invoice CSV files (columns Date, Usage Date,
+Description, Note, Organization Name, Organization ID, Project, Project ID,
+SKU, Region, Cluster, Replica Set, Config Server, Application, Unit,
+Unit Price, Quantity, Discount Percent, Amount; in any order, names matched
+case-insensitively; Usage Date, Organization Name, Organization ID, SKU and
+Amount are required). FILE "-" reads standard input.
+
+Each file is imported on its own and all-or-nothing: a bad row rejects its
+whole file with FILE:LINE:COLUMN and the store keeps none of it, while the
+other files are still imported (the exit status is then 1). Importing a file
+again inserts nothing; identical rows within one file are all kept.`
+
+var importExamples = []string{
+	"costexplorer import usage invoice-2024-06.csv",
+	"costexplorer import usage --data-dir /var/lib/costexplorer invoices/*.csv",
+	"costexplorer import usage --db postgres://costexplorer@db/costexplorer june.csv july.csv",
+	"gunzip -c invoice.csv.gz | costexplorer import usage -",
+}
+
+// runImport runs `costexplorer import usage FILE…`: one line per file on
+// standard output, one error per rejected file on standard error.
 func runImport(ctx context.Context, m *Main, args []string) error {
-	return errors.New("not built yet")
+	fs := m.newFlagSet("import usage", importUsage, importExamples...)
+	var sf storeFlags
+	sf.register(fs, m)
+	if len(args) == 0 || isHelp(args[0]) {
+		fs.SetOutput(m.Stdout)
+		fs.Usage()
+		if len(args) == 0 {
+			return fmt.Errorf("%w: missing what to import: costexplorer import usage FILE…", errUsage)
+		}
+		return flag.ErrHelp
+	}
+	if args[0] != "usage" {
+		fs.Usage()
+		return fmt.Errorf("%w: cannot import %q: the only kind is usage (costexplorer import usage FILE…)", errUsage, args[0])
+	}
+	files, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: no FILE to import", errUsage)
+	}
+	store, err := m.openStore(ctx, &sf)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var all importer.Summary
+	failed := 0
+	stdinUsed := false
+	for _, file := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var sum importer.Summary
+		var err error
+		switch {
+		case file == "-" && stdinUsed:
+			err = fmt.Errorf("-: standard input can be imported once")
+		case file == "-":
+			stdinUsed = true
+			sum, err = importer.Import(ctx, store, "-", m.Stdin)
+		default:
+			sum, err = importer.ImportFile(ctx, store, file)
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintln(m.Stderr, err)
+			continue
+		}
+		printSummary(m.Stdout, sum)
+		all.Rows += sum.Rows
+		all.Inserted += sum.Inserted
+		all.Duplicates += sum.Duplicates
+		all.Total += sum.Total
+	}
+	if len(files) > 1 {
+		all.File = fmt.Sprintf("%d of %d files imported", len(files)-failed, len(files))
+		printSummary(m.Stdout, all)
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d files rejected; the store holds none of their rows", failed, len(files))}
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s importer.Summary) {
+	fmt.Fprintf(w, "%s: %d rows, %d inserted, %d duplicates, total %s\n", s.File, s.Rows, s.Inserted, s.Duplicates, dollars(s.Total))
+}
+
+// dollars writes c as "$1234.56" or "-$12.00".
+func dollars(c costexplorer.Cents) string {
+	if c < 0 {
+		return "-$" + (-c).Dollars()
+	}
+	return "$" + c.Dollars()
 }

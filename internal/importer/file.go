@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -25,13 +26,20 @@ type Summary struct {
 // regular file (not a directory, device or pipe). Parse faults are
 // *ImportError; store faults are returned wrapped, naming the file.
 func ImportFile(ctx context.Context, store costexplorer.UsageStore, path string) (Summary, error) {
-	sum := Summary{File: path}
 	f, err := openRegular(path)
 	if err != nil {
-		return sum, err
+		return Summary{File: path}, err
 	}
 	defer f.Close()
-	b, err := Parse(path, f)
+	return Import(ctx, store, path, f)
+}
+
+// Import is ImportFile for a file already open (standard input): it reads r
+// completely, naming it name in the summary and errors, and ingests it in one
+// IngestUsage call.
+func Import(ctx context.Context, store costexplorer.UsageStore, name string, r io.Reader) (Summary, error) {
+	sum := Summary{File: name}
+	b, err := Parse(name, r)
 	if err != nil {
 		return sum, err
 	}
@@ -44,7 +52,7 @@ func ImportFile(ctx context.Context, store costexplorer.UsageStore, path string)
 	}
 	res, err := store.IngestUsage(ctx, b)
 	if err != nil {
-		return sum, fmt.Errorf("%s: ingest: %w", path, err)
+		return sum, fmt.Errorf("%s: ingest: %w", name, err)
 	}
 	sum.Inserted, sum.Duplicates = res.Inserted, res.Duplicates
 	return sum, nil
