@@ -81,12 +81,13 @@ type options struct {
 	noDemo        bool // skip loading the demo data (the file may already have it)
 	ready         func(ctx context.Context) error
 	web           http.Handler
+	demo          *demo.Config // the dataset (demoConfig when nil)
 }
 
 // env is a running server on 127.0.0.1 over the real store, engine, runner
 // and authenticator.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *clock
 	path   string
 	db     *sqlite.DB
@@ -103,7 +104,7 @@ type env struct {
 	bearer string
 }
 
-func newEnv(t *testing.T, o options) *env {
+func newEnv(t testing.TB, o options) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{t: t0}, path: o.path}
@@ -116,10 +117,14 @@ func newEnv(t *testing.T, o options) *env {
 	}
 	e.db = db
 	t.Cleanup(func() { _ = db.Close() })
-	e.layout = demo.Describe(demoConfig)
+	cfg := demoConfig
+	if o.demo != nil {
+		cfg = *o.demo
+	}
+	e.layout = demo.Describe(cfg)
 	e.org = e.layout.PayingOrg.ID
 	if !o.noDemo {
-		err := demo.Generate(ctx, demoConfig, func(b *costexplorer.UsageBatch) error {
+		err := demo.Generate(ctx, cfg, func(b *costexplorer.UsageBatch) error {
 			_, err := db.IngestUsage(ctx, b)
 			return err
 		})
@@ -163,11 +168,11 @@ func newEnv(t *testing.T, o options) *env {
 }
 
 // testLogger logs through t, so failures show the server's side.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Helper()
@@ -175,7 +180,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func loadDocument(t *testing.T) *openapi3.T {
+func loadDocument(t testing.TB) *openapi3.T {
 	t.Helper()
 	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPI())
 	if err != nil {
@@ -269,7 +274,7 @@ type response struct {
 	interimHeader []http.Header
 }
 
-func (r *response) json(t *testing.T, v any) {
+func (r *response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %d body %q: %v", r.status, r.body, err)
@@ -277,7 +282,7 @@ func (r *response) json(t *testing.T, v any) {
 }
 
 // apiErr decodes an Atlas error body.
-func (r *response) apiErr(t *testing.T) apiErrorBody {
+func (r *response) apiErr(t testing.TB) apiErrorBody {
 	t.Helper()
 	var b apiErrorBody
 	r.json(t, &b)
@@ -399,7 +404,7 @@ func (e *env) checkSchema(res *response, name string) []error {
 
 // digest answers a Digest challenge (RFC 7616, MD5, qop=auth) the way the
 // Atlas Go SDK does: nc=00000001 and a uri with the query string.
-func digest(t *testing.T, challenge, method, uri, user, password string) string {
+func digest(t testing.TB, challenge, method, uri, user, password string) string {
 	t.Helper()
 	params := map[string]string{}
 	rest, ok := strings.CutPrefix(challenge, "Digest ")
