@@ -164,6 +164,9 @@ func newServer(t *testing.T, o serverOptions) *server {
 	return s
 }
 
+// The connection settings the examples use: those of the shared server.
+var baseURL, orgID, publicKey, privateKey, clientID, clientSecret string
+
 // shared is the server of the examples and of the tests that need no
 // special options (processing takes 300 ms there).
 var shared *server
@@ -175,6 +178,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "start test server:", err)
 		os.Exit(1)
 	}
+	baseURL, orgID = shared.URL, shared.Org
+	publicKey, privateKey = shared.PublicKey, shared.PrivateKey
+	clientID, clientSecret = shared.ClientID, shared.ClientSecret
 	code := m.Run()
 	shared.Close()
 	os.Exit(code)

@@ -1,0 +1,145 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/costexplorer/costexplorer/client"
+)
+
+// Create a query with an API key, wait for it, and read the rows. The
+// examples run against a real server started by the tests (baseURL, orgID
+// and the credentials are its); the query window lies in the demo data,
+// which ends in June 2025.
+func Example() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, err := c.CreateQuery(ctx, orgID, client.QueryRequest{
+		Start:         client.MakeMonth(2025, time.April), // April…
+		End:           client.MakeMonth(2025, time.July),  // …to June, inclusive
+		Organizations: []string{orgID},
+		GroupBy:       client.GroupByOrganizations,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	usage, err := c.WaitForUsage(ctx, orgID, token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range usage.Rows {
+		fmt.Printf("%s %-16s %10s\n", r.UsageDate, r.OrganizationName, r.UsageAmount)
+	}
+	fmt.Println("total", usage.Total())
+	// Output:
+	// 2025-04-01 Acme Payments       3564.46
+	// 2025-05-01 Acme Payments       3589.45
+	// 2025-06-01 Acme Payments       3231.01
+	// total 10384.92
+}
+
+// A service account authenticates with OAuth client credentials; the client
+// fetches, caches and renews the access token.
+func ExampleWithServiceAccount() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithServiceAccount(clientID, clientSecret))
+	if err != nil {
+		log.Fatal(err)
+	}
+	org, err := c.Organization(ctx, orgID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(org.Name)
+	// Output:
+	// Acme Payments
+}
+
+// The CSV form of a result is a stream, header line first.
+func ExampleClient_WaitForUsageCSV() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, err := c.CreateQuery(ctx, orgID, client.QueryRequest{
+		Start:    client.MakeMonth(2025, time.May),
+		End:      client.MakeMonth(2025, time.July),
+		Services: []client.Service{"Clusters", "Backup"},
+		GroupBy:  client.GroupByServices,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	csv, err := c.WaitForUsageCSV(ctx, orgID, token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer csv.Close()
+	if _, err := io.Copy(os.Stdout, csv); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// Billed Date,Invoice Id,Organization Name,Organization ID,Project Name,Project Id,Cluster Name,Cluster Unique Id,Service,Usage Amount
+	// 2025-05-01,23b4c30b58e5385a0728ff4c,Acme Payments,e5ed5554a0e1070badda8dff,,,,,Backup,20.26
+	// 2025-05-01,d4ac1ca9bb00bc6c834b45bb,Vandelay Games,4e538a185d513a715d2653f0,,,,,Backup,133.74
+	// 2025-05-01,23b4c30b58e5385a0728ff4c,Acme Payments,e5ed5554a0e1070badda8dff,,,,,Clusters,190.96
+	// 2025-05-01,8837866a9ab28111b63cc72c,Umbrella Labs,fb704bd2533aa017fd5d3f9c,,,,,Clusters,8.37
+	// 2025-05-01,d4ac1ca9bb00bc6c834b45bb,Vandelay Games,4e538a185d513a715d2653f0,,,,,Clusters,2445.96
+	// 2025-06-01,62ede12b0e3f077529d08147,Acme Payments,e5ed5554a0e1070badda8dff,,,,,Backup,10.16
+	// 2025-06-01,5d73c7e5c3ce2c022aaa5fad,Vandelay Games,4e538a185d513a715d2653f0,,,,,Backup,65.68
+	// 2025-06-01,62ede12b0e3f077529d08147,Acme Payments,e5ed5554a0e1070badda8dff,,,,,Clusters,92.40
+	// 2025-06-01,7bfea580bdd40fbc9f12a26b,Umbrella Labs,fb704bd2533aa017fd5d3f9c,,,,,Clusters,4.05
+	// 2025-06-01,5d73c7e5c3ce2c022aaa5fad,Vandelay Games,4e538a185d513a715d2653f0,,,,,Clusters,1189.80
+}
+
+// Errors the server reports are *APIError values.
+func ExampleAPIError() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.CreateQuery(ctx, orgID, client.QueryRequest{
+		Start:   client.MakeMonth(2025, time.April),
+		End:     client.MakeMonth(2025, time.July),
+		GroupBy: client.GroupByProjects, // but no projects given
+	})
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.ErrorCode)
+		fmt.Println(apiErr.Detail)
+		for _, f := range apiErr.Fields {
+			fmt.Println("field:", f.Field)
+		}
+	}
+	// Output:
+	// 400 VALIDATION_ERROR
+	// groupBy projects needs at least one value in the projects filter.
+	// field: groupBy
+}
+
+// Iterate over every organization the caller can reach, page by page.
+func ExampleClient_AllOrganizations() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for org, err := range c.AllOrganizations(ctx, client.ListOptions{ItemsPerPage: 100}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(org.ID == orgID, org.Name)
+	}
+	// Output:
+	// true Acme Payments
+}
