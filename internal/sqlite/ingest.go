@@ -1,6 +1,9 @@
 package sqlite
 
 import (
+	"bytes"
+	"maps"
+	"sync"
 	"cmp"
 	"context"
 	"database/sql"
@@ -48,20 +51,54 @@ type itemRow struct {
 	service int64
 }
 
-// ingester resolves the dimensions of one batch inside its transaction. Its
-// maps cache surrogate keys for this transaction only: a key cached across
-// transactions could belong to a row that was rolled back.
-type ingester struct {
-	db  *DB
-	ctx context.Context
-	tx  *sql.Tx
-
+// keys maps 24-hex ids (and SKUs) to surrogate keys and back.
+type keys struct {
 	orgs     map[string]int64
 	projects map[string]projectRef
 	clusters map[string]clusterRef
 	skus     map[skuKey]int64
 	// ext maps surrogate keys back to 24-hex ids for the deltas.
 	orgExt, projectExt, clusterExt map[int64]string
+}
+
+func newKeys() keys {
+	return keys{
+		orgs: map[string]int64{}, projects: map[string]projectRef{}, clusters: map[string]clusterRef{},
+		skus:   map[skuKey]int64{},
+		orgExt: map[int64]string{}, projectExt: map[int64]string{}, clusterExt: map[int64]string{},
+	}
+}
+
+// keyCache holds the surrogate keys of committed dimension rows, so that an
+// ingest resolves its items without a query per dimension. Entries stay
+// valid forever: dimension rows are never deleted, and a project never moves
+// to another organization nor a cluster to another project.
+type keyCache struct {
+	mu sync.RWMutex
+	keys
+}
+
+// merge adds the keys of a committed transaction.
+func (c *keyCache) merge(k *keys) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maps.Copy(c.orgs, k.orgs)
+	maps.Copy(c.projects, k.projects)
+	maps.Copy(c.clusters, k.clusters)
+	maps.Copy(c.skus, k.skus)
+	maps.Copy(c.orgExt, k.orgExt)
+	maps.Copy(c.projectExt, k.projectExt)
+	maps.Copy(c.clusterExt, k.clusterExt)
+}
+
+// ingester resolves the dimensions of one batch inside its transaction. Keys
+// it finds or creates go to its own maps, which join the shared cache only
+// after the commit: a key cached before could belong to a row rolled back.
+type ingester struct {
+	db  *DB
+	ctx context.Context
+	tx  *sql.Tx
+	keys
 
 	findOrg, findProject, findCluster, findSKU, insertSKU *sql.Stmt
 
@@ -128,14 +165,12 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 	if err := validateBatch(b); err != nil {
 		return costexplorer.IngestResult{}, err
 	}
-	var res costexplorer.IngestResult
+	var (
+		res costexplorer.IngestResult
+		in  *ingester
+	)
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		in := &ingester{
-			db: db, ctx: ctx, tx: tx,
-			orgs: map[string]int64{}, projects: map[string]projectRef{}, clusters: map[string]clusterRef{},
-			skus:   map[skuKey]int64{},
-			orgExt: map[int64]string{}, projectExt: map[int64]string{}, clusterExt: map[int64]string{},
-		}
+		in = &ingester{db: db, ctx: ctx, tx: tx, keys: newKeys()}
 		defer in.close()
 		if err := in.prepare(); err != nil {
 			return err
@@ -153,17 +188,18 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		}
 		res.Inserted = len(inserted)
 		res.Duplicates = len(rows) - len(inserted)
-		cells, err := in.applyRollup(inserted)
+		cellKeys, cells, err := in.applyRollup(inserted)
 		if err != nil {
 			return err
 		}
-		res.Deltas = in.deltas(cells)
+		res.Deltas = in.deltas(cellKeys, cells)
 		res.DataVersion, err = in.finish(inserted)
 		return err
 	})
 	if err != nil {
 		return costexplorer.IngestResult{}, err
 	}
+	db.keys.merge(&in.keys)
 	return res, nil
 }
 
@@ -325,7 +361,13 @@ func (in *ingester) org(ext string) (int64, error) {
 	if id, ok := in.orgs[ext]; ok {
 		return id, nil
 	}
-	var id int64
+	in.db.keys.mu.RLock()
+	id, ok := in.db.keys.orgs[ext]
+	in.db.keys.mu.RUnlock()
+	if ok {
+		in.orgs[ext], in.orgExt[id] = id, ext
+		return id, nil
+	}
 	err := in.findOrg.QueryRowContext(in.ctx, ext).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound("organization %s not found", ext)
@@ -341,7 +383,13 @@ func (in *ingester) project(ext string) (projectRef, error) {
 	if r, ok := in.projects[ext]; ok {
 		return r, nil
 	}
-	var r projectRef
+	in.db.keys.mu.RLock()
+	r, ok := in.db.keys.projects[ext]
+	in.db.keys.mu.RUnlock()
+	if ok {
+		in.projects[ext], in.projectExt[r.id] = r, ext
+		return r, nil
+	}
 	err := in.findProject.QueryRowContext(in.ctx, ext).Scan(&r.id, &r.org)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, notFound("project %s not found", ext)
@@ -357,7 +405,13 @@ func (in *ingester) cluster(ext string) (clusterRef, error) {
 	if r, ok := in.clusters[ext]; ok {
 		return r, nil
 	}
-	var r clusterRef
+	in.db.keys.mu.RLock()
+	r, ok := in.db.keys.clusters[ext]
+	in.db.keys.mu.RUnlock()
+	if ok {
+		in.clusters[ext], in.clusterExt[r.id] = r, ext
+		return r, nil
+	}
 	err := in.findCluster.QueryRowContext(in.ctx, ext).Scan(&r.id, &r.project)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, notFound("cluster %s not found", ext)
@@ -373,10 +427,16 @@ func (in *ingester) sku(k skuKey) (int64, error) {
 	if id, ok := in.skus[k]; ok {
 		return id, nil
 	}
+	in.db.keys.mu.RLock()
+	id, ok := in.db.keys.skus[k]
+	in.db.keys.mu.RUnlock()
+	if ok {
+		in.skus[k] = id
+		return id, nil
+	}
 	if _, err := in.insertSKU.ExecContext(in.ctx, k.name, k.service, k.unit); err != nil {
 		return 0, fmt.Errorf("insert sku %q: %w", k.name, err)
 	}
-	var id int64
 	if err := in.findSKU.QueryRowContext(in.ctx, k.name, k.service, k.unit).Scan(&id); err != nil {
 		return 0, fmt.Errorf("find sku %q: %w", k.name, err)
 	}
@@ -451,6 +511,11 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 			full.Close()
 		}
 	}()
+	// Key order turns random b-tree inserts into an ordered merge: each leaf
+	// is visited once per batch, with its path still in the page cache.
+	sorted := slices.Clone(rows)
+	slices.SortFunc(sorted, func(a, b itemRow) int { return bytes.Compare(a.item.ID[:], b.item.ID[:]) })
+	rows = sorted
 	inserted := make([]itemRow, 0, len(rows))
 	args := make([]any, 0, insertChunk*9)
 	first := make(map[costexplorer.LineItemID]int, insertChunk)
@@ -518,7 +583,7 @@ func nullID(id int64) any {
 
 // applyRollup adds the inserted items' amounts to the rollup, cell by cell,
 // and returns the cells it added to.
-func (in *ingester) applyRollup(inserted []itemRow) (map[cellKey]costexplorer.Cents, error) {
+func (in *ingester) applyRollup(inserted []itemRow) ([]cellKey, map[cellKey]costexplorer.Cents, error) {
 	cells := map[cellKey]costexplorer.Cents{}
 	for i := range inserted {
 		r := &inserted[i]
@@ -530,7 +595,17 @@ func (in *ingester) applyRollup(inserted []itemRow) (map[cellKey]costexplorer.Ce
 	}
 	// Key order makes the b-tree inserts sequential and the deltas stable.
 	slices.SortFunc(keys, compareCells)
-	const upsert = " ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
+	stmtFor := func(n int) (*sql.Stmt, error) {
+		return in.tx.PrepareContext(in.ctx, "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) VALUES (?, ?, ?, ?, ?, ?)"+
+			strings.Repeat(", (?, ?, ?, ?, ?, ?)", n-1)+
+			" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents")
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	args := make([]any, 0, rollupChunk*6)
 	for start := 0; start < len(keys); start += rollupChunk {
 		chunk := keys[start:min(start+rollupChunk, len(keys))]
@@ -538,13 +613,24 @@ func (in *ingester) applyRollup(inserted []itemRow) (map[cellKey]costexplorer.Ce
 		for _, k := range chunk {
 			args = append(args, int64(k.month), k.org, k.project, k.cluster, k.service, int64(cells[k]))
 		}
-		q := "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) VALUES (?, ?, ?, ?, ?, ?)" +
-			strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(chunk)-1) + upsert
-		if _, err := in.tx.ExecContext(in.ctx, q, args...); err != nil {
-			return nil, fmt.Errorf("update rollup: %w", err)
+		stmt := full
+		if len(chunk) < rollupChunk || full == nil {
+			s, err := stmtFor(len(chunk))
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(chunk) == rollupChunk {
+				full = s
+			} else {
+				defer s.Close()
+			}
+			stmt = s
+		}
+		if _, err := stmt.ExecContext(in.ctx, args...); err != nil {
+			return nil, nil, fmt.Errorf("update rollup: %w", err)
 		}
 	}
-	return cells, nil
+	return keys, cells, nil
 }
 
 func compareCells(a, b cellKey) int {
@@ -553,12 +639,7 @@ func compareCells(a, b cellKey) int {
 }
 
 // deltas returns the cells as rollup rows with 24-hex ids, in key order.
-func (in *ingester) deltas(cells map[cellKey]costexplorer.Cents) []costexplorer.RollupRow {
-	keys := make([]cellKey, 0, len(cells))
-	for k := range cells {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareCells)
+func (in *ingester) deltas(keys []cellKey, cells map[cellKey]costexplorer.Cents) []costexplorer.RollupRow {
 	out := make([]costexplorer.RollupRow, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, costexplorer.RollupRow{

@@ -1,0 +1,123 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+	"github.com/costexplorer/costexplorer/internal/storetest"
+)
+
+// benchShape follows the reference workload (DESIGN §4): 50 organizations,
+// 2,000 projects, 8,000 clusters, daily usage, about 23,000 line items a day.
+var benchShape = storetest.Shape{Orgs: 50, ProjectsPerOrg: 40, ClustersPerProject: 4, Start: costexplorer.DayOf(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)), Days: 1200}
+
+// benchBatch is the number of line items per ingest call. Each call is one
+// transaction that dirties line-item pages all over the b-tree (the ids are
+// random), so larger batches write fewer pages per item.
+var benchBatch = flag.Int("ingest.batch", 20000, "line items per IngestUsage call in BenchmarkIngest")
+
+// BenchmarkIngest ingests b.N batches of new line items into one growing
+// store and reports the ingest rate, the bytes on disk per line item (all
+// tables and indexes, WAL checkpointed) and the rollup rows per line item.
+// Size the run with -benchtime=Nx and -ingest.batch=M: N*M line items.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	db, path := open(b)
+	d := storetest.NewDataset(7, benchShape)
+	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	var (
+		inserted int
+		elapsed  time.Duration
+	)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		items := d.Items(*benchBatch)
+		if len(items) == 0 {
+			b.Fatal("synthetic data exhausted: raise benchShape.Days")
+		}
+		b.StartTimer()
+		start := time.Now()
+		res, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items})
+		elapsed += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inserted += res.Inserted
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(inserted)/elapsed.Seconds(), "items/s")
+	reportStorage(b, db, path, inserted)
+}
+
+// BenchmarkIngestDuplicates re-ingests batches that are already stored: the
+// cost of an idempotent re-import.
+func BenchmarkIngestDuplicates(b *testing.B) {
+	ctx := context.Background()
+	db, _ := open(b)
+	d := storetest.NewDataset(8, benchShape)
+	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	items := d.Items(*benchBatch)
+	if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		res, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items})
+		if err != nil || res.Inserted != 0 {
+			b.Fatalf("re-ingest: %+v, %v", res, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "items/s")
+}
+
+// reportStorage checkpoints the WAL and reports bytes per line item for the
+// whole file and, in the log, per table and index (dbstat).
+func reportStorage(b *testing.B, db *sqlite.DB, path string, items int) {
+	b.Helper()
+	if items == 0 {
+		return
+	}
+	stats, err := db.UsageStats(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fi.Size())/float64(stats.LineItems), "bytes/item")
+	b.ReportMetric(float64(stats.RollupRows)/float64(stats.LineItems), "rollup/item")
+	rows, err := conn.Query("SELECT name, SUM(pgsize), SUM(ncell) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 6")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var size, cells int64
+		if err := rows.Scan(&name, &size, &cells); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%-20s %12d bytes  %6.1f bytes/item", name, size, float64(size)/float64(stats.LineItems))
+	}
+	b.Logf("%d line items, %d rollup rows, file %d bytes", stats.LineItems, stats.RollupRows, fi.Size())
+}
