@@ -2,16 +2,16 @@ package sqlite
 
 import (
 	"bytes"
-	"maps"
-	"sync"
 	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/costexplorer/costexplorer"
 )
