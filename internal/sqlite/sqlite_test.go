@@ -232,3 +232,85 @@ func TestCancelledContextPassesThrough(t *testing.T) {
 		t.Fatalf("IngestUsage with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestTwoHandlesShareOneFile opens the file twice, as two server processes
+// would: separate pools whose writers meet only at SQLite's lock. Claims must
+// still go to exactly one caller and concurrent ingests must not fail busy.
+func TestTwoHandlesShareOneFile(t *testing.T) {
+	a, path := open(t)
+	b, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ctx := context.Background()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	const processes = 30
+	org := costexplorer.DeriveID("o")
+	for i := range processes {
+		q := costexplorer.Query{OrgID: org, Start: costexplorer.MonthOf(t0) - 1, End: costexplorer.MonthOf(t0)}
+		p := &costexplorer.QueryProcess{Token: q.Token(int64(i)), OrgID: org, Query: q, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if _, err := a.CreateProcess(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := storetest.NewDataset(9, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(t0), Days: 40})
+	if _, err := a.IngestUsage(ctx, d.Dimensions()); err != nil {
+		t.Fatal(err)
+	}
+	items := d.All()
+
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		wg      sync.WaitGroup
+		errs    = make(chan error, 16)
+	)
+	for w := range 8 {
+		db := []*sqlite.DB{a, b}[w%2]
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for {
+				p, err := db.ClaimProcess(ctx, "w", t0, time.Minute)
+				if costexplorer.IsNotFound(err) {
+					return
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				claimed[p.Token]++
+				mu.Unlock()
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			part := items[w*len(items)/8 : (w+1)*len(items)/8]
+			if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: part}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("two handles: %v", err)
+	}
+	if len(claimed) != processes {
+		t.Fatalf("%d processes claimed, want %d", len(claimed), processes)
+	}
+	for token, n := range claimed {
+		if n != 1 {
+			t.Fatalf("process %s claimed %d times", token, n)
+		}
+	}
+	st, err := b.UsageStats(ctx)
+	if err != nil || st.LineItems != int64(len(items)) {
+		t.Fatalf("stats %+v, %v; want %d line items", st, err, len(items))
+	}
+	if lines, err := a.Verify(ctx); err != nil || len(lines) != 0 {
+		t.Fatalf("Verify = %v, %v", lines, err)
+	}
+}
