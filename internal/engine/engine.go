@@ -32,7 +32,7 @@ type Options struct {
 
 // Stats describes the engine's current snapshot.
 type Stats struct {
-	RollupRows    int           // rollup cells held
+	RollupRows    int           // rollup cells held (the per-service sums come on top)
 	Segments      int           // (organization, month) runs
 	Organizations int           // dictionary sizes
 	Projects      int           // excluding the absent entry
@@ -111,8 +111,8 @@ func (e *Engine) Stats() Stats {
 		return Stats{}
 	}
 	return Stats{
-		RollupRows:    len(s.amount),
-		Segments:      len(s.segs),
+		RollupRows:    len(s.cells.amount),
+		Segments:      len(s.cells.segs),
 		Organizations: len(s.orgs.ids),
 		Projects:      len(s.projects.ids) - 1,
 		Clusters:      len(s.clusters.ids) - 1,

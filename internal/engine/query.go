@@ -7,15 +7,16 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
-// cell is one result group in one month while a query runs: dictionary ids
-// (masked to the grouping's dimensions), the exact sum, and the sort key
-// that orders it as CompareRows would order its row.
+// cell is one result group in one month while a query runs: dictionary
+// numbers (masked to the grouping's dimensions, 0 otherwise) and the exact
+// sum. Dictionary numbers follow result order, so cells compare by number.
 type cell struct {
-	key    [6]int32 // month, rank of the groupBy dimension, org, project, cluster, service ranks
-	seg    int32
+	month  costexplorer.Month
+	org    int32
 	proj   int32
 	clus   int32
 	svc    uint16
+	seg    int32
 	amount costexplorer.Cents
 }
 
@@ -59,6 +60,12 @@ func (s *snapshot) evaluate(q *costexplorer.Query) []costexplorer.Row {
 		}
 	}
 	g := groupingOf(q.GroupBy)
+	// Without project or cluster filters or groups, the per-service sums
+	// answer the query with far fewer cells.
+	t := &s.cells
+	if !g.proj && !g.clus && projOK == nil && clusOK == nil {
+		t = &s.byService
+	}
 
 	var cells []cell
 	var acc []costexplorer.Cents
@@ -68,19 +75,18 @@ func (s *snapshot) evaluate(q *costexplorer.Query) []costexplorer.Row {
 		touched = make([]bool, len(s.services.ids))
 	}
 	for _, o := range scope {
-		segs := s.segs[s.orgSegs[o]:s.orgSegs[o+1]]
+		segs := t.segs[t.orgSegs[o]:t.orgSegs[o+1]]
 		first := sort.Search(len(segs), func(i int) bool { return segs[i].month >= q.Start })
 		for si := first; si < len(segs) && segs[si].month < q.End; si++ {
-			segIdx := int32(int(s.orgSegs[o]) + si)
-			seg := &segs[si]
+			segIdx := t.orgSegs[o] + int32(si)
 			if acc != nil {
-				cells = s.sumServices(cells, segIdx, seg, projOK, clusOK, svcOK, acc, touched)
+				cells = t.sumServices(cells, segIdx, projOK, clusOK, svcOK, acc, touched)
 			} else {
-				cells = s.sumStreaming(cells, segIdx, seg, g, projOK, clusOK, svcOK)
+				cells = t.sumStreaming(cells, segIdx, g, projOK, clusOK, svcOK)
 			}
 		}
 	}
-	return s.rows(cells, q.GroupBy, g)
+	return s.rows(t, cells, q.GroupBy, g)
 }
 
 // scope returns the organizations q may read: its organization, the
@@ -121,14 +127,15 @@ func filterIDs(d *dict, values []string, partial bool) []bool {
 	return ok
 }
 
-// sumStreaming aggregates one segment for every grouping but services. Cells
-// are sorted by (project, cluster, service) within a segment, so cells with
-// equal masked keys are adjacent and a running sum suffices.
-func (s *snapshot) sumStreaming(cells []cell, segIdx int32, seg *segment, g grouping, projOK, clusOK, svcOK []bool) []cell {
+// sumStreaming aggregates one segment for every grouping but services.
+// Cells are sorted by (project, cluster, service) within a segment, so cells
+// with equal masked keys are adjacent and a running sum suffices.
+func (t *table) sumStreaming(cells []cell, segIdx int32, g grouping, projOK, clusOK, svcOK []bool) []cell {
+	seg := &t.segs[segIdx]
 	have := false
-	var cur cell
+	cur := cell{month: seg.month, org: seg.org, seg: segIdx}
 	for i := seg.start; i < seg.end; i++ {
-		p, c, v := s.proj[i], s.clus[i], s.svc[i]
+		p, c, v := t.proj[i], t.clus[i], t.svc[i]
 		if projOK != nil && !projOK[p] || clusOK != nil && !clusOK[c] || svcOK != nil && !svcOK[v] {
 			continue
 		}
@@ -142,13 +149,13 @@ func (s *snapshot) sumStreaming(cells []cell, segIdx int32, seg *segment, g grou
 			v = 0
 		}
 		if have && p == cur.proj && c == cur.clus && v == cur.svc {
-			cur.amount += s.amount[i]
+			cur.amount += t.amount[i]
 			continue
 		}
 		if have {
 			cells = append(cells, cur)
 		}
-		cur = cell{seg: segIdx, proj: p, clus: c, svc: v, amount: s.amount[i]}
+		cur.proj, cur.clus, cur.svc, cur.amount = p, c, v, t.amount[i]
 		have = true
 	}
 	if have {
@@ -159,72 +166,84 @@ func (s *snapshot) sumStreaming(cells []cell, segIdx int32, seg *segment, g grou
 
 // sumServices aggregates one segment by service into a dense array (services
 // are not adjacent in the cell order, and there are only a few of them).
-func (s *snapshot) sumServices(cells []cell, segIdx int32, seg *segment, projOK, clusOK, svcOK []bool, acc []costexplorer.Cents, touched []bool) []cell {
+func (t *table) sumServices(cells []cell, segIdx int32, projOK, clusOK, svcOK []bool, acc []costexplorer.Cents, touched []bool) []cell {
+	seg := &t.segs[segIdx]
 	for i := seg.start; i < seg.end; i++ {
-		p, c, v := s.proj[i], s.clus[i], s.svc[i]
+		p, c, v := t.proj[i], t.clus[i], t.svc[i]
 		if projOK != nil && !projOK[p] || clusOK != nil && !clusOK[c] || svcOK != nil && !svcOK[v] {
 			continue
 		}
-		acc[v] += s.amount[i]
+		acc[v] += t.amount[i]
 		touched[v] = true
 	}
-	for v, t := range touched {
-		if t {
-			cells = append(cells, cell{seg: segIdx, svc: uint16(v), amount: acc[v]})
+	for v, hit := range touched {
+		if hit {
+			cells = append(cells, cell{month: seg.month, org: seg.org, svc: uint16(v), seg: segIdx, amount: acc[v]})
 			acc[v], touched[v] = 0, false
 		}
 	}
 	return cells
 }
 
-// rows orders the cells as CompareRows orders their rows, using the
-// dictionaries' name ranks, and builds the rows.
-func (s *snapshot) rows(cells []cell, gb costexplorer.GroupBy, g grouping) []costexplorer.Row {
-	for i := range cells {
-		c := &cells[i]
-		seg := &s.segs[c.seg]
-		org := s.orgs.rank[seg.org]
-		proj, clus, svc := int32(-1), int32(-1), int32(-1)
-		if g.proj {
-			proj = s.projects.rank[c.proj]
+// compareCells orders cells as CompareRows orders their rows: by month, the
+// groupBy dimension, then organization, project, cluster and service.
+func compareCells(gb costexplorer.GroupBy) func(a, b cell) int {
+	return func(a, b cell) int {
+		if a.month != b.month {
+			return cmpInt(a.month, b.month)
 		}
-		if g.clus {
-			clus = s.clusters.rank[c.clus]
-		}
-		if g.svc {
-			svc = s.services.rank[c.svc]
-		}
-		first := org
 		switch gb {
 		case costexplorer.GroupByProjects:
-			first = proj
+			if a.proj != b.proj {
+				return cmpInt(a.proj, b.proj)
+			}
 		case costexplorer.GroupByClusters:
-			first = clus
+			if a.clus != b.clus {
+				return cmpInt(a.clus, b.clus)
+			}
 		case costexplorer.GroupByServices:
-			first = svc
-		}
-		c.key = [6]int32{int32(seg.month), first, org, proj, clus, svc}
-	}
-	slices.SortFunc(cells, func(a, b cell) int {
-		for k := range a.key {
-			if a.key[k] != b.key[k] {
-				if a.key[k] < b.key[k] {
-					return -1
-				}
-				return 1
+			if a.svc != b.svc {
+				return cmpInt(a.svc, b.svc)
 			}
 		}
-		return 0
-	})
+		switch {
+		case a.org != b.org:
+			return cmpInt(a.org, b.org)
+		case a.proj != b.proj:
+			return cmpInt(a.proj, b.proj)
+		case a.clus != b.clus:
+			return cmpInt(a.clus, b.clus)
+		}
+		return cmpInt(a.svc, b.svc)
+	}
+}
+
+func cmpInt[T int32 | uint16 | costexplorer.Month](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// rows orders the cells and builds their rows. Cells of one organization
+// usually arrive in order already (segments by month, cells by dimension
+// numbers), so the sort is skipped when it has nothing to do.
+func (s *snapshot) rows(t *table, cells []cell, gb costexplorer.GroupBy, g grouping) []costexplorer.Row {
+	if cmpCells := compareCells(gb); !slices.IsSortedFunc(cells, cmpCells) {
+		slices.SortFunc(cells, cmpCells)
+	}
 	rows := make([]costexplorer.Row, len(cells))
 	for i := range cells {
 		c := &cells[i]
-		seg := &s.segs[c.seg]
+		seg := &t.segs[c.seg]
 		r := &rows[i]
 		r.UsageDate = seg.date
 		r.InvoiceID = seg.invoice
-		r.OrganizationID = s.orgs.ids[seg.org]
-		r.OrganizationName = s.orgs.names[seg.org]
+		r.OrganizationID = s.orgs.ids[c.org]
+		r.OrganizationName = s.orgs.names[c.org]
 		if g.proj {
 			r.ProjectID = s.projects.ids[c.proj]
 			r.ProjectName = s.projects.names[c.proj]

@@ -12,13 +12,13 @@ import (
 )
 
 // dict maps the ids of one dimension to small integers and keeps each entry's
-// name and its rank in result order (by name, then id). For dimensions that
-// may be absent (project, cluster), entry 0 is the absent value: empty id and
-// name, ranked first, as CompareRows puts empty values first.
+// name. Once finished, the integers are in result order (by name, then id, as
+// CompareRows orders rows), so comparing two integers compares the entries.
+// For dimensions that may be absent (project, cluster), entry 0 is the absent
+// value: empty id and name, which CompareRows puts first.
 type dict struct {
 	ids   []string
 	names []string
-	rank  []int32
 	index map[string]int32
 }
 
@@ -48,8 +48,9 @@ func (d *dict) put(id, name string) int32 {
 	return i
 }
 
-// finish computes the ranks once every entry is known.
-func (d *dict) finish() {
+// finish renumbers the entries in result order once every entry is known,
+// and returns the map from old to new numbers.
+func (d *dict) finish() []int32 {
 	order := make([]int32, len(d.ids))
 	for i := range order {
 		order[i] = int32(i)
@@ -57,29 +58,48 @@ func (d *dict) finish() {
 	slices.SortFunc(order, func(a, b int32) int {
 		return cmp.Or(strings.Compare(d.names[a], d.names[b]), strings.Compare(d.ids[a], d.ids[b]))
 	})
-	d.rank = make([]int32, len(d.ids))
-	for r, i := range order {
-		d.rank[i] = int32(r)
+	remap := make([]int32, len(d.ids))
+	ids := make([]string, len(d.ids))
+	names := make([]string, len(d.ids))
+	for n, old := range order {
+		remap[old] = int32(n)
+		ids[n], names[n] = d.ids[old], d.names[old]
+		d.index[ids[n]] = int32(n)
 	}
+	d.ids, d.names = ids, names
+	return remap
 }
 
 func (d *dict) bytes() int64 {
 	var n int64
 	for i := range d.ids {
 		// Two string headers, the bytes, a rank and roughly one map entry.
-		n += int64(len(d.ids[i])+len(d.names[i])) + 2*16 + 4 + 48
+		n += int64(len(d.ids[i])+len(d.names[i])) + 2*16 + 48
 	}
 	return n
 }
 
-// segment is the run of rollup cells of one organization and one month, with
-// the strings every result row of that run repeats.
+// segment is the run of cells of one organization and one month in a table,
+// with the strings every result row of that run repeats.
 type segment struct {
 	org        int32
 	month      costexplorer.Month
 	start, end int32
 	date       string // usageDate, YYYY-MM-01
 	invoice    string // costexplorer.InvoiceID(org, month)
+}
+
+// table is the rollup at one granularity, as columns sorted by
+// (org, month, project, cluster, service). Since dictionary numbers follow
+// result order, cells come out of a segment already in result order.
+type table struct {
+	// orgSegs[o]..orgSegs[o+1] are the segments of organization o, by month.
+	orgSegs []int32
+	segs    []segment
+	proj    []int32
+	clus    []int32
+	svc     []uint16
+	amount  []costexplorer.Cents
 }
 
 // snapshot is one immutable, query-ready copy of the rollup. It is never
@@ -96,16 +116,11 @@ type snapshot struct {
 	clusters *dict
 	services *dict
 
-	// orgSegs[o]..orgSegs[o+1] are the segments of organization o, by month.
-	orgSegs []int32
-	segs    []segment
-
-	// The rollup cells, sorted by (org, month, project, cluster, service),
-	// one column per field; org and month live in the segments.
-	proj   []int32
-	clus   []int32
-	svc    []uint16
-	amount []costexplorer.Cents
+	// cells is the rollup itself. byService sums it over projects and
+	// clusters (a few cells per organization and month): queries that
+	// neither filter nor group by project or cluster read it instead.
+	cells     table
+	byService table
 }
 
 // cellRec is a rollup cell during the build, before it is split into columns.
@@ -139,12 +154,8 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: organizations: %w", err)
 	}
-	paying := map[int32]string{}
 	for _, o := range orgs {
-		i := s.orgs.put(o.ID, o.Name)
-		if o.PayingOrgID != "" {
-			paying[i] = o.PayingOrgID
-		}
+		s.orgs.put(o.ID, o.Name)
 	}
 	projects, err := src.Projects(ctx)
 	if err != nil {
@@ -160,8 +171,8 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	for _, c := range clusters {
 		s.clusters.put(c.ID, c.Name)
 	}
-	// Every known service gets an id up front so that filters on services
-	// without usage cost nothing special.
+	// Every known service gets a number up front, so a service filter
+	// resolves the same way whether or not the service has usage.
 	for _, v := range costexplorer.Services {
 		s.services.put(string(v), string(v))
 	}
@@ -188,33 +199,43 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: scan rollup: %w", err)
 	}
-
-	s.linked = make([][]int32, len(s.orgs.ids))
-	for linked, payID := range paying {
-		p := s.orgs.put(payID, "")
-		if int(p) >= len(s.linked) {
-			s.linked = append(s.linked, make([][]int32, int(p)+1-len(s.linked))...)
+	for _, o := range orgs {
+		if o.PayingOrgID != "" {
+			s.orgs.put(o.PayingOrgID, "")
 		}
-		s.linked[p] = append(s.linked[p], linked)
+	}
+
+	orgMap, projMap, clusMap, svcMap := s.orgs.finish(), s.projects.finish(), s.clusters.finish(), s.services.finish()
+	for i := range recs {
+		r := &recs[i]
+		r.org, r.proj, r.clus, r.svc = orgMap[r.org], projMap[r.proj], clusMap[r.clus], uint16(svcMap[r.svc])
+	}
+	s.linked = make([][]int32, len(s.orgs.ids))
+	for _, o := range orgs {
+		if o.PayingOrgID != "" {
+			p := s.orgs.index[o.PayingOrgID]
+			s.linked[p] = append(s.linked[p], s.orgs.index[o.ID])
+		}
 	}
 	for _, l := range s.linked {
 		slices.Sort(l)
 	}
-	s.orgs.finish()
-	s.projects.finish()
-	s.clusters.finish()
-	s.services.finish()
 
-	s.columns(recs)
+	recs = sortMerge(recs)
+	s.cells = s.table(recs)
+	for i := range recs {
+		recs[i].proj, recs[i].clus = 0, 0
+	}
+	s.byService = s.table(sortMerge(recs))
 	s.loadedAt = now()
 	s.loadTook = s.loadedAt.Sub(began)
 	return s, nil
 }
 
-// columns sorts the cells, merges cells with equal keys (a store should not
-// have any, but the sums must not depend on it) and splits them into columns
-// and segments.
-func (s *snapshot) columns(recs []cellRec) {
+// sortMerge sorts the cells and merges cells with equal keys (the store
+// should have none, but sums must not depend on it; the coarser tables have
+// many).
+func sortMerge(recs []cellRec) []cellRec {
 	slices.SortFunc(recs, func(a, b cellRec) int {
 		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.month, b.month),
 			cmp.Compare(a.proj, b.proj), cmp.Compare(a.clus, b.clus), cmp.Compare(a.svc, b.svc))
@@ -222,8 +243,7 @@ func (s *snapshot) columns(recs []cellRec) {
 	n := 0
 	for i := range recs {
 		if n > 0 {
-			p := &recs[n-1]
-			r := &recs[i]
+			p, r := &recs[n-1], &recs[i]
 			if p.org == r.org && p.month == r.month && p.proj == r.proj && p.clus == r.clus && p.svc == r.svc {
 				p.amt += r.amt
 				continue
@@ -232,20 +252,26 @@ func (s *snapshot) columns(recs []cellRec) {
 		recs[n] = recs[i]
 		n++
 	}
-	recs = recs[:n]
+	return recs[:n]
+}
 
-	s.proj = make([]int32, n)
-	s.clus = make([]int32, n)
-	s.svc = make([]uint16, n)
-	s.amount = make([]costexplorer.Cents, n)
-	s.orgSegs = make([]int32, len(s.orgs.ids)+1)
+// table splits sorted, merged cells into columns and segments.
+func (s *snapshot) table(recs []cellRec) table {
+	n := len(recs)
+	t := table{
+		proj:    make([]int32, n),
+		clus:    make([]int32, n),
+		svc:     make([]uint16, n),
+		amount:  make([]costexplorer.Cents, n),
+		orgSegs: make([]int32, len(s.orgs.ids)+1),
+	}
 	for i, r := range recs {
-		s.proj[i], s.clus[i], s.svc[i], s.amount[i] = r.proj, r.clus, r.svc, r.amt
+		t.proj[i], t.clus[i], t.svc[i], t.amount[i] = r.proj, r.clus, r.svc, r.amt
 		if i == 0 || r.org != recs[i-1].org || r.month != recs[i-1].month {
-			if len(s.segs) > 0 {
-				s.segs[len(s.segs)-1].end = int32(i)
+			if len(t.segs) > 0 {
+				t.segs[len(t.segs)-1].end = int32(i)
 			}
-			s.segs = append(s.segs, segment{
+			t.segs = append(t.segs, segment{
 				org:     r.org,
 				month:   r.month,
 				start:   int32(i),
@@ -254,23 +280,27 @@ func (s *snapshot) columns(recs []cellRec) {
 			})
 		}
 	}
-	if len(s.segs) > 0 {
-		s.segs[len(s.segs)-1].end = int32(n)
+	if len(t.segs) > 0 {
+		t.segs[len(t.segs)-1].end = int32(n)
 	}
-	// orgSegs[o] is the first segment of org o or later; segments are
-	// ordered by org, so one pass fills the offsets.
+	// Segments are ordered by organization, so one pass fills the offsets.
 	si := 0
 	for o := range len(s.orgs.ids) + 1 {
-		for si < len(s.segs) && int(s.segs[si].org) < o {
+		for si < len(t.segs) && int(t.segs[si].org) < o {
 			si++
 		}
-		s.orgSegs[o] = int32(si)
+		t.orgSegs[o] = int32(si)
 	}
+	return t
+}
+
+func (t *table) bytes() int64 {
+	return int64(len(t.amount))*(4+4+2+8) + int64(len(t.segs))*(4+4+8+2*16+10+24) + int64(len(t.orgSegs))*4
 }
 
 // bytes approximates the memory the snapshot holds.
 func (s *snapshot) bytes() int64 {
-	n := int64(len(s.proj))*(4+4+2+8) + int64(len(s.segs))*(4+4+8+2*16+10+24) + int64(len(s.orgSegs))*4
+	n := s.cells.bytes() + s.byService.bytes()
 	for _, l := range s.linked {
 		n += 24 + int64(len(l))*4
 	}
