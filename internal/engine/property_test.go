@@ -265,6 +265,7 @@ func TestEvaluateMatchesNaiveEvaluation(t *testing.T) {
 					t.Fatalf("query %d %s\n got: %s\nwant: %s", i, qj, dump(got), dump(want))
 				}
 			}
+			t.Logf("items %d, non-empty %d/%d", len(w.batch.Items), nonEmpty, queries)
 			// The comparison is only worth something if the queries find data.
 			if nonEmpty == 0 && len(w.batch.Items) > 50 {
 				t.Errorf("all %d queries had empty results", queries)

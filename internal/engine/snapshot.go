@@ -41,6 +41,9 @@ func (d *dict) put(id, name string) int32 {
 		}
 		return i
 	}
+	// A new id is copied: the caller's string may share memory with a
+	// larger buffer the snapshot must not keep alive.
+	id = strings.Clone(id)
 	i := int32(len(d.ids))
 	d.ids = append(d.ids, id)
 	d.names = append(d.names, name)
@@ -187,10 +190,10 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 			// Ids seen only in the rollup (a dimension row missing) still
 			// get an entry, with an empty name, rather than being dropped:
 			// the sums must match the store whatever its state.
-			org:   s.orgs.put(strings.Clone(r.OrgID), ""),
+			org:   s.orgs.put(r.OrgID, ""),
 			month: r.Month,
-			proj:  s.projects.put(strings.Clone(r.ProjectID), ""),
-			clus:  s.clusters.put(strings.Clone(r.ClusterID), ""),
+			proj:  s.projects.put(r.ProjectID, ""),
+			clus:  s.clusters.put(r.ClusterID, ""),
 			svc:   uint16(svc),
 			amt:   r.Amount,
 		})

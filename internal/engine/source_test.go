@@ -17,7 +17,6 @@ type memSource struct {
 	projects []*costexplorer.Project
 	clusters []*costexplorer.Cluster
 	rollup   []costexplorer.RollupRow
-	seen     map[costexplorer.LineItemID]bool
 }
 
 var _ Source = (*memSource)(nil)

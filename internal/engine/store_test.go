@@ -1,9 +1,25 @@
 package engine
 
-import "testing"
+import (
+	"context"
+	"path/filepath"
+	"testing"
 
-// newTestStore returns an empty store to ingest into.
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+)
+
+// newTestStore returns an empty SQLite store in a fresh file: the engine is
+// tested against the store it reads in production, not a stand-in.
 func newTestStore(t testing.TB) ingester {
 	t.Helper()
-	return &memSource{}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "costexplorer.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return db
 }
