@@ -69,6 +69,11 @@ type atlasError struct {
 	ErrorDescription string `json:"error_description"`
 }
 
+// ParseAPIError reads an error answer (an Atlas ApiError or an OAuth error
+// body) into an *APIError. It reads the body but does not close it. Use it
+// on answers of [Client.Do] whose status is not 2xx.
+func ParseAPIError(resp *http.Response) *APIError { return newAPIError(resp) }
+
 // newAPIError reads an error answer (and leaves the body for the caller to
 // close).
 func newAPIError(resp *http.Response) *APIError {
