@@ -192,3 +192,45 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.Stats().RollupRows), "rollup-rows")
 }
+
+// BenchmarkLoadSQLite measures a full reload from a real SQLite store holding
+// the benchmark rollup (one line item per cell, so the store's rollup has the
+// same number of cells): what every replica pays when the data version
+// changes.
+func BenchmarkLoadSQLite(b *testing.B) {
+	d := generate(benchSize())
+	st := newTestStore(b)
+	batch := &costexplorer.UsageBatch{}
+	for _, o := range d.src.orgs {
+		batch.Organizations = append(batch.Organizations, *o)
+	}
+	for _, p := range d.src.projects {
+		batch.Projects = append(batch.Projects, *p)
+	}
+	for _, c := range d.src.clusters {
+		batch.Clusters = append(batch.Clusters, *c)
+	}
+	flush := func() {
+		ingest(b, st, batch)
+		batch = &costexplorer.UsageBatch{}
+	}
+	for i, r := range d.src.rollup {
+		batch.Items = append(batch.Items, costexplorer.LineItem{
+			ID: costexplorer.NewLineItemID("bench", fmt.Sprint(i)), OrgID: r.OrgID, ProjectID: r.ProjectID, ClusterID: r.ClusterID,
+			Service: r.Service, SKU: "BENCH_" + string(r.Service), Date: costexplorer.DayOf(r.Month.Start()),
+			Quantity: 1, Unit: "units", Amount: r.Amount,
+		})
+		if len(batch.Items) == 50_000 {
+			flush()
+		}
+	}
+	flush()
+	d.src.rollup = nil
+	e := New(st, Options{})
+	for b.Loop() {
+		if err := e.Load(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(e.Stats().RollupRows), "rollup-rows")
+}

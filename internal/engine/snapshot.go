@@ -226,22 +226,28 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 
 	recs = sortMerge(recs)
 	s.cells = s.table(recs)
-	for i := range recs {
-		recs[i].proj, recs[i].clus = 0, 0
-	}
-	s.byService = s.table(sortMerge(recs))
+	s.byService = s.table(sumByService(recs, len(s.services.ids)))
 	s.loadedAt = now()
 	s.loadTook = s.loadedAt.Sub(began)
 	return s, nil
 }
 
 // sortMerge sorts the cells and merges cells with equal keys (the store
-// should have none, but sums must not depend on it; the coarser tables have
-// many).
+// should have none, but sums must not depend on it).
 func sortMerge(recs []cellRec) []cellRec {
 	slices.SortFunc(recs, func(a, b cellRec) int {
-		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.month, b.month),
-			cmp.Compare(a.proj, b.proj), cmp.Compare(a.clus, b.clus), cmp.Compare(a.svc, b.svc))
+		// Early exits: cmp.Or would evaluate every comparison.
+		switch {
+		case a.org != b.org:
+			return cmp.Compare(a.org, b.org)
+		case a.month != b.month:
+			return cmp.Compare(a.month, b.month)
+		case a.proj != b.proj:
+			return cmp.Compare(a.proj, b.proj)
+		case a.clus != b.clus:
+			return cmp.Compare(a.clus, b.clus)
+		}
+		return cmp.Compare(a.svc, b.svc)
 	})
 	n := 0
 	for i := range recs {
@@ -254,6 +260,33 @@ func sortMerge(recs []cellRec) []cellRec {
 		}
 		recs[n] = recs[i]
 		n++
+	}
+	return recs[:n]
+}
+
+// sumByService turns sorted cells into their per-service sums, in the same
+// order, reusing recs: within each (org, month) run, a dense array over
+// services.
+func sumByService(recs []cellRec, nServices int) []cellRec {
+	acc := make([]costexplorer.Cents, nServices)
+	touched := make([]bool, nServices)
+	n := 0
+	for i := 0; i < len(recs); {
+		org, month := recs[i].org, recs[i].month
+		j := i
+		for ; j < len(recs) && recs[j].org == org && recs[j].month == month; j++ {
+			acc[recs[j].svc] += recs[j].amt
+			touched[recs[j].svc] = true
+		}
+		for v, hit := range touched {
+			if hit {
+				// n ≤ i: the run's own cells are already read.
+				recs[n] = cellRec{org: org, month: month, svc: uint16(v), amt: acc[v]}
+				n++
+				acc[v], touched[v] = 0, false
+			}
+		}
+		i = j
 	}
 	return recs[:n]
 }
