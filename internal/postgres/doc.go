@@ -1,0 +1,47 @@
+// Package postgres is the shared store of costexplorer: [costexplorer.Store]
+// on PostgreSQL through jackc/pgx (a pgxpool pool; every call honours its
+// context). Several `costexplorer serve` replicas may share one database:
+// nothing a replica needs lives outside it.
+//
+// # Layout
+//
+// The tables are those of internal/sqlite, under the same migration numbers:
+// dimensions (organizations, projects, clusters, skus, services) behind
+// integer surrogate keys; line items keyed by their 16-byte id, the
+// idempotency key, with no other index; a monthly rollup maintained in the
+// transaction of every ingest; a one-row usage_state with the data version
+// and running totals. Times are BIGINT unix microseconds, as in SQLite.
+//
+// # Ingest
+//
+// A batch's line items are resolved to surrogate keys in Go, streamed with
+// COPY into a session-local staging table, and moved with one INSERT … SELECT
+// … ON CONFLICT (id) DO NOTHING RETURNING id, so that re-ingesting changes
+// nothing and the rollup gains exactly the rows that were new. Ingest
+// transactions of all replicas are serialised by a transaction-scoped
+// advisory lock, which keeps dimension upserts free of races and deadlocks,
+// as SQLite's single writer does; the data version row would serialise them
+// at commit anyway.
+//
+// # Replicas
+//
+// Query processes are claimed with SELECT … FOR UPDATE SKIP LOCKED, so each
+// claim goes to exactly one replica; Digest nonces are single-use through
+// their primary key; shared secrets are created with INSERT … ON CONFLICT DO
+// NOTHING and read back, so every replica signs with the same JWT key.
+//
+// # Failures
+//
+// Driver errors are translated to domain errors: no rows → ErrNotFound,
+// unique violations → ErrConflict, and a database that cannot be reached
+// (connection refused or lost, administrator shutdown, "the database system
+// is starting up", no free connection within the acquire timeout) →
+// ErrUnavailable, which the HTTP layer answers with 503. Context errors pass
+// through unchanged. The pool reconnects by itself when the database returns.
+//
+// # Migrations
+//
+// Numbered files under migrations/ are embedded and applied at [Open] in one
+// transaction that first takes an advisory lock, so replicas starting
+// together apply each migration exactly once.
+package postgres

@@ -1,0 +1,309 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+	"github.com/costexplorer/costexplorer/internal/storetest"
+)
+
+// baseDSN returns TEST_DATABASE_URL, or skips t: these tests need a real
+// PostgreSQL (scripts/test.sh starts a throwaway one).
+func baseDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("TEST_DATABASE_URL")
+	if dsn == "" {
+		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL tests (scripts/test.sh starts a throwaway cluster and sets it)")
+	}
+	return dsn
+}
+
+// withSearchPath returns dsn with its search_path set to schema.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("TEST_DATABASE_URL: %v", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// freshSchema creates an empty schema for t, dropped (with everything in it)
+// when t ends, and returns a DSN whose connections use it. Every test gets
+// its own, so tests are independent and may share one database.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	base := baseDSN(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	admin := func(sql string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	admin("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { admin("DROP SCHEMA " + schema + " CASCADE") })
+	return withSearchPath(t, base, schema)
+}
+
+// open opens a store on dsn, closed when t ends (before its schema is
+// dropped: cleanups run last-in first-out).
+func open(t testing.TB, dsn string, opts postgres.Options) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dsn, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	baseDSN(t)
+	storetest.Run(t, func(t *testing.T) costexplorer.Store {
+		return open(t, freshSchema(t), postgres.Options{})
+	})
+}
+
+func TestSameResultsAsSQLite(t *testing.T) {
+	baseDSN(t)
+	storetest.SameResults(t,
+		func(t *testing.T) costexplorer.Store {
+			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		},
+		func(t *testing.T) costexplorer.Store { return open(t, freshSchema(t), postgres.Options{}) },
+	)
+}
+
+// smallData ingests a small synthetic dataset into s.
+func smallData(t testing.TB, s costexplorer.Store) {
+	t.Helper()
+	d := storetest.NewDataset(42, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
+	b := d.Dimensions()
+	b.Items = d.All()
+	if _, err := s.IngestUsage(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawInt runs a query returning one integer on a separate connection.
+func rawInt(t *testing.T, dsn, q string) int64 {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	if err := conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func rawExec(t *testing.T, dsn string, stmts ...string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, s := range stmts {
+		if _, err := conn.Exec(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	dsn := freshSchema(t)
+	db := open(t, dsn, postgres.Options{})
+	smallData(t, db)
+	before, err := db.UsageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2 := open(t, dsn, postgres.Options{})
+	after, err := db2.UsageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != after || after.LineItems == 0 {
+		t.Fatalf("stats after reopen %+v, want %+v", after, before)
+	}
+	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations WHERE version = 1"); n != 1 {
+		t.Fatalf("migration 1 recorded %d times, want once", n)
+	}
+	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM services"); n != int64(len(costexplorer.Services)) {
+		t.Fatalf("%d services, want %d", n, len(costexplorer.Services))
+	}
+}
+
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	dsn := freshSchema(t)
+	const replicas = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, replicas)
+	start := make(chan struct{})
+	for range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			db, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			db.Close()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent Open: %v", err)
+	}
+	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations"); n != 1 {
+		t.Fatalf("%d migrations recorded, want 1", n)
+	}
+}
+
+func TestVerifyReportsTampering(t *testing.T) {
+	dsn := freshSchema(t)
+	db := open(t, dsn, postgres.Options{})
+	smallData(t, db)
+	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
+		t.Fatalf("Verify = %v, %v; want clean", lines, err)
+	}
+	rawExec(t, dsn,
+		"UPDATE rollup SET cents = cents + 1 WHERE (month, org_id, project_id, cluster_id, service) = (SELECT month, org_id, project_id, cluster_id, service FROM rollup LIMIT 1)",
+		"UPDATE usage_state SET total_cents = total_cents + 5",
+		// A line item whose SKU does not exist: line items carry no foreign
+		// keys, so Verify is what notices.
+		"INSERT INTO line_items SELECT '\\x00'::bytea, org_id, project_id, cluster_id, 999999, day, quantity, unit_price_nanos, 0 FROM line_items LIMIT 1",
+	)
+	lines, err := db.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dangling SKU, the tampered cell, the cell the extra item would
+	// belong to (its service unknown), the count (the extra item is not
+	// counted) and the total.
+	want := []string{"its SKU is missing", "holds", "missing, line items sum to", "usage state: counts", "usage state: total"}
+	if len(lines) != len(want) {
+		t.Fatalf("Verify found %d problems %q, want %d", len(lines), lines, len(want))
+	}
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			found = found || strings.Contains(l, w)
+		}
+		if !found {
+			t.Fatalf("Verify = %q, want a line containing %q", lines, w)
+		}
+	}
+}
+
+func TestCancelledContextPassesThrough(t *testing.T) {
+	db := open(t, freshSchema(t), postgres.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{}); err != context.Canceled {
+		t.Fatalf("IngestUsage with a cancelled context: %v, want context.Canceled", err)
+	}
+	if _, err := db.DataVersion(ctx); err != context.Canceled {
+		t.Fatalf("DataVersion with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
+	// Port 1 on loopback: nothing listens, the connection is refused.
+	_, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", postgres.Options{})
+	if code := costexplorer.ErrorCode(err); code != costexplorer.ErrUnavailable {
+		t.Fatalf("Open on a closed port: %v (code %q), want %s", err, code, costexplorer.ErrUnavailable)
+	}
+}
+
+func TestTerminatedConnectionsAreUnavailableThenRecover(t *testing.T) {
+	dsn := freshSchema(t)
+	u := mustParse(t, dsn)
+	app := "terminate-" + u.Query().Get("search_path")
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	db := open(t, u.String(), postgres.Options{MaxConns: 2})
+	ctx := context.Background()
+	for range 2 {
+		if _, err := db.DataVersion(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// pg_terminate_backend ends the store's connections (and only those) the
+	// way a fast shutdown does: FATAL 57P01, administrator command.
+	if n := rawInt(t, baseDSN(t), "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '"+app+"'"); n == 0 {
+		t.Fatal("no connection of the store was terminated")
+	}
+	// Each call either succeeds (the pool noticed the dead connection and
+	// replaced it) or fails with ErrUnavailable; never anything else, and the
+	// store recovers by itself.
+	ok := 0
+	for i := range 6 {
+		_, err := db.DataVersion(ctx)
+		switch code := costexplorer.ErrorCode(err); code {
+		case "":
+			ok++
+		case costexplorer.ErrUnavailable:
+			if ok > 0 {
+				t.Fatalf("call %d failed (%v) after the store had recovered", i, err)
+			}
+		default:
+			t.Fatalf("call %d after termination: %v (code %q), want success or %s", i, err, code, costexplorer.ErrUnavailable)
+		}
+	}
+	if ok == 0 {
+		t.Fatal("the store did not recover after its connections were terminated")
+	}
+}
+
+func mustParse(t *testing.T, dsn string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
