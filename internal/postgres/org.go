@@ -247,4 +247,3 @@ func bumpDataVersion(ctx context.Context, tx pgx.Tx) (int64, error) {
 	err := tx.QueryRow(ctx, "UPDATE usage_state SET data_version = data_version + 1 WHERE id = 1 RETURNING data_version").Scan(&v)
 	return v, err
 }
-

@@ -109,7 +109,7 @@ func SameResults(t *testing.T, openers ...Opener) {
 // partial matches, over the whole span and over one month; and the paying
 // organization grouped by organizations.
 func compareQueries(d *Dataset, s Shape, paying string) []costexplorer.Query {
-	start, end := s.Start.Month(), (s.Start + costexplorer.Day(s.Days) - 1).Month()+1
+	start, end := s.Start.Month(), (s.Start+costexplorer.Day(s.Days)-1).Month()+1
 	services := slices.Clone(costexplorer.Services)
 	slices.Sort(services)
 	var out []costexplorer.Query
