@@ -100,6 +100,20 @@ func TestResultPretty(t *testing.T) {
 	}
 }
 
+// TestEnvelopeCSVResult checks that a ready CSV result is never enveloped:
+// the envelope is JSON and cannot hold it.
+func TestEnvelopeCSVResult(t *testing.T) {
+	e := newEnv(t, options{})
+	tok := e.create(e.org, `{"startDate":"2025-05-01","endDate":"2025-06-01"}`)
+	e.waitReady(e.org, tok)
+	req := e.apiRequest("GET", usagePath(e.org)+"/"+tok+"?envelope=true", "")
+	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
+	res := e.do(req)
+	if res.status != http.StatusOK || !strings.HasPrefix(string(res.body), "Billed Date,") {
+		t.Errorf("%d %.80q", res.status, res.body)
+	}
+}
+
 // TestRateLimit checks the per-organization bucket: RateLimit headers on
 // success, 429 with Retry-After when empty, refill with time, and that
 // another organization's bucket is separate.

@@ -38,5 +38,8 @@
 //   - the rate-limit buckets live in the process: with several replicas the
 //     limit applies per replica;
 //   - unknown query parameters are ignored (Atlas does); repeated known ones
-//     are 400.
+//     are 400;
+//   - a path under /api/ that names no operation is 404 and a wrong method
+//     405, before authentication: the route table is public (it is in
+//     /openapi.yaml), so this reveals nothing.
 package httpapi
