@@ -1,0 +1,276 @@
+package web
+
+import (
+	"bytes"
+	"cmp"
+	"html/template"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// maxChartGroups is how many groups a month's column shows, largest first;
+// the rest of the month is one "Other" segment, as on the Atlas page.
+const maxChartGroups = 19
+
+// palette colours the chart's groups in rank order (Tableau 20 without its
+// greys); otherColour is the "Other" segment's grey.
+var palette = []string{
+	"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+	"#ff9da7", "#9c755f", "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d",
+	"#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#499894",
+}
+
+const otherColour = "#bab0ac"
+
+// otherKey is the data-key of the "Other" segments.
+const otherKey = "other"
+
+// Chart geometry, in SVG user units.
+const (
+	chartHeight      = 360
+	chartTop         = 28 // room for the total above each column
+	chartBottom      = 44 // two lines of month label
+	chartLeft        = 68 // y axis labels
+	chartRight       = 12
+	chartMinWidth    = 720
+	chartMinSlot     = 52 // horizontal room per month beyond 12 months
+	chartMaxBarWidth = 72
+)
+
+// chartModel is a laid-out chart, ready for the chart.svg template.
+type chartModel struct {
+	Width, Height int
+	Title, Desc   string
+	AxisX         string // x of the y-axis labels
+	PlotLeft      string
+	PlotRight     string
+	Ticks         []chartTick
+	Columns       []chartColumn
+	Legend        []legendItem
+}
+
+type chartTick struct {
+	Y     string
+	Label string
+	Zero  bool
+}
+
+// chartColumn is one month: its stacked segments and its total.
+type chartColumn struct {
+	Month      string // YYYY-MM
+	Label      string // "Jan"
+	Year       string
+	X          string // centre
+	LabelY     string
+	YearY      string
+	TotalCents int64
+	TotalLabel string
+	TotalY     string
+	Title      string
+	Segments   []chartSegment
+}
+
+// chartSegment is one group's part of a month's column. Cents is exact: the
+// browser test reads it from the data-cents attribute.
+type chartSegment struct {
+	X, Y, W, H string
+	Fill       string
+	Key        string
+	Group      string
+	Cents      int64
+	Title      string
+}
+
+// legendItem is one entry of the legend under the chart.
+type legendItem struct {
+	Label string
+	Fill  string
+	Key   string
+}
+
+// buildChart lays out the stacked column chart of ss over months. Each
+// month shows its maxChartGroups largest groups (by absolute amount) and an
+// "Other" segment for the rest; positive amounts stack up from zero and
+// negative ones (credits) down from it.
+func buildChart(title, subject string, months []costexplorer.Month, ss []*series) *chartModel {
+	n := len(months)
+	width := chartMinWidth
+	if w := chartLeft + chartRight + n*chartMinSlot; w > width {
+		width = w
+	}
+	m := &chartModel{Width: width, Height: chartHeight, Title: title}
+
+	// Pick each month's groups, and give every group shown anywhere a
+	// colour in rank order, so a group keeps its colour across months.
+	type part struct {
+		s     *series // nil for Other
+		cents costexplorer.Cents
+	}
+	rank := make(map[*series]int, len(ss))
+	for i, s := range ss {
+		rank[s] = i
+	}
+	shown := map[*series]bool{}
+	parts := make([][]part, n)
+	hasOther := false
+	for mi := range months {
+		var in []*series
+		for _, s := range ss {
+			if s.Cents[mi] != 0 {
+				in = append(in, s)
+			}
+		}
+		slices.SortStableFunc(in, func(a, b *series) int {
+			return cmp.Or(cmp.Compare(abs(b.Cents[mi]), abs(a.Cents[mi])), cmp.Compare(rank[a], rank[b]))
+		})
+		var other costexplorer.Cents
+		for i, s := range in {
+			if i < maxChartGroups {
+				parts[mi] = append(parts[mi], part{s, s.Cents[mi]})
+				shown[s] = true
+			} else {
+				other += s.Cents[mi]
+			}
+		}
+		// Stack in rank order, so that colours sit at the same height
+		// from month to month; Other goes last (on top).
+		slices.SortFunc(parts[mi], func(a, b part) int { return cmp.Compare(rank[a.s], rank[b.s]) })
+		if len(in) > maxChartGroups {
+			parts[mi] = append(parts[mi], part{nil, other})
+			hasOther = true
+		}
+	}
+	colour := map[*series]string{}
+	for _, s := range ss {
+		if shown[s] {
+			colour[s] = palette[len(m.Legend)%len(palette)]
+			m.Legend = append(m.Legend, legendItem{Label: s.Label, Fill: colour[s], Key: s.Key})
+		}
+	}
+	if hasOther {
+		m.Legend = append(m.Legend, legendItem{Label: "Other", Fill: otherColour, Key: otherKey})
+	}
+
+	// The value axis spans the tallest positive stack and the deepest
+	// negative one, in steps of 1, 2 or 5 times a power of ten.
+	var hi, lo costexplorer.Cents
+	for _, ps := range parts {
+		var pos, neg costexplorer.Cents
+		for _, p := range ps {
+			if p.cents > 0 {
+				pos += p.cents
+			} else {
+				neg += p.cents
+			}
+		}
+		hi, lo = max(hi, pos), min(lo, neg)
+	}
+	step := niceStep(hi - lo)
+	top := ceilTo(hi, step)
+	bottom := -ceilTo(-lo, step)
+	if top == bottom {
+		top = step
+	}
+	plotTop, plotBottom := float64(chartTop), float64(chartHeight-chartBottom)
+	y := func(c costexplorer.Cents) float64 {
+		return plotTop + float64(top-c)/float64(top-bottom)*(plotBottom-plotTop)
+	}
+	m.AxisX = num(chartLeft - 8)
+	m.PlotLeft = num(chartLeft)
+	m.PlotRight = num(float64(width - chartRight))
+	for v := bottom; v <= top; v += step {
+		m.Ticks = append(m.Ticks, chartTick{Y: num(y(v)), Label: formatCompact(v), Zero: v == 0})
+	}
+
+	slot := float64(width-chartLeft-chartRight) / float64(max(n, 1))
+	barW := math.Min(slot*0.62, chartMaxBarWidth)
+	totals := monthTotals(ss, n)
+	var desc []string
+	for mi, mo := range months {
+		cx := chartLeft + slot*(float64(mi)+0.5)
+		col := chartColumn{
+			Month:      mo.String(),
+			Label:      mo.Num().String()[:3],
+			Year:       strconv.Itoa(mo.Year()),
+			X:          num(cx),
+			LabelY:     num(plotBottom + 17),
+			YearY:      num(plotBottom + 32),
+			TotalCents: int64(totals[mi]),
+			TotalLabel: formatCompact(totals[mi]),
+			Title:      monthLabel(mo) + ": " + formatMoney(totals[mi]) + " in total",
+		}
+		var up, down costexplorer.Cents
+		for _, p := range parts[mi] {
+			var y0, y1 float64
+			if p.cents >= 0 {
+				y0, y1 = y(up+p.cents), y(up)
+				up += p.cents
+			} else {
+				y0, y1 = y(down), y(down+p.cents)
+				down += p.cents
+			}
+			seg := chartSegment{
+				X: num(cx - barW/2), Y: num(y0), W: num(barW), H: num(y1 - y0),
+				Cents: int64(p.cents),
+			}
+			if p.s == nil {
+				seg.Fill, seg.Key, seg.Group = otherColour, otherKey, "Other"
+			} else {
+				seg.Fill, seg.Key, seg.Group = colour[p.s], p.s.Key, p.s.Label
+			}
+			seg.Title = seg.Group + ", " + monthLabel(mo) + ": " + formatMoney(p.cents)
+			col.Segments = append(col.Segments, seg)
+		}
+		col.TotalY = num(y(up) - 6)
+		m.Columns = append(m.Columns, col)
+		desc = append(desc, monthLabel(mo)+" "+formatMoney(totals[mi]))
+	}
+	d := "Stacked columns of usage per month"
+	if subject != "" {
+		d += ", " + subject
+	}
+	d += ". Each month shows its " + strconv.Itoa(maxChartGroups) + " largest groups; the rest is combined as Other."
+	if len(desc) > 0 {
+		d += " Monthly totals: " + strings.Join(desc, "; ") + "."
+	}
+	m.Desc = d + " The Usage By Month table lists every value."
+	return m
+}
+
+// niceStep returns an axis step of 1, 2 or 5 times a power of ten, at least
+// a dollar, that divides span into about five intervals.
+func niceStep(span costexplorer.Cents) costexplorer.Cents {
+	raw := span / 5
+	step := costexplorer.Cents(100)
+	for {
+		for _, f := range []costexplorer.Cents{1, 2, 5} {
+			if step*f >= raw {
+				return step * f
+			}
+		}
+		step *= 10
+	}
+}
+
+// ceilTo rounds v (≥ 0) up to a multiple of step.
+func ceilTo(v, step costexplorer.Cents) costexplorer.Cents {
+	return (v + step - 1) / step * step
+}
+
+// num formats a coordinate with at most one decimal.
+func num(f float64) string {
+	return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64)
+}
+
+// renderChart writes m as a standalone SVG element.
+func renderChart(m *chartModel) (template.HTML, error) {
+	var buf bytes.Buffer
+	if err := chartTemplate.Execute(&buf, m); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil //nolint:gosec // produced by html/template, which escaped every value
+}

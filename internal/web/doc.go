@@ -1,0 +1,26 @@
+// Package web serves the Cost Explorer web page: a sign-in form, the explorer
+// (filters, a stacked monthly column chart, the "Usage By Month" table) and
+// downloads of exactly what is shown.
+//
+// The page is a client of the same services as the API. It authenticates
+// with the same credentials (auth.Authenticator's CheckAPIKey and
+// CheckServiceAccount), authorizes with auth.AuthorizeOrg, validates queries
+// with costexplorer.ParseQueryRequest from a JSON body it builds from the
+// URL, and runs them as query processes of the same costexplorer.UsageService.
+// A token seen on the page is therefore the token the API gives for the same
+// query, and a download is byte for byte the API's answer for that token.
+//
+// Sessions keep no per-replica state: the session is a cookie signed with
+// HMAC-SHA256 under a key shared through the store (Store.Secret), carrying
+// the principal, an expiry and a random session id. Sign-out records the id
+// as revoked in the store, and every request checks the revocation and that
+// the credential still exists, is enabled and may be used from the client's
+// address. State-changing forms carry a CSRF token derived from the session
+// id (or, for the sign-in form, from a short-lived sign-in cookie), and POSTs
+// from another origin are refused (http.CrossOriginProtection).
+//
+// Everything the page needs is embedded: html/template templates, one CSS
+// file and one small script. The page reads fully without JavaScript (the
+// processing state refreshes itself with a meta refresh); the script only adds
+// filter boxes to long lists and polls instead of refreshing.
+package web
