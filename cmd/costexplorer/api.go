@@ -372,11 +372,12 @@ func findAPIOperation(tag, name string) *apiOperation {
 }
 
 func runAPI(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		apiHelp(m.Stderr)
+		return &exitError{code: exitUsage, err: errors.New("")}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		apiHelp(m.Stdout)
-		if len(args) == 0 {
-			return &exitError{code: exitUsage, err: errors.New("")}
-		}
 		return nil
 	}
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
