@@ -206,26 +206,38 @@ func (db *DB) loadServices(ctx context.Context) error {
 func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		return txErr(ctx, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return translate(err)
+		return txErr(ctx, err)
 	}
-	return translate(tx.Commit())
+	return txErr(ctx, tx.Commit())
+}
+
+// txErr translates err, reporting the context's error instead of the
+// driver's "interrupted" when the context ended.
+func txErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		var de *costexplorer.Error
+		if !errors.As(err, &de) {
+			return ctx.Err()
+		}
+	}
+	return translate(err)
 }
 
 // readTx runs fn in a read transaction, which sees one snapshot throughout.
 func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return translate(err)
+		return txErr(ctx, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return translate(err)
+		return txErr(ctx, err)
 	}
-	return translate(tx.Commit())
+	return txErr(ctx, tx.Commit())
 }
 
 // translate maps driver errors to domain errors: no rows → ErrNotFound,

@@ -314,3 +314,19 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 		t.Fatalf("Verify = %v, %v", lines, err)
 	}
 }
+
+func TestContextCancelledDuringScanPassesThrough(t *testing.T) {
+	db, _ := open(t)
+	smallData(t, db)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := db.ScanLineItems(ctx, func(*costexplorer.LineItem) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if err != context.Canceled {
+		t.Fatalf("ScanLineItems cancelled half-way: %v after %d items, want context.Canceled", err, n)
+	}
+}
