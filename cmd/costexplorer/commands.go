@@ -49,6 +49,7 @@ func commands() []command {
 		{"admin", "manage organizations, API keys, service accounts; verify and back up the store", runAdmin},
 		{"api", "call the Atlas-compatible API like the Atlas CLI: costexplorer api invoices …", runAPI},
 		{"query", "run a cost-explorer query and print a table, JSON or CSV", runQuery},
+		{"completion", "print a shell completion script: costexplorer completion bash|zsh", runCompletion},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -72,6 +73,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		if len(args) == 0 {
 			return 2
 		}
+		return 0
+	}
+	if args[0] == "__complete" {
+		_ = runComplete(ctx, m, args[1:])
 		return 0
 	}
 	for _, c := range commands() {
