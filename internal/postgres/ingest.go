@@ -637,7 +637,7 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 	}
 	res, err := in.tx.Query(in.ctx, `INSERT INTO line_items (id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents)
 		SELECT id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents FROM staging_items
-		ON CONFLICT (id) DO NOTHING RETURNING id`)
+		ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id`)
 	if err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}

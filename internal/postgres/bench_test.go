@@ -1,0 +1,214 @@
+package postgres_test
+
+import (
+	"context"
+	"flag"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+	"github.com/costexplorer/costexplorer/internal/storetest"
+)
+
+// benchShape follows the reference workload (DESIGN §4): 50 organizations,
+// 2,000 projects, 8,000 clusters, daily usage, about 23,000 line items a day
+// (the same shape as internal/sqlite's ingest benchmark).
+var benchShape = storetest.Shape{Orgs: 50, ProjectsPerOrg: 40, ClustersPerProject: 4, Start: costexplorer.DayOf(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)), Days: 1200}
+
+// benchBatch is the number of line items per ingest call.
+const benchBatch = 20000
+
+// BenchmarkIngest ingests b.N batches of new line items into one growing
+// store through COPY and reports the ingest rate. Size the run with
+// -benchtime=Nx: N*20,000 line items.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, freshSchema(b), postgres.Options{})
+	d := storetest.NewDataset(7, benchShape)
+	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	var (
+		inserted int
+		elapsed  time.Duration
+	)
+	for b.Loop() {
+		b.StopTimer()
+		items := d.Items(benchBatch)
+		if len(items) == 0 {
+			b.Fatal("synthetic data exhausted: raise benchShape.Days")
+		}
+		b.StartTimer()
+		start := time.Now()
+		res, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items})
+		elapsed += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inserted += res.Inserted
+	}
+	b.ReportMetric(float64(inserted)/elapsed.Seconds(), "items/s")
+	st, err := db.UsageStats(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(st.RollupRows)/float64(max(st.LineItems, 1)), "rollup/item")
+}
+
+// BenchmarkIngestDuplicates re-ingests a batch that is already stored: the
+// cost of an idempotent re-import.
+func BenchmarkIngestDuplicates(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, freshSchema(b), postgres.Options{})
+	d := storetest.NewDataset(8, benchShape)
+	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	items := d.Items(benchBatch)
+	if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items})
+		if err != nil || res.Inserted != 0 {
+			b.Fatalf("re-ingest: %+v, %v", res, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "items/s")
+}
+
+var referenceItems = flag.Int("postgres.reference-items", 200_000, "demo line items of BenchmarkReferenceQueries (-short: 20000; DESIGN §4 figures: 5000000)")
+
+// BenchmarkReferenceQueries loads the same demo dataset (internal/demo) into
+// SQLite and PostgreSQL, reporting each store's ingest rate and the time the
+// query engine takes to load its snapshot from each, then times the four
+// reference queries of DESIGN §4 on each engine:
+//
+//	Q1 the largest organization, 6 months, group by services
+//	Q2 the largest organization, 18 months, group by projects (all of them)
+//	Q3 the largest organization, 3 months, 5 projects, group by clusters
+//	Q4 the paying organization with its linked ones, 18 months, by organizations
+//
+// Run: go test -run '^$' -bench ReferenceQueries -postgres.reference-items 5000000 ./internal/postgres/
+func BenchmarkReferenceQueries(b *testing.B) {
+	ctx := context.Background()
+	items := *referenceItems
+	if testing.Short() {
+		items = 20_000
+	}
+	cfg := demo.Config{Seed: 1, LineItems: items, Now: time.Date(2025, 6, 20, 12, 0, 0, 0, time.UTC)}
+	lay := demo.Describe(cfg)
+	sq, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "ref.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sq.Close() })
+	stores := []struct {
+		name string
+		s    costexplorer.Store
+	}{{"SQLite", sq}, {"PostgreSQL", open(b, freshSchema(b), postgres.Options{})}}
+
+	engines := make([]*engine.Engine, len(stores))
+	for i, st := range stores {
+		// Only the store's time counts, not the generator's.
+		var took time.Duration
+		err := demo.Generate(ctx, cfg, func(batch *costexplorer.UsageBatch) error {
+			start := time.Now()
+			_, err := st.s.IngestUsage(ctx, batch)
+			took += time.Since(start)
+			return err
+		})
+		if err != nil {
+			b.Fatalf("%s: ingest: %v", st.name, err)
+		}
+		engines[i] = engine.New(st.s, engine.Options{RefreshInterval: time.Hour})
+		start := time.Now()
+		if err := engines[i].Load(ctx); err != nil {
+			b.Fatal(err)
+		}
+		es := engines[i].Stats()
+		b.Logf("%s: %d line items ingested in %v (%.0f items/s in IngestUsage); engine load %v (%d rollup rows)",
+			st.name, lay.LineItems, took.Round(time.Millisecond), float64(lay.LineItems)/took.Seconds(), time.Since(start).Round(time.Millisecond), es.RollupRows)
+	}
+
+	qs := referenceQueries(b, stores[0].s, lay)
+	for i, st := range stores {
+		for _, q := range qs {
+			b.Run(st.name+"/"+q.name, func(b *testing.B) {
+				var rows []costexplorer.Row
+				for b.Loop() {
+					if rows, err = engines[i].Evaluate(ctx, &q.q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if len(rows) == 0 {
+					b.Fatal("the query found no rows")
+				}
+				b.ReportMetric(float64(len(rows)), "rows")
+			})
+		}
+	}
+}
+
+type namedQuery struct {
+	name string
+	q    costexplorer.Query
+}
+
+// referenceQueries builds Q1–Q4 on the demo data in s: the largest
+// organization is the one with the most rollup cells.
+func referenceQueries(b *testing.B, s costexplorer.Store, lay demo.Layout) []namedQuery {
+	cells := map[string]int{}
+	if err := s.ScanRollup(context.Background(), func(r *costexplorer.RollupRow) error { cells[r.OrgID]++; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	largest := ""
+	for org, n := range cells {
+		if largest == "" || n > cells[largest] || n == cells[largest] && org < largest {
+			largest = org
+		}
+	}
+	projects, err := s.Projects(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	clusters, err := s.Clusters(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var its []string
+	for _, p := range projects {
+		if p.OrgID == largest {
+			its = append(its, p.ID)
+		}
+	}
+	slices.Sort(its)
+	five := its[:min(5, len(its))]
+	var theirClusters []string
+	for _, c := range clusters {
+		if slices.Contains(five, c.ProjectID) {
+			theirClusters = append(theirClusters, c.ID)
+		}
+	}
+	slices.Sort(theirClusters)
+	orgs := []string{lay.PayingOrg.ID}
+	for _, o := range lay.Linked {
+		orgs = append(orgs, o.ID)
+	}
+	slices.Sort(orgs)
+	services := slices.Clone(costexplorer.Services)
+	slices.Sort(services)
+	last := lay.LastDay.Month()
+	return []namedQuery{
+		{"Q1", costexplorer.Query{OrgID: largest, Start: last - 5, End: last + 1, Services: services, GroupBy: costexplorer.GroupByServices}},
+		{"Q2", costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Projects: its, GroupBy: costexplorer.GroupByProjects}},
+		{"Q3", costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Projects: five, Clusters: theirClusters, GroupBy: costexplorer.GroupByClusters}},
+		{"Q4", costexplorer.Query{OrgID: lay.PayingOrg.ID, Start: last - 17, End: last + 1, Organizations: orgs, GroupBy: costexplorer.GroupByOrganizations}},
+	}
+}
