@@ -50,6 +50,10 @@ type Config struct {
 	Logger *slog.Logger
 	// BruteForce tunes the slowing of repeated failures.
 	BruteForce BruteForceConfig
+	// OnFailure, if set, is told the kind of every refused authentication
+	// (one of the Failure* constants), for metrics. It must be cheap and
+	// must not block.
+	OnFailure func(kind string)
 }
 
 // BruteForceConfig tunes the per-replica, in-memory slowing of repeated

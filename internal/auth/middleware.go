@@ -23,6 +23,7 @@ type failure struct {
 	stale  bool          // challenge with stale=true (right key, expired nonce)
 	bearer bool          // the caller tried a Bearer token: add a Bearer challenge
 	delay  time.Duration // brute-force slowing of this answer
+	kind   string        // for metrics (a Failure* constant); derived by kindOf when empty
 }
 
 // Middleware authenticates each request with HTTP Digest (an API key) or a
@@ -60,7 +61,9 @@ func (a *Authenticator) authenticate(r *http.Request) (*costexplorer.Principal, 
 		return nil, &failure{err: errUnauthenticated()}
 	}
 	if len(values) > 1 {
-		return nil, a.fail(now, "several Authorization headers", ipKey)
+		f := a.fail(now, "several Authorization headers", ipKey)
+		f.kind = FailureMalformed
+		return nil, f
 	}
 	scheme, _, _ := strings.Cut(values[0], " ")
 	var (
@@ -73,13 +76,17 @@ func (a *Authenticator) authenticate(r *http.Request) (*costexplorer.Principal, 
 	case "bearer":
 		p, f = a.authenticateBearer(ctx, values[0][len(scheme):], now, ipKey)
 	default:
-		return nil, &failure{err: errUnauthenticated(), reason: "unsupported scheme"}
+		return nil, &failure{err: errUnauthenticated(), reason: "unsupported scheme", kind: FailureMalformed}
 	}
 	if f != nil {
 		return nil, f
 	}
 	if err := a.checkAccess(ctx, p, ip); err != nil {
-		return nil, &failure{err: err, reason: "access list"}
+		f := &failure{err: err, reason: "access list", bearer: p.Kind == costexplorer.PrincipalServiceAccount}
+		if costexplorer.ErrorCode(err) == costexplorer.ErrUnauthorized {
+			f.reason = "organization gone"
+		}
+		return nil, f
 	}
 	return p, nil
 }
@@ -139,7 +146,9 @@ func (a *Authenticator) authenticateDigest(r *http.Request, header string, now t
 	// replica whose clock runs behind cannot accept a pair already forgotten.
 	if err := a.store.UseNonce(ctx, c.Nonce, c.Count, expires.Add(nonceSkew)); err != nil {
 		if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
-			return nil, a.fail(now, "replayed nonce and nc", keys...)
+			f := a.fail(now, "replayed nonce and nc", keys...)
+			f.kind = FailureDigestReplay
+			return nil, f
 		}
 		return nil, &failure{err: errUnavailable(fmt.Errorf("record nonce use: %w", err)), reason: "store"}
 	}
@@ -242,10 +251,15 @@ func (a *Authenticator) fail(now time.Time, reason string, keys ...limitKey) *fa
 // writeFailure answers a request that was not authenticated.
 func (a *Authenticator) writeFailure(w http.ResponseWriter, r *http.Request, f *failure) {
 	code := costexplorer.ErrorCode(f.err)
+	if a.cfg.OnFailure != nil {
+		a.cfg.OnFailure(kindOf(f))
+	}
 	if f.reason != "" {
+		// The route pattern, not the path: a result path carries the
+		// whole query token.
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "authentication failed",
 			slog.String("reason", f.reason), slog.String("errorCode", code),
-			slog.String("ip", a.ClientIP(r).String()), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+			slog.String("ip", a.ClientIP(r).String()), slog.String("method", r.Method), slog.String("route", r.Pattern))
 	}
 	sleep(r.Context(), f.delay)
 	switch code {

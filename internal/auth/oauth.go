@@ -172,6 +172,16 @@ func toOAuthError(err error) *oauthError {
 }
 
 func (a *Authenticator) writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
+	if a.cfg.OnFailure != nil {
+		switch {
+		case e.status == http.StatusUnauthorized:
+			a.cfg.OnFailure(FailureClientInvalid)
+		case e.status == http.StatusTooManyRequests:
+			a.cfg.OnFailure(FailureRateLimited)
+		case e.status == http.StatusServiceUnavailable:
+			a.cfg.OnFailure(FailureUnavailable)
+		}
+	}
 	if e.status == http.StatusUnauthorized || e.status >= 429 {
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "oauth request refused",
 			slog.String("error", e.code), slog.Int("status", e.status), slog.String("ip", a.ClientIP(r).String()),
