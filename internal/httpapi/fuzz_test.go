@@ -1,0 +1,300 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
+)
+
+// The parsers of the Accept and Content-Type headers are fuzzed on their own
+// in version_fuzz_test.go (FuzzNegotiate, FuzzRequestContentType). The
+// targets here drive them, and everything else a request can carry, end to
+// end through a real server: the real store, engine, runner and
+// authenticator behind net/http on 127.0.0.1.
+
+// fuzzTB lets newEnv build a server for a fuzz target. The server's logger
+// writes through the TB it was built with, and inside the fuzz function no
+// *testing.F method may be called; fuzzTB keeps the log lines instead, so
+// that each input can be checked for errors the server logged.
+type fuzzTB struct {
+	testing.TB
+	mu   sync.Mutex
+	logs []string
+}
+
+func (f *fuzzTB) Helper() {}
+
+func (f *fuzzTB) Log(args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, fmt.Sprint(args...))
+}
+
+// takeLogs returns and forgets the lines logged so far.
+func (f *fuzzTB) takeLogs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := f.logs
+	f.logs = nil
+	return l
+}
+
+// fuzzEnv is a server for fuzzing: rate limiting is off, so that every input
+// reaches its handler.
+func fuzzEnv(f *testing.F) (*env, *fuzzTB) {
+	tb := &fuzzTB{TB: f}
+	e := newEnv(tb, options{rateLimit: httpapi.RateLimit{Capacity: -1}})
+	tb.takeLogs()
+	return e, tb
+}
+
+// send sends req and reads the whole answer without touching a testing.TB.
+// A request the Go client refuses to send (a header value with a newline)
+// returns ok=false: it never reaches a server.
+func send(req *http.Request) (res *response, ok bool, err error) {
+	var reqBody []byte
+	if req.GetBody != nil {
+		rc, _ := req.GetBody()
+		reqBody, _ = io.ReadAll(rc)
+	}
+	hres, err := http.DefaultClient.Do(req)
+	if err != nil {
+		if strings.Contains(err.Error(), "invalid header") || strings.Contains(err.Error(), "invalid method") {
+			return nil, false, nil
+		}
+		return nil, true, err
+	}
+	defer hres.Body.Close()
+	res = &response{status: hres.StatusCode, header: hres.Header}
+	if res.body, err = io.ReadAll(hres.Body); err != nil {
+		return nil, true, err
+	}
+	if reqBody != nil {
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	return res, true, nil
+}
+
+// checkAnswer holds for every answer of the API to anything: no 5xx; an
+// error is an Atlas error body (application/json, error equal to the status,
+// an errorCode, the reason phrase, a detail) whose errorCode the server's
+// one table maps to that status; the answer matches openapi.yaml; and the
+// server logged no error while answering.
+func checkAnswer(t *testing.T, e *env, tb *fuzzTB, req *http.Request, res *response) {
+	t.Helper()
+	if res.status >= 500 {
+		t.Fatalf("%s %s answered %d: %s", req.Method, req.URL, res.status, res.body)
+	}
+	if res.status >= 400 {
+		if ct := res.header.Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("%d with Content-Type %q: %s", res.status, ct, res.body)
+		}
+		var b apiErrorBody
+		if err := json.Unmarshal(res.body, &b); err != nil {
+			t.Fatalf("%d body is not JSON: %q", res.status, res.body)
+		}
+		if b.Error != res.status || b.ErrorCode == "" || b.Detail == "" || b.Reason != http.StatusText(res.status) || b.Parameters == nil {
+			t.Fatalf("%d body is not an Atlas error: %s", res.status, res.body)
+		}
+		if httpapi.StatusOf(b.ErrorCode) != res.status {
+			t.Fatalf("errorCode %s answered %d, its table says %d", b.ErrorCode, res.status, httpapi.StatusOf(b.ErrorCode))
+		}
+		if res.status == http.StatusTooManyRequests && res.header.Get("Retry-After") == "" {
+			t.Fatalf("429 without Retry-After")
+		}
+	}
+	for _, err := range e.validate(req, res) {
+		t.Errorf("%s %s: %v", req.Method, req.URL, err)
+	}
+	for _, l := range tb.takeLogs() {
+		if strings.Contains(l, "level=ERROR") {
+			t.Errorf("server logged an error: %s", l)
+		}
+	}
+}
+
+// FuzzAPIRequest sends arbitrary requests, authenticated, to the operations
+// of the API: the body, the Accept and Content-Type headers, the query string
+// and the path parameters (organization id, token) all come from the fuzzer.
+// Every answer is a valid one (see checkAnswer); a created query's token is
+// 64 hex characters.
+func FuzzAPIRequest(f *testing.F) {
+	e, tb := fuzzEnv(f)
+	okBody := `{"startDate":"2025-01-01","endDate":"2025-03-01","groupBy":"services","services":["Clusters","Backup"]}`
+	const json1, csv1 = "application/vnd.atlas.2023-01-01+json", "application/vnd.atlas.2023-01-01+csv"
+	f.Add(uint8(0), e.org, json1, json1, "", []byte(okBody))
+	f.Add(uint8(0), e.org, json1, "application/json; charset=utf-8", "pretty=true&envelope=true", []byte(okBody))
+	f.Add(uint8(0), e.org, "application/vnd.atlas.2025-03-12+json", "text/plain", "", []byte(okBody))
+	f.Add(uint8(0), e.org, json1, json1, "", []byte(`{"startDate":"2025-01-01","endDate":"2025-03-01","projects":[`+strings.Repeat(`"aaaaaaaaaaaaaaaaaaaaaaaa",`, 50)+`"bbbbbbbbbbbbbbbbbbbbbbbb"]}`))
+	f.Add(uint8(0), e.org, json1, json1, "", []byte("{\"startDate\":\"\xff\",\"endDate\":\"2025-03-01\"}"))
+	f.Add(uint8(1), strings.Repeat("a", 64), csv1, "", "", []byte(nil))
+	f.Add(uint8(1), strings.Repeat("A", 64), "*/*", "", "envelope=yes", []byte(nil))
+	f.Add(uint8(1), "../../orgs", json1, "", "", []byte(nil))
+	f.Add(uint8(2), "", json1, "", "pageNum=2&itemsPerPage=1&includeCount=false&name=a", []byte(nil))
+	f.Add(uint8(2), "", json1, "", "name=%27%20OR%201%3D1%20--&pageNum=99999999999", []byte(nil))
+	f.Add(uint8(3), e.org, json1, "", "pretty=TRUE", []byte(nil))
+	f.Add(uint8(3), "0123456789abcdef01234567", json1, "", "", []byte(nil))
+	f.Add(uint8(4), "5f0000000000000000000001", json1, json1, "", []byte(okBody))
+	f.Add(uint8(4), "%00", json1, json1, "", []byte(okBody))
+	f.Add(uint8(5), "", "application/vnd.atlas.2023-01-01+json;q=0, application/vnd.atlas.2023-01-01+csv", "", "", []byte(nil))
+	f.Fuzz(func(t *testing.T, kind uint8, param, accept, contentType, rawQuery string, body []byte) {
+		var method, path string
+		switch kind % 6 {
+		case 0:
+			method, path = "POST", usagePath(e.org)
+		case 1:
+			method, path = "GET", usagePath(e.org)+"/"+url.PathEscape(param)
+		case 2:
+			method, path = "GET", "/api/atlas/v2/orgs"
+		case 3:
+			method, path = "GET", "/api/atlas/v2/orgs/"+url.PathEscape(param)
+		case 4:
+			method, path = "POST", usagePath(url.PathEscape(param))
+		case 5:
+			method, path = "GET", "/api/atlas/v2"
+		}
+		u, err := url.Parse(e.srv.URL + path)
+		if err != nil {
+			return
+		}
+		u.RawQuery = rawQuery
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequest(method, u.String(), rd)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Accept", accept)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+		res, sent, err := send(req)
+		if !sent {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, u, err)
+		}
+		checkAnswer(t, e, tb, req, res)
+		if res.status == http.StatusAccepted {
+			var v struct{ Token string }
+			_ = json.Unmarshal(res.body, &v)
+			if !costexplorer.IsToken(v.Token) {
+				// An enveloped 202 is a 200; only a bare 202 lands here.
+				t.Fatalf("202 without a token: %s", res.body)
+			}
+		}
+	})
+}
+
+// FuzzListParams fuzzes the query-string parsers of GET /api/atlas/v2/orgs
+// (pageNum, itemsPerPage, includeCount, name) and of every operation (pretty,
+// envelope) end to end. present says which parameters are sent (bit i for
+// the i-th, in the order of the arguments). The answer is 200, or 400
+// INVALID_QUERY_PARAMETER naming the first bad parameter in the order the
+// server reads them, exactly as the documented rules say:
+// pretty, envelope, includeCount are true or false in any case; pageNum is an
+// integer from 1 to 2^31-1; itemsPerPage from 1 to 500; name at most 64 bytes.
+func FuzzListParams(f *testing.F) {
+	e, tb := fuzzEnv(f)
+	f.Add(uint8(0), "", "", "", "", "", "")
+	f.Add(uint8(0xff), "true", "false", "1", "500", "TRUE", "acme")
+	f.Add(uint8(0xff), "yes", "1", "0", "501", "", strings.Repeat("x", 65))
+	f.Add(uint8(0x04), "", "", "+7", "", "", "")
+	f.Add(uint8(0x0c), "", "", "2147483648", "0x10", "", "")
+	f.Add(uint8(0x20), "", "", "", "", "", "' OR 1=1 --")
+	f.Add(uint8(0x20), "", "", "", "", "", "%_\\")
+	f.Add(uint8(0x20), "", "", "", "", "", "\xff\xfe")
+	f.Fuzz(func(t *testing.T, present uint8, pretty, envelope, pageNum, itemsPerPage, includeCount, name string) {
+		names := []string{"pretty", "envelope", "pageNum", "itemsPerPage", "includeCount", "name"}
+		vals := []string{pretty, envelope, pageNum, itemsPerPage, includeCount, name}
+		q := url.Values{}
+		for i, n := range names {
+			if present&(1<<i) != 0 {
+				q.Set(n, vals[i])
+			}
+		}
+		req, err := http.NewRequest("GET", e.srv.URL+"/api/atlas/v2/orgs?"+q.Encode(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+		res, _, err := send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAnswer(t, e, tb, req, res)
+
+		isBool := func(s string) bool { s = strings.ToLower(s); return s == "true" || s == "false" }
+		isInt := func(s string, lo, hi int) bool { n, err := strconv.Atoi(s); return err == nil && n >= lo && n <= hi }
+		valid := []func(string) bool{
+			isBool, isBool,
+			func(s string) bool { return isInt(s, 1, math.MaxInt32) },
+			func(s string) bool { return isInt(s, 1, 500) },
+			isBool,
+			func(s string) bool { return len(s) <= 64 },
+		}
+		bad := ""
+		for i, n := range names {
+			if present&(1<<i) != 0 && !valid[i](vals[i]) {
+				bad = n
+				break
+			}
+		}
+		if bad != "" {
+			b := apiErrBody(t, res)
+			if res.status != http.StatusBadRequest || b.ErrorCode != costexplorer.ErrInvalidQueryParameter || len(b.Parameters) == 0 || b.Parameters[0] != bad {
+				t.Fatalf("bad %s: got %d %s", bad, res.status, res.body)
+			}
+			return
+		}
+		if res.status != http.StatusOK {
+			t.Fatalf("valid parameters %v: %d %s", q, res.status, res.body)
+		}
+		var list struct {
+			Results    []struct{ ID string }
+			TotalCount *int
+			Status     *int
+		}
+		if err := json.Unmarshal(res.body, &list); err != nil {
+			t.Fatalf("200 body: %v", err)
+		}
+		wantEnvelope := present&2 != 0 && strings.EqualFold(envelope, "true")
+		if (list.Status != nil) != wantEnvelope {
+			t.Fatalf("envelope=%q: status field %v", envelope, list.Status)
+		}
+		for _, r := range list.Results {
+			if r.ID != e.org {
+				t.Fatalf("listed organization %s, the caller's is %s", r.ID, e.org)
+			}
+		}
+		if n, _ := strconv.Atoi(pageNum); present&4 != 0 && n != 1 && len(list.Results) > 0 {
+			t.Fatalf("page %q of a one-organization list has results", pageNum)
+		}
+	})
+}
+
+// apiErrBody decodes an Atlas error body inside a fuzz function.
+func apiErrBody(t *testing.T, res *response) apiErrorBody {
+	t.Helper()
+	var b apiErrorBody
+	if err := json.Unmarshal(res.body, &b); err != nil {
+		t.Fatalf("%d body %q: %v", res.status, res.body, err)
+	}
+	return b
+}
