@@ -32,12 +32,12 @@ const otherKey = "other"
 // Chart geometry, in SVG user units.
 const (
 	chartHeight      = 360
-	chartTop         = 28 // room for the total above each column
-	chartBottom      = 44 // two lines of month label
-	chartLeft        = 68 // y axis labels
+	chartTop         = 30 // room for the total above each column
+	chartBottom      = 46 // two lines of month label
+	chartLeft        = 72 // y axis labels
 	chartRight       = 12
-	chartMinWidth    = 720
-	chartMinSlot     = 52 // horizontal room per month beyond 12 months
+	chartMinWidth    = 840
+	chartMinSlot     = 56 // horizontal room per month beyond 14 months
 	chartMaxBarWidth = 72
 )
 
@@ -197,8 +197,8 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 			Label:      mo.Num().String()[:3],
 			Year:       strconv.Itoa(mo.Year()),
 			X:          num(cx),
-			LabelY:     num(plotBottom + 17),
-			YearY:      num(plotBottom + 32),
+			LabelY:     num(plotBottom + 18),
+			YearY:      num(plotBottom + 34),
 			TotalCents: int64(totals[mi]),
 			TotalLabel: formatCompact(totals[mi]),
 			Title:      monthLabel(mo) + ": " + formatMoney(totals[mi]) + " in total",
@@ -242,18 +242,23 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 }
 
 // niceStep returns an axis step of 1, 2 or 5 times a power of ten, at least
-// a dollar, that divides span into about five intervals.
+// a dollar, that divides span into about five intervals (the step nearest
+// span/5 on a log scale, as d3's ticks choose it).
 func niceStep(span costexplorer.Cents) costexplorer.Cents {
-	raw := span / 5
-	step := costexplorer.Cents(100)
-	for {
-		for _, f := range []costexplorer.Cents{1, 2, 5} {
-			if step*f >= raw {
-				return step * f
-			}
-		}
-		step *= 10
+	raw := float64(span) / 5
+	power := costexplorer.Cents(100)
+	for float64(power)*10 <= raw {
+		power *= 10
 	}
+	switch ratio := raw / float64(power); {
+	case ratio >= math.Sqrt(50):
+		return power * 10
+	case ratio >= math.Sqrt(10):
+		return power * 5
+	case ratio >= math.Sqrt(2):
+		return power * 2
+	}
+	return power
 }
 
 // ceilTo rounds v (≥ 0) up to a multiple of step.

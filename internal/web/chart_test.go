@@ -1,0 +1,194 @@
+package web
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// goldenRows is the fixed small dataset of the golden chart: grouped by
+// services, three months; a credit (negative) in February and, in March,
+// more services than the chart shows, so that "Other" appears.
+func goldenRows() (costexplorer.GroupBy, []costexplorer.Month, []costexplorer.Row) {
+	const org, name = "5f1e4a0b9c8d7e6f5a4b3c2d", "Acme <R&D>"
+	months := []costexplorer.Month{costexplorer.MakeMonth(2025, 1), costexplorer.MakeMonth(2025, 2), costexplorer.MakeMonth(2025, 3)}
+	row := func(m costexplorer.Month, s costexplorer.Service, cents costexplorer.Cents) costexplorer.Row {
+		return costexplorer.Row{UsageDate: m.Date(), OrganizationID: org, OrganizationName: name, Service: s, UsageAmount: cents}
+	}
+	rows := []costexplorer.Row{
+		row(months[0], costexplorer.ServiceClusters, 123456),
+		row(months[0], costexplorer.ServiceStorage, 50000),
+		row(months[0], costexplorer.ServiceSupport, 10000),
+		// A linked organization's Clusters: the same service name, told
+		// apart by organization (and names that need escaping).
+		{UsageDate: months[0].Date(), OrganizationID: "6a2b3c4d5e6f7a8b9c0d1e2f", OrganizationName: "Beta & Co", Service: costexplorer.ServiceClusters, UsageAmount: 33300},
+		row(months[1], costexplorer.ServiceClusters, 150000),
+		row(months[1], costexplorer.ServiceStorage, 25025),
+		row(months[1], costexplorer.ServiceBackup, 7500),
+		row(months[1], costexplorer.ServiceCredits, -20000),
+	}
+	for i, s := range costexplorer.Services[:21] {
+		rows = append(rows, row(months[2], s, costexplorer.Cents(1000*(i+1)+7)))
+	}
+	return costexplorer.GroupByServices, months, rows
+}
+
+func TestChartGolden(t *testing.T) {
+	g, months, rows := goldenRows()
+	ss, err := groupRows(g, months, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := buildChart("Usage per month, Jan 2025 to Mar 2025, grouped by services", "Jan 2025 to Mar 2025, grouped by services", months, ss)
+	svg, err := renderChart(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []byte(svg)
+	path := filepath.Join("testdata", "chart.golden.svg")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("chart differs from %s (run go test -update after checking the change):\n%s", path, got)
+	}
+	// The golden file is a well-formed XML document (a standalone SVG).
+	dec := xml.NewDecoder(bytes.NewReader(got))
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+	}
+}
+
+func TestChartSegments(t *testing.T) {
+	g, months, rows := goldenRows()
+	ss, err := groupRows(g, months, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := buildChart("t", "", months, ss)
+	totals := monthTotals(ss, len(months))
+	for mi, col := range m.Columns {
+		var sum int64
+		other := 0
+		for _, s := range col.Segments {
+			sum += s.Cents
+			if s.Key == otherKey {
+				other++
+			}
+		}
+		if sum != int64(totals[mi]) || col.TotalCents != int64(totals[mi]) {
+			t.Errorf("%s: segments sum to %d, total %d; want %d", col.Month, sum, col.TotalCents, totals[mi])
+		}
+		wantOther := 0
+		if mi == 2 {
+			wantOther = 1
+		}
+		if other != wantOther || len(col.Segments) > maxChartGroups+1 {
+			t.Errorf("%s: %d segments, %d Other; want at most %d and %d Other", col.Month, len(col.Segments), other, maxChartGroups+1, wantOther)
+		}
+	}
+	// March's two smallest services (1,007 and 2,007 cents) are Other.
+	var otherCents int64
+	for _, s := range m.Columns[2].Segments {
+		if s.Key == otherKey {
+			otherCents = s.Cents
+		}
+	}
+	if otherCents != 1007+2007 {
+		t.Errorf("Other in March = %d cents, want %d", otherCents, 1007+2007)
+	}
+	if got := m.Legend[len(m.Legend)-1].Label; got != "Other" {
+		t.Errorf("last legend entry %q, want Other", got)
+	}
+}
+
+func TestGroupRows(t *testing.T) {
+	months := []costexplorer.Month{costexplorer.MakeMonth(2025, 5)}
+	d := months[0].Date()
+	t.Run("OK_DisambiguatesSameName", func(t *testing.T) {
+		rows := []costexplorer.Row{
+			{UsageDate: d, OrganizationID: "aaaaaaaaaaaaaaaaaaaaaaaa", OrganizationName: "Paying", Service: "Clusters", UsageAmount: 100},
+			{UsageDate: d, OrganizationID: "bbbbbbbbbbbbbbbbbbbbbbbb", OrganizationName: "Linked", Service: "Clusters", UsageAmount: 300},
+			{UsageDate: d, OrganizationID: "bbbbbbbbbbbbbbbbbbbbbbbb", OrganizationName: "Linked", Service: "Credits", UsageAmount: -500},
+		}
+		ss, err := groupRows(costexplorer.GroupByServices, months, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var labels []string
+		for _, s := range ss {
+			labels = append(labels, s.Label)
+		}
+		want := "Credits|Clusters (Linked)|Clusters (Paying)"
+		if got := strings.Join(labels, "|"); got != want {
+			t.Errorf("labels in rank order = %s, want %s", got, want)
+		}
+	})
+	t.Run("OK_PartialMatchLabel", func(t *testing.T) {
+		rows := []costexplorer.Row{{UsageDate: d, OrganizationID: "aaaaaaaaaaaaaaaaaaaaaaaa", UsageAmount: 5}}
+		ss, _ := groupRows(costexplorer.GroupByProjects, months, rows)
+		if len(ss) != 1 || ss[0].Label != "(no project)" {
+			t.Errorf("partial match group = %+v, want label (no project)", ss)
+		}
+	})
+	t.Run("ErrRowOutsideMonths", func(t *testing.T) {
+		rows := []costexplorer.Row{{UsageDate: "2024-01-01", UsageAmount: 5}}
+		if _, err := groupRows(costexplorer.GroupByProjects, months, rows); err == nil {
+			t.Error("a row outside the months was accepted")
+		}
+	})
+}
+
+func TestFormatMoney(t *testing.T) {
+	for _, tc := range []struct {
+		c            costexplorer.Cents
+		full, short string
+	}{
+		{0, "$0.00", "$0"},
+		{5, "$0.05", "$0.05"},
+		{-50, "-$0.50", "-$0.50"},
+		{2000, "$20.00", "$20"},
+		{123456, "$1,234.56", "$1.2k"},
+		{99949, "$999.49", "$999"},
+		{100000000, "$1,000,000.00", "$1M"},
+		{123456789, "$1,234,567.89", "$1.2M"},
+		{-987654321, "-$9,876,543.21", "-$9.9M"},
+		{45678900, "$456,789.00", "$457k"},
+	} {
+		if got := formatMoney(tc.c); got != tc.full {
+			t.Errorf("formatMoney(%d) = %q, want %q", tc.c, got, tc.full)
+		}
+		if got := formatCompact(tc.c); got != tc.short {
+			t.Errorf("formatCompact(%d) = %q, want %q", tc.c, got, tc.short)
+		}
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, tc := range []struct{ span, want costexplorer.Cents }{
+		{0, 100}, {400, 100}, {501, 100}, {800, 200}, {251100, 50000}, {123456, 20000}, {1000000, 200000}, {2600000, 500000}, {4000000, 1000000},
+	} {
+		if got := niceStep(tc.span); got != tc.want {
+			t.Errorf("niceStep(%d) = %d, want %d", tc.span, got, tc.want)
+		}
+	}
+}
