@@ -160,7 +160,7 @@ func TestGroupRows(t *testing.T) {
 
 func TestFormatMoney(t *testing.T) {
 	for _, tc := range []struct {
-		c            costexplorer.Cents
+		c           costexplorer.Cents
 		full, short string
 	}{
 		{0, "$0.00", "$0"},
