@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -29,6 +29,14 @@ type asset struct {
 	version     string // the first hex digits of its hash, for cache-busting URLs
 }
 
+// contentTypes are the types of the static assets, fixed here rather than
+// taken from the system's MIME tables, which vary between machines.
+var contentTypes = map[string]string{
+	".css": "text/css; charset=utf-8",
+	".js":  "text/javascript; charset=utf-8",
+	".svg": "image/svg+xml",
+}
+
 // loadStatic reads the static assets.
 func loadStatic() (map[string]asset, error) {
 	out := map[string]asset{}
@@ -42,9 +50,9 @@ func loadStatic() (map[string]asset, error) {
 		}
 		sum := sha256.Sum256(b)
 		v := hex.EncodeToString(sum[:])[:12]
-		ct := mime.TypeByExtension(path.Ext(p))
-		if ct == "" {
-			ct = "application/octet-stream"
+		ct, ok := contentTypes[path.Ext(p)]
+		if !ok {
+			return fmt.Errorf("static asset %s: no content type for its extension", p)
 		}
 		out[path.Base(p)] = asset{body: b, contentType: ct, etag: `"` + v + `"`, version: v}
 		return nil

@@ -95,7 +95,8 @@ type pageData struct {
 
 const readPage = `(() => {
   const attr = (el, name) => el.getAttribute(name);
-  const cells = tr => Object.fromEntries([...tr.querySelectorAll('td[data-month]')].map(td => [attr(td, 'data-month'), attr(td, 'data-cents')]));
+  const months = [...document.querySelectorAll('table.usage thead th[data-month]')].map(th => attr(th, 'data-month'));
+  const cells = tr => Object.fromEntries([...tr.querySelectorAll('td:not(.rowtotal)')].map((td, i) => [months[i], attr(td, 'data-cents')]));
   const foot = document.querySelector('table.usage tfoot tr');
   return {
     token: attr(document.getElementById('result'), 'data-token'),
