@@ -1,0 +1,475 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+)
+
+// The tests in crash_test.go, shutdown_test.go and soak_test.go run the real
+// binary (or the real Main in-process) and inject faults a unit test cannot:
+// SIGKILL in the middle of an import or while query processes run, SIGTERM
+// under a stream of requests, and sustained mixed load. Every loop is bounded
+// in count and time, and every child process is killed on t.Cleanup.
+
+// buildBinary builds cmd/costexplorer into a temporary directory of t and
+// returns its path. With a warm build cache this is a link, about a second.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("process test: skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "costexplorer")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// proc is a running costexplorer process.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error // the Wait error, once done is closed
+}
+
+// startProc starts bin with args. The process is killed when the test ends
+// if it is still running.
+func startProc(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	p.cmd.Env = append(os.Environ(), "COSTEXPLORER_DATA_DIR=", "COSTEXPLORER_DB=")
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", args, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+var servingURL = regexp.MustCompile(`msg="costexplorer serving" url=(http://[0-9.:]+)`)
+
+// waitServing waits until the process logs that it serves and returns its
+// base URL.
+func (p *proc) waitServing(t *testing.T, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if m := servingURL.FindStringSubmatch(p.stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%v exited before serving (%v):\n%s", p.cmd.Args, p.err, p.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%v did not serve within %s:\n%s", p.cmd.Args, limit, p.stderr.String())
+	return ""
+}
+
+// signal sends sig to the process.
+func (p *proc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// exitCode waits up to limit for the process to exit and returns its exit
+// status (-1 when killed by a signal).
+func (p *proc) exitCode(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		t.Fatalf("%v still running after %s:\n%s", p.cmd.Args, limit, p.stderr.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// running reports whether the process has not exited yet.
+func (p *proc) running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// runBin runs bin to completion (at most two minutes) and returns its exit
+// status and output.
+func runBin(t *testing.T, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	p := startProc(t, bin, args...)
+	code := p.exitCode(t, 2*time.Minute)
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+// writeInvoiceCSV writes an Atlas invoice CSV of n rows (all distinct, over
+// three organizations, 60 projects and 300 clusters of June 2025) and returns
+// the sum of its amounts.
+func writeInvoiceCSV(t *testing.T, path string, n int) costexplorer.Cents {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "Date,Usage Date,Description,Note,Organization Name,Organization ID,Project,Project ID,SKU,Region,Cluster,Replica Set,Config Server,Application,Unit,Unit Price,Quantity,Discount Percent,Amount")
+	var total costexplorer.Cents
+	for i := 0; i < n; i++ {
+		org := i % 3
+		proj := i % 60
+		cents := costexplorer.Cents(1 + i%99991)
+		total += cents
+		fmt.Fprintf(w, "06/%02d/2025,06/%02d/2025,Atlas AWS Cluster M30,row %d,Org %d,5f00000000000000000000a%d,proj-%d,64a1b2c3d4e5f607182930%02d,ATLAS_AWS_INSTANCE_M30,US_EAST_1,cluster-%d,,,,server hours,$0.54,%d,,$%s\n",
+			1+i%28, 1+i%28, i, org, org, proj, proj, i%300, i%97, cents.Dollars())
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+// storeStats opens the store of dir (the process that wrote it is gone) and
+// returns its usage statistics.
+func storeStats(t *testing.T, dir string) costexplorer.UsageStats {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open store after the crash: %v", err)
+	}
+	defer db.Close()
+	st, err := db.UsageStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// verifyStore runs `costexplorer admin verify` on dir and fails the test on
+// any difference between the rollup and the line items.
+func verifyStore(t *testing.T, bin, dir string) {
+	t.Helper()
+	code, out, errOut := runBin(t, bin, "admin", "verify", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "is consistent") {
+		t.Fatalf("admin verify: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestCrashDuringImportKeepsAllOrNothing SIGKILLs `costexplorer import usage`
+// at several points while it imports a 300,000-row invoice (while parsing,
+// while ingesting, at the first write of the commit). After each kill the
+// store holds none of the file or all of it, and `admin verify` finds the
+// rollup equal to a recomputation from the line items. Importing the file
+// again then completes, and a further import inserts nothing.
+func TestCrashDuringImportKeepsAllOrNothing(t *testing.T) {
+	bin := buildBinary(t)
+	const rows = 300_000
+	csvPath := filepath.Join(t.TempDir(), "invoice-2025-06.csv")
+	total := writeInvoiceCSV(t, csvPath, rows)
+
+	kills := []struct {
+		name string
+		// when reports whether to kill now: elapsed time since the start
+		// and the size of the write-ahead log.
+		when func(elapsed time.Duration, wal int64) bool
+	}{
+		{"WhileParsing", func(d time.Duration, _ int64) bool { return d >= 300*time.Millisecond }},
+		{"WhileIngesting", func(d time.Duration, _ int64) bool { return d >= 1800*time.Millisecond }},
+		{"AtCommit", func(_ time.Duration, wal int64) bool { return wal > 1<<20 }},
+	}
+	var dirs []string
+	for _, k := range kills {
+		t.Run(k.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// Create the store first, so that the write-ahead log's size
+			// before the import is known.
+			verifyStore(t, bin, dir)
+			dirs = append(dirs, dir)
+			wal := filepath.Join(dir, sqliteFile+"-wal")
+			p := startProc(t, bin, "import", "usage", "--data-dir", dir, csvPath)
+			start := time.Now()
+			killed := false
+			for deadline := start.Add(time.Minute); time.Now().Before(deadline) && p.running(); time.Sleep(time.Millisecond) {
+				var size int64
+				if fi, err := os.Stat(wal); err == nil {
+					size = fi.Size()
+				}
+				if k.when(time.Since(start), size) {
+					p.signal(t, syscall.SIGKILL)
+					killed = true
+					break
+				}
+			}
+			code := p.exitCode(t, 30*time.Second)
+			st := storeStats(t, dir)
+			t.Logf("killed=%v after %s: exit %d, store holds %d line items", killed, time.Since(start).Round(time.Millisecond), code, st.LineItems)
+			if !killed && code != 0 {
+				t.Fatalf("import exited %d before the kill:\n%s", code, p.stderr.String())
+			}
+			switch st.LineItems {
+			case 0:
+			case rows:
+				if st.Total != total {
+					t.Fatalf("all rows stored but the total is %s, want %s", st.Total.Dollars(), total.Dollars())
+				}
+			default:
+				t.Fatalf("store holds %d of the file's %d rows after the kill", st.LineItems, rows)
+			}
+			verifyStore(t, bin, dir)
+		})
+	}
+	if len(dirs) == 0 {
+		return
+	}
+	// Resume on the last crashed store: the import completes, exactly once.
+	dir := dirs[len(dirs)-1]
+	code, out, errOut := runBin(t, bin, "import", "usage", "--data-dir", dir, csvPath)
+	if code != 0 {
+		t.Fatalf("import after the crash: exit %d\n%s%s", code, out, errOut)
+	}
+	if st := storeStats(t, dir); st.LineItems != rows || st.Total != total {
+		t.Fatalf("after the re-import: %d line items, total %s; want %d, %s", st.LineItems, st.Total.Dollars(), rows, total.Dollars())
+	}
+	code, out, errOut = runBin(t, bin, "import", "usage", "--data-dir", dir, csvPath)
+	if code != 0 || !strings.Contains(out, "0 inserted, 300000 duplicates") {
+		t.Fatalf("second import: exit %d\n%s%s", code, out, errOut)
+	}
+	verifyStore(t, bin, dir)
+}
+
+// bearerFor gets an access token for a service account from base.
+func bearerFor(t *testing.T, base, clientID, secret string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/oauth/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	req.SetBasicAuth(clientID, secret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// distinctQueries returns n distinct query bodies inside the 18-month window
+// of now: every (start, end) pair, without and with a services group-by.
+func distinctQueries(now time.Time, n int) []string {
+	cur := costexplorer.MonthOf(now)
+	var out []string
+	for _, group := range []string{"", `,"groupBy":"services","services":["Clusters","Backup","Data Transfer"]`} {
+		for s := cur - 17; s <= cur; s++ {
+			for e := s + 1; e <= cur+1; e++ {
+				out = append(out, fmt.Sprintf(`{"startDate":"%s","endDate":"%s"%s}`, s.Date(), e.Date(), group))
+				if len(out) == n {
+					return out
+				}
+			}
+		}
+	}
+	return out
+}
+
+// apiCall sends one Bearer request and returns the status, headers and body.
+func apiCall(c *http.Client, method, target, bearer, body string) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, target, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
+}
+
+// processStates counts the query processes of the store in dir by state, and
+// those holding a lease.
+func processStates(t *testing.T, dir string) (map[string]int, int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqliteFile)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	states := map[string]int{}
+	rows, err := db.Query("SELECT state, COUNT(*) FROM processes GROUP BY state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		states[s] = n
+	}
+	var leased int
+	if err := db.QueryRow("SELECT COUNT(*) FROM processes WHERE lease_owner IS NOT NULL AND state NOT IN ('done', 'failed')").Scan(&leased); err != nil {
+		t.Fatal(err)
+	}
+	return states, leased
+}
+
+// TestCrashWhileQueriesRunCompletesEveryAcceptedQuery SIGKILLs a server right
+// after it accepted a burst of queries (one worker, so most are pending or
+// running at the kill), then starts another server on the same store: every
+// token the first server accepted becomes ready on the second with a usage
+// document, the processes the dead server held are taken over when their
+// 2-second lease lapses, and the store still verifies.
+func TestCrashWhileQueriesRunCompletesEveryAcceptedQuery(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	first := startProc(t, bin, "demo", "--size", "200000", "--data-dir", dir, "--addr", "127.0.0.1:0",
+		"--workers", "1", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")
+	base := first.waitServing(t, 90*time.Second)
+	creds := readCreds(t, dir)
+	bearer := bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+
+	bodies := distinctQueries(time.Now(), 150)
+	var (
+		mu     sync.Mutex
+		tokens []string
+		wg     sync.WaitGroup
+		work   = make(chan string)
+	)
+	c := &http.Client{Timeout: 30 * time.Second}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for body := range work {
+				status, _, b, err := apiCall(c, "POST", base+"/api/atlas/v2/orgs/"+creds.OrgID+"/billing/costExplorer/usage", bearer, body)
+				if err != nil || status != http.StatusAccepted {
+					t.Errorf("create: %d %v %s", status, err, b)
+					continue
+				}
+				var v struct{ Token string }
+				_ = json.Unmarshal(b, &v)
+				mu.Lock()
+				tokens = append(tokens, v.Token)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, b := range bodies {
+		work <- b
+	}
+	close(work)
+	wg.Wait()
+	first.signal(t, syscall.SIGKILL)
+	first.exitCode(t, 30*time.Second)
+	if t.Failed() {
+		return
+	}
+	states, leased := processStates(t, dir)
+	t.Logf("killed with %d accepted queries: processes by state %v, %d holding a lease", len(tokens), states, leased)
+
+	second := startProc(t, bin, "serve", "--data-dir", dir, "--addr", "127.0.0.1:0", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")
+	base = second.waitServing(t, 60*time.Second)
+	bearer = bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	pending := map[string]bool{}
+	for _, tok := range tokens {
+		pending[tok] = true
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		for tok := range pending {
+			status, _, b, err := apiCall(c, "GET", base+"/api/atlas/v2/orgs/"+creds.OrgID+"/billing/costExplorer/usage/"+tok+"?envelope=true", bearer, "")
+			if err != nil || status != http.StatusOK {
+				t.Fatalf("poll %s after the restart: %d %v %s", tok, status, err, b)
+			}
+			var env struct {
+				Status  int
+				Content struct {
+					UsageDetails *[]json.RawMessage
+				}
+			}
+			if err := json.Unmarshal(b, &env); err != nil {
+				t.Fatalf("poll body %s: %v", b, err)
+			}
+			switch env.Status {
+			case http.StatusProcessing:
+			case http.StatusOK:
+				if env.Content.UsageDetails == nil {
+					t.Fatalf("ready without usageDetails: %s", b)
+				}
+				delete(pending, tok)
+			default:
+				t.Fatalf("query %s after the restart: %s", tok, b)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(pending) > 0 {
+		t.Fatalf("%d of %d accepted queries never completed after the restart", len(pending), len(tokens))
+	}
+	second.signal(t, syscall.SIGTERM)
+	if code := second.exitCode(t, 30*time.Second); code != 0 {
+		t.Fatalf("second server exited %d:\n%s", code, second.stderr.String())
+	}
+	states, leased = processStates(t, dir)
+	if states["done"] != len(tokens) || leased != 0 {
+		t.Fatalf("after the second server stopped: states %v, %d leased; want %d done", states, leased, len(tokens))
+	}
+	verifyStore(t, bin, dir)
+	t.Logf("all %d accepted queries completed after the crash", len(tokens))
+}
