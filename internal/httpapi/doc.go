@@ -21,6 +21,20 @@
 //     (costexplorer.ParseQueryRequest: 400 with the field named);
 //  8. the service call and the encoding of the answer.
 //
+// Operations: every request is logged once, at INFO (DEBUG for successful
+// /healthz, /readyz and /metrics), by the outermost middleware, with a
+// request id that the answer carries in X-Request-Id (a sane incoming one is
+// kept), the method, the route pattern (never the raw path, which carries
+// query tokens), the status, duration and body bytes, and, once
+// authenticated, the organization and the credential id (an API key's public
+// key or a service account's client id) — never a secret, and a query token
+// only by its first 12 characters. Lines logged inside a request with its
+// context carry the same request_id (LogHandler). Config.Observer is told the
+// route, status and duration of each request and each rate-limit refusal;
+// Config.Metrics is served at GET /metrics without authentication, like the
+// health checks: it carries counts by route pattern and fixed kinds, nothing
+// that names an organization, a credential or a token.
+//
 // Choices where the Atlas specification leaves a gap (the stricter reading
 // wins, so that a client that works here also works against Atlas):
 //

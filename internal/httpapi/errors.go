@@ -80,9 +80,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Detail = "Unexpected error."
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			// The client went away; nobody reads this answer.
-			loggerFrom(r.Context()).Debug("request canceled", "method", r.Method, "path", r.URL.Path)
+			loggerFrom(r.Context()).DebugContext(r.Context(), "request canceled", "method", r.Method, "route", routeOf(r))
 		} else {
-			loggerFrom(r.Context()).Error("unexpected error", "method", r.Method, "path", r.URL.Path, "err", err)
+			loggerFrom(r.Context()).ErrorContext(r.Context(), "unexpected error", "method", r.Method, "route", routeOf(r), "err", err)
 		}
 	} else {
 		body.Detail = e.Detail
@@ -93,7 +93,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			body.BadRequestDetail = &badRequestDetail{Fields: e.Fields}
 		}
 		if e.Err != nil {
-			loggerFrom(r.Context()).Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", code, "err", e.Err)
+			loggerFrom(r.Context()).DebugContext(r.Context(), "request refused", "method", r.Method, "route", routeOf(r), "code", code, "err", e.Err)
 		}
 	}
 	body.Error = status
@@ -111,7 +111,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 
 // loggerKey carries the server's logger in a request context, so that the
 // package-level WriteError (also used by internal/auth) logs where the server
-// logs.
+// logs. Its lines are logged with the request's context, so they carry the
+// request id (LogHandler).
 type loggerKey struct{}
 
 func loggerFrom(ctx context.Context) *slog.Logger {

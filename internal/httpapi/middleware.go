@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -40,32 +41,104 @@ func (rw *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 
-// recoverAndLog is the outermost middleware: it puts the logger in the
-// request context, logs each request, and turns a panic into 500
+// recoverAndLog is the outermost middleware: it gives the request its id
+// (X-Request-Id), puts the logger and the request's details in its context,
+// logs one line per request, tells the Observer, and turns a panic into 500
 // UNEXPECTED_ERROR (logged with its stack), the last resort behind the rule
 // that no request may panic.
 func (s *Server) recoverAndLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.cfg.Logger))
+		info := &requestInfo{id: requestIDOf(r)}
+		w.Header().Set(RequestIDHeader, info.id)
+		ctx := context.WithValue(r.Context(), loggerKey{}, s.cfg.Logger)
+		r = r.WithContext(context.WithValue(ctx, requestInfoKey{}, info))
 		rw := &recorder{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
+			v := recover()
+			if v != nil && v != http.ErrAbortHandler {
 				err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 				if rw.status == 0 {
 					WriteError(rw, r, err)
 				} else {
-					s.cfg.Logger.Error("panic after the response started", "method", r.Method, "path", r.URL.Path, "err", err)
+					s.cfg.Logger.ErrorContext(r.Context(), "panic after the response started", "method", r.Method, "route", routeOf(r), "err", err)
 				}
 			}
-			s.cfg.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status,
-				"bytes", rw.bytes, "duration", time.Since(start))
+			s.finish(r, info, rw, time.Since(start))
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
 		}()
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// routeOf returns the route pattern that served r (the ServeMux sets it on
+// the request it was given): a bounded label, unlike the raw path, which
+// carries ids and query tokens.
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// quietRoutes are logged at DEBUG while they succeed: probes and scrapes
+// every few seconds would drown the request log.
+var quietRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+
+// tokenPrefixLen is how much of a query token the request log shows: enough
+// to find the process in the log of the worker that ran it (internal/jobs
+// logs the same prefix), not the token.
+const tokenPrefixLen = 12
+
+// finish logs the request line and tells the Observer. It names the
+// caller by organization and credential id (an API key's public key or a
+// service account's client id), never by anything secret, and a query
+// token by its prefix only.
+func (s *Server) finish(r *http.Request, info *requestInfo, rw *recorder, d time.Duration) {
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK // net/http answers 200 to a handler that wrote nothing
+	}
+	route := routeOf(r)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ObserveRequest(route, status, d)
+	}
+	level := slog.LevelInfo
+	if quietRoutes[route] && status < 400 {
+		level = slog.LevelDebug
+	}
+	if !s.cfg.Logger.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.Int64("bytes", rw.bytes))
+	org := r.PathValue("orgId")
+	if !costexplorer.IsID(org) {
+		org = ""
+	}
+	if p := info.principal; p != nil {
+		if org == "" {
+			org = p.OrgID
+		}
+		cred := p.ID
+		if p.Kind == costexplorer.PrincipalAPIKey {
+			cred = p.PublicKey
+		}
+		attrs = append(attrs, slog.String("org", org), slog.String("credential", cred), slog.String("credential_kind", string(p.Kind)))
+	} else if org != "" {
+		attrs = append(attrs, slog.String("org", org))
+	}
+	if tok := r.PathValue("token"); costexplorer.IsToken(tok) {
+		attrs = append(attrs, slog.String("token", tok[:tokenPrefixLen]))
+	}
+	s.cfg.Logger.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // readBody reads a request body of at most max bytes: 413 beyond it (told

@@ -100,6 +100,9 @@ func (s *Server) rateLimit(w http.ResponseWriter, orgID string) error {
 	if ok {
 		return nil
 	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.RateLimited()
+	}
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	h.Set("Retry-After", strconv.Itoa(secs))
 	return costexplorer.Errorf(costexplorer.ErrRateLimited,

@@ -49,6 +49,23 @@ type Config struct {
 	Web http.Handler
 	// Ready, if set, is the /readyz check: an error answers 503.
 	Ready func(ctx context.Context) error
+	// Metrics, if set, serves GET /metrics (unauthenticated, like the
+	// health checks: see the package documentation).
+	Metrics http.Handler
+	// Observer, if set, is told about every request (internal/metrics).
+	Observer Observer
+}
+
+// Observer is told what the server does, for metrics. Its methods are
+// called on the request's goroutine and must be cheap.
+type Observer interface {
+	// ObserveRequest is called once per request, after the answer, with the
+	// route pattern that served it (never the raw path), the final status
+	// (an interim 102 is not one) and how long it took.
+	ObserveRequest(route string, status int, d time.Duration)
+	// RateLimited is called for each request the per-organization rate
+	// limit of the Invoices endpoint set refuses.
+	RateLimited()
 }
 
 // DefaultMaxBodyBytes is the default bound of a request body.
@@ -74,6 +91,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = slog.New(LogHandler(cfg.Logger.Handler()))
 	if cfg.HistoryMonths <= 0 {
 		cfg.HistoryMonths = costexplorer.DefaultHistoryMonths
 	}
@@ -122,6 +140,9 @@ func (s *Server) routes() http.Handler {
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
 		{method: "GET", path: "/readyz", handler: http.HandlerFunc(s.readyz)},
 		{method: "GET", path: "/openapi.yaml", handler: http.HandlerFunc(serveOpenAPI)},
+	}
+	if s.cfg.Metrics != nil {
+		ops = append(ops, op{method: "GET", path: "/metrics", handler: s.cfg.Metrics})
 	}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -181,6 +202,9 @@ func (s *Server) api(csv bool, h handlerFunc) http.Handler {
 		if c.principal, ok = auth.PrincipalFrom(r.Context()); !ok {
 			WriteError(w, r, costexplorer.Errorf(costexplorer.ErrUnauthorized, "You are not authorized for this resource."))
 			return
+		}
+		if info := infoFrom(r.Context()); info != nil {
+			info.principal = c.principal // for the request log line
 		}
 		var err error
 		if c.neg, err = negotiate(r.Header.Values("Accept"), csv); err != nil {

@@ -84,14 +84,14 @@ func (s *Server) getUsage(w http.ResponseWriter, c *call) error {
 	switch {
 	case p.State == costexplorer.ProcessFailed:
 		return &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.",
-			Err: errors.New("query process " + token + " failed: " + p.Error)}
+			Err: errors.New("query process " + token[:tokenPrefixLen] + " failed: " + p.Error)}
 	case !p.Ready(now):
 		s.writeProcessing(w, c, p, now)
 		return nil
 	}
 	if len(bytes.TrimSpace(p.Result)) == 0 {
 		return &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.",
-			Err: errors.New("query process " + token + " is done without a result")}
+			Err: errors.New("query process " + token[:tokenPrefixLen] + " is done without a result")}
 	}
 	if c.neg.format == formatCSV {
 		return writeCSVResult(w, c, p.Result)
