@@ -1,0 +1,137 @@
+// Command benchrun is the driver of scripts/bench.sh: for each dataset size
+// it generates the reference dataset, loads it into the embedded store (and
+// PostgreSQL when asked) and into DuckDB, times Q1–Q4 on our engine, on
+// DuckDB (raw line items and a rollup table) and end to end through a
+// costexplorer server running as a child process, measures the server's
+// throughput and peak memory, and writes BENCHMARKS.md and a chart.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the whole configuration of a run.
+type config struct {
+	Sizes       []int
+	Work        string // scratch directory (databases, server logs)
+	Bin         string // the costexplorer binary
+	Out         string // BENCHMARKS.md
+	Chart       string // the PNG
+	Results     string // the raw figures as JSON
+	PGDSN       string
+	EngineRuns  int
+	DuckRuns    int
+	E2ERuns     int
+	GetCount    int
+	CreateCount int
+	Workers     int
+	LoadFor     time.Duration
+	Keep        bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cfg := config{}
+	fs := flag.NewFlagSet("benchrun", flag.ContinueOnError)
+	sizes := fs.String("sizes", "20000000", "dataset sizes in line items, space- or comma-separated")
+	fs.StringVar(&cfg.Work, "work", "", "scratch directory (required)")
+	fs.StringVar(&cfg.Bin, "bin", "", "the costexplorer binary (required)")
+	fs.StringVar(&cfg.Out, "out", "", "write the report here (BENCHMARKS.md); empty: stdout only")
+	fs.StringVar(&cfg.Chart, "chart", "", "write the PNG chart here")
+	fs.StringVar(&cfg.Results, "results", "", "write the raw figures as JSON here")
+	fs.StringVar(&cfg.PGDSN, "pg-dsn", "", "also ingest into this PostgreSQL database (a schema costexplorer_bench is dropped and recreated)")
+	fs.IntVar(&cfg.EngineRuns, "engine-runs", 1000, "engine evaluations per query")
+	fs.IntVar(&cfg.DuckRuns, "duck-runs", 31, "DuckDB executions per query and table")
+	fs.IntVar(&cfg.E2ERuns, "e2e-runs", 101, "end-to-end queries per reference query (each a distinct query)")
+	fs.IntVar(&cfg.GetCount, "get-count", 20000, "GETs of a ready result per query in the throughput test")
+	fs.IntVar(&cfg.CreateCount, "create-count", 2000, "distinct query creations in the throughput test")
+	fs.IntVar(&cfg.Workers, "workers", 8, "concurrent connections of the load generator")
+	fs.DurationVar(&cfg.LoadFor, "load-for", 10*time.Second, "time bound of each load test")
+	fs.BoolVar(&cfg.Keep, "keep", false, "keep the databases in the scratch directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, f := range strings.FieldsFunc(*sizes, func(r rune) bool { return r == ' ' || r == ',' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1000 {
+			return fmt.Errorf("-sizes: %q is not a number of line items ≥ 1000", f)
+		}
+		cfg.Sizes = append(cfg.Sizes, n)
+	}
+	if len(cfg.Sizes) == 0 || cfg.Work == "" || cfg.Bin == "" {
+		return errors.New("-sizes, -work and -bin are required")
+	}
+	if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
+		return err
+	}
+
+	rep := &report{Machine: describeMachine(), Started: time.Now().UTC()}
+	for _, n := range cfg.Sizes {
+		logf("=== %d line items", n)
+		r, err := measureSize(ctx, &cfg, n)
+		if err != nil {
+			return fmt.Errorf("%d line items: %w", n, err)
+		}
+		rep.Sizes = append(rep.Sizes, r)
+		if cfg.Results != "" {
+			if err := writeJSON(cfg.Results, rep); err != nil {
+				return err
+			}
+		}
+	}
+	rep.Took = time.Since(rep.Started)
+	if cfg.Results != "" {
+		if err := writeJSON(cfg.Results, rep); err != nil {
+			return err
+		}
+	}
+	if cfg.Chart != "" {
+		if err := rep.writeChart(cfg.Chart); err != nil {
+			return err
+		}
+	}
+	md := rep.markdown(&cfg)
+	if cfg.Out != "" {
+		if err := os.WriteFile(cfg.Out, []byte(md), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s", cfg.Out)
+	} else {
+		fmt.Print(md)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// sizeDir is the scratch directory of one size.
+func (c *config) sizeDir(n int) string { return filepath.Join(c.Work, strconv.Itoa(n)) }

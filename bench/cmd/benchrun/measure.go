@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/bench"
+	"github.com/costexplorer/costexplorer/internal/auth"
+	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
+)
+
+// Ingest is a load of the line items into one database.
+type Ingest struct {
+	Seconds      float64 // time spent inside the database's load calls
+	PerSecond    float64 // line items per second of that time
+	Bytes        int64   // on disk, all tables and indexes
+	BytesPerItem float64
+	RollupRows   int64
+	Note         string `json:",omitempty"`
+}
+
+// QueryResult holds one reference query's figures at one size.
+type QueryResult struct {
+	Name, About string
+	SQL         string // over the line items
+	Rows        int
+	BodyBytes   int
+	Engine      bench.Timing
+	DuckRaw     bench.Timing
+	DuckRollup  bench.Timing
+	E2E         bench.Timing
+	GetPerSec   float64 // GETs of its ready result per second
+	GetErrors   int
+}
+
+// SizeResult holds every figure of one dataset size.
+type SizeResult struct {
+	Size, Organizations, Projects, Clusters int
+	LineItems                               int64
+	RollupRows                              int
+	GenerateSeconds                         float64 // the whole pass: generation and every load
+	SQLite                                  Ingest
+	Postgres                                *Ingest `json:",omitempty"`
+	PostgresSkipped                         string  `json:",omitempty"`
+	Duck                                    Ingest
+	DuckRollupSeconds                       float64
+	EngineLoad                              time.Duration
+	EngineBytes                             int64
+	Queries                                 []QueryResult
+
+	ServerStart       time.Duration // process start to ready (engine loaded)
+	ConcurrentE2E     bench.Timing  // Q1–Q4 end to end, one client per query at once
+	CreatePerSec      float64       // distinct query creations (POST answered 202) per second
+	Created           int
+	CreateErrors      int
+	EvaluatedPerSec   float64 // those creations evaluated and stored per second
+	ServerPeakRSS     int64   // VmHWM at the end, bytes
+	ServerRSS         int64   // VmRSS at the end
+	ServerRSSAfterRun int64   // VmRSS after the concurrent Q1–Q4 phase
+	ServerPeakAfterQ  int64   // VmHWM after the concurrent Q1–Q4 phase
+}
+
+// openPostgres, when built with -tags postgres, opens the PostgreSQL store
+// and returns its ingest sink and a function that finishes and reports.
+var openPostgres func(ctx context.Context, dsn string) (sink func(*costexplorer.UsageBatch) error, finish func(ctx context.Context, items int64) (*Ingest, error), err error)
+
+func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
+	dir := cfg.sizeDir(n)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if !cfg.Keep {
+		defer os.RemoveAll(dir)
+	}
+	res := &SizeResult{Size: n}
+	dbPath := filepath.Join(dir, "costexplorer.db")
+
+	// 1. One pass over the generated items, each batch loaded into every
+	// database; each load is timed on its own.
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	duck, err := bench.OpenDuck(ctx, filepath.Join(dir, "items.duckdb"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	defer duck.Close()
+	var sqliteTook, duckTook, pgTook time.Duration
+	timed := func(total *time.Duration, f func(*costexplorer.UsageBatch) error) func(*costexplorer.UsageBatch) error {
+		return func(b *costexplorer.UsageBatch) error {
+			start := time.Now()
+			err := f(b)
+			*total += time.Since(start)
+			return err
+		}
+	}
+	sinks := []func(*costexplorer.UsageBatch) error{
+		timed(&sqliteTook, func(b *costexplorer.UsageBatch) error {
+			r, err := store.IngestUsage(ctx, b)
+			if err == nil && r.Inserted != len(b.Items) {
+				err = fmt.Errorf("sqlite inserted %d of %d items", r.Inserted, len(b.Items))
+			}
+			return err
+		}),
+		timed(&duckTook, duck.Append),
+	}
+	var pgFinish func(context.Context, int64) (*Ingest, error)
+	switch {
+	case cfg.PGDSN == "":
+		res.PostgresSkipped = "no DSN given (BENCH_PG_DSN)"
+	case openPostgres == nil:
+		res.PostgresSkipped = "built without internal/postgres (the script adds -tags postgres once the package exists)"
+	default:
+		sink, finish, err := openPostgres(ctx, cfg.PGDSN)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		sinks = append(sinks, timed(&pgTook, sink))
+		pgFinish = finish
+	}
+	start := time.Now()
+	lastLog := start
+	var seen int64
+	progress := func(b *costexplorer.UsageBatch) error {
+		seen += int64(len(b.Items))
+		if time.Since(lastLog) > 15*time.Second {
+			lastLog = time.Now()
+			logf("  %d items: sqlite %.0f/s, duckdb %.0f/s", seen, float64(seen)/sqliteTook.Seconds(), float64(seen)/duckTook.Seconds())
+		}
+		return nil
+	}
+	data, err := bench.Generate(ctx, n, append(sinks, progress)...)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	res.GenerateSeconds = time.Since(start).Seconds()
+	res.LineItems, res.RollupRows = data.LineItems, len(data.Rollup)
+	res.Organizations, res.Projects, res.Clusters = len(data.Orgs), len(data.Projects), len(data.Clusters)
+	st, err := store.UsageStats(ctx)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if st.LineItems != data.LineItems || st.RollupRows != int64(len(data.Rollup)) || st.Total != data.Total {
+		store.Close()
+		return nil, fmt.Errorf("sqlite holds %d items, %d rollup rows, %s; generated %d, %d, %s", st.LineItems, st.RollupRows, st.Total, data.LineItems, len(data.Rollup), data.Total)
+	}
+	// The service accounts the load generator uses (Q1–Q3 and Q4 may name
+	// different organizations).
+	queries := data.Queries()
+	secrets := map[string][2]string{}
+	for _, q := range queries {
+		if _, ok := secrets[q.Query.OrgID]; ok {
+			continue
+		}
+		sa, secret, err := auth.NewServiceAccount(q.Query.OrgID, "bench", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, nil)
+		if err == nil {
+			err = store.CreateServiceAccount(ctx, sa)
+		}
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("service account: %w", err)
+		}
+		secrets[q.Query.OrgID] = [2]string{sa.ClientID, secret}
+	}
+	if err := store.Close(); err != nil { // checkpoints the WAL into the file
+		return nil, err
+	}
+	res.SQLite = Ingest{Seconds: sqliteTook.Seconds(), PerSecond: float64(data.LineItems) / sqliteTook.Seconds(), RollupRows: st.RollupRows}
+	res.SQLite.Bytes = fileBytes(dbPath, dbPath+"-wal")
+	res.SQLite.BytesPerItem = float64(res.SQLite.Bytes) / float64(data.LineItems)
+	logf("sqlite: %d items in %.1f s (%.0f/s), %.1f bytes/item, %d rollup rows", data.LineItems, sqliteTook.Seconds(), res.SQLite.PerSecond, res.SQLite.BytesPerItem, st.RollupRows)
+	if pgFinish != nil {
+		pg, err := pgFinish(ctx, data.LineItems)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		pg.Seconds, pg.PerSecond = pgTook.Seconds(), float64(data.LineItems)/pgTook.Seconds()
+		res.Postgres = pg
+		logf("postgres: %.0f items/s", pg.PerSecond)
+	}
+
+	if err := duck.FinishLoad(ctx); err != nil {
+		return nil, err
+	}
+	res.Duck = Ingest{Seconds: duckTook.Seconds(), PerSecond: float64(data.LineItems) / duckTook.Seconds()}
+	rollupTook, err := duck.BuildRollup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.DuckRollupSeconds = rollupTook.Seconds()
+	if res.Duck.RollupRows, err = duck.Count(ctx, "rollup"); err != nil {
+		return nil, err
+	}
+	if res.Duck.Bytes, err = duck.Bytes(); err != nil {
+		return nil, err
+	}
+	res.Duck.BytesPerItem = float64(res.Duck.Bytes) / float64(data.LineItems)
+	res.Duck.Note = "line items and rollup table in one file"
+	logf("duckdb: %.0f items/s, %.1f bytes/item, rollup built in %.2f s", res.Duck.PerSecond, res.Duck.BytesPerItem, rollupTook.Seconds())
+	data.Rollup = nil // the engine reads the store, as a server does
+
+	// 2. Our engine, built from the SQLite store as a server builds it.
+	if err := measureEngine(ctx, cfg, res, dbPath, duck, queries); err != nil {
+		return nil, err
+	}
+	// 3. The server, end to end.
+	if err := measureServer(ctx, cfg, res, dir, dbPath, queries, secrets); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func fileBytes(paths ...string) int64 {
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// measureEngine times Q1–Q4 on our engine and on DuckDB, and checks that
+// both answer the same.
+func measureEngine(ctx context.Context, cfg *config, res *SizeResult, dbPath string, duck *bench.Duck, queries []bench.RefQuery) error {
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	eng := engine.New(store, engine.Options{RefreshInterval: time.Hour})
+	if err := eng.Load(ctx); err != nil {
+		return err
+	}
+	es := eng.Stats()
+	res.EngineLoad, res.EngineBytes = es.LoadDuration, es.Bytes
+	logf("engine: snapshot of %d rollup rows, ≈ %.1f MB, built in %v", es.RollupRows, float64(es.Bytes)/1e6, es.LoadDuration.Round(time.Millisecond))
+	runtime.GC()
+	for _, rq := range queries {
+		qr := QueryResult{Name: rq.Name, About: rq.About, SQL: rq.SQL(true)}
+		var rows []costexplorer.Row
+		samples := make([]time.Duration, 0, cfg.EngineRuns)
+		for i := range cfg.EngineRuns + 20 {
+			start := time.Now()
+			rows, err = eng.Evaluate(ctx, &rq.Query)
+			if err != nil {
+				return err
+			}
+			if i >= 20 { // warm-up
+				samples = append(samples, time.Since(start))
+			}
+		}
+		qr.Engine = bench.Summarise(samples)
+		want := bench.Answer{Rows: len(rows)}
+		for i := range rows {
+			want.Total += rows[i].UsageAmount
+		}
+		qr.Rows = want.Rows
+		for _, raw := range []bool{false, true} {
+			sql := rq.SQL(raw)
+			samples = samples[:0]
+			for i := range cfg.DuckRuns + 2 {
+				start := time.Now()
+				got, err := duck.Run(ctx, sql)
+				if err != nil {
+					return fmt.Errorf("%s: %w", rq.Name, err)
+				}
+				if got != want {
+					return fmt.Errorf("%s (raw=%v): DuckDB answered %+v, the engine %+v", rq.Name, raw, got, want)
+				}
+				if i >= 2 {
+					samples = append(samples, time.Since(start))
+				}
+			}
+			if raw {
+				qr.DuckRaw = bench.Summarise(samples)
+			} else {
+				qr.DuckRollup = bench.Summarise(samples)
+			}
+		}
+		logf("%s: %d rows; engine %.3f ms, duckdb rollup %.3f ms, raw %.3f ms (medians)", rq.Name, qr.Rows,
+			bench.Ms(qr.Engine.Median), bench.Ms(qr.DuckRollup.Median), bench.Ms(qr.DuckRaw.Median))
+		res.Queries = append(res.Queries, qr)
+	}
+	return nil
+}
+
+// measureServer runs the costexplorer binary on the store and measures Q1–Q4
+// end to end, GET and creation throughput, and peak memory.
+func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPath string, queries []bench.RefQuery, secrets map[string][2]string) error {
+	start := time.Now()
+	// Rate limiting is lifted (it would measure the limit) and the history
+	// window widened to reach the pinned dataset; everything else is the
+	// default configuration.
+	srv, err := bench.StartServer(ctx, cfg.Bin, dbPath, filepath.Join(dir, "server.log"),
+		"--rate-limit-capacity", "1000000000", "--rate-limit-refill", "1000000000", "--rate-limit-period", "1s",
+		"--history-months", "600", "--log-level", "warn")
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	res.ServerStart = time.Since(start)
+	logf("server: pid %d ready in %v", srv.PID(), res.ServerStart.Round(time.Millisecond))
+
+	clients := map[string]*bench.Client{}
+	for org, s := range secrets {
+		c, err := bench.NewClient(ctx, srv.BaseURL, org, s[0], s[1], cfg.Workers)
+		if err != nil {
+			return err
+		}
+		clients[org] = c
+	}
+	var variant atomic.Int64 // every query sent is distinct: a fresh evaluation
+	nextBody := func(rq *bench.RefQuery) []byte { return rq.Body(int(variant.Add(1))) }
+
+	// End to end, one query at a time.
+	ready := make([]string, len(queries)) // a ready token per query
+	for qi := range queries {
+		rq := &queries[qi]
+		c := clients[rq.Query.OrgID]
+		samples := make([]time.Duration, 0, cfg.E2ERuns)
+		for i := range cfg.E2ERuns + 3 {
+			took, body, err := c.Query(ctx, nextBody(rq))
+			if err != nil {
+				return fmt.Errorf("%s end to end: %w", rq.Name, err)
+			}
+			if i >= 3 {
+				samples = append(samples, took)
+			}
+			res.Queries[qi].BodyBytes = len(body)
+		}
+		tok, err := c.Create(ctx, rq.Body(0))
+		if err != nil {
+			return err
+		}
+		for {
+			ok, _, err := c.Get(ctx, tok)
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		ready[qi] = tok
+		res.Queries[qi].E2E = bench.Summarise(samples)
+		logf("%s end to end: median %.2f ms, p99 %.2f ms, body %d bytes", rq.Name, bench.Ms(res.Queries[qi].E2E.Median), bench.Ms(res.Queries[qi].E2E.P99), res.Queries[qi].BodyBytes)
+	}
+
+	// Q1–Q4 at once, one client each, for the memory figure.
+	var conc []time.Duration
+	concCh := make(chan time.Duration, 4*cfg.E2ERuns)
+	l := bench.RunLoad(ctx, len(queries), len(queries)*cfg.E2ERuns, 4*cfg.LoadFor, func(ctx context.Context, i int) error {
+		rq := &queries[i%len(queries)]
+		took, _, err := clients[rq.Query.OrgID].Query(ctx, nextBody(rq))
+		if err == nil {
+			concCh <- took
+		}
+		return err
+	})
+	close(concCh)
+	for d := range concCh {
+		conc = append(conc, d)
+	}
+	if l.Errors > 0 {
+		return fmt.Errorf("concurrent Q1–Q4: %d errors, first: %v", l.Errors, l.FirstErr)
+	}
+	res.ConcurrentE2E = bench.Summarise(conc)
+	if res.ServerPeakAfterQ, res.ServerRSSAfterRun, err = srv.Memory(); err != nil {
+		return err
+	}
+	logf("concurrent Q1–Q4: %d queries, median %.2f ms; server VmHWM %.0f MB", len(conc), bench.Ms(res.ConcurrentE2E.Median), float64(res.ServerPeakAfterQ)/1e6)
+
+	// GETs of ready results.
+	for qi := range queries {
+		c, tok := clients[queries[qi].Query.OrgID], ready[qi]
+		l := bench.RunLoad(ctx, cfg.Workers, cfg.GetCount, cfg.LoadFor, func(ctx context.Context, i int) error {
+			ok, _, err := c.Get(ctx, tok)
+			if err == nil && !ok {
+				err = fmt.Errorf("token %s not ready", tok)
+			}
+			return err
+		})
+		res.Queries[qi].GetPerSec, res.Queries[qi].GetErrors = l.PerSecond(), l.Errors
+		logf("%s GET: %d requests in %v: %.0f/s (%d errors, first: %v)", queries[qi].Name, l.Requests, l.Elapsed.Round(time.Millisecond), l.PerSecond(), l.Errors, l.FirstErr)
+	}
+
+	// Distinct query creations, then the time until all are evaluated.
+	lastTok := make([]atomic.Pointer[string], len(queries))
+	lastIdx := make([]atomic.Int64, len(queries))
+	began := time.Now()
+	l = bench.RunLoad(ctx, cfg.Workers, cfg.CreateCount, cfg.LoadFor, func(ctx context.Context, i int) error {
+		qi := i % len(queries)
+		rq := &queries[qi]
+		tok, err := clients[rq.Query.OrgID].Create(ctx, nextBody(rq))
+		if err == nil && int64(i) >= lastIdx[qi].Load() {
+			lastIdx[qi].Store(int64(i))
+			lastTok[qi].Store(&tok)
+		}
+		return err
+	})
+	res.Created, res.CreateErrors, res.CreatePerSec = l.Requests-l.Errors, l.Errors, l.PerSecond()
+	for qi := range queries {
+		p := lastTok[qi].Load()
+		if p == nil {
+			continue
+		}
+		c := clients[queries[qi].Query.OrgID]
+		for {
+			ok, _, err := c.Get(ctx, *p)
+			if err != nil {
+				return err
+			}
+			if ok {
+				break
+			}
+			if time.Since(began) > 10*time.Minute {
+				return fmt.Errorf("created queries not evaluated after 10 minutes")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	res.EvaluatedPerSec = float64(res.Created) / time.Since(began).Seconds()
+	logf("creations: %d in %v: %.0f/s (%d errors, first: %v); all evaluated at %.0f/s", res.Created, l.Elapsed.Round(time.Millisecond), res.CreatePerSec, l.Errors, l.FirstErr, res.EvaluatedPerSec)
+
+	if res.ServerPeakRSS, res.ServerRSS, err = srv.Memory(); err != nil {
+		return err
+	}
+	logf("server: VmHWM %.0f MB, VmRSS %.0f MB", float64(res.ServerPeakRSS)/1e6, float64(res.ServerRSS)/1e6)
+	return nil
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/costexplorer/costexplorer/bench"
+)
+
+// Machine describes where a run happened.
+type Machine struct {
+	CPUs      int
+	CPUModel  string
+	MemoryGiB float64
+	GoVersion string
+	OS        string
+	Commit    string
+}
+
+type report struct {
+	Machine Machine
+	Started time.Time
+	Took    time.Duration
+	Sizes   []*SizeResult
+}
+
+func describeMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var kb float64
+			if _, err := fmt.Sscanf(sc.Text(), "MemTotal: %f kB", &kb); err == nil {
+				m.MemoryGiB = kb / (1 << 20)
+				break
+			}
+		}
+		f.Close()
+	}
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+func (r *report) sizes() []int {
+	var s []int
+	for _, sr := range r.Sizes {
+		s = append(s, sr.Size)
+	}
+	return s
+}
+
+// writeChart draws one panel per query: engine, server end to end and
+// DuckDB (rollup, raw) medians against line items.
+func (r *report) writeChart(path string) error {
+	if len(r.Sizes) == 0 {
+		return nil
+	}
+	var sizes []int
+	for _, sr := range r.Sizes {
+		sizes = append(sizes, int(sr.LineItems))
+	}
+	var panels []bench.Panel
+	for qi, q := range r.Sizes[0].Queries {
+		series := []bench.Series{
+			{Name: "engine", Color: bench.ColorEngine},
+			{Name: "HTTP end to end", Color: bench.ColorServer},
+			{Name: "DuckDB rollup", Color: bench.ColorDuckRollup},
+			{Name: "DuckDB raw items", Color: bench.ColorDuckRaw},
+		}
+		for _, sr := range r.Sizes {
+			qr := sr.Queries[qi]
+			for i, t := range []bench.Timing{qr.Engine, qr.E2E, qr.DuckRollup, qr.DuckRaw} {
+				v := bench.Ms(t.Median)
+				if t.Runs == 0 {
+					v = math.NaN()
+				}
+				series[i].Ms = append(series[i].Ms, v)
+			}
+		}
+		panels = append(panels, bench.Panel{Title: q.Name + ": median, milliseconds", Series: series})
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := bench.WriteChart(f, fmt.Sprintf("costexplorer vs DuckDB: query time against line items (%d cores, log-log)", r.Machine.CPUs), sizes, panels); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func ms(t bench.Timing) string {
+	if t.Runs == 0 {
+		return "—"
+	}
+	return fmtMs(bench.Ms(t.Median))
+}
+
+func fmtMs(v float64) string {
+	switch {
+	case v < 1:
+		return fmt.Sprintf("%.3f", v)
+	case v < 10:
+		return fmt.Sprintf("%.2f", v)
+	case v < 100:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func ratio(a, b bench.Timing) string {
+	if a.Runs == 0 || b.Runs == 0 || b.Median == 0 {
+		return "—"
+	}
+	x := float64(a.Median) / float64(b.Median)
+	if x < 0.1 {
+		return fmt.Sprintf("%.2g×", x)
+	}
+	return fmt.Sprintf("%.2f×", x)
+}
+
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func sizeLabel(n int) string {
+	if n >= 1_000_000 {
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + " M"
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e3), ".0") + " k"
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// markdown renders BENCHMARKS.md.
+func (r *report) markdown(cfg *config) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	m := r.Machine
+	p("# Benchmarks\n\n")
+	p("Figures of one run of `scripts/bench.sh` (written by it: do not edit by hand). Everything below was measured\n")
+	p("on one machine in one run: our engine, our server over loopback HTTP, and DuckDB on the same line items.\n\n")
+	p("| machine | |\n| --- | --- |\n")
+	p("| CPUs (nproc) | %d |\n| CPU | %s |\n| memory | %.1f GiB |\n| Go | %s (%s) |\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.OS)
+	p("| DuckDB | github.com/duckdb/duckdb-go/v2 v2.10506.0 (bundled DuckDB), all cores |\n")
+	p("| date | %s (run took %s) |\n", r.Started.Format("2006-01-02 15:04 MST"), r.Took.Round(time.Second))
+	if m.Commit != "" {
+		p("| commit | %s |\n", m.Commit)
+	}
+	p("\nReproduce: `scripts/bench.sh` (sizes: `BENCH_SIZES=\"1000000 5000000 20000000\"`; PostgreSQL: `BENCH_PG_DSN=postgres://…`).\n")
+	p("The machine is shared with other work, so single figures move by tens of percent between runs; medians are quoted.\n\n")
+
+	if len(r.Sizes) == 0 {
+		return b.String()
+	}
+	ref := r.Sizes[len(r.Sizes)-1]
+	p("## Targets at %s line items (DESIGN §4, issue 8)\n\n", count(ref.LineItems))
+	p("| what | target | measured | DuckDB in the same run | |\n| --- | --- | --- | --- | --- |\n")
+	for _, q := range ref.Queries {
+		ok := bench.Ms(q.Engine.Median) <= 2 && float64(q.Engine.Median) <= 0.5*float64(q.DuckRollup.Median)
+		p("| engine %s | median ≤ 2 ms and ≤ 0.5 × DuckDB-on-rollup | %s ms (%s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
+			q.Name, ms(q.Engine), ratio(q.Engine, q.DuckRollup), ratio(q.Engine, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(ok))
+	}
+	for _, q := range ref.Queries {
+		limit := 10.0
+		if q.Name == "Q2" || q.Name == "Q4" {
+			limit = 25
+		}
+		p("| end to end %s (POST → ready → body read) | median ≤ %.0f ms | %s ms (p99 %s ms; %s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
+			q.Name, limit, ms(q.E2E), fmtMs(bench.Ms(q.E2E.P99)), ratio(q.E2E, q.DuckRollup), ratio(q.E2E, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(bench.Ms(q.E2E.Median) <= limit))
+	}
+	p("| ingest into SQLite (rollup, idempotency) | ≥ 250,000 line items/s | %s/s | DuckDB appender %s/s (no rollup, no key) | %s |\n",
+		count(int64(ref.SQLite.PerSecond)), count(int64(ref.Duck.PerSecond)), verdict(ref.SQLite.PerSecond >= 250_000))
+	if ref.Postgres != nil {
+		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | %s/s | | %s |\n", count(int64(ref.Postgres.PerSecond)), verdict(ref.Postgres.PerSecond >= 300_000))
+	} else {
+		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | not measured: %s | | — |\n", ref.PostgresSkipped)
+	}
+	p("| SQLite bytes on disk per line item | ≤ 80 | %.1f | DuckDB %.1f | %s |\n", ref.SQLite.BytesPerItem, ref.Duck.BytesPerItem, verdict(ref.SQLite.BytesPerItem <= 80))
+	minGet := math.Inf(1)
+	for _, q := range ref.Queries {
+		minGet = math.Min(minGet, q.GetPerSec)
+	}
+	getList := make([]string, len(ref.Queries))
+	for i, q := range ref.Queries {
+		getList[i] = fmt.Sprintf("%s %s/s", q.Name, count(int64(q.GetPerSec)))
+	}
+	p("| GET of a ready result, Bearer, keep-alive | ≥ 5,000 requests/s | %s | | %s |\n", strings.Join(getList, ", "), verdict(minGet >= 5000))
+	p("| server RSS while serving Q1–Q4 concurrently | ≤ 256 MB | peak %.0f MB (VmHWM after the concurrent phase; %.0f MB at the end of the run) | | %s |\n",
+		float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerPeakAfterQ <= 256e6))
+	p("\nRatios are our median over DuckDB's median in the same run (below 1: we are faster).\n\n")
+
+	p("## Query times by size\n\n")
+	p("Medians in milliseconds (p99 in brackets where it matters). *engine*: `engine.Evaluate` on the snapshot built from the\n")
+	p("SQLite store, as the server builds it. *HTTP*: POST → poll (`?envelope=true`, first poll at once, then every 0.5 ms) →\n")
+	p("ready body read, one query at a time, each a distinct query (so each is evaluated afresh). *DuckDB*: the equivalent SQL\n")
+	p("(below) with every row read through database/sql.\n\n")
+	p("| line items | query | rows | engine | HTTP end to end | DuckDB rollup | DuckDB raw | engine ÷ DuckDB rollup | engine ÷ DuckDB raw | HTTP ÷ DuckDB rollup | HTTP ÷ DuckDB raw |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, sr := range r.Sizes {
+		for _, q := range sr.Queries {
+			p("| %s | %s | %d | %s (%s) | %s (%s) | %s | %s | %s | %s | %s | %s |\n", sizeLabel(int(sr.LineItems)), q.Name, q.Rows,
+				ms(q.Engine), fmtMs(bench.Ms(q.Engine.P99)), ms(q.E2E), fmtMs(bench.Ms(q.E2E.P99)), ms(q.DuckRollup), ms(q.DuckRaw),
+				ratio(q.Engine, q.DuckRollup), ratio(q.Engine, q.DuckRaw), ratio(q.E2E, q.DuckRollup), ratio(q.E2E, q.DuckRaw))
+		}
+	}
+	p("\n![Query time against line items](%s)\n\n", chartLink(cfg))
+
+	p("## Loading\n\n")
+	p("| line items | rollup rows | orgs / projects / clusters | SQLite ingest | SQLite bytes/item | SQLite file | DuckDB append | DuckDB bytes/item | DuckDB rollup build | PostgreSQL ingest | engine snapshot |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, sr := range r.Sizes {
+		pg := "—"
+		if sr.Postgres != nil {
+			pg = count(int64(sr.Postgres.PerSecond)) + "/s"
+		}
+		p("| %s | %s (1 per %.0f items) | %d / %d / %d | %s/s (%.1f s) | %.1f | %.0f MB | %s/s (%.1f s) | %.1f | %.2f s | %s | %.1f MB, built in %v |\n",
+			count(sr.LineItems), count(sr.SQLite.RollupRows), float64(sr.LineItems)/float64(max(sr.SQLite.RollupRows, 1)), sr.Organizations, sr.Projects, sr.Clusters,
+			count(int64(sr.SQLite.PerSecond)), sr.SQLite.Seconds, sr.SQLite.BytesPerItem, float64(sr.SQLite.Bytes)/1e6,
+			count(int64(sr.Duck.PerSecond)), sr.Duck.Seconds, sr.Duck.BytesPerItem, sr.DuckRollupSeconds, pg,
+			float64(sr.EngineBytes)/1e6, sr.EngineLoad.Round(time.Millisecond))
+	}
+	p("\nIngest rates count only the time inside each database's load calls (`IngestUsage` per 20,000-item batch for SQLite,\n")
+	p("with the rollup and the idempotency key maintained in the same transaction; DuckDB's Appender, which maintains neither),\n")
+	p("not the generator. SQLite bytes: the database file after the WAL is checkpointed, all tables and indexes. DuckDB\n")
+	p("bytes: its file with the line items and the rollup table.\n\n")
+
+	p("## Server\n\n")
+	p("`costexplorer serve` as a child process on the SQLite file, default configuration except rate limiting (lifted: it\n")
+	p("would measure the limit) and `--history-months` (widened to reach the pinned dataset). The load generator runs in\n")
+	p("the benchmark process on the same %d cores, over 127.0.0.1 with %d keep-alive connections, each test bounded by count\n", m.CPUs, cfg.Workers)
+	p("and by %v.\n\n", cfg.LoadFor)
+	p("| line items | server ready after | Q1–Q4 concurrently, end to end (median, p99) | GET ready result, per query | distinct creations | creations evaluated | peak RSS after concurrent Q1–Q4 | peak RSS, whole run |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, sr := range r.Sizes {
+		gets := make([]string, len(sr.Queries))
+		for i, q := range sr.Queries {
+			gets[i] = fmt.Sprintf("%s %s/s (%d B)", q.Name, count(int64(q.GetPerSec)), q.BodyBytes)
+		}
+		p("| %s | %v | %s ms, %s ms | %s | %s/s (%d, %d errors) | %s/s | %.0f MB | %.0f MB |\n", count(sr.LineItems), sr.ServerStart.Round(time.Millisecond),
+			ms(sr.ConcurrentE2E), fmtMs(bench.Ms(sr.ConcurrentE2E.P99)), strings.Join(gets, ", "), count(int64(sr.CreatePerSec)), sr.Created, sr.CreateErrors,
+			count(int64(sr.EvaluatedPerSec)), float64(sr.ServerPeakAfterQ)/1e6, float64(sr.ServerPeakRSS)/1e6)
+	}
+	p("\nRSS is VmHWM of the server process from /proc (the peak resident set since it started, the engine's build included).\n\n")
+
+	p("## The queries\n\n")
+	p("The demo generator (`internal/demo`, seed 1, 18 months ending %s) at each size; Q1–Q4 of DESIGN §4 on it:\n\n", bench.ReferenceNow.Format("2006-01-02"))
+	for _, q := range ref.Queries {
+		p("- **%s**: %s.\n", q.Name, q.About)
+	}
+	p("\n\"The largest organization\" is the one with the most line items: the paying organization, so Q1–Q3 cover its\n")
+	p("linked organizations too, as the contract says. Each HTTP query also lists its scope in the `organizations` filter,\n")
+	p("plus one id that matches nothing and differs per request, so that every request is a new query (a repeated query\n")
+	p("returns its stored result) with the same answer. DuckDB holds the line items as a user loading billing CSVs would:\n")
+	p("24-hex text ids, NULL for an absent project or cluster, a DATE per item, integer cents; the rollup table is\n")
+	p("`SELECT date_trunc('month', usage_date), org, project, cluster, service, SUM(cents) … GROUP BY ALL`, sorted. Every\n")
+	p("query is checked to give the same groups and total on the engine and on both DuckDB tables. At %s items the SQL is:\n\n", count(ref.LineItems))
+	p("```sql\n")
+	for _, q := range ref.Queries {
+		p("-- %s\n%s;\n", q.Name, elideSQL(q.SQL))
+	}
+	p("```\n")
+	return b.String()
+}
+
+// elideSQL shortens long IN lists for the report.
+func elideSQL(s string) string {
+	var out strings.Builder
+	for {
+		i := strings.Index(s, " IN (")
+		if i < 0 {
+			out.WriteString(s)
+			return out.String()
+		}
+		j := strings.Index(s[i:], ")")
+		list := s[i+5 : i+j]
+		out.WriteString(s[:i+5])
+		if items := strings.Split(list, ", "); len(items) > 3 {
+			fmt.Fprintf(&out, "%s, %s, … %d values", items[0], items[1], len(items))
+		} else {
+			out.WriteString(list)
+		}
+		out.WriteString(")")
+		s = s[i+j+1:]
+	}
+}
+
+func chartLink(cfg *config) string {
+	if cfg.Chart == "" || cfg.Out == "" {
+		return "docs/bench-chart.png"
+	}
+	rel, err := filepath.Rel(filepath.Dir(cfg.Out), cfg.Chart)
+	if err != nil {
+		return cfg.Chart
+	}
+	return rel
+}
