@@ -38,8 +38,10 @@ type Config struct {
 	Owner         string // this replica's lease owner name (host-pid-random)
 	Logger        *slog.Logger
 
-	// Observe, if set, is told the outcome and duration of each evaluation
-	// ("done" or "failed"), for metrics.
+	// Observe, if set, is told the outcome and duration of each process that
+	// ends here ("done" or "failed"), for metrics. The duration is that of
+	// the last evaluation; 0 for a process given up without evaluating it
+	// again.
 	Observe func(state costexplorer.ProcessState, d time.Duration)
 }
 
@@ -217,7 +219,7 @@ func (r *Runner) runOne(ctx context.Context) bool {
 	}
 	log := r.cfg.Logger.With("token", p.Token[:12], "org", p.OrgID, "attempt", p.Attempts)
 	if p.Attempts > r.cfg.MaxAttempts {
-		r.fail(ctx, p, fmt.Sprintf("gave up after %d attempts", p.Attempts-1), log)
+		r.fail(ctx, p, fmt.Sprintf("gave up after %d attempts", p.Attempts-1), 0, log)
 		return true
 	}
 	start := time.Now()
@@ -228,7 +230,7 @@ func (r *Runner) runOne(ctx context.Context) bool {
 		}
 		log.Error("evaluate query process", "err", err)
 		if p.Attempts >= r.cfg.MaxAttempts {
-			r.fail(ctx, p, err.Error(), log)
+			r.fail(ctx, p, err.Error(), time.Since(start), log)
 		}
 		// Otherwise the lease lapses and the process is tried again.
 		return true
@@ -246,12 +248,14 @@ func (r *Runner) runOne(ctx context.Context) bool {
 	return true
 }
 
-func (r *Runner) fail(ctx context.Context, p *costexplorer.QueryProcess, msg string, log *slog.Logger) {
+// fail marks p failed; took is how long its last evaluation ran (0 when it
+// was not evaluated again).
+func (r *Runner) fail(ctx context.Context, p *costexplorer.QueryProcess, msg string, took time.Duration, log *slog.Logger) {
 	if err := r.cfg.Store.FailProcess(ctx, p.Token, r.cfg.Owner, msg, r.cfg.Now()); err != nil {
 		log.Warn("fail query process", "err", err)
 	}
 	if r.cfg.Observe != nil {
-		r.cfg.Observe(costexplorer.ProcessFailed, 0)
+		r.cfg.Observe(costexplorer.ProcessFailed, took)
 	}
 }
 
