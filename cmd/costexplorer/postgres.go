@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/postgres"
 )
 
-// openPostgres opens the PostgreSQL store.
+// openPostgres opens the PostgreSQL store named by dsn (postgres://…),
+// applying pending migrations. Pool settings come from the DSN
+// (pool_max_conns=…); errors name the database without its password.
 func openPostgres(ctx context.Context, dsn string, m *Main) (costexplorer.Store, error) {
-	return nil, errors.New("the PostgreSQL store is not built yet")
+	db, err := postgres.Open(ctx, dsn, postgres.Options{Now: m.Now})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", redactDSN(dsn), err)
+	}
+	return db, nil
 }
