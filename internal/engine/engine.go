@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,23 +26,27 @@ type Options struct {
 	// version (0: every call). Between checks, Evaluate answers from the
 	// snapshot it has, so a change made by another replica becomes visible
 	// within one interval.
+	//
+	// The interval is measured on the monotonic clock, not on Now: a server
+	// whose clock is pinned (tests, demos) must not freeze its data.
 	RefreshInterval time.Duration
-	// Now is the clock (time.Now when nil).
+	// Now stamps Stats.LoadedAt (time.Now when nil).
 	Now func() time.Time
 }
 
-// Stats describes the engine's current snapshot.
+// Stats describes the engine's current snapshot. Projects and Clusters do
+// not count the "absent" entry of charges without a project or cluster.
 type Stats struct {
 	RollupRows    int           // rollup cells held (the per-service sums come on top)
 	Segments      int           // (organization, month) runs
-	Organizations int           // dictionary sizes
-	Projects      int           // excluding the absent entry
-	Clusters      int           // excluding the absent entry
-	Services      int           //
+	Organizations int           // dictionary sizes: organizations,
+	Projects      int           // projects,
+	Clusters      int           // clusters
+	Services      int           // and services
 	Bytes         int64         // approximate memory held by the snapshot
 	DataVersion   int64         // the source's data version the snapshot reflects
 	LoadedAt      time.Time     // when the snapshot was built (zero before the first load)
-	LoadDuration  time.Duration // how long the build took
+	LoadDuration  time.Duration // how long the build took (monotonic clock)
 }
 
 // Engine evaluates cost-explorer queries over an in-memory copy of the
@@ -51,7 +56,8 @@ type Engine struct {
 	opts Options
 
 	snap      atomic.Pointer[snapshot]
-	lastCheck atomic.Int64 // unix nanoseconds of the last data-version check
+	lastCheck atomic.Int64         // elapsed() at the last data-version check
+	elapsed   func() time.Duration // monotonic time since New; tests replace it
 
 	mu      sync.Mutex
 	flight  *flight // the build in progress, if any
@@ -74,7 +80,8 @@ func New(src Source, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{src: src, opts: opts}
+	start := time.Now()
+	return &Engine{src: src, opts: opts, elapsed: func() time.Duration { return time.Since(start) }}
 }
 
 // Load (re)builds the snapshot from the source, whatever its data version.
@@ -128,8 +135,8 @@ func (e *Engine) Stats() Stats {
 // call (or as of the last check, within RefreshInterval).
 func (e *Engine) fresh(ctx context.Context) (*snapshot, error) {
 	s := e.snap.Load()
-	now := e.opts.Now()
-	if s != nil && e.opts.RefreshInterval > 0 && now.Sub(time.Unix(0, e.lastCheck.Load())) < e.opts.RefreshInterval {
+	now := e.elapsed()
+	if s != nil && e.opts.RefreshInterval > 0 && now-time.Duration(e.lastCheck.Load()) < e.opts.RefreshInterval {
 		return s, nil
 	}
 	// Builds started before the version is read may have read older data;
@@ -137,9 +144,9 @@ func (e *Engine) fresh(ctx context.Context) (*snapshot, error) {
 	seen := e.started()
 	v, err := e.src.DataVersion(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine: data version: %w", err)
 	}
-	e.lastCheck.Store(now.UnixNano())
+	e.lastCheck.Store(int64(now))
 	if s != nil && s.version == v {
 		return s, nil
 	}
@@ -167,6 +174,11 @@ func (e *Engine) rebuild(ctx context.Context, after uint64, version *int64) (*sn
 	for {
 		e.mu.Lock()
 		f := e.flight
+		if cur := e.snap.Load(); f == nil && cur != nil && (cur.seq > after || version != nil && cur.version == *version) {
+			// A build finished between the caller's check and now.
+			e.mu.Unlock()
+			return cur, nil
+		}
 		if f == nil {
 			e.flights++
 			f = &flight{seq: e.flights, done: make(chan struct{})}
@@ -198,7 +210,8 @@ func (e *Engine) run(ctx context.Context, f *flight) {
 		f.err = err
 		return
 	}
+	s.seq = f.seq
 	f.snap = s
 	e.snap.Store(s)
-	e.lastCheck.Store(s.loadedAt.UnixNano())
+	e.lastCheck.Store(int64(e.elapsed()))
 }

@@ -91,18 +91,24 @@ func TestEvaluateSeesDataIngestedAfterLoad(t *testing.T) {
 func TestRefreshIntervalBoundsVersionChecks(t *testing.T) {
 	st := newTestStore(t)
 	ingest(t, st, exampleBatch())
-	now := time.Date(2024, 7, 15, 12, 0, 0, 0, time.UTC)
-	e := New(st, Options{RefreshInterval: time.Minute, Now: func() time.Time { return now }})
+	// The wall clock is pinned, as a demo server's is: it must not matter.
+	pinned := time.Date(2024, 7, 15, 12, 0, 0, 0, time.UTC)
+	e := New(st, Options{RefreshInterval: time.Minute, Now: func() time.Time { return pinned }})
+	var elapsed atomic.Int64
+	e.elapsed = func() time.Duration { return time.Duration(elapsed.Load()) }
 	if err := e.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ingest(t, st, moreUsage())
 
-	now = now.Add(59 * time.Second)
+	elapsed.Store(int64(59 * time.Second))
 	checkRows(t, evaluate(t, e, unlinkedQuery()), unlinkedBefore) // not checked yet: the old snapshot
 
-	now = now.Add(time.Second)
+	elapsed.Store(int64(60 * time.Second))
 	checkRows(t, evaluate(t, e, unlinkedQuery()), unlinkedAfter)
+	if got := e.Stats().LoadedAt; !got.Equal(pinned) {
+		t.Errorf("LoadedAt = %v, want the pinned clock's %v", got, pinned)
+	}
 }
 
 // gatedSource counts scans and holds each one until the gate opens.

@@ -109,6 +109,7 @@ type table struct {
 // modified after build returns, so any number of queries may read it while a
 // newer one is being built.
 type snapshot struct {
+	seq      uint64 // the number of the build that made it
 	version  int64
 	loadedAt time.Time
 	loadTook time.Duration
@@ -141,7 +142,7 @@ type cellRec struct {
 // the older version and the next freshness check rebuilds it, so a change is
 // never missed (at worst read twice).
 func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, error) {
-	began := now()
+	began := time.Now()
 	version, err := src.DataVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: data version: %w", err)
@@ -228,7 +229,7 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	s.cells = s.table(recs)
 	s.byService = s.table(sumByService(recs, len(s.services.ids)))
 	s.loadedAt = now()
-	s.loadTook = s.loadedAt.Sub(began)
+	s.loadTook = time.Since(began)
 	return s, nil
 }
 
