@@ -3,15 +3,18 @@
 //
 // The database stays the source of truth. The engine reads the rollup once
 // into an immutable snapshot: organizations, projects, clusters and services
-// become small integers (dictionaries), and the rollup cells become columns
-// sorted by (organization, month, project, cluster, service), cut into
-// segments of one organization and one month. A query visits only the
-// segments of the organizations in its scope and the months of its window,
-// filters each cell with a lookup into a per-query boolean slice over
-// dictionary ids, and aggregates by streaming (equal group keys are adjacent
-// in that order) or, for services, into a small dense array. Result rows are
-// ordered by integer ranks precomputed from the names, which reproduces
-// [costexplorer.CompareRows] without comparing strings.
+// become small integers (dictionaries), numbered in result order (by name,
+// then id, as [costexplorer.CompareRows] orders rows), and the rollup cells
+// become columns sorted by (organization, month, project, cluster, service),
+// cut into segments of one organization and one month. A query visits only
+// the segments of the organizations in its scope and the months of its
+// window, filters each cell with a lookup into a per-query boolean slice over
+// dictionary numbers, and aggregates by streaming (equal group keys are
+// adjacent in that order) or, for services, into a small dense array. Cells
+// of one organization come out already in result order, so the final sort is
+// usually skipped. A second, much smaller table holds the per-service sums of
+// each segment; queries that neither filter nor group by project or cluster
+// (the organization and service views) read it instead.
 //
 // Memory grows with rollup cells (about 18 bytes a cell plus the
 // dictionaries), never with line items. Evaluate polls the source's data
