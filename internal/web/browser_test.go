@@ -280,6 +280,14 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("JSON download differs from the API's JSON:\n%s\nwant:\n%s", js, apiJSON)
 	}
 
+	// The script's filter box narrows a long list as one types.
+	run("filter the services", chromedp.SendKeys(chromedp.CSS(`input.filter-box[aria-controls="f-service"]`), "stor"))
+	var visible []string
+	eval("read the visible services", `[...document.getElementById('f-service').options].filter(o => !o.hidden).map(o => o.value)`, &visible)
+	if strings.Join(visible, "|") != "Storage|DSC Storage" {
+		t.Errorf("services visible after typing \"stor\": %q, want Storage and DSC Storage", visible)
+	}
+
 	// A shared link with no grouping: every detail, more than 19 groups a
 	// month, so the chart has an Other segment; still exact to the cent.
 	run("open a shared view", chromedp.Navigate(e.srv.URL+"/explorer?from=2025-01&to=2025-06&groupBy=none"))
