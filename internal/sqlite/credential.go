@@ -182,7 +182,7 @@ func scanServiceAccount(s interface{ Scan(...any) error }) (*costexplorer.Servic
 
 // ServiceAccount returns the account, or ErrNotFound.
 func (db *DB) ServiceAccount(ctx context.Context, clientID string) (*costexplorer.ServiceAccount, error) {
-	a, err := scanServiceAccount(db.read.QueryRowContext(ctx, "SELECT "+serviceAccountColumns+" FROM service_accounts WHERE client_id = ?", clientID))
+	a, err := scanServiceAccount(db.readRow(ctx, "SELECT "+serviceAccountColumns+" FROM service_accounts WHERE client_id = ?", clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("service account %s not found", clientID)
 	}
@@ -283,7 +283,7 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expires time.Time) er
 // TokenRevoked reports whether jti was revoked (and not yet cleaned up).
 func (db *DB) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var revoked bool
-	err := db.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)", jti).Scan(&revoked)
+	err := db.readRow(ctx, "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)", jti).Scan(&revoked)
 	return revoked, translate(err)
 }
 

@@ -81,7 +81,7 @@ func scanOrg(s interface{ Scan(...any) error }) (*costexplorer.Organization, err
 
 // Organization returns the organization with id, or ErrNotFound.
 func (db *DB) Organization(ctx context.Context, id string) (*costexplorer.Organization, error) {
-	o, err := scanOrg(db.read.QueryRowContext(ctx, "SELECT "+orgColumns+" WHERE o.ext_id = ?", id))
+	o, err := scanOrg(db.readRow(ctx, "SELECT "+orgColumns+" WHERE o.ext_id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("organization %s not found", id)
 	}

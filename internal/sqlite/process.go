@@ -94,7 +94,7 @@ func (db *DB) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess) (
 // Process returns the live process of orgID with token, or ErrNotFound (also
 // for another organization's token and for an expired process).
 func (db *DB) Process(ctx context.Context, orgID, token string, now time.Time) (*costexplorer.QueryProcess, error) {
-	p, err := scanProcess(db.read.QueryRowContext(ctx, "SELECT "+processColumns+
+	p, err := scanProcess(db.readRow(ctx, "SELECT "+processColumns+
 		" FROM processes WHERE token = ? AND org_id = ? AND (expires_at IS NULL OR expires_at > ?)", token, orgID, now.UnixMicro()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("query process %s not found", token)

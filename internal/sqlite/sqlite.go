@@ -44,6 +44,8 @@ type DB struct {
 	serviceName map[int64]costexplorer.Service
 
 	keys keyCache
+
+	readStmts stmtCache // prepared statements of the hottest reads
 }
 
 var (
@@ -115,7 +117,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	var errs []error
+	errs := []error{db.readStmts.close()}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
