@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -27,7 +28,18 @@ type tokenSigner struct {
 	pub    ed25519.PublicKey
 	kid    string
 	issuer string
+
+	// verified remembers the claims of tokens whose signature checked out:
+	// a client sends the same token with every request, and an Ed25519
+	// verification costs more than the rest of a cached GET. The same bytes
+	// always verify the same way under one key, so only the time claims are
+	// checked again on a hit.
+	mu       sync.Mutex
+	verified map[string]*tokenClaims
 }
+
+// maxVerified bounds the verified-token cache; it is emptied when full.
+const maxVerified = 10_000
 
 func newTokenSigner(priv ed25519.PrivateKey, issuer string) *tokenSigner {
 	pub := priv.Public().(ed25519.PublicKey)
@@ -75,8 +87,28 @@ var errInvalidToken = errors.New("invalid access token")
 // nbf and iat required), and returns its claims. Every rejection wraps
 // errInvalidToken.
 func (s *tokenSigner) verify(token string, now func() time.Time) (*tokenClaims, error) {
-	return s.parse(token, jwt.WithTimeFunc(now), jwt.WithLeeway(tokenLeeway),
-		jwt.WithExpirationRequired(), jwt.WithNotBeforeRequired(), jwt.WithIssuedAt())
+	timeOpts := []jwt.ParserOption{jwt.WithTimeFunc(now), jwt.WithLeeway(tokenLeeway),
+		jwt.WithExpirationRequired(), jwt.WithNotBeforeRequired(), jwt.WithIssuedAt()}
+	s.mu.Lock()
+	c := s.verified[token]
+	s.mu.Unlock()
+	if c != nil {
+		if err := jwt.NewValidator(append(timeOpts, jwt.WithIssuer(s.issuer))...).Validate(c); err != nil {
+			return nil, fmt.Errorf("%w: %w: %w", errInvalidToken, jwt.ErrTokenInvalidClaims, err)
+		}
+		return c, nil
+	}
+	c, err := s.parse(token, timeOpts...)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.verified) >= maxVerified || s.verified == nil {
+		s.verified = make(map[string]*tokenClaims)
+	}
+	s.verified[token] = c
+	s.mu.Unlock()
+	return c, nil
 }
 
 // verifySignature checks only the signature and issuer (revocation must work

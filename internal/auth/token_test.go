@@ -145,3 +145,44 @@ func TestTokenSignVerify(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenVerifyCached checks that the verified-token cache keeps every
+// time rule: a token verified once is still refused once it has expired (or
+// before it is valid), and a tampered copy is never a cache hit.
+func TestTokenVerifyCached(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := testSigner(t, 1)
+	token, _, err := s.sign(testClientID, testOrgID, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return now.Add(d) } }
+	if _, err := s.verify(token, at(0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		want error
+	}{
+		{"OKCachedAgain", time.Minute, nil},
+		{"ErrExpiredAfterCaching", time.Hour + tokenLeeway + time.Second, jwt.ErrTokenExpired},
+		{"ErrNotValidYetAfterCaching", -tokenLeeway - time.Second, jwt.ErrTokenNotValidYet},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.verify(token, at(tc.at))
+			if tc.want == nil && err != nil || tc.want != nil && (!errors.Is(err, tc.want) || !errors.Is(err, errInvalidToken)) {
+				t.Errorf("verify at %v: %v, want %v", tc.at, err, tc.want)
+			}
+		})
+	}
+	t.Run("ErrTamperedCopy", func(t *testing.T) {
+		tampered := token[:len(token)-2] + "AA"
+		if tampered == token {
+			tampered = token[:len(token)-2] + "BB"
+		}
+		if _, err := s.verify(tampered, at(0)); !errors.Is(err, errInvalidToken) {
+			t.Errorf("tampered token: %v", err)
+		}
+	})
+}
