@@ -1,0 +1,285 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/demo"
+)
+
+// secrets are what a caller must never see of the organizations it cannot
+// reach: their ids (checked as substrings of every answer, headers included)
+// and names (checked against every JSON string value and CSV cell).
+type secrets struct {
+	ids   []string
+	names map[string]bool
+}
+
+// forbidden collects the ids and names of every organization outside
+// reachable, with their projects, clusters and invoices, leaving out names
+// that a reachable entity shares.
+func forbidden(t *testing.T, e *env, reachable []string) secrets {
+	t.Helper()
+	ctx := context.Background()
+	orgs, _, err := e.db.Organizations(ctx, costexplorer.OrganizationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	projects, err := e.db.Projects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters, err := e.db.Clusters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	projOrg := map[string]string{}
+	for _, p := range projects {
+		projOrg[p.ID] = p.OrgID
+	}
+	s := secrets{names: map[string]bool{}}
+	shared := map[string]bool{}
+	add := func(org, id, name string) {
+		if slices.Contains(reachable, org) {
+			shared[name] = true
+			return
+		}
+		s.ids = append(s.ids, id)
+		s.names[name] = true
+	}
+	for _, o := range orgs {
+		add(o.ID, o.ID, o.Name)
+		for m := costexplorer.MonthOf(t0) - 12; m <= costexplorer.MonthOf(t0); m++ {
+			if !slices.Contains(reachable, o.ID) {
+				s.ids = append(s.ids, costexplorer.InvoiceID(o.ID, m))
+			}
+		}
+	}
+	for _, p := range projects {
+		add(p.OrgID, p.ID, p.Name)
+	}
+	for _, c := range clusters {
+		add(projOrg[c.ProjectID], c.ID, c.Name)
+	}
+	for n := range shared {
+		delete(s.names, n)
+	}
+	if len(s.ids) == 0 {
+		t.Fatal("no forbidden data: the test would prove nothing")
+	}
+	return s
+}
+
+// check fails the test if an answer carries any of the secrets.
+func (s secrets) check(t *testing.T, what string, res *response) {
+	t.Helper()
+	var head bytes.Buffer
+	_ = res.header.Write(&head)
+	for _, id := range s.ids {
+		if bytes.Contains(res.body, []byte(id)) || bytes.Contains(head.Bytes(), []byte(id)) {
+			t.Errorf("%s: the answer carries the foreign id %s:\n%.500s", what, id, res.body)
+		}
+	}
+	var values []string
+	var v any
+	if json.Unmarshal(res.body, &v) == nil {
+		var walk func(any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case string:
+				values = append(values, x)
+			case []any:
+				for _, y := range x {
+					walk(y)
+				}
+			case map[string]any:
+				for _, y := range x {
+					walk(y)
+				}
+			}
+		}
+		walk(v)
+	} else if recs, err := csv.NewReader(bytes.NewReader(res.body)).ReadAll(); err == nil {
+		for _, r := range recs {
+			for _, c := range r {
+				values = append(values, c, strings.TrimPrefix(c, "'"))
+			}
+		}
+	}
+	for _, x := range values {
+		if s.names[x] {
+			t.Errorf("%s: the answer carries the foreign name %q", what, x)
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// TestIsolation proves, endpoint by endpoint, that a credential of one
+// organization receives no byte of another's data: for a standalone
+// organization and its neighbours, for a linked organization and its paying
+// organization (a linked organization's view covers only itself), and for
+// the paying organization and an organization it does not pay for. A
+// foreign organization, a foreign token and a foreign client id are answered
+// exactly like ones that do not exist.
+func TestIsolation(t *testing.T) {
+	cfg := demo.Config{Seed: 7, LineItems: 20000, Months: 6, Now: t0}
+	e := newEnv(t, options{demo: &cfg, rateLimit: httpapiRateLimit(1 << 30)})
+	if len(e.layout.Linked) == 0 || len(e.layout.Others) == 0 {
+		t.Fatalf("the demo layout lacks linked or other organizations: %+v", e.layout)
+	}
+	paying := e.layout.PayingOrg.ID
+	linked := []string{paying}
+	for _, o := range e.layout.Linked {
+		linked = append(linked, o.ID)
+	}
+	pairs := []struct {
+		name      string
+		a, b      string   // the caller's organization, and one it must not see
+		reachable []string // every organization whose usage a's queries cover
+	}{
+		{"StandaloneVsPaying", e.layout.Others[0].ID, paying, []string{e.layout.Others[0].ID}},
+		{"LinkedVsItsPayer", e.layout.Linked[0].ID, paying, []string{e.layout.Linked[0].ID}},
+		{"PayingVsStandalone", paying, e.layout.Others[0].ID, linked},
+	}
+	window := fmt.Sprintf(`"startDate":"%s","endDate":"%s"`, (costexplorer.MonthOf(t0) - 5).Date(), (costexplorer.MonthOf(t0) + 1).Date())
+	for _, pair := range pairs {
+		t.Run(pair.name, func(t *testing.T) {
+			sec := forbidden(t, e, pair.reachable)
+			// B's credentials and a query of B's, ready.
+			bID, bSecret := e.serviceAccount(pair.b, nil, costexplorer.RoleOrgOwner)
+			bBearer := e.accessToken(bID, bSecret)
+			e.bearer = bBearer
+			bToken := e.create(pair.b, `{`+window+`}`)
+			e.waitReady(pair.b, bToken)
+
+			aID, aSecret := e.serviceAccount(pair.a, nil, costexplorer.RoleOrgOwner)
+			aBearer := e.accessToken(aID, aSecret)
+			aKey, aPrivate := e.apiKey(pair.a, nil, costexplorer.RoleOrgOwner)
+			e.bearer = aBearer
+			get := func(path, accept string) *response {
+				req := e.apiRequest("GET", path, "")
+				if accept != "" {
+					req.Header.Set("Accept", accept)
+				}
+				return e.do(req)
+			}
+			// same asserts that two answers are identical once the
+			// differing value (an id or token the caller chose) is masked.
+			same := func(what string, got, want *response, gotVal, wantVal string) {
+				t.Helper()
+				g := strings.ReplaceAll(string(got.body), gotVal, "X")
+				w := strings.ReplaceAll(string(want.body), wantVal, "X")
+				if got.status != want.status || g != w {
+					t.Errorf("%s is distinguishable from a nonexistent one:\n%d %s\n%d %s", what, got.status, got.body, want.status, want.body)
+				}
+			}
+			ghostOrg, ghostToken := randomHex(24), randomHex(64)
+			const csvType = "application/vnd.atlas.2023-01-01+csv"
+
+			// Answers to A about its own scope.
+			for _, path := range []string{
+				"/api/atlas/v2", "/api/atlas/v2/orgs", "/api/atlas/v2/orgs?itemsPerPage=500&includeCount=true",
+				"/api/atlas/v2/orgs?pageNum=2&itemsPerPage=1", "/api/atlas/v2/orgs/" + pair.a,
+				"/api/atlas/v2/orgs?name=" + url.QueryEscape(e.layout.PayingOrg.Name[:3]),
+			} {
+				res := get(path, "")
+				if res.status != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", path, res.status, res.body)
+				}
+				sec.check(t, "GET "+path, res)
+			}
+			res := e.doDigest(func() *http.Request {
+				r := e.newRequest("GET", "/api/atlas/v2/orgs", nil)
+				r.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
+				return r
+			}(), aKey.PublicKey, aPrivate)
+			if res.status != http.StatusOK {
+				t.Fatalf("Digest GET /orgs: %d %s", res.status, res.body)
+			}
+			sec.check(t, "Digest GET /orgs", res)
+
+			// B's organization, B's token, B's path: exactly like ghosts.
+			same("GET B's organization", get("/api/atlas/v2/orgs/"+pair.b, ""), get("/api/atlas/v2/orgs/"+ghostOrg, ""), pair.b, ghostOrg)
+			same("GET B's usage path", get(usagePath(pair.b)+"/"+bToken, ""), get(usagePath(ghostOrg)+"/"+bToken, ""), pair.b, ghostOrg)
+			same("B's token on A's path", get(usagePath(pair.a)+"/"+bToken, ""), get(usagePath(pair.a)+"/"+ghostToken, ""), bToken, ghostToken)
+			same("B's token as CSV", get(usagePath(pair.a)+"/"+bToken, csvType), get(usagePath(pair.a)+"/"+ghostToken, csvType), bToken, ghostToken)
+			same("B's token with envelope", get(usagePath(pair.a)+"/"+bToken+"?envelope=true", ""), get(usagePath(pair.a)+"/"+ghostToken+"?envelope=true", ""), bToken, ghostToken)
+			postB := e.do(e.apiRequest("POST", usagePath(pair.b), `{`+window+`}`))
+			postGhost := e.do(e.apiRequest("POST", usagePath(ghostOrg), `{`+window+`}`))
+			same("POST to B's usage", postB, postGhost, pair.b, ghostOrg)
+			for _, r := range []*response{postB, get("/api/atlas/v2/orgs/"+pair.b, ""), get(usagePath(pair.a)+"/"+bToken, "")} {
+				if r.status < 400 {
+					t.Fatalf("A reached B: %d %s", r.status, r.body)
+				}
+			}
+
+			// Queries by A naming B's ids in every filter, with and
+			// without partial matches, in JSON and CSV: none of B's rows.
+			var bProjects, bClusters []string
+			for _, id := range sec.ids {
+				if strings.HasPrefix(id, "5f") {
+					continue
+				}
+				if len(bProjects) <= len(bClusters) {
+					bProjects = append(bProjects, id)
+				} else {
+					bClusters = append(bClusters, id)
+				}
+			}
+			quote := func(ids []string) string {
+				b, _ := json.Marshal(ids[:min(len(ids), 200)])
+				return string(b)
+			}
+			for _, body := range []string{
+				`{` + window + `}`,
+				`{` + window + `,"groupBy":"organizations","organizations":["` + pair.b + `","` + pair.a + `"]}`,
+				`{` + window + `,"groupBy":"organizations","organizations":["` + pair.b + `"],"includePartialMatches":true}`,
+				`{` + window + `,"groupBy":"projects","projects":` + quote(bProjects) + `,"includePartialMatches":true}`,
+				`{` + window + `,"groupBy":"clusters","clusters":` + quote(bClusters) + `,"includePartialMatches":true}`,
+				`{` + window + `,"projects":` + quote(bProjects) + `,"clusters":` + quote(bClusters) + `}`,
+			} {
+				tok := e.create(pair.a, body)
+				if tok == bToken {
+					t.Fatalf("A's query has B's token")
+				}
+				sec.check(t, "query "+body[:min(len(body), 120)], e.waitReady(pair.a, tok))
+				sec.check(t, "CSV of "+body[:min(len(body), 120)], get(usagePath(pair.a)+"/"+tok, csvType))
+			}
+
+			// OAuth: B's client id with A's secret is refused like a
+			// ghost id; A revoking B's access token leaves it working.
+			tokenReq := func(id, secret string) *response {
+				r := e.newRequest("POST", "/api/oauth/token", strings.NewReader("grant_type=client_credentials"))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.SetBasicAuth(id, secret)
+				return e.do(r)
+			}
+			ghostClient := "mdb_sa_id_" + randomHex(24)
+			same("B's client id with A's secret", tokenReq(bID, aSecret), tokenReq(ghostClient, aSecret), bID, ghostClient)
+			rev := e.newRequest("POST", "/api/oauth/revoke", strings.NewReader("token="+url.QueryEscape(bBearer)))
+			rev.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			rev.SetBasicAuth(aID, aSecret)
+			sec.check(t, "revoke B's token", e.do(rev))
+			e.bearer = bBearer
+			if r := get("/api/atlas/v2/orgs/"+pair.b, ""); r.status != http.StatusOK {
+				t.Errorf("A revoked B's access token: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
