@@ -5,7 +5,8 @@
 // handler), auth.Config.OnFailure, jobs.Config.Observe, and InstrumentStore
 // around the store every component uses. Values that live elsewhere (the
 // process counts, the usage summary, the engine's snapshot) are read at
-// scrape time, from the store at most once per Config.CacheFor.
+// scrape time (ReadAtScrape), from the store at most once per
+// ScrapeConfig.CacheFor.
 //
 // Every label takes values from a fixed set: route patterns of the route
 // table, HTTP statuses the server writes, failure kinds, process states,

@@ -22,17 +22,17 @@ type EngineStats interface {
 	Stats() engine.Stats
 }
 
-// Config says where the values read at scrape time come from. Zero fields
-// leave their metrics out.
-type Config struct {
+// ScrapeConfig says where the values read at scrape time come from. Zero
+// fields leave their metrics out.
+type ScrapeConfig struct {
 	// Store is asked for the process counts and the usage summary at scrape
 	// time. Give it the store itself, not InstrumentStore's wrapper, so that
 	// scrapes do not show up as store traffic.
 	Store costexplorer.Store
 	// Engine reports the query engine's snapshot at scrape time.
 	Engine EngineStats
-	// ScrapeTimeout bounds the store queries of one scrape (2 s).
-	ScrapeTimeout time.Duration
+	// Timeout bounds the store queries of one scrape (2 s).
+	Timeout time.Duration
 	// CacheFor is how long values read from the store are reused by later
 	// scrapes (1 s), so that a flood of requests to the unauthenticated
 	// /metrics cannot turn into a flood of queries. Negative: never reuse.
@@ -68,14 +68,9 @@ var (
 )
 
 // New returns the metrics of one server, with the Go runtime, process and
-// build-info collectors and the scrape-time collector of cfg registered.
-func New(cfg Config) *Metrics {
-	if cfg.ScrapeTimeout <= 0 {
-		cfg.ScrapeTimeout = 2 * time.Second
-	}
-	if cfg.CacheFor == 0 {
-		cfg.CacheFor = time.Second
-	}
+// build-info collectors registered. Call ReadAtScrape once the store and the
+// engine exist.
+func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -125,9 +120,21 @@ func New(cfg Config) *Metrics {
 		m.processDuration, m.storeDuration, m.storeErrors,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewBuildInfoCollector(),
-		newScrapeCollector(cfg))
+		collectors.NewBuildInfoCollector())
 	return m
+}
+
+// ReadAtScrape registers the values read at scrape time from cfg's store
+// and engine (the costexplorer_query_processes, costexplorer_usage_* and
+// costexplorer_engine_* gauges). Call it once per Metrics.
+func (m *Metrics) ReadAtScrape(cfg ScrapeConfig) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.CacheFor == 0 {
+		cfg.CacheFor = time.Second
+	}
+	m.reg.MustRegister(newScrapeCollector(cfg))
 }
 
 // Registry returns the registry the metrics live on.

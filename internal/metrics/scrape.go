@@ -15,7 +15,7 @@ import (
 // the engine's snapshot. Store values are reused for cfg.CacheFor, and the
 // usage summary is read again only when the data version moved.
 type scrapeCollector struct {
-	cfg Config
+	cfg ScrapeConfig
 
 	processes, lineItems, usageVersion, usageLastDay                 *prometheus.Desc
 	engineRows, engineBytes, engineVersion, engineLoaded, engineLoad *prometheus.Desc
@@ -35,7 +35,7 @@ var processStates = []costexplorer.ProcessState{
 	costexplorer.ProcessPending, costexplorer.ProcessRunning, costexplorer.ProcessDone, costexplorer.ProcessFailed,
 }
 
-func newScrapeCollector(cfg Config) *scrapeCollector {
+func newScrapeCollector(cfg ScrapeConfig) *scrapeCollector {
 	return &scrapeCollector{
 		cfg: cfg,
 		processes: prometheus.NewDesc("costexplorer_query_processes",
@@ -128,7 +128,7 @@ func (c *scrapeCollector) collectStore(ch chan<- prometheus.Metric) {
 // summary counts tables, so it is read again only when the data version
 // (one indexed row) says the data changed.
 func (c *scrapeCollector) read() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ScrapeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
 	c.readAt = time.Now()
 	counts, err := c.cfg.Store.ProcessCounts(ctx)
