@@ -42,6 +42,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(r.Context()); err != nil {
+			// The cause is for the operator only: the answer says nothing
+			// about the database.
+			s.cfg.Logger.WarnContext(r.Context(), "not ready", "err", err)
 			WriteError(w, r, &costexplorer.Error{Code: costexplorer.ErrUnavailable, Detail: "The server is not ready.", Err: err})
 			return
 		}
