@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -110,6 +111,16 @@ func TestDemoCreatesDataOnceAndPrintsWorkingCredentials(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("/healthz = %d", resp.StatusCode)
+	}
+	// The web page is mounted: an anonymous visitor is sent to sign in.
+	page, err := http.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != 200 || !strings.Contains(string(html), "<form") || !strings.Contains(strings.ToLower(string(html)), "sign in") {
+		t.Errorf("GET / = %d, want the sign-in page:\n%.500s", page.StatusCode, html)
 	}
 	if !strings.Contains(s.Stderr.String(), "generated and stored") {
 		t.Errorf("first start did not generate data:\n%s", s.Stderr.String())

@@ -17,6 +17,7 @@ import (
 	"github.com/costexplorer/costexplorer/internal/httpapi"
 	"github.com/costexplorer/costexplorer/internal/jobs"
 	"github.com/costexplorer/costexplorer/internal/metrics"
+	"github.com/costexplorer/costexplorer/internal/web"
 )
 
 func runServe(ctx context.Context, m *Main, args []string) error {
@@ -73,7 +74,10 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 	raw := store
 	store = mx.InstrumentStore(raw)
 
-	eng := engine.New(store, engine.Options{RefreshInterval: time.Second, Now: now})
+	// RefreshInterval 0: every evaluation checks the store's data version, so
+	// a result is never computed on data older than the version its token
+	// was derived from (one cheap read per evaluation).
+	eng := engine.New(store, engine.Options{Now: now})
 	if err := eng.Load(ctx); err != nil {
 		return fmt.Errorf("load query engine: %w", err)
 	}
@@ -110,6 +114,19 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 		Logger:        log,
 		Observe:       mx.ObserveProcess,
 	})
+	// The web UI reads its session key from the store; build it before the
+	// workers start so that a failure leaves nothing running.
+	ui, err := web.New(ctx, web.Config{
+		Store:         store,
+		Usage:         runner,
+		Auth:          authn,
+		Now:           now,
+		Logger:        log,
+		HistoryMonths: cfg.HistoryMonths,
+	})
+	if err != nil {
+		return fmt.Errorf("web UI: %w", err)
+	}
 	runner.Start(ctx)
 
 	api := httpapi.New(httpapi.Config{
@@ -124,6 +141,7 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 		Ready:         readiness(store, eng),
 		Metrics:       mx.Handler(),
 		Observer:      mx,
+		Web:           ui,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
