@@ -68,6 +68,9 @@ func TestProcessingEnvelope(t *testing.T) {
 		if res.status != http.StatusOK || string(res.body) != "{\"status\":102,\"content\":{}}\n" || len(res.interim) != 0 {
 			t.Errorf("Accept %s: processing envelope = %d %q (interim %v)", accept, res.status, res.body, res.interim)
 		}
+		if ra := res.header.Get("Retry-After"); ra == "" {
+			t.Errorf("Accept %s: the processing envelope carries no Retry-After", accept)
+		}
 	}
 	e.clock.Advance(10 * time.Minute)
 	res := e.waitReady(e.org, tok)

@@ -109,14 +109,17 @@ func (s *Server) getUsage(w http.ResponseWriter, c *call) error {
 // ?envelope=true the answer is 200 {"status": 102, "content": {}} instead,
 // as JSON whatever format was negotiated: an envelope is JSON.
 func (s *Server) writeProcessing(w http.ResponseWriter, c *call, p *costexplorer.QueryProcess, now time.Time) {
+	retry := strconv.Itoa(retryAfter(p.ReadyAt.Sub(now)))
 	if c.envelope {
+		// Clients that poll with the envelope get the same hint.
+		w.Header().Set("Retry-After", retry)
 		w.Header().Set("Content-Type", contentType(c.neg.version, formatJSON))
 		writeBody(w, http.StatusOK, processingEnvelope{Status: http.StatusProcessing}, c.pretty)
 		return
 	}
 	h := w.Header()
 	h.Set("Connection", "close")
-	h.Set("Retry-After", strconv.Itoa(retryAfter(p.ReadyAt.Sub(now))))
+	h.Set("Retry-After", retry)
 	if c.r.ProtoAtLeast(1, 1) {
 		w.WriteHeader(http.StatusProcessing)
 	}
