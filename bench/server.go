@@ -280,3 +280,42 @@ func RunLoad(ctx context.Context, workers, count int, maxDur time.Duration, op f
 	}
 	return l
 }
+
+// GetPlain fetches a token's result once as the Atlas SDK does (no
+// envelope): 200 with the body when ready; the body is read whole.
+func (c *Client) GetPlain(ctx context.Context, token string) (ready bool, body []byte, err error) {
+	status, data, err := c.do(ctx, "GET", c.usagePath()+"/"+token, nil)
+	if err != nil {
+		return false, nil, err
+	}
+	if status != http.StatusOK {
+		return false, nil, fmt.Errorf("GET: %d %s", status, data)
+	}
+	return len(data) > 0, data, nil
+}
+
+// CPUTime returns the user and system CPU time the server has used so far,
+// from /proc/PID/stat, so that a load test can report CPU per request, which
+// other work on a shared machine disturbs far less than a rate.
+func (s *Server) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.PID()))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces), from field 3.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc stat %q", b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat %q", b)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
+}

@@ -27,7 +27,7 @@ chart=${BENCH_CHART:-$root/docs/bench-chart.png}
 if [ "$out" = "$root/BENCHMARKS.md" ]; then results=$root/bench/results.json; else results=${out%.md}.json; fi
 work=${BENCH_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/costexplorer-bench.XXXXXX")}
 mkdir -p "$work"
-cleanup() { rm -rf "$work"; }
+cleanup() { if [ -z "${BENCH_WORK:-}" ]; then rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 command -v gcc >/dev/null || command -v cc >/dev/null || { echo "bench.sh: a C compiler is needed for DuckDB (apt-get install gcc)" >&2; exit 1; }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -20,6 +21,8 @@ import (
 type Ingest struct {
 	Seconds      float64 // time spent inside the database's load calls
 	PerSecond    float64 // line items per second of that time
+	CPUSeconds   float64 // process CPU time (user+system) spent in those calls
+	PerCPUSecond float64 // line items per CPU second: steadier on a shared machine
 	Bytes        int64   // on disk, all tables and indexes
 	BytesPerItem float64
 	RollupRows   int64
@@ -28,16 +31,18 @@ type Ingest struct {
 
 // QueryResult holds one reference query's figures at one size.
 type QueryResult struct {
-	Name, About string
-	SQL         string // over the line items
-	Rows        int
-	BodyBytes   int
-	Engine      bench.Timing
-	DuckRaw     bench.Timing
-	DuckRollup  bench.Timing
-	E2E         bench.Timing
-	GetPerSec   float64 // GETs of its ready result per second
-	GetErrors   int
+	Name, About  string
+	SQL          string // over the line items
+	Rows         int
+	BodyBytes    int
+	Engine       bench.Timing
+	DuckRaw      bench.Timing
+	DuckRollup   bench.Timing
+	E2E          bench.Timing
+	GetPerSec    float64 // GETs of its ready result per second, as the Atlas SDK sends them
+	GetErrors    int
+	GetEnvPerSec float64       // the same with ?envelope=true, as the project's client polls
+	GetCPU       time.Duration // server CPU time per plain GET
 }
 
 // SizeResult holds every figure of one dataset size.
@@ -97,24 +102,25 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		return nil, err
 	}
 	defer duck.Close()
-	var sqliteTook, duckTook, pgTook time.Duration
-	timed := func(total *time.Duration, f func(*costexplorer.UsageBatch) error) func(*costexplorer.UsageBatch) error {
+	var sqliteTook, duckTook, pgTook, sqliteCPU, duckCPU, pgCPU time.Duration
+	timed := func(total, cpu *time.Duration, f func(*costexplorer.UsageBatch) error) func(*costexplorer.UsageBatch) error {
 		return func(b *costexplorer.UsageBatch) error {
-			start := time.Now()
+			start, startCPU := time.Now(), cpuTime()
 			err := f(b)
 			*total += time.Since(start)
+			*cpu += cpuTime() - startCPU
 			return err
 		}
 	}
 	sinks := []func(*costexplorer.UsageBatch) error{
-		timed(&sqliteTook, func(b *costexplorer.UsageBatch) error {
+		timed(&sqliteTook, &sqliteCPU, func(b *costexplorer.UsageBatch) error {
 			r, err := store.IngestUsage(ctx, b)
 			if err == nil && r.Inserted != len(b.Items) {
 				err = fmt.Errorf("sqlite inserted %d of %d items", r.Inserted, len(b.Items))
 			}
 			return err
 		}),
-		timed(&duckTook, duck.Append),
+		timed(&duckTook, &duckCPU, duck.Append),
 	}
 	var pgFinish func(context.Context, int64) (*Ingest, error)
 	switch {
@@ -128,7 +134,7 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 			store.Close()
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
-		sinks = append(sinks, timed(&pgTook, sink))
+		sinks = append(sinks, timed(&pgTook, &pgCPU, sink))
 		pgFinish = finish
 	}
 	start := time.Now()
@@ -180,16 +186,18 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	if err := store.Close(); err != nil { // checkpoints the WAL into the file
 		return nil, err
 	}
-	res.SQLite = Ingest{Seconds: sqliteTook.Seconds(), PerSecond: float64(data.LineItems) / sqliteTook.Seconds(), RollupRows: st.RollupRows}
+	res.SQLite = Ingest{Seconds: sqliteTook.Seconds(), PerSecond: float64(data.LineItems) / sqliteTook.Seconds(), RollupRows: st.RollupRows,
+		CPUSeconds: sqliteCPU.Seconds(), PerCPUSecond: float64(data.LineItems) / sqliteCPU.Seconds()}
 	res.SQLite.Bytes = fileBytes(dbPath, dbPath+"-wal")
 	res.SQLite.BytesPerItem = float64(res.SQLite.Bytes) / float64(data.LineItems)
-	logf("sqlite: %d items in %.1f s (%.0f/s), %.1f bytes/item, %d rollup rows", data.LineItems, sqliteTook.Seconds(), res.SQLite.PerSecond, res.SQLite.BytesPerItem, st.RollupRows)
+	logf("sqlite: %d items in %.1f s (%.0f/s; %.0f per CPU second), %.1f bytes/item, %d rollup rows", data.LineItems, sqliteTook.Seconds(), res.SQLite.PerSecond, res.SQLite.PerCPUSecond, res.SQLite.BytesPerItem, st.RollupRows)
 	if pgFinish != nil {
 		pg, err := pgFinish(ctx, data.LineItems)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
 		pg.Seconds, pg.PerSecond = pgTook.Seconds(), float64(data.LineItems)/pgTook.Seconds()
+		pg.CPUSeconds, pg.PerCPUSecond = pgCPU.Seconds(), float64(data.LineItems)/pgCPU.Seconds()
 		res.Postgres = pg
 		logf("postgres: %.0f items/s", pg.PerSecond)
 	}
@@ -197,7 +205,8 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	if err := duck.FinishLoad(ctx); err != nil {
 		return nil, err
 	}
-	res.Duck = Ingest{Seconds: duckTook.Seconds(), PerSecond: float64(data.LineItems) / duckTook.Seconds()}
+	res.Duck = Ingest{Seconds: duckTook.Seconds(), PerSecond: float64(data.LineItems) / duckTook.Seconds(),
+		CPUSeconds: duckCPU.Seconds(), PerCPUSecond: float64(data.LineItems) / duckCPU.Seconds()}
 	rollupTook, err := duck.BuildRollup(ctx)
 	if err != nil {
 		return nil, err
@@ -223,6 +232,15 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fileBytes(paths ...string) int64 {
@@ -387,18 +405,39 @@ func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPat
 	}
 	logf("concurrent Q1–Q4: %d queries, median %.2f ms; server VmHWM %.0f MB", len(conc), bench.Ms(res.ConcurrentE2E.Median), float64(res.ServerPeakAfterQ)/1e6)
 
-	// GETs of ready results.
+	// GETs of ready results: plain (the Atlas SDK's form), then with the
+	// envelope (the project client's).
 	for qi := range queries {
 		c, tok := clients[queries[qi].Query.OrgID], ready[qi]
-		l := bench.RunLoad(ctx, cfg.Workers, cfg.GetCount, cfg.LoadFor, func(ctx context.Context, i int) error {
-			ok, _, err := c.Get(ctx, tok)
-			if err == nil && !ok {
-				err = fmt.Errorf("token %s not ready", tok)
+		for _, envelope := range []bool{false, true} {
+			cpu0, err := srv.CPUTime()
+			if err != nil {
+				return err
 			}
-			return err
-		})
-		res.Queries[qi].GetPerSec, res.Queries[qi].GetErrors = l.PerSecond(), l.Errors
-		logf("%s GET: %d requests in %v: %.0f/s (%d errors, first: %v)", queries[qi].Name, l.Requests, l.Elapsed.Round(time.Millisecond), l.PerSecond(), l.Errors, l.FirstErr)
+			l := bench.RunLoad(ctx, cfg.Workers, cfg.GetCount, cfg.LoadFor, func(ctx context.Context, i int) error {
+				get := c.GetPlain
+				if envelope {
+					get = c.Get
+				}
+				ok, _, err := get(ctx, tok)
+				if err == nil && !ok {
+					err = fmt.Errorf("token %s not ready", tok)
+				}
+				return err
+			})
+			cpu1, err := srv.CPUTime()
+			if err != nil {
+				return err
+			}
+			if envelope {
+				res.Queries[qi].GetEnvPerSec = l.PerSecond()
+			} else {
+				res.Queries[qi].GetPerSec = l.PerSecond()
+				res.Queries[qi].GetCPU = (cpu1 - cpu0) / time.Duration(max(l.Requests, 1))
+			}
+			res.Queries[qi].GetErrors += l.Errors
+			logf("%s GET (envelope %v): %d requests in %v: %.0f/s, server CPU %v per request (%d errors, first: %v)", queries[qi].Name, envelope, l.Requests, l.Elapsed.Round(time.Millisecond), l.PerSecond(), (cpu1-cpu0)/time.Duration(max(l.Requests, 1)), l.Errors, l.FirstErr)
+		}
 	}
 
 	// Distinct query creations, then the time until all are evaluated.

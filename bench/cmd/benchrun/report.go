@@ -205,10 +205,10 @@ func (r *report) markdown(cfg *config) string {
 		p("| end to end %s (POST → ready → body read) | median ≤ %.0f ms | %s ms (p99 %s ms; %s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
 			q.Name, limit, ms(q.E2E), fmtMs(bench.Ms(q.E2E.P99)), ratio(q.E2E, q.DuckRollup), ratio(q.E2E, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(bench.Ms(q.E2E.Median) <= limit))
 	}
-	p("| ingest into SQLite (rollup, idempotency) | ≥ 250,000 line items/s | %s/s | DuckDB appender %s/s (no rollup, no key) | %s |\n",
-		count(int64(ref.SQLite.PerSecond)), count(int64(ref.Duck.PerSecond)), verdict(ref.SQLite.PerSecond >= 250_000))
+	p("| ingest into SQLite (rollup, idempotency) | ≥ 250,000 line items/s | %s/s (%s per CPU second) | DuckDB appender %s/s (no rollup, no key) | %s |\n",
+		count(int64(ref.SQLite.PerSecond)), count(int64(ref.SQLite.PerCPUSecond)), count(int64(ref.Duck.PerSecond)), verdict(ref.SQLite.PerSecond >= 250_000))
 	if ref.Postgres != nil {
-		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | %s/s | | %s |\n", count(int64(ref.Postgres.PerSecond)), verdict(ref.Postgres.PerSecond >= 300_000))
+		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | %s/s (%.1f bytes/item) | | %s |\n", count(int64(ref.Postgres.PerSecond)), ref.Postgres.BytesPerItem, verdict(ref.Postgres.PerSecond >= 300_000))
 	} else {
 		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | not measured: %s | | — |\n", ref.PostgresSkipped)
 	}
@@ -219,9 +219,9 @@ func (r *report) markdown(cfg *config) string {
 	}
 	getList := make([]string, len(ref.Queries))
 	for i, q := range ref.Queries {
-		getList[i] = fmt.Sprintf("%s %s/s", q.Name, count(int64(q.GetPerSec)))
+		getList[i] = fmt.Sprintf("%s %s/s (%s KB, server CPU %d µs/request)", q.Name, count(int64(q.GetPerSec)), count(int64(q.BodyBytes/1000)), q.GetCPU.Microseconds())
 	}
-	p("| GET of a ready result, Bearer, keep-alive | ≥ 5,000 requests/s | %s | | %s |\n", strings.Join(getList, ", "), verdict(minGet >= 5000))
+	p("| GET of a ready result, Bearer, keep-alive | ≥ 5,000 requests/s | %s | | %s |\n", strings.Join(getList, "; "), verdict(minGet >= 5000))
 	p("| server RSS while serving Q1–Q4 concurrently | ≤ 256 MB | peak %.0f MB (VmHWM after the concurrent phase; %.0f MB at the end of the run) | | %s |\n",
 		float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerPeakAfterQ <= 256e6))
 	p("\nRatios are our median over DuckDB's median in the same run (below 1: we are faster).\n\n")
@@ -250,9 +250,9 @@ func (r *report) markdown(cfg *config) string {
 		if sr.Postgres != nil {
 			pg = count(int64(sr.Postgres.PerSecond)) + "/s"
 		}
-		p("| %s | %s (1 per %.0f items) | %d / %d / %d | %s/s (%.1f s) | %.1f | %.0f MB | %s/s (%.1f s) | %.1f | %.2f s | %s | %.1f MB, built in %v |\n",
+		p("| %s | %s (1 per %.0f items) | %d / %d / %d | %s/s (%.1f s; %s per CPU s) | %.1f | %.0f MB | %s/s (%.1f s) | %.1f | %.2f s | %s | %.1f MB, built in %v |\n",
 			count(sr.LineItems), count(sr.SQLite.RollupRows), float64(sr.LineItems)/float64(max(sr.SQLite.RollupRows, 1)), sr.Organizations, sr.Projects, sr.Clusters,
-			count(int64(sr.SQLite.PerSecond)), sr.SQLite.Seconds, sr.SQLite.BytesPerItem, float64(sr.SQLite.Bytes)/1e6,
+			count(int64(sr.SQLite.PerSecond)), sr.SQLite.Seconds, count(int64(sr.SQLite.PerCPUSecond)), sr.SQLite.BytesPerItem, float64(sr.SQLite.Bytes)/1e6,
 			count(int64(sr.Duck.PerSecond)), sr.Duck.Seconds, sr.Duck.BytesPerItem, sr.DuckRollupSeconds, pg,
 			float64(sr.EngineBytes)/1e6, sr.EngineLoad.Round(time.Millisecond))
 	}
@@ -266,12 +266,12 @@ func (r *report) markdown(cfg *config) string {
 	p("would measure the limit) and `--history-months` (widened to reach the pinned dataset). The load generator runs in\n")
 	p("the benchmark process on the same %d cores, over 127.0.0.1 with %d keep-alive connections, each test bounded by count\n", m.CPUs, cfg.Workers)
 	p("and by %v.\n\n", cfg.LoadFor)
-	p("| line items | server ready after | Q1–Q4 concurrently, end to end (median, p99) | GET ready result, per query | distinct creations | creations evaluated | peak RSS after concurrent Q1–Q4 | peak RSS, whole run |\n")
+	p("| line items | server ready after | Q1–Q4 concurrently, end to end (median, p99) | GET ready result, per query: plain (Atlas SDK), `?envelope=true` (our client) | distinct creations | creations evaluated | peak RSS after concurrent Q1–Q4 | peak RSS, whole run |\n")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sr := range r.Sizes {
 		gets := make([]string, len(sr.Queries))
 		for i, q := range sr.Queries {
-			gets[i] = fmt.Sprintf("%s %s/s (%d B)", q.Name, count(int64(q.GetPerSec)), q.BodyBytes)
+			gets[i] = fmt.Sprintf("%s %s/s, enveloped %s/s (%s B)", q.Name, count(int64(q.GetPerSec)), count(int64(q.GetEnvPerSec)), count(int64(q.BodyBytes)))
 		}
 		p("| %s | %v | %s ms, %s ms | %s | %s/s (%d, %d errors) | %s/s | %.0f MB | %.0f MB |\n", count(sr.LineItems), sr.ServerStart.Round(time.Millisecond),
 			ms(sr.ConcurrentE2E), fmtMs(bench.Ms(sr.ConcurrentE2E.P99)), strings.Join(gets, ", "), count(int64(sr.CreatePerSec)), sr.Created, sr.CreateErrors,
