@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -66,10 +67,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		// The store holds credential hashes (a Digest HA1 is enough to sign
+		// requests): the directory and the files are the owner's alone.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
+	// SQLite creates the database with the process umask and gives its WAL
+	// and shared-memory files the database file's mode: create it 0600.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	f.Close()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -138,14 +148,31 @@ func (db *DB) Ping(ctx context.Context) error {
 // exist) while the store stays usable: VACUUM INTO reads one snapshot and
 // writes a compact, self-contained file.
 func (db *DB) Backup(ctx context.Context, destPath string) error {
-	if _, err := os.Stat(destPath); err == nil {
+	if _, err := os.Lstat(destPath); err == nil {
 		return costexplorer.Errorf(costexplorer.ErrConflict, "backup destination %s already exists", destPath)
 	}
 	if dir := filepath.Dir(destPath); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create backup directory: %w", err)
 		}
 	}
+	// Create the file ourselves, exclusively and 0600, so that VACUUM INTO
+	// (which accepts an empty file) can neither follow a symlink planted in
+	// its place nor leave the credential hashes readable by others.
+	f, err := os.OpenFile(destPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return costexplorer.Errorf(costexplorer.ErrConflict, "backup destination %s already exists", destPath)
+		}
+		return fmt.Errorf("create backup file: %w", err)
+	}
+	f.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(destPath)
+		}
+	}()
 	// A read connection is query_only, which forbids VACUUM INTO; a fresh
 	// connection without it runs the copy outside the write connection, so
 	// ingest is not blocked while the copy is made.
@@ -157,6 +184,7 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", destPath); err != nil {
 		return fmt.Errorf("backup to %s: %w", destPath, translate(err))
 	}
+	ok = true
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -328,5 +329,51 @@ func TestContextCancelledDuringScanPassesThrough(t *testing.T) {
 	})
 	if err != context.Canceled {
 		t.Fatalf("ScanLineItems cancelled half-way: %v after %d items, want context.Canceled", err, n)
+	}
+}
+
+// TestFilesArePrivate checks that the database, its WAL and a backup are
+// readable by their owner only: they hold Digest hashes, which are enough to
+// sign requests.
+func TestFilesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "costexplorer.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateOrganization(ctx, &costexplorer.Organization{ID: "aaaaaaaaaaaaaaaaaaaaaaaa", Name: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode().Perm(), want)
+		}
+	}
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if err := db.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+
+	// A dangling symlink in the backup's place is refused, not followed.
+	target := filepath.Join(t.TempDir(), "elsewhere.db")
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(ctx, link); costexplorer.ErrorCode(err) != costexplorer.ErrConflict {
+		t.Errorf("backup through a dangling symlink: %v, want a conflict", err)
+	}
+	if _, err := os.Lstat(target); err == nil {
+		t.Error("the backup followed the symlink and created its target")
 	}
 }
