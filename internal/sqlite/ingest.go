@@ -152,6 +152,12 @@ func validateBatch(b *costexplorer.UsageBatch) error {
 	return nil
 }
 
+// ingestCacheKiB is the page cache of the write connection while and after
+// this process ingests: 256 MiB.
+const ingestCacheKiB = 262144
+
+var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
+
 // IngestUsage stores a batch in one transaction (see
 // [costexplorer.UsageStore]). Dimensions are created or renamed; a project
 // cannot move to another organization, nor a cluster to another project.
@@ -170,6 +176,11 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		in  *ingester
 	)
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
+		// The write connection's page cache grows to ingestCacheKiB once
+		// this process ingests (see Open), and stays so for later batches.
+		if _, err := tx.ExecContext(ctx, ingestCachePragma); err != nil {
+			return err
+		}
 		in = &ingester{db: db, ctx: ctx, tx: tx, keys: newKeys()}
 		defer in.close()
 		if err := in.prepare(); err != nil {

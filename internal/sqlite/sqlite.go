@@ -88,10 +88,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// The write connection sets WAL (persistent in the file) before any read
 	// connection opens. Line items are keyed by a random id, so an ingest
 	// dirties pages all over their b-tree: a large page cache keeps them in
-	// memory, and a larger auto-checkpoint threshold (32 MiB of WAL instead
-	// of 4) lets a page changed by several consecutive batches be copied
-	// back to the database file once rather than after every batch.
-	write, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-262144)&_pragma=wal_autocheckpoint(8192)&_txlock=immediate")
+	// memory (IngestUsage raises it to ingestCacheKiB), and a larger
+	// auto-checkpoint threshold (32 MiB of WAL instead of 4) lets a page
+	// changed by several consecutive batches be copied back to the database
+	// file once rather than after every batch. A process that never ingests
+	// (a server that only answers queries) keeps the small cache: its writes
+	// are query processes, whose result pages would otherwise pile up in
+	// that cache, hundreds of MB of resident memory for nothing.
+	write, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(8192)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
