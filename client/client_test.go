@@ -213,14 +213,15 @@ func TestProcessingThenReady(t *testing.T) {
 		t.Fatalf("UsageCSV err = %v, want ErrProcessing", err)
 	}
 	// The first wait of WaitForUsage moves the server's clock past the
-	// processing time, so the next poll finds the result ready.
+	// processing time, so the next poll finds the result ready. The waits
+	// are recorded, not slept in full: the server's Retry-After is an hour.
 	var waits []time.Duration
 	client.SetSleep(c, func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
 		if len(waits) == 1 {
 			s.Advance(time.Hour)
 		}
-		return client.Sleep(ctx, d)
+		return client.Sleep(ctx, min(d, 10*time.Millisecond))
 	})
 	before := cnt.count("GET usage/{token}")
 	u, err = c.WaitForUsage(ctx, s.Org, tok)
@@ -234,6 +235,8 @@ func TestProcessingThenReady(t *testing.T) {
 	// requests are counted apart from waits.)
 	if polls := cnt.count("GET usage/{token}") - before; polls < 2 || len(waits) < 1 {
 		t.Errorf("requests = %d with %d waits, want ≥ 2 polls with a wait between", polls, len(waits))
+	} else if waits[0] < 59*time.Minute {
+		t.Errorf("first wait = %s, want the processing envelope's Retry-After (an hour) honoured", waits[0])
 	}
 	for _, r := range u.Rows {
 		if r.OrganizationID == "" || r.Service == "" || r.UsageDate < "2025-04-01" || r.UsageDate >= "2025-07-01" {
