@@ -76,6 +76,19 @@ type Project struct {
 	Name  string `json:"name"`
 }
 
+// Validate checks the project's ids and name; errors are ErrValidation.
+func (p *Project) Validate() error {
+	switch {
+	case !IsID(p.ID):
+		return Errorf(ErrValidation, "project id %q must be 24 lower-case hexadecimal characters", p.ID)
+	case !IsID(p.OrgID):
+		return Errorf(ErrValidation, "project %s: invalid organization id %q", p.ID, p.OrgID)
+	case p.Name == "":
+		return Errorf(ErrValidation, "project %s: name is required", p.ID)
+	}
+	return nil
+}
+
 // Cluster is a cluster of one project. Provider and Tier are descriptive
 // (AWS/GCP/AZURE, M10…M80, SERVERLESS, FLEX).
 type Cluster struct {
@@ -84,6 +97,19 @@ type Cluster struct {
 	Name      string `json:"name"`
 	Provider  string `json:"provider,omitempty"`
 	Tier      string `json:"tier,omitempty"`
+}
+
+// Validate checks the cluster's ids and name; errors are ErrValidation.
+func (c *Cluster) Validate() error {
+	switch {
+	case !IsID(c.ID):
+		return Errorf(ErrValidation, "cluster id %q must be 24 lower-case hexadecimal characters", c.ID)
+	case !IsID(c.ProjectID):
+		return Errorf(ErrValidation, "cluster %s: invalid project id %q", c.ID, c.ProjectID)
+	case c.Name == "":
+		return Errorf(ErrValidation, "cluster %s: name is required", c.ID)
+	}
+	return nil
 }
 
 // OrganizationFilter selects organizations for listing. IDs, when non-nil,

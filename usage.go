@@ -3,7 +3,7 @@ package costexplorer
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"math"
 )
 
 // LineItemID is the stable identity of a usage line item, and so the key that
@@ -49,20 +49,25 @@ type LineItem struct {
 // Month returns the billing month of the item.
 func (li *LineItem) Month() Month { return li.Date.Month() }
 
-// Validate checks an item before ingest.
+// Validate checks an item before ingest; errors are ErrValidation.
 func (li *LineItem) Validate() error {
+	bad := func(format string, args ...any) error {
+		return Errorf(ErrValidation, "line item %s: "+format, append([]any{li.ID}, args...)...)
+	}
 	switch {
 	case !IsID(li.OrgID):
-		return fmt.Errorf("line item %s: invalid organization id %q", li.ID, li.OrgID)
+		return bad("invalid organization id %q", li.OrgID)
 	case li.ProjectID != "" && !IsID(li.ProjectID):
-		return fmt.Errorf("line item %s: invalid project id %q", li.ID, li.ProjectID)
+		return bad("invalid project id %q", li.ProjectID)
 	case li.ClusterID != "" && !IsID(li.ClusterID):
-		return fmt.Errorf("line item %s: invalid cluster id %q", li.ID, li.ClusterID)
+		return bad("invalid cluster id %q", li.ClusterID)
 	case li.ClusterID != "" && li.ProjectID == "":
-		return fmt.Errorf("line item %s: a cluster charge needs its project", li.ID)
+		return bad("a cluster charge needs its project")
+	case math.IsNaN(li.Quantity) || math.IsInf(li.Quantity, 0):
+		return bad("quantity must be a finite number")
 	}
 	if _, ok := ParseService(string(li.Service)); !ok {
-		return fmt.Errorf("line item %s: unknown service %q", li.ID, li.Service)
+		return bad("unknown service %q", li.Service)
 	}
 	return nil
 }
@@ -75,6 +80,34 @@ type UsageBatch struct {
 	Projects      []Project
 	Clusters      []Cluster
 	Items         []LineItem
+}
+
+// Validate checks everything in the batch that needs no store: the ids and
+// names of its dimensions and every item. Errors are ErrValidation. That the
+// references resolve (an item's project belongs to its organization, …) is
+// the store's to check, against what it holds.
+func (b *UsageBatch) Validate() error {
+	for i := range b.Organizations {
+		if err := b.Organizations[i].Validate(); err != nil {
+			return err
+		}
+	}
+	for i := range b.Projects {
+		if err := b.Projects[i].Validate(); err != nil {
+			return err
+		}
+	}
+	for i := range b.Clusters {
+		if err := b.Clusters[i].Validate(); err != nil {
+			return err
+		}
+	}
+	for i := range b.Items {
+		if err := b.Items[i].Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // IngestResult reports what an ingest changed. Deltas are the rollup cells the

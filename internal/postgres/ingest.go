@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -67,46 +66,6 @@ func validationErr(format string, args ...any) error {
 	return costexplorer.Errorf(costexplorer.ErrValidation, format, args...)
 }
 
-// validateBatch checks everything that needs no database, so a bad batch is
-// refused before the ingest lock is taken.
-func validateBatch(b *costexplorer.UsageBatch) error {
-	for i := range b.Organizations {
-		if err := b.Organizations[i].Validate(); err != nil {
-			return err
-		}
-	}
-	for _, p := range b.Projects {
-		switch {
-		case !costexplorer.IsID(p.ID):
-			return validationErr("project id %q must be 24 lower-case hexadecimal characters", p.ID)
-		case !costexplorer.IsID(p.OrgID):
-			return validationErr("project %s: invalid organization id %q", p.ID, p.OrgID)
-		case p.Name == "":
-			return validationErr("project %s: name is required", p.ID)
-		}
-	}
-	for _, c := range b.Clusters {
-		switch {
-		case !costexplorer.IsID(c.ID):
-			return validationErr("cluster id %q must be 24 lower-case hexadecimal characters", c.ID)
-		case !costexplorer.IsID(c.ProjectID):
-			return validationErr("cluster %s: invalid project id %q", c.ID, c.ProjectID)
-		case c.Name == "":
-			return validationErr("cluster %s: name is required", c.ID)
-		}
-	}
-	for i := range b.Items {
-		li := &b.Items[i]
-		if err := li.Validate(); err != nil {
-			return &costexplorer.Error{Code: costexplorer.ErrValidation, Detail: err.Error()}
-		}
-		if math.IsNaN(li.Quantity) || math.IsInf(li.Quantity, 0) {
-			return validationErr("line item %s: quantity must be a finite number", li.ID)
-		}
-	}
-	return nil
-}
-
 // IngestUsage stores a batch in one transaction (see
 // [costexplorer.UsageStore]), with the same rules as internal/sqlite:
 // dimensions are created or renamed; a project cannot move to another
@@ -120,7 +79,7 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 	if err := ctx.Err(); err != nil {
 		return costexplorer.IngestResult{}, err
 	}
-	if err := validateBatch(b); err != nil {
+	if err := b.Validate(); err != nil {
 		return costexplorer.IngestResult{}, err
 	}
 	var res costexplorer.IngestResult

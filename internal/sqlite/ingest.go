@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -112,46 +111,6 @@ func validationErr(format string, args ...any) error {
 	return costexplorer.Errorf(costexplorer.ErrValidation, format, args...)
 }
 
-// validateBatch checks everything that needs no database, so a bad batch is
-// refused before the write lock is taken.
-func validateBatch(b *costexplorer.UsageBatch) error {
-	for i := range b.Organizations {
-		if err := b.Organizations[i].Validate(); err != nil {
-			return err
-		}
-	}
-	for _, p := range b.Projects {
-		switch {
-		case !costexplorer.IsID(p.ID):
-			return validationErr("project id %q must be 24 lower-case hexadecimal characters", p.ID)
-		case !costexplorer.IsID(p.OrgID):
-			return validationErr("project %s: invalid organization id %q", p.ID, p.OrgID)
-		case p.Name == "":
-			return validationErr("project %s: name is required", p.ID)
-		}
-	}
-	for _, c := range b.Clusters {
-		switch {
-		case !costexplorer.IsID(c.ID):
-			return validationErr("cluster id %q must be 24 lower-case hexadecimal characters", c.ID)
-		case !costexplorer.IsID(c.ProjectID):
-			return validationErr("cluster %s: invalid project id %q", c.ID, c.ProjectID)
-		case c.Name == "":
-			return validationErr("cluster %s: name is required", c.ID)
-		}
-	}
-	for i := range b.Items {
-		li := &b.Items[i]
-		if err := li.Validate(); err != nil {
-			return &costexplorer.Error{Code: costexplorer.ErrValidation, Detail: err.Error()}
-		}
-		if math.IsNaN(li.Quantity) || math.IsInf(li.Quantity, 0) {
-			return validationErr("line item %s: quantity must be a finite number", li.ID)
-		}
-	}
-	return nil
-}
-
 // ingestCacheKiB is the page cache of the write connection while and after
 // this process ingests: 256 MiB.
 const ingestCacheKiB = 262144
@@ -168,7 +127,7 @@ var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
 // items were inserted or a dimension was created, renamed or relinked (names
 // appear in query results), and only then.
 func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
-	if err := validateBatch(b); err != nil {
+	if err := b.Validate(); err != nil {
 		return costexplorer.IngestResult{}, err
 	}
 	var (
