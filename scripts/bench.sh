@@ -25,6 +25,7 @@ out=${BENCH_OUT:-$root/BENCHMARKS.md}
 chart=${BENCH_CHART:-$root/docs/bench-chart.png}
 # The raw figures (JSON) go beside the report; the committed report's beside it in bench/.
 if [ "$out" = "$root/BENCHMARKS.md" ]; then results=$root/bench/results.json; else results=${out%.md}.json; fi
+results=${BENCH_RESULTS:-$results}
 work=${BENCH_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/costexplorer-bench.XXXXXX")}
 mkdir -p "$work"
 cleanup() { if [ -z "${BENCH_WORK:-}" ]; then rm -rf "$work"; fi; }
@@ -53,5 +54,6 @@ echo "== running (sizes: $sizes; scratch: $work)"
   -chart "$chart" \
   -results "$results" \
   -pg-dsn "${BENCH_PG_DSN:-}" \
+  -notes bench/notes.md \
   ${BENCH_FLAGS:-}
 echo "== wrote $out, $chart and $results"

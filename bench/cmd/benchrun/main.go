@@ -38,6 +38,8 @@ type config struct {
 	Workers     int
 	LoadFor     time.Duration
 	Keep        bool
+	Notes       string // appended to the report
+	Render      string // re-render the report from these figures (JSON) instead of measuring
 }
 
 func main() {
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Workers, "workers", 8, "concurrent connections of the load generator")
 	fs.DurationVar(&cfg.LoadFor, "load-for", 10*time.Second, "time bound of each load test")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the databases in the scratch directory")
+	fs.StringVar(&cfg.Notes, "notes", "", "a Markdown file appended to the report (the analysis of missed targets)")
+	fs.StringVar(&cfg.Render, "render", "", "write the report and chart from this results JSON instead of measuring")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +81,17 @@ func run(ctx context.Context, args []string) error {
 		}
 		cfg.Sizes = append(cfg.Sizes, n)
 	}
+	if cfg.Render != "" {
+		b, err := os.ReadFile(cfg.Render)
+		if err != nil {
+			return err
+		}
+		rep := &report{}
+		if err := json.Unmarshal(b, rep); err != nil {
+			return fmt.Errorf("%s: %w", cfg.Render, err)
+		}
+		return write(&cfg, rep)
+	}
 	if len(cfg.Sizes) == 0 || cfg.Work == "" || cfg.Bin == "" {
 		return errors.New("-sizes, -work and -bin are required")
 	}
@@ -84,7 +99,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	rep := &report{Machine: describeMachine(), Started: time.Now().UTC()}
+	rep := &report{Machine: describeMachine(), Started: time.Now().UTC(), Workers: cfg.Workers, LoadFor: cfg.LoadFor}
 	for _, n := range cfg.Sizes {
 		logf("=== %d line items", n)
 		r, err := measureSize(ctx, &cfg, n)
@@ -104,12 +119,24 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	return write(&cfg, rep)
+}
+
+// write renders the chart and the report.
+func write(cfg *config, rep *report) error {
 	if cfg.Chart != "" {
 		if err := rep.writeChart(cfg.Chart); err != nil {
 			return err
 		}
 	}
-	md := rep.markdown(&cfg)
+	md := rep.markdown(cfg)
+	if cfg.Notes != "" {
+		notes, err := os.ReadFile(cfg.Notes)
+		if err != nil {
+			return err
+		}
+		md += "\n" + string(notes)
+	}
 	if cfg.Out != "" {
 		if err := os.WriteFile(cfg.Out, []byte(md), 0o644); err != nil {
 			return err

@@ -28,6 +28,8 @@ type report struct {
 	Machine Machine
 	Started time.Time
 	Took    time.Duration
+	Workers int           // load generator connections
+	LoadFor time.Duration // time bound of each load test
 	Sizes   []*SizeResult
 }
 
@@ -264,8 +266,12 @@ func (r *report) markdown(cfg *config) string {
 	p("## Server\n\n")
 	p("`costexplorer serve` as a child process on the SQLite file, default configuration except rate limiting (lifted: it\n")
 	p("would measure the limit) and `--history-months` (widened to reach the pinned dataset). The load generator runs in\n")
-	p("the benchmark process on the same %d cores, over 127.0.0.1 with %d keep-alive connections, each test bounded by count\n", m.CPUs, cfg.Workers)
-	p("and by %v.\n\n", cfg.LoadFor)
+	workers, loadFor := r.Workers, r.LoadFor
+	if workers == 0 { // figures written before these were recorded
+		workers, loadFor = cfg.Workers, cfg.LoadFor
+	}
+	p("the benchmark process on the same %d cores, over 127.0.0.1 with %d keep-alive connections, each test bounded by count\n", m.CPUs, workers)
+	p("and by %v.\n\n", loadFor)
 	p("| line items | server ready after | Q1–Q4 concurrently, end to end (median, p99) | GET ready result, per query: plain (Atlas SDK), `?envelope=true` (our client) | distinct creations | creations evaluated | peak RSS after concurrent Q1–Q4 | peak RSS, whole run |\n")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sr := range r.Sizes {
