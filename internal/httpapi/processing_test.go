@@ -3,12 +3,15 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/costexplorer/costexplorer"
 )
 
 // processingEnv returns an environment whose queries stay processing for
@@ -76,6 +79,19 @@ func TestProcessingEnvelope(t *testing.T) {
 	res := e.waitReady(e.org, tok)
 	if !bytes.HasPrefix(res.body, []byte(`{"status":200,"content":{"usageDetails":[`)) {
 		t.Errorf("ready envelope = %q", res.body)
+	}
+	plain := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+	want := append(append([]byte(`{"status":200,"content":`), bytes.TrimSuffix(plain.body, []byte("\n"))...), "}\n"...)
+	if !bytes.Equal(res.body, want) {
+		t.Errorf("the ready envelope does not wrap the plain result byte for byte:\n%.200s\n%.200s", res.body, want)
+	}
+	var pretty struct {
+		Status  int
+		Content costexplorer.Result
+	}
+	pres := e.do(e.apiRequest("GET", path+"&pretty=true", ""))
+	if err := json.Unmarshal(pres.body, &pretty); err != nil || pretty.Status != 200 || len(pretty.Content.UsageDetails) == 0 || !bytes.Contains(pres.body, []byte("\n  \"content\": {")) {
+		t.Errorf("pretty ready envelope = %v %.200s", err, pres.body)
 	}
 }
 

@@ -120,7 +120,17 @@ type envelope struct {
 // envelope=true the entity is wrapped as {"status": N, "content": …} and the
 // status line is 200.
 func (c *call) writeEntity(w http.ResponseWriter, status int, v any) {
-	if c.envelope {
+	if raw, ok := v.(json.RawMessage); ok && c.envelope {
+		// A stored result is JSON already: wrap its bytes rather than decode
+		// and re-encode them (the client polls this way, and a result can be
+		// megabytes).
+		b := make([]byte, 0, len(raw)+32)
+		b = append(b, `{"status":`...)
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, `,"content":`...)
+		b = append(b, raw...)
+		v, status = json.RawMessage(append(b, '}')), http.StatusOK
+	} else if c.envelope {
 		v, status = envelope{Status: status, Content: v}, http.StatusOK
 	}
 	w.Header().Set("Content-Type", contentType(c.neg.version, formatJSON))
