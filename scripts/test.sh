@@ -62,6 +62,11 @@ go test -count=1 -timeout 15m ./...
 log "benchmarks, once each at a tiny size"
 go test -count=1 -run '^$' -bench . -benchtime=1x -short ./... >/dev/null
 
+log "benchmark module (DuckDB comparison, cgo), once at a tiny size"
+# A separate module, so the main build stays pure Go; -mod=mod because its
+# go.sum may lag a dependency the main module just gained.
+(cd bench && go test -mod=mod -short -run . -bench . -benchtime=1x ./...) >/dev/null
+
 log "fuzzing, briefly"
 grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func / /' | sort -u |
 while read -r file target; do
