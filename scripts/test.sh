@@ -49,6 +49,14 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 export COSTEXPLORER_CHROMIUM=$(command -v chromium)
 
+# quiet runs a command, showing its output only if it fails.
+quiet() {
+  local out
+  out=$(mktemp)
+  if ! "$@" >"$out" 2>&1; then cat "$out"; rm -f "$out"; return 1; fi
+  rm -f "$out"
+}
+
 log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
@@ -60,18 +68,18 @@ log "go test (SQLite and PostgreSQL)"
 go test -count=1 -timeout 15m ./...
 
 log "benchmarks, once each at a tiny size"
-go test -count=1 -run '^$' -bench . -benchtime=1x -short ./... >/dev/null
+quiet go test -count=1 -run '^$' -bench . -benchtime=1x -short ./...
 
 log "benchmark module (DuckDB comparison, cgo), once at a tiny size"
 # A separate module, so the main build stays pure Go; -mod=mod because its
 # go.sum may lag a dependency the main module just gained.
-(cd bench && go test -mod=mod -short -run . -bench . -benchtime=1x ./...) >/dev/null
+(cd bench && quiet go test -mod=mod -short -run . -bench . -benchtime=1x ./...)
 
 log "fuzzing, briefly"
 grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func / /' | sort -u |
 while read -r file target; do
   pkg=$(dirname "$file")
-  go test -run '^$' -fuzz "^$target\$" -fuzztime "${FUZZTIME:-10s}" "$pkg" >/dev/null
+  quiet go test -run '^$' -fuzz "^$target\$" -fuzztime "${FUZZTIME:-10s}" "$pkg"
   echo "fuzzed $target ($pkg) for ${FUZZTIME:-10s}"
 done
 
