@@ -36,7 +36,11 @@ type Config struct {
 	JanitorEvery  time.Duration // how often expired results are removed (1 min)
 	Now           func() time.Time
 	Owner         string // this replica's lease owner name (host-pid-random)
-	Logger        *slog.Logger
+
+	// ResultCacheBytes bounds the in-memory cache of done results served by
+	// Usage (64 MiB); a negative value turns the cache off.
+	ResultCacheBytes int64
+	Logger           *slog.Logger
 
 	// Observe, if set, is told the outcome and duration of each process that
 	// ends here ("done" or "failed"), for metrics. The duration is that of
@@ -48,8 +52,9 @@ type Config struct {
 // Runner creates query processes and runs them. It implements
 // costexplorer.UsageService.
 type Runner struct {
-	cfg  Config
-	wake chan struct{}
+	cfg   Config
+	wake  chan struct{}
+	cache *resultCache // nil when off
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -91,7 +96,14 @@ func New(cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, wake: make(chan struct{}, cfg.Workers)}
+	r := &Runner{cfg: cfg, wake: make(chan struct{}, cfg.Workers)}
+	switch {
+	case cfg.ResultCacheBytes == 0:
+		r.cache = newResultCache(64 << 20)
+	case cfg.ResultCacheBytes > 0:
+		r.cache = newResultCache(cfg.ResultCacheBytes)
+	}
+	return r
 }
 
 // DefaultOwner returns a lease owner name unique to this process.
@@ -136,9 +148,20 @@ func (r *Runner) CreateQuery(ctx context.Context, q *costexplorer.Query) (string
 	return stored.Token, nil
 }
 
-// Usage returns the process of orgID with token.
+// Usage returns the process of orgID with token. Done results are served
+// from memory once read (see resultCache); the returned process must not be
+// modified.
 func (r *Runner) Usage(ctx context.Context, orgID, token string) (*costexplorer.QueryProcess, error) {
-	return r.cfg.Store.Process(ctx, orgID, token, r.cfg.Now())
+	now := r.cfg.Now()
+	if p, ok := r.cache.get(orgID, token, now); ok {
+		return p, nil
+	}
+	p, err := r.cfg.Store.Process(ctx, orgID, token, now)
+	if err != nil {
+		return nil, err
+	}
+	r.cache.put(p)
+	return p, nil
 }
 
 // Start runs the workers and the janitor until Stop is called or ctx ends.
