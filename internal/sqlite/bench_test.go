@@ -18,8 +18,9 @@ import (
 var benchShape = storetest.Shape{Orgs: 50, ProjectsPerOrg: 40, ClustersPerProject: 4, Start: costexplorer.DayOf(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)), Days: 1200}
 
 // benchBatch is the number of line items per ingest call. Each call is one
-// transaction that dirties line-item pages all over the b-tree (the ids are
-// random), so larger batches write fewer pages per item.
+// transaction that dirties line-item pages all over the b-tree (the dataset
+// yields each day's items for every resource), so larger batches write fewer
+// pages per item.
 var benchBatch = flag.Int("ingest.batch", 20000, "line items per IngestUsage call in BenchmarkIngest")
 
 // BenchmarkIngest ingests b.N batches of new line items into one growing

@@ -468,11 +468,18 @@ func (in *ingester) itemErr(li *costexplorer.LineItem, err error) error {
 
 // insertItems inserts the rows, skipping ids already stored (or earlier in
 // the batch), and returns the rows that were inserted.
+//
+// The table's key is (org, project, cluster, SKU, day, id) and the id is
+// derived from the item's content, those columns among it, so a conflict on
+// the key is a conflict on the id. Within the batch, repeated ids are dropped
+// here whatever their other columns, so that each id is inserted at most once
+// and RETURNING id names one row of its chunk.
 func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
-	const cols = "(id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents)"
+	const cols = "(org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)"
 	stmtFor := func(n int) (*sql.Stmt, error) {
 		q := "INSERT INTO line_items " + cols + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) + " ON CONFLICT (id) DO NOTHING RETURNING id"
+			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) +
+			" ON CONFLICT (org_id, project_id, cluster_id, sku_id, day, id) DO NOTHING RETURNING id"
 		return in.tx.PrepareContext(in.ctx, q)
 	}
 	var full *sql.Stmt
@@ -481,11 +488,18 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 			full.Close()
 		}
 	}()
-	// Key order turns random b-tree inserts into an ordered merge: each leaf
-	// is visited once per batch, with its path still in the page cache.
-	sorted := slices.Clone(rows)
-	slices.SortFunc(sorted, func(a, b itemRow) int { return bytes.Compare(a.item.ID[:], b.item.ID[:]) })
-	rows = sorted
+	seen := make(map[costexplorer.LineItemID]struct{}, len(rows))
+	unique := make([]itemRow, 0, len(rows))
+	for _, r := range rows {
+		if _, dup := seen[r.item.ID]; !dup {
+			seen[r.item.ID] = struct{}{}
+			unique = append(unique, r)
+		}
+	}
+	// Key order turns the b-tree inserts into an ordered merge: each leaf is
+	// visited once per batch, with its path still in the page cache.
+	slices.SortFunc(unique, compareItems)
+	rows = unique
 	inserted := make([]itemRow, 0, len(rows))
 	args := make([]any, 0, insertChunk*9)
 	first := make(map[costexplorer.LineItemID]int, insertChunk)
@@ -496,11 +510,9 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 		for i := range chunk {
 			r := &chunk[i]
 			li := r.item
-			if _, ok := first[li.ID]; !ok {
-				first[li.ID] = i
-			}
-			args = append(args, li.ID[:], r.org, nullID(r.project), nullID(r.cluster), r.sku,
-				int64(li.Date), li.Quantity, li.UnitPriceNanos, int64(li.Amount))
+			first[li.ID] = i
+			args = append(args, r.org, r.project, r.cluster, r.sku, int64(li.Date), li.ID[:],
+				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
 		}
 		var stmt *sql.Stmt
 		var err error
@@ -544,11 +556,10 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 	return inserted, nil
 }
 
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
+// compareItems orders rows as the line_items key does.
+func compareItems(a, b itemRow) int {
+	return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.project, b.project), cmp.Compare(a.cluster, b.cluster),
+		cmp.Compare(a.sku, b.sku), cmp.Compare(a.item.Date, b.item.Date), bytes.Compare(a.item.ID[:], b.item.ID[:]))
 }
 
 // applyRollup adds the inserted items' amounts to the rollup, cell by cell,

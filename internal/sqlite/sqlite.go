@@ -86,8 +86,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", busyTimeout.Milliseconds())
 
 	// The write connection sets WAL (persistent in the file) before any read
-	// connection opens. Line items are keyed by a random id, so an ingest
-	// dirties pages all over their b-tree: a large page cache keeps them in
+	// connection opens. A monthly import touches a page or so of line items
+	// per resource, all over their b-tree: a large page cache keeps them in
 	// memory (IngestUsage raises it to ingestCacheKiB), and a larger
 	// auto-checkpoint threshold (32 MiB of WAL instead of 4) lets a page
 	// changed by several consecutive batches be copied back to the database

@@ -112,7 +112,8 @@ func (db *DB) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) e
 	})
 }
 
-// ScanLineItems calls fn for every line item, from one snapshot, in id order.
+// ScanLineItems calls fn for every line item, from one snapshot, in the
+// table's key order (organization, project, cluster, SKU, day, id).
 func (db *DB) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
 	return db.readTx(ctx, func(tx *sql.Tx) error {
 		d, err := loadDims(ctx, tx, true)
@@ -128,7 +129,7 @@ func (db *DB) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem)
 			var (
 				raw              sql.RawBytes
 				org, sku, day    int64
-				project, cluster sql.NullInt64
+				project, cluster int64 // 0: none
 				qty              float64
 				price, cents     int64
 				li               costexplorer.LineItem
@@ -143,10 +144,10 @@ func (db *DB) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem)
 			if li.OrgID, err = lookup(d.orgs, org, "organization"); err != nil {
 				return err
 			}
-			if li.ProjectID, err = lookup(d.projects, project.Int64, "project"); err != nil {
+			if li.ProjectID, err = lookup(d.projects, project, "project"); err != nil {
 				return err
 			}
-			if li.ClusterID, err = lookup(d.clusters, cluster.Int64, "cluster"); err != nil {
+			if li.ClusterID, err = lookup(d.clusters, cluster, "cluster"); err != nil {
 				return err
 			}
 			k, ok := d.skus[sku]

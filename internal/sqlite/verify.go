@@ -12,8 +12,9 @@ import (
 // Verify checks the store's invariants from one snapshot and returns one line
 // per difference (none when consistent):
 //   - SQLite's own structural check (PRAGMA quick_check) and foreign keys;
-//   - every line item's project belongs to its organization, and its cluster
-//     to its project;
+//   - every line item's organization, project, cluster and SKU exist (the
+//     table has no FOREIGN KEY clauses), its project belongs to its
+//     organization, and its cluster to its project;
 //   - the rollup equals a recomputation from the line items, cell by cell;
 //   - the running totals (count, sum, first and last day) match the items.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
@@ -46,14 +47,50 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			return err
 		}
 
-		// Rows that break the dimension hierarchy, reported by id.
-		for _, c := range []struct{ q, what string }{
-			{`SELECT hex(li.id) FROM line_items li JOIN projects p ON p.id = li.project_id WHERE p.org_id <> li.org_id`, "its project belongs to another organization"},
-			{`SELECT hex(li.id) FROM line_items li JOIN clusters c ON c.id = li.cluster_id WHERE li.project_id IS NULL OR c.project_id <> li.project_id`, "its cluster belongs to another project"},
-		} {
-			if err := eachString(ctx, tx, c.q, func(id string) { report("line item %s: %s", id, c.what) }); err != nil {
+		// line_items has no FOREIGN KEY clauses (its project and cluster are
+		// 0 when absent, see the migration), so its references are checked
+		// here, with the dimension hierarchy, in one pass over the table.
+		rows, err = tx.QueryContext(ctx, `SELECT hex(li.id),
+				o.id IS NULL,
+				li.project_id <> 0 AND p.id IS NULL,
+				li.cluster_id <> 0 AND c.id IS NULL,
+				s.id IS NULL,
+				COALESCE(p.org_id <> li.org_id, 0),
+				COALESCE(c.project_id <> li.project_id, 0)
+			FROM line_items li
+			LEFT JOIN organizations o ON o.id = li.org_id
+			LEFT JOIN projects p ON p.id = li.project_id
+			LEFT JOIN clusters c ON c.id = li.cluster_id
+			LEFT JOIN skus s ON s.id = li.sku_id
+			WHERE o.id IS NULL OR (li.project_id <> 0 AND p.id IS NULL) OR (li.cluster_id <> 0 AND c.id IS NULL)
+				OR s.id IS NULL OR p.org_id <> li.org_id OR c.project_id <> li.project_id`)
+		if err != nil {
+			return err
+		}
+		problems := [...]string{
+			"its organization does not exist",
+			"its project does not exist",
+			"its cluster does not exist",
+			"its SKU does not exist",
+			"its project belongs to another organization",
+			"its cluster belongs to another project",
+		}
+		for rows.Next() {
+			var id string
+			var bad [len(problems)]bool
+			if err := rows.Scan(&id, &bad[0], &bad[1], &bad[2], &bad[3], &bad[4], &bad[5]); err != nil {
+				rows.Close()
 				return err
 			}
+			for i, b := range bad {
+				if b {
+					report("line item %s: %s", id, problems[i])
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 
 		d, err := loadDims(ctx, tx, true)
@@ -76,7 +113,7 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 		var count int64
 		var total costexplorer.Cents
 		var first, last costexplorer.Day
-		rows, err = tx.QueryContext(ctx, "SELECT org_id, COALESCE(project_id, 0), COALESCE(cluster_id, 0), sku_id, day, cents FROM line_items")
+		rows, err = tx.QueryContext(ctx, "SELECT org_id, project_id, cluster_id, sku_id, day, cents FROM line_items")
 		if err != nil {
 			return err
 		}

@@ -59,18 +59,32 @@ CREATE TABLE skus (
     UNIQUE (name, service, unit)
 );
 
--- Line items are keyed by their 16-byte id, the idempotency key, and have no
+-- Line items are clustered by the resource they charge and then by day:
+-- surrogate keys grow as dimensions appear, so data that arrives resource by
+-- resource (a demo load, a backfill) appends at the end of the b-tree, and a
+-- monthly import touches about one page per resource rather than one per
+-- item, as a key of the random 16-byte id alone would. The id stays the last
+-- key column: it is derived from the item's content (organization, project,
+-- cluster, SKU and day among it), so a conflict on the whole key is a
+-- conflict on the id, and re-ingesting an item stays a no-op. There is no
 -- other index: queries read the rollup. day is days since 1970-01-01.
+--
+-- project_id and cluster_id are 0 for charges without them (key columns of a
+-- WITHOUT ROWID table are NOT NULL), so they carry no FOREIGN KEY clauses, and
+-- neither do org_id and sku_id, as in the PostgreSQL store. Ingest resolves
+-- every reference inside its transaction (dimensions are never deleted), and
+-- Verify checks them with anti-joins.
 CREATE TABLE line_items (
-    id               BLOB    NOT NULL PRIMARY KEY,
-    org_id           INTEGER NOT NULL REFERENCES organizations (id),
-    project_id       INTEGER REFERENCES projects (id),
-    cluster_id       INTEGER REFERENCES clusters (id),
-    sku_id           INTEGER NOT NULL REFERENCES skus (id),
+    org_id           INTEGER NOT NULL,
+    project_id       INTEGER NOT NULL, -- 0: none
+    cluster_id       INTEGER NOT NULL, -- 0: none
+    sku_id           INTEGER NOT NULL,
     day              INTEGER NOT NULL,
+    id               BLOB    NOT NULL,
     quantity         REAL    NOT NULL,
     unit_price_nanos INTEGER NOT NULL,
-    cents            INTEGER NOT NULL
+    cents            INTEGER NOT NULL,
+    PRIMARY KEY (org_id, project_id, cluster_id, sku_id, day, id)
 ) WITHOUT ROWID;
 
 -- The monthly rollup, maintained in the transaction of every ingest. month is
