@@ -7,8 +7,10 @@
 //
 // The tables are those of internal/sqlite, under the same migration numbers:
 // dimensions (organizations, projects, clusters, skus, services) behind
-// integer surrogate keys; line items keyed by their 16-byte id, the
-// idempotency key, with no other index; a monthly rollup maintained in the
+// integer surrogate keys; line items keyed by (org_id, project_id,
+// cluster_id, sku_id, day, id), 0 for no project or cluster, so that data
+// arriving resource by resource appends at the right edge of the key (the
+// 16-byte id, last, is the idempotency key), with no other index; a monthly rollup maintained in the
 // transaction of every ingest; a one-row usage_state with the data version
 // and running totals. Times are BIGINT unix microseconds, as in SQLite.
 //
@@ -16,7 +18,9 @@
 //
 // A batch's line items are resolved to surrogate keys in Go, streamed with
 // COPY into a session-local staging table, and moved with one INSERT … SELECT
-// … ON CONFLICT (id) DO NOTHING RETURNING id, so that re-ingesting changes
+// … ORDER BY the key RETURNING id (ids repeated in the batch are dropped
+// first): a plain INSERT under a savepoint, and when the key refuses a stored
+// row, ON CONFLICT on the whole key DO NOTHING, so that re-ingesting changes
 // nothing and the rollup gains exactly the rows that were new. Ingest
 // transactions of all replicas are serialised by a transaction-scoped
 // advisory lock, which keeps dimension upserts free of races and deadlocks,

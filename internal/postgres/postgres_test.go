@@ -214,7 +214,7 @@ func TestVerifyReportsTampering(t *testing.T) {
 		"UPDATE usage_state SET total_cents = total_cents + 5",
 		// A line item whose SKU does not exist: line items carry no foreign
 		// keys, so Verify is what notices.
-		"INSERT INTO line_items SELECT '\\x00'::bytea, org_id, project_id, cluster_id, 999999, day, quantity, unit_price_nanos, 0 FROM line_items LIMIT 1",
+		"INSERT INTO line_items (id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents) SELECT '\\x00'::bytea, org_id, project_id, cluster_id, 999999, day, quantity, unit_price_nanos, 0 FROM line_items LIMIT 1",
 	)
 	lines, err := db.Verify(context.Background())
 	if err != nil {
@@ -235,6 +235,44 @@ func TestVerifyReportsTampering(t *testing.T) {
 		if !found {
 			t.Fatalf("Verify = %q, want a line containing %q", lines, w)
 		}
+	}
+}
+
+func TestVerifyReportsBrokenReferences(t *testing.T) {
+	// Each statement breaks the references of one line item (line items
+	// carry no foreign keys; project and cluster 0 mean none).
+	one := func(set, where string) string {
+		return "UPDATE line_items SET " + set + " WHERE id = (SELECT id FROM line_items WHERE " + where + " ORDER BY id LIMIT 1)"
+	}
+	tests := []struct {
+		name, stmt, want string
+	}{
+		{"missing organization", one("org_id = 999999", "TRUE"), "its organization is missing"},
+		{"missing project", one("project_id = 999999", "project_id <> 0"), "its project is missing"},
+		{"missing cluster", one("cluster_id = 999999", "cluster_id <> 0"), "its cluster is missing"},
+		{"missing SKU", one("sku_id = 999999", "TRUE"), "its SKU is missing"},
+		{"project of another organization", one("project_id = (SELECT p.id FROM projects p WHERE p.org_id <> line_items.org_id ORDER BY p.id LIMIT 1)", "project_id <> 0"),
+			"its project belongs to another organization"},
+		{"cluster without its project", one("project_id = 0", "cluster_id <> 0"), "its cluster belongs to another project"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" is reported", func(t *testing.T) {
+			dsn := freshSchema(t)
+			db := open(t, dsn, postgres.Options{})
+			smallData(t, db)
+			rawExec(t, dsn, tc.stmt)
+			lines, err := db.Verify(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, l := range lines {
+				found = found || strings.Contains(l, tc.want)
+			}
+			if !found {
+				t.Fatalf("Verify = %q, want a line containing %q", lines, tc.want)
+			}
+		})
 	}
 }
 

@@ -109,11 +109,10 @@ func (db *DB) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem)
 			return err
 		}
 		var (
-			raw              []byte
-			org, sku, day    int32
-			project, cluster *int32
-			qty              float64
-			price, cents     int64
+			raw                             []byte
+			org, project, cluster, sku, day int32 // project, cluster 0: none
+			qty                             float64
+			price, cents                    int64
 		)
 		_, err = pgx.ForEachRow(rows, []any{&raw, &org, &project, &cluster, &sku, &day, &qty, &price, &cents}, func() error {
 			var li costexplorer.LineItem
@@ -125,10 +124,10 @@ func (db *DB) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem)
 			if li.OrgID, err = lookup(d.orgs, org, "organization"); err != nil {
 				return err
 			}
-			if li.ProjectID, err = lookup(d.projects, deref(project), "project"); err != nil {
+			if li.ProjectID, err = lookup(d.projects, project, "project"); err != nil {
 				return err
 			}
-			if li.ClusterID, err = lookup(d.clusters, deref(cluster), "cluster"); err != nil {
+			if li.ClusterID, err = lookup(d.clusters, cluster, "cluster"); err != nil {
 				return err
 			}
 			k, ok := d.skus[sku]

@@ -14,7 +14,8 @@ import (
 //   - referential integrity of line items and rollup cells (line items carry
 //     no foreign keys, see the migration);
 //   - every line item's project belongs to its organization, and its cluster
-//     to its project;
+//     to its project (project and cluster 0 mean none, so a cluster without
+//     a project is reported too);
 //   - the rollup equals a recomputation from the line items, cell by cell
 //     (computed by the database, so nothing is streamed to the client);
 //   - the running totals (count, sum, first and last day) match the items.
@@ -24,11 +25,11 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
 		for _, c := range []struct{ q, what string }{
 			{`SELECT encode(li.id, 'hex') FROM line_items li WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = li.org_id)`, "its organization is missing"},
-			{`SELECT encode(li.id, 'hex') FROM line_items li WHERE li.project_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = li.project_id)`, "its project is missing"},
-			{`SELECT encode(li.id, 'hex') FROM line_items li WHERE li.cluster_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clusters c WHERE c.id = li.cluster_id)`, "its cluster is missing"},
+			{`SELECT encode(li.id, 'hex') FROM line_items li WHERE li.project_id <> 0 AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = li.project_id)`, "its project is missing"},
+			{`SELECT encode(li.id, 'hex') FROM line_items li WHERE li.cluster_id <> 0 AND NOT EXISTS (SELECT 1 FROM clusters c WHERE c.id = li.cluster_id)`, "its cluster is missing"},
 			{`SELECT encode(li.id, 'hex') FROM line_items li WHERE NOT EXISTS (SELECT 1 FROM skus s WHERE s.id = li.sku_id)`, "its SKU is missing"},
 			{`SELECT encode(li.id, 'hex') FROM line_items li JOIN projects p ON p.id = li.project_id WHERE p.org_id <> li.org_id`, "its project belongs to another organization"},
-			{`SELECT encode(li.id, 'hex') FROM line_items li JOIN clusters c ON c.id = li.cluster_id WHERE li.project_id IS NULL OR c.project_id <> li.project_id`, "its cluster belongs to another project"},
+			{`SELECT encode(li.id, 'hex') FROM line_items li JOIN clusters c ON c.id = li.cluster_id WHERE c.project_id <> li.project_id`, "its cluster belongs to another project"},
 		} {
 			if err := eachString(ctx, tx, c.q, func(id string) { report("line item %s: %s", id, c.what) }); err != nil {
 				return err
@@ -55,7 +56,7 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 		rows, err := tx.Query(ctx, `
 			WITH want AS (
 				SELECT (date_part('year', DATE '1970-01-01' + li.day) * 12 + date_part('month', DATE '1970-01-01' + li.day) - 1)::int AS month,
-				       li.org_id, COALESCE(li.project_id, 0) AS project_id, COALESCE(li.cluster_id, 0) AS cluster_id,
+				       li.org_id, li.project_id, li.cluster_id,
 				       COALESCE(s.service, -1) AS service, SUM(li.cents)::bigint AS cents
 				FROM line_items li LEFT JOIN skus s ON s.id = li.sku_id
 				GROUP BY 1, 2, 3, 4, 5)
