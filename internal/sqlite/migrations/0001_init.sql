@@ -1,5 +1,7 @@
 -- 0001: the whole model. The PostgreSQL store has a migration with the same
--- number and the same tables; only column types differ where the dialects do.
+-- number and the same tables and keys; column types differ where the dialects
+-- do, and storage too: here line_items and the rollup are WITHOUT ROWID tables
+-- clustered by their keys, there ordinary tables with a primary-key index.
 --
 -- Dimensions keep the 24-hex Atlas ids and names; usage refers to them through
 -- small integer surrogate keys, which keeps a line item near 50 bytes on disk.
