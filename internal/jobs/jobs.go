@@ -38,7 +38,8 @@ type Config struct {
 	Owner         string // this replica's lease owner name (host-pid-random)
 
 	// ResultCacheBytes bounds the in-memory cache of done results served by
-	// Usage (64 MiB); a negative value turns the cache off.
+	// Usage (16 MiB: with the collector's headroom that is about twice as
+	// much resident memory); a negative value turns the cache off.
 	ResultCacheBytes int64
 	Logger           *slog.Logger
 
@@ -99,7 +100,7 @@ func New(cfg Config) *Runner {
 	r := &Runner{cfg: cfg, wake: make(chan struct{}, cfg.Workers)}
 	switch {
 	case cfg.ResultCacheBytes == 0:
-		r.cache = newResultCache(64 << 20)
+		r.cache = newResultCache(16 << 20)
 	case cfg.ResultCacheBytes > 0:
 		r.cache = newResultCache(cfg.ResultCacheBytes)
 	}
