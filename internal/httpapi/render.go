@@ -104,11 +104,17 @@ func writeBody(w http.ResponseWriter, status int, v any, pretty bool) {
 			b = buf.Bytes()
 		}
 	}
-	b = append(b, '\n')
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	// b may be a cached result shared by concurrent requests (marshal
+	// returns a json.RawMessage as is): write the newline separately rather
+	// than append it into b's spare capacity.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	if _, err := w.Write(b); err == nil {
+		_, _ = w.Write(newline)
+	}
 }
+
+var newline = []byte{'\n'}
 
 // envelope is the ?envelope=true form of a single entity.
 type envelope struct {
