@@ -8,7 +8,11 @@ import (
 
 // LineItemID is the stable identity of a usage line item, and so the key that
 // makes ingesting the same data twice a no-op. It is 128 bits, derived from
-// the item's source (see [NewLineItemID]).
+// the item's source (see [NewLineItemID]). An id names one charge of one
+// resource on one day: every source must derive it from (at least) the
+// organization, project, cluster and day, which the stores cluster their
+// line items by. The SKU, its service and unit may map differently in a later
+// release; an item stored again under the same id is still a duplicate.
 type LineItemID [16]byte
 
 // NewLineItemID derives a line-item id from the given parts (for an invoice

@@ -8,7 +8,7 @@
 // The tables are those of internal/sqlite, under the same migration numbers:
 // dimensions (organizations, projects, clusters, skus, services) behind
 // integer surrogate keys; line items keyed by (org_id, project_id,
-// cluster_id, sku_id, day, id), 0 for no project or cluster, so that data
+// cluster_id, day, id), 0 for no project or cluster, so that data
 // arriving resource by resource appends at the right edge of the key (the
 // 16-byte id, last, is the idempotency key), with no other index; a monthly rollup maintained in the
 // transaction of every ingest; a one-row usage_state with the data version

@@ -569,19 +569,20 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS staging_items (
 var itemColumns = []string{"org_id", "project_id", "cluster_id", "sku_id", "day", "id", "quantity", "unit_price_nanos", "cents"}
 
 // compareItemKeys orders rows as the primary key of line_items does:
-// (org_id, project_id, cluster_id, sku_id, day, id), ids byte-wise as BYTEA
+// (org_id, project_id, cluster_id, day, id), ids byte-wise as BYTEA
 // compares.
 func compareItemKeys(a, b itemRow) int {
 	return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.project, b.project), cmp.Compare(a.cluster, b.cluster),
-		cmp.Compare(a.sku, b.sku), cmp.Compare(a.item.Date, b.item.Date), bytes.Compare(a.item.ID[:], b.item.ID[:]))
+		cmp.Compare(a.item.Date, b.item.Date), bytes.Compare(a.item.ID[:], b.item.ID[:]))
 }
 
 // insertItems streams the rows through COPY into the staging table, moves
 // those not stored yet into line_items, and returns them. An id repeated
 // within the batch counts once (its first occurrence) and is dropped before
-// COPY, so each id returned names exactly one row. Since the id is derived
-// from the item's content, key columns included, a conflict on the whole
-// primary key is a conflict on the id: re-ingesting stays a no-op.
+// COPY, so each id returned names exactly one row. Every other key column is
+// fixed by the id (it names one charge of one resource on one day), so a
+// conflict on the whole primary key is a conflict on the id: re-ingesting
+// stays a no-op.
 func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 	if len(rows) == 0 {
 		return nil, nil
@@ -632,7 +633,7 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 	if err := sp.Rollback(in.ctx); err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}
-	return in.moveItems(in.tx, unique, first, " ON CONFLICT (org_id, project_id, cluster_id, sku_id, day, id) DO NOTHING")
+	return in.moveItems(in.tx, unique, first, " ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING")
 }
 
 // moveItems inserts the staged rows into line_items in key order, with the
@@ -640,7 +641,7 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 func (in *ingester) moveItems(tx pgx.Tx, unique []itemRow, first map[costexplorer.LineItemID]int, conflict string) ([]itemRow, error) {
 	res, err := tx.Query(in.ctx, `INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)
 		SELECT org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents FROM staging_items
-		ORDER BY org_id, project_id, cluster_id, sku_id, day, id`+conflict+" RETURNING id")
+		ORDER BY org_id, project_id, cluster_id, day, id`+conflict+" RETURNING id")
 	if err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}

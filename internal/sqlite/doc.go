@@ -6,7 +6,7 @@
 // Dimension tables (organizations, projects, clusters, skus, services) hold
 // the 24-hex Atlas ids and names behind small integer surrogate keys. Line
 // items are a WITHOUT ROWID table clustered by (organization, project,
-// cluster, SKU, day, id): the 16-byte id, the idempotency key, comes last, so
+// cluster, day, id): the 16-byte id, the idempotency key, comes last, so
 // that items arriving resource by resource land near each other rather than
 // at random. They carry only integers and a REAL: about 50 bytes a row before
 // b-tree slack. Nothing else indexes them, because queries read the monthly rollup,

@@ -469,9 +469,9 @@ func (in *ingester) itemErr(li *costexplorer.LineItem, err error) error {
 // insertItems inserts the rows, skipping ids already stored (or earlier in
 // the batch), and returns the rows that were inserted.
 //
-// The table's key is (org, project, cluster, SKU, day, id) and the id is
-// derived from the item's content, those columns among it, so a conflict on
-// the key is a conflict on the id. Within the batch, repeated ids are dropped
+// The table's key is (org, project, cluster, day, id) and the id fixes the
+// other key columns (it names one charge of one resource on one day), so a
+// conflict on the key is a conflict on the id. Within the batch, repeated ids are dropped
 // here whatever their other columns, so that each id is inserted at most once
 // and RETURNING id names one row of its chunk.
 func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
@@ -479,7 +479,7 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 	stmtFor := func(n int) (*sql.Stmt, error) {
 		q := "INSERT INTO line_items " + cols + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
 			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) +
-			" ON CONFLICT (org_id, project_id, cluster_id, sku_id, day, id) DO NOTHING RETURNING id"
+			" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
 		return in.tx.PrepareContext(in.ctx, q)
 	}
 	var full *sql.Stmt
@@ -559,7 +559,7 @@ func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
 // compareItems orders rows as the line_items key does.
 func compareItems(a, b itemRow) int {
 	return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.project, b.project), cmp.Compare(a.cluster, b.cluster),
-		cmp.Compare(a.sku, b.sku), cmp.Compare(a.item.Date, b.item.Date), bytes.Compare(a.item.ID[:], b.item.ID[:]))
+		cmp.Compare(a.item.Date, b.item.Date), bytes.Compare(a.item.ID[:], b.item.ID[:]))
 }
 
 // applyRollup adds the inserted items' amounts to the rollup, cell by cell,

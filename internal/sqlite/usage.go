@@ -113,7 +113,7 @@ func (db *DB) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) e
 }
 
 // ScanLineItems calls fn for every line item, from one snapshot, in the
-// table's key order (organization, project, cluster, SKU, day, id).
+// table's key order (organization, project, cluster, day, id).
 func (db *DB) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
 	return db.readTx(ctx, func(tx *sql.Tx) error {
 		d, err := loadDims(ctx, tx, true)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -139,6 +140,31 @@ func testIngest(t *testing.T, open Opener) {
 			t.Fatalf("data version moved from %d to %d on a no-op ingest", first.DataVersion, second.DataVersion)
 		}
 		diffCells(t, "rollup after the second ingest", rollup(t, s), before)
+		verify(t, s)
+	})
+
+	t.Run("StoredIDUnderAnotherSKUIsDuplicate", func(t *testing.T) {
+		// A later release may map a SKU to another service or unit; the same
+		// charge imported again must not be counted twice.
+		s := open(t)
+		d := NewDataset(7, smallShape)
+		b := withItems(d, d.All()[:50])
+		ingest(t, s, b)
+		before, stats := rollup(t, s), usageStats(t, s)
+		again := withItems(d, append([]costexplorer.LineItem(nil), b.Items...))
+		for i := range again.Items {
+			again.Items[i].SKU = "ATLAS_RENAMED_SUPPORT"
+			again.Items[i].Service = costexplorer.ServiceSupport
+			again.Items[i].Unit = "other unit"
+		}
+		res := ingest(t, s, again)
+		if res.Inserted != 0 || res.Duplicates != len(again.Items) || len(res.Deltas) != 0 {
+			t.Fatalf("re-ingest under another SKU: inserted %d, duplicates %d, %d deltas; want 0, %d, 0", res.Inserted, res.Duplicates, len(res.Deltas), len(again.Items))
+		}
+		diffCells(t, "rollup after the re-ingest", rollup(t, s), before)
+		if after := usageStats(t, s); after.LineItems != stats.LineItems || after.Total != stats.Total {
+			t.Fatalf("stats moved from %d items, %s to %d items, %s", stats.LineItems, stats.Total, after.LineItems, after.Total)
+		}
 		verify(t, s)
 	})
 
@@ -413,4 +439,13 @@ func testIngest(t *testing.T, open Opener) {
 			t.Fatalf("rollup %+v, want [%+v]", rows, want)
 		}
 	})
+}
+
+func usageStats(t *testing.T, s costexplorer.Store) costexplorer.UsageStats {
+	t.Helper()
+	st, err := s.UsageStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -69,10 +69,12 @@ CREATE TABLE skus (
 -- key, and a monthly import touches about one index page per resource rather
 -- than one per item. A key of the random 16-byte id alone spread every batch
 -- over an index that outgrew memory (ingest fell from 175k to 99k items/s
--- between 1 M and 20 M items). The id stays the last key column: it is
--- derived from the item's content (organization, project, cluster, SKU and
--- day among it), so a conflict on the whole key is a conflict on the id, and
--- re-ingesting an item stays a no-op. There is no other index: queries read
+-- between 1 M and 20 M items). The id stays the last key column and every
+-- other key column is fixed by it (an id names one charge of one resource on
+-- one day), so a conflict on the whole key is a conflict on the id and
+-- re-ingesting an item stays a no-op. The SKU is deliberately not in the key:
+-- its row carries the catalogue's service and unit, which may change between
+-- releases, and a re-import must not count such an item twice. There is no other index: queries read
 -- the rollup. day is days since 1970-01-01.
 --
 -- project_id and cluster_id are 0 for charges without them (key columns are
@@ -92,7 +94,7 @@ CREATE TABLE line_items (
     quantity         DOUBLE PRECISION NOT NULL,
     unit_price_nanos BIGINT  NOT NULL,
     cents            BIGINT  NOT NULL,
-    PRIMARY KEY (org_id, project_id, cluster_id, sku_id, day, id)
+    PRIMARY KEY (org_id, project_id, cluster_id, day, id)
 );
 
 -- The monthly rollup, maintained in the transaction of every ingest. month is

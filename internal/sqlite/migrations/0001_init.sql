@@ -66,9 +66,13 @@ CREATE TABLE skus (
 -- resource (a demo load, a backfill) appends at the end of the b-tree, and a
 -- monthly import touches about one page per resource rather than one per
 -- item, as a key of the random 16-byte id alone would. The id stays the last
--- key column: it is derived from the item's content (organization, project,
--- cluster, SKU and day among it), so a conflict on the whole key is a
--- conflict on the id, and re-ingesting an item stays a no-op. There is no
+-- key column and every other key column is fixed by it: an id names one
+-- charge of one resource on one day (every id source derives it from the
+-- organization, project, cluster and day, among the rest), so a conflict on
+-- the whole key is a conflict on the id and re-ingesting an item stays a
+-- no-op. The SKU is deliberately not in the key: its row also carries the
+-- service and unit the catalogue maps it to, which may change between
+-- releases, and a re-import must not count such an item twice. There is no
 -- other index: queries read the rollup. day is days since 1970-01-01.
 --
 -- project_id and cluster_id are 0 for charges without them (key columns of a
@@ -86,7 +90,7 @@ CREATE TABLE line_items (
     quantity         REAL    NOT NULL,
     unit_price_nanos INTEGER NOT NULL,
     cents            INTEGER NOT NULL,
-    PRIMARY KEY (org_id, project_id, cluster_id, sku_id, day, id)
+    PRIMARY KEY (org_id, project_id, cluster_id, day, id)
 ) WITHOUT ROWID;
 
 -- The monthly rollup, maintained in the transaction of every ingest. month is
