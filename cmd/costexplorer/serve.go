@@ -127,7 +127,9 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 	if err != nil {
 		return fmt.Errorf("web UI: %w", err)
 	}
-	runner.Start(ctx)
+	// The workers outlive ctx: on shutdown they are stopped after the HTTP
+	// server has finished the requests in flight (runner.Stop below).
+	runner.Start(context.WithoutCancel(ctx))
 
 	api := httpapi.New(httpapi.Config{
 		Store:         store,
