@@ -94,6 +94,14 @@ type APIKey struct {
 	CreatedAt   time.Time
 }
 
+// Validate checks what a store needs of a key: its ids and its access list.
+func (k *APIKey) Validate() error {
+	if k.PublicKey == "" || k.ID == "" || k.OrgID == "" {
+		return Errorf(ErrValidation, "an API key needs an id, an organization and a public key")
+	}
+	return ValidateAccessList(k.AccessList)
+}
+
 // ServiceAccount is an organization service account used over OAuth 2.0
 // client credentials. SecretHash is a slow password hash of the client secret.
 type ServiceAccount struct {
@@ -107,6 +115,15 @@ type ServiceAccount struct {
 	Enabled         bool
 	CreatedAt       time.Time
 	SecretExpiresAt time.Time // zero: never
+}
+
+// Validate checks what a store needs of an account: its ids and its access
+// list.
+func (a *ServiceAccount) Validate() error {
+	if a.ClientID == "" || a.OrgID == "" {
+		return Errorf(ErrValidation, "a service account needs a client id and an organization")
+	}
+	return ValidateAccessList(a.AccessList)
 }
 
 // PrincipalKind says which kind of credential authenticated a request.

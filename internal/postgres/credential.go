@@ -38,10 +38,7 @@ func decodeList[S ~[]T, T any](s string, dst *S) error {
 // CreateAPIKey stores k; ErrConflict if its public key (or id) exists. A
 // zero CreatedAt is set to the store's clock.
 func (db *DB) CreateAPIKey(ctx context.Context, k *costexplorer.APIKey) error {
-	if k.PublicKey == "" || k.ID == "" || k.OrgID == "" {
-		return costexplorer.Errorf(costexplorer.ErrValidation, "an API key needs an id, an organization and a public key")
-	}
-	if err := costexplorer.ValidateAccessList(k.AccessList); err != nil {
+	if err := k.Validate(); err != nil {
 		return err
 	}
 	roles, err := encodeList(k.Roles)
@@ -146,10 +143,7 @@ func (db *DB) SetAPIKeyEnabled(ctx context.Context, publicKey string, enabled bo
 
 // CreateServiceAccount stores a; ErrConflict if its client id exists.
 func (db *DB) CreateServiceAccount(ctx context.Context, a *costexplorer.ServiceAccount) error {
-	if a.ClientID == "" || a.OrgID == "" {
-		return costexplorer.Errorf(costexplorer.ErrValidation, "a service account needs a client id and an organization")
-	}
-	if err := costexplorer.ValidateAccessList(a.AccessList); err != nil {
+	if err := a.Validate(); err != nil {
 		return err
 	}
 	roles, err := encodeList(a.Roles)
