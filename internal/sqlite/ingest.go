@@ -1,18 +1,15 @@
 package sqlite
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/sqlstore"
 )
 
 // insertChunk is how many line items one INSERT statement carries. Fewer,
@@ -24,91 +21,44 @@ const insertChunk = 256
 // rollupChunk is how many rollup cells one upsert statement carries.
 const rollupChunk = 256
 
-// cellKey identifies a rollup cell by surrogate keys (0: no project/cluster).
+// cellKey identifies a rollup cell and skuKey a row of the skus table, as
+// the readers (usage.go, verify.go) scan them; ingest uses [sqlstore.CellKey]
+// and [sqlstore.SKUKey].
 type cellKey struct {
-	month   costexplorer.Month
-	org     int64
-	project int64
-	cluster int64
-	service int64
+	month                          costexplorer.Month
+	org, project, cluster, service int64
 }
 
-// skuKey identifies a row of the skus table.
 type skuKey struct {
 	name    string
 	service int64
 	unit    string
 }
 
-// itemRow is a line item resolved to surrogate keys.
-type itemRow struct {
-	item    *costexplorer.LineItem
-	org     int64
-	project int64 // 0: none
-	cluster int64 // 0: none
-	sku     int64
-	service int64
+func compareCells(a, b cellKey) int {
+	return sqlstore.CompareCells(sqlstore.CellKey{Month: a.month, Org: a.org, Project: a.project, Cluster: a.cluster, Service: a.service},
+		sqlstore.CellKey{Month: b.month, Org: b.org, Project: b.project, Cluster: b.cluster, Service: b.service})
 }
 
-// keys maps 24-hex ids (and SKUs) to surrogate keys and back.
-type keys struct {
-	orgs     map[string]int64
-	projects map[string]projectRef
-	clusters map[string]clusterRef
-	skus     map[skuKey]int64
-	// ext maps surrogate keys back to 24-hex ids for the deltas.
-	orgExt, projectExt, clusterExt map[int64]string
-}
+// keyCache holds the surrogate keys of committed dimension rows (see
+// [sqlstore.KeyCache]); every ingest of this process shares it.
+type keyCache struct{ keys *sqlstore.KeyCache }
 
-func newKeys() keys {
-	return keys{
-		orgs: map[string]int64{}, projects: map[string]projectRef{}, clusters: map[string]clusterRef{},
-		skus:   map[skuKey]int64{},
-		orgExt: map[int64]string{}, projectExt: map[int64]string{}, clusterExt: map[int64]string{},
-	}
-}
+// newKeys returns an empty cache for [keyCache].
+func newKeys() *sqlstore.KeyCache { return sqlstore.NewKeyCache() }
 
-// keyCache holds the surrogate keys of committed dimension rows, so that an
-// ingest resolves its items without a query per dimension. Entries stay
-// valid forever: dimension rows are never deleted, and a project never moves
-// to another organization nor a cluster to another project.
-type keyCache struct {
-	mu sync.RWMutex
-	keys
-}
-
-// merge adds the keys of a committed transaction.
-func (c *keyCache) merge(k *keys) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	maps.Copy(c.orgs, k.orgs)
-	maps.Copy(c.projects, k.projects)
-	maps.Copy(c.clusters, k.clusters)
-	maps.Copy(c.skus, k.skus)
-	maps.Copy(c.orgExt, k.orgExt)
-	maps.Copy(c.projectExt, k.projectExt)
-	maps.Copy(c.clusterExt, k.clusterExt)
-}
-
-// ingester resolves the dimensions of one batch inside its transaction. Keys
-// it finds or creates go to its own maps, which join the shared cache only
-// after the commit: a key cached before could belong to a row rolled back.
+// ingester writes one batch inside its transaction. Its resolver finds
+// dimension rows with prepared statements, one row at a time: the key cache
+// answers nearly every lookup after the first batches.
 type ingester struct {
 	db  *DB
 	ctx context.Context
 	tx  *sql.Tx
-	keys
+	*sqlstore.Resolver
 
 	findOrg, findProject, findCluster, findSKU, insertSKU *sql.Stmt
 
 	changed bool // a dimension was created, renamed or relinked
-}
-
-type projectRef struct{ id, org int64 }
-type clusterRef struct{ id, project int64 }
-
-func validationErr(format string, args ...any) error {
-	return costexplorer.Errorf(costexplorer.ErrValidation, format, args...)
 }
 
 // ingestCacheKiB is the page cache of the write connection while and after
@@ -140,7 +90,8 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		if _, err := tx.ExecContext(ctx, ingestCachePragma); err != nil {
 			return err
 		}
-		in = &ingester{db: db, ctx: ctx, tx: tx, keys: newKeys()}
+		in = &ingester{db: db, ctx: ctx, tx: tx}
+		in.Resolver = sqlstore.NewResolver(db.keys.keys, in, db.serviceCodeOf)
 		defer in.close()
 		if err := in.prepare(); err != nil {
 			return err
@@ -148,7 +99,7 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		if err := in.upsertDimensions(b); err != nil {
 			return err
 		}
-		rows, err := in.resolveItems(b.Items)
+		rows, err := in.ResolveItems(b.Items)
 		if err != nil {
 			return err
 		}
@@ -158,20 +109,29 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		}
 		res.Inserted = len(inserted)
 		res.Duplicates = len(rows) - len(inserted)
-		cellKeys, cells, err := in.applyRollup(inserted)
-		if err != nil {
+		var delta sqlstore.RollupDelta
+		delta.Add(inserted)
+		cells := delta.Cells()
+		if err := in.applyRollup(cells); err != nil {
 			return err
 		}
-		res.Deltas = in.deltas(cellKeys, cells)
-		res.DataVersion, err = in.finish(inserted)
+		res.Deltas = in.RollupRows(cells, db.serviceNameOf)
+		res.DataVersion, err = in.finish(sqlstore.TotalsOf(inserted))
 		return err
 	})
 	if err != nil {
 		return costexplorer.IngestResult{}, err
 	}
-	db.keys.merge(&in.keys)
+	db.keys.keys.Merge(&in.Keys)
 	return res, nil
 }
+
+func (db *DB) serviceCodeOf(s costexplorer.Service) (int64, bool) {
+	code, ok := db.serviceCode[s]
+	return code, ok
+}
+
+func (db *DB) serviceNameOf(code int64) costexplorer.Service { return db.serviceName[code] }
 
 func (in *ingester) prepare() error {
 	for _, p := range []struct {
@@ -230,7 +190,7 @@ func (in *ingester) upsertDimensions(b *costexplorer.UsageBatch) error {
 			}
 			in.changed = true
 		}
-		in.orgs[o.ID], in.orgExt[id] = id, o.ID
+		in.PutOrg(o.ID, id)
 	}
 	// Links after every organization exists, so a batch may carry a paying
 	// organization and its linked ones in any order.
@@ -248,7 +208,7 @@ func (in *ingester) upsertDimensions(b *costexplorer.UsageBatch) error {
 		}
 		if err := linkOrg(ctx, tx, o.PayingOrgID, o.ID); err != nil {
 			if costexplorer.IsNotFound(err) {
-				return validationErr("organization %s: paying organization %s not found", o.ID, o.PayingOrgID)
+				return sqlstore.ValidationErr("organization %s: paying organization %s not found", o.ID, o.PayingOrgID)
 			}
 			return err
 		}
@@ -256,402 +216,216 @@ func (in *ingester) upsertDimensions(b *costexplorer.UsageBatch) error {
 	}
 
 	for _, p := range b.Projects {
-		org, err := in.org(p.OrgID)
+		org, err := in.Org(p.OrgID)
 		if err != nil {
-			return validationErr("project %s: %s", p.ID, errDetail(err))
+			return sqlstore.In("project "+p.ID, err)
 		}
-		var ref projectRef
+		var ref sqlstore.ProjectRef
 		var name string
-		err = tx.QueryRowContext(ctx, "SELECT id, org_id, name FROM projects WHERE ext_id = ?", p.ID).Scan(&ref.id, &ref.org, &name)
+		err = tx.QueryRowContext(ctx, "SELECT id, org_id, name FROM projects WHERE ext_id = ?", p.ID).Scan(&ref.ID, &ref.Org, &name)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			ref.org = org
-			if err := tx.QueryRowContext(ctx, "INSERT INTO projects (ext_id, org_id, name) VALUES (?, ?, ?) RETURNING id", p.ID, org, p.Name).Scan(&ref.id); err != nil {
+			ref.Org = org
+			if err := tx.QueryRowContext(ctx, "INSERT INTO projects (ext_id, org_id, name) VALUES (?, ?, ?) RETURNING id", p.ID, org, p.Name).Scan(&ref.ID); err != nil {
 				return fmt.Errorf("insert project %s: %w", p.ID, err)
 			}
 			in.changed = true
 		case err != nil:
 			return err
-		case ref.org != org:
-			return validationErr("project %s belongs to another organization than %s", p.ID, p.OrgID)
+		case ref.Org != org:
+			return sqlstore.ValidationErr("project %s belongs to another organization than %s", p.ID, p.OrgID)
 		case name != p.Name:
-			if _, err := tx.ExecContext(ctx, "UPDATE projects SET name = ? WHERE id = ?", p.Name, ref.id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE projects SET name = ? WHERE id = ?", p.Name, ref.ID); err != nil {
 				return fmt.Errorf("rename project %s: %w", p.ID, err)
 			}
 			in.changed = true
 		}
-		in.projects[p.ID], in.projectExt[ref.id] = ref, p.ID
+		in.PutProject(p.ID, ref)
 	}
 
 	for _, c := range b.Clusters {
-		proj, err := in.project(c.ProjectID)
+		proj, err := in.Project(c.ProjectID)
 		if err != nil {
-			return validationErr("cluster %s: %s", c.ID, errDetail(err))
+			return sqlstore.In("cluster "+c.ID, err)
 		}
-		var ref clusterRef
+		var ref sqlstore.ClusterRef
 		var name, provider, tier string
-		err = tx.QueryRowContext(ctx, "SELECT id, project_id, name, provider, tier FROM clusters WHERE ext_id = ?", c.ID).Scan(&ref.id, &ref.project, &name, &provider, &tier)
+		err = tx.QueryRowContext(ctx, "SELECT id, project_id, name, provider, tier FROM clusters WHERE ext_id = ?", c.ID).Scan(&ref.ID, &ref.Project, &name, &provider, &tier)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			ref.project = proj.id
+			ref.Project = proj.ID
 			if err := tx.QueryRowContext(ctx, "INSERT INTO clusters (ext_id, project_id, name, provider, tier) VALUES (?, ?, ?, ?, ?) RETURNING id",
-				c.ID, proj.id, c.Name, c.Provider, c.Tier).Scan(&ref.id); err != nil {
+				c.ID, proj.ID, c.Name, c.Provider, c.Tier).Scan(&ref.ID); err != nil {
 				return fmt.Errorf("insert cluster %s: %w", c.ID, err)
 			}
 			in.changed = true
 		case err != nil:
 			return err
-		case ref.project != proj.id:
-			return validationErr("cluster %s belongs to another project than %s", c.ID, c.ProjectID)
+		case ref.Project != proj.ID:
+			return sqlstore.ValidationErr("cluster %s belongs to another project than %s", c.ID, c.ProjectID)
 		default:
 			// Provider and tier are descriptive: an empty value keeps the stored one.
 			newProvider, newTier := cmp.Or(c.Provider, provider), cmp.Or(c.Tier, tier)
 			if name != c.Name || newProvider != provider || newTier != tier {
-				if _, err := tx.ExecContext(ctx, "UPDATE clusters SET name = ?, provider = ?, tier = ? WHERE id = ?", c.Name, newProvider, newTier, ref.id); err != nil {
+				if _, err := tx.ExecContext(ctx, "UPDATE clusters SET name = ?, provider = ?, tier = ? WHERE id = ?", c.Name, newProvider, newTier, ref.ID); err != nil {
 					return fmt.Errorf("update cluster %s: %w", c.ID, err)
 				}
 				in.changed = true
 			}
 		}
-		in.clusters[c.ID], in.clusterExt[ref.id] = ref, c.ID
+		in.PutCluster(c.ID, ref)
 	}
 	return nil
 }
 
-func errDetail(err error) string {
-	var e *costexplorer.Error
-	if errors.As(err, &e) {
-		return e.Detail
-	}
-	return err.Error()
+// FindOrg reads an organization's key (see [sqlstore.Finder]).
+func (in *ingester) FindOrg(ext string) (id int64, found bool, err error) {
+	found, err = found1(in.findOrg.QueryRowContext(in.ctx, ext).Scan(&id))
+	return id, found, err
 }
 
-// org resolves an organization id, or returns ErrNotFound.
-func (in *ingester) org(ext string) (int64, error) {
-	if id, ok := in.orgs[ext]; ok {
-		return id, nil
-	}
-	in.db.keys.mu.RLock()
-	id, ok := in.db.keys.orgs[ext]
-	in.db.keys.mu.RUnlock()
-	if ok {
-		in.orgs[ext], in.orgExt[id] = id, ext
-		return id, nil
-	}
-	err := in.findOrg.QueryRowContext(in.ctx, ext).Scan(&id)
+// FindProject reads a project's keys.
+func (in *ingester) FindProject(ext string) (r sqlstore.ProjectRef, found bool, err error) {
+	found, err = found1(in.findProject.QueryRowContext(in.ctx, ext).Scan(&r.ID, &r.Org))
+	return r, found, err
+}
+
+// FindCluster reads a cluster's keys.
+func (in *ingester) FindCluster(ext string) (r sqlstore.ClusterRef, found bool, err error) {
+	found, err = found1(in.findCluster.QueryRowContext(in.ctx, ext).Scan(&r.ID, &r.Project))
+	return r, found, err
+}
+
+// found1 turns the error of a single-row lookup into found and error.
+func found1(err error) (bool, error) {
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, notFound("organization %s not found", ext)
+		return false, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	in.orgs[ext], in.orgExt[id] = id, ext
-	return id, nil
+	return err == nil, err
 }
 
-func (in *ingester) project(ext string) (projectRef, error) {
-	if r, ok := in.projects[ext]; ok {
-		return r, nil
-	}
-	in.db.keys.mu.RLock()
-	r, ok := in.db.keys.projects[ext]
-	in.db.keys.mu.RUnlock()
-	if ok {
-		in.projects[ext], in.projectExt[r.id] = r, ext
-		return r, nil
-	}
-	err := in.findProject.QueryRowContext(in.ctx, ext).Scan(&r.id, &r.org)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, notFound("project %s not found", ext)
-	}
-	if err != nil {
-		return r, err
-	}
-	in.projects[ext], in.projectExt[r.id] = r, ext
-	return r, nil
-}
-
-func (in *ingester) cluster(ext string) (clusterRef, error) {
-	if r, ok := in.clusters[ext]; ok {
-		return r, nil
-	}
-	in.db.keys.mu.RLock()
-	r, ok := in.db.keys.clusters[ext]
-	in.db.keys.mu.RUnlock()
-	if ok {
-		in.clusters[ext], in.clusterExt[r.id] = r, ext
-		return r, nil
-	}
-	err := in.findCluster.QueryRowContext(in.ctx, ext).Scan(&r.id, &r.project)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, notFound("cluster %s not found", ext)
-	}
-	if err != nil {
-		return r, err
-	}
-	in.clusters[ext], in.clusterExt[r.id] = r, ext
-	return r, nil
-}
-
-func (in *ingester) sku(k skuKey) (int64, error) {
-	if id, ok := in.skus[k]; ok {
-		return id, nil
-	}
-	in.db.keys.mu.RLock()
-	id, ok := in.db.keys.skus[k]
-	in.db.keys.mu.RUnlock()
-	if ok {
-		in.skus[k] = id
-		return id, nil
-	}
-	if _, err := in.insertSKU.ExecContext(in.ctx, k.name, k.service, k.unit); err != nil {
-		return 0, fmt.Errorf("insert sku %q: %w", k.name, err)
-	}
-	if err := in.findSKU.QueryRowContext(in.ctx, k.name, k.service, k.unit).Scan(&id); err != nil {
-		return 0, fmt.Errorf("find sku %q: %w", k.name, err)
-	}
-	in.skus[k] = id
-	return id, nil
-}
-
-// resolveItems maps every item to surrogate keys, checking that its
-// dimensions exist and belong together.
-func (in *ingester) resolveItems(items []costexplorer.LineItem) ([]itemRow, error) {
-	rows := make([]itemRow, len(items))
-	for i := range items {
-		li := &items[i]
-		r := itemRow{item: li}
-		var err error
-		if r.org, err = in.org(li.OrgID); err != nil {
-			return nil, in.itemErr(li, err)
+// ResolveSKUs creates and finds the SKUs one at a time: they are few, and
+// the key cache knows them after the first batches.
+func (in *ingester) ResolveSKUs(keys []sqlstore.SKUKey, into map[sqlstore.SKUKey]int64) error {
+	for _, k := range keys {
+		if _, err := in.insertSKU.ExecContext(in.ctx, k.Name, k.Service, k.Unit); err != nil {
+			return fmt.Errorf("insert sku %q: %w", k.Name, err)
 		}
-		if li.ProjectID != "" {
-			p, err := in.project(li.ProjectID)
-			if err != nil {
-				return nil, in.itemErr(li, err)
-			}
-			if p.org != r.org {
-				return nil, validationErr("line item %s: project %s does not belong to organization %s", li.ID, li.ProjectID, li.OrgID)
-			}
-			r.project = p.id
+		var id int64
+		if err := in.findSKU.QueryRowContext(in.ctx, k.Name, k.Service, k.Unit).Scan(&id); err != nil {
+			return fmt.Errorf("find sku %q: %w", k.Name, err)
 		}
-		if li.ClusterID != "" {
-			c, err := in.cluster(li.ClusterID)
-			if err != nil {
-				return nil, in.itemErr(li, err)
-			}
-			if c.project != r.project {
-				return nil, validationErr("line item %s: cluster %s does not belong to project %s", li.ID, li.ClusterID, li.ProjectID)
-			}
-			r.cluster = c.id
-		}
-		svc, _ := costexplorer.ParseService(string(li.Service)) // validated
-		code, ok := in.db.serviceCode[svc]
-		if !ok {
-			return nil, fmt.Errorf("service %q has no code", svc)
-		}
-		r.service = code
-		if r.sku, err = in.sku(skuKey{li.SKU, code, li.Unit}); err != nil {
-			return nil, err
-		}
-		rows[i] = r
+		into[k] = id
 	}
-	return rows, nil
-}
-
-func (in *ingester) itemErr(li *costexplorer.LineItem, err error) error {
-	if costexplorer.IsNotFound(err) {
-		return validationErr("line item %s: %s", li.ID, errDetail(err))
-	}
-	return err
+	return nil
 }
 
 // insertItems inserts the rows, skipping ids already stored (or earlier in
-// the batch), and returns the rows that were inserted.
-//
-// The table's key is (org, project, cluster, day, id) and the id fixes the
-// other key columns (it names one charge of one resource on one day), so a
-// conflict on the key is a conflict on the id. Within the batch, repeated ids are dropped
-// here whatever their other columns, so that each id is inserted at most once
-// and RETURNING id names one row of its chunk.
-func (in *ingester) insertItems(rows []itemRow) ([]itemRow, error) {
+// the batch, see [sqlstore.UniqueItems]), in key order, and returns the rows
+// that were inserted.
+func (in *ingester) insertItems(rows []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	const cols = "(org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)"
-	stmtFor := func(n int) (*sql.Stmt, error) {
-		q := "INSERT INTO line_items " + cols + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+	unique, index := sqlstore.UniqueItems(rows)
+	inserted := make([]sqlstore.ItemRow, 0, len(unique))
+	args := make([]any, 0, insertChunk*9)
+	err := in.chunked(len(unique), insertChunk, func(n int) string {
+		return "INSERT INTO line_items " + cols + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" +
 			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) +
 			" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
-		return in.tx.PrepareContext(in.ctx, q)
-	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	seen := make(map[costexplorer.LineItemID]struct{}, len(rows))
-	unique := make([]itemRow, 0, len(rows))
-	for _, r := range rows {
-		if _, dup := seen[r.item.ID]; !dup {
-			seen[r.item.ID] = struct{}{}
-			unique = append(unique, r)
-		}
-	}
-	// Key order turns the b-tree inserts into an ordered merge: each leaf is
-	// visited once per batch, with its path still in the page cache.
-	slices.SortFunc(unique, compareItems)
-	rows = unique
-	inserted := make([]itemRow, 0, len(rows))
-	args := make([]any, 0, insertChunk*9)
-	first := make(map[costexplorer.LineItemID]int, insertChunk)
-	for start := 0; start < len(rows); start += insertChunk {
-		chunk := rows[start:min(start+insertChunk, len(rows))]
+	}, func(stmt *sql.Stmt, start, end int) error {
 		args = args[:0]
-		clear(first)
-		for i := range chunk {
-			r := &chunk[i]
-			li := r.item
-			first[li.ID] = i
-			args = append(args, r.org, r.project, r.cluster, r.sku, int64(li.Date), li.ID[:],
+		for i := start; i < end; i++ {
+			r := &unique[i]
+			li := r.Item
+			args = append(args, r.Org, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
 				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
-		}
-		var stmt *sql.Stmt
-		var err error
-		if len(chunk) == insertChunk {
-			if full == nil {
-				if full, err = stmtFor(insertChunk); err != nil {
-					return nil, err
-				}
-			}
-			stmt = full
-		} else {
-			if stmt, err = stmtFor(len(chunk)); err != nil {
-				return nil, err
-			}
-			defer stmt.Close()
 		}
 		res, err := stmt.QueryContext(in.ctx, args...)
 		if err != nil {
-			return nil, fmt.Errorf("insert line items: %w", err)
+			return err
 		}
+		defer res.Close()
 		var raw sql.RawBytes
 		for res.Next() {
 			if err := res.Scan(&raw); err != nil {
-				res.Close()
-				return nil, err
+				return err
 			}
-			var id costexplorer.LineItemID
-			copy(id[:], raw)
-			i, ok := first[id]
-			if !ok {
-				res.Close()
-				return nil, fmt.Errorf("insert line items: unexpected id %s returned", id)
+			r, err := sqlstore.Returned(unique, index, raw)
+			if err != nil {
+				return err
 			}
-			inserted = append(inserted, chunk[i])
+			inserted = append(inserted, *r)
 		}
-		res.Close()
-		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("insert line items: %w", err)
-		}
+		return res.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("insert line items: %w", err)
 	}
 	return inserted, nil
 }
 
-// compareItems orders rows as the line_items key does.
-func compareItems(a, b itemRow) int {
-	return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.project, b.project), cmp.Compare(a.cluster, b.cluster),
-		cmp.Compare(a.item.Date, b.item.Date), bytes.Compare(a.item.ID[:], b.item.ID[:]))
-}
-
-// applyRollup adds the inserted items' amounts to the rollup, cell by cell,
-// and returns the cells it added to.
-func (in *ingester) applyRollup(inserted []itemRow) ([]cellKey, map[cellKey]costexplorer.Cents, error) {
-	cells := map[cellKey]costexplorer.Cents{}
-	for i := range inserted {
-		r := &inserted[i]
-		cells[cellKey{r.item.Date.Month(), r.org, r.project, r.cluster, r.service}] += r.item.Amount
-	}
-	keys := make([]cellKey, 0, len(cells))
-	for k := range cells {
-		keys = append(keys, k)
-	}
-	// Key order makes the b-tree inserts sequential and the deltas stable.
-	slices.SortFunc(keys, compareCells)
-	stmtFor := func(n int) (*sql.Stmt, error) {
-		return in.tx.PrepareContext(in.ctx, "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) VALUES (?, ?, ?, ?, ?, ?)"+
-			strings.Repeat(", (?, ?, ?, ?, ?, ?)", n-1)+
-			" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents")
-	}
+// chunked runs fn over [0, n) in chunks of size, with a statement of the
+// chunk's length: one prepared for full chunks and reused, one for the last.
+func (in *ingester) chunked(n, size int, query func(rows int) string, fn func(stmt *sql.Stmt, start, end int) error) error {
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, rollupChunk*6)
-	for start := 0; start < len(keys); start += rollupChunk {
-		chunk := keys[start:min(start+rollupChunk, len(keys))]
-		args = args[:0]
-		for _, k := range chunk {
-			args = append(args, int64(k.month), k.org, k.project, k.cluster, k.service, int64(cells[k]))
-		}
+	for start := 0; start < n; start += size {
+		end := min(start+size, n)
 		stmt := full
-		if len(chunk) < rollupChunk || full == nil {
-			s, err := stmtFor(len(chunk))
+		if end-start < size || full == nil {
+			s, err := in.tx.PrepareContext(in.ctx, query(end-start))
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
-			if len(chunk) == rollupChunk {
+			if end-start == size {
 				full = s
 			} else {
 				defer s.Close()
 			}
 			stmt = s
 		}
-		if _, err := stmt.ExecContext(in.ctx, args...); err != nil {
-			return nil, nil, fmt.Errorf("update rollup: %w", err)
+		if err := fn(stmt, start, end); err != nil {
+			return err
 		}
 	}
-	return keys, cells, nil
+	return nil
 }
 
-func compareCells(a, b cellKey) int {
-	return cmp.Or(cmp.Compare(a.month, b.month), cmp.Compare(a.org, b.org), cmp.Compare(a.project, b.project),
-		cmp.Compare(a.cluster, b.cluster), cmp.Compare(a.service, b.service))
-}
-
-// deltas returns the cells as rollup rows with 24-hex ids, in key order.
-func (in *ingester) deltas(keys []cellKey, cells map[cellKey]costexplorer.Cents) []costexplorer.RollupRow {
-	out := make([]costexplorer.RollupRow, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, costexplorer.RollupRow{
-			Month:     k.month,
-			OrgID:     in.orgExt[k.org],
-			ProjectID: in.projectExt[k.project],
-			ClusterID: in.clusterExt[k.cluster],
-			Service:   in.db.serviceName[k.service],
-			Amount:    cells[k],
-		})
+// applyRollup adds the cells' amounts to the rollup.
+func (in *ingester) applyRollup(cells []sqlstore.Cell) error {
+	args := make([]any, 0, rollupChunk*6)
+	err := in.chunked(len(cells), rollupChunk, func(n int) string {
+		return "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) VALUES (?, ?, ?, ?, ?, ?)" +
+			strings.Repeat(", (?, ?, ?, ?, ?, ?)", n-1) +
+			" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
+	}, func(stmt *sql.Stmt, start, end int) error {
+		args = args[:0]
+		for _, c := range cells[start:end] {
+			args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
+		}
+		_, err := stmt.ExecContext(in.ctx, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update rollup: %w", err)
 	}
-	return out
+	return nil
 }
 
 // finish updates the running totals and the data version, and returns the
 // version after the ingest.
-func (in *ingester) finish(inserted []itemRow) (int64, error) {
+func (in *ingester) finish(t sqlstore.Totals) (int64, error) {
 	var v int64
-	if len(inserted) == 0 {
+	if t.Items == 0 {
 		if in.changed {
 			return bumpDataVersion(in.ctx, in.tx)
 		}
 		err := in.tx.QueryRowContext(in.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
 		return v, err
-	}
-	var total costexplorer.Cents
-	lo, hi := inserted[0].item.Date, inserted[0].item.Date
-	for i := range inserted {
-		li := inserted[i].item
-		total += li.Amount
-		lo, hi = min(lo, li.Date), max(hi, li.Date)
 	}
 	err := in.tx.QueryRowContext(in.ctx, `UPDATE usage_state SET
 		data_version = data_version + 1,
@@ -660,6 +434,6 @@ func (in *ingester) finish(inserted []itemRow) (int64, error) {
 		first_day    = CASE WHEN first_day IS NULL OR first_day > ? THEN ? ELSE first_day END,
 		last_day     = CASE WHEN last_day IS NULL OR last_day < ? THEN ? ELSE last_day END
 		WHERE id = 1 RETURNING data_version`,
-		len(inserted), int64(total), int64(lo), int64(lo), int64(hi), int64(hi)).Scan(&v)
+		t.Items, int64(t.Cents), int64(t.FirstDay), int64(t.FirstDay), int64(t.LastDay), int64(t.LastDay)).Scan(&v)
 	return v, err
 }
