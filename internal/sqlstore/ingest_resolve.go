@@ -64,7 +64,7 @@ func In(what string, err error) error {
 	return err
 }
 
-func orgsOf(k *Keys) map[string]int64         { return k.Orgs }
+func orgsOf(k *Keys) map[string]int64          { return k.Orgs }
 func projectsOf(k *Keys) map[string]ProjectRef { return k.Projects }
 func clustersOf(k *Keys) map[string]ClusterRef { return k.Clusters }
 func skusOf(k *Keys) map[SKUKey]int64          { return k.SKUs }
