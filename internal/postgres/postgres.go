@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/sqlstore"
 )
 
 // Options configure a DB.
@@ -30,6 +31,10 @@ type Options struct {
 // [costexplorer.Verifier]. It is safe for concurrent use, and any number of
 // DBs in any number of processes may share one database.
 type DB struct {
+	// Store holds the rules and queries both dialects share; the methods
+	// of this package add what PostgreSQL does differently.
+	*sqlstore.Store
+
 	pool *pgxpool.Pool
 	now  func() time.Time
 
@@ -96,6 +101,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := &DB{pool: pool, now: opts.Now}
+	db.Store = sqlstore.New(dialect, runner{db}, opts.Now)
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -121,49 +127,27 @@ func (db *DB) Ping(ctx context.Context) error {
 	})
 }
 
-// loadServices reads the service codes, adding codes for services the domain
-// knows but the table lacks (a service added after the database was made).
-// The migration lock keeps replicas that open together from adding the same
-// service twice.
+// loadServices loads the service codes (see [sqlstore.Store.LoadServices])
+// under the migration lock, which keeps replicas that open together from
+// adding the same service twice.
 func (db *DB) loadServices(ctx context.Context) error {
-	return db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", lockMigrate); err != nil {
 			return err
 		}
-		load := func() error {
-			db.serviceCode = map[costexplorer.Service]int32{}
-			db.serviceName = map[int32]costexplorer.Service{}
-			rows, err := tx.Query(ctx, "SELECT code, name FROM services")
-			if err != nil {
-				return err
-			}
-			var code int32
-			var name string
-			_, err = pgx.ForEachRow(rows, []any{&code, &name}, func() error {
-				db.serviceCode[costexplorer.Service(name)] = code
-				db.serviceName[code] = costexplorer.Service(name)
-				return nil
-			})
-			return err
-		}
-		if err := load(); err != nil {
-			return fmt.Errorf("load services: %w", err)
-		}
-		added := false
-		for _, s := range costexplorer.Services {
-			if _, ok := db.serviceCode[s]; ok {
-				continue
-			}
-			if _, err := tx.Exec(ctx, "INSERT INTO services (code, name) SELECT COALESCE(MAX(code), -1) + 1, $1 FROM services", string(s)); err != nil {
-				return fmt.Errorf("add service %q: %w", s, err)
-			}
-			added = true
-		}
-		if added {
-			return load()
-		}
-		return nil
+		return db.LoadServices(ctx, querier{tx})
 	})
+	if err != nil {
+		return err
+	}
+	// ingest.go keeps the PostgreSQL column type of the codes.
+	svc := db.Services()
+	db.serviceCode = make(map[costexplorer.Service]int32, len(svc.Code))
+	db.serviceName = make(map[int32]costexplorer.Service, len(svc.Name))
+	for name, code := range svc.Code {
+		db.serviceCode[name], db.serviceName[int32(code)] = int32(code), name
+	}
+	return nil
 }
 
 // run acquires a connection (waiting at most acquireTimeout), calls fn with

@@ -16,6 +16,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/sqlstore"
 )
 
 // Options configure a DB.
@@ -34,6 +35,10 @@ type Options struct {
 // failing with SQLITE_BUSY half-way through a transaction; and a pool of
 // read-only connections, which WAL lets read while a write is in progress.
 type DB struct {
+	// Store holds the rules and queries both dialects share; the methods
+	// of this package add what SQLite does differently.
+	*sqlstore.Store
+
 	path  string
 	write *sql.DB
 	read  *sql.DB
@@ -104,6 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 	db := &DB{path: path, write: write, now: opts.Now, keys: keyCache{keys: newKeys()}}
+	db.Store = sqlstore.New(dialect, runner{db}, opts.Now)
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, translate(err))
@@ -192,47 +198,16 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	return nil
 }
 
-// loadServices reads the service codes, adding codes for services the domain
-// knows but the table lacks (a service added after the database was made).
+// loadServices loads the service codes (see [sqlstore.Store.LoadServices])
+// in a write transaction, which SQLite's single writer serialises.
 func (db *DB) loadServices(ctx context.Context) error {
-	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		load := func() error {
-			db.serviceCode = map[costexplorer.Service]int64{}
-			db.serviceName = map[int64]costexplorer.Service{}
-			rows, err := tx.QueryContext(ctx, "SELECT code, name FROM services")
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var code int64
-				var name string
-				if err := rows.Scan(&code, &name); err != nil {
-					return err
-				}
-				db.serviceCode[costexplorer.Service(name)] = code
-				db.serviceName[code] = costexplorer.Service(name)
-			}
-			return rows.Err()
-		}
-		if err := load(); err != nil {
-			return fmt.Errorf("load services: %w", err)
-		}
-		added := false
-		for _, s := range costexplorer.Services {
-			if _, ok := db.serviceCode[s]; ok {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO services (code, name) SELECT COALESCE(MAX(code), -1) + 1, ? FROM services", string(s)); err != nil {
-				return fmt.Errorf("add service %q: %w", s, err)
-			}
-			added = true
-		}
-		if added {
-			return load()
-		}
-		return nil
-	})
+	err := db.writeTx(ctx, func(tx *sql.Tx) error { return db.LoadServices(ctx, txQuerier{tx}) })
+	if err != nil {
+		return err
+	}
+	svc := db.Services()
+	db.serviceCode, db.serviceName = svc.Code, svc.Name
+	return nil
 }
 
 // writeTx runs fn in an IMMEDIATE transaction on the write connection and

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/costexplorer/costexplorer/internal/sqlstore"
+)
+
+// dialect is what PostgreSQL's SQL differs in (see [sqlstore.Dialect]).
+var dialect = sqlstore.Dialect{
+	Name:        "postgres",
+	Placeholder: sqlstore.Dollar,
+	NoRows:      pgx.ErrNoRows,
+	Bool:        func(b bool) any { return b },
+	Greatest:    "GREATEST",
+	NoLimit:     "ALL",
+	ForUpdate:   " FOR UPDATE",
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
+	LockData: func(ctx context.Context, q sqlstore.Querier) error {
+		_, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", lockIngest)
+		return err
+	},
+	Translate: translate,
+}
+
+// pgxQuerier is what pgx.Tx, *pgxpool.Conn and *pgx.Conn have in common.
+type pgxQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// querier runs the core's statements on a connection or in a transaction,
+// rebinding its '?' placeholders.
+type querier struct{ c pgxQuerier }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.c.Exec(ctx, sqlstore.Rebind(query), args...)
+	return tag.RowsAffected(), err
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.c.Query(ctx, sqlstore.Rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
+}
+
+// runner is the store's [sqlstore.Runner]: single statements on a pooled
+// connection (each commits by itself), transactions through tx.
+type runner struct{ db *DB }
+
+func (r runner) Read(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return r.db.run(ctx, func(c *pgxpool.Conn) error { return fn(querier{c}) })
+}
+
+func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return r.db.readTx(ctx, func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+func (r runner) Write(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return r.Read(ctx, fn)
+}
+
+func (r runner) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return r.db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+var (
+	_ sqlstore.Querier = querier{}
+	_ sqlstore.Runner  = runner{}
+)
