@@ -22,13 +22,6 @@ type ProjectRef struct{ ID, Org int64 }
 // ClusterRef is a stored cluster: its surrogate key and its project's.
 type ClusterRef struct{ ID, Project int64 }
 
-// SKUKey identifies a row of the skus table.
-type SKUKey struct {
-	Name    string
-	Service int64
-	Unit    string
-}
-
 // ItemRow is a line item resolved to surrogate keys. Project and Cluster are
 // 0 when the item has none; SKU is 0 until the SKU is resolved.
 type ItemRow struct {
@@ -89,22 +82,6 @@ func Returned(unique []ItemRow, index map[costexplorer.LineItemID]int, raw []byt
 		return nil, ErrUnexpectedID
 	}
 	return &unique[i], nil
-}
-
-// CellKey identifies a rollup cell by surrogate keys (0: no project or
-// cluster).
-type CellKey struct {
-	Month   costexplorer.Month
-	Org     int64
-	Project int64
-	Cluster int64
-	Service int64
-}
-
-// CompareCells orders cells as the rollup's primary key does.
-func CompareCells(a, b CellKey) int {
-	return cmp.Or(cmp.Compare(a.Month, b.Month), cmp.Compare(a.Org, b.Org), cmp.Compare(a.Project, b.Project),
-		cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Service, b.Service))
 }
 
 // Cell is a rollup cell and the amount added to it.
@@ -202,7 +179,7 @@ func (k *Keys) PutCluster(ext string, r ClusterRef) { k.Clusters[ext], k.cluster
 
 // RollupRows returns cells as rollup rows with 24-hex ids, in the order
 // given; every key of cells must be known to k.
-func (k *Keys) RollupRows(cells []Cell, service func(int64) costexplorer.Service) []costexplorer.RollupRow {
+func (k *Keys) RollupRows(cells []Cell, services map[int64]costexplorer.Service) []costexplorer.RollupRow {
 	out := make([]costexplorer.RollupRow, 0, len(cells))
 	for _, c := range cells {
 		out = append(out, costexplorer.RollupRow{
@@ -210,7 +187,7 @@ func (k *Keys) RollupRows(cells []Cell, service func(int64) costexplorer.Service
 			OrgID:     k.orgExt[c.Org],
 			ProjectID: k.projectExt[c.Project],
 			ClusterID: k.clusterExt[c.Cluster],
-			Service:   service(c.Service),
+			Service:   services[c.Service],
 			Amount:    c.Amount,
 		})
 	}

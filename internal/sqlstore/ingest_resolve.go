@@ -27,17 +27,13 @@ type Resolver struct {
 	Keys
 	Cache *KeyCache // nil: none
 	Find  Finder
-	// ServiceCode returns the code of a service (the services table).
-	ServiceCode func(costexplorer.Service) (int64, bool)
+	// ServiceCodes maps services to their codes (the services table).
+	ServiceCodes map[costexplorer.Service]int64
 }
 
 // NewResolver returns a resolver with empty Keys.
-func NewResolver(cache *KeyCache, find Finder, serviceCode func(costexplorer.Service) (int64, bool)) *Resolver {
-	return &Resolver{Keys: NewKeys(), Cache: cache, Find: find, ServiceCode: serviceCode}
-}
-
-func notFound(format string, args ...any) error {
-	return costexplorer.Errorf(costexplorer.ErrNotFound, format, args...)
+func NewResolver(cache *KeyCache, find Finder, serviceCodes map[costexplorer.Service]int64) *Resolver {
+	return &Resolver{Keys: NewKeys(), Cache: cache, Find: find, ServiceCodes: serviceCodes}
 }
 
 // ValidationErr returns an ErrValidation error with the detail given.
@@ -69,61 +65,74 @@ func projectsOf(k *Keys) map[string]ProjectRef { return k.Projects }
 func clustersOf(k *Keys) map[string]ClusterRef { return k.Clusters }
 func skusOf(k *Keys) map[SKUKey]int64          { return k.SKUs }
 
+// cached returns the key of ext from the transaction's keys (local) or else
+// from the cache, which it then copies into the transaction's with put.
+func cached[V any](local map[string]V, c *KeyCache, of func(*Keys) map[string]V, ext string, put func(string, V)) (V, bool) {
+	if v, ok := local[ext]; ok {
+		return v, true
+	}
+	v, ok := lookup(c, of, ext)
+	if ok {
+		put(ext, v)
+	}
+	return v, ok
+}
+
 // Org resolves an organization id, or returns ErrNotFound.
 func (r *Resolver) Org(ext string) (int64, error) {
-	if id, ok := r.Orgs[ext]; ok {
-		return id, nil
+	if v, ok := r.Orgs[ext]; ok {
+		return v, nil
 	}
-	id, ok := lookup(r.Cache, orgsOf, ext)
+	if v, ok := cached(r.Orgs, r.Cache, orgsOf, ext, r.PutOrg); ok {
+		return v, nil
+	}
+	v, ok, err := r.Find.FindOrg(ext)
+	if err != nil {
+		return v, err
+	}
 	if !ok {
-		var err error
-		if id, ok, err = r.Find.FindOrg(ext); err != nil {
-			return 0, err
-		}
-		if !ok {
-			return 0, notFound("organization %s not found", ext)
-		}
+		return v, notFound("organization %s not found", ext)
 	}
-	r.PutOrg(ext, id)
-	return id, nil
+	r.PutOrg(ext, v)
+	return v, nil
 }
 
 // Project resolves a project id, or returns ErrNotFound.
 func (r *Resolver) Project(ext string) (ProjectRef, error) {
-	if p, ok := r.Projects[ext]; ok {
-		return p, nil
+	if v, ok := r.Projects[ext]; ok {
+		return v, nil
 	}
-	p, ok := lookup(r.Cache, projectsOf, ext)
+	if v, ok := cached(r.Projects, r.Cache, projectsOf, ext, r.PutProject); ok {
+		return v, nil
+	}
+	v, ok, err := r.Find.FindProject(ext)
+	if err != nil {
+		return v, err
+	}
 	if !ok {
-		var err error
-		if p, ok, err = r.Find.FindProject(ext); err != nil {
-			return p, err
-		}
-		if !ok {
-			return p, notFound("project %s not found", ext)
-		}
+		return v, notFound("project %s not found", ext)
 	}
-	r.PutProject(ext, p)
-	return p, nil
+	r.PutProject(ext, v)
+	return v, nil
 }
 
 // Cluster resolves a cluster id, or returns ErrNotFound.
 func (r *Resolver) Cluster(ext string) (ClusterRef, error) {
-	if c, ok := r.Clusters[ext]; ok {
-		return c, nil
+	if v, ok := r.Clusters[ext]; ok {
+		return v, nil
 	}
-	c, ok := lookup(r.Cache, clustersOf, ext)
+	if v, ok := cached(r.Clusters, r.Cache, clustersOf, ext, r.PutCluster); ok {
+		return v, nil
+	}
+	v, ok, err := r.Find.FindCluster(ext)
+	if err != nil {
+		return v, err
+	}
 	if !ok {
-		var err error
-		if c, ok, err = r.Find.FindCluster(ext); err != nil {
-			return c, err
-		}
-		if !ok {
-			return c, notFound("cluster %s not found", ext)
-		}
+		return v, notFound("cluster %s not found", ext)
 	}
-	r.PutCluster(ext, c)
-	return c, nil
+	r.PutCluster(ext, v)
+	return v, nil
 }
 
 // ResolveItems maps every item to surrogate keys, checking that its
@@ -165,7 +174,7 @@ func (r *Resolver) ResolveItems(items []costexplorer.LineItem) ([]ItemRow, error
 			row.Cluster = c.ID
 		}
 		svc, _ := costexplorer.ParseService(string(li.Service)) // validated
-		code, ok := r.ServiceCode(svc)
+		code, ok := r.ServiceCodes[svc]
 		if !ok {
 			return nil, fmt.Errorf("service %q has no code", svc)
 		}

@@ -1,0 +1,306 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Bulk is the part of an ingest that each dialect does its own way, inside
+// the ingest's transaction: creating SKUs and moving line items in bulk
+// (SQLite with prepared multi-row inserts, PostgreSQL with COPY).
+type Bulk interface {
+	// ResolveSKUs creates the SKUs among keys not stored yet and puts the
+	// surrogate keys of all of keys into into.
+	ResolveSKUs(ctx context.Context, keys []SKUKey, into map[SKUKey]int64) error
+	// InsertItems inserts unique (distinct ids in key order, with index, as
+	// [UniqueItems] returns them), skipping ids stored already, and returns
+	// the rows it inserted (see [Returned]).
+	InsertItems(ctx context.Context, unique []ItemRow, index map[costexplorer.LineItemID]int) ([]ItemRow, error)
+	// Close releases what the bulk path holds (prepared statements).
+	Close()
+}
+
+// IngestOptions is what a dialect gives [Store.Ingest].
+type IngestOptions struct {
+	// Cache holds the keys of committed dimension rows, shared by the
+	// ingests of a process; nil: every ingest reads them.
+	Cache *KeyCache
+	// Begin runs first in the ingest's transaction, after the data lock,
+	// and returns the bulk path over q.
+	Begin func(ctx context.Context, q Querier) (Bulk, error)
+	// LinkOrg makes payingID pay for linkedID (ErrNotFound when either is
+	// missing).
+	LinkOrg func(ctx context.Context, q Querier, payingID, linkedID string) error
+}
+
+// Ingest stores a batch in one transaction (see [costexplorer.UsageStore]).
+// Dimensions are created or renamed; a project cannot move to another
+// organization, nor a cluster to another project. Items are validated and
+// must reference organizations, projects and clusters that exist in the
+// store or the batch, consistently (the project of the item's organization,
+// the cluster of the item's project); otherwise the error is ErrValidation
+// and nothing changes. Items already stored (or repeated in the batch) are
+// skipped. The data version changes when items were inserted or a dimension
+// was created, renamed or relinked (names appear in query results), and only
+// then.
+func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts IngestOptions) (costexplorer.IngestResult, error) {
+	if err := b.Validate(); err != nil {
+		return costexplorer.IngestResult{}, err
+	}
+	var (
+		res costexplorer.IngestResult
+		t   *ingestTx
+	)
+	err := s.r.WriteTx(ctx, func(q Querier) error {
+		res = costexplorer.IngestResult{}
+		if err := s.d.lockData(ctx, q); err != nil {
+			return err
+		}
+		bulk, err := opts.Begin(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer bulk.Close()
+		t = &ingestTx{s: s, ctx: ctx, q: q, bulk: bulk, opts: &opts}
+		t.Resolver = NewResolver(opts.Cache, t, s.services.Code)
+		if err := t.upsertDimensions(b); err != nil {
+			return err
+		}
+		if err := t.prefetchItems(b.Items); err != nil {
+			return err
+		}
+		rows, err := t.ResolveItems(b.Items)
+		if err != nil {
+			return err
+		}
+		unique, index := UniqueItems(rows)
+		inserted, err := bulk.InsertItems(ctx, unique, index)
+		if err != nil {
+			return err
+		}
+		res.Inserted = len(inserted)
+		res.Duplicates = len(rows) - len(inserted)
+		var delta RollupDelta
+		delta.Add(inserted)
+		cells := delta.Cells()
+		if err := t.addRollup(cells); err != nil {
+			return err
+		}
+		res.Deltas = t.RollupRows(cells, s.services.Name)
+		res.DataVersion, err = t.finish(TotalsOf(inserted))
+		return err
+	})
+	if err != nil {
+		return costexplorer.IngestResult{}, err
+	}
+	if opts.Cache != nil {
+		opts.Cache.Merge(&t.Keys)
+	}
+	return res, nil
+}
+
+// ingestTx is one ingest's transaction. Its resolver's keys join the shared
+// cache only after the commit: a key cached before could belong to a row
+// rolled back.
+type ingestTx struct {
+	s    *Store
+	ctx  context.Context
+	q    Querier
+	bulk Bulk
+	opts *IngestOptions
+	*Resolver
+
+	changed bool // a dimension was created, renamed or relinked
+}
+
+// FindOrg reads an organization's key (see [Finder]).
+func (t *ingestTx) FindOrg(ext string) (id int64, found bool, err error) {
+	found, err = t.found(t.q.QueryRow(t.ctx, "SELECT id FROM organizations WHERE ext_id = ?", ext).Scan(&id))
+	return id, found, err
+}
+
+// FindProject reads a project's keys.
+func (t *ingestTx) FindProject(ext string) (r ProjectRef, found bool, err error) {
+	found, err = t.found(t.q.QueryRow(t.ctx, "SELECT id, org_id FROM projects WHERE ext_id = ?", ext).Scan(&r.ID, &r.Org))
+	return r, found, err
+}
+
+// FindCluster reads a cluster's keys.
+func (t *ingestTx) FindCluster(ext string) (r ClusterRef, found bool, err error) {
+	found, err = t.found(t.q.QueryRow(t.ctx, "SELECT id, project_id FROM clusters WHERE ext_id = ?", ext).Scan(&r.ID, &r.Project))
+	return r, found, err
+}
+
+// ResolveSKUs goes to the dialect's bulk path.
+func (t *ingestTx) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
+	return t.bulk.ResolveSKUs(t.ctx, keys, into)
+}
+
+// found turns the error of a single-row lookup into found and error.
+func (t *ingestTx) found(err error) (bool, error) {
+	if t.s.d.IsNoRows(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// chunk is how many rows one multi-row statement of the ingest carries: few
+// statements per batch, and at 9 parameters a row far below both dialects'
+// limits (32,766 in SQLite, 65,535 in PostgreSQL).
+const chunk = 256
+
+// placeholders returns n placeholders: "?, ?, ?".
+func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
+
+// values returns n rows of cols placeholders: "(?, ?), (?, ?)".
+func values(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return row + strings.Repeat(", "+row, n-1)
+}
+
+// eachChunk calls fn with the bounds of each chunk of [0, n).
+func eachChunk(n int, fn func(start, end int) error) error {
+	for start := 0; start < n; start += chunk {
+		if err := fn(start, min(start+chunk, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queryRows runs query with args and calls scan for each row.
+func (t *ingestTx) queryRows(query string, args []any, scan func(Rows) error) error {
+	rows, err := t.q.Query(t.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// selectIn runs query, which ends in "WHERE ext_id", for ids in chunks, and
+// calls scan for each row.
+func (t *ingestTx) selectIn(query string, ids []string, scan func(Rows) error) error {
+	return eachChunk(len(ids), func(start, end int) error {
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		return t.queryRows(query+" IN ("+placeholders(end-start)+")", args, scan)
+	})
+}
+
+// missing returns the distinct non-empty ids that has does not know.
+func missing(ids []string, has func(string) bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id != "" && !seen[id] && !has(id) {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// prefetch reads the keys of the stored organizations, projects and
+// clusters among the ids given that neither the transaction nor the cache
+// knows, a statement per chunk rather than one per id. Ids not stored stay
+// unknown; the resolver reports them.
+func (t *ingestTx) prefetch(orgIDs, projectIDs, clusterIDs []string) error {
+	ids := missing(orgIDs, func(s string) bool { _, ok := cached(t.Orgs, t.Cache, orgsOf, s, t.PutOrg); return ok })
+	err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", ids, func(r Rows) error {
+		var ext string
+		var id int64
+		if err := r.Scan(&ext, &id); err != nil {
+			return err
+		}
+		t.PutOrg(ext, id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ids = missing(projectIDs, func(s string) bool { _, ok := cached(t.Projects, t.Cache, projectsOf, s, t.PutProject); return ok })
+	err = t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", ids, func(r Rows) error {
+		var ext string
+		var p ProjectRef
+		if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
+			return err
+		}
+		t.PutProject(ext, p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ids = missing(clusterIDs, func(s string) bool { _, ok := cached(t.Clusters, t.Cache, clustersOf, s, t.PutCluster); return ok })
+	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", ids, func(r Rows) error {
+		var ext string
+		var c ClusterRef
+		if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
+			return err
+		}
+		t.PutCluster(ext, c)
+		return nil
+	})
+}
+
+// prefetchItems prefetches the dimensions of items.
+func (t *ingestTx) prefetchItems(items []costexplorer.LineItem) error {
+	orgs, projects, clusters := make([]string, len(items)), make([]string, len(items)), make([]string, len(items))
+	for i := range items {
+		orgs[i], projects[i], clusters[i] = items[i].OrgID, items[i].ProjectID, items[i].ClusterID
+	}
+	return t.prefetch(orgs, projects, clusters)
+}
+
+// addRollup adds the cells' amounts to the rollup.
+func (t *ingestTx) addRollup(cells []Cell) error {
+	args := make([]any, 0, chunk*6)
+	err := eachChunk(len(cells), func(start, end int) error {
+		args = args[:0]
+		for _, c := range cells[start:end] {
+			args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
+		}
+		_, err := t.q.Exec(t.ctx, "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) VALUES "+values(end-start, 6)+
+			" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents", args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update rollup: %w", err)
+	}
+	return nil
+}
+
+// finish adds tot to the running totals, changes the data version if items
+// were inserted or a dimension changed, and returns the version after the
+// ingest.
+func (t *ingestTx) finish(tot Totals) (int64, error) {
+	var v int64
+	var err error
+	switch {
+	case tot.Items > 0:
+		err = t.q.QueryRow(t.ctx, `UPDATE usage_state SET
+			data_version = data_version + 1,
+			line_items   = line_items + ?,
+			total_cents  = total_cents + ?,
+			first_day    = CASE WHEN first_day IS NULL OR first_day > ? THEN ? ELSE first_day END,
+			last_day     = CASE WHEN last_day IS NULL OR last_day < ? THEN ? ELSE last_day END
+			WHERE id = 1 RETURNING data_version`,
+			int64(tot.Items), int64(tot.Cents), int64(tot.FirstDay), int64(tot.FirstDay), int64(tot.LastDay), int64(tot.LastDay)).Scan(&v)
+	case t.changed:
+		err = t.q.QueryRow(t.ctx, "UPDATE usage_state SET data_version = data_version + 1 WHERE id = 1 RETURNING data_version").Scan(&v)
+	default:
+		err = t.q.QueryRow(t.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
+	}
+	return v, err
+}
