@@ -34,6 +34,7 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		return costexplorer.IngestResult{}, err
 	}
 	return db.Ingest(ctx, b, sqlstore.IngestOptions{
+		ArrayIn: true,
 		Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
 			return bulk{q.(querier).c.(pgx.Tx)}, nil
 		},

@@ -31,6 +31,10 @@ type IngestOptions struct {
 	// Begin runs first in the ingest's transaction, after the data lock,
 	// and returns the bulk path over q.
 	Begin func(ctx context.Context, q Querier) (Bulk, error)
+	// ArrayIn is set when the dialect binds a []string to one parameter
+	// (PostgreSQL): lookups by many ids are then one statement, "= ANY(?)",
+	// instead of a statement per chunk of placeholders.
+	ArrayIn bool
 	// LinkOrg makes payingID pay for linkedID (ErrNotFound when either is
 	// missing).
 	LinkOrg func(ctx context.Context, q Querier, payingID, linkedID string) error
@@ -186,9 +190,15 @@ func (t *ingestTx) queryRows(query string, args []any, scan func(Rows) error) er
 	return rows.Err()
 }
 
-// selectIn runs query, which ends in "WHERE ext_id", for ids in chunks, and
-// calls scan for each row.
+// selectIn runs query, which ends in "WHERE ext_id", for ids (in chunks
+// unless the dialect binds arrays), and calls scan for each row.
 func (t *ingestTx) selectIn(query string, ids []string, scan func(Rows) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if t.opts.ArrayIn {
+		return t.queryRows(query+" = ANY(?)", []any{ids}, scan)
+	}
 	return eachChunk(len(ids), func(start, end int) error {
 		args := make([]any, 0, end-start)
 		for _, id := range ids[start:end] {
@@ -198,12 +208,16 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Rows) error) e
 	})
 }
 
-// missing returns the distinct non-empty ids that has does not know.
-func missing(ids []string, has func(string) bool) []string {
+// missing returns the distinct non-empty ids among id(0), …, id(n-1) that
+// has does not know.
+func missing(n int, id func(int) string, has func(string) bool) []string {
+	if id == nil {
+		return nil
+	}
 	var out []string
 	seen := map[string]bool{}
-	for _, id := range ids {
-		if id != "" && !seen[id] && !has(id) {
+	for i := range n {
+		if id := id(i); id != "" && !seen[id] && !has(id) {
 			seen[id] = true
 			out = append(out, id)
 		}
@@ -215,8 +229,9 @@ func missing(ids []string, has func(string) bool) []string {
 // clusters among the ids given that neither the transaction nor the cache
 // knows, a statement per chunk rather than one per id. Ids not stored stay
 // unknown; the resolver reports them.
-func (t *ingestTx) prefetch(orgIDs, projectIDs, clusterIDs []string) error {
-	ids := missing(orgIDs, func(s string) bool { _, ok := cached(t.Orgs, t.Cache, orgsOf, s, t.PutOrg); return ok })
+func (t *ingestTx) prefetch(n int, orgID, projectID, clusterID func(i int) string) error {
+	putOrg, putProject, putCluster := t.PutOrg, t.PutProject, t.PutCluster
+	ids := missing(n, orgID, func(s string) bool { _, ok := cached(t.Orgs, t.Cache, orgsOf, s, putOrg); return ok })
 	err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", ids, func(r Rows) error {
 		var ext string
 		var id int64
@@ -229,7 +244,7 @@ func (t *ingestTx) prefetch(orgIDs, projectIDs, clusterIDs []string) error {
 	if err != nil {
 		return err
 	}
-	ids = missing(projectIDs, func(s string) bool { _, ok := cached(t.Projects, t.Cache, projectsOf, s, t.PutProject); return ok })
+	ids = missing(n, projectID, func(s string) bool { _, ok := cached(t.Projects, t.Cache, projectsOf, s, putProject); return ok })
 	err = t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", ids, func(r Rows) error {
 		var ext string
 		var p ProjectRef
@@ -242,7 +257,7 @@ func (t *ingestTx) prefetch(orgIDs, projectIDs, clusterIDs []string) error {
 	if err != nil {
 		return err
 	}
-	ids = missing(clusterIDs, func(s string) bool { _, ok := cached(t.Clusters, t.Cache, clustersOf, s, t.PutCluster); return ok })
+	ids = missing(n, clusterID, func(s string) bool { _, ok := cached(t.Clusters, t.Cache, clustersOf, s, putCluster); return ok })
 	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", ids, func(r Rows) error {
 		var ext string
 		var c ClusterRef
@@ -256,11 +271,10 @@ func (t *ingestTx) prefetch(orgIDs, projectIDs, clusterIDs []string) error {
 
 // prefetchItems prefetches the dimensions of items.
 func (t *ingestTx) prefetchItems(items []costexplorer.LineItem) error {
-	orgs, projects, clusters := make([]string, len(items)), make([]string, len(items)), make([]string, len(items))
-	for i := range items {
-		orgs[i], projects[i], clusters[i] = items[i].OrgID, items[i].ProjectID, items[i].ClusterID
-	}
-	return t.prefetch(orgs, projects, clusters)
+	return t.prefetch(len(items),
+		func(i int) string { return items[i].OrgID },
+		func(i int) string { return items[i].ProjectID },
+		func(i int) string { return items[i].ClusterID })
 }
 
 // addRollup adds the cells' amounts to the rollup.

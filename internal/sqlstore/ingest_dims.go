@@ -144,11 +144,11 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 	if len(projects) == 0 {
 		return nil
 	}
-	orgIDs, ids := make([]string, len(projects)), make([]string, len(projects))
+	ids := make([]string, len(projects))
 	for i, p := range projects {
-		orgIDs[i], ids[i] = p.OrgID, p.ID
+		ids[i] = p.ID
 	}
-	if err := t.prefetch(orgIDs, nil, nil); err != nil {
+	if err := t.prefetch(len(projects), func(i int) string { return projects[i].OrgID }, nil, nil); err != nil {
 		return err
 	}
 	type stored struct {
@@ -219,11 +219,11 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 	if len(clusters) == 0 {
 		return nil
 	}
-	projectIDs, ids := make([]string, len(clusters)), make([]string, len(clusters))
+	ids := make([]string, len(clusters))
 	for i, c := range clusters {
-		projectIDs[i], ids[i] = c.ProjectID, c.ID
+		ids[i] = c.ID
 	}
-	if err := t.prefetch(nil, projectIDs, nil); err != nil {
+	if err := t.prefetch(len(clusters), nil, func(i int) string { return clusters[i].ProjectID }, nil); err != nil {
 		return err
 	}
 	type stored struct {
