@@ -7,23 +7,13 @@ import (
 	"github.com/costexplorer/costexplorer/internal/sqlstore"
 )
 
-// Verify checks the store's invariants from one snapshot and returns one line
-// per difference (none when consistent):
-//   - referential integrity of line items and rollup cells (line items carry
-//     no foreign keys, see the migration);
-//   - every line item's project belongs to its organization, and its cluster
-//     to its project (project and cluster 0 mean none, so a cluster without
-//     a project is reported too);
-//   - the rollup equals a recomputation from the line items, cell by cell
-//     (computed by the database, so nothing is streamed to the client);
-//   - the running totals (count, sum, first and last day) match the items.
+// Verify checks the store's invariants (see [sqlstore.Store.VerifyWith])
+// with anti-joins (line items carry no foreign keys, see the migration; a
+// cluster without a project is reported too) and compares the rollup and the
+// running totals with recomputations made by the database, so that nothing
+// is streamed to the client.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
-	return db.VerifyWith(ctx, func(q sqlstore.Querier, r *sqlstore.Report) error {
-		if err := verifyReferences(ctx, q, r); err != nil {
-			return err
-		}
-		return verifyRollup(ctx, q, r)
-	})
+	return db.VerifyWith(ctx, verifyReferences, verifyRollup)
 }
 
 // verifyReferences checks the references of line items and rollup cells with

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,6 +60,12 @@ var (
 	_ costexplorer.Verifier = (*DB)(nil)
 )
 
+// migrationFS holds the numbered migrations. internal/postgres uses the same
+// numbers for the same changes.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
 // busyTimeout is how long a connection waits for another process's lock.
 const busyTimeout = 10 * time.Second
 
@@ -114,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, translate(err))
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.Init(ctx, migrationFS); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -128,10 +135,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	db.read = read
-	if err := db.loadServices(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	// ingest.go reads the codes from these fields.
+	svc := db.Services()
+	db.serviceCode, db.serviceName = svc.Code, svc.Name
 	return db, nil
 }
 
@@ -195,18 +201,6 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 		return fmt.Errorf("backup to %s: %w", destPath, translate(err))
 	}
 	ok = true
-	return nil
-}
-
-// loadServices loads the service codes (see [sqlstore.Store.LoadServices])
-// in a write transaction, which SQLite's single writer serialises.
-func (db *DB) loadServices(ctx context.Context) error {
-	err := db.writeTx(ctx, func(tx *sql.Tx) error { return db.LoadServices(ctx, txQuerier{tx}) })
-	if err != nil {
-		return err
-	}
-	svc := db.Services()
-	db.serviceCode, db.serviceName = svc.Code, svc.Name
 	return nil
 }
 

@@ -9,25 +9,12 @@ import (
 	"github.com/costexplorer/costexplorer/internal/sqlstore"
 )
 
-// Verify checks the store's invariants from one snapshot and returns one line
-// per difference (none when consistent):
-//   - SQLite's own structural check (PRAGMA quick_check) and foreign keys;
-//   - every line item's organization, project, cluster and SKU exist (the
-//     table has no FOREIGN KEY clauses), its project belongs to its
-//     organization, and its cluster to its project;
-//   - the rollup equals a recomputation from the line items, cell by cell
-//     (in Go, one pass over the table);
-//   - the running totals (count, sum, first and last day) match the items.
+// Verify checks the store's invariants (see [sqlstore.Store.VerifyWith]):
+// SQLite's own structural check (PRAGMA quick_check) and foreign keys, the
+// line items' references in one pass, then the rollup and the running
+// totals recomputed in Go.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
-	return db.VerifyWith(ctx, func(q sqlstore.Querier, r *sqlstore.Report) error {
-		if err := verifyStructure(ctx, q, r); err != nil {
-			return err
-		}
-		if err := verifyReferences(ctx, q, r); err != nil {
-			return err
-		}
-		return verifyRollup(ctx, q, r)
-	})
+	return db.VerifyWith(ctx, verifyStructure, verifyReferences, verifyRollup)
 }
 
 // verifyStructure runs SQLite's integrity and foreign-key checks.

@@ -47,12 +47,33 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
-// Migrate applies, within q (one write transaction that the caller has made
-// exclusive), the migrations of fsys not yet recorded in schema_migrations,
-// so that a failed migration leaves nothing behind. apply runs one
-// migration's script (PostgreSQL needs its simple protocol for a script of
-// several statements).
-func (s *Store) Migrate(ctx context.Context, q Querier, fsys fs.FS, apply func(script string) error) error {
+// Init prepares a store that has just been opened: it applies the pending
+// migrations of fsys and loads the service codes, each in a write
+// transaction that first takes the dialect's schema lock, so that processes
+// or replicas opening the same database at once apply each migration exactly
+// once and add each missing service once.
+func (s *Store) Init(ctx context.Context, fsys fs.FS) error {
+	err := s.r.WriteTx(ctx, func(q Querier) error {
+		if err := s.d.lockSchema(ctx, q); err != nil {
+			return err
+		}
+		return s.migrate(ctx, q, fsys)
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return s.r.WriteTx(ctx, func(q Querier) error {
+		if err := s.d.lockSchema(ctx, q); err != nil {
+			return err
+		}
+		return s.LoadServices(ctx, q)
+	})
+}
+
+// migrate applies, within q, the migrations of fsys not yet recorded in
+// schema_migrations; a failed migration leaves nothing behind (DDL is
+// transactional in both engines).
+func (s *Store) migrate(ctx context.Context, q Querier, fsys fs.FS) error {
 	ms, err := Migrations(fsys)
 	if err != nil {
 		return err
@@ -80,7 +101,7 @@ func (s *Store) Migrate(ctx context.Context, q Querier, fsys fs.FS, apply func(s
 		if applied[m.Version] {
 			continue
 		}
-		if err := apply(m.SQL); err != nil {
+		if err := s.d.ExecScript(ctx, q, m.SQL); err != nil {
 			return fmt.Errorf("apply migration %s: %w", m.Name, err)
 		}
 		if _, err := q.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

@@ -20,11 +20,27 @@ func (r *Report) Addf(format string, args ...any) {
 	r.lines = append(r.lines, fmt.Sprintf(format, args...))
 }
 
-// VerifyWith runs check in one read snapshot and returns the lines it
-// reported (none when the store is consistent).
-func (s *Store) VerifyWith(ctx context.Context, check func(q Querier, r *Report) error) ([]string, error) {
+// Check is one part of a verification: it reads within q and reports what
+// differs to r.
+type Check func(ctx context.Context, q Querier, r *Report) error
+
+// VerifyWith runs the checks in order in one read snapshot and returns the
+// lines they reported (none when the store is consistent). Every dialect
+// checks that the line items' references exist and fit the dimension
+// hierarchy, that the rollup equals a recomputation from the line items cell
+// by cell, and that the running totals (count, sum, first and last day)
+// match the items.
+func (s *Store) VerifyWith(ctx context.Context, checks ...Check) ([]string, error) {
 	r := &Report{s: s}
-	if err := s.r.ReadTx(ctx, func(q Querier) error { return check(q, r) }); err != nil {
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		for _, c := range checks {
+			if err := c(ctx, q, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	return r.lines, nil
