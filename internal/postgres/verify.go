@@ -30,20 +30,7 @@ func verifyReferences(ctx context.Context, q sqlstore.Querier, r *sqlstore.Repor
 			FROM rollup r WHERE (r.project_id <> 0 AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = r.project_id))
 			   OR (r.cluster_id <> 0 AND NOT EXISTS (SELECT 1 FROM clusters c WHERE c.id = r.cluster_id))`, "rollup: cell %s refers to a missing project or cluster"},
 	} {
-		rows, err := q.Query(ctx, c.q)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return err
-			}
-			r.Addf(c.line, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := sqlstore.EachString(ctx, q, c.q, func(s string) { r.Addf(c.line, s) }); err != nil {
 			return err
 		}
 	}

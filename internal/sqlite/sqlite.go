@@ -207,15 +207,7 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 // writeTx runs fn in an IMMEDIATE transaction on the write connection and
 // commits it if fn returns nil.
 func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return txErr(ctx, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return txErr(ctx, err)
-	}
-	return txErr(ctx, tx.Commit())
+	return inTx(ctx, db.write, nil, fn)
 }
 
 // txErr translates err, reporting the context's error instead of the
@@ -232,7 +224,12 @@ func txErr(ctx context.Context, err error) error {
 
 // readTx runs fn in a read transaction, which sees one snapshot throughout.
 func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return inTx(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// inTx runs fn in a transaction of pool and commits it if fn returns nil.
+func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return txErr(ctx, err)
 	}

@@ -19,39 +19,24 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 
 // verifyStructure runs SQLite's integrity and foreign-key checks.
 func verifyStructure(ctx context.Context, q sqlstore.Querier, r *sqlstore.Report) error {
-	rows, err := q.Query(ctx, "PRAGMA quick_check")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return err
-		}
+	err := sqlstore.EachString(ctx, q, "PRAGMA quick_check", func(s string) {
 		if s != "ok" {
 			r.Addf("integrity: %s", s)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = q.Query(ctx, "PRAGMA foreign_key_check")
+	})
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return sqlstore.Each(ctx, q, "PRAGMA foreign_key_check", func(row sqlstore.Row) error {
 		var table, parent string
 		var rowid sql.NullInt64
 		var fk int64
-		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+		if err := row.Scan(&table, &rowid, &parent, &fk); err != nil {
 			return err
 		}
 		r.Addf("foreign key: a row of %s refers to a missing row of %s", table, parent)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // verifyReferences checks the references of line_items, which has no

@@ -86,7 +86,7 @@ func (s *Store) migrate(ctx context.Context, q Querier, fsys fs.FS) error {
 		return err
 	}
 	applied := map[int]bool{}
-	err = each(ctx, q, "SELECT version FROM schema_migrations", func(r Row) error {
+	err = Each(ctx, q, "SELECT version FROM schema_migrations", func(r Row) error {
 		var v int64
 		if err := r.Scan(&v); err != nil {
 			return err

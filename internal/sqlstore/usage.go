@@ -32,7 +32,7 @@ func LoadDims(ctx context.Context, q Querier, withSKUs bool) (*Dims, error) {
 		table string
 		dst   map[int64]string
 	}{{"organizations", d.Orgs}, {"projects", d.Projects}, {"clusters", d.Clusters}} {
-		err := each(ctx, q, "SELECT id, ext_id FROM "+t.table, func(r Row) error {
+		err := Each(ctx, q, "SELECT id, ext_id FROM "+t.table, func(r Row) error {
 			var id int64
 			var ext string
 			if err := r.Scan(&id, &ext); err != nil {
@@ -48,7 +48,7 @@ func LoadDims(ctx context.Context, q Querier, withSKUs bool) (*Dims, error) {
 	if !withSKUs {
 		return d, nil
 	}
-	err := each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
+	err := Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
 		var id int64
 		var k SKUKey
 		if err := r.Scan(&id, &k.Name, &k.Service, &k.Unit); err != nil {
@@ -60,8 +60,8 @@ func LoadDims(ctx context.Context, q Querier, withSKUs bool) (*Dims, error) {
 	return d, err
 }
 
-// each runs query within q and calls fn for each row.
-func each(ctx context.Context, q Querier, query string, fn func(Row) error, args ...any) error {
+// Each runs query within q and calls fn for each row.
+func Each(ctx context.Context, q Querier, query string, fn func(Row) error, args ...any) error {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return err
@@ -73,6 +73,19 @@ func each(ctx context.Context, q Querier, query string, fn func(Row) error, args
 		}
 	}
 	return rows.Err()
+}
+
+// EachString runs a query of one text column within q and calls fn for each
+// value.
+func EachString(ctx context.Context, q Querier, query string, fn func(string)) error {
+	return Each(ctx, q, query, func(r Row) error {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			return err
+		}
+		fn(s)
+		return nil
+	})
 }
 
 // lookup returns the 24-hex id of a surrogate key, or an error for a dangling
@@ -106,7 +119,7 @@ func (s *Store) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow)
 		if err != nil {
 			return err
 		}
-		return each(ctx, q, "SELECT month, org_id, project_id, cluster_id, service, cents FROM rollup", func(row Row) error {
+		return Each(ctx, q, "SELECT month, org_id, project_id, cluster_id, service, cents FROM rollup", func(row Row) error {
 			var month, org, project, cluster, service, cents int64
 			if err := row.Scan(&month, &org, &project, &cluster, &service, &cents); err != nil {
 				return err
@@ -145,7 +158,7 @@ func (s *Store) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineIte
 		if err != nil {
 			return err
 		}
-		return each(ctx, q, "SELECT id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents FROM line_items", func(r Row) error {
+		return Each(ctx, q, "SELECT id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents FROM line_items", func(r Row) error {
 			var (
 				li                              costexplorer.LineItem
 				org, project, cluster, sku, day int64 // project, cluster 0: none
