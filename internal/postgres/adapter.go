@@ -24,6 +24,16 @@ var dialect = sqlstore.Dialect{
 		_, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", lockIngest)
 		return err
 	},
+	LockSchema: func(ctx context.Context, q sqlstore.Querier) error {
+		_, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", lockMigrate)
+		return err
+	},
+	// The simple protocol runs a multi-statement script as one; the script
+	// is passed as written, not rebound.
+	ExecScript: func(ctx context.Context, q sqlstore.Querier, script string) error {
+		_, err := q.(querier).c.Exec(ctx, script, pgx.QueryExecModeSimpleProtocol)
+		return err
+	},
 	Translate: translate,
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,11 @@ const (
 	pingTimeout = 5 * time.Second
 )
 
+// migrationFS holds the numbered migrations, numbered as internal/sqlite's.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
 // Advisory lock keys (the first of pg_advisory_xact_lock's two int4 keys; the
 // second is a hash of the schema, so stores in different schemas of one
 // database do not wait for each other).
@@ -102,13 +108,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	db := &DB{pool: pool, now: opts.Now}
 	db.Store = sqlstore.New(dialect, runner{db}, opts.Now)
-	if err := db.migrate(ctx); err != nil {
+	if err := db.Init(ctx, migrationFS); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	if err := db.loadServices(ctx); err != nil {
-		pool.Close()
-		return nil, err
+	// ingest.go keeps the PostgreSQL column type of the service codes.
+	svc := db.Services()
+	db.serviceCode = make(map[costexplorer.Service]int32, len(svc.Code))
+	db.serviceName = make(map[int32]costexplorer.Service, len(svc.Name))
+	for name, code := range svc.Code {
+		db.serviceCode[name], db.serviceName[int32(code)] = int32(code), name
 	}
 	return db, nil
 }
@@ -125,29 +134,6 @@ func (db *DB) Ping(ctx context.Context) error {
 		var one int
 		return c.QueryRow(ctx, "SELECT 1").Scan(&one)
 	})
-}
-
-// loadServices loads the service codes (see [sqlstore.Store.LoadServices])
-// under the migration lock, which keeps replicas that open together from
-// adding the same service twice.
-func (db *DB) loadServices(ctx context.Context) error {
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", lockMigrate); err != nil {
-			return err
-		}
-		return db.LoadServices(ctx, querier{tx})
-	})
-	if err != nil {
-		return err
-	}
-	// ingest.go keeps the PostgreSQL column type of the codes.
-	svc := db.Services()
-	db.serviceCode = make(map[costexplorer.Service]int32, len(svc.Code))
-	db.serviceName = make(map[int32]costexplorer.Service, len(svc.Name))
-	for name, code := range svc.Code {
-		db.serviceCode[name], db.serviceName[int32(code)] = int32(code), name
-	}
-	return nil
 }
 
 // run acquires a connection (waiting at most acquireTimeout), calls fn with

@@ -15,7 +15,11 @@ var dialect = sqlstore.Dialect{
 	Bool:        func(b bool) any { return boolInt(b) },
 	Greatest:    "MAX",
 	NoLimit:     "-1",
-	Translate:   txErr,
+	ExecScript: func(ctx context.Context, q sqlstore.Querier, script string) error {
+		_, err := q.Exec(ctx, script)
+		return err
+	},
+	Translate: txErr,
 }
 
 // txQuerier runs the core's statements in a transaction.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,6 +60,12 @@ var (
 	_ costexplorer.Verifier = (*DB)(nil)
 )
 
+// migrationFS holds the numbered migrations. internal/postgres uses the same
+// numbers for the same changes.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
 // busyTimeout is how long a connection waits for another process's lock.
 const busyTimeout = 10 * time.Second
 
@@ -114,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, translate(err))
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.Init(ctx, migrationFS); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -128,10 +135,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	db.read = read
-	if err := db.loadServices(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	// ingest.go reads the codes from these fields.
+	svc := db.Services()
+	db.serviceCode, db.serviceName = svc.Code, svc.Name
 	return db, nil
 }
 
@@ -198,30 +204,10 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	return nil
 }
 
-// loadServices loads the service codes (see [sqlstore.Store.LoadServices])
-// in a write transaction, which SQLite's single writer serialises.
-func (db *DB) loadServices(ctx context.Context) error {
-	err := db.writeTx(ctx, func(tx *sql.Tx) error { return db.LoadServices(ctx, txQuerier{tx}) })
-	if err != nil {
-		return err
-	}
-	svc := db.Services()
-	db.serviceCode, db.serviceName = svc.Code, svc.Name
-	return nil
-}
-
 // writeTx runs fn in an IMMEDIATE transaction on the write connection and
 // commits it if fn returns nil.
 func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return txErr(ctx, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return txErr(ctx, err)
-	}
-	return txErr(ctx, tx.Commit())
+	return inTx(ctx, db.write, nil, fn)
 }
 
 // txErr translates err, reporting the context's error instead of the
@@ -238,7 +224,12 @@ func txErr(ctx context.Context, err error) error {
 
 // readTx runs fn in a read transaction, which sees one snapshot throughout.
 func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return inTx(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// inTx runs fn in a transaction of pool and commits it if fn returns nil.
+func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return txErr(ctx, err)
 	}

@@ -53,6 +53,13 @@ type Dialect struct {
 	// dimensions or the data version (PostgreSQL's advisory lock, which
 	// serialises them across replicas as SQLite's single writer does).
 	LockData func(ctx context.Context, q Querier) error
+	// LockSchema, when set, runs first in the transactions that migrate the
+	// schema and load the service codes (PostgreSQL's advisory lock, so that
+	// replicas starting together apply each migration once).
+	LockSchema func(ctx context.Context, q Querier) error
+	// ExecScript runs a migration's script of several statements within q
+	// (PostgreSQL needs its simple protocol for that).
+	ExecScript func(ctx context.Context, q Querier, script string) error
 	// Translate maps a driver error to a domain error (no rows →
 	// ErrNotFound, unique violation → ErrConflict, …).
 	Translate func(ctx context.Context, err error) error
@@ -67,6 +74,14 @@ func (d Dialect) lockData(ctx context.Context, q Querier) error {
 		return nil
 	}
 	return d.LockData(ctx, q)
+}
+
+// lockSchema runs the dialect's schema lock, if any.
+func (d Dialect) lockSchema(ctx context.Context, q Querier) error {
+	if d.LockSchema == nil {
+		return nil
+	}
+	return d.LockSchema(ctx, q)
 }
 
 // Rebind rewrites the '?' placeholders of query as $1, $2, … in order,

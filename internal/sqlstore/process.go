@@ -1,0 +1,251 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+const processColumns = `token, org_id, query, state, COALESCE(lease_owner, ''), lease_expires, attempts,
+	result, error, created_at, ready_at, completed_at, expires_at`
+
+func scanProcess(r Row) (*costexplorer.QueryProcess, error) {
+	var (
+		p                                         costexplorer.QueryProcess
+		query, state                              string
+		attempts                                  int64
+		lease, created, ready, completed, expires Time
+	)
+	if err := r.Scan(&p.Token, &p.OrgID, &query, &state, &p.LeaseOwner, &lease, &attempts,
+		&p.Result, &p.Error, &created, &ready, &completed, &expires); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(query), &p.Query); err != nil {
+		return nil, fmt.Errorf("process %s: decode query: %w", p.Token, err)
+	}
+	p.State, p.Attempts = costexplorer.ProcessState(state), int(attempts)
+	p.LeaseExpires, p.CreatedAt, p.ReadyAt = lease.Time, created.Time, ready.Time
+	p.CompletedAt, p.ExpiresAt = completed.Time, expires.Time
+	return &p, nil
+}
+
+// live reports whether p may still be returned at now: not failed and not
+// expired.
+func live(p *costexplorer.QueryProcess, now time.Time) bool {
+	return p.State != costexplorer.ProcessFailed && (p.ExpiresAt.IsZero() || p.ExpiresAt.After(now))
+}
+
+// CreateProcess inserts p unless a live process with its token exists, and
+// returns the stored process. An expired or failed process with the same
+// token is replaced. "Now" for expiry is p.CreatedAt (the store's clock when
+// zero). A token held by another organization is ErrConflict. Callers that
+// create the same token at once, in any process or on any replica, all get
+// the one process stored first.
+func (s *Store) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess) (*costexplorer.QueryProcess, error) {
+	if !costexplorer.IsToken(p.Token) {
+		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "invalid process token %q", p.Token)
+	}
+	np := *p
+	if np.CreatedAt.IsZero() {
+		np.CreatedAt = s.now()
+	}
+	if np.State == "" {
+		np.State = costexplorer.ProcessPending
+	}
+	query, err := json.Marshal(&np.Query)
+	if err != nil {
+		return nil, fmt.Errorf("encode query: %w", err)
+	}
+	// The token last, where the UPDATE below needs it too.
+	args := []any{np.OrgID, string(query), string(np.State), NullString(np.LeaseOwner), Micros(np.LeaseExpires), np.Attempts,
+		np.Result, np.Error, np.CreatedAt.UnixMicro(), Micros(np.ReadyAt), Micros(np.CompletedAt), Micros(np.ExpiresAt), np.Token}
+	var out *costexplorer.QueryProcess
+	err = s.r.WriteTx(ctx, func(q Querier) error {
+		// Bounded: a row can only vanish between the two statements if the
+		// janitor deleted it, which cannot repeat for a live process.
+		for range 3 {
+			var err error
+			out, err = scanProcess(q.QueryRow(ctx, `INSERT INTO processes
+				(org_id, query, state, lease_owner, lease_expires, attempts, result, error, created_at, ready_at, completed_at, expires_at, token)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (token) DO NOTHING RETURNING `+processColumns, args...))
+			if !s.d.IsNoRows(err) {
+				return err
+			}
+			old, err := scanProcess(q.QueryRow(ctx, "SELECT "+processColumns+" FROM processes WHERE token = ?"+s.d.ForUpdate, np.Token))
+			switch {
+			case s.d.IsNoRows(err):
+				continue
+			case err != nil:
+				return err
+			case old.OrgID != np.OrgID:
+				return costexplorer.Errorf(costexplorer.ErrConflict, "process token %s belongs to another organization", np.Token)
+			case live(old, np.CreatedAt):
+				out = old
+				return nil
+			}
+			out, err = scanProcess(q.QueryRow(ctx, `UPDATE processes SET
+				org_id = ?, query = ?, state = ?, lease_owner = ?, lease_expires = ?, attempts = ?, result = ?,
+				error = ?, created_at = ?, ready_at = ?, completed_at = ?, expires_at = ?
+				WHERE token = ? RETURNING `+processColumns, args...))
+			return err
+		}
+		return fmt.Errorf("process %s: could not be created", np.Token)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Process returns the live process of orgID with token, or ErrNotFound (also
+// for another organization's token and for an expired process).
+func (s *Store) Process(ctx context.Context, orgID, token string, now time.Time) (*costexplorer.QueryProcess, error) {
+	var p *costexplorer.QueryProcess
+	err := s.r.Read(ctx, func(q Querier) error {
+		var err error
+		p, err = scanProcess(q.QueryRow(ctx, "SELECT "+processColumns+
+			" FROM processes WHERE token = ? AND org_id = ? AND (expires_at IS NULL OR expires_at > ?)", token, orgID, now.UnixMicro()))
+		if s.d.IsNoRows(err) {
+			return notFound("query process %s not found", token)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ClaimProcess takes the oldest unexpired pending process, or a running one
+// whose lease has lapsed, for owner until now+lease. The choice and the
+// update are one statement, and exactly one caller in any process or on any
+// replica gets each claim: SQLite runs it in an IMMEDIATE transaction that no
+// other writer shares; PostgreSQL locks the candidate with FOR UPDATE SKIP
+// LOCKED, so concurrent claimers skip rows another is claiming instead of
+// waiting for them, and a row whose state changed since the statement's
+// snapshot is re-checked before it is taken. ErrNotFound when there is
+// nothing to claim.
+func (s *Store) ClaimProcess(ctx context.Context, owner string, now time.Time, lease time.Duration) (*costexplorer.QueryProcess, error) {
+	if owner == "" {
+		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "a lease owner is required")
+	}
+	var p *costexplorer.QueryProcess
+	err := s.r.Write(ctx, func(q Querier) error {
+		n := now.UnixMicro()
+		var err error
+		p, err = scanProcess(q.QueryRow(ctx, `UPDATE processes
+			SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1
+			WHERE token = (
+				SELECT token FROM processes
+				WHERE (state = 'pending' OR (state = 'running' AND lease_expires <= ?))
+				  AND (expires_at IS NULL OR expires_at > ?)
+				ORDER BY created_at, token
+				LIMIT 1`+s.d.SkipLocked+`)
+			RETURNING `+processColumns, owner, now.Add(lease).UnixMicro(), n, n))
+		if s.d.IsNoRows(err) {
+			return notFound("no query process to claim")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// endLease runs an UPDATE that ends owner's lease on the process with token
+// (query takes its own arguments, then token and owner). An owner whose
+// lease lapsed may still end it while nobody else has claimed the process
+// (the work is done and nobody else is doing it); once another owner
+// claimed it, or it is no longer running, the answer is ErrConflict, and
+// ErrNotFound when the process is gone.
+func (s *Store) endLease(ctx context.Context, token, owner, query string, args ...any) error {
+	return s.r.Write(ctx, func(q Querier) error {
+		n, err := q.Exec(ctx, query+" WHERE token = ? AND state = 'running' AND lease_owner = ?", append(args, token, owner)...)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		var exists bool
+		if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM processes WHERE token = ?)", token).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return notFound("query process %s not found", token)
+		}
+		return costexplorer.Errorf(costexplorer.ErrConflict, "query process %s is not held by %s", token, owner)
+	})
+}
+
+// FinishProcess stores the result of a process owner holds and marks it done.
+// An owner whose lease lapsed may still finish while nobody else has claimed
+// the process (the work is done and nobody else is doing it); once another
+// owner claimed it, or it is no longer running, the answer is ErrConflict.
+func (s *Store) FinishProcess(ctx context.Context, token, owner string, result []byte, now time.Time) error {
+	if result == nil {
+		result = []byte{}
+	}
+	return s.endLease(ctx, token, owner, `UPDATE processes
+		SET state = 'done', result = ?, error = '', completed_at = ?, lease_owner = NULL, lease_expires = NULL`, result, now.UnixMicro())
+}
+
+// FailProcess marks a process owner holds as failed, under the same rule as
+// FinishProcess.
+func (s *Store) FailProcess(ctx context.Context, token, owner, message string, now time.Time) error {
+	return s.endLease(ctx, token, owner, `UPDATE processes
+		SET state = 'failed', error = ?, completed_at = ?, lease_owner = NULL, lease_expires = NULL`, message, now.UnixMicro())
+}
+
+// ReleaseLeases returns the running processes of owner to pending.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
+	return s.r.Write(ctx, func(q Querier) error {
+		_, err := q.Exec(ctx, `UPDATE processes SET state = 'pending', lease_owner = NULL, lease_expires = NULL
+			WHERE state = 'running' AND lease_owner = ?`, owner)
+		return err
+	})
+}
+
+// DeleteExpiredProcesses removes processes that expired before now.
+func (s *Store) DeleteExpiredProcesses(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.r.Write(ctx, func(q Querier) error {
+		var err error
+		n, err = q.Exec(ctx, "DELETE FROM processes WHERE expires_at < ?", now.UnixMicro())
+		return err
+	})
+	return n, err
+}
+
+// ProcessCounts returns the number of processes in each state; every state
+// is present, with zero when there are none.
+func (s *Store) ProcessCounts(ctx context.Context) (map[costexplorer.ProcessState]int64, error) {
+	out := map[costexplorer.ProcessState]int64{
+		costexplorer.ProcessPending: 0, costexplorer.ProcessRunning: 0, costexplorer.ProcessDone: 0, costexplorer.ProcessFailed: 0,
+	}
+	err := s.r.Read(ctx, func(q Querier) error {
+		rows, err := q.Query(ctx, "SELECT state, COUNT(*) FROM processes GROUP BY state")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int64
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[costexplorer.ProcessState(st)] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,220 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// DataVersion returns the data version, which every change to usage data or
+// dimensions increments (in any process or on any replica).
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.r.Read(ctx, func(q Querier) error {
+		return q.QueryRow(ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
+	})
+	return v, err
+}
+
+// Dims holds the surrogate keys of one snapshot mapped to 24-hex ids (0 to
+// ""), so that scans resolve them with a map lookup instead of a join per
+// row.
+type Dims struct {
+	Orgs, Projects, Clusters map[int64]string
+	SKUs                     map[int64]SKUKey
+}
+
+// LoadDims reads the dimension tables within q (the SKUs too when withSKUs).
+func LoadDims(ctx context.Context, q Querier, withSKUs bool) (*Dims, error) {
+	d := &Dims{Orgs: map[int64]string{0: ""}, Projects: map[int64]string{0: ""}, Clusters: map[int64]string{0: ""}, SKUs: map[int64]SKUKey{}}
+	for _, t := range []struct {
+		table string
+		dst   map[int64]string
+	}{{"organizations", d.Orgs}, {"projects", d.Projects}, {"clusters", d.Clusters}} {
+		err := Each(ctx, q, "SELECT id, ext_id FROM "+t.table, func(r Row) error {
+			var id int64
+			var ext string
+			if err := r.Scan(&id, &ext); err != nil {
+				return err
+			}
+			t.dst[id] = ext
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !withSKUs {
+		return d, nil
+	}
+	err := Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
+		var id int64
+		var k SKUKey
+		if err := r.Scan(&id, &k.Name, &k.Service, &k.Unit); err != nil {
+			return err
+		}
+		d.SKUs[id] = k
+		return nil
+	})
+	return d, err
+}
+
+// Each runs query within q and calls fn for each row.
+func Each(ctx context.Context, q Querier, query string, fn func(Row) error, args ...any) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EachString runs a query of one text column within q and calls fn for each
+// value.
+func EachString(ctx context.Context, q Querier, query string, fn func(string)) error {
+	return Each(ctx, q, query, func(r Row) error {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			return err
+		}
+		fn(s)
+		return nil
+	})
+}
+
+// lookup returns the 24-hex id of a surrogate key, or an error for a dangling
+// one (which Verify would also report).
+func lookup(m map[int64]string, id int64, what string) (string, error) {
+	ext, ok := m[id]
+	if !ok {
+		return "", fmt.Errorf("dangling %s key %d", what, id)
+	}
+	return ext, nil
+}
+
+// resolve sets the 24-hex ids of a cell's or an item's organization, project
+// and cluster.
+func (d *Dims) resolve(org, project, cluster int64, orgID, projectID, clusterID *string) error {
+	var err error
+	if *orgID, err = lookup(d.Orgs, org, "organization"); err != nil {
+		return err
+	}
+	if *projectID, err = lookup(d.Projects, project, "project"); err != nil {
+		return err
+	}
+	*clusterID, err = lookup(d.Clusters, cluster, "cluster")
+	return err
+}
+
+// ScanRollup calls fn for every rollup row, from one snapshot.
+func (s *Store) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
+	return s.r.ReadTx(ctx, func(q Querier) error {
+		d, err := LoadDims(ctx, q, false)
+		if err != nil {
+			return err
+		}
+		return Each(ctx, q, "SELECT month, org_id, project_id, cluster_id, service, cents FROM rollup", func(row Row) error {
+			var month, org, project, cluster, service, cents int64
+			if err := row.Scan(&month, &org, &project, &cluster, &service, &cents); err != nil {
+				return err
+			}
+			r := &costexplorer.RollupRow{Month: costexplorer.Month(month), Amount: costexplorer.Cents(cents), Service: s.services.Name[service]}
+			if err := d.resolve(org, project, cluster, &r.OrgID, &r.ProjectID, &r.ClusterID); err != nil {
+				return err
+			}
+			return fn(r)
+		})
+	})
+}
+
+// lineItemID scans a 16-byte id column into a LineItemID without keeping
+// the driver's bytes.
+type lineItemID struct{ dst *costexplorer.LineItemID }
+
+// Scan implements [sql.Scanner].
+func (s lineItemID) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok {
+		return fmt.Errorf("line item id: unsupported %T", src)
+	}
+	if len(b) != len(s.dst) {
+		return fmt.Errorf("line item id of %d bytes", len(b))
+	}
+	copy(s.dst[:], b)
+	return nil
+}
+
+// ScanLineItems calls fn for every line item, from one snapshot (SQLite:
+// in the table's key order).
+func (s *Store) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
+	return s.r.ReadTx(ctx, func(q Querier) error {
+		d, err := LoadDims(ctx, q, true)
+		if err != nil {
+			return err
+		}
+		return Each(ctx, q, "SELECT id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents FROM line_items", func(r Row) error {
+			var (
+				li                              costexplorer.LineItem
+				org, project, cluster, sku, day int64 // project, cluster 0: none
+				price, cents                    int64
+			)
+			if err := r.Scan(lineItemID{&li.ID}, &org, &project, &cluster, &sku, &day, &li.Quantity, &price, &cents); err != nil {
+				return err
+			}
+			if err := d.resolve(org, project, cluster, &li.OrgID, &li.ProjectID, &li.ClusterID); err != nil {
+				return err
+			}
+			k, ok := d.SKUs[sku]
+			if !ok {
+				return fmt.Errorf("dangling sku key %d", sku)
+			}
+			li.SKU, li.Unit, li.Service = k.Name, k.Unit, s.services.Name[k.Service]
+			li.Date = costexplorer.Day(day)
+			li.UnitPriceNanos, li.Amount = price, costexplorer.Cents(cents)
+			return fn(&li)
+		})
+	})
+}
+
+// Projects returns every project, in id order.
+func (s *Store) Projects(ctx context.Context) ([]*costexplorer.Project, error) {
+	return list(ctx, s, func(r Row) (*costexplorer.Project, error) {
+		var p costexplorer.Project
+		return &p, r.Scan(&p.ID, &p.OrgID, &p.Name)
+	}, "SELECT p.ext_id, o.ext_id, p.name FROM projects p JOIN organizations o ON o.id = p.org_id ORDER BY p.ext_id")
+}
+
+// Clusters returns every cluster, in id order.
+func (s *Store) Clusters(ctx context.Context) ([]*costexplorer.Cluster, error) {
+	return list(ctx, s, func(r Row) (*costexplorer.Cluster, error) {
+		var c costexplorer.Cluster
+		return &c, r.Scan(&c.ID, &c.ProjectID, &c.Name, &c.Provider, &c.Tier)
+	}, "SELECT c.ext_id, p.ext_id, c.name, c.provider, c.tier FROM clusters c JOIN projects p ON p.id = c.project_id ORDER BY c.ext_id")
+}
+
+// UsageStats summarises the stored usage from the running totals kept by
+// ingest, without scanning the line items.
+func (s *Store) UsageStats(ctx context.Context) (costexplorer.UsageStats, error) {
+	var st costexplorer.UsageStats
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		var first, last NullInt64
+		var total int64
+		if err := q.QueryRow(ctx, `SELECT data_version, line_items, total_cents, first_day, last_day,
+			(SELECT COUNT(*) FROM rollup), (SELECT COUNT(*) FROM organizations),
+			(SELECT COUNT(*) FROM projects), (SELECT COUNT(*) FROM clusters)
+			FROM usage_state WHERE id = 1`).Scan(&st.DataVersion, &st.LineItems, &total, &first, &last,
+			&st.RollupRows, &st.Organizations, &st.Projects, &st.Clusters); err != nil {
+			return err
+		}
+		st.Total = costexplorer.Cents(total)
+		st.FirstDay, st.LastDay = costexplorer.Day(first), costexplorer.Day(last)
+		return nil
+	})
+	return st, err
+}

@@ -1,0 +1,98 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Report collects the findings of a verification, one line per difference.
+// Each dialect checks what its engine can check best (SQLite recomputes the
+// rollup in Go, PostgreSQL in SQL); the lines they report are written here.
+type Report struct {
+	s     *Store
+	lines []string
+}
+
+// Addf adds a line.
+func (r *Report) Addf(format string, args ...any) {
+	r.lines = append(r.lines, fmt.Sprintf(format, args...))
+}
+
+// Check is one part of a verification: it reads within q and reports what
+// differs to r.
+type Check func(ctx context.Context, q Querier, r *Report) error
+
+// VerifyWith runs the checks in order in one read snapshot and returns the
+// lines they reported (none when the store is consistent). Every dialect
+// checks that the line items' references exist and fit the dimension
+// hierarchy, that the rollup equals a recomputation from the line items cell
+// by cell, and that the running totals (count, sum, first and last day)
+// match the items.
+func (s *Store) VerifyWith(ctx context.Context, checks ...Check) ([]string, error) {
+	r := &Report{s: s}
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		for _, c := range checks {
+			if err := c(ctx, q, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return r.lines, nil
+}
+
+// Cell reports a rollup cell that differs from the recomputation from the
+// line items: got is the stored amount and want the line items' sum, nil
+// when there is none. d names the cell's dimensions (#key when dangling).
+func (r *Report) Cell(d *Dims, k CellKey, got, want *costexplorer.Cents) {
+	name := func(m map[int64]string, id int64) string {
+		if ext, ok := m[id]; ok {
+			return ext
+		}
+		return fmt.Sprintf("#%d", id)
+	}
+	cell := fmt.Sprintf("%s org %s project %s cluster %s service %q", k.Month, name(d.Orgs, k.Org),
+		name(d.Projects, k.Project), name(d.Clusters, k.Cluster), r.s.services.Name[k.Service])
+	switch {
+	case got == nil:
+		r.Addf("rollup: %s: missing, line items sum to %s", cell, *want)
+	case want == nil:
+		r.Addf("rollup: %s: holds %s but no line item belongs there", cell, *got)
+	default:
+		r.Addf("rollup: %s: holds %s, line items sum to %s", cell, *got, *want)
+	}
+}
+
+// ItemTotals are the count, sum and day range of the line items, as
+// recomputed by a verification.
+type ItemTotals struct {
+	Count       int64
+	Total       costexplorer.Cents
+	First, Last costexplorer.Day
+}
+
+// Totals reports where the running totals of usage_state differ from items.
+func (r *Report) Totals(ctx context.Context, q Querier, items ItemTotals) error {
+	var count, total int64
+	var first, last NullInt64
+	if err := q.QueryRow(ctx, "SELECT line_items, total_cents, first_day, last_day FROM usage_state WHERE id = 1").
+		Scan(&count, &total, &first, &last); err != nil {
+		return err
+	}
+	if count != items.Count {
+		r.Addf("usage state: counts %d line items, the table holds %d", count, items.Count)
+	}
+	if costexplorer.Cents(total) != items.Total {
+		r.Addf("usage state: total %s, the line items sum to %s", costexplorer.Cents(total), items.Total)
+	}
+	if items.Count > 0 && (costexplorer.Day(first) != items.First || costexplorer.Day(last) != items.Last) {
+		r.Addf("usage state: days %s to %s, the line items span %s to %s",
+			costexplorer.Day(first), costexplorer.Day(last), items.First, items.Last)
+	}
+	return nil
+}
