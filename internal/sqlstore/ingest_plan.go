@@ -221,7 +221,7 @@ func (c *KeyCache) Merge(k *Keys) {
 	maps.Copy(c.keys.clusterExt, k.clusterExt)
 }
 
-func lookup[K comparable, V any](c *KeyCache, m func(*Keys) map[K]V, k K) (V, bool) {
+func cacheLookup[K comparable, V any](c *KeyCache, m func(*Keys) map[K]V, k K) (V, bool) {
 	if c == nil {
 		var zero V
 		return zero, false

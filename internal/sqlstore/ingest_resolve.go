@@ -71,7 +71,7 @@ func cached[V any](local map[string]V, c *KeyCache, of func(*Keys) map[string]V,
 	if v, ok := local[ext]; ok {
 		return v, true
 	}
-	v, ok := lookup(c, of, ext)
+	v, ok := cacheLookup(c, of, ext)
 	if ok {
 		put(ext, v)
 	}
@@ -181,7 +181,7 @@ func (r *Resolver) ResolveItems(items []costexplorer.LineItem) ([]ItemRow, error
 		row.Service = code
 		k := SKUKey{li.SKU, code, li.Unit}
 		if row.SKU, ok = r.SKUs[k]; !ok {
-			if row.SKU, ok = lookup(r.Cache, skusOf, k); ok {
+			if row.SKU, ok = cacheLookup(r.Cache, skusOf, k); ok {
 				r.SKUs[k] = row.SKU
 			} else {
 				if missing == nil {
