@@ -12,20 +12,6 @@ import (
 	"github.com/costexplorer/costexplorer/internal/sqlstore"
 )
 
-// cellKey and skuKey are a rollup cell's key and a SKU's as the readers
-// (usage.go, verify.go) scan them, in this store's 32-bit keys; ingest uses
-// [sqlstore.CellKey] and [sqlstore.SKUKey].
-type cellKey struct {
-	month                          costexplorer.Month
-	org, project, cluster, service int32
-}
-
-type skuKey struct {
-	name    string
-	service int32
-	unit    string
-}
-
 // IngestUsage stores a batch in one transaction (see [sqlstore.Store.Ingest]
 // for the rules), under the data lock. SKUs are created in one statement over
 // arrays; line items go through COPY and are inserted in primary-key order.
@@ -37,9 +23,6 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		ArrayIn: true,
 		Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
 			return bulk{q.(querier).c.(pgx.Tx)}, nil
-		},
-		LinkOrg: func(ctx context.Context, q sqlstore.Querier, payingID, linkedID string) error {
-			return linkOrg(ctx, q.(querier).c.(pgx.Tx), payingID, linkedID)
 		},
 	})
 }

@@ -16,25 +16,6 @@ import (
 // SQLite's limit of 32766.
 const insertChunk = 256
 
-// cellKey identifies a rollup cell and skuKey a row of the skus table, as
-// the readers (usage.go, verify.go) scan them; ingest uses [sqlstore.CellKey]
-// and [sqlstore.SKUKey].
-type cellKey struct {
-	month                          costexplorer.Month
-	org, project, cluster, service int64
-}
-
-type skuKey struct {
-	name    string
-	service int64
-	unit    string
-}
-
-func compareCells(a, b cellKey) int {
-	return sqlstore.CompareCells(sqlstore.CellKey{Month: a.month, Org: a.org, Project: a.project, Cluster: a.cluster, Service: a.service},
-		sqlstore.CellKey{Month: b.month, Org: b.org, Project: b.project, Cluster: b.cluster, Service: b.service})
-}
-
 // keyCache holds the surrogate keys of committed dimension rows (see
 // [sqlstore.KeyCache]); every ingest of this process shares it.
 type keyCache struct{ keys *sqlstore.KeyCache }
@@ -62,9 +43,6 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 				return nil, err
 			}
 			return &bulk{tx: tx}, nil
-		},
-		LinkOrg: func(ctx context.Context, q sqlstore.Querier, payingID, linkedID string) error {
-			return linkOrg(ctx, q.(txQuerier).tx, payingID, linkedID)
 		},
 	})
 }

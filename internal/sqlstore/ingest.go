@@ -35,9 +35,6 @@ type IngestOptions struct {
 	// (PostgreSQL): lookups by many ids are then one statement, "= ANY(?)",
 	// instead of a statement per chunk of placeholders.
 	ArrayIn bool
-	// LinkOrg makes payingID pay for linkedID (ErrNotFound when either is
-	// missing).
-	LinkOrg func(ctx context.Context, q Querier, payingID, linkedID string) error
 }
 
 // Ingest stores a batch in one transaction (see [costexplorer.UsageStore]).
@@ -312,7 +309,7 @@ func (t *ingestTx) finish(tot Totals) (int64, error) {
 			WHERE id = 1 RETURNING data_version`,
 			int64(tot.Items), int64(tot.Cents), int64(tot.FirstDay), int64(tot.FirstDay), int64(tot.LastDay), int64(tot.LastDay)).Scan(&v)
 	case t.changed:
-		err = t.q.QueryRow(t.ctx, "UPDATE usage_state SET data_version = data_version + 1 WHERE id = 1 RETURNING data_version").Scan(&v)
+		return BumpDataVersion(t.ctx, t.q)
 	default:
 		err = t.q.QueryRow(t.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
 	}

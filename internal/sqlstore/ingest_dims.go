@@ -64,7 +64,7 @@ func (t *ingestTx) upsertDimensions(b *costexplorer.UsageBatch) error {
 		if current == o.PayingOrgID {
 			continue
 		}
-		if err := t.opts.LinkOrg(t.ctx, t.q, o.PayingOrgID, o.ID); err != nil {
+		if err := LinkOrg(t.ctx, t.s.d, t.q, o.PayingOrgID, o.ID); err != nil {
 			if costexplorer.IsNotFound(err) {
 				return ValidationErr("organization %s: paying organization %s not found", o.ID, o.PayingOrgID)
 			}
