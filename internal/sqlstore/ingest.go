@@ -172,36 +172,53 @@ func eachChunk(n int, fn func(start, end int) error) error {
 	return nil
 }
 
-// queryRows runs query with args and calls scan for each row.
-func (t *ingestTx) queryRows(query string, args []any, scan func(Rows) error) error {
-	rows, err := t.q.Query(t.ctx, query, args...)
-	if err != nil {
+// scanOrg, scanProject and scanCluster read a row of (ext_id, id) or
+// (ext_id, id, parent id) into the transaction's keys.
+func (t *ingestTx) scanOrg(r Row) error {
+	var ext string
+	var id int64
+	if err := r.Scan(&ext, &id); err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
+	t.PutOrg(ext, id)
+	return nil
+}
+
+func (t *ingestTx) scanProject(r Row) error {
+	var ext string
+	var p ProjectRef
+	if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
+		return err
 	}
-	return rows.Err()
+	t.PutProject(ext, p)
+	return nil
+}
+
+func (t *ingestTx) scanCluster(r Row) error {
+	var ext string
+	var c ClusterRef
+	if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
+		return err
+	}
+	t.PutCluster(ext, c)
+	return nil
 }
 
 // selectIn runs query, which ends in "WHERE ext_id", for ids (in chunks
 // unless the dialect binds arrays), and calls scan for each row.
-func (t *ingestTx) selectIn(query string, ids []string, scan func(Rows) error) error {
+func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	if t.opts.ArrayIn {
-		return t.queryRows(query+" = ANY(?)", []any{ids}, scan)
+		return Each(t.ctx, t.q, query+" = ANY(?)", scan, ids)
 	}
 	return eachChunk(len(ids), func(start, end int) error {
 		args := make([]any, 0, end-start)
 		for _, id := range ids[start:end] {
 			args = append(args, id)
 		}
-		return t.queryRows(query+" IN ("+placeholders(end-start)+")", args, scan)
+		return Each(t.ctx, t.q, query+" IN ("+placeholders(end-start)+")", scan, args...)
 	})
 }
 
@@ -229,41 +246,15 @@ func missing(n int, id func(int) string, has func(string) bool) []string {
 func (t *ingestTx) prefetch(n int, orgID, projectID, clusterID func(i int) string) error {
 	putOrg, putProject, putCluster := t.PutOrg, t.PutProject, t.PutCluster
 	ids := missing(n, orgID, func(s string) bool { _, ok := cached(t.Orgs, t.Cache, orgsOf, s, putOrg); return ok })
-	err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", ids, func(r Rows) error {
-		var ext string
-		var id int64
-		if err := r.Scan(&ext, &id); err != nil {
-			return err
-		}
-		t.PutOrg(ext, id)
-		return nil
-	})
-	if err != nil {
+	if err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", ids, t.scanOrg); err != nil {
 		return err
 	}
 	ids = missing(n, projectID, func(s string) bool { _, ok := cached(t.Projects, t.Cache, projectsOf, s, putProject); return ok })
-	err = t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", ids, func(r Rows) error {
-		var ext string
-		var p ProjectRef
-		if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
-			return err
-		}
-		t.PutProject(ext, p)
-		return nil
-	})
-	if err != nil {
+	if err := t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", ids, t.scanProject); err != nil {
 		return err
 	}
 	ids = missing(n, clusterID, func(s string) bool { _, ok := cached(t.Clusters, t.Cache, clustersOf, s, putCluster); return ok })
-	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", ids, func(r Rows) error {
-		var ext string
-		var c ClusterRef
-		if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
-			return err
-		}
-		t.PutCluster(ext, c)
-		return nil
-	})
+	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", ids, t.scanCluster)
 }
 
 // prefetchItems prefetches the dimensions of items.

@@ -29,14 +29,14 @@ func lastByID[T any](s []T, id func(*T) string) []T {
 // insertReturning inserts n rows into the columns cols ("table (a, b)"), a
 // statement per chunk; row appends the values of row i to args. The
 // statement returns returning ("ext_id, id"), which scan reads row by row.
-func (t *ingestTx) insertReturning(cols string, width, n int, row func(i int, args []any) []any, returning string, scan func(Rows) error) error {
+func (t *ingestTx) insertReturning(cols string, width, n int, row func(i int, args []any) []any, returning string, scan func(Row) error) error {
 	args := make([]any, 0, min(n, chunk)*width)
 	return eachChunk(n, func(start, end int) error {
 		args = args[:0]
 		for i := start; i < end; i++ {
 			args = row(i, args)
 		}
-		return t.queryRows("INSERT INTO "+cols+" VALUES "+values(end-start, width)+" RETURNING "+returning, args, scan)
+		return Each(t.ctx, t.q, "INSERT INTO "+cols+" VALUES "+values(end-start, width)+" RETURNING "+returning, scan, args...)
 	})
 }
 
@@ -87,7 +87,7 @@ func (t *ingestTx) upsertOrgs(orgs []costexplorer.Organization) error {
 		ids[i] = orgs[i].ID
 	}
 	names := map[string]string{}
-	err := t.selectIn("SELECT ext_id, id, name FROM organizations WHERE ext_id", ids, func(r Rows) error {
+	err := t.selectIn("SELECT ext_id, id, name FROM organizations WHERE ext_id", ids, func(r Row) error {
 		var ext, name string
 		var id int64
 		if err := r.Scan(&ext, &id, &name); err != nil {
@@ -125,15 +125,7 @@ func (t *ingestTx) upsertOrgs(orgs []costexplorer.Organization) error {
 			created = t.s.now()
 		}
 		return append(args, o.ID, o.Name, strings.ToLower(o.Name), t.s.d.Bool(o.RequiresAccessList), created.UnixMicro())
-	}, "ext_id, id", func(r Rows) error {
-		var ext string
-		var id int64
-		if err := r.Scan(&ext, &id); err != nil {
-			return err
-		}
-		t.PutOrg(ext, id)
-		return nil
-	})
+	}, "ext_id, id", t.scanOrg)
 	if err != nil {
 		return fmt.Errorf("insert organizations: %w", err)
 	}
@@ -156,7 +148,7 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 		name string
 	}
 	existing := map[string]stored{}
-	err := t.selectIn("SELECT ext_id, id, org_id, name FROM projects WHERE ext_id", ids, func(r Rows) error {
+	err := t.selectIn("SELECT ext_id, id, org_id, name FROM projects WHERE ext_id", ids, func(r Row) error {
 		var ext string
 		var s stored
 		if err := r.Scan(&ext, &s.ref.ID, &s.ref.Org, &s.name); err != nil {
@@ -200,15 +192,7 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 	t.changed = true
 	err = t.insertReturning("projects (ext_id, org_id, name)", 3, len(added), func(i int, args []any) []any {
 		return append(args, added[i].ID, added[i].org, added[i].Name)
-	}, "ext_id, id, org_id", func(r Rows) error {
-		var ext string
-		var p ProjectRef
-		if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
-			return err
-		}
-		t.PutProject(ext, p)
-		return nil
-	})
+	}, "ext_id, id, org_id", t.scanProject)
 	if err != nil {
 		return fmt.Errorf("insert projects: %w", err)
 	}
@@ -231,7 +215,7 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 		name, provider, tier string
 	}
 	existing := map[string]stored{}
-	err := t.selectIn("SELECT ext_id, id, project_id, name, provider, tier FROM clusters WHERE ext_id", ids, func(r Rows) error {
+	err := t.selectIn("SELECT ext_id, id, project_id, name, provider, tier FROM clusters WHERE ext_id", ids, func(r Row) error {
 		var ext string
 		var s stored
 		if err := r.Scan(&ext, &s.ref.ID, &s.ref.Project, &s.name, &s.provider, &s.tier); err != nil {
@@ -279,15 +263,7 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 	err = t.insertReturning("clusters (ext_id, project_id, name, provider, tier)", 5, len(added), func(i int, args []any) []any {
 		c := added[i]
 		return append(args, c.ID, c.project, c.Name, c.Provider, c.Tier)
-	}, "ext_id, id, project_id", func(r Rows) error {
-		var ext string
-		var c ClusterRef
-		if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
-			return err
-		}
-		t.PutCluster(ext, c)
-		return nil
-	})
+	}, "ext_id, id, project_id", t.scanCluster)
 	if err != nil {
 		return fmt.Errorf("insert clusters: %w", err)
 	}
