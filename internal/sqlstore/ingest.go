@@ -70,9 +70,6 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		if err := t.upsertDimensions(b); err != nil {
 			return err
 		}
-		if err := t.prefetchItems(b.Items); err != nil {
-			return err
-		}
 		rows, err := t.ResolveItems(b.Items)
 		if err != nil {
 			return err
@@ -117,35 +114,21 @@ type ingestTx struct {
 	changed bool // a dimension was created, renamed or relinked
 }
 
-// FindOrg reads an organization's key (see [Finder]).
-func (t *ingestTx) FindOrg(ext string) (id int64, found bool, err error) {
-	found, err = t.found(t.q.QueryRow(t.ctx, "SELECT id FROM organizations WHERE ext_id = ?", ext).Scan(&id))
-	return id, found, err
-}
-
-// FindProject reads a project's keys.
-func (t *ingestTx) FindProject(ext string) (r ProjectRef, found bool, err error) {
-	found, err = t.found(t.q.QueryRow(t.ctx, "SELECT id, org_id FROM projects WHERE ext_id = ?", ext).Scan(&r.ID, &r.Org))
-	return r, found, err
-}
-
-// FindCluster reads a cluster's keys.
-func (t *ingestTx) FindCluster(ext string) (r ClusterRef, found bool, err error) {
-	found, err = t.found(t.q.QueryRow(t.ctx, "SELECT id, project_id FROM clusters WHERE ext_id = ?", ext).Scan(&r.ID, &r.Project))
-	return r, found, err
+// Load reads the keys of the stored dimensions among the ids given (see
+// [Finder]).
+func (t *ingestTx) Load(orgs, projects, clusters []string, keys *Keys) error {
+	if err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", orgs, orgKeys(keys)); err != nil {
+		return err
+	}
+	if err := t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", projects, projectKeys(keys)); err != nil {
+		return err
+	}
+	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", clusters, clusterKeys(keys))
 }
 
 // ResolveSKUs goes to the dialect's bulk path.
 func (t *ingestTx) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
 	return t.bulk.ResolveSKUs(t.ctx, keys, into)
-}
-
-// found turns the error of a single-row lookup into found and error.
-func (t *ingestTx) found(err error) (bool, error) {
-	if t.s.d.IsNoRows(err) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // chunk is how many rows one multi-row statement of the ingest carries: few
@@ -172,36 +155,42 @@ func eachChunk(n int, fn func(start, end int) error) error {
 	return nil
 }
 
-// scanOrg, scanProject and scanCluster read a row of (ext_id, id) or
-// (ext_id, id, parent id) into the transaction's keys.
-func (t *ingestTx) scanOrg(r Row) error {
-	var ext string
-	var id int64
-	if err := r.Scan(&ext, &id); err != nil {
-		return err
+// orgKeys, projectKeys and clusterKeys return scanners of rows of (ext_id,
+// id) or (ext_id, id, parent id) into keys.
+func orgKeys(keys *Keys) func(Row) error {
+	return func(r Row) error {
+		var ext string
+		var id int64
+		if err := r.Scan(&ext, &id); err != nil {
+			return err
+		}
+		keys.PutOrg(ext, id)
+		return nil
 	}
-	t.PutOrg(ext, id)
-	return nil
 }
 
-func (t *ingestTx) scanProject(r Row) error {
-	var ext string
-	var p ProjectRef
-	if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
-		return err
+func projectKeys(keys *Keys) func(Row) error {
+	return func(r Row) error {
+		var ext string
+		var p ProjectRef
+		if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
+			return err
+		}
+		keys.PutProject(ext, p)
+		return nil
 	}
-	t.PutProject(ext, p)
-	return nil
 }
 
-func (t *ingestTx) scanCluster(r Row) error {
-	var ext string
-	var c ClusterRef
-	if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
-		return err
+func clusterKeys(keys *Keys) func(Row) error {
+	return func(r Row) error {
+		var ext string
+		var c ClusterRef
+		if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
+			return err
+		}
+		keys.PutCluster(ext, c)
+		return nil
 	}
-	t.PutCluster(ext, c)
-	return nil
 }
 
 // selectIn runs query, which ends in "WHERE ext_id", for ids (in chunks
@@ -220,49 +209,6 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 		}
 		return Each(t.ctx, t.q, query+" IN ("+placeholders(end-start)+")", scan, args...)
 	})
-}
-
-// missing returns the distinct non-empty ids among id(0), …, id(n-1) that
-// has does not know.
-func missing(n int, id func(int) string, has func(string) bool) []string {
-	if id == nil {
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	for i := range n {
-		if id := id(i); id != "" && !seen[id] && !has(id) {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// prefetch reads the keys of the stored organizations, projects and
-// clusters among the ids given that neither the transaction nor the cache
-// knows, a statement per chunk rather than one per id. Ids not stored stay
-// unknown; the resolver reports them.
-func (t *ingestTx) prefetch(n int, orgID, projectID, clusterID func(i int) string) error {
-	putOrg, putProject, putCluster := t.PutOrg, t.PutProject, t.PutCluster
-	ids := missing(n, orgID, func(s string) bool { _, ok := cached(t.Orgs, t.Cache, orgsOf, s, putOrg); return ok })
-	if err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", ids, t.scanOrg); err != nil {
-		return err
-	}
-	ids = missing(n, projectID, func(s string) bool { _, ok := cached(t.Projects, t.Cache, projectsOf, s, putProject); return ok })
-	if err := t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", ids, t.scanProject); err != nil {
-		return err
-	}
-	ids = missing(n, clusterID, func(s string) bool { _, ok := cached(t.Clusters, t.Cache, clustersOf, s, putCluster); return ok })
-	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", ids, t.scanCluster)
-}
-
-// prefetchItems prefetches the dimensions of items.
-func (t *ingestTx) prefetchItems(items []costexplorer.LineItem) error {
-	return t.prefetch(len(items),
-		func(i int) string { return items[i].OrgID },
-		func(i int) string { return items[i].ProjectID },
-		func(i int) string { return items[i].ClusterID })
 }
 
 // addRollup adds the cells' amounts to the rollup.

@@ -125,7 +125,7 @@ func (t *ingestTx) upsertOrgs(orgs []costexplorer.Organization) error {
 			created = t.s.now()
 		}
 		return append(args, o.ID, o.Name, strings.ToLower(o.Name), t.s.d.Bool(o.RequiresAccessList), created.UnixMicro())
-	}, "ext_id, id", t.scanOrg)
+	}, "ext_id, id", orgKeys(&t.Keys))
 	if err != nil {
 		return fmt.Errorf("insert organizations: %w", err)
 	}
@@ -136,11 +136,11 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 	if len(projects) == 0 {
 		return nil
 	}
-	ids := make([]string, len(projects))
+	orgIDs, ids := make([]string, len(projects)), make([]string, len(projects))
 	for i, p := range projects {
-		ids[i] = p.ID
+		orgIDs[i], ids[i] = p.OrgID, p.ID
 	}
-	if err := t.prefetch(len(projects), func(i int) string { return projects[i].OrgID }, nil, nil); err != nil {
+	if err := t.Prefetch(orgIDs, nil); err != nil {
 		return err
 	}
 	type stored struct {
@@ -192,7 +192,7 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 	t.changed = true
 	err = t.insertReturning("projects (ext_id, org_id, name)", 3, len(added), func(i int, args []any) []any {
 		return append(args, added[i].ID, added[i].org, added[i].Name)
-	}, "ext_id, id, org_id", t.scanProject)
+	}, "ext_id, id, org_id", projectKeys(&t.Keys))
 	if err != nil {
 		return fmt.Errorf("insert projects: %w", err)
 	}
@@ -203,11 +203,11 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 	if len(clusters) == 0 {
 		return nil
 	}
-	ids := make([]string, len(clusters))
+	projectIDs, ids := make([]string, len(clusters)), make([]string, len(clusters))
 	for i, c := range clusters {
-		ids[i] = c.ID
+		projectIDs[i], ids[i] = c.ProjectID, c.ID
 	}
-	if err := t.prefetch(len(clusters), nil, func(i int) string { return clusters[i].ProjectID }, nil); err != nil {
+	if err := t.Prefetch(nil, projectIDs); err != nil {
 		return err
 	}
 	type stored struct {
@@ -263,7 +263,7 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 	err = t.insertReturning("clusters (ext_id, project_id, name, provider, tier)", 5, len(added), func(i int, args []any) []any {
 		c := added[i]
 		return append(args, c.ID, c.project, c.Name, c.Provider, c.Tier)
-	}, "ext_id, id, project_id", t.scanCluster)
+	}, "ext_id, id, project_id", clusterKeys(&t.Keys))
 	if err != nil {
 		return fmt.Errorf("insert clusters: %w", err)
 	}

@@ -8,12 +8,12 @@ import (
 )
 
 // Finder reads stored dimension rows for a [Resolver], inside the ingest's
-// transaction. The Find methods report found false, and no error, for an id
-// that is not stored.
+// transaction.
 type Finder interface {
-	FindOrg(ext string) (id int64, found bool, err error)
-	FindProject(ext string) (ref ProjectRef, found bool, err error)
-	FindCluster(ext string) (ref ClusterRef, found bool, err error)
+	// Load puts into keys the keys of the stored organizations, projects
+	// and clusters among the ids given (each list distinct); ids not stored
+	// are left out.
+	Load(orgs, projects, clusters []string, keys *Keys) error
 	// ResolveSKUs creates the SKUs among keys that do not exist yet and puts
 	// the surrogate keys of all of them into into.
 	ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error
@@ -21,8 +21,9 @@ type Finder interface {
 
 // Resolver maps 24-hex ids and SKUs to surrogate keys for one ingest
 // transaction. It looks in its own Keys first, then in the committed Cache
-// (if any), and asks Find last; every key it finds joins its own Keys, which
-// the caller merges into Cache once the transaction commits.
+// (if any), and asks Find last, for all the ids it lacks at once; every key
+// it finds joins its own Keys, which the caller merges into Cache once the
+// transaction commits.
 type Resolver struct {
 	Keys
 	Cache *KeyCache // nil: none
@@ -65,137 +66,155 @@ func projectsOf(k *Keys) map[string]ProjectRef { return k.Projects }
 func clustersOf(k *Keys) map[string]ClusterRef { return k.Clusters }
 func skusOf(k *Keys) map[SKUKey]int64          { return k.SKUs }
 
-// cached returns the key of ext from the transaction's keys (local) or else
-// from the cache, which it then copies into the transaction's with put.
-func cached[V any](local map[string]V, c *KeyCache, of func(*Keys) map[string]V, ext string, put func(string, V)) (V, bool) {
-	if v, ok := local[ext]; ok {
-		return v, true
+// org, project and cluster return the key of ext if the transaction or the
+// cache knows it, copying a cached key into the transaction's.
+func (r *Resolver) org(ext string) (int64, bool) {
+	if id, ok := r.Orgs[ext]; ok {
+		return id, true
 	}
-	v, ok := cacheLookup(c, of, ext)
+	id, ok := cacheLookup(r.Cache, orgsOf, ext)
 	if ok {
-		put(ext, v)
+		r.PutOrg(ext, id)
 	}
-	return v, ok
+	return id, ok
+}
+
+func (r *Resolver) project(ext string) (ProjectRef, bool) {
+	if p, ok := r.Projects[ext]; ok {
+		return p, true
+	}
+	p, ok := cacheLookup(r.Cache, projectsOf, ext)
+	if ok {
+		r.PutProject(ext, p)
+	}
+	return p, ok
+}
+
+func (r *Resolver) cluster(ext string) (ClusterRef, bool) {
+	if c, ok := r.Clusters[ext]; ok {
+		return c, true
+	}
+	c, ok := cacheLookup(r.Cache, clustersOf, ext)
+	if ok {
+		r.PutCluster(ext, c)
+	}
+	return c, ok
 }
 
 // Org resolves an organization id, or returns ErrNotFound.
 func (r *Resolver) Org(ext string) (int64, error) {
-	if v, ok := r.Orgs[ext]; ok {
-		return v, nil
+	if err := r.Prefetch([]string{ext}, nil); err != nil {
+		return 0, err
 	}
-	if v, ok := cached(r.Orgs, r.Cache, orgsOf, ext, r.PutOrg); ok {
-		return v, nil
+	if id, ok := r.Orgs[ext]; ok {
+		return id, nil
 	}
-	v, ok, err := r.Find.FindOrg(ext)
-	if err != nil {
-		return v, err
-	}
-	if !ok {
-		return v, notFound("organization %s not found", ext)
-	}
-	r.PutOrg(ext, v)
-	return v, nil
+	return 0, notFound("organization %s not found", ext)
 }
 
 // Project resolves a project id, or returns ErrNotFound.
 func (r *Resolver) Project(ext string) (ProjectRef, error) {
-	if v, ok := r.Projects[ext]; ok {
-		return v, nil
+	if err := r.Prefetch(nil, []string{ext}); err != nil {
+		return ProjectRef{}, err
 	}
-	if v, ok := cached(r.Projects, r.Cache, projectsOf, ext, r.PutProject); ok {
-		return v, nil
+	if p, ok := r.Projects[ext]; ok {
+		return p, nil
 	}
-	v, ok, err := r.Find.FindProject(ext)
-	if err != nil {
-		return v, err
-	}
-	if !ok {
-		return v, notFound("project %s not found", ext)
-	}
-	r.PutProject(ext, v)
-	return v, nil
+	return ProjectRef{}, notFound("project %s not found", ext)
 }
 
-// Cluster resolves a cluster id, or returns ErrNotFound.
-func (r *Resolver) Cluster(ext string) (ClusterRef, error) {
-	if v, ok := r.Clusters[ext]; ok {
-		return v, nil
+// Prefetch reads the keys of the organizations and projects among the ids
+// given that neither the transaction nor the cache knows, all at once.
+func (r *Resolver) Prefetch(orgs, projects []string) error {
+	var m unknownIDs
+	for _, id := range orgs {
+		if _, ok := r.org(id); !ok {
+			m.add(0, id)
+		}
 	}
-	if v, ok := cached(r.Clusters, r.Cache, clustersOf, ext, r.PutCluster); ok {
-		return v, nil
+	for _, id := range projects {
+		if _, ok := r.project(id); !ok {
+			m.add(1, id)
+		}
 	}
-	v, ok, err := r.Find.FindCluster(ext)
-	if err != nil {
-		return v, err
+	return m.load(r)
+}
+
+// unknownIDs collects the distinct ids of organizations (0), projects (1)
+// and clusters (2) to read from the store.
+type unknownIDs struct {
+	seen [3]map[string]bool
+	ids  [3][]string
+	any  bool
+}
+
+func (m *unknownIDs) add(kind int, id string) {
+	if m.seen[kind] == nil {
+		m.seen[kind], m.any = map[string]bool{}, true
 	}
-	if !ok {
-		return v, notFound("cluster %s not found", ext)
+	if !m.seen[kind][id] {
+		m.seen[kind][id] = true
+		m.ids[kind] = append(m.ids[kind], id)
 	}
-	r.PutCluster(ext, v)
-	return v, nil
+}
+
+func (m *unknownIDs) load(r *Resolver) error {
+	if !m.any {
+		return nil
+	}
+	return r.Find.Load(m.ids[0], m.ids[1], m.ids[2], &r.Keys)
 }
 
 // ResolveItems maps every item to surrogate keys, checking that its
 // dimensions exist and belong together (the project of the item's
 // organization, the cluster of the item's project); the first bad item, in
-// batch order, names the ErrValidation error. SKUs not known yet are created
-// through Find, all in one call.
+// batch order, names the ErrValidation error. Ids that neither the
+// transaction nor the cache knows are read in one call to Find, and SKUs not
+// known yet are created in another.
 func (r *Resolver) ResolveItems(items []costexplorer.LineItem) ([]ItemRow, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
 	rows := make([]ItemRow, len(items))
-	var missing map[SKUKey]bool
+	var (
+		unknown unknownIDs
+		pending []int // items with an unknown id, in batch order
+		badErr  error // of the first item found bad with all its ids known
+		skus    map[SKUKey]bool
+	)
 	for i := range items {
-		li := &items[i]
-		row := ItemRow{Item: li}
-		var err error
-		if row.Org, err = r.Org(li.OrgID); err != nil {
-			return nil, In("line item "+li.ID.String(), err)
+		row, known, err := r.resolve(&items[i], &unknown)
+		if err != nil {
+			badErr = err // items after it cannot come first
+			break
 		}
-		if li.ProjectID != "" {
-			p, err := r.Project(li.ProjectID)
-			if err != nil {
-				return nil, In("line item "+li.ID.String(), err)
-			}
-			if p.Org != row.Org {
-				return nil, ValidationErr("line item %s: project %s does not belong to organization %s", li.ID, li.ProjectID, li.OrgID)
-			}
-			row.Project = p.ID
+		if !known {
+			pending = append(pending, i)
+			continue
 		}
-		if li.ClusterID != "" {
-			c, err := r.Cluster(li.ClusterID)
-			if err != nil {
-				return nil, In("line item "+li.ID.String(), err)
-			}
-			if c.Project != row.Project {
-				return nil, ValidationErr("line item %s: cluster %s does not belong to project %s", li.ID, li.ClusterID, li.ProjectID)
-			}
-			row.Cluster = c.ID
-		}
-		svc, _ := costexplorer.ParseService(string(li.Service)) // validated
-		code, ok := r.ServiceCodes[svc]
-		if !ok {
-			return nil, fmt.Errorf("service %q has no code", svc)
-		}
-		row.Service = code
-		k := SKUKey{li.SKU, code, li.Unit}
-		if row.SKU, ok = r.SKUs[k]; !ok {
-			if row.SKU, ok = cacheLookup(r.Cache, skusOf, k); ok {
-				r.SKUs[k] = row.SKU
-			} else {
-				if missing == nil {
-					missing = map[SKUKey]bool{}
-				}
-				missing[k] = true
-			}
-		}
+		r.sku(&row, &skus)
 		rows[i] = row
 	}
-	if len(missing) == 0 {
+	if len(pending) > 0 {
+		if err := unknown.load(r); err != nil {
+			return nil, err
+		}
+		for _, i := range pending {
+			row, _, err := r.resolve(&items[i], nil)
+			if err != nil {
+				return nil, err
+			}
+			r.sku(&row, &skus)
+			rows[i] = row
+		}
+	}
+	if badErr != nil {
+		return nil, badErr
+	}
+	if len(skus) == 0 {
 		return rows, nil
 	}
-	if err := r.resolveSKUs(missing); err != nil {
+	if err := r.resolveSKUs(skus); err != nil {
 		return nil, err
 	}
 	for i := range rows {
@@ -205,6 +224,82 @@ func (r *Resolver) ResolveItems(items []costexplorer.LineItem) ([]ItemRow, error
 		}
 	}
 	return rows, nil
+}
+
+// resolve maps li to keys and checks them. An id not known yet is added to
+// unknown, and known is false; with unknown nil, it is an error. The checks
+// run in the order of the item's fields, so that the first failing one
+// names the error.
+func (r *Resolver) resolve(li *costexplorer.LineItem, unknown *unknownIDs) (row ItemRow, known bool, err error) {
+	row = ItemRow{Item: li}
+	known = true
+	missing := func(kind int, what, id string) error {
+		if unknown == nil {
+			return ValidationErr("line item %s: %s %s not found", li.ID, what, id)
+		}
+		unknown.add(kind, id)
+		known = false
+		return nil
+	}
+	var ok bool
+	if row.Org, ok = r.org(li.OrgID); !ok {
+		if err := missing(0, "organization", li.OrgID); err != nil {
+			return row, false, err
+		}
+	}
+	if li.ProjectID != "" {
+		p, ok := r.project(li.ProjectID)
+		switch {
+		case !ok:
+			if err := missing(1, "project", li.ProjectID); err != nil {
+				return row, false, err
+			}
+		case known && p.Org != row.Org:
+			return row, false, ValidationErr("line item %s: project %s does not belong to organization %s", li.ID, li.ProjectID, li.OrgID)
+		}
+		row.Project = p.ID
+	}
+	if li.ClusterID != "" {
+		c, ok := r.cluster(li.ClusterID)
+		switch {
+		case !ok:
+			if err := missing(2, "cluster", li.ClusterID); err != nil {
+				return row, false, err
+			}
+		case known && c.Project != row.Project:
+			return row, false, ValidationErr("line item %s: cluster %s does not belong to project %s", li.ID, li.ClusterID, li.ProjectID)
+		}
+		row.Cluster = c.ID
+	}
+	if !known {
+		return row, false, nil
+	}
+	svc, _ := costexplorer.ParseService(string(li.Service)) // validated
+	code, ok := r.ServiceCodes[svc]
+	if !ok {
+		return row, false, fmt.Errorf("service %q has no code", svc)
+	}
+	row.Service = code
+	return row, true, nil
+}
+
+// sku sets the SKU of row if the transaction or the cache knows it, and adds
+// it to missing otherwise.
+func (r *Resolver) sku(row *ItemRow, missing *map[SKUKey]bool) {
+	li := row.Item
+	k := SKUKey{li.SKU, row.Service, li.Unit}
+	var ok bool
+	if row.SKU, ok = r.SKUs[k]; ok {
+		return
+	}
+	if row.SKU, ok = cacheLookup(r.Cache, skusOf, k); ok {
+		r.SKUs[k] = row.SKU
+		return
+	}
+	if *missing == nil {
+		*missing = map[SKUKey]bool{}
+	}
+	(*missing)[k] = true
 }
 
 func (r *Resolver) resolveSKUs(missing map[SKUKey]bool) error {

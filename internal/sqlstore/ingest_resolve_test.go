@@ -17,8 +17,8 @@ type fakeFinder struct {
 	skus     map[SKUKey]int64
 	err      error // returned by every lookup when set
 
-	finds     []string   // ids looked up, in order
-	skuCalls  [][]SKUKey // keys of each ResolveSKUs call
+	loads     [][3][]string // ids of each Load call
+	skuCalls  [][]SKUKey    // keys of each ResolveSKUs call
 	nextSKUID int64
 }
 
@@ -31,18 +31,24 @@ func newFakeFinder() *fakeFinder {
 	}
 }
 
-func find[V any](f *fakeFinder, m map[string]V, ext string) (V, bool, error) {
-	f.finds = append(f.finds, ext)
-	v, ok := m[ext]
-	return v, ok, f.err
-}
-
-func (f *fakeFinder) FindOrg(ext string) (int64, bool, error) { return find(f, f.orgs, ext) }
-func (f *fakeFinder) FindProject(ext string) (ProjectRef, bool, error) {
-	return find(f, f.projects, ext)
-}
-func (f *fakeFinder) FindCluster(ext string) (ClusterRef, bool, error) {
-	return find(f, f.clusters, ext)
+func (f *fakeFinder) Load(orgs, projects, clusters []string, keys *Keys) error {
+	f.loads = append(f.loads, [3][]string{orgs, projects, clusters})
+	for _, id := range orgs {
+		if v, ok := f.orgs[id]; ok {
+			keys.PutOrg(id, v)
+		}
+	}
+	for _, id := range projects {
+		if v, ok := f.projects[id]; ok {
+			keys.PutProject(id, v)
+		}
+	}
+	for _, id := range clusters {
+		if v, ok := f.clusters[id]; ok {
+			keys.PutCluster(id, v)
+		}
+	}
+	return f.err
 }
 
 func (f *fakeFinder) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
@@ -92,12 +98,16 @@ func TestResolveItems(t *testing.T) {
 	if len(f.skuCalls) != 1 || len(f.skuCalls[0]) != 3 {
 		t.Errorf("ResolveSKUs calls = %v, want one call with the 3 distinct SKUs", f.skuCalls)
 	}
-	if want := []string{"org1", "proj10", "clus100", "org2"}; !slices.Equal(f.finds, want) {
-		t.Errorf("lookups = %v, want each id once: %v", f.finds, want)
+	if want := [][3][]string{{{"org1", "org2"}, {"proj10"}, {"clus100"}}}; !slices.EqualFunc(f.loads, want, equalLoad) {
+		t.Errorf("loads = %v, want one of each id: %v", f.loads, want)
 	}
 	if rows[2].Item != &items[2] {
 		t.Error("rows do not point at the batch's items")
 	}
+}
+
+func equalLoad(a, b [3][]string) bool {
+	return slices.Equal(a[0], b[0]) && slices.Equal(a[1], b[1]) && slices.Equal(a[2], b[2])
 }
 
 func TestResolveItemsErrors(t *testing.T) {
@@ -123,10 +133,26 @@ func TestResolveItemsErrors(t *testing.T) {
 			item("a", "org8", "", "", costexplorer.ServiceSupport, "S"),
 			item("b", "org9", "", "", costexplorer.ServiceSupport, "S"),
 		}, "line item %s: organization org8 not found"},
+		// org1 and proj20 are known before the store is read (the batch
+		// carried them): b is found bad at once, but a, read later, comes
+		// first.
+		{"ErrFirstBadItemNamedWhenReadLater", []costexplorer.LineItem{
+			item("a", "org7", "", "", costexplorer.ServiceSupport, "S"),
+			item("b", "org1", "proj20", "", costexplorer.ServiceSupport, "S"),
+		}, "line item %s: organization org7 not found"},
+		{"ErrKnownBadItemBeforeUnknownOne", []costexplorer.LineItem{
+			item("a", "org1", "proj20", "", costexplorer.ServiceSupport, "S"),
+			item("b", "org7", "", "", costexplorer.ServiceSupport, "S"),
+		}, "line item %s: project proj20 does not belong to organization org1"},
+		{"ErrProjectCheckedBeforeCluster", []costexplorer.LineItem{item("a", "org2", "proj10", "clus999", costexplorer.ServiceSupport, "S")},
+			"line item %s: project proj10 does not belong to organization org2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeFinder()
-			_, err := NewResolver(nil, f, testServices).ResolveItems(tc.items)
+			r := NewResolver(nil, f, testServices)
+			r.PutOrg("org1", 1)
+			r.PutProject("proj20", f.projects["proj20"])
+			_, err := r.ResolveItems(tc.items)
 			var e *costexplorer.Error
 			if !errors.As(err, &e) || e.Code != costexplorer.ErrValidation {
 				t.Fatalf("error = %v, want ErrValidation", err)
@@ -150,6 +176,27 @@ func TestResolveItemsPassesLookupErrors(t *testing.T) {
 	}
 }
 
+func TestOrgAndProject(t *testing.T) {
+	f := newFakeFinder()
+	r := NewResolver(nil, f, testServices)
+	if id, err := r.Org("org2"); err != nil || id != 2 {
+		t.Errorf("Org(org2) = %d, %v; want 2", id, err)
+	}
+	if p, err := r.Project("proj20"); err != nil || p != (ProjectRef{20, 2}) {
+		t.Errorf("Project(proj20) = %v, %v; want {20 2}", p, err)
+	}
+	if _, err := r.Org("org2"); err != nil || len(f.loads) != 2 {
+		t.Errorf("Org(org2) again: %v, %d loads; want no new load", err, len(f.loads))
+	}
+	for name, err := range map[string]error{"ErrOrgNotFound": second(r.Org("org9")), "ErrProjectNotFound": second(r.Project("proj99"))} {
+		if !costexplorer.IsNotFound(err) {
+			t.Errorf("%s: error = %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+func second[V any](_ V, err error) error { return err }
+
 func TestKeyCache(t *testing.T) {
 	cache := NewKeyCache()
 	f := newFakeFinder()
@@ -160,23 +207,23 @@ func TestKeyCache(t *testing.T) {
 	}
 	// Before the merge (the first transaction has not committed), a second
 	// transaction finds nothing in the cache.
-	f.finds = nil
+	f.loads = nil
 	if _, err := NewResolver(cache, f, testServices).ResolveItems(items); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.finds) != 3 {
-		t.Errorf("lookups before the merge = %v, want 3", f.finds)
+	if len(f.loads) != 1 {
+		t.Errorf("loads before the merge = %v, want 1", f.loads)
 	}
 
 	cache.Merge(&first.Keys)
-	f.finds, f.skuCalls = nil, nil
+	f.loads, f.skuCalls = nil, nil
 	r := NewResolver(cache, f, testServices)
 	rows, err := r.ResolveItems(items)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.finds) != 0 || len(f.skuCalls) != 0 {
-		t.Errorf("after the merge: lookups %v, SKU calls %v; want none", f.finds, f.skuCalls)
+	if len(f.loads) != 0 || len(f.skuCalls) != 0 {
+		t.Errorf("after the merge: loads %v, SKU calls %v; want none", f.loads, f.skuCalls)
 	}
 	if rows[0].Org != 1 || rows[0].Project != 10 || rows[0].Cluster != 100 || rows[0].SKU == 0 {
 		t.Errorf("row from the cache = %+v", rows[0])
