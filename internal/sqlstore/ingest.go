@@ -158,37 +158,29 @@ func eachChunk(n int, fn func(start, end int) error) error {
 // orgKeys, projectKeys and clusterKeys return scanners of rows of (ext_id,
 // id) or (ext_id, id, parent id) into keys.
 func orgKeys(keys *Keys) func(Row) error {
-	return func(r Row) error {
-		var ext string
-		var id int64
-		if err := r.Scan(&ext, &id); err != nil {
-			return err
-		}
-		keys.PutOrg(ext, id)
-		return nil
-	}
+	return scanKey(false, func(ext string, id, _ int64) { keys.PutOrg(ext, id) })
 }
 
 func projectKeys(keys *Keys) func(Row) error {
-	return func(r Row) error {
-		var ext string
-		var p ProjectRef
-		if err := r.Scan(&ext, &p.ID, &p.Org); err != nil {
-			return err
-		}
-		keys.PutProject(ext, p)
-		return nil
-	}
+	return scanKey(true, func(ext string, id, org int64) { keys.PutProject(ext, ProjectRef{id, org}) })
 }
 
 func clusterKeys(keys *Keys) func(Row) error {
+	return scanKey(true, func(ext string, id, project int64) { keys.PutCluster(ext, ClusterRef{id, project}) })
+}
+
+func scanKey(parent bool, put func(ext string, id, parent int64)) func(Row) error {
 	return func(r Row) error {
 		var ext string
-		var c ClusterRef
-		if err := r.Scan(&ext, &c.ID, &c.Project); err != nil {
+		var id, p int64
+		dest := []any{&ext, &id, &p}
+		if !parent {
+			dest = dest[:2]
+		}
+		if err := r.Scan(dest...); err != nil {
 			return err
 		}
-		keys.PutCluster(ext, c)
+		put(ext, id, p)
 		return nil
 	}
 }

@@ -69,36 +69,26 @@ func skusOf(k *Keys) map[SKUKey]int64          { return k.SKUs }
 // org, project and cluster return the key of ext if the transaction or the
 // cache knows it, copying a cached key into the transaction's.
 func (r *Resolver) org(ext string) (int64, bool) {
-	if id, ok := r.Orgs[ext]; ok {
-		return id, true
-	}
-	id, ok := cacheLookup(r.Cache, orgsOf, ext)
-	if ok {
-		r.PutOrg(ext, id)
-	}
-	return id, ok
+	return known(r.Orgs, r.Cache, orgsOf, ext, r.PutOrg)
 }
 
 func (r *Resolver) project(ext string) (ProjectRef, bool) {
-	if p, ok := r.Projects[ext]; ok {
-		return p, true
-	}
-	p, ok := cacheLookup(r.Cache, projectsOf, ext)
-	if ok {
-		r.PutProject(ext, p)
-	}
-	return p, ok
+	return known(r.Projects, r.Cache, projectsOf, ext, r.PutProject)
 }
 
 func (r *Resolver) cluster(ext string) (ClusterRef, bool) {
-	if c, ok := r.Clusters[ext]; ok {
-		return c, true
+	return known(r.Clusters, r.Cache, clustersOf, ext, r.PutCluster)
+}
+
+func known[V any](local map[string]V, c *KeyCache, of func(*Keys) map[string]V, ext string, put func(string, V)) (V, bool) {
+	if v, ok := local[ext]; ok {
+		return v, true
 	}
-	c, ok := cacheLookup(r.Cache, clustersOf, ext)
+	v, ok := cacheLookup(c, of, ext)
 	if ok {
-		r.PutCluster(ext, c)
+		put(ext, v)
 	}
-	return c, ok
+	return v, ok
 }
 
 // Org resolves an organization id, or returns ErrNotFound.
