@@ -254,25 +254,3 @@ func translate(ctx context.Context, err error) error {
 	}
 	return err
 }
-
-// notFound returns an ErrNotFound error with a detail naming what is missing.
-func notFound(format string, args ...any) error {
-	return costexplorer.Errorf(costexplorer.ErrNotFound, format, args...)
-}
-
-// Times are stored as BIGINT unix microseconds, and the zero time as NULL.
-
-func toMicros(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	v := t.UnixMicro()
-	return &v
-}
-
-func fromMicros(v *int64) time.Time {
-	if v == nil {
-		return time.Time{}
-	}
-	return time.UnixMicro(*v).UTC()
-}

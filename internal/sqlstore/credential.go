@@ -20,6 +20,16 @@ func encodeList[S ~[]T, T any](v S) (string, error) {
 	return string(b), err
 }
 
+// encodeLists encodes a credential's roles and access list.
+func encodeLists[R ~[]r, A ~[]a, r, a any](roles R, acl A) (string, string, error) {
+	rs, err := encodeList(roles)
+	if err != nil {
+		return "", "", err
+	}
+	as, err := encodeList(acl)
+	return rs, as, err
+}
+
 func decodeList[S ~[]T, T any](s string, dst *S) error {
 	var v S
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
@@ -46,24 +56,26 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *costexplorer.APIKey) error 
 	if err := k.Validate(); err != nil {
 		return err
 	}
-	roles, err := encodeList(k.Roles)
-	if err != nil {
-		return err
-	}
-	acl, err := encodeList(k.AccessList)
+	roles, acl, err := encodeLists(k.Roles, k.AccessList)
 	if err != nil {
 		return err
 	}
 	s.stamp(&k.CreatedAt)
-	err = s.r.Write(ctx, func(q Querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO api_keys
-			(id, org_id, public_key, ha1_md5, ha1_sha256, description, roles, access_list, enabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ID, k.OrgID, k.PublicKey, k.HA1MD5, k.HA1SHA256, k.Description, roles, acl, s.d.Bool(k.Enabled), k.CreatedAt.UnixMicro())
+	return s.insertCredential(ctx, "API key "+k.PublicKey, `INSERT INTO api_keys
+		(id, org_id, public_key, ha1_md5, ha1_sha256, description, roles, access_list, enabled, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.OrgID, k.PublicKey, k.HA1MD5, k.HA1SHA256, k.Description, roles, acl, s.d.Bool(k.Enabled), k.CreatedAt.UnixMicro())
+}
+
+// insertCredential runs the INSERT of a credential; a unique violation is
+// ErrConflict saying that what already exists.
+func (s *Store) insertCredential(ctx context.Context, what, query string, args ...any) error {
+	err := s.r.Write(ctx, func(q Querier) error {
+		_, err := q.Exec(ctx, query, args...)
 		return err
 	})
 	if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
-		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: fmt.Sprintf("API key %s already exists", k.PublicKey), Err: err}
+		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: what + " already exists", Err: err}
 	}
 	return err
 }
@@ -89,19 +101,8 @@ func scanAPIKey(r Row) (*costexplorer.APIKey, error) {
 
 // APIKeyByPublicKey returns the key, or ErrNotFound.
 func (s *Store) APIKeyByPublicKey(ctx context.Context, publicKey string) (*costexplorer.APIKey, error) {
-	var k *costexplorer.APIKey
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		k, err = scanAPIKey(q.QueryRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE public_key = ?", publicKey))
-		if s.d.IsNoRows(err) {
-			return notFound("API key %s not found", publicKey)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return one(ctx, s, scanAPIKey, "API key %s not found", publicKey,
+		"SELECT "+apiKeyColumns+" FROM api_keys WHERE public_key = ?", publicKey)
 }
 
 // APIKeys lists the keys of orgID (all keys when orgID is empty), ordered by
@@ -109,6 +110,25 @@ func (s *Store) APIKeyByPublicKey(ctx context.Context, publicKey string) (*coste
 func (s *Store) APIKeys(ctx context.Context, orgID string) ([]*costexplorer.APIKey, error) {
 	return list(ctx, s, scanAPIKey,
 		"SELECT "+apiKeyColumns+" FROM api_keys WHERE ? = '' OR org_id = ? ORDER BY created_at, public_key", orgID, orgID)
+}
+
+// one reads the single row of a query on the read side (through SQLite's
+// statement cache: query must be constant text). No row is ErrNotFound,
+// detailed by missing formatted with key.
+func one[T any](ctx context.Context, s *Store, scan func(Row) (*T, error), missing, key, query string, args ...any) (*T, error) {
+	var v *T
+	err := s.r.Read(ctx, func(q Querier) error {
+		var err error
+		v, err = scan(q.QueryRow(ctx, query, args...))
+		if s.d.IsNoRows(err) {
+			return notFound(missing, key)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // list reads the rows of a query on the read side, one value each.
@@ -161,26 +181,15 @@ func (s *Store) CreateServiceAccount(ctx context.Context, a *costexplorer.Servic
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	roles, err := encodeList(a.Roles)
-	if err != nil {
-		return err
-	}
-	acl, err := encodeList(a.AccessList)
+	roles, acl, err := encodeLists(a.Roles, a.AccessList)
 	if err != nil {
 		return err
 	}
 	s.stamp(&a.CreatedAt)
-	err = s.r.Write(ctx, func(q Querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO service_accounts
-			(client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ClientID, a.OrgID, a.Name, a.Description, a.SecretHash, roles, acl, s.d.Bool(a.Enabled), a.CreatedAt.UnixMicro(), Micros(a.SecretExpiresAt))
-		return err
-	})
-	if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
-		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: fmt.Sprintf("service account %s already exists", a.ClientID), Err: err}
-	}
-	return err
+	return s.insertCredential(ctx, "service account "+a.ClientID, `INSERT INTO service_accounts
+		(client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ClientID, a.OrgID, a.Name, a.Description, a.SecretHash, roles, acl, s.d.Bool(a.Enabled), a.CreatedAt.UnixMicro(), Micros(a.SecretExpiresAt))
 }
 
 const serviceAccountColumns = "client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at"
@@ -204,19 +213,8 @@ func scanServiceAccount(r Row) (*costexplorer.ServiceAccount, error) {
 
 // ServiceAccount returns the account, or ErrNotFound.
 func (s *Store) ServiceAccount(ctx context.Context, clientID string) (*costexplorer.ServiceAccount, error) {
-	var a *costexplorer.ServiceAccount
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		a, err = scanServiceAccount(q.QueryRow(ctx, "SELECT "+serviceAccountColumns+" FROM service_accounts WHERE client_id = ?", clientID))
-		if s.d.IsNoRows(err) {
-			return notFound("service account %s not found", clientID)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return one(ctx, s, scanServiceAccount, "service account %s not found", clientID,
+		"SELECT "+serviceAccountColumns+" FROM service_accounts WHERE client_id = ?", clientID)
 }
 
 // ServiceAccounts lists the accounts of orgID (all when orgID is empty),

@@ -80,19 +80,7 @@ func scanOrg(r Row) (*costexplorer.Organization, error) {
 
 // Organization returns the organization with id, or ErrNotFound.
 func (s *Store) Organization(ctx context.Context, id string) (*costexplorer.Organization, error) {
-	var o *costexplorer.Organization
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		o, err = scanOrg(q.QueryRow(ctx, "SELECT "+orgColumns+" WHERE o.ext_id = ?", id))
-		if s.d.IsNoRows(err) {
-			return notFound("organization %s not found", id)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	return one(ctx, s, scanOrg, "organization %s not found", id, "SELECT "+orgColumns+" WHERE o.ext_id = ?", id)
 }
 
 // Organizations lists the organizations matching f ordered by name, then id

@@ -104,20 +104,8 @@ func (s *Store) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess)
 // Process returns the live process of orgID with token, or ErrNotFound (also
 // for another organization's token and for an expired process).
 func (s *Store) Process(ctx context.Context, orgID, token string, now time.Time) (*costexplorer.QueryProcess, error) {
-	var p *costexplorer.QueryProcess
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		p, err = scanProcess(q.QueryRow(ctx, "SELECT "+processColumns+
-			" FROM processes WHERE token = ? AND org_id = ? AND (expires_at IS NULL OR expires_at > ?)", token, orgID, now.UnixMicro()))
-		if s.d.IsNoRows(err) {
-			return notFound("query process %s not found", token)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return one(ctx, s, scanProcess, "query process %s not found", token, "SELECT "+processColumns+
+		" FROM processes WHERE token = ? AND org_id = ? AND (expires_at IS NULL OR expires_at > ?)", token, orgID, now.UnixMicro())
 }
 
 // ClaimProcess takes the oldest unexpired pending process, or a running one
