@@ -83,20 +83,24 @@ func (s *Store) insertCredential(ctx context.Context, what, query string, args .
 const apiKeyColumns = "id, org_id, public_key, ha1_md5, ha1_sha256, description, roles, access_list, enabled, created_at"
 
 func scanAPIKey(r Row) (*costexplorer.APIKey, error) {
-	var k costexplorer.APIKey
-	var roles, acl string
-	var created Time
-	if err := r.Scan(&k.ID, &k.OrgID, &k.PublicKey, &k.HA1MD5, &k.HA1SHA256, &k.Description, &roles, &acl, &k.Enabled, &created); err != nil {
+	// One allocation holds the key and the scan's destinations.
+	v := new(struct {
+		k          costexplorer.APIKey
+		roles, acl string
+		created    Time
+	})
+	k := &v.k
+	if err := r.Scan(&k.ID, &k.OrgID, &k.PublicKey, &k.HA1MD5, &k.HA1SHA256, &k.Description, &v.roles, &v.acl, &k.Enabled, &v.created); err != nil {
 		return nil, err
 	}
-	if err := decodeList(roles, &k.Roles); err != nil {
+	if err := decodeList(v.roles, &k.Roles); err != nil {
 		return nil, fmt.Errorf("api key %s: roles: %w", k.PublicKey, err)
 	}
-	if err := decodeList(acl, &k.AccessList); err != nil {
+	if err := decodeList(v.acl, &k.AccessList); err != nil {
 		return nil, fmt.Errorf("api key %s: access list: %w", k.PublicKey, err)
 	}
-	k.CreatedAt = created.Time
-	return &k, nil
+	k.CreatedAt = v.created.Time
+	return k, nil
 }
 
 // APIKeyByPublicKey returns the key, or ErrNotFound.
@@ -110,49 +114,6 @@ func (s *Store) APIKeyByPublicKey(ctx context.Context, publicKey string) (*coste
 func (s *Store) APIKeys(ctx context.Context, orgID string) ([]*costexplorer.APIKey, error) {
 	return list(ctx, s, scanAPIKey,
 		"SELECT "+apiKeyColumns+" FROM api_keys WHERE ? = '' OR org_id = ? ORDER BY created_at, public_key", orgID, orgID)
-}
-
-// one reads the single row of a query on the read side (through SQLite's
-// statement cache: query must be constant text). No row is ErrNotFound,
-// detailed by missing formatted with key.
-func one[T any](ctx context.Context, s *Store, scan func(Row) (*T, error), missing, key, query string, args ...any) (*T, error) {
-	var v *T
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		v, err = scan(q.QueryRow(ctx, query, args...))
-		if s.d.IsNoRows(err) {
-			return notFound(missing, key)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// list reads the rows of a query on the read side, one value each.
-func list[T any](ctx context.Context, s *Store, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
-	out := []*T{}
-	err := s.r.Read(ctx, func(q Querier) error {
-		rows, err := q.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // setEnabled runs an UPDATE of one row's enabled flag; ErrNotFound (with
@@ -195,20 +156,24 @@ func (s *Store) CreateServiceAccount(ctx context.Context, a *costexplorer.Servic
 const serviceAccountColumns = "client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at"
 
 func scanServiceAccount(r Row) (*costexplorer.ServiceAccount, error) {
-	var a costexplorer.ServiceAccount
-	var roles, acl string
-	var created, expires Time
-	if err := r.Scan(&a.ClientID, &a.OrgID, &a.Name, &a.Description, &a.SecretHash, &roles, &acl, &a.Enabled, &created, &expires); err != nil {
+	// One allocation holds the account and the scan's destinations.
+	v := new(struct {
+		a                costexplorer.ServiceAccount
+		roles, acl       string
+		created, expires Time
+	})
+	a := &v.a
+	if err := r.Scan(&a.ClientID, &a.OrgID, &a.Name, &a.Description, &a.SecretHash, &v.roles, &v.acl, &a.Enabled, &v.created, &v.expires); err != nil {
 		return nil, err
 	}
-	if err := decodeList(roles, &a.Roles); err != nil {
+	if err := decodeList(v.roles, &a.Roles); err != nil {
 		return nil, fmt.Errorf("service account %s: roles: %w", a.ClientID, err)
 	}
-	if err := decodeList(acl, &a.AccessList); err != nil {
+	if err := decodeList(v.acl, &a.AccessList); err != nil {
 		return nil, fmt.Errorf("service account %s: access list: %w", a.ClientID, err)
 	}
-	a.CreatedAt, a.SecretExpiresAt = created.Time, expires.Time
-	return &a, nil
+	a.CreatedAt, a.SecretExpiresAt = v.created.Time, v.expires.Time
+	return a, nil
 }
 
 // ServiceAccount returns the account, or ErrNotFound.
