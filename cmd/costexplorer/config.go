@@ -18,6 +18,7 @@ import (
 // environment variable (flags win), validated as a whole by validate.
 type serverConfig struct {
 	Addr           string
+	MetricsAddr    string
 	Store          storeFlags
 	MinProcessing  time.Duration
 	ResultTTL      time.Duration
@@ -63,6 +64,7 @@ func defaultServerConfig() serverConfig {
 func (c *serverConfig) register(fs *flag.FlagSet, m *Main) {
 	c.Store.register(fs, m)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve /metrics on this address HOST:PORT alone, and not on --addr")
 	fs.DurationVar(&c.MinProcessing, "min-processing", c.MinProcessing, "keep each query process \"processing\" at least this long (exercise client polling)")
 	fs.DurationVar(&c.ResultTTL, "result-ttl", c.ResultTTL, "how long query results are kept")
 	fs.IntVar(&c.HistoryMonths, "history-months", c.HistoryMonths, "how many months back a query may start (Atlas: 18)")
@@ -219,8 +221,11 @@ func (c *serverConfig) validate() error {
 	bad := func(flagName, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf("--%s: %s", flagName, fmt.Sprintf(format, args...)))
 	}
-	if _, err := netip.ParseAddrPort(c.Addr); err != nil && !strings.HasPrefix(c.Addr, "localhost:") && !strings.HasPrefix(c.Addr, ":") {
+	if !validListenAddr(c.Addr) {
 		bad("addr", "%q is not HOST:PORT", c.Addr)
+	}
+	if c.MetricsAddr != "" && !validListenAddr(c.MetricsAddr) {
+		bad("metrics-addr", "%q is not HOST:PORT", c.MetricsAddr)
 	}
 	if c.MinProcessing < 0 {
 		bad("min-processing", "must not be negative")
@@ -285,6 +290,12 @@ func (c *serverConfig) validate() error {
 		return fmt.Errorf("%w: invalid configuration:\n  %s", errUsage, strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// validListenAddr reports whether addr is IP:PORT, localhost:PORT or :PORT.
+func validListenAddr(addr string) bool {
+	_, err := netip.ParseAddrPort(addr)
+	return err == nil || strings.HasPrefix(addr, "localhost:") || strings.HasPrefix(addr, ":")
 }
 
 // parsePrefix parses a CIDR, or a single address as a /32 or /128.
