@@ -67,6 +67,22 @@ type Config struct {
 	NoWebUI bool
 	// TLS, if set, makes Serve speak HTTPS (and HTTP/2).
 	TLS *tls.Config
+
+	// Timeouts of Serve and ServeMetrics: reading a request's header, the
+	// whole request, writing the answer, and an idle keep-alive connection
+	// (10 s, 60 s, 120 s, 120 s).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+}
+
+// maxHeaderBytes bounds a request's header (431 beyond).
+const maxHeaderBytes = 64 << 10
+
+// orDefault returns d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // DefaultConfig returns the defaults of `costexplorer serve`.
@@ -253,11 +269,11 @@ func (s *Server) httpServer(ln net.Listener, h http.Handler) *http.Server {
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: orDefault(s.cfg.ReadHeaderTimeout, 10*time.Second),
+		ReadTimeout:       orDefault(s.cfg.ReadTimeout, 60*time.Second),
+		WriteTimeout:      orDefault(s.cfg.WriteTimeout, 120*time.Second),
+		IdleTimeout:       orDefault(s.cfg.IdleTimeout, 120*time.Second),
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.servers = append(s.servers, srv)

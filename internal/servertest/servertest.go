@@ -55,6 +55,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Config adjusts the server's configuration before it is built.
 	Config func(*server.Config)
+	// Store, if set, wraps the store the server is built on (to inject
+	// faults); DB stays the store itself.
+	Store func(costexplorer.Store) costexplorer.Store
 }
 
 // Credentials are the credentials a test server creates for its paying
@@ -170,7 +173,11 @@ func (s *Server) compose(ctx context.Context) (*server.Server, error) {
 	if s.opts.Config != nil {
 		s.opts.Config(&cfg)
 	}
-	return server.New(ctx, s.DB, cfg)
+	var store costexplorer.Store = s.DB
+	if s.opts.Store != nil {
+		store = s.opts.Store(store)
+	}
+	return server.New(ctx, store, cfg)
 }
 
 // Replica composes another server on the same store, with the same
