@@ -83,31 +83,6 @@ func demoQueryBody(org string, months, endsBefore int) string {
 		(end - costexplorer.Month(months)).Date(), end.Date(), org)
 }
 
-// metricValue returns the value of the exposition line `name{labels} v`;
-// labels are given as name, value pairs in name order, as client_golang
-// writes them.
-func metricValue(t *testing.T, body, name string, labels ...string) (float64, bool) {
-	t.Helper()
-	key := name
-	if len(labels) > 0 {
-		var parts []string
-		for i := 0; i+1 < len(labels); i += 2 {
-			parts = append(parts, labels[i]+`="`+labels[i+1]+`"`)
-		}
-		key += "{" + strings.Join(parts, ",") + "}"
-	}
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, key+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return f, true
-		}
-	}
-	return 0, false
-}
-
 const (
 	usageRoute  = "POST /api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
 	resultRoute = "GET /api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage/{token}"
@@ -220,17 +195,17 @@ func TestMetricsAfterAScriptedWorkload(t *testing.T) {
 		{"costexplorer_usage_line_items", nil, float64(layout.LineItems)},
 	}
 	for _, w := range want {
-		got, ok := metricValue(t, body, w.name, w.labels...)
+		got, ok := servertest.MetricValue(t, body, w.name, w.labels...)
 		if !ok || got != w.value {
 			t.Errorf("%s%q = %v (present %v), want %v", w.name, w.labels, got, ok, w.value)
 		}
 	}
 	for _, name := range []string{"costexplorer_engine_rollup_rows", "costexplorer_engine_memory_bytes", "go_goroutines", "process_resident_memory_bytes"} {
-		if v, ok := metricValue(t, body, name); !ok || v <= 0 {
+		if v, ok := servertest.MetricValue(t, body, name); !ok || v <= 0 {
 			t.Errorf("%s = %v (present %v), want a positive value", name, v, ok)
 		}
 	}
-	if v, _ := metricValue(t, body, "costexplorer_store_operation_errors_total", "operation", "CreateProcess"); v != 0 {
+	if v, _ := servertest.MetricValue(t, body, "costexplorer_store_operation_errors_total", "operation", "CreateProcess"); v != 0 {
 		t.Errorf("store errors during a healthy workload: %v", v)
 	}
 	secrets := map[string]string{
@@ -288,7 +263,7 @@ func TestMetricsAddrServesMetricsApart(t *testing.T) {
 		t.Fatalf("metrics listener /metrics: %d %s", r.status, r.header.Get("Content-Type"))
 	}
 	// The public listener's requests are counted on the metrics listener.
-	if v, ok := metricValue(t, string(r.body), "costexplorer_http_requests_total", "route", "GET /healthz", "status", "200"); !ok || v < 1 {
+	if v, ok := servertest.MetricValue(t, string(r.body), "costexplorer_http_requests_total", "route", "GET /healthz", "status", "200"); !ok || v < 1 {
 		t.Errorf("healthz requests = %v (found %v), want at least 1", v, ok)
 	}
 	if r := public.do("GET", "/metrics", "", ""); r.status != 404 || strings.Contains(string(r.body), "costexplorer_http_requests_total") {

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // logBuffer collects JSON log lines.
@@ -77,25 +77,8 @@ func newObservedEnv(t *testing.T, o options, logs *logBuffer) *env {
 // /metrics (0 when absent); labels are name, value pairs in name order.
 func (e *env) metric(name string, labels ...string) float64 {
 	e.t.Helper()
-	key := name
-	if len(labels) > 0 {
-		var parts []string
-		for i := 0; i+1 < len(labels); i += 2 {
-			parts = append(parts, labels[i]+`="`+labels[i+1]+`"`)
-		}
-		key += "{" + strings.Join(parts, ",") + "}"
-	}
-	res := e.do(e.newRequest("GET", "/metrics", nil))
-	for _, line := range strings.Split(string(res.body), "\n") {
-		if v, ok := strings.CutPrefix(line, key+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				e.t.Fatalf("metric line %q: %v", line, err)
-			}
-			return f
-		}
-	}
-	return 0
+	v, _ := servertest.MetricValue(e.t, string(e.do(e.newRequest("GET", "/metrics", nil)).body), name, labels...)
+	return v
 }
 
 func TestRequestID(t *testing.T) {

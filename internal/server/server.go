@@ -233,26 +233,24 @@ func (s *Server) Start(ctx context.Context) {
 
 // Serve serves the public handler on ln (HTTPS when Config.TLS is set)
 // until Shutdown or Close, and then returns http.ErrServerClosed.
-func (s *Server) Serve(ln net.Listener) error {
-	srv := s.httpServer(ln, s.handler)
-	if srv == nil {
-		return http.ErrServerClosed
-	}
-	if s.cfg.TLS != nil {
-		srv.TLSConfig = s.cfg.TLS
-		return srv.ServeTLS(ln, "", "")
-	}
-	return srv.Serve(ln)
-}
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, s.handler, s.cfg.TLS) }
 
 // ServeMetrics serves the metrics alone on ln (plain HTTP) until Shutdown
 // or Close, and then returns http.ErrServerClosed.
 func (s *Server) ServeMetrics(ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.MetricsHandler())
-	srv := s.httpServer(ln, mux)
+	return s.serve(ln, mux, nil)
+}
+
+func (s *Server) serve(ln net.Listener, h http.Handler, tlsConfig *tls.Config) error {
+	srv := s.httpServer(ln, h)
 	if srv == nil {
 		return http.ErrServerClosed
+	}
+	if tlsConfig != nil {
+		srv.TLSConfig = tlsConfig
+		return srv.ServeTLS(ln, "", "")
 	}
 	return srv.Serve(ln)
 }

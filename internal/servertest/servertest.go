@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,33 +203,45 @@ func (s *Server) Close() {
 
 // createCredentials stores the Credentials of orgID.
 func createCredentials(ctx context.Context, store costexplorer.Store, orgID string) (Credentials, error) {
-	var c Credentials
-	key, priv, err := auth.NewAPIKey(orgID, "test owner", []costexplorer.Role{costexplorer.RoleOrgOwner}, nil)
+	key, priv, err := createAPIKey(ctx, store, orgID, nil, costexplorer.RoleOrgOwner)
 	if err != nil {
-		return c, err
+		return Credentials{}, err
 	}
-	if err := store.CreateAPIKey(ctx, key); err != nil {
-		return c, fmt.Errorf("store API key: %w", err)
-	}
-	sa, secret, err := auth.NewServiceAccount(orgID, "test billing viewer", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, nil)
+	id, secret, err := createServiceAccount(ctx, store, orgID, nil, costexplorer.RoleOrgBillingReadOnly)
 	if err != nil {
-		return c, err
+		return Credentials{}, err
+	}
+	return Credentials{PublicKey: key.PublicKey, PrivateKey: priv, ClientID: id, ClientSecret: secret}, nil
+}
+
+func createAPIKey(ctx context.Context, store costexplorer.Store, orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (*costexplorer.APIKey, string, error) {
+	k, private, err := auth.NewAPIKey(orgID, "test", roles, acl)
+	if err != nil {
+		return nil, "", fmt.Errorf("new API key: %w", err)
+	}
+	if err := store.CreateAPIKey(ctx, k); err != nil {
+		return nil, "", fmt.Errorf("store API key: %w", err)
+	}
+	return k, private, nil
+}
+
+func createServiceAccount(ctx context.Context, store costexplorer.Store, orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (string, string, error) {
+	sa, secret, err := auth.NewServiceAccount(orgID, "test", roles, acl)
+	if err != nil {
+		return "", "", fmt.Errorf("new service account: %w", err)
 	}
 	if err := store.CreateServiceAccount(ctx, sa); err != nil {
-		return c, fmt.Errorf("store service account: %w", err)
+		return "", "", fmt.Errorf("store service account: %w", err)
 	}
-	return Credentials{PublicKey: key.PublicKey, PrivateKey: priv, ClientID: sa.ClientID, ClientSecret: secret}, nil
+	return sa.ClientID, secret, nil
 }
 
 // APIKey stores an API key of orgID and returns it with its private key.
 func (s *Server) APIKey(t testing.TB, orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (*costexplorer.APIKey, string) {
 	t.Helper()
-	k, private, err := auth.NewAPIKey(orgID, "test", roles, acl)
+	k, private, err := createAPIKey(context.Background(), s.DB, orgID, acl, roles...)
 	if err != nil {
-		t.Fatalf("new API key: %v", err)
-	}
-	if err := s.DB.CreateAPIKey(context.Background(), k); err != nil {
-		t.Fatalf("store API key: %v", err)
+		t.Fatal(err)
 	}
 	return k, private
 }
@@ -237,14 +250,11 @@ func (s *Server) APIKey(t testing.TB, orgID string, acl costexplorer.AccessList,
 // id and secret.
 func (s *Server) ServiceAccount(t testing.TB, orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (string, string) {
 	t.Helper()
-	sa, secret, err := auth.NewServiceAccount(orgID, "test", roles, acl)
+	id, secret, err := createServiceAccount(context.Background(), s.DB, orgID, acl, roles...)
 	if err != nil {
-		t.Fatalf("new service account: %v", err)
+		t.Fatal(err)
 	}
-	if err := s.DB.CreateServiceAccount(context.Background(), sa); err != nil {
-		t.Fatalf("store service account: %v", err)
-	}
-	return sa.ClientID, secret
+	return id, secret
 }
 
 // AccessToken gets a Bearer token for a service account through
@@ -273,6 +283,31 @@ func (s *Server) AccessToken(t testing.TB, clientID, secret string) string {
 		t.Fatalf("token body: %v", err)
 	}
 	return tok.AccessToken
+}
+
+// MetricValue returns the value of the line `name{labels} v` of a
+// Prometheus text exposition; labels are name, value pairs in name order,
+// as client_golang writes them. It reports whether the line is there.
+func MetricValue(t testing.TB, exposition, name string, labels ...string) (float64, bool) {
+	t.Helper()
+	key := name
+	if len(labels) > 0 {
+		var parts []string
+		for i := 0; i+1 < len(labels); i += 2 {
+			parts = append(parts, labels[i]+`="`+labels[i+1]+`"`)
+		}
+		key += "{" + strings.Join(parts, ",") + "}"
+	}
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, key+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			return f, true
+		}
+	}
+	return 0, false
 }
 
 // TestLogger logs warnings and errors through t, so that failures show the
