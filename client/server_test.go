@@ -134,7 +134,7 @@ func startServer(o serverOptions) (_ *server, err error) {
 		PollInterval: 20 * time.Millisecond, Logger: log})
 	runner.Start(ctx)
 	cleanups = append(cleanups, func() { _ = runner.Stop(context.Background()) })
-	authn, err := auth.New(ctx, auth.Config{Store: db, Now: now, WriteError: httpapi.WriteError, Logger: log})
+	authn, err := auth.New(ctx, auth.Config{Store: db, Now: now, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,6 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 		NonceTTL:       cfg.NonceTTL,
 		TokenTTL:       cfg.TokenTTL,
 		TrustedProxies: proxies,
-		WriteError:     httpapi.WriteError,
 		// Its lines inside a request carry the request id.
 		Logger:    slog.New(httpapi.LogHandler(log.Handler())),
 		OnFailure: mx.AuthFailure,

@@ -233,8 +233,7 @@ func (a *Authenticator) verifyServiceAccount(ctx context.Context, clientID, secr
 	if sa != nil {
 		hash = sa.SecretHash
 	}
-	ok := checkSecret(hash, secret) && sa != nil && sa.Enabled &&
-		(sa.SecretExpiresAt.IsZero() || now.Before(sa.SecretExpiresAt))
+	ok := checkSecret(hash, secret) && sa != nil && serviceAccountUsable(sa, now)
 	if !ok {
 		return nil, &costexplorer.Error{Code: costexplorer.ErrUnauthorized, Detail: detailUnauthenticated, Err: &delayedError{a.throttle.fail(now, keys...)}}
 	}
@@ -257,7 +256,7 @@ func (a *Authenticator) verifyAPIKey(ctx context.Context, publicKey, privateKey 
 	if err != nil && !costexplorer.IsNotFound(err) {
 		return nil, errUnavailable(fmt.Errorf("look up API key: %w", err))
 	}
-	ok := k != nil && k.Enabled && k.HA1SHA256 != "" &&
+	ok := k != nil && apiKeyUsable(k) && k.HA1SHA256 != "" &&
 		subtle.ConstantTimeCompare([]byte(HA1SHA256(publicKey, privateKey)), []byte(k.HA1SHA256)) == 1
 	if !ok {
 		return nil, &costexplorer.Error{Code: costexplorer.ErrUnauthorized, Detail: detailUnauthenticated, Err: &delayedError{a.throttle.fail(now, keys...)}}
@@ -267,7 +266,7 @@ func (a *Authenticator) verifyAPIKey(ctx context.Context, publicKey, privateKey 
 }
 
 // CheckAPIKey authenticates a public and private key pair outside HTTP
-// Digest (the web sign-in form) with the same rules as Middleware: brute-force
+// Digest (the web sign-in form) with the same rules as Authenticate: brute-force
 // slowing (this call sleeps on failure), enabled flag, access lists. Errors
 // are *costexplorer.Error values: USER_UNAUTHORIZED, RATE_LIMITED (see
 // RetryAfter), IP_ADDRESS_NOT_ON_ACCESS_LIST, ORG_REQUIRES_ACCESS_LIST or
@@ -278,8 +277,8 @@ func (a *Authenticator) CheckAPIKey(ctx context.Context, publicKey, privateKey s
 		sleepFor(ctx, err)
 		return nil, err
 	}
-	p := &costexplorer.Principal{Kind: costexplorer.PrincipalAPIKey, ID: k.ID, PublicKey: k.PublicKey, OrgID: k.OrgID, Roles: k.Roles, AccessList: k.AccessList}
-	if err := a.checkAccess(ctx, p, ip); err != nil {
+	p := apiKeyPrincipal(k)
+	if _, err := a.checkAccess(ctx, p, ip); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -294,7 +293,7 @@ func (a *Authenticator) CheckServiceAccount(ctx context.Context, clientID, secre
 		return nil, err
 	}
 	p := serviceAccountPrincipal(sa)
-	if err := a.checkAccess(ctx, p, ip); err != nil {
+	if _, err := a.checkAccess(ctx, p, ip); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -144,7 +144,7 @@ func newEnv(t testing.TB, o options) *env {
 		e.runner.Start(ctx)
 		t.Cleanup(func() { _ = e.runner.Stop(context.Background()) })
 	}
-	authn, err := auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, WriteError: httpapi.WriteError, Logger: testLogger(t)})
+	authn, err := auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("auth: %v", err)
 	}

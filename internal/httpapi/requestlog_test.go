@@ -105,7 +105,7 @@ func newObservedEnv(t *testing.T, o options, logs *logBuffer, obs httpapi.Observ
 	e := newEnv(t, o)
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	authn, err := auth.New(context.Background(), auth.Config{
-		Store: e.db, Now: e.clock.Now, WriteError: httpapi.WriteError,
+		Store: e.db, Now: e.clock.Now,
 		Logger: slog.New(httpapi.LogHandler(log.Handler())),
 	})
 	if err != nil {

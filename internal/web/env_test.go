@@ -106,7 +106,7 @@ func newEnv(t *testing.T, o options) *env {
 	})
 	e.runner.Start(ctx)
 	t.Cleanup(func() { _ = e.runner.Stop(context.Background()) })
-	e.authn, err = auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, WriteError: httpapi.WriteError, Logger: testLogger(t)})
+	e.authn, err = auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("auth: %v", err)
 	}
