@@ -70,7 +70,7 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 
 	// Every component reaches the store through the timing wrapper; the
 	// scrape reads the store itself, so that scrapes are not store traffic.
-	mx := metrics.New()
+	mx := metrics.New(auth.FailureKinds)
 	raw := store
 	store = mx.InstrumentStore(raw)
 
@@ -129,6 +129,9 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 	// The workers outlive ctx: on shutdown they are stopped after the HTTP
 	// server has finished the requests in flight (runner.Stop below).
 	runner.Start(context.WithoutCancel(ctx))
+	// The janitor of expired nonces, revoked tokens and sessions.
+	authn.Start(context.WithoutCancel(ctx))
+	defer authn.Stop(context.Background())
 
 	api := httpapi.New(httpapi.Config{
 		Store:         store,

@@ -23,12 +23,21 @@ const (
 	secretJWTSeed  = "auth.jwt.ed25519-seed"
 )
 
+// Store is what an Authenticator needs of the database: the credentials and
+// shared authentication state, and the organizations (RequiresAccessList).
+// Every costexplorer.Store satisfies it.
+type Store interface {
+	costexplorer.CredentialStore
+	// Organization returns the organization with id, or ErrNotFound.
+	Organization(ctx context.Context, id string) (*costexplorer.Organization, error)
+}
+
 // Config holds what an Authenticator needs. Zero fields take the defaults
 // documented on each field.
 type Config struct {
 	// Store holds credentials, organizations (RequiresAccessList), the shared
 	// secrets, used nonces and revoked tokens. Required.
-	Store costexplorer.Store
+	Store Store
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// NonceTTL is the lifetime of a Digest nonce (default 5 min); a correct
@@ -44,6 +53,9 @@ type Config struct {
 	Logger *slog.Logger
 	// BruteForce tunes the slowing of repeated failures.
 	BruteForce BruteForceConfig
+	// JanitorEvery is how often Start's janitor removes expired nonces,
+	// revoked tokens and revoked sessions (1 min).
+	JanitorEvery time.Duration
 	// OnFailure, if set, is told the kind of every refused authentication
 	// (one of the Failure* constants), for metrics. It must be cheap and
 	// must not block.
@@ -81,6 +93,9 @@ func (c *Config) setDefaults() {
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = time.Hour
 	}
+	if c.JanitorEvery <= 0 {
+		c.JanitorEvery = time.Minute
+	}
 	if c.Issuer == "" {
 		c.Issuer = "costexplorer"
 	}
@@ -113,11 +128,12 @@ func (c *Config) setDefaults() {
 // with the shared keys, and their single use and revocation live in the store.
 type Authenticator struct {
 	cfg      Config
-	store    costexplorer.Store
+	store    Store
 	nonces   *nonceMinter
 	tokens   *tokenSigner
 	throttle *throttle
 	log      *slog.Logger
+	janitor  janitor
 }
 
 // New returns an Authenticator, loading the shared Digest nonce key and JWT
