@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -30,6 +32,52 @@ type op struct {
 
 	// handler serves a route that is not an Atlas operation.
 	handler http.Handler
+}
+
+// check reports a route table entry whose steps cannot be right, so that
+// New refuses it at once rather than a forgotten step failing silently: an
+// Atlas operation needs versions, an {orgId} in its path exactly when it
+// has an organization scope (a rate limit is per organization), and a
+// check of each further path parameter; a plain route is a handler only.
+func (o *op) check() error {
+	if o.api == nil {
+		if o.handler == nil || o.versions != nil || o.csv || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
+			return errors.New(o.method + " " + o.path + ": a plain route declares a handler and no steps")
+		}
+		return nil
+	}
+	hasOrg := strings.Contains(o.path, "{orgId}")
+	switch {
+	case o.handler != nil:
+		return errors.New(o.method + " " + o.path + ": an Atlas operation has api, not handler")
+	case len(o.versions) == 0:
+		return errors.New(o.method + " " + o.path + ": no versions")
+	case hasOrg != (o.org != orgNone):
+		return errors.New(o.method + " " + o.path + ": {orgId} in the path and an organization scope go together")
+	case o.limit != "" && o.org == orgNone:
+		return errors.New(o.method + " " + o.path + ": a rate limit needs an organization")
+	}
+	for i := 1; i < len(o.versions); i++ {
+		if o.versions[i-1] >= o.versions[i] {
+			return errors.New(o.method + " " + o.path + ": versions must be listed oldest first")
+		}
+	}
+	declared := map[string]bool{"orgId": true}
+	for _, pp := range o.params {
+		declared[pp.name] = true
+	}
+	for rest := o.path; ; {
+		_, after, ok := strings.Cut(rest, "{")
+		if !ok {
+			break
+		}
+		name, tail, _ := strings.Cut(after, "}")
+		if !declared[strings.TrimSuffix(name, "...")] {
+			return errors.New(o.method + " " + o.path + ": path parameter {" + name + "} is not checked")
+		}
+		rest = tail
+	}
+	return nil
 }
 
 // apiFunc is an Atlas operation after the common steps: it returns its

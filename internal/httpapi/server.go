@@ -143,6 +143,9 @@ func (s *Server) routes() http.Handler {
 	allowed := map[string][]string{}
 	var paths []string
 	for _, o := range ops {
+		if err := o.check(); err != nil {
+			panic("httpapi: route table: " + err.Error())
+		}
 		h := o.handler
 		if o.api != nil {
 			h = s.atlas(o)

@@ -25,6 +25,10 @@ const (
 	// v20230101 is the version of both cost-explorer operations and of the
 	// organization endpoints, and the one the Atlas Go SDK and CLI send.
 	v20230101 = "2023-01-01"
+	// v20240805 is the version of the invoice line-item search.
+	v20240805 = "2024-08-05"
+	// v20250312 is the version of the SKU catalogue and invoice reports.
+	v20250312 = "2025-03-12"
 )
 
 // contentType returns the exact success Content-Type of f at version v.

@@ -11,7 +11,7 @@ import (
 // fuzzVersions are the versions of the fuzzed operation: two, so that the
 // resolution down to the newest version not after the asked date is fuzzed
 // too.
-var fuzzVersions = []string{v20230101, "2024-08-05"}
+var fuzzVersions = []string{v20230101, v20240805}
 
 // FuzzNegotiate feeds arbitrary Accept headers to the negotiation: it must
 // never panic, must answer 406 INVALID_VERSION_DATE or one of the
@@ -67,7 +67,7 @@ func FuzzRequestContentType(f *testing.F) {
 // version of that operation not after it, and a date before its first
 // version is 406.
 func TestNegotiatePerOperationVersions(t *testing.T) {
-	later := []string{"2024-08-05", "2025-03-12"}
+	later := []string{v20240805, v20250312}
 	for _, tc := range []struct {
 		name     string
 		versions []string
@@ -76,8 +76,8 @@ func TestNegotiatePerOperationVersions(t *testing.T) {
 	}{
 		{"OK", []string{v20230101}, "2023-01-01", v20230101},
 		{"OKLaterDateResolvesDown", []string{v20230101}, "2025-03-12", v20230101},
-		{"OKNewestNotAfter", later, "2025-01-01", "2024-08-05"},
-		{"OKExact", later, "2025-03-12", "2025-03-12"},
+		{"OKNewestNotAfter", later, "2025-01-01", v20240805},
+		{"OKExact", later, "2025-03-12", v20250312},
 		{"ErrBeforeFirstVersion", later, "2023-01-01", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
