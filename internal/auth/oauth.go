@@ -214,87 +214,93 @@ type delayedError struct{ delay time.Duration }
 func (e *delayedError) Error() string { return "authentication failed" }
 
 // verifyServiceAccount checks a client id and secret. Unknown ids cost the
-// same bcrypt comparison as wrong secrets. It does not sleep: the delay of a
-// failure is inside the returned error.
+// same bcrypt comparison as wrong secrets.
 func (a *Authenticator) verifyServiceAccount(ctx context.Context, clientID, secret string, ip netip.Addr) (*costexplorer.ServiceAccount, error) {
-	now := a.cfg.Now()
-	keys := []limitKey{a.throttle.ipKey(ip)}
+	counter := ""
 	if len(clientID) == len(clientIDPrefix)+24 && costexplorer.IsID(clientID[len(clientIDPrefix):]) {
-		keys = append(keys, a.throttle.credentialKey("serviceaccount "+clientID))
+		counter = "serviceaccount " + clientID
 	}
-	if d, blocked := a.throttle.blocked(now, keys...); blocked {
-		return nil, errRateLimited(d)
-	}
-	sa, err := a.store.ServiceAccount(ctx, clientID)
-	if err != nil && !costexplorer.IsNotFound(err) {
-		return nil, errUnavailable(fmt.Errorf("look up service account: %w", err))
-	}
-	hash := dummySecretHash()
-	if sa != nil {
-		hash = sa.SecretHash
-	}
-	ok := checkSecret(hash, secret) && sa != nil && sa.Enabled &&
-		(sa.SecretExpiresAt.IsZero() || now.Before(sa.SecretExpiresAt))
-	if !ok {
-		return nil, &costexplorer.Error{Code: costexplorer.ErrUnauthorized, Detail: detailUnauthenticated, Err: &delayedError{a.throttle.fail(now, keys...)}}
-	}
-	a.throttle.succeed(keys[0])
-	return sa, nil
+	return verifyTyped(ctx, a, ip, counter, a.store.ServiceAccount, clientID, func(sa *costexplorer.ServiceAccount, now time.Time) bool {
+		hash := dummySecretHash()
+		if sa != nil {
+			hash = sa.SecretHash
+		}
+		return checkSecret(hash, secret) && sa != nil && serviceAccountUsable(sa, now)
+	})
 }
 
 // verifyAPIKey checks a public and private key pair against the stored
 // SHA-256 HA1, in constant time.
 func (a *Authenticator) verifyAPIKey(ctx context.Context, publicKey, privateKey string, ip netip.Addr) (*costexplorer.APIKey, error) {
+	counter := ""
+	if isPublicKey(publicKey) {
+		counter = "apikey " + publicKey
+	}
+	return verifyTyped(ctx, a, ip, counter, a.store.APIKeyByPublicKey, publicKey, func(k *costexplorer.APIKey, _ time.Time) bool {
+		return k != nil && apiKeyUsable(k) && k.HA1SHA256 != "" &&
+			subtle.ConstantTimeCompare([]byte(HA1SHA256(publicKey, privateKey)), []byte(k.HA1SHA256)) == 1
+	})
+}
+
+// verifyTyped is what checking typed-in credentials (the token endpoint's
+// Basic credentials, the sign-in form) always does: refuse while the
+// address or the credential (counter, "" when the name is not plausible
+// enough to get a counter) is rate limited, look the credential up by name,
+// check the typed secret against it (check gets nil for an unknown name and
+// must cost the same), and count the failure or the success. It does not
+// sleep: the delay of a failure is inside the returned error.
+func verifyTyped[C any](ctx context.Context, a *Authenticator, ip netip.Addr, counter string,
+	lookup func(context.Context, string) (*C, error), name string, check func(*C, time.Time) bool) (*C, error) {
 	now := a.cfg.Now()
 	keys := []limitKey{a.throttle.ipKey(ip)}
-	if isPublicKey(publicKey) {
-		keys = append(keys, a.throttle.credentialKey("apikey "+publicKey))
+	if counter != "" {
+		keys = append(keys, a.throttle.credentialKey(counter))
 	}
 	if d, blocked := a.throttle.blocked(now, keys...); blocked {
 		return nil, errRateLimited(d)
 	}
-	k, err := a.store.APIKeyByPublicKey(ctx, publicKey)
-	if err != nil && !costexplorer.IsNotFound(err) {
-		return nil, errUnavailable(fmt.Errorf("look up API key: %w", err))
+	c, err := lookup(ctx, name)
+	if err != nil {
+		if !costexplorer.IsNotFound(err) {
+			return nil, errUnavailable(fmt.Errorf("look up credential: %w", err))
+		}
+		c = nil
 	}
-	ok := k != nil && k.Enabled && k.HA1SHA256 != "" &&
-		subtle.ConstantTimeCompare([]byte(HA1SHA256(publicKey, privateKey)), []byte(k.HA1SHA256)) == 1
-	if !ok {
+	if !check(c, now) {
 		return nil, &costexplorer.Error{Code: costexplorer.ErrUnauthorized, Detail: detailUnauthenticated, Err: &delayedError{a.throttle.fail(now, keys...)}}
 	}
 	a.throttle.succeed(keys[0])
-	return k, nil
+	return c, nil
 }
 
 // CheckAPIKey authenticates a public and private key pair outside HTTP
-// Digest (the web sign-in form) with the same rules as Middleware: brute-force
-// slowing (this call sleeps on failure), enabled flag, access lists. Errors
-// are *costexplorer.Error values: USER_UNAUTHORIZED, RATE_LIMITED (see
-// RetryAfter), IP_ADDRESS_NOT_ON_ACCESS_LIST, ORG_REQUIRES_ACCESS_LIST or
-// SERVICE_UNAVAILABLE.
+// Digest (the web sign-in form) with the same rules as Authenticate:
+// brute-force slowing (this call sleeps on failure), enabled flag, access
+// lists. Errors are *costexplorer.Error values: USER_UNAUTHORIZED,
+// RATE_LIMITED (see RetryAfter), IP_ADDRESS_NOT_ON_ACCESS_LIST,
+// ORG_REQUIRES_ACCESS_LIST or SERVICE_UNAVAILABLE.
 func (a *Authenticator) CheckAPIKey(ctx context.Context, publicKey, privateKey string, ip netip.Addr) (*costexplorer.Principal, error) {
 	k, err := a.verifyAPIKey(ctx, publicKey, privateKey, ip)
-	if err != nil {
-		sleepFor(ctx, err)
-		return nil, err
-	}
-	p := &costexplorer.Principal{Kind: costexplorer.PrincipalAPIKey, ID: k.ID, PublicKey: k.PublicKey, OrgID: k.OrgID, Roles: k.Roles, AccessList: k.AccessList}
-	if err := a.checkAccess(ctx, p, ip); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return admit(ctx, a, k, err, apiKeyPrincipal, ip)
 }
 
 // CheckServiceAccount is CheckAPIKey for a service account's client id and
 // secret.
 func (a *Authenticator) CheckServiceAccount(ctx context.Context, clientID, secret string, ip netip.Addr) (*costexplorer.Principal, error) {
 	sa, err := a.verifyServiceAccount(ctx, clientID, secret, ip)
+	return admit(ctx, a, sa, err, serviceAccountPrincipal, ip)
+}
+
+// admit finishes a check of typed-in credentials: after a failed
+// verification it waits out the brute-force delay; after a good one it
+// enforces the access lists on the credential's principal.
+func admit[C any](ctx context.Context, a *Authenticator, c *C, err error, principal func(*C) *costexplorer.Principal, ip netip.Addr) (*costexplorer.Principal, error) {
 	if err != nil {
 		sleepFor(ctx, err)
 		return nil, err
 	}
-	p := serviceAccountPrincipal(sa)
-	if err := a.checkAccess(ctx, p, ip); err != nil {
+	p := principal(c)
+	if _, err := a.checkAccess(ctx, p, ip); err != nil {
 		return nil, err
 	}
 	return p, nil
