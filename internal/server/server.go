@@ -135,7 +135,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New(auth.FailureKinds)}
 
 	// Every component reaches the store through the timing wrapper; the
 	// scrape reads the store itself, so that scrapes are not store traffic.
@@ -157,7 +157,6 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		NonceTTL:       cfg.NonceTTL,
 		TokenTTL:       cfg.TokenTTL,
 		TrustedProxies: cfg.TrustedProxies,
-		WriteError:     httpapi.WriteError,
 		// Its lines inside a request carry the request id.
 		Logger:    slog.New(httpapi.LogHandler(log.Handler())),
 		OnFailure: s.Metrics.AuthFailure,
@@ -224,11 +223,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // MetricsHandler serves the metrics in the Prometheus exposition format.
 func (s *Server) MetricsHandler() http.Handler { return s.Metrics.Handler() }
 
-// Start starts the query-process workers. They outlive ctx's
+// Start starts the background work: the query-process workers and the
+// janitor of expired authentication state. They outlive ctx's
 // cancellation: Shutdown stops them after the HTTP server has finished the
 // requests in flight, which may still create queries.
 func (s *Server) Start(ctx context.Context) {
 	s.Runner.Start(context.WithoutCancel(ctx))
+	s.Auth.Start(context.WithoutCancel(ctx))
 }
 
 // Serve serves the public handler on ln (HTTPS when Config.TLS is set)
@@ -288,7 +289,8 @@ func (s *Server) stop() []*http.Server {
 
 // Shutdown stops the server in order: stop accepting HTTP and finish the
 // requests in flight (within ctx), then stop the workers, handing their
-// leases back so that another replica takes their processes over at once.
+// leases back so that another replica takes their processes over at once,
+// and the authentication janitor.
 // It returns the HTTP servers' error (requests still in flight when ctx
 // ended); a failure to hand the leases back is only logged, since the
 // leases lapse anyway. The store is the caller's to close afterwards.
@@ -302,6 +304,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Runner.Stop(ctx); err != nil {
 		s.log.Warn("stop workers", "err", err)
 	}
+	if err := s.Auth.Stop(ctx); err != nil {
+		s.log.Warn("stop the authentication janitor", "err", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -311,5 +316,5 @@ func (s *Server) Close() error {
 	for _, srv := range s.stop() {
 		_ = srv.Close()
 	}
-	return s.Runner.Stop(context.Background())
+	return errors.Join(s.Runner.Stop(context.Background()), s.Auth.Stop(context.Background()))
 }

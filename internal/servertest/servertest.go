@@ -46,8 +46,8 @@ type Options struct {
 	Demo *demo.Config
 	// NoDemo skips loading the dataset (the file may already hold it).
 	NoDemo bool
-	// NoWorkers leaves the query-process workers stopped: the test is the
-	// only worker.
+	// NoWorkers leaves the background work (the query-process workers, the
+	// authentication janitor) stopped: the test is the only worker.
 	NoWorkers bool
 	// Clock is the server's clock (a clock pinned at T0 when nil).
 	Clock *Clock
@@ -151,19 +151,20 @@ func Start(o Options) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	if s.Server, err = s.compose(ctx); err != nil {
+	srv, err := s.compose(ctx)
+	if err != nil {
 		return nil, err
 	}
+	s.Server = srv
+	s.closes = append(s.closes, func() { _ = srv.Close() })
 	if !o.NoWorkers {
-		s.Start(ctx)
+		srv.Start(ctx)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := s.Server
 	go func() { _ = srv.Serve(ln) }()
-	s.closes = append(s.closes, func() { _ = srv.Close() })
 	s.URL = "http://" + ln.Addr().String()
 	return s, nil
 }
