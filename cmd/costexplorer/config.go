@@ -11,10 +11,12 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/server"
 )
 
 // serverConfig is the whole configuration of a serving process. Defaults come
-// from defaultServerConfig; every field is a flag and a COSTEXPLORER_*
+// from defaultServerConfig (the composition's, server.DefaultConfig); every field is a flag and a COSTEXPLORER_*
 // environment variable (flags win), validated as a whole by validate.
 type serverConfig struct {
 	Addr           string
@@ -42,18 +44,19 @@ type serverConfig struct {
 }
 
 func defaultServerConfig() serverConfig {
+	d := server.DefaultConfig()
 	return serverConfig{
 		Addr:          "127.0.0.1:8080",
-		ResultTTL:     24 * time.Hour,
-		HistoryMonths: 18,
-		Workers:       2,
-		Lease:         30 * time.Second,
-		RateCapacity:  500,
-		RateRefill:    100,
-		RatePeriod:    time.Minute,
-		MaxBodyBytes:  1 << 20,
-		NonceTTL:      5 * time.Minute,
-		TokenTTL:      time.Hour,
+		ResultTTL:     d.ResultTTL,
+		HistoryMonths: d.HistoryMonths,
+		Workers:       d.Workers,
+		Lease:         d.Lease,
+		RateCapacity:  d.RateLimit.Capacity,
+		RateRefill:    d.RateLimit.Refill,
+		RatePeriod:    d.RateLimit.Period,
+		MaxBodyBytes:  d.MaxBodyBytes,
+		NonceTTL:      d.NonceTTL,
+		TokenTTL:      d.TokenTTL,
 		LogFormat:     "text",
 		LogLevel:      "info",
 		ShutdownGrace: 20 * time.Second,
