@@ -254,10 +254,8 @@ func (e *env) validate(req *http.Request, res *response) []error {
 	route, params, err := e.router.FindRoute(req)
 	if err != nil {
 		// Not an operation of the document: only Atlas errors may answer,
-		// 404 or 405 (and, outside /api/ where the web UI lives, the 500
-		// of the panic guard).
-		web := !strings.HasPrefix(req.URL.Path, "/api/") && res.status == http.StatusInternalServerError
-		if res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed && !web {
+		// 404 or 405.
+		if res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed {
 			errs = append(errs, fmt.Errorf("no operation in openapi.yaml (%v) but answered %d", err, res.status))
 		}
 		return append(errs, e.checkSchema(res, "ApiError")...)
