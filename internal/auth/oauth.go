@@ -214,7 +214,7 @@ func writeOAuthJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // delayedError carries the brute-force delay of a failed check to the HTTP
-// answer, so that the OAuth endpoints sleep where the middleware does.
+// answer, so that the OAuth endpoints sleep where Authenticate does.
 type delayedError struct{ delay time.Duration }
 
 func (e *delayedError) Error() string { return "authentication failed" }
