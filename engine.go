@@ -1,6 +1,9 @@
 package costexplorer
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Evaluator answers a validated query with its result rows, ordered as
 // [CompareRows] orders them. internal/engine implements it over an in-memory
@@ -19,4 +22,20 @@ type UsageService interface {
 	// ReadyAt), still processing, or failed. ErrNotFound for unknown, expired
 	// or foreign tokens.
 	Usage(ctx context.Context, orgID, token string) (*QueryProcess, error)
+}
+
+// EngineStats describes the current snapshot of a query engine
+// (internal/engine), for metrics and readiness. Projects and Clusters do not
+// count the "absent" entry of charges without a project or cluster.
+type EngineStats struct {
+	RollupRows    int           // rollup cells held (the per-service sums come on top)
+	Segments      int           // (organization, month) runs
+	Organizations int           // dictionary sizes: organizations,
+	Projects      int           // projects,
+	Clusters      int           // clusters
+	Services      int           // and services
+	Bytes         int64         // approximate memory held by the snapshot
+	DataVersion   int64         // the source's data version the snapshot reflects
+	LoadedAt      time.Time     // when the snapshot was built (zero before the first load)
+	LoadDuration  time.Duration // how long the build took (monotonic clock)
 }

@@ -45,6 +45,30 @@ func (p *QueryProcess) Ready(now time.Time) bool {
 	return p.State == ProcessDone && !now.Before(p.ReadyAt)
 }
 
+// QueryStatus is what the caller of a query sees of its process at a moment.
+// Its values are the words the API documentation and the web page use.
+type QueryStatus string
+
+// Query statuses.
+const (
+	QueryProcessing QueryStatus = "processing"
+	QueryReady      QueryStatus = "ready"
+	QueryFailed     QueryStatus = "failed"
+)
+
+// Status returns what a caller sees of p at now: failed, ready (done and
+// past ReadyAt, see Ready), or processing — which covers pending, running,
+// and done before ReadyAt, the server's minimum processing time.
+func (p *QueryProcess) Status(now time.Time) QueryStatus {
+	switch {
+	case p.State == ProcessFailed:
+		return QueryFailed
+	case p.Ready(now):
+		return QueryReady
+	}
+	return QueryProcessing
+}
+
 // ProcessStore keeps query processes.
 type ProcessStore interface {
 	// CreateProcess inserts p unless a live process with its token exists, and

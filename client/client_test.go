@@ -9,13 +9,13 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
 	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // counter is a RoundTripper that counts requests by method and path.
@@ -128,6 +128,7 @@ func TestAuthMethods(t *testing.T) {
 
 func TestAuthFailures(t *testing.T) {
 	s := shared
+	member, memberSecret := s.APIKey(t, s.Org, nil, costexplorer.RoleOrgMember) // may not use the cost explorer
 	tests := []struct {
 		name       string
 		opts       []client.Option
@@ -136,7 +137,7 @@ func TestAuthFailures(t *testing.T) {
 	}{
 		{"WrongPrivateKey", []client.Option{client.WithDigest(s.PublicKey, "00000000-0000-0000-0000-000000000000")}, 401, "USER_UNAUTHORIZED"},
 		{"UnknownPublicKey", []client.Option{client.WithDigest("zzzzzzzz", s.PrivateKey)}, 401, "USER_UNAUTHORIZED"},
-		{"RoleWithoutBilling", []client.Option{client.WithDigest(s.MemberPublic, s.MemberSecret)}, 401, "USER_UNAUTHORIZED"},
+		{"RoleWithoutBilling", []client.Option{client.WithDigest(member.PublicKey, memberSecret)}, 401, "USER_UNAUTHORIZED"},
 		{"WrongSecret", []client.Option{client.WithServiceAccount(s.ClientID, "mdb_sa_sk_wrong")}, 401, "invalid_client"},
 		{"NoCredentials", nil, 401, "USER_UNAUTHORIZED"},
 	}
@@ -362,8 +363,8 @@ func TestRateLimitRetryAfter(t *testing.T) {
 func TestServiceAccountTokenRefresh(t *testing.T) {
 	s := shared
 	c, cnt := newClient(t, s, client.WithServiceAccount(s.ClientID, s.ClientSecret))
-	var offset atomic.Int64
-	client.SetTokenClock(c, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+	clock := servertest.NewRunningClock(time.Now())
+	client.SetTokenClock(c, clock.Now)
 	ctx := t.Context()
 	get := func() {
 		t.Helper()
@@ -378,7 +379,7 @@ func TestServiceAccountTokenRefresh(t *testing.T) {
 	}
 	t.Run("RenewedBeforeExpiry", func(t *testing.T) {
 		// Tokens live 3600 s; one minute before that the client renews.
-		offset.Store(int64(3540*time.Second + time.Millisecond))
+		clock.Advance(3540*time.Second + time.Millisecond)
 		get()
 		if n := cnt.count("POST /api/oauth/token"); n != 2 {
 			t.Errorf("token requests = %d, want 2", n)

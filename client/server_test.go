@@ -1,56 +1,29 @@
 package client_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
-	"github.com/costexplorer/costexplorer/internal/demo"
-	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/httpapi"
-	"github.com/costexplorer/costexplorer/internal/jobs"
-	"github.com/costexplorer/costexplorer/internal/sqlite"
+	composed "github.com/costexplorer/costexplorer/internal/server"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
-// t0 is the pinned date of the test server: the demo data ends on this day
-// and the query window is counted from it. The server's clock starts there
-// and then runs in real time, so that processing delays pass.
-var t0 = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
-
-// demoConfig is the small pinned dataset of the tests.
-var demoConfig = demo.Config{Seed: 7, LineItems: 4000, Months: 6, Now: t0}
-
-// server is a real costexplorer server on 127.0.0.1: the SQLite store, the
-// query engine, the process runner, the authenticator and the HTTP API, as
-// `costexplorer serve` wires them.
+// server is a real costexplorer server on 127.0.0.1 (servertest: the
+// composition `costexplorer serve` uses) over the pinned demo data. Its
+// clock starts at servertest.T0 and then runs in real time, so that
+// processing delays pass. Org is the demo paying organization; the
+// credentials (an ORG_OWNER API key, an ORG_BILLING_READ_ONLY service
+// account) are its.
 type server struct {
-	URL string
-	// Org is the demo paying organization; the credentials below are its.
-	Org          string
-	Other        string // a linked organization of Org
-	PublicKey    string // ORG_OWNER API key
-	PrivateKey   string
-	ClientID     string // ORG_BILLING_READ_ONLY service account
-	ClientSecret string
-	MemberPublic string // ORG_MEMBER API key: may not use the cost explorer
-	MemberSecret string
-
-	offset *atomic.Int64 // nanoseconds added to the clock by Advance
-	close  func()
+	*servertest.Server
+	Other string // a linked organization of Org
 }
 
 // Advance moves the server's clock forward.
-func (s *server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+func (s *server) Advance(d time.Duration) { s.Clock.Advance(d) }
 
 // serverOptions tune a test server.
 type serverOptions struct {
@@ -59,99 +32,23 @@ type serverOptions struct {
 }
 
 // startServer starts a server; Close stops it and removes its files.
-func startServer(o serverOptions) (_ *server, err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	dir, err := os.MkdirTemp("", "costexplorer-client-test-")
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	var cleanups []func()
-	s := &server{close: func() {
-		cancel()
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-		_ = os.RemoveAll(dir)
-	}}
-	defer func() {
-		if err != nil {
-			s.close()
-		}
-	}()
-	start := time.Now()
-	s.offset = new(atomic.Int64)
-	now := func() time.Time { return t0.Add(time.Since(start) + time.Duration(s.offset.Load())) }
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "costexplorer.db"), sqlite.Options{Now: now})
-	if err != nil {
-		return nil, err
-	}
-	cleanups = append(cleanups, func() { _ = db.Close() })
-	err = demo.Generate(ctx, demoConfig, func(b *costexplorer.UsageBatch) error {
-		_, err := db.IngestUsage(ctx, b)
-		return err
+func startServer(o serverOptions) (*server, error) {
+	ts, err := servertest.Start(servertest.Options{
+		Clock: servertest.NewRunningClock(servertest.T0),
+		Config: func(c *composed.Config) {
+			c.MinProcessing = o.minProcessing
+			c.RateLimit = o.rateLimit
+		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load demo data: %w", err)
-	}
-	layout := demo.Describe(demoConfig)
-	s.Org = layout.PayingOrg.ID
-	if len(layout.Linked) > 0 {
-		s.Other = layout.Linked[0].ID
-	}
-	key, priv, err := auth.NewAPIKey(s.Org, "owner", []costexplorer.Role{costexplorer.RoleOrgOwner}, nil)
-	if err != nil {
 		return nil, err
 	}
-	if err := db.CreateAPIKey(ctx, key); err != nil {
-		return nil, err
+	s := &server{Server: ts}
+	if len(ts.Layout.Linked) > 0 {
+		s.Other = ts.Layout.Linked[0].ID
 	}
-	s.PublicKey, s.PrivateKey = key.PublicKey, priv
-	member, mpriv, err := auth.NewAPIKey(s.Org, "member", []costexplorer.Role{costexplorer.RoleOrgMember}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.CreateAPIKey(ctx, member); err != nil {
-		return nil, err
-	}
-	s.MemberPublic, s.MemberSecret = member.PublicKey, mpriv
-	sa, secret, err := auth.NewServiceAccount(s.Org, "viewer", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.CreateServiceAccount(ctx, sa); err != nil {
-		return nil, err
-	}
-	s.ClientID, s.ClientSecret = sa.ClientID, secret
-
-	eng := engine.New(db, engine.Options{Now: now})
-	if err := eng.Load(ctx); err != nil {
-		return nil, err
-	}
-	runner := jobs.New(jobs.Config{Store: db, Evaluator: eng, Now: now, MinProcessing: o.minProcessing,
-		PollInterval: 20 * time.Millisecond, Logger: log})
-	runner.Start(ctx)
-	cleanups = append(cleanups, func() { _ = runner.Stop(context.Background()) })
-	authn, err := auth.New(ctx, auth.Config{Store: db, Now: now, WriteError: httpapi.WriteError, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	api := httpapi.New(httpapi.Config{Store: db, Usage: runner, Auth: authn, Now: now, Logger: log, RateLimit: o.rateLimit})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	cleanups = append(cleanups, func() { _ = srv.Close() })
-	s.URL = "http://" + ln.Addr().String()
 	return s, nil
 }
-
-// Close stops the server.
-func (s *server) Close() { s.close() }
 
 // newServer starts a server for one test.
 func newServer(t *testing.T, o serverOptions) *server {

@@ -11,13 +11,16 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/server"
 )
 
 // serverConfig is the whole configuration of a serving process. Defaults come
-// from defaultServerConfig; every field is a flag and a COSTEXPLORER_*
+// from defaultServerConfig (the composition's, server.DefaultConfig); every field is a flag and a COSTEXPLORER_*
 // environment variable (flags win), validated as a whole by validate.
 type serverConfig struct {
 	Addr           string
+	MetricsAddr    string
 	Store          storeFlags
 	MinProcessing  time.Duration
 	ResultTTL      time.Duration
@@ -41,18 +44,19 @@ type serverConfig struct {
 }
 
 func defaultServerConfig() serverConfig {
+	d := server.DefaultConfig()
 	return serverConfig{
 		Addr:          "127.0.0.1:8080",
-		ResultTTL:     24 * time.Hour,
-		HistoryMonths: 18,
-		Workers:       2,
-		Lease:         30 * time.Second,
-		RateCapacity:  500,
-		RateRefill:    100,
-		RatePeriod:    time.Minute,
-		MaxBodyBytes:  1 << 20,
-		NonceTTL:      5 * time.Minute,
-		TokenTTL:      time.Hour,
+		ResultTTL:     d.ResultTTL,
+		HistoryMonths: d.HistoryMonths,
+		Workers:       d.Workers,
+		Lease:         d.Lease,
+		RateCapacity:  d.RateLimit.Capacity,
+		RateRefill:    d.RateLimit.Refill,
+		RatePeriod:    d.RateLimit.Period,
+		MaxBodyBytes:  d.MaxBodyBytes,
+		NonceTTL:      d.NonceTTL,
+		TokenTTL:      d.TokenTTL,
 		LogFormat:     "text",
 		LogLevel:      "info",
 		ShutdownGrace: 20 * time.Second,
@@ -63,6 +67,7 @@ func defaultServerConfig() serverConfig {
 func (c *serverConfig) register(fs *flag.FlagSet, m *Main) {
 	c.Store.register(fs, m)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve /metrics on this address HOST:PORT alone, and not on --addr")
 	fs.DurationVar(&c.MinProcessing, "min-processing", c.MinProcessing, "keep each query process \"processing\" at least this long (exercise client polling)")
 	fs.DurationVar(&c.ResultTTL, "result-ttl", c.ResultTTL, "how long query results are kept")
 	fs.IntVar(&c.HistoryMonths, "history-months", c.HistoryMonths, "how many months back a query may start (Atlas: 18)")
@@ -219,8 +224,11 @@ func (c *serverConfig) validate() error {
 	bad := func(flagName, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf("--%s: %s", flagName, fmt.Sprintf(format, args...)))
 	}
-	if _, err := netip.ParseAddrPort(c.Addr); err != nil && !strings.HasPrefix(c.Addr, "localhost:") && !strings.HasPrefix(c.Addr, ":") {
+	if !validListenAddr(c.Addr) {
 		bad("addr", "%q is not HOST:PORT", c.Addr)
+	}
+	if c.MetricsAddr != "" && !validListenAddr(c.MetricsAddr) {
+		bad("metrics-addr", "%q is not HOST:PORT", c.MetricsAddr)
 	}
 	if c.MinProcessing < 0 {
 		bad("min-processing", "must not be negative")
@@ -285,6 +293,12 @@ func (c *serverConfig) validate() error {
 		return fmt.Errorf("%w: invalid configuration:\n  %s", errUsage, strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// validListenAddr reports whether addr is IP:PORT, localhost:PORT or :PORT.
+func validListenAddr(addr string) bool {
+	_, err := netip.ParseAddrPort(addr)
+	return err == nil || strings.HasPrefix(addr, "localhost:") || strings.HasPrefix(addr, ":")
 }
 
 // parsePrefix parses a CIDR, or a single address as a /32 or /128.

@@ -20,8 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for processStates
+
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
 // The tests in crash_test.go, shutdown_test.go and soak_test.go run the real
@@ -58,8 +60,15 @@ type proc struct {
 // if it is still running.
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
+	return startProcIn(t, "", bin, args...)
+}
+
+// startProcIn is startProc with dir as the working directory (the current
+// one when empty).
+func startProcIn(t *testing.T, dir, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	p.cmd.Stdout, p.cmd.Stderr, p.cmd.Dir = p.stdout, p.stderr, dir
 	p.cmd.Env = append(os.Environ(), "COSTEXPLORER_DATA_DIR=", "COSTEXPLORER_DB=")
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", args, err)
@@ -134,7 +143,13 @@ func (p *proc) running() bool {
 // status and output.
 func runBin(t *testing.T, bin string, args ...string) (int, string, string) {
 	t.Helper()
-	p := startProc(t, bin, args...)
+	return runBinIn(t, "", bin, args...)
+}
+
+// runBinIn is runBin with dir as the working directory.
+func runBinIn(t *testing.T, dir, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	p := startProcIn(t, dir, bin, args...)
 	code := p.exitCode(t, 2*time.Minute)
 	return code, p.stdout.String(), p.stderr.String()
 }
@@ -168,31 +183,110 @@ func writeInvoiceCSV(t *testing.T, path string, n int) costexplorer.Cents {
 	return total
 }
 
-// storeStats opens the store of dir (the process that wrote it is gone) and
-// returns its usage statistics.
-func storeStats(t *testing.T, dir string) costexplorer.UsageStats {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open store after the crash: %v", err)
+// crashStore is a store the crash tests run on: the embedded SQLite store
+// of a data directory, or a PostgreSQL schema of its own.
+type crashStore struct {
+	dir   string     // the processes' working directory (and the SQLite data directory)
+	sf    storeFlags // what the flags below name
+	flags []string   // --data-dir DIR or --db DSN
+	// writing reports whether an import has begun writing its transaction
+	// (a best guess: it samples the database from outside).
+	writing func() bool
+}
+
+// crashStoreKinds are the stores every crash test runs on: SQLite always,
+// PostgreSQL when TEST_DATABASE_URL is set.
+func crashStoreKinds() []string {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		return []string{"SQLite"}
 	}
-	defer db.Close()
-	st, err := db.UsageStats(ctx)
+	return []string{"SQLite", "PostgreSQL"}
+}
+
+// newCrashStore returns a new, empty store of kind for t.
+func newCrashStore(t *testing.T, kind string) *crashStore {
+	t.Helper()
+	dir := t.TempDir()
+	if kind == "SQLite" {
+		return sqliteCrashStore(dir)
+	}
+	dsn := pgSchema(t, testDatabaseURL(t))
+	return &crashStore{dir: dir, sf: storeFlags{dsn: dsn}, flags: []string{"--db", dsn}, writing: func() bool {
+		// An import writes line items, then the rollup, in one
+		// transaction; a backend whose latest statement is the rollup
+		// write is inside it, before its commit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return false
+		}
+		defer conn.Close(ctx)
+		var n int
+		err = conn.QueryRow(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO rollup%'`).Scan(&n)
+		return err == nil && n > 0
+	}}
+}
+
+// sqliteCrashStore is the SQLite store of the data directory dir.
+func sqliteCrashStore(dir string) *crashStore {
+	wal := filepath.Join(dir, sqliteFile+"-wal")
+	return &crashStore{dir: dir, sf: storeFlags{dataDir: dir}, flags: []string{"--data-dir", dir}, writing: func() bool {
+		// The write-ahead log grows past its size before the import
+		// (the store is created first) at the first write of the commit.
+		fi, err := os.Stat(wal)
+		return err == nil && fi.Size() > 1<<20
+	}}
+}
+
+// args returns args followed by the store's flags.
+func (cs *crashStore) args(args ...string) []string { return append(args, cs.flags...) }
+
+// open opens the store (the process that wrote it may be gone).
+func (cs *crashStore) open(t *testing.T) costexplorer.Store {
+	t.Helper()
+	m := NewMain(strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" })
+	store, err := m.openStore(context.Background(), &cs.sf)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return store
+}
+
+// stats returns the usage statistics of the store.
+func (cs *crashStore) stats(t *testing.T) costexplorer.UsageStats {
+	t.Helper()
+	store := cs.open(t)
+	defer store.Close()
+	st, err := store.UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-// verifyStore runs `costexplorer admin verify` on dir and fails the test on
-// any difference between the rollup and the line items.
-func verifyStore(t *testing.T, bin, dir string) {
+// verify runs `costexplorer admin verify` on the store and fails the test
+// on any difference between the rollup and the line items.
+func (cs *crashStore) verify(t *testing.T, bin string) {
 	t.Helper()
-	code, out, errOut := runBin(t, bin, "admin", "verify", "--data-dir", dir)
+	code, out, errOut := runBinIn(t, cs.dir, bin, cs.args("admin", "verify")...)
 	if code != 0 || !strings.Contains(out, "is consistent") {
 		t.Fatalf("admin verify: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// storeStats opens the SQLite store of dir and returns its usage
+// statistics.
+func storeStats(t *testing.T, dir string) costexplorer.UsageStats {
+	t.Helper()
+	return sqliteCrashStore(dir).stats(t)
+}
+
+// verifyStore runs `costexplorer admin verify` on the SQLite store of dir.
+func verifyStore(t *testing.T, bin, dir string) {
+	t.Helper()
+	sqliteCrashStore(dir).verify(t, bin)
 }
 
 // TestCrashDuringImportKeepsAllOrNothing SIGKILLs `costexplorer import usage`
@@ -206,42 +300,40 @@ func TestCrashDuringImportKeepsAllOrNothing(t *testing.T) {
 	const rows = 300_000
 	csvPath := filepath.Join(t.TempDir(), "invoice-2025-06.csv")
 	total := writeInvoiceCSV(t, csvPath, rows)
+	for _, kind := range crashStoreKinds() {
+		t.Run(kind, func(t *testing.T) { crashDuringImport(t, bin, kind, csvPath, rows, total) })
+	}
+}
 
+func crashDuringImport(t *testing.T, bin, kind, csvPath string, rows int64, total costexplorer.Cents) {
 	kills := []struct {
 		name string
-		// when reports whether to kill now: elapsed time since the start
-		// and the size of the write-ahead log.
-		when func(elapsed time.Duration, wal int64) bool
+		// when reports whether to kill now: elapsed time since the start,
+		// and whether the import writes its transaction.
+		when func(elapsed time.Duration, writing func() bool) bool
 	}{
-		{"WhileParsing", func(d time.Duration, _ int64) bool { return d >= 300*time.Millisecond }},
-		{"WhileIngesting", func(d time.Duration, _ int64) bool { return d >= 1800*time.Millisecond }},
-		{"AtCommit", func(_ time.Duration, wal int64) bool { return wal > 1<<20 }},
+		{"WhileParsing", func(d time.Duration, _ func() bool) bool { return d >= 300*time.Millisecond }},
+		{"WhileIngesting", func(d time.Duration, _ func() bool) bool { return d >= 1800*time.Millisecond }},
+		{"AtCommit", func(_ time.Duration, writing func() bool) bool { return writing() }},
 	}
-	var dirs []string
 	for _, k := range kills {
 		t.Run(k.name, func(t *testing.T) {
-			dir := t.TempDir()
-			// Create the store first, so that the write-ahead log's size
-			// before the import is known.
-			verifyStore(t, bin, dir)
-			dirs = append(dirs, dir)
-			wal := filepath.Join(dir, sqliteFile+"-wal")
-			p := startProc(t, bin, "import", "usage", "--data-dir", dir, csvPath)
+			// Create the store first, so that the import's own writes
+			// are what the kill condition sees.
+			cs := newCrashStore(t, kind)
+			cs.verify(t, bin)
+			p := startProcIn(t, cs.dir, bin, cs.args("import", "usage", csvPath)...)
 			start := time.Now()
 			killed := false
 			for deadline := start.Add(time.Minute); time.Now().Before(deadline) && p.running(); time.Sleep(time.Millisecond) {
-				var size int64
-				if fi, err := os.Stat(wal); err == nil {
-					size = fi.Size()
-				}
-				if k.when(time.Since(start), size) {
+				if k.when(time.Since(start), cs.writing) {
 					p.signal(t, syscall.SIGKILL)
 					killed = true
 					break
 				}
 			}
 			code := p.exitCode(t, 30*time.Second)
-			st := storeStats(t, dir)
+			st := cs.stats(t)
 			t.Logf("killed=%v after %s: exit %d, store holds %d line items", killed, time.Since(start).Round(time.Millisecond), code, st.LineItems)
 			if !killed && code != 0 {
 				t.Fatalf("import exited %d before the kill:\n%s", code, p.stderr.String())
@@ -255,26 +347,26 @@ func TestCrashDuringImportKeepsAllOrNothing(t *testing.T) {
 			default:
 				t.Fatalf("store holds %d of the file's %d rows after the kill", st.LineItems, rows)
 			}
-			verifyStore(t, bin, dir)
+			cs.verify(t, bin)
+			if t.Failed() || k.name != kills[len(kills)-1].name {
+				return
+			}
+			// Resume on the last crashed store (inside its subtest, which
+			// owns it): the import completes, exactly once.
+			code, out, errOut := runBinIn(t, cs.dir, bin, cs.args("import", "usage", csvPath)...)
+			if code != 0 {
+				t.Fatalf("import after the crash: exit %d\n%s%s", code, out, errOut)
+			}
+			if st := cs.stats(t); st.LineItems != rows || st.Total != total {
+				t.Fatalf("after the re-import: %d line items, total %s; want %d, %s", st.LineItems, st.Total.Dollars(), rows, total.Dollars())
+			}
+			code, out, errOut = runBinIn(t, cs.dir, bin, cs.args("import", "usage", csvPath)...)
+			if code != 0 || !strings.Contains(out, fmt.Sprintf("0 inserted, %d duplicates", rows)) {
+				t.Fatalf("second import: exit %d\n%s%s", code, out, errOut)
+			}
+			cs.verify(t, bin)
 		})
 	}
-	if len(dirs) == 0 {
-		return
-	}
-	// Resume on the last crashed store: the import completes, exactly once.
-	dir := dirs[len(dirs)-1]
-	code, out, errOut := runBin(t, bin, "import", "usage", "--data-dir", dir, csvPath)
-	if code != 0 {
-		t.Fatalf("import after the crash: exit %d\n%s%s", code, out, errOut)
-	}
-	if st := storeStats(t, dir); st.LineItems != rows || st.Total != total {
-		t.Fatalf("after the re-import: %d line items, total %s; want %d, %s", st.LineItems, st.Total.Dollars(), rows, total.Dollars())
-	}
-	code, out, errOut = runBin(t, bin, "import", "usage", "--data-dir", dir, csvPath)
-	if code != 0 || !strings.Contains(out, "0 inserted, 300000 duplicates") {
-		t.Fatalf("second import: exit %d\n%s%s", code, out, errOut)
-	}
-	verifyStore(t, bin, dir)
 }
 
 // bearerFor gets an access token for a service account from base.
@@ -339,11 +431,22 @@ func apiCall(c *http.Client, method, target, bearer, body string) (int, http.Hea
 	return resp.StatusCode, resp.Header, b, err
 }
 
-// processStates counts the query processes of the store in dir by state, and
-// those holding a lease.
+// processStates counts the query processes of the SQLite store in dir by
+// state, and those holding a lease.
 func processStates(t *testing.T, dir string) (map[string]int, int) {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(dir, sqliteFile)+"?_pragma=busy_timeout(5000)")
+	return sqliteCrashStore(dir).processStates(t)
+}
+
+// processStates counts the store's query processes by state, and those
+// holding a lease, reading the table directly (no replica is running).
+func (cs *crashStore) processStates(t *testing.T) (map[string]int, int) {
+	t.Helper()
+	driver, dsn := "sqlite", filepath.Join(cs.dir, sqliteFile)+"?_pragma=busy_timeout(5000)"
+	if cs.sf.dsn != "" {
+		driver, dsn = "pgx", cs.sf.dsn
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,11 +480,16 @@ func processStates(t *testing.T, dir string) (map[string]int, int) {
 // 2-second lease lapses, and the store still verifies.
 func TestCrashWhileQueriesRunCompletesEveryAcceptedQuery(t *testing.T) {
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	first := startProc(t, bin, "demo", "--size", "200000", "--data-dir", dir, "--addr", "127.0.0.1:0",
-		"--workers", "1", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")
+	for _, kind := range crashStoreKinds() {
+		t.Run(kind, func(t *testing.T) { crashWhileQueriesRun(t, bin, newCrashStore(t, kind)) })
+	}
+}
+
+func crashWhileQueriesRun(t *testing.T, bin string, cs *crashStore) {
+	first := startProcIn(t, cs.dir, bin, cs.args("demo", "--size", "200000", "--addr", "127.0.0.1:0",
+		"--workers", "1", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")...)
 	base := first.waitServing(t, 90*time.Second)
-	creds := readCreds(t, dir)
+	creds := readCreds(t, cs.dir)
 	bearer := bearerFor(t, base, creds.ClientID, creds.ClientSecret)
 
 	bodies := distinctQueries(time.Now(), 150)
@@ -420,10 +528,10 @@ func TestCrashWhileQueriesRunCompletesEveryAcceptedQuery(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	states, leased := processStates(t, dir)
+	states, leased := cs.processStates(t)
 	t.Logf("killed with %d accepted queries: processes by state %v, %d holding a lease", len(tokens), states, leased)
 
-	second := startProc(t, bin, "serve", "--data-dir", dir, "--addr", "127.0.0.1:0", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")
+	second := startProcIn(t, cs.dir, bin, cs.args("serve", "--addr", "127.0.0.1:0", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")...)
 	base = second.waitServing(t, 60*time.Second)
 	bearer = bearerFor(t, base, creds.ClientID, creds.ClientSecret)
 	pending := map[string]bool{}
@@ -466,10 +574,10 @@ func TestCrashWhileQueriesRunCompletesEveryAcceptedQuery(t *testing.T) {
 	if code := second.exitCode(t, 30*time.Second); code != 0 {
 		t.Fatalf("second server exited %d:\n%s", code, second.stderr.String())
 	}
-	states, leased = processStates(t, dir)
+	states, leased = cs.processStates(t)
 	if states["done"] != len(tokens) || leased != 0 {
 		t.Fatalf("after the second server stopped: states %v, %d leased; want %d done", states, leased, len(tokens))
 	}
-	verifyStore(t, bin, dir)
+	cs.verify(t, bin)
 	t.Logf("all %d accepted queries completed after the crash", len(tokens))
 }

@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +20,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
-	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -81,31 +81,6 @@ func demoQueryBody(org string, months, endsBefore int) string {
 	end := costexplorer.MonthOf(testNow) + 1 - costexplorer.Month(endsBefore)
 	return fmt.Sprintf(`{"startDate":"%s","endDate":"%s","organizations":["%s"],"groupBy":"organizations"}`,
 		(end - costexplorer.Month(months)).Date(), end.Date(), org)
-}
-
-// metricValue returns the value of the exposition line `name{labels} v`;
-// labels are given as name, value pairs in name order, as client_golang
-// writes them.
-func metricValue(t *testing.T, body, name string, labels ...string) (float64, bool) {
-	t.Helper()
-	key := name
-	if len(labels) > 0 {
-		var parts []string
-		for i := 0; i+1 < len(labels); i += 2 {
-			parts = append(parts, labels[i]+`="`+labels[i+1]+`"`)
-		}
-		key += "{" + strings.Join(parts, ",") + "}"
-	}
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, key+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return f, true
-		}
-	}
-	return 0, false
 }
 
 const (
@@ -220,17 +195,17 @@ func TestMetricsAfterAScriptedWorkload(t *testing.T) {
 		{"costexplorer_usage_line_items", nil, float64(layout.LineItems)},
 	}
 	for _, w := range want {
-		got, ok := metricValue(t, body, w.name, w.labels...)
+		got, ok := servertest.MetricValue(t, body, w.name, w.labels...)
 		if !ok || got != w.value {
 			t.Errorf("%s%q = %v (present %v), want %v", w.name, w.labels, got, ok, w.value)
 		}
 	}
 	for _, name := range []string{"costexplorer_engine_rollup_rows", "costexplorer_engine_memory_bytes", "go_goroutines", "process_resident_memory_bytes"} {
-		if v, ok := metricValue(t, body, name); !ok || v <= 0 {
+		if v, ok := servertest.MetricValue(t, body, name); !ok || v <= 0 {
 			t.Errorf("%s = %v (present %v), want a positive value", name, v, ok)
 		}
 	}
-	if v, _ := metricValue(t, body, "costexplorer_store_operation_errors_total", "operation", "CreateProcess"); v != 0 {
+	if v, _ := servertest.MetricValue(t, body, "costexplorer_store_operation_errors_total", "operation", "CreateProcess"); v != 0 {
 		t.Errorf("store errors during a healthy workload: %v", v)
 	}
 	secrets := map[string]string{
@@ -264,6 +239,41 @@ func logLines(t *testing.T, stderr string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+var metricsServing = regexp.MustCompile(`msg="metrics serving" url=(http://[0-9.:]+)/metrics`)
+
+// TestMetricsAddrServesMetricsApart starts a server with --metrics-addr:
+// /metrics answers there and only there, and the metrics listener serves
+// nothing else.
+func TestMetricsAddrServesMetricsApart(t *testing.T) {
+	dir := t.TempDir()
+	s := startCommand(t, testNow, "demo", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dir, "--size", "3000")
+	m := metricsServing.FindStringSubmatch(s.Stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics listener in the log:\n%s", s.Stderr.String())
+	}
+	apart := &opsClient{t: t, base: m[1], c: &http.Client{Timeout: 30 * time.Second}}
+	public := &opsClient{t: t, base: s.URL, c: apart.c}
+	if r := public.do("GET", "/healthz", "", ""); r.status != 200 {
+		t.Fatalf("public /healthz: %d", r.status)
+	}
+	r := apart.do("GET", "/metrics", "", "")
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("metrics listener /metrics: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	// The public listener's requests are counted on the metrics listener.
+	if v, ok := servertest.MetricValue(t, string(r.body), "costexplorer_http_requests_total", "route", "GET /healthz", "status", "200"); !ok || v < 1 {
+		t.Errorf("healthz requests = %v (found %v), want at least 1", v, ok)
+	}
+	if r := public.do("GET", "/metrics", "", ""); r.status != 404 || strings.Contains(string(r.body), "costexplorer_http_requests_total") {
+		t.Errorf("public /metrics: %d %s, want 404", r.status, r.body)
+	}
+	for _, path := range []string{"/healthz", "/api/atlas/v2/orgs", "/"} {
+		if r := apart.do("GET", path, "", ""); r.status != 404 {
+			t.Errorf("metrics listener %s: %d, want 404", path, r.status)
+		}
+	}
 }
 
 // TestRequestLogLinesCarryTheResponseRequestID checks the request log of a
@@ -340,73 +350,14 @@ func TestRequestLogLinesCarryTheResponseRequestID(t *testing.T) {
 	})
 }
 
-// breakableStore is a real store whose Ping or DataVersion can be made to
-// fail, standing in for a database that stopped answering (SQLite cannot be
-// taken away from under an open handle; the PostgreSQL outage is tested
-// with a real restart elsewhere).
-type breakableStore struct {
-	costexplorer.Store
-	pingDown, schemaDown atomic.Bool
-}
-
-var errBroken = errors.New("connection refused (test)")
-
-func (b *breakableStore) Ping(ctx context.Context) error {
-	if b.pingDown.Load() {
-		return errBroken
-	}
-	return b.Store.Ping(ctx)
-}
-
-func (b *breakableStore) DataVersion(ctx context.Context) (int64, error) {
-	if b.schemaDown.Load() {
-		return 0, errBroken
-	}
-	return b.Store.DataVersion(ctx)
-}
-
-func openBreakable(t *testing.T) *breakableStore {
+func openBreakable(t *testing.T) *servertest.BreakableStore {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), sqliteFile), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &breakableStore{Store: db}
-}
-
-func TestReadinessCheck(t *testing.T) {
-	ctx := context.Background()
-	tests := []struct {
-		name    string
-		breakIt func(*breakableStore)
-		load    bool
-		want    string // "" for ready
-	}{
-		{"Ready", func(*breakableStore) {}, true, ""},
-		{"StoreUnreachable", func(b *breakableStore) { b.pingDown.Store(true) }, true, "store unreachable"},
-		{"SchemaUnreadable", func(b *breakableStore) { b.schemaDown.Store(true) }, true, "store schema"},
-		{"EngineNotLoaded", func(*breakableStore) {}, false, "query engine not loaded"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			store := openBreakable(t)
-			eng := engine.New(store, engine.Options{})
-			if tt.load {
-				if err := eng.Load(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			tt.breakIt(store)
-			err := readiness(store, eng)(ctx)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("not ready: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("err %v, want %q", err, tt.want)
-			}
-		})
-	}
+	return &servertest.BreakableStore{Store: db}
 }
 
 // TestReadyzFollowsTheStore serves on a store that stops answering and
@@ -458,9 +409,9 @@ func TestReadyzFollowsTheStore(t *testing.T) {
 		}
 	}
 	check(200)
-	store.pingDown.Store(true)
+	store.PingDown.Store(true)
 	check(503)
-	store.pingDown.Store(false)
+	store.PingDown.Store(false)
 	check(200)
 	if !strings.Contains(stderr.String(), `"msg":"not ready"`) || !strings.Contains(stderr.String(), "store unreachable") {
 		t.Errorf("the outage is not in the log:\n%s", stderr.String())

@@ -273,6 +273,7 @@ func TestInvalidConfigurationFailsFastNamingTheOption(t *testing.T) {
 		{"BadFileValue", "workers = many\n", nil, "workers"},
 		{"TLSCertWithoutKey", "", []string{"--tls-cert", "x.pem"}, "--tls-cert"},
 		{"BadDSN", "", []string{"--db", "mysql://x"}, "--db"},
+		{"BadMetricsAddr", "", []string{"--metrics-addr", "metrics"}, "--metrics-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--data-dir", dir}, tc.args...)

@@ -273,39 +273,3 @@ func TestNewCredentials(t *testing.T) {
 		}
 	})
 }
-
-func TestAuthorizeOrg(t *testing.T) {
-	const own, foreign = "5f0000000000000000000001", "5f00000000000000000000ff"
-	for _, role := range costexplorer.Roles {
-		p := &costexplorer.Principal{Kind: costexplorer.PrincipalAPIKey, OrgID: own, Roles: []costexplorer.Role{role}}
-		billing := role == costexplorer.RoleOrgOwner || role == costexplorer.RoleOrgBillingAdmin || role == costexplorer.RoleOrgBillingReadOnly
-		t.Run(string(role), func(t *testing.T) {
-			if err := AuthorizeOrg(p, own, false); err != nil {
-				t.Errorf("own org, no billing: %v", err)
-			}
-			if err := AuthorizeOrg(p, own, true); (err == nil) != billing {
-				t.Errorf("own org, billing: %v (role may view billing: %v)", err, billing)
-			}
-			var details []string
-			for _, org := range []string{foreign, "000000000000000000000000", "not-an-id", ""} {
-				for _, b := range []bool{false, true} {
-					err := AuthorizeOrg(p, org, b)
-					if costexplorer.ErrorCode(err) != costexplorer.ErrUnauthorized {
-						t.Fatalf("org %q: %v", org, err)
-					}
-					details = append(details, costexplorer.ErrorDetail(err))
-				}
-			}
-			for _, d := range details {
-				if d != details[0] {
-					t.Errorf("details differ: %q", details)
-				}
-			}
-		})
-	}
-	t.Run("ErrNoPrincipal", func(t *testing.T) {
-		if costexplorer.ErrorCode(AuthorizeOrg(nil, own, false)) != costexplorer.ErrUnauthorized {
-			t.Error("nil principal authorized")
-		}
-	})
-}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"time"
 
@@ -25,12 +23,21 @@ const (
 	secretJWTSeed  = "auth.jwt.ed25519-seed"
 )
 
+// Store is what an Authenticator needs of the database: the credentials and
+// shared authentication state, and the organizations (RequiresAccessList).
+// Every costexplorer.Store satisfies it.
+type Store interface {
+	costexplorer.CredentialStore
+	// Organization returns the organization with id, or ErrNotFound.
+	Organization(ctx context.Context, id string) (*costexplorer.Organization, error)
+}
+
 // Config holds what an Authenticator needs. Zero fields take the defaults
 // documented on each field.
 type Config struct {
 	// Store holds credentials, organizations (RequiresAccessList), the shared
 	// secrets, used nonces and revoked tokens. Required.
-	Store costexplorer.Store
+	Store Store
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// NonceTTL is the lifetime of a Digest nonce (default 5 min); a correct
@@ -42,14 +49,13 @@ type Config struct {
 	Issuer string
 	// TrustedProxies are the peers whose X-Forwarded-For is honoured.
 	TrustedProxies []netip.Prefix
-	// WriteError writes an Atlas error body for a *costexplorer.Error. The
-	// Authenticator sets its own WWW-Authenticate and Retry-After headers
-	// before calling it. Default: a minimal Atlas JSON writer.
-	WriteError func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives authentication failures (never secrets). Default: discard.
 	Logger *slog.Logger
 	// BruteForce tunes the slowing of repeated failures.
 	BruteForce BruteForceConfig
+	// JanitorEvery is how often Start's janitor removes expired nonces,
+	// revoked tokens and revoked sessions (1 min).
+	JanitorEvery time.Duration
 	// OnFailure, if set, is told the kind of every refused authentication
 	// (one of the Failure* constants), for metrics. It must be cheap and
 	// must not block.
@@ -87,11 +93,11 @@ func (c *Config) setDefaults() {
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = time.Hour
 	}
+	if c.JanitorEvery <= 0 {
+		c.JanitorEvery = time.Minute
+	}
 	if c.Issuer == "" {
 		c.Issuer = "costexplorer"
-	}
-	if c.WriteError == nil {
-		c.WriteError = writeAtlasError
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -122,11 +128,12 @@ func (c *Config) setDefaults() {
 // with the shared keys, and their single use and revocation live in the store.
 type Authenticator struct {
 	cfg      Config
-	store    costexplorer.Store
+	store    Store
 	nonces   *nonceMinter
 	tokens   *tokenSigner
 	throttle *throttle
 	log      *slog.Logger
+	janitor  janitor
 }
 
 // New returns an Authenticator, loading the shared Digest nonce key and JWT
@@ -168,43 +175,14 @@ func randomSecret(n int) func() ([]byte, error) {
 	}
 }
 
-// principalKey is the context key of the authenticated principal.
-type principalKey struct{}
-
-// WithPrincipal returns a context carrying p.
-func WithPrincipal(ctx context.Context, p *costexplorer.Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFrom returns the principal Middleware put in ctx.
-func PrincipalFrom(ctx context.Context) (*costexplorer.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*costexplorer.Principal)
-	return p, ok && p != nil
-}
-
 // Details of the errors this package returns. One sentence per cause, the
 // same whatever the credential or organization, so that an answer reveals
 // nothing about which part was wrong.
 const (
 	detailUnauthenticated = "You are not authorized for this resource."
-	detailForbiddenOrg    = "Current user is not authorized to perform this action."
 	detailRateLimited     = "Too many failed authentication attempts. Retry after %d seconds."
 	detailUnavailable     = "Authentication is temporarily unavailable."
 )
-
-// AuthorizeOrg checks that p may act on organization orgID: p must belong to
-// orgID and, when billing is true, hold a role that may use the cost
-// explorer. Every refusal is the same 401 USER_UNAUTHORIZED, whether orgID
-// exists or not, so that organization ids cannot be probed.
-//
-// A paying organization's credential reaches its linked organizations'
-// usage through its own organization's queries, not through their paths.
-func AuthorizeOrg(p *costexplorer.Principal, orgID string, billing bool) error {
-	if p == nil || p.OrgID == "" || p.OrgID != orgID || (billing && !costexplorer.CanViewBilling(p.Roles)) {
-		return costexplorer.Errorf(costexplorer.ErrUnauthorized, detailForbiddenOrg)
-	}
-	return nil
-}
 
 func errUnauthenticated() error {
 	return costexplorer.Errorf(costexplorer.ErrUnauthorized, detailUnauthenticated)
@@ -241,34 +219,4 @@ func RetryAfter(err error) (time.Duration, bool) {
 
 func retryAfterSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
-}
-
-// writeAtlasError is the default Config.WriteError: the Atlas error body,
-// for callers (tests, tools) that do not bring the HTTP layer's writer.
-func writeAtlasError(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	switch costexplorer.ErrorCode(err) {
-	case costexplorer.ErrUnauthorized:
-		status = http.StatusUnauthorized
-	case costexplorer.ErrIPNotOnAccessList, costexplorer.ErrOrgRequiresAccessList:
-		status = http.StatusForbidden
-	case costexplorer.ErrRateLimited:
-		status = http.StatusTooManyRequests
-	case costexplorer.ErrUnavailable:
-		status = http.StatusServiceUnavailable
-	}
-	params := []any{}
-	var e *costexplorer.Error
-	if errors.As(err, &e) && e.Params != nil {
-		params = e.Params
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"error":      status,
-		"errorCode":  costexplorer.ErrorCode(err),
-		"reason":     http.StatusText(status),
-		"detail":     costexplorer.ErrorDetail(err),
-		"parameters": params,
-	})
 }

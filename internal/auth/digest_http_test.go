@@ -219,7 +219,7 @@ func TestDigestExpiredNonceIsStale(t *testing.T) {
 	})
 }
 
-func TestMiddlewareOtherAnswers(t *testing.T) {
+func TestAuthenticateOtherAnswers(t *testing.T) {
 	f := newFixture(t, nil)
 	k, priv := f.apiKey(f.orgID)
 	t.Run("BasicSchemeGetsDigestChallenge", func(t *testing.T) {
@@ -236,18 +236,6 @@ func TestMiddlewareOtherAnswers(t *testing.T) {
 		req.Header.Add("Authorization", "Bearer x")
 		req.Header.Add("Authorization", "Bearer y")
 		do(t, f.srv.Client(), req).wantAtlasError(t, 401, "USER_UNAUTHORIZED")
-	})
-	t.Run("DefaultWriteErrorWritesAtlasBody", func(t *testing.T) {
-		cfg := f.auth.cfg
-		cfg.WriteError = nil
-		_, srv := f.serve(cfg)
-		req := f.request("GET", "/api/atlas/v2/orgs", nil)
-		req.URL.Host = strings.TrimPrefix(srv.URL, "http://")
-		r := do(t, f.srv.Client(), req)
-		r.wantAtlasError(t, 401, "USER_UNAUTHORIZED")
-		if r.header.Get("Content-Type") != "application/json" {
-			t.Errorf("content type %q", r.header.Get("Content-Type"))
-		}
 	})
 	t.Run("StoreDownIs503", func(t *testing.T) {
 		c := f.digestClient(k.PublicKey, priv, nil)

@@ -32,6 +32,14 @@
 // first, then arbitrary ones, so memory stays bounded under a flood of
 // addresses at the cost of forgetting some counts.
 //
-// The HTTP layer (internal/httpapi) mounts Middleware, TokenHandler and
-// RevokeHandler, and calls AuthorizeOrg in every organization-scoped handler.
+// Whether a stored credential may be used at a moment is decided in one
+// place (validity.go) for every way in: Digest requests, the token endpoint,
+// the web sign-in form, and the grants a request presents again — Bearer
+// tokens and web sessions (Resume) — so that a token or session made with a
+// service account's secret ends when the secret expires, as the secret does.
+//
+// The HTTP layer (internal/httpapi) calls Authenticate first in every Atlas
+// operation and writes its errors with the one Atlas error writer; it mounts
+// TokenHandler and RevokeHandler, and authorizes with
+// costexplorer.AuthorizeOrg.
 package auth

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -36,30 +36,6 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-// testWriteError writes the Atlas error body, as internal/httpapi's writer
-// does, with its own small table from code to status.
-func testWriteError(w http.ResponseWriter, r *http.Request, err error) {
-	status := map[string]int{
-		costexplorer.ErrUnauthorized:          401,
-		costexplorer.ErrIPNotOnAccessList:     403,
-		costexplorer.ErrOrgRequiresAccessList: 403,
-		costexplorer.ErrRateLimited:           429,
-		costexplorer.ErrUnavailable:           503,
-	}[costexplorer.ErrorCode(err)]
-	if status == 0 {
-		status = 500
-	}
-	var e *costexplorer.Error
-	params := []any{}
-	if errors.As(err, &e) && e.Params != nil {
-		params = e.Params
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": status, "errorCode": costexplorer.ErrorCode(err),
-		"reason": http.StatusText(status), "detail": costexplorer.ErrorDetail(err), "parameters": params})
 }
 
 // atlasError is the decoded Atlas error body.
@@ -118,7 +94,6 @@ func newFixture(t testing.TB, edit func(*Config)) *fixture {
 	cfg := Config{
 		Store:      db,
 		Now:        f.clock.Now,
-		WriteError: testWriteError,
 		Logger:     slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		BruteForce: BruteForceConfig{Delay: -1},
 	}
@@ -137,16 +112,16 @@ func (f *fixture) serve(cfg Config) (*Authenticator, *httptest.Server) {
 		f.t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/atlas/v2/", a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := PrincipalFrom(r.Context())
-		if !ok {
-			http.Error(w, "no principal", 500)
+	mux.Handle("/api/atlas/v2/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Authenticate(w, r)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"kind": p.Kind, "id": p.ID, "publicKey": p.PublicKey, "orgId": p.OrgID, "roles": p.Roles, "body": string(body)})
-	})))
+	}))
 	mux.Handle("POST /api/oauth/token", a.TokenHandler())
 	mux.Handle("/api/oauth/token", a.TokenHandler())
 	mux.Handle("POST /api/oauth/revoke", a.RevokeHandler())

@@ -34,20 +34,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Stats describes the engine's current snapshot. Projects and Clusters do
-// not count the "absent" entry of charges without a project or cluster.
-type Stats struct {
-	RollupRows    int           // rollup cells held (the per-service sums come on top)
-	Segments      int           // (organization, month) runs
-	Organizations int           // dictionary sizes: organizations,
-	Projects      int           // projects,
-	Clusters      int           // clusters
-	Services      int           // and services
-	Bytes         int64         // approximate memory held by the snapshot
-	DataVersion   int64         // the source's data version the snapshot reflects
-	LoadedAt      time.Time     // when the snapshot was built (zero before the first load)
-	LoadDuration  time.Duration // how long the build took (monotonic clock)
-}
+// Stats describes the engine's current snapshot. It is the domain's
+// EngineStats, so that a reader of the figures (internal/metrics) needs no
+// import of this package.
+type Stats = costexplorer.EngineStats
 
 // Engine evaluates cost-explorer queries over an in-memory copy of the
 // monthly rollup of a Source. It is safe for concurrent use.

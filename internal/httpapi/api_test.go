@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -18,8 +17,8 @@ import (
 // version and which representation they get.
 func TestVersionNegotiation(t *testing.T) {
 	e := newEnv(t, options{})
-	tok := e.create(e.org, `{"startDate":"2025-05-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.org+`"]}`)
-	e.waitReady(e.org, tok)
+	tok := e.create(e.Org, `{"startDate":"2025-05-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.Org+`"]}`)
+	e.waitReady(e.Org, tok)
 	const (
 		jsonCT = "application/vnd.atlas.2023-01-01+json;charset=utf-8"
 		csvCT  = "application/vnd.atlas.2023-01-01+csv;charset=utf-8"
@@ -41,7 +40,7 @@ func TestVersionNegotiation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e.t = t
-			req := e.apiRequest("GET", usagePath(e.org)+"/"+tok, "")
+			req := e.apiRequest("GET", usagePath(e.Org)+"/"+tok, "")
 			req.Header.Set("Accept", c.accept)
 			res := e.do(req)
 			if res.status != http.StatusOK || res.header.Get("Content-Type") != c.want {
@@ -66,11 +65,11 @@ func TestVersionNegotiation(t *testing.T) {
 func TestCreateQuery(t *testing.T) {
 	e := newEnv(t, options{})
 	body := `{"startDate":"2025-01-01","endDate":"2025-04-01","groupBy":"services","services":["Clusters"]}`
-	a := e.create(e.org, body)
+	a := e.create(e.Org, body)
 	if !costexplorer.IsToken(a) {
 		t.Fatalf("token %q is not 64 lower-case hex", a)
 	}
-	req := e.apiRequest("POST", usagePath(e.org), `{"services":["Clusters","Clusters"],"groupBy":"services","endDate":"2025-04-01","startDate":"2025-01-01"}`)
+	req := e.apiRequest("POST", usagePath(e.Org), `{"services":["Clusters","Clusters"],"groupBy":"services","endDate":"2025-04-01","startDate":"2025-01-01"}`)
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	res := e.do(req)
 	if res.status != http.StatusAccepted || !strings.Contains(string(res.body), a) {
@@ -79,10 +78,10 @@ func TestCreateQuery(t *testing.T) {
 	if res.header.Get("Content-Type") != "application/vnd.atlas.2023-01-01+json;charset=utf-8" {
 		t.Errorf("Content-Type %q", res.header.Get("Content-Type"))
 	}
-	if b := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-05-01"}`); b == a {
+	if b := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-05-01"}`); b == a {
 		t.Errorf("different queries share token %s", a)
 	}
-	res = e.do(e.apiRequest("POST", usagePath(e.org)+"?envelope=true&pretty=true", body))
+	res = e.do(e.apiRequest("POST", usagePath(e.Org)+"?envelope=true&pretty=true", body))
 	want := "{\n  \"status\": 202,\n  \"content\": {\n    \"token\": \"" + a + "\"\n  }\n}\n"
 	if res.status != http.StatusOK || string(res.body) != want {
 		t.Errorf("envelope+pretty: %d %q, want 200 %q", res.status, res.body, want)
@@ -92,9 +91,9 @@ func TestCreateQuery(t *testing.T) {
 // TestResultPretty checks ?pretty=true on a stored result.
 func TestResultPretty(t *testing.T) {
 	e := newEnv(t, options{})
-	tok := e.create(e.org, `{"startDate":"2025-05-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.org+`"]}`)
-	e.waitReady(e.org, tok)
-	res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok+"?pretty=true", ""))
+	tok := e.create(e.Org, `{"startDate":"2025-05-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.Org+`"]}`)
+	e.waitReady(e.Org, tok)
+	res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok+"?pretty=true", ""))
 	if !bytes.HasPrefix(res.body, []byte("{\n  \"usageDetails\": [\n    {\n      \"usageDate\": \"2025-05-01\",")) {
 		t.Errorf("pretty body: %s", res.body)
 	}
@@ -104,9 +103,9 @@ func TestResultPretty(t *testing.T) {
 // the envelope is JSON and cannot hold it.
 func TestEnvelopeCSVResult(t *testing.T) {
 	e := newEnv(t, options{})
-	tok := e.create(e.org, `{"startDate":"2025-05-01","endDate":"2025-06-01"}`)
-	e.waitReady(e.org, tok)
-	req := e.apiRequest("GET", usagePath(e.org)+"/"+tok+"?envelope=true", "")
+	tok := e.create(e.Org, `{"startDate":"2025-05-01","endDate":"2025-06-01"}`)
+	e.waitReady(e.Org, tok)
+	req := e.apiRequest("GET", usagePath(e.Org)+"/"+tok+"?envelope=true", "")
 	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
 	res := e.do(req)
 	if res.status != http.StatusOK || !strings.HasPrefix(string(res.body), "Billed Date,") {
@@ -119,10 +118,10 @@ func TestEnvelopeCSVResult(t *testing.T) {
 // another organization's bucket is separate.
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapiRateLimit(3)})
-	path := usagePath(e.org) + "/" + strings.Repeat("0", 64)
+	path := usagePath(e.Org) + "/" + strings.Repeat("0", 64)
 	body := `{"startDate":"2025-01-01","endDate":"2025-02-01"}`
 	for i, want := range []string{"2", "1"} {
-		res := e.do(e.apiRequest("POST", usagePath(e.org), body))
+		res := e.do(e.apiRequest("POST", usagePath(e.Org), body))
 		if res.status != http.StatusAccepted || res.header.Get("RateLimit-Limit") != "3" || res.header.Get("RateLimit-Remaining") != want {
 			t.Fatalf("request %d: %d limit %q remaining %q, want 202 3 %s", i, res.status, res.header.Get("RateLimit-Limit"), res.header.Get("RateLimit-Remaining"), want)
 		}
@@ -131,7 +130,7 @@ func TestRateLimit(t *testing.T) {
 	if res := e.do(e.apiRequest("GET", path, "")); res.status != http.StatusNotFound || res.header.Get("RateLimit-Remaining") != "0" {
 		t.Fatalf("third request: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
 	}
-	res := e.do(e.apiRequest("POST", usagePath(e.org), body))
+	res := e.do(e.apiRequest("POST", usagePath(e.Org), body))
 	checkError(t, res, http.StatusTooManyRequests, costexplorer.ErrRateLimited)
 	if res.header.Get("Retry-After") != "60" || res.header.Get("RateLimit-Remaining") != "0" {
 		t.Errorf("429 headers: Retry-After %q Remaining %q", res.header.Get("Retry-After"), res.header.Get("RateLimit-Remaining"))
@@ -141,15 +140,15 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("orgs while rate limited: %d", res.status)
 	}
 	// Another organization has its own bucket.
-	linked := e.layout.Linked[0].ID
-	id, secret := e.serviceAccount(linked, nil, costexplorer.RoleOrgBillingAdmin)
+	linked := e.Layout.Linked[0].ID
+	id, secret := e.ServiceAccount(e.t, linked, nil, costexplorer.RoleOrgBillingAdmin)
 	req := e.apiRequest("POST", usagePath(linked), body)
 	req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 	if res := e.do(req); res.status != http.StatusAccepted || res.header.Get("RateLimit-Remaining") != "2" {
 		t.Errorf("other organization: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
 	}
-	e.clock.Advance(time.Minute)
-	if res := e.do(e.apiRequest("POST", usagePath(e.org), body)); res.status != http.StatusAccepted || res.header.Get("RateLimit-Remaining") != "0" {
+	e.Clock.Advance(time.Minute)
+	if res := e.do(e.apiRequest("POST", usagePath(e.Org), body)); res.status != http.StatusAccepted || res.header.Get("RateLimit-Remaining") != "0" {
 		t.Errorf("after refill: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
 	}
 }
@@ -158,7 +157,7 @@ func TestRateLimit(t *testing.T) {
 func TestRateLimitDisabled(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapi.RateLimit{Capacity: -1}})
 	for range 3 {
-		res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("0", 64), ""))
+		res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+strings.Repeat("0", 64), ""))
 		if res.status != http.StatusNotFound || res.header.Get("RateLimit-Limit") != "" {
 			t.Fatalf("%d limit %q", res.status, res.header.Get("RateLimit-Limit"))
 		}
@@ -169,9 +168,9 @@ func TestRateLimitDisabled(t *testing.T) {
 // another organization's credential on its own path.
 func TestForeignToken(t *testing.T) {
 	e := newEnv(t, options{})
-	tok := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
-	linked := e.layout.Linked[0].ID
-	id, secret := e.serviceAccount(linked, nil, costexplorer.RoleOrgOwner)
+	tok := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+	linked := e.Layout.Linked[0].ID
+	id, secret := e.ServiceAccount(e.t, linked, nil, costexplorer.RoleOrgOwner)
 	req := e.apiRequest("GET", usagePath(linked)+"/"+tok, "")
 	req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 	checkError(t, e.do(req), http.StatusNotFound, costexplorer.ErrNotFound)
@@ -184,9 +183,9 @@ func TestRoles(t *testing.T) {
 	for _, role := range costexplorer.Roles {
 		t.Run(string(role), func(t *testing.T) {
 			e.t = t
-			id, secret := e.serviceAccount(e.org, nil, role)
+			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
 			bearer := "Bearer " + e.accessToken(id, secret)
-			req := e.apiRequest("POST", usagePath(e.org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+			req := e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
 			req.Header.Set("Authorization", bearer)
 			res := e.do(req)
 			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
@@ -196,7 +195,7 @@ func TestRoles(t *testing.T) {
 			} else {
 				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
 			}
-			req = e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.org, "")
+			req = e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org, "")
 			req.Header.Set("Authorization", bearer)
 			if res := e.do(req); res.status != http.StatusOK {
 				t.Errorf("get org: %d %s", res.status, res.body)
@@ -208,7 +207,7 @@ func TestRoles(t *testing.T) {
 // TestOperationalEndpoints checks /healthz, /readyz and /openapi.yaml, which
 // need no credentials.
 func TestOperationalEndpoints(t *testing.T) {
-	e := newEnv(t, options{ready: func(ctx context.Context) error { return nil }})
+	e := newEnv(t, options{})
 	if res := e.do(e.newRequest("GET", "/healthz", nil)); res.status != 200 || string(res.body) != "{\"status\":\"ok\"}\n" {
 		t.Errorf("healthz: %d %s", res.status, res.body)
 	}
@@ -232,7 +231,7 @@ func TestOperationalEndpoints(t *testing.T) {
 // relies on can fail: answers that break the document are reported.
 func TestValidatorCatchesMismatches(t *testing.T) {
 	e := newEnv(t, options{noDemo: true})
-	req := e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("0", 64), "")
+	req := e.apiRequest("GET", usagePath(e.Org)+"/"+strings.Repeat("0", 64), "")
 	jsonHeader := http.Header{"Content-Type": {"application/vnd.atlas.2023-01-01+json;charset=utf-8"}}
 	cases := []struct {
 		name string
@@ -262,7 +261,7 @@ func TestValidatorCatchesMismatches(t *testing.T) {
 func TestChunkedBodyOverLimit(t *testing.T) {
 	e := newEnv(t, options{maxBodyBytes: 1024})
 	body := `{"startDate":"2025-01-01","endDate":"2025-02-01","x":"` + strings.Repeat("a", 4096) + `"}`
-	req := e.apiRequest("POST", usagePath(e.org), "")
+	req := e.apiRequest("POST", usagePath(e.Org), "")
 	req.Body = io.NopCloser(strings.NewReader(body))
 	req.ContentLength = -1 // chunked
 	req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")

@@ -23,9 +23,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		name string
 		org  string
 	}{
-		{"Own", e.org},
-		{"Linked", e.layout.Linked[0].ID},
-		{"Foreign", e.layout.Others[0].ID},
+		{"Own", e.Org},
+		{"Linked", e.Layout.Linked[0].ID},
+		{"Foreign", e.Layout.Others[0].ID},
 		{"Missing", "0123456789abcdef01234567"},
 	}
 
@@ -34,10 +34,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	tokens := map[string]string{}
 	for _, tg := range targets {
 		if tg.name == "Missing" {
-			tokens[tg.org] = "ab" + e.create(e.org, body)[2:]
+			tokens[tg.org] = "ab" + e.create(e.Org, body)[2:]
 			continue
 		}
-		id, secret := e.serviceAccount(tg.org, nil, costexplorer.RoleOrgOwner)
+		id, secret := e.ServiceAccount(e.t, tg.org, nil, costexplorer.RoleOrgOwner)
 		req := e.apiRequest("POST", usagePath(tg.org), body)
 		req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 		res := e.do(req)
@@ -50,7 +50,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	for _, role := range costexplorer.Roles {
-		id, secret := e.serviceAccount(e.org, nil, role)
+		id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
 		bearer := "Bearer " + e.accessToken(id, secret)
 		billing := costexplorer.CanViewBilling([]costexplorer.Role{role})
 		refusals := map[string][]byte{} // operation → body of the Foreign refusal
@@ -101,7 +101,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				TotalCount int
 			}
 			res.json(t, &page)
-			if page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0].ID != e.org {
+			if page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0].ID != e.Org {
 				t.Errorf("listed %+v, want only the credential's own organization", page)
 			}
 		})

@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
@@ -127,7 +129,7 @@ func TestBadRequests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e.t = t
-			req := e.apiRequest(c.method, strings.ReplaceAll(c.path, "{org}", e.org), c.body)
+			req := e.apiRequest(c.method, strings.ReplaceAll(c.path, "{org}", e.Org), c.body)
 			if c.body == "" && c.method == "POST" {
 				req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
 			}
@@ -147,12 +149,31 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// panickyStore is a store whose organization listing panics once armed
+// (the query engine lists organizations when it loads).
+type panickyStore struct {
+	costexplorer.Store
+	armed atomic.Bool
+}
+
+func (p *panickyStore) Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error) {
+	if p.armed.Load() {
+		panic("boom")
+	}
+	return p.Store.Organizations(ctx, f)
+}
+
 // TestPanicIsUnexpectedError checks the last resort: a handler that panics
-// (here the web UI handler) is answered 500 UNEXPECTED_ERROR, not a dropped
-// connection or a stack trace.
+// (here the organizations handler, through its store) is answered 500
+// UNEXPECTED_ERROR, not a dropped connection or a stack trace.
 func TestPanicIsUnexpectedError(t *testing.T) {
-	e := newEnv(t, options{web: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })})
-	res := e.do(e.newRequest("GET", "/index.html", nil))
+	var store *panickyStore
+	e := newEnv(t, options{store: func(s costexplorer.Store) costexplorer.Store {
+		store = &panickyStore{Store: s}
+		return store
+	}})
+	store.armed.Store(true)
+	res := e.do(e.apiRequest("GET", "/api/atlas/v2/orgs", ""))
 	if res.status != http.StatusInternalServerError || strings.Contains(string(res.body), "boom") {
 		t.Fatalf("panic answered %d %s", res.status, res.body)
 	}

@@ -45,7 +45,7 @@ func benchDB(b *testing.B) string {
 		}
 		benchDir, benchPath = dir, filepath.Join(dir, "demo.db")
 		e := newEnv(b, options{path: benchPath, demo: &benchDemo, noRunner: true})
-		_ = e.db.Close()
+		_ = e.DB.Close()
 	})
 	return benchPath
 }
@@ -55,17 +55,17 @@ func benchDB(b *testing.B) string {
 // its filter values) × includePartialMatches.
 func benchQueries(b *testing.B, e *env) []string {
 	ctx := context.Background()
-	projects, err := e.db.Projects(ctx)
+	projects, err := e.DB.Projects(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	clusters, err := e.db.Clusters(ctx)
+	clusters, err := e.DB.Clusters(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var projIDs, clusterIDs []string
 	for _, p := range projects {
-		if p.OrgID == e.org {
+		if p.OrgID == e.Org {
 			projIDs = append(projIDs, p.ID)
 		}
 	}
@@ -74,8 +74,8 @@ func benchQueries(b *testing.B, e *env) []string {
 			clusterIDs = append(clusterIDs, c.ID)
 		}
 	}
-	orgs := []string{e.org}
-	for _, o := range e.layout.Linked {
+	orgs := []string{e.Org}
+	for _, o := range e.Layout.Linked {
 		orgs = append(orgs, o.ID)
 	}
 	list := func(ids []string) string { j, _ := json.Marshal(ids); return string(j) }
@@ -129,14 +129,14 @@ func BenchmarkPostToReady(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		status, data := send("POST", usagePath(e.org), queries[i])
+		status, data := send("POST", usagePath(e.Org), queries[i])
 		if status != http.StatusAccepted {
 			b.Fatalf("POST %s: %d %s", queries[i], status, data)
 		}
 		var tok struct{ Token string }
 		_ = json.Unmarshal(data, &tok)
 		for {
-			status, data = send("GET", usagePath(e.org)+"/"+tok.Token+"?envelope=true", "")
+			status, data = send("GET", usagePath(e.Org)+"/"+tok.Token+"?envelope=true", "")
 			if status != http.StatusOK {
 				b.Fatalf("poll: %d %s", status, data)
 			}

@@ -14,10 +14,10 @@ import (
 // result backed by a larger buffer would be corrupted).
 func TestUsageDoesNotWriteIntoCachedResult(t *testing.T) {
 	e := newEnv(t, options{})
-	token := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.org+`"]}`)
-	e.waitReady(e.org, token)
+	token := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.Org+`"]}`)
+	e.waitReady(e.Org, token)
 
-	p, err := e.runner.Usage(context.Background(), e.org, token)
+	p, err := e.Runner.Usage(context.Background(), e.Org, token)
 	if err != nil {
 		t.Fatalf("usage: %v", err)
 	}
@@ -36,7 +36,7 @@ func TestUsageDoesNotWriteIntoCachedResult(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+token, ""))
+			res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+token, ""))
 			if res.status != http.StatusOK {
 				t.Errorf("get: %d %s", res.status, res.body)
 			}

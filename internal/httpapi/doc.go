@@ -3,23 +3,29 @@
 // endpoints (served by internal/auth), health checks and the project's own
 // OpenAPI document (openapi.yaml, embedded and served at /openapi.yaml).
 //
-// Every route is in one table (routes in server.go). Every /api/atlas/v2
-// operation follows one script, and a request that fails a step is answered
-// by the one error writer, WriteError, with the single table from Atlas
-// errorCode to HTTP status:
+// Every route is in one table (routes in server.go). Each Atlas operation
+// declares its steps there — the versions it exists at, whether CSV may be
+// asked for, its organization scope, further path parameters, its
+// rate-limit set, whether it reads a body — and one wrapper (Server.atlas in
+// route.go) runs them in this order; the operation then returns its reply or
+// an error, and a request that fails anywhere is answered by the one error
+// writer, WriteError, with the single table from Atlas errorCode to HTTP
+// status:
 //
-//  1. authentication (Authenticator.Middleware): 401, 403, 429, 503;
-//  2. version negotiation from Accept (version.go): 406 INVALID_VERSION_DATE;
+//  1. authentication (Authenticator.Authenticate): 401, 403, 429, 503;
+//  2. version negotiation from Accept against the operation's versions
+//     (version.go): 406 INVALID_VERSION_DATE;
 //  3. the common query parameters pretty and envelope: 400
 //     INVALID_QUERY_PARAMETER for anything but true/false given once;
-//  4. path parameters: 400 INVALID_PATH_PARAMETER (after authentication, so
-//     that an anonymous caller learns nothing);
-//  5. authorization (auth.AuthorizeOrg): 401, the same whether or not the
-//     organization exists;
-//  6. the per-organization rate limit of the Invoices endpoint set: 429;
-//  7. the request media type (415) and body size (413), then body validation
-//     (costexplorer.ParseQueryRequest: 400 with the field named);
-//  8. the service call and the encoding of the answer.
+//  4. the orgId path parameter, 400 INVALID_PATH_PARAMETER (after
+//     authentication, so that an anonymous caller learns nothing), and
+//     authorization (costexplorer.AuthorizeOrg): 401, the same whether or
+//     not the organization exists;
+//  5. the other path parameters (a result token): 400;
+//  6. the per-organization rate limit of the operation's endpoint set: 429;
+//  7. the request media type (415) and body size (413);
+//  8. the operation: body validation (costexplorer.ParseQueryRequest: 400
+//     with the field named), the service call, and its reply.
 //
 // Operations: every request is logged once, at INFO (DEBUG for successful
 // /healthz, /readyz and /metrics), by the outermost middleware, with a

@@ -133,17 +133,17 @@ func FuzzAPIRequest(f *testing.F) {
 	e, tb := fuzzEnv(f)
 	okBody := `{"startDate":"2025-01-01","endDate":"2025-03-01","groupBy":"services","services":["Clusters","Backup"]}`
 	const json1, csv1 = "application/vnd.atlas.2023-01-01+json", "application/vnd.atlas.2023-01-01+csv"
-	f.Add(uint8(0), e.org, json1, json1, "", []byte(okBody))
-	f.Add(uint8(0), e.org, json1, "application/json; charset=utf-8", "pretty=true&envelope=true", []byte(okBody))
-	f.Add(uint8(0), e.org, "application/vnd.atlas.2025-03-12+json", "text/plain", "", []byte(okBody))
-	f.Add(uint8(0), e.org, json1, json1, "", []byte(`{"startDate":"2025-01-01","endDate":"2025-03-01","projects":[`+strings.Repeat(`"aaaaaaaaaaaaaaaaaaaaaaaa",`, 50)+`"bbbbbbbbbbbbbbbbbbbbbbbb"]}`))
-	f.Add(uint8(0), e.org, json1, json1, "", []byte("{\"startDate\":\"\xff\",\"endDate\":\"2025-03-01\"}"))
+	f.Add(uint8(0), e.Org, json1, json1, "", []byte(okBody))
+	f.Add(uint8(0), e.Org, json1, "application/json; charset=utf-8", "pretty=true&envelope=true", []byte(okBody))
+	f.Add(uint8(0), e.Org, "application/vnd.atlas.2025-03-12+json", "text/plain", "", []byte(okBody))
+	f.Add(uint8(0), e.Org, json1, json1, "", []byte(`{"startDate":"2025-01-01","endDate":"2025-03-01","projects":[`+strings.Repeat(`"aaaaaaaaaaaaaaaaaaaaaaaa",`, 50)+`"bbbbbbbbbbbbbbbbbbbbbbbb"]}`))
+	f.Add(uint8(0), e.Org, json1, json1, "", []byte("{\"startDate\":\"\xff\",\"endDate\":\"2025-03-01\"}"))
 	f.Add(uint8(1), strings.Repeat("a", 64), csv1, "", "", []byte(nil))
 	f.Add(uint8(1), strings.Repeat("A", 64), "*/*", "", "envelope=yes", []byte(nil))
 	f.Add(uint8(1), "../../orgs", json1, "", "", []byte(nil))
 	f.Add(uint8(2), "", json1, "", "pageNum=2&itemsPerPage=1&includeCount=false&name=a", []byte(nil))
 	f.Add(uint8(2), "", json1, "", "name=%27%20OR%201%3D1%20--&pageNum=99999999999", []byte(nil))
-	f.Add(uint8(3), e.org, json1, "", "pretty=TRUE", []byte(nil))
+	f.Add(uint8(3), e.Org, json1, "", "pretty=TRUE", []byte(nil))
 	f.Add(uint8(3), "0123456789abcdef01234567", json1, "", "", []byte(nil))
 	f.Add(uint8(4), "5f0000000000000000000001", json1, json1, "", []byte(okBody))
 	f.Add(uint8(4), "%00", json1, json1, "", []byte(okBody))
@@ -152,9 +152,9 @@ func FuzzAPIRequest(f *testing.F) {
 		var method, path string
 		switch kind % 6 {
 		case 0:
-			method, path = "POST", usagePath(e.org)
+			method, path = "POST", usagePath(e.Org)
 		case 1:
-			method, path = "GET", usagePath(e.org)+"/"+url.PathEscape(param)
+			method, path = "GET", usagePath(e.Org)+"/"+url.PathEscape(param)
 		case 2:
 			method, path = "GET", "/api/atlas/v2/orgs"
 		case 3:
@@ -164,7 +164,7 @@ func FuzzAPIRequest(f *testing.F) {
 		case 5:
 			method, path = "GET", "/api/atlas/v2"
 		}
-		u, err := url.Parse(e.srv.URL + path)
+		u, err := url.Parse(e.URL + path)
 		if err != nil {
 			return
 		}
@@ -234,7 +234,7 @@ func FuzzListParams(f *testing.F) {
 				q.Set(n, vals[i])
 			}
 		}
-		req, err := http.NewRequest("GET", e.srv.URL+"/api/atlas/v2/orgs?"+q.Encode(), nil)
+		req, err := http.NewRequest("GET", e.URL+"/api/atlas/v2/orgs?"+q.Encode(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,8 +285,8 @@ func FuzzListParams(f *testing.F) {
 			t.Fatalf("envelope=%q: status field %v", envelope, list.Status)
 		}
 		for _, r := range list.Results {
-			if r.ID != e.org {
-				t.Fatalf("listed organization %s, the caller's is %s", r.ID, e.org)
+			if r.ID != e.Org {
+				t.Fatalf("listed organization %s, the caller's is %s", r.ID, e.Org)
 			}
 		}
 		if n, _ := strconv.Atoi(pageNum); present&4 != 0 && n != 1 && len(list.Results) > 0 {

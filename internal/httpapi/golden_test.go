@@ -3,13 +3,13 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // goldenQueries returns the query bodies of the golden results, one per
@@ -18,17 +18,17 @@ import (
 func goldenQueries(t *testing.T, e *env) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	projects, err := e.db.Projects(ctx)
+	projects, err := e.DB.Projects(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var projIDs []string
 	for _, p := range projects {
-		if p.OrgID == e.org && len(projIDs) < 2 {
+		if p.OrgID == e.Org && len(projIDs) < 2 {
 			projIDs = append(projIDs, p.ID)
 		}
 	}
-	clusters, err := e.db.Clusters(ctx)
+	clusters, err := e.DB.Clusters(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +43,8 @@ func goldenQueries(t *testing.T, e *env) map[string]string {
 	if len(projIDs) < 2 || len(clusterIDs) < 2 {
 		t.Fatalf("demo layout too small: projects %v clusters %v", projIDs, clusterIDs)
 	}
-	orgs := []string{e.org}
-	for _, o := range e.layout.Linked {
+	orgs := []string{e.Org}
+	for _, o := range e.Layout.Linked {
 		orgs = append(orgs, o.ID)
 	}
 	list := func(ids []string) string { b, _ := json.Marshal(ids); return string(b) }
@@ -61,7 +61,7 @@ func goldenQueries(t *testing.T, e *env) map[string]string {
 // groupBy (and of none) on the pinned demo dataset.
 func TestGoldenResults(t *testing.T) {
 	e := newEnv(t, options{})
-	res := e.do(e.apiRequest("POST", usagePath(e.org), `{"startDate":"2025-01-01","endDate":"2025-07-01"}`))
+	res := e.do(e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-07-01"}`))
 	if res.status != http.StatusAccepted {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
@@ -69,9 +69,9 @@ func TestGoldenResults(t *testing.T) {
 
 	for name, body := range goldenQueries(t, e) {
 		t.Run(name, func(t *testing.T) {
-			tok := e.create(e.org, body)
-			e.waitReady(e.org, tok)
-			res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+			tok := e.create(e.Org, body)
+			e.waitReady(e.Org, tok)
+			res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 			if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/vnd.atlas.2023-01-01+json;charset=utf-8" {
 				t.Fatalf("JSON: %d %s %s", res.status, res.header.Get("Content-Type"), res.body)
 			}
@@ -82,7 +82,7 @@ func TestGoldenResults(t *testing.T) {
 			}
 			golden(t, "result_"+name+".json", res.body)
 
-			req := e.apiRequest("GET", usagePath(e.org)+"/"+tok, "")
+			req := e.apiRequest("GET", usagePath(e.Org)+"/"+tok, "")
 			req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
 			res = e.do(req)
 			if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/vnd.atlas.2023-01-01+csv;charset=utf-8" {
@@ -100,13 +100,13 @@ func TestGoldenResults(t *testing.T) {
 // a body: usageDetails [] in JSON, the header line in CSV.
 func TestEmptyResultIsNeverEmpty(t *testing.T) {
 	e := newEnv(t, options{})
-	tok := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":["000000000000000000000000"]}`)
-	e.waitReady(e.org, tok)
-	res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+	tok := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":["000000000000000000000000"]}`)
+	e.waitReady(e.Org, tok)
+	res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 	if string(res.body) != "{\"usageDetails\":[]}\n" {
 		t.Errorf("JSON = %q", res.body)
 	}
-	req := e.apiRequest("GET", usagePath(e.org)+"/"+tok, "")
+	req := e.apiRequest("GET", usagePath(e.Org)+"/"+tok, "")
 	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
 	res = e.do(req)
 	want := strings.Join(costexplorer.CSVHeader, ",") + "\n"
@@ -128,7 +128,7 @@ type errorCase struct {
 func TestErrorCatalogue(t *testing.T) {
 	e := newEnv(t, options{maxBodyBytes: 4096})
 	post := func(body string) func(e *env) *http.Request {
-		return func(e *env) *http.Request { return e.apiRequest("POST", usagePath(e.org), body) }
+		return func(e *env) *http.Request { return e.apiRequest("POST", usagePath(e.Org), body) }
 	}
 	cases := []errorCase{
 		{"MALFORMED_JSON", 400, costexplorer.ErrMalformedJSON, post(`{"startDate":`)},
@@ -144,13 +144,13 @@ func TestErrorCatalogue(t *testing.T) {
 			return e.apiRequest("POST", usagePath("ORG"), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
 		}},
 		{"INVALID_PATH_PARAMETER_token", 400, costexplorer.ErrInvalidPathParameter, func(e *env) *http.Request {
-			return e.apiRequest("GET", usagePath(e.org)+"/abc", "")
+			return e.apiRequest("GET", usagePath(e.Org)+"/abc", "")
 		}},
 		{"INVALID_QUERY_PARAMETER", 400, costexplorer.ErrInvalidQueryParameter, func(e *env) *http.Request {
 			return e.apiRequest("GET", "/api/atlas/v2/orgs?itemsPerPage=501", "")
 		}},
 		{"USER_UNAUTHORIZED", 401, costexplorer.ErrUnauthorized, func(e *env) *http.Request {
-			req := e.apiRequest("POST", usagePath(e.org), `{}`)
+			req := e.apiRequest("POST", usagePath(e.Org), `{}`)
 			req.Header.Del("Authorization")
 			return req
 		}},
@@ -158,29 +158,29 @@ func TestErrorCatalogue(t *testing.T) {
 			return e.apiRequest("POST", usagePath("0123456789abcdef01234567"), `{}`)
 		}},
 		{"IP_ADDRESS_NOT_ON_ACCESS_LIST", 403, costexplorer.ErrIPNotOnAccessList, func(e *env) *http.Request {
-			id, secret := e.serviceAccount(e.org, costexplorer.AccessList{"10.0.0.0/8"}, costexplorer.RoleOrgBillingAdmin)
+			id, secret := e.ServiceAccount(e.t, e.Org, costexplorer.AccessList{"10.0.0.0/8"}, costexplorer.RoleOrgBillingAdmin)
 			req := e.apiRequest("GET", "/api/atlas/v2/orgs", "")
 			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 			return req
 		}},
 		{"ORG_REQUIRES_ACCESS_LIST", 403, costexplorer.ErrOrgRequiresAccessList, func(e *env) *http.Request {
 			org := &costexplorer.Organization{ID: "aaaaaaaaaaaaaaaaaaaaaaaa", Name: "Strict Org", RequiresAccessList: true, CreatedAt: t0}
-			if err := e.db.CreateOrganization(context.Background(), org); err != nil {
+			if err := e.DB.CreateOrganization(context.Background(), org); err != nil {
 				e.t.Fatal(err)
 			}
-			id, secret := e.serviceAccount(org.ID, nil, costexplorer.RoleOrgOwner)
+			id, secret := e.ServiceAccount(e.t, org.ID, nil, costexplorer.RoleOrgOwner)
 			req := e.apiRequest("GET", "/api/atlas/v2/orgs", "")
 			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 			return req
 		}},
 		{"RESOURCE_NOT_FOUND", 404, costexplorer.ErrNotFound, func(e *env) *http.Request {
-			return e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("ab", 32), "")
+			return e.apiRequest("GET", usagePath(e.Org)+"/"+strings.Repeat("ab", 32), "")
 		}},
 		{"RESOURCE_NOT_FOUND_path", 404, costexplorer.ErrNotFound, func(e *env) *http.Request {
-			return e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.org+"/invoices", "")
+			return e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org+"/invoices", "")
 		}},
 		{"METHOD_NOT_ALLOWED", 405, costexplorer.ErrMethodNotAllowed, func(e *env) *http.Request {
-			return e.apiRequest("DELETE", usagePath(e.org), "")
+			return e.apiRequest("DELETE", usagePath(e.Org), "")
 		}},
 		{"INVALID_VERSION_DATE", 406, costexplorer.ErrInvalidVersionDate, func(e *env) *http.Request {
 			req := e.apiRequest("GET", "/api/atlas/v2/orgs", "")
@@ -189,7 +189,7 @@ func TestErrorCatalogue(t *testing.T) {
 		}},
 		{"REQUEST_ENTITY_TOO_LARGE", 413, costexplorer.ErrBodyTooLarge, post(`{"startDate":"2025-01-01","endDate":"2025-02-01","projects":["` + strings.Repeat("a", 5000) + `"]}`)},
 		{"UNSUPPORTED_MEDIA_TYPE", 415, costexplorer.ErrUnsupportedMediaType, func(e *env) *http.Request {
-			req := e.apiRequest("POST", usagePath(e.org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+			req := e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
 			req.Header.Set("Content-Type", "text/plain")
 			return req
 		}},
@@ -206,8 +206,8 @@ func TestErrorCatalogue(t *testing.T) {
 
 	t.Run("RATE_LIMITED", func(t *testing.T) {
 		e := newEnv(t, options{rateLimit: httpapiRateLimit(1)})
-		e.do(e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("ab", 32), ""))
-		res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+strings.Repeat("ab", 32), ""))
+		e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+strings.Repeat("ab", 32), ""))
+		res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+strings.Repeat("ab", 32), ""))
 		checkError(t, res, 429, costexplorer.ErrRateLimited)
 		if res.header.Get("Retry-After") != "60" {
 			t.Errorf("Retry-After = %q, want 60", res.header.Get("Retry-After"))
@@ -215,7 +215,12 @@ func TestErrorCatalogue(t *testing.T) {
 		golden(t, "errors/RATE_LIMITED.json", res.body)
 	})
 	t.Run("SERVICE_UNAVAILABLE", func(t *testing.T) {
-		e := newEnv(t, options{ready: func(context.Context) error { return fmt.Errorf("engine not loaded") }})
+		var store *servertest.BreakableStore
+		e := newEnv(t, options{store: func(s costexplorer.Store) costexplorer.Store {
+			store = &servertest.BreakableStore{Store: s}
+			return store
+		}})
+		store.PingDown.Store(true)
 		res := e.do(e.newRequest("GET", "/readyz", nil))
 		checkError(t, res, 503, costexplorer.ErrUnavailable)
 		golden(t, "errors/SERVICE_UNAVAILABLE.json", res.body)
@@ -223,7 +228,7 @@ func TestErrorCatalogue(t *testing.T) {
 	t.Run("UNEXPECTED_ERROR", func(t *testing.T) {
 		e := newEnv(t, options{noRunner: true})
 		tok := failedProcess(t, e)
-		res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+		res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 		checkError(t, res, 500, costexplorer.ErrInternal)
 		if strings.Contains(string(res.body), "boom") {
 			t.Errorf("500 shows the cause: %s", res.body)
@@ -237,12 +242,12 @@ func TestErrorCatalogue(t *testing.T) {
 func failedProcess(t *testing.T, e *env) string {
 	t.Helper()
 	ctx := context.Background()
-	tok := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
-	p, err := e.db.ClaimProcess(ctx, "test-worker", e.clock.Now(), time.Minute)
+	tok := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+	p, err := e.DB.ClaimProcess(ctx, "test-worker", e.Clock.Now(), time.Minute)
 	if err != nil || p.Token != tok {
 		t.Fatalf("claim: %v %v", p, err)
 	}
-	if err := e.db.FailProcess(ctx, tok, "test-worker", "boom", e.clock.Now()); err != nil {
+	if err := e.DB.FailProcess(ctx, tok, "test-worker", "boom", e.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return tok

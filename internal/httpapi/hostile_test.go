@@ -19,6 +19,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/importer"
+	"github.com/costexplorer/costexplorer/internal/server"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -58,7 +59,7 @@ func TestHostileLargeBodies(t *testing.T) {
 		{"ErrTooLargeDeclared", size},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := e.apiRequest("POST", usagePath(e.org), "")
+			req := e.apiRequest("POST", usagePath(e.Org), "")
 			req.Body = io.NopCloser(&filler{n: size})
 			req.ContentLength = tc.contentLength
 			req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
@@ -153,7 +154,7 @@ func TestHostileBodies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := e.do(e.apiRequest("POST", usagePath(e.org), tc.body))
+			res := e.do(e.apiRequest("POST", usagePath(e.Org), tc.body))
 			if res.status != tc.status {
 				t.Fatalf("%d, want %d: %.300s", res.status, tc.status, res.body)
 			}
@@ -168,38 +169,23 @@ func TestHostileBodies(t *testing.T) {
 		})
 	}
 	// The thousand-id query runs to completion.
-	tok := e.create(e.org, `{`+window+`,"projects":`+ids(1000)+`,"clusters":`+ids(1000)+`,"groupBy":"clusters"}`)
-	e.waitReady(e.org, tok)
+	tok := e.create(e.Org, `{`+window+`,"projects":`+ids(1000)+`,"clusters":`+ids(1000)+`,"groupBy":"clusters"}`)
+	e.waitReady(e.Org, tok)
 }
 
-// productionServer serves e's handler with the limits cmd/costexplorer sets
-// (serve.go: MaxHeaderBytes 64 KiB; ReadHeaderTimeout 10 s, ReadTimeout 60 s,
-// WriteTimeout 120 s, IdleTimeout 120 s), the timeouts shortened so that the
-// slow-client cases run in a second.
-func productionServer(t *testing.T, e *env) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{
-		Handler:           e.srv.Config.Handler,
-		ReadHeaderTimeout: 500 * time.Millisecond,
-		ReadTimeout:       time.Second,
-		WriteTimeout:      5 * time.Second,
-		IdleTimeout:       5 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+// shortTimeouts shortens the server's timeouts (the limits of
+// `costexplorer serve` otherwise), so that the slow-client cases run in a
+// second.
+func shortTimeouts(c *server.Config) {
+	c.ReadHeaderTimeout, c.ReadTimeout = 500*time.Millisecond, time.Second
+	c.WriteTimeout, c.IdleTimeout = 5*time.Second, 5*time.Second
 }
 
 // TestHostileURLsAndHeaders sends very long URLs and headers, and invalid
 // UTF-8 in the path, the query string and the headers.
 func TestHostileURLsAndHeaders(t *testing.T) {
-	e := newEnv(t, options{noRunner: true})
-	base := productionServer(t, e)
+	e := newEnv(t, options{noRunner: true, config: shortTimeouts})
+	base := e.URL
 	long := func(n int) string { return strings.Repeat("a", n) }
 	cases := []struct {
 		name   string
@@ -210,7 +196,7 @@ func TestHostileURLsAndHeaders(t *testing.T) {
 	}{
 		{"ErrURLOverHeaderLimit", "/api/atlas/v2/orgs/" + long(100_000), nil, 431, ""},
 		{"ErrLongOrgID", "/api/atlas/v2/orgs/" + long(30_000), nil, 400, costexplorer.ErrInvalidPathParameter},
-		{"ErrLongToken", usagePath(e.org) + "/" + long(30_000), nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"ErrLongToken", usagePath(e.Org) + "/" + long(30_000), nil, 400, costexplorer.ErrInvalidPathParameter},
 		{"ErrLongQueryName", "/api/atlas/v2/orgs?name=" + long(30_000), nil, 400, costexplorer.ErrInvalidQueryParameter},
 		{"ErrLongUnknownPath", "/api/" + long(30_000), nil, 404, costexplorer.ErrNotFound},
 		{"ErrManyQueryParameters", "/api/atlas/v2/orgs?" + strings.Repeat("pretty=true&", 3000), nil, 400, costexplorer.ErrInvalidQueryParameter},
@@ -220,7 +206,7 @@ func TestHostileURLsAndHeaders(t *testing.T) {
 		{"ErrLongAuthorization", "/api/atlas/v2/orgs", map[string]string{"Authorization": "Bearer " + long(50_000)}, 401, costexplorer.ErrUnauthorized},
 		{"ErrLongDigest", "/api/atlas/v2/orgs", map[string]string{"Authorization": `Digest username="` + long(50_000) + `"`}, 401, costexplorer.ErrUnauthorized},
 		{"ErrInvalidUTF8OrgID", "/api/atlas/v2/orgs/%ff%fe%fd", nil, 400, costexplorer.ErrInvalidPathParameter},
-		{"ErrInvalidUTF8Token", usagePath(e.org) + "/%c0%af", nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"ErrInvalidUTF8Token", usagePath(e.Org) + "/%c0%af", nil, 400, costexplorer.ErrInvalidPathParameter},
 		{"OKInvalidUTF8Name", "/api/atlas/v2/orgs?name=%ff%fe", nil, 200, ""},
 		{"ErrInvalidUTF8Pretty", "/api/atlas/v2/orgs?pretty=%ff", nil, 400, costexplorer.ErrInvalidQueryParameter},
 		{"ErrInvalidUTF8PageNum", "/api/atlas/v2/orgs?pageNum=%ff", nil, 400, costexplorer.ErrInvalidQueryParameter},
@@ -228,7 +214,7 @@ func TestHostileURLsAndHeaders(t *testing.T) {
 		{"ErrInvalidUTF8Bearer", "/api/atlas/v2/orgs", map[string]string{"Authorization": "Bearer \xff\xfe.\xc0\xaf.x"}, 401, costexplorer.ErrUnauthorized},
 		{"ErrInvalidUTF8Digest", "/api/atlas/v2/orgs", map[string]string{"Authorization": "Digest username=\"\xff\xfe\", realm=\"\xc0\", nonce=\"\xff\", uri=\"/\", response=\"\xff\""}, 401, costexplorer.ErrUnauthorized},
 		{"ErrSQLInOrgID", "/api/atlas/v2/orgs/" + url.PathEscape("' OR '1'='1"), nil, 400, costexplorer.ErrInvalidPathParameter},
-		{"ErrSQLInToken", usagePath(e.org) + "/" + url.PathEscape("x'; DELETE FROM processes; --"), nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"ErrSQLInToken", usagePath(e.Org) + "/" + url.PathEscape("x'; DELETE FROM processes; --"), nil, 400, costexplorer.ErrInvalidPathParameter},
 		{"ErrSQLInPageNum", "/api/atlas/v2/orgs?pageNum=" + url.QueryEscape("1; DROP TABLE organizations"), nil, 400, costexplorer.ErrInvalidQueryParameter},
 		{"ErrSQLInDigestUser", "/api/atlas/v2/orgs", map[string]string{"Authorization": `Digest username="' OR 1=1 --", realm="MMS Public API", nonce="x", uri="/api/atlas/v2/orgs", response="00"`}, 401, costexplorer.ErrUnauthorized},
 	}
@@ -276,8 +262,8 @@ func TestHostileURLsAndHeaders(t *testing.T) {
 // (slowloris) is cut off by ReadHeaderTimeout, one that trickles its body by
 // ReadTimeout; neither holds the connection, and neither gets a 5xx.
 func TestHostileSlowClients(t *testing.T) {
-	e := newEnv(t, options{noRunner: true})
-	base := productionServer(t, e)
+	e := newEnv(t, options{noRunner: true, config: shortTimeouts})
+	base := e.URL
 	addr := strings.TrimPrefix(base, "http://")
 
 	// trickle writes the lines one byte every 50 ms until the server closes
@@ -327,7 +313,7 @@ func TestHostileSlowClients(t *testing.T) {
 	})
 	t.Run("ErrSlowBody", func(t *testing.T) {
 		body := `{"startDate":"2025-01-01","endDate":"2025-03-01"}` + strings.Repeat(" ", 200)
-		head := "POST " + usagePath(e.org) + " HTTP/1.1\r\nHost: x\r\nAccept: application/vnd.atlas.2023-01-01+json\r\n" +
+		head := "POST " + usagePath(e.Org) + " HTTP/1.1\r\nHost: x\r\nAccept: application/vnd.atlas.2023-01-01+json\r\n" +
 			"Content-Type: application/json\r\nAuthorization: Bearer " + e.bearer + "\r\n" +
 			fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
 		out, lived := trickle(t, head, body)
@@ -398,7 +384,7 @@ func hostileStore(t *testing.T) (path, org, other string) {
 func TestHostileNamesEndToEnd(t *testing.T) {
 	path, org, other := hostileStore(t)
 	e := newEnv(t, options{path: path, noDemo: true})
-	id, secret := e.serviceAccount(org, nil, costexplorer.RoleOrgBillingReadOnly)
+	id, secret := e.ServiceAccount(e.t, org, nil, costexplorer.RoleOrgBillingReadOnly)
 	e.bearer = e.accessToken(id, secret)
 
 	tok := e.create(org, `{"startDate":"2025-05-01","endDate":"2025-06-01"}`)
@@ -477,7 +463,7 @@ func TestHostileNamesEndToEnd(t *testing.T) {
 
 	// Nothing was executed: the other organization is intact and its
 	// credential sees its own hostile name verbatim.
-	id, secret = e.serviceAccount(other, nil, costexplorer.RoleOrgOwner)
+	id, secret = e.ServiceAccount(e.t, other, nil, costexplorer.RoleOrgOwner)
 	e.bearer = e.accessToken(id, secret)
 	res = e.do(e.apiRequest("GET", "/api/atlas/v2/orgs/"+other, ""))
 	var o struct{ Name string }
@@ -485,11 +471,11 @@ func TestHostileNamesEndToEnd(t *testing.T) {
 	if o.Name != hostileNames.otherOrg {
 		t.Errorf("organization name %q, want %q", o.Name, hostileNames.otherOrg)
 	}
-	diffs, err := e.db.Verify(context.Background())
+	diffs, err := e.DB.Verify(context.Background())
 	if err != nil || len(diffs) > 0 {
 		t.Fatalf("verify after the hostile names: %v %v", diffs, err)
 	}
-	if st, err := e.db.UsageStats(context.Background()); err != nil || st.LineItems != int64(len(hostileProjects)+1) {
+	if st, err := e.DB.UsageStats(context.Background()); err != nil || st.LineItems != int64(len(hostileProjects)+1) {
 		t.Fatalf("line items after the hostile names: %+v %v", st, err)
 	}
 }
@@ -498,8 +484,8 @@ func TestHostileNamesEndToEnd(t *testing.T) {
 // server answers 400 from net/http or closes the connection, and keeps
 // serving.
 func TestHostileRawRequests(t *testing.T) {
-	e := newEnv(t, options{noRunner: true})
-	addr := strings.TrimPrefix(productionServer(t, e), "http://")
+	e := newEnv(t, options{noRunner: true, config: shortTimeouts})
+	addr := strings.TrimPrefix(e.URL, "http://")
 	for name, raw := range map[string]string{
 		"ErrNULInRequestLine":      "GET /api/atlas/v2\x00/orgs HTTP/1.1\r\nHost: x\r\n\r\n",
 		"ErrBinaryGarbage":         "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",

@@ -32,15 +32,15 @@ type secrets struct {
 func forbidden(t *testing.T, e *env, reachable []string) secrets {
 	t.Helper()
 	ctx := context.Background()
-	orgs, _, err := e.db.Organizations(ctx, costexplorer.OrganizationFilter{})
+	orgs, _, err := e.DB.Organizations(ctx, costexplorer.OrganizationFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	projects, err := e.db.Projects(ctx)
+	projects, err := e.DB.Projects(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clusters, err := e.db.Clusters(ctx)
+	clusters, err := e.DB.Clusters(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +140,12 @@ func randomHex(n int) string {
 func TestIsolation(t *testing.T) {
 	cfg := demo.Config{Seed: 7, LineItems: 20000, Months: 6, Now: t0}
 	e := newEnv(t, options{demo: &cfg, rateLimit: httpapiRateLimit(1 << 30)})
-	if len(e.layout.Linked) == 0 || len(e.layout.Others) == 0 {
-		t.Fatalf("the demo layout lacks linked or other organizations: %+v", e.layout)
+	if len(e.Layout.Linked) == 0 || len(e.Layout.Others) == 0 {
+		t.Fatalf("the demo layout lacks linked or other organizations: %+v", e.Layout)
 	}
-	paying := e.layout.PayingOrg.ID
+	paying := e.Layout.PayingOrg.ID
 	linked := []string{paying}
-	for _, o := range e.layout.Linked {
+	for _, o := range e.Layout.Linked {
 		linked = append(linked, o.ID)
 	}
 	pairs := []struct {
@@ -153,24 +153,24 @@ func TestIsolation(t *testing.T) {
 		a, b      string   // the caller's organization, and one it must not see
 		reachable []string // every organization whose usage a's queries cover
 	}{
-		{"StandaloneVsPaying", e.layout.Others[0].ID, paying, []string{e.layout.Others[0].ID}},
-		{"LinkedVsItsPayer", e.layout.Linked[0].ID, paying, []string{e.layout.Linked[0].ID}},
-		{"PayingVsStandalone", paying, e.layout.Others[0].ID, linked},
+		{"StandaloneVsPaying", e.Layout.Others[0].ID, paying, []string{e.Layout.Others[0].ID}},
+		{"LinkedVsItsPayer", e.Layout.Linked[0].ID, paying, []string{e.Layout.Linked[0].ID}},
+		{"PayingVsStandalone", paying, e.Layout.Others[0].ID, linked},
 	}
 	window := fmt.Sprintf(`"startDate":"%s","endDate":"%s"`, (costexplorer.MonthOf(t0) - 5).Date(), (costexplorer.MonthOf(t0) + 1).Date())
 	for _, pair := range pairs {
 		t.Run(pair.name, func(t *testing.T) {
 			sec := forbidden(t, e, pair.reachable)
 			// B's credentials and a query of B's, ready.
-			bID, bSecret := e.serviceAccount(pair.b, nil, costexplorer.RoleOrgOwner)
+			bID, bSecret := e.ServiceAccount(e.t, pair.b, nil, costexplorer.RoleOrgOwner)
 			bBearer := e.accessToken(bID, bSecret)
 			e.bearer = bBearer
 			bToken := e.create(pair.b, `{`+window+`}`)
 			e.waitReady(pair.b, bToken)
 
-			aID, aSecret := e.serviceAccount(pair.a, nil, costexplorer.RoleOrgOwner)
+			aID, aSecret := e.ServiceAccount(e.t, pair.a, nil, costexplorer.RoleOrgOwner)
 			aBearer := e.accessToken(aID, aSecret)
-			aKey, aPrivate := e.apiKey(pair.a, nil, costexplorer.RoleOrgOwner)
+			aKey, aPrivate := e.APIKey(e.t, pair.a, nil, costexplorer.RoleOrgOwner)
 			e.bearer = aBearer
 			get := func(path, accept string) *response {
 				req := e.apiRequest("GET", path, "")
@@ -196,7 +196,7 @@ func TestIsolation(t *testing.T) {
 			for _, path := range []string{
 				"/api/atlas/v2", "/api/atlas/v2/orgs", "/api/atlas/v2/orgs?itemsPerPage=500&includeCount=true",
 				"/api/atlas/v2/orgs?pageNum=2&itemsPerPage=1", "/api/atlas/v2/orgs/" + pair.a,
-				"/api/atlas/v2/orgs?name=" + url.QueryEscape(e.layout.PayingOrg.Name[:3]),
+				"/api/atlas/v2/orgs?name=" + url.QueryEscape(e.Layout.PayingOrg.Name[:3]),
 			} {
 				res := get(path, "")
 				if res.status != http.StatusOK {

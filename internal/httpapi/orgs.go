@@ -59,24 +59,24 @@ const maxItemsPerPage = 500
 // organizations of its own). Query parameters: pageNum ≥ 1 (1),
 // itemsPerPage 1–500 (100), includeCount (true), name (case-insensitive
 // prefix).
-func (s *Server) listOrgs(w http.ResponseWriter, c *call) error {
+func (s *Server) listOrgs(c *call) (reply, error) {
 	q := c.r.URL.Query()
 	page, err := intParam(q, "pageNum", 1, 1, math.MaxInt32)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	per, err := intParam(q, "itemsPerPage", 100, 1, maxItemsPerPage)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	includeCount, err := boolParam(q, "includeCount", true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var name string
 	if vals, ok := q["name"]; ok {
 		if len(vals) != 1 || len(vals[0]) > 64 {
-			return errQueryParameter("name", vals[0], "give one name prefix of at most 64 characters.")
+			return nil, errQueryParameter("name", vals[0], "give one name prefix of at most 64 characters.")
 		}
 		name = vals[0]
 	}
@@ -88,7 +88,7 @@ func (s *Server) listOrgs(w http.ResponseWriter, c *call) error {
 			IDs: []string{c.principal.OrgID}, NamePrefix: name, Offset: int(offset), Limit: per,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	list := organizationList{Results: []organizationView{}}
@@ -114,26 +114,20 @@ func (s *Server) listOrgs(w http.ResponseWriter, c *call) error {
 	if includeCount {
 		list.TotalCount = &total
 	}
-	c.writeList(w, http.StatusOK, &list, func(st int) { list.Status = &st })
-	return nil
+	return listBody{http.StatusOK, &list, func(st int) { list.Status = &st }}, nil
 }
 
 // getOrg serves GET /api/atlas/v2/orgs/{orgId}. Any role of the
 // organization may read it.
-func (s *Server) getOrg(w http.ResponseWriter, c *call) error {
-	orgID, err := s.authorizeOrgPath(c, false)
-	if err != nil {
-		return err
-	}
-	o, err := s.cfg.Store.Organization(c.r.Context(), orgID)
+func (s *Server) getOrg(c *call) (reply, error) {
+	o, err := s.cfg.Store.Organization(c.r.Context(), c.orgID)
 	if err != nil {
 		if costexplorer.IsNotFound(err) {
-			return errNotFound("Cannot find organization " + orgID + ".")
+			return nil, errNotFound("Cannot find organization " + c.orgID + ".")
 		}
-		return err
+		return nil, err
 	}
-	c.writeEntity(w, http.StatusOK, s.orgView(c.r, o))
-	return nil
+	return entity{http.StatusOK, s.orgView(c.r, o)}, nil
 }
 
 // apiKeyView is the Atlas ApiKey of the system status.
@@ -166,7 +160,7 @@ type systemStatus struct {
 // systemStatus serves GET /api/atlas/v2: the application and the calling
 // API key's id, public key, roles and access list. A service account is not
 // an API key: its apiKey is null (the Atlas schema marks it nullable).
-func (s *Server) systemStatus(w http.ResponseWriter, c *call) error {
+func (s *Server) systemStatus(c *call) (reply, error) {
 	st := systemStatus{
 		AppName: "MongoDB Atlas",
 		Build:   s.build,
@@ -182,8 +176,7 @@ func (s *Server) systemStatus(w http.ResponseWriter, c *call) error {
 		}
 		st.APIKey = k
 	}
-	c.writeEntity(w, http.StatusOK, st)
-	return nil
+	return entity{http.StatusOK, st}, nil
 }
 
 // accessListView shows an access-list entry as Atlas does: a single address

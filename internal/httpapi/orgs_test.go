@@ -40,21 +40,21 @@ func rels(l orgList) string {
 // the list envelope.
 func TestListOrganizations(t *testing.T) {
 	e := newEnv(t, options{})
-	host := strings.TrimPrefix(e.srv.URL, "http://")
-	name := e.layout.PayingOrg.Name
+	host := strings.TrimPrefix(e.URL, "http://")
+	name := e.Layout.PayingOrg.Name
 	cases := []struct {
 		name, query string
 		ids         []string
 		total       int // -1: absent
 		links       string
 	}{
-		{"Default", "", []string{e.org}, 1, "self=" + host + "/api/atlas/v2/orgs?itemsPerPage=100&pageNum=1"},
+		{"Default", "", []string{e.Org}, 1, "self=" + host + "/api/atlas/v2/orgs?itemsPerPage=100&pageNum=1"},
 		{"SecondPage", "?pageNum=2&itemsPerPage=1", nil, 1,
 			"previous=" + host + "/api/atlas/v2/orgs?itemsPerPage=1&pageNum=1 self=" + host + "/api/atlas/v2/orgs?itemsPerPage=1&pageNum=2"},
-		{"NamePrefixAnyCase", "?name=" + strings.ToLower(name[:3]), []string{e.org}, 1,
+		{"NamePrefixAnyCase", "?name=" + strings.ToLower(name[:3]), []string{e.Org}, 1,
 			"self=" + host + "/api/atlas/v2/orgs?itemsPerPage=100&name=" + strings.ToLower(name[:3]) + "&pageNum=1"},
 		{"NameMismatch", "?name=zzz", nil, 0, "self=" + host + "/api/atlas/v2/orgs?itemsPerPage=100&name=zzz&pageNum=1"},
-		{"NoCount", "?includeCount=false", []string{e.org}, -1,
+		{"NoCount", "?includeCount=false", []string{e.Org}, -1,
 			"self=" + host + "/api/atlas/v2/orgs?includeCount=false&itemsPerPage=100&pageNum=1"},
 		{"HugePage", "?pageNum=2147483647&itemsPerPage=500", nil, 0,
 			"previous=" + host + "/api/atlas/v2/orgs?itemsPerPage=500&pageNum=2147483646 self=" + host + "/api/atlas/v2/orgs?itemsPerPage=500&pageNum=2147483647"},
@@ -71,7 +71,7 @@ func TestListOrganizations(t *testing.T) {
 			var ids []string
 			for _, o := range l.Results {
 				ids = append(ids, o.ID)
-				if o.Name != name || o.IsDeleted || len(o.Links) != 1 || o.Links[0].Href != e.srv.URL+"/api/atlas/v2/orgs/"+o.ID {
+				if o.Name != name || o.IsDeleted || len(o.Links) != 1 || o.Links[0].Href != e.URL+"/api/atlas/v2/orgs/"+o.ID {
 					t.Errorf("result %+v", o)
 				}
 			}
@@ -108,23 +108,23 @@ func TestListOrganizations(t *testing.T) {
 // foreign and a missing organization.
 func TestGetOrganization(t *testing.T) {
 	e := newEnv(t, options{})
-	res := e.do(e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.org, ""))
+	res := e.do(e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org, ""))
 	var o orgView
 	res.json(t, &o)
-	if res.status != 200 || o.ID != e.org || o.Name != e.layout.PayingOrg.Name {
+	if res.status != 200 || o.ID != e.Org || o.Name != e.Layout.PayingOrg.Name {
 		t.Errorf("%d %s", res.status, res.body)
 	}
-	res = e.do(e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.org+"?envelope=true", ""))
+	res = e.do(e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org+"?envelope=true", ""))
 	var env struct {
 		Status  int
 		Content orgView
 	}
 	res.json(t, &env)
-	if res.status != 200 || env.Status != 200 || env.Content.ID != e.org {
+	if res.status != 200 || env.Status != 200 || env.Content.ID != e.Org {
 		t.Errorf("envelope: %d %s", res.status, res.body)
 	}
 	var bodies []string
-	for _, id := range []string{e.layout.Linked[0].ID, e.layout.Others[0].ID, "0123456789abcdef01234567"} {
+	for _, id := range []string{e.Layout.Linked[0].ID, e.Layout.Others[0].ID, "0123456789abcdef01234567"} {
 		res := e.do(e.apiRequest("GET", "/api/atlas/v2/orgs/"+id, ""))
 		checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
 		bodies = append(bodies, string(res.body))
@@ -139,7 +139,7 @@ func TestGetOrganization(t *testing.T) {
 // null).
 func TestSystemStatus(t *testing.T) {
 	e := newEnv(t, options{})
-	key, private := e.apiKey(e.org, costexplorer.AccessList{"127.0.0.1", "10.1.0.0/16"}, costexplorer.RoleOrgOwner, costexplorer.RoleOrgBillingAdmin)
+	key, private := e.APIKey(e.t, e.Org, costexplorer.AccessList{"127.0.0.1", "10.1.0.0/16"}, costexplorer.RoleOrgOwner, costexplorer.RoleOrgBillingAdmin)
 	req := e.apiRequest("GET", "/api/atlas/v2?pretty=true", "")
 	req.Header.Del("Authorization")
 	res := e.doDigest(req, key.PublicKey, private)
@@ -162,7 +162,7 @@ func TestSystemStatus(t *testing.T) {
 		t.Errorf("status: %s", res.body)
 	}
 	roles, _ := json.Marshal(st.APIKey.Roles)
-	if want := `[{"orgId":"` + e.org + `","roleName":"ORG_OWNER"},{"orgId":"` + e.org + `","roleName":"ORG_BILLING_ADMIN"}]`; string(roles) != want {
+	if want := `[{"orgId":"` + e.Org + `","roleName":"ORG_OWNER"},{"orgId":"` + e.Org + `","roleName":"ORG_BILLING_ADMIN"}]`; string(roles) != want {
 		t.Errorf("roles %s, want %s", roles, want)
 	}
 	acl, _ := json.Marshal(st.APIKey.AccessList)

@@ -19,7 +19,7 @@ import (
 func processingEnv(t *testing.T) (*env, string) {
 	t.Helper()
 	e := newEnv(t, options{minProcessing: 10 * time.Minute})
-	tok := e.create(e.org, `{"startDate":"2025-01-01","endDate":"2025-07-01","groupBy":"organizations","organizations":["`+e.org+`"]}`)
+	tok := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-07-01","groupBy":"organizations","organizations":["`+e.Org+`"]}`)
 	return e, tok
 }
 
@@ -29,7 +29,7 @@ func processingEnv(t *testing.T) (*env, string) {
 // the process is ready, the same request gets the result.
 func TestProcessingGoClient(t *testing.T) {
 	e, tok := processingEnv(t)
-	path := usagePath(e.org) + "/" + tok
+	path := usagePath(e.Org) + "/" + tok
 
 	res := e.do(e.apiRequest("GET", path, ""))
 	if len(res.interim) != 1 || res.interim[0] != http.StatusProcessing {
@@ -47,8 +47,8 @@ func TestProcessingGoClient(t *testing.T) {
 		t.Errorf("final processing answer has Content-Type %q", res.header.Get("Content-Type"))
 	}
 
-	e.clock.Advance(10 * time.Minute)
-	e.waitReady(e.org, tok)
+	e.Clock.Advance(10 * time.Minute)
+	e.waitReady(e.Org, tok)
 	res = e.do(e.apiRequest("GET", path, ""))
 	if len(res.interim) != 0 {
 		t.Errorf("ready answer had interim answers %v", res.interim)
@@ -63,7 +63,7 @@ func TestProcessingGoClient(t *testing.T) {
 // wrapped with status 200.
 func TestProcessingEnvelope(t *testing.T) {
 	e, tok := processingEnv(t)
-	path := usagePath(e.org) + "/" + tok + "?envelope=true"
+	path := usagePath(e.Org) + "/" + tok + "?envelope=true"
 	for _, accept := range []string{"application/vnd.atlas.2023-01-01+json", "application/vnd.atlas.2023-01-01+csv"} {
 		req := e.apiRequest("GET", path, "")
 		req.Header.Set("Accept", accept)
@@ -75,12 +75,12 @@ func TestProcessingEnvelope(t *testing.T) {
 			t.Errorf("Accept %s: the processing envelope carries no Retry-After", accept)
 		}
 	}
-	e.clock.Advance(10 * time.Minute)
-	res := e.waitReady(e.org, tok)
+	e.Clock.Advance(10 * time.Minute)
+	res := e.waitReady(e.Org, tok)
 	if !bytes.HasPrefix(res.body, []byte(`{"status":200,"content":{"usageDetails":[`)) {
 		t.Errorf("ready envelope = %q", res.body)
 	}
-	plain := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+	plain := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 	want := append(append([]byte(`{"status":200,"content":`), bytes.TrimSuffix(plain.body, []byte("\n"))...), "}\n"...)
 	if !bytes.Equal(res.body, want) {
 		t.Errorf("the ready envelope does not wrap the plain result byte for byte:\n%.200s\n%.200s", res.body, want)
@@ -99,13 +99,13 @@ func TestProcessingEnvelope(t *testing.T) {
 // wrote until it closed the connection.
 func rawGet(t *testing.T, e *env, path, proto string) string {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	req := "GET " + path + " " + proto + "\r\nHost: " + strings.TrimPrefix(e.srv.URL, "http://") +
+	req := "GET " + path + " " + proto + "\r\nHost: " + strings.TrimPrefix(e.URL, "http://") +
 		"\r\nAccept: application/vnd.atlas.2023-01-01+json\r\nAuthorization: Bearer " + e.bearer + "\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func rawGet(t *testing.T, e *env, path, proto string) string {
 // connection. The final answer is validated against openapi.yaml too.
 func TestProcessingRawSocket(t *testing.T) {
 	e, tok := processingEnv(t)
-	path := usagePath(e.org) + "/" + tok
+	path := usagePath(e.Org) + "/" + tok
 	raw := rawGet(t, e, path, "HTTP/1.1")
 
 	t.Logf("raw:\n%s", raw)
@@ -176,7 +176,7 @@ func TestProcessingRawSocket(t *testing.T) {
 // 1xx answers, gets only the final empty 200.
 func TestProcessingHTTP10(t *testing.T) {
 	e, tok := processingEnv(t)
-	raw := rawGet(t, e, usagePath(e.org)+"/"+tok, "HTTP/1.0")
+	raw := rawGet(t, e, usagePath(e.Org)+"/"+tok, "HTTP/1.0")
 	if strings.Contains(raw, " 102 ") {
 		t.Fatalf("HTTP/1.0 client got a 102:\n%s", raw)
 	}

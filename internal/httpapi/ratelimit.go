@@ -12,6 +12,15 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
+// endpointSet names an Atlas rate-limit set: the operations of a set share
+// each organization's bucket. The route table says which set an operation
+// belongs to.
+type endpointSet string
+
+// invoicesSet is the Invoices endpoint set: both cost-explorer operations
+// (and the invoice operations, DESIGN §5.2).
+const invoicesSet endpointSet = "Invoices"
+
 // RateLimit configures the per-organization token bucket of the Invoices
 // endpoint set (both cost-explorer operations). Each request to it takes one
 // token; the bucket holds Capacity tokens and gains Refill tokens every
@@ -87,15 +96,16 @@ func (l *limiter) prune(now time.Time) {
 	}
 }
 
-// rateLimit takes a token for orgID and sets the RateLimit headers; it returns
-// RATE_LIMITED (with Retry-After set) when the bucket is empty.
-func (s *Server) rateLimit(w http.ResponseWriter, orgID string) error {
-	if s.limiter == nil {
+// rateLimit takes a token of set for orgID and sets the RateLimit headers;
+// it returns RATE_LIMITED (with Retry-After set) when the bucket is empty.
+func (s *Server) rateLimit(w http.ResponseWriter, set endpointSet, orgID string) error {
+	l := s.limiters[set]
+	if l == nil {
 		return nil
 	}
-	remaining, wait, ok := s.limiter.take(orgID)
+	remaining, wait, ok := l.take(orgID)
 	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(s.limiter.cfg.Capacity))
+	h.Set("RateLimit-Limit", strconv.Itoa(l.cfg.Capacity))
 	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
 	if ok {
 		return nil
@@ -106,5 +116,5 @@ func (s *Server) rateLimit(w http.ResponseWriter, orgID string) error {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	h.Set("Retry-After", strconv.Itoa(secs))
 	return costexplorer.Errorf(costexplorer.ErrRateLimited,
-		"You have exceeded the rate limit of the Invoices endpoint set for this organization. Retry after %d seconds.", secs)
+		"You have exceeded the rate limit of the %s endpoint set for this organization. Retry after %d seconds.", set, secs)
 }

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/costexplorer/costexplorer"
 )
 
 // commonParams are the query parameters every Atlas endpoint takes.
@@ -122,10 +120,21 @@ type envelope struct {
 	Content any `json:"content"`
 }
 
-// writeEntity writes a success body in the negotiated JSON media type. With
-// envelope=true the entity is wrapped as {"status": N, "content": …} and the
-// status line is 200.
-func (c *call) writeEntity(w http.ResponseWriter, status int, v any) {
+// reply is an operation's success answer; the common wrapper writes it.
+type reply interface {
+	write(w http.ResponseWriter, c *call)
+}
+
+// entity is a single entity in the negotiated JSON media type. With
+// envelope=true it is wrapped as {"status": N, "content": …} and the status
+// line is 200.
+type entity struct {
+	status int
+	v      any
+}
+
+func (e entity) write(w http.ResponseWriter, c *call) {
+	v, status := e.v, e.status
 	if raw, ok := v.(json.RawMessage); ok && c.envelope {
 		// A stored result is JSON already: wrap its bytes rather than decode
 		// and re-encode them (the client polls this way, and a result can be
@@ -143,23 +152,21 @@ func (c *call) writeEntity(w http.ResponseWriter, status int, v any) {
 	writeBody(w, status, v, c.pretty)
 }
 
-// writeList writes a paginated list body. With envelope=true the list itself
-// is the envelope: status is added to it (setStatus sets it in *v, so v must
-// be a pointer) and the status line is 200.
-func (c *call) writeList(w http.ResponseWriter, status int, v any, setStatus func(int)) {
+// listBody is a paginated list body. With envelope=true the list itself is the
+// envelope: status is added to it (setStatus sets it in *v, so v must be a
+// pointer) and the status line is 200.
+type listBody struct {
+	status    int
+	v         any
+	setStatus func(int)
+}
+
+func (p listBody) write(w http.ResponseWriter, c *call) {
+	status := p.status
 	if c.envelope {
-		setStatus(status)
+		p.setStatus(status)
 		status = http.StatusOK
 	}
 	w.Header().Set("Content-Type", contentType(c.neg.version, formatJSON))
-	writeBody(w, status, v, c.pretty)
-}
-
-// call is one API request after the common steps: the caller, the negotiated
-// version and format, and the common parameters.
-type call struct {
-	r         *http.Request
-	principal *costexplorer.Principal
-	neg       negotiation
-	commonParams
+	writeBody(w, status, p.v, c.pretty)
 }

@@ -6,18 +6,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
-	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // logBuffer collects JSON log lines.
@@ -71,65 +66,23 @@ func (l *logBuffer) lineWithID(t *testing.T, msg, id string) map[string]any {
 	return found[0]
 }
 
-// observed records what the server tells its Observer.
-type observed struct {
-	mu          sync.Mutex
-	requests    []string // "route status"
-	rateLimited int
-}
-
-func (o *observed) ObserveRequest(route string, status int, d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.requests = append(o.requests, route+" "+http.StatusText(status))
-}
-
-func (o *observed) RateLimited() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.rateLimited++
-}
-
-func (o *observed) take() ([]string, int) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	r, n := o.requests, o.rateLimited
-	o.requests, o.rateLimited = nil, 0
-	return r, n
-}
-
-// newObservedEnv is newEnv whose server logs JSON at DEBUG into logs and
-// reports to obs (the store, runner and credentials are newEnv's).
-func newObservedEnv(t *testing.T, o options, logs *logBuffer, obs httpapi.Observer) *env {
+// newObservedEnv is newEnv whose server logs JSON at DEBUG into logs.
+func newObservedEnv(t *testing.T, o options, logs *logBuffer) *env {
 	t.Helper()
-	e := newEnv(t, o)
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	authn, err := auth.New(context.Background(), auth.Config{
-		Store: e.db, Now: e.clock.Now, WriteError: httpapi.WriteError,
-		Logger: slog.New(httpapi.LogHandler(log.Handler())),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httpapi.New(httpapi.Config{
-		Store: e.db, Usage: e.runner, Auth: authn, Now: e.clock.Now, Logger: log, Observer: obs,
-		RateLimit: o.rateLimit, Ready: o.ready,
-		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain")
-			_, _ = w.Write([]byte("# nothing\n"))
-		}),
-	})
-	e.srv = httptest.NewServer(srv.Handler())
-	t.Cleanup(e.srv.Close)
-	e.doc.Servers = openapi3.Servers{{URL: e.srv.URL}}
-	if e.router, err = gorillamux.NewRouter(e.doc); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	o.logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return newEnv(t, o)
+}
+
+// metric returns the value of the line `name{labels} v` of the server's
+// /metrics (0 when absent); labels are name, value pairs in name order.
+func (e *env) metric(name string, labels ...string) float64 {
+	e.t.Helper()
+	v, _ := servertest.MetricValue(e.t, string(e.do(e.newRequest("GET", "/metrics", nil)).body), name, labels...)
+	return v
 }
 
 func TestRequestID(t *testing.T) {
-	e := newObservedEnv(t, options{noDemo: true, noRunner: true}, &logBuffer{}, nil)
+	e := newObservedEnv(t, options{noDemo: true, noRunner: true}, &logBuffer{})
 	tests := []struct {
 		name     string
 		incoming []string
@@ -170,11 +123,11 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestRequestLog(t *testing.T) {
-	logs, obs := &logBuffer{}, &observed{}
-	e := newObservedEnv(t, options{rateLimit: httpapiRateLimit(3)}, logs, obs)
-	sa, secret := e.serviceAccount(e.org, nil, costexplorer.RoleOrgBillingReadOnly)
+	logs := &logBuffer{}
+	e := newObservedEnv(t, options{rateLimit: httpapiRateLimit(3)}, logs)
+	sa, secret := e.ServiceAccount(e.t, e.Org, nil, costexplorer.RoleOrgBillingReadOnly)
 	bearer := e.accessToken(sa, secret)
-	key, private := e.apiKey(e.org, nil, costexplorer.RoleOrgOwner)
+	key, private := e.APIKey(e.t, e.Org, nil, costexplorer.RoleOrgOwner)
 
 	withID := func(req *http.Request, id string) *http.Request {
 		req.Header.Set("X-Request-Id", id)
@@ -194,7 +147,7 @@ func TestRequestLog(t *testing.T) {
 		line := logs.lineWithID(t, "request", "list-1")
 		want := map[string]any{
 			"level": "INFO", "method": "GET", "route": "GET /api/atlas/v2/orgs", "status": 200.0,
-			"org": e.org, "credential": sa, "credential_kind": "serviceAccount",
+			"org": e.Org, "credential": sa, "credential_kind": "serviceAccount",
 		}
 		for k, v := range want {
 			if line[k] != v {
@@ -207,7 +160,7 @@ func TestRequestLog(t *testing.T) {
 	})
 	var token string
 	t.Run("DigestCallNamesThePublicKeyAndATokenPrefix", func(t *testing.T) {
-		res := e.do(bearerRequest("POST", usagePath(e.org), `{"startDate":"2025-01-01","endDate":"2025-03-01","groupBy":"organizations","organizations":["`+e.org+`"]}`, "create-1"))
+		res := e.do(bearerRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-03-01","groupBy":"organizations","organizations":["`+e.Org+`"]}`, "create-1"))
 		if res.status != 202 {
 			t.Fatalf("create: %d %s", res.status, res.body)
 		}
@@ -216,7 +169,7 @@ func TestRequestLog(t *testing.T) {
 		token = v.Token
 		// Both legs of the Digest handshake send the id: the challenge
 		// (401, no credential yet) and the signed request.
-		req := withID(e.newRequest("GET", usagePath(e.org)+"/"+token, nil), "poll-1")
+		req := withID(e.newRequest("GET", usagePath(e.Org)+"/"+token, nil), "poll-1")
 		req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
 		if res := e.doDigest(req, key.PublicKey, private); res.status != 200 {
 			t.Fatalf("poll: %d %s", res.status, res.body)
@@ -248,20 +201,20 @@ func TestRequestLog(t *testing.T) {
 		ctx := context.Background()
 		// Without the runner, the test is the only worker: it claims the
 		// process and fails it, as a worker whose evaluation broke would.
-		if err := e.runner.Stop(ctx); err != nil {
+		if err := e.Runner.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.db.CreateProcess(ctx, &costexplorer.QueryProcess{Token: failed, OrgID: e.org, Query: costexplorer.Query{OrgID: e.org},
+		if _, err := e.DB.CreateProcess(ctx, &costexplorer.QueryProcess{Token: failed, OrgID: e.Org, Query: costexplorer.Query{OrgID: e.Org},
 			State: costexplorer.ProcessPending, CreatedAt: t0, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := e.db.ClaimProcess(ctx, "test", t0, time.Minute); err != nil || p.Token != failed {
+		if p, err := e.DB.ClaimProcess(ctx, "test", t0, time.Minute); err != nil || p.Token != failed {
 			t.Fatalf("claim: %+v, %v", p, err)
 		}
-		if err := e.db.FailProcess(ctx, failed, "test", "evaluator exploded", t0); err != nil {
+		if err := e.DB.FailProcess(ctx, failed, "test", "evaluator exploded", t0); err != nil {
 			t.Fatal(err)
 		}
-		res := e.do(bearerRequest("GET", usagePath(e.org)+"/"+failed, "", "boom-1"))
+		res := e.do(bearerRequest("GET", usagePath(e.Org)+"/"+failed, "", "boom-1"))
 		if res.status != 500 || res.apiErr(t).ErrorCode != "UNEXPECTED_ERROR" {
 			t.Fatalf("%d %s", res.status, res.body)
 		}
@@ -279,17 +232,18 @@ func TestRequestLog(t *testing.T) {
 		}
 	})
 	t.Run("RateLimitIsObserved", func(t *testing.T) {
-		obs.take()
+		route := []string{"route", "GET /api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage/{token}", "status", "429"}
+		limited0, refused0 := e.metric("costexplorer_http_rate_limited_total"), e.metric("costexplorer_http_requests_total", route...)
 		var last *response
 		for range 4 {
-			last = e.do(bearerRequest("GET", usagePath(e.org)+"/"+token, "", "limit"))
+			last = e.do(bearerRequest("GET", usagePath(e.Org)+"/"+token, "", "limit"))
 		}
 		if last.status != 429 {
 			t.Fatalf("status %d", last.status)
 		}
-		reqs, limited := obs.take()
-		if limited == 0 || reqs[len(reqs)-1] != "GET /api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage/{token} Too Many Requests" {
-			t.Errorf("observed %q, %d rate limited", reqs, limited)
+		limited, refused := e.metric("costexplorer_http_rate_limited_total")-limited0, e.metric("costexplorer_http_requests_total", route...)-refused0
+		if limited == 0 || refused == 0 {
+			t.Errorf("observed %v rate limited, %v refused requests of the route", limited, refused)
 		}
 	})
 	t.Run("ProbesAreQuietAndMetricsServed", func(t *testing.T) {

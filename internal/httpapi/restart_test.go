@@ -18,9 +18,9 @@ func TestRestartFinishesAcceptedQuery(t *testing.T) {
 	var tok string
 	t.Run("FirstServer", func(t *testing.T) {
 		e := newEnv(t, options{path: path, noRunner: true, minProcessing: 10 * time.Minute})
-		body = `{"startDate":"2025-01-01","endDate":"2025-07-01","groupBy":"organizations","organizations":["` + e.org + `"]}`
-		tok = e.create(e.org, body)
-		res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+		body = `{"startDate":"2025-01-01","endDate":"2025-07-01","groupBy":"organizations","organizations":["` + e.Org + `"]}`
+		tok = e.create(e.Org, body)
+		res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 		if len(res.interim) != 1 || res.status != http.StatusOK || len(res.body) != 0 {
 			t.Fatalf("before the restart: interim %v, %d %q, want processing", res.interim, res.status, res.body)
 		}
@@ -31,16 +31,16 @@ func TestRestartFinishesAcceptedQuery(t *testing.T) {
 	}
 
 	e := newEnv(t, options{path: path, noDemo: true, minProcessing: 10 * time.Minute})
-	res := e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+	res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 	if len(res.interim) != 1 || len(res.body) != 0 {
 		t.Fatalf("after the restart, before ReadyAt: interim %v, %d %q, want processing", res.interim, res.status, res.body)
 	}
-	if again := e.create(e.org, body); again != tok {
+	if again := e.create(e.Org, body); again != tok {
 		t.Errorf("the same query after the restart got token %s, want %s", again, tok)
 	}
-	e.clock.Advance(10 * time.Minute)
-	e.waitReady(e.org, tok)
-	res = e.do(e.apiRequest("GET", usagePath(e.org)+"/"+tok, ""))
+	e.Clock.Advance(10 * time.Minute)
+	e.waitReady(e.Org, tok)
+	res = e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
 	if res.status != http.StatusOK || !bytes.HasPrefix(res.body, []byte(`{"usageDetails":[{"usageDate":"2025-01-01"`)) {
 		t.Fatalf("after the restart: %d %q", res.status, res.body)
 	}

@@ -9,26 +9,35 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
 )
 
 // Authenticator authenticates API requests and serves the OAuth endpoints.
 // *auth.Authenticator satisfies it.
 type Authenticator interface {
-	// Middleware refuses unauthenticated requests and puts the principal of
-	// the others in the request context (auth.PrincipalFrom).
-	Middleware(next http.Handler) http.Handler
+	// Authenticate returns the caller of r, or the error to answer with
+	// (having set its challenge or Retry-After headers on w).
+	Authenticate(w http.ResponseWriter, r *http.Request) (*costexplorer.Principal, error)
 	// TokenHandler serves POST /api/oauth/token.
 	TokenHandler() http.Handler
 	// RevokeHandler serves POST /api/oauth/revoke.
 	RevokeHandler() http.Handler
 }
 
+// OrganizationReader is what the organization endpoints read.
+// costexplorer.OrganizationStore (and so every costexplorer.Store)
+// satisfies it.
+type OrganizationReader interface {
+	// Organization returns the organization with id, or ErrNotFound.
+	Organization(ctx context.Context, id string) (*costexplorer.Organization, error)
+	// Organizations lists the organizations matching f and their total count.
+	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
+}
+
 // Config holds what a Server needs. Store, Usage and Auth are required; zero
 // values of the others take the defaults given on each field.
 type Config struct {
 	// Store answers the organization endpoints.
-	Store costexplorer.Store
+	Store OrganizationReader
 	// Usage creates and returns cost-explorer query processes (internal/jobs).
 	Usage costexplorer.UsageService
 	// Auth guards every /api/atlas/v2 endpoint and serves the OAuth endpoints.
@@ -73,10 +82,10 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Server serves the Atlas-compatible API.
 type Server struct {
-	cfg     Config
-	limiter *limiter
-	build   string
-	handler http.Handler
+	cfg      Config
+	limiters map[endpointSet]*limiter // a set without a limiter is not limited
+	build    string
+	handler  http.Handler
 }
 
 // New returns a Server. It panics if Store, Usage or Auth is missing: a
@@ -98,9 +107,9 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{cfg: cfg, build: buildRevision()}
+	s := &Server{cfg: cfg, build: buildRevision(), limiters: map[endpointSet]*limiter{}}
 	if cfg.RateLimit.Capacity >= 0 {
-		s.limiter = newLimiter(cfg.RateLimit, cfg.Now)
+		s.limiters[invoicesSet] = newLimiter(cfg.RateLimit, cfg.Now)
 	}
 	s.handler = s.routes()
 	return s
@@ -109,32 +118,19 @@ func New(cfg Config) *Server {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// handlerFunc is an API operation after the common steps; it returns the
-// error to answer with, or writes its success answer.
-type handlerFunc func(w http.ResponseWriter, c *call) error
-
-// op describes one API operation of the route table.
-type op struct {
-	method, path string
-	// versioned operations negotiate the Atlas media type and take the
-	// common parameters; csv says whether a CSV body may be asked for.
-	versioned, csv bool
-	// authenticated operations run behind Auth.Middleware.
-	authenticated bool
-	handler       http.Handler
-}
-
 // routes builds the one route table. Each path also gets a method-less
 // pattern, so that a wrong method is 405 with an Atlas body, and everything
 // under /api/ that matches nothing is 404 RESOURCE_NOT_FOUND.
 func (s *Server) routes() http.Handler {
 	const usage = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
+	// The versions each operation exists at (DESIGN §1.5).
+	v2023 := []string{v20230101}
 	ops := []op{
-		{method: "POST", path: usage, versioned: true, authenticated: true, handler: s.api(false, s.createQuery)},
-		{method: "GET", path: usage + "/{token}", versioned: true, csv: true, authenticated: true, handler: s.api(true, s.getUsage)},
-		{method: "GET", path: "/api/atlas/v2", versioned: true, authenticated: true, handler: s.api(false, s.systemStatus)},
-		{method: "GET", path: "/api/atlas/v2/orgs", versioned: true, authenticated: true, handler: s.api(false, s.listOrgs)},
-		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", versioned: true, authenticated: true, handler: s.api(false, s.getOrg)},
+		{method: "POST", path: usage, api: s.createQuery, versions: v2023, org: orgBilling, limit: invoicesSet, body: true},
+		{method: "GET", path: usage + "/{token}", api: s.getUsage, versions: v2023, csv: true, org: orgBilling, params: []pathParam{tokenParam}, limit: invoicesSet},
+		{method: "GET", path: "/api/atlas/v2", api: s.systemStatus, versions: v2023},
+		{method: "GET", path: "/api/atlas/v2/orgs", api: s.listOrgs, versions: v2023},
+		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: s.getOrg, versions: v2023, org: orgAny},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
@@ -148,9 +144,12 @@ func (s *Server) routes() http.Handler {
 	allowed := map[string][]string{}
 	var paths []string
 	for _, o := range ops {
+		if err := o.check(); err != nil {
+			panic("httpapi: route table: " + err.Error())
+		}
 		h := o.handler
-		if o.authenticated {
-			h = s.cfg.Auth.Middleware(h)
+		if o.api != nil {
+			h = s.atlas(o)
 		}
 		mux.Handle(o.method+" "+o.path, h)
 		if allowed[o.path] == nil {
@@ -188,36 +187,6 @@ func methodNotAllowed(methods []string) http.Handler {
 			Detail: "Method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + allow + ".",
 			Params: []any{r.Method},
 		})
-	})
-}
-
-// api wraps an operation with the steps every Atlas operation shares, in
-// this order (Auth.Middleware has already authenticated the caller):
-// negotiate the version (406), read the common parameters (400), then run
-// the operation, whose errors go through WriteError.
-func (s *Server) api(csv bool, h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{r: r}
-		var ok bool
-		if c.principal, ok = auth.PrincipalFrom(r.Context()); !ok {
-			WriteError(w, r, costexplorer.Errorf(costexplorer.ErrUnauthorized, "You are not authorized for this resource."))
-			return
-		}
-		if info := infoFrom(r.Context()); info != nil {
-			info.principal = c.principal // for the request log line
-		}
-		var err error
-		if c.neg, err = negotiate(r.Header.Values("Accept"), csv); err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		if c.commonParams, err = parseCommonParams(r); err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		if err := h(w, c); err != nil {
-			WriteError(w, r, err)
-		}
 	})
 }
 

@@ -17,14 +17,19 @@ const (
 	formatCSV
 )
 
-// apiVersion is the only version of every operation this server serves: the
-// version of both cost-explorer operations in the Atlas specification, and
-// the one the Atlas Go SDK and CLI send.
-const apiVersion = "2023-01-01"
-
-// versions lists the versions an operation exists at, oldest first. A client
-// asking for a later date gets the newest version not after it.
-var versions = []string{apiVersion}
+// Versions of Atlas operations (DESIGN §1.5). Versions are per operation:
+// each entry of the route table lists the versions it exists at, oldest
+// first, and a client asking for a later date gets the newest of them not
+// after it.
+const (
+	// v20230101 is the version of both cost-explorer operations and of the
+	// organization endpoints, and the one the Atlas Go SDK and CLI send.
+	v20230101 = "2023-01-01"
+	// v20240805 is the version of the invoice line-item search.
+	v20240805 = "2024-08-05"
+	// v20250312 is the version of the SKU catalogue and invoice reports.
+	v20250312 = "2025-03-12"
+)
 
 // contentType returns the exact success Content-Type of f at version v.
 func contentType(v string, f format) string {
@@ -40,15 +45,15 @@ type negotiation struct {
 	format  format
 }
 
-// negotiate resolves the Accept header against the formats an operation
-// serves (DESIGN §1.5). Only versioned Atlas media types count:
+// negotiate resolves the Accept header against the versions (oldest first)
+// and formats an operation serves (DESIGN §1.5). Only versioned Atlas media types count:
 // application/vnd.atlas.YYYY-MM-DD+json or +csv, with any parameters
 // (charset, q). Several values may be listed; the one with the highest q wins,
 // JSON before CSV when q is equal (the richer default for SDKs that list
 // both), then the first listed. A missing header, a bare application/json or
 // */*, a malformed date, a date before the first version, or only formats the
 // operation lacks: 406 INVALID_VERSION_DATE.
-func negotiate(accept []string, csvAllowed bool) (negotiation, error) {
+func negotiate(accept []string, versions []string, csvAllowed bool) (negotiation, error) {
 	best, bestQ, found := negotiation{}, -1.0, false
 	for _, header := range accept {
 		for _, item := range strings.Split(header, ",") {
@@ -73,7 +78,7 @@ func negotiate(accept []string, csvAllowed bool) (negotiation, error) {
 			if !ok || (f == formatCSV && !csvAllowed) {
 				continue
 			}
-			v, ok := resolveVersion(date)
+			v, ok := resolveVersion(date, versions)
 			if !ok {
 				continue
 			}
@@ -112,9 +117,9 @@ func parseAtlasMediaType(mt string) (date string, f format, ok bool) {
 	return date, f, true
 }
 
-// resolveVersion returns the newest version not after date (dates in
-// YYYY-MM-DD form compare as strings).
-func resolveVersion(date string) (string, bool) {
+// resolveVersion returns the newest of versions (oldest first) not after
+// date (dates in YYYY-MM-DD form compare as strings).
+func resolveVersion(date string, versions []string) (string, bool) {
 	for i := len(versions) - 1; i >= 0; i-- {
 		if versions[i] <= date {
 			return versions[i], true
@@ -125,11 +130,12 @@ func resolveVersion(date string) (string, bool) {
 
 // checkRequestContentType accepts the request media types of a JSON body:
 // application/json, or a versioned application/vnd.atlas.YYYY-MM-DD+json that
-// resolves to a served version, with an optional charset that must be UTF-8.
-// Anything else, a missing Content-Type included, is 415.
-func checkRequestContentType(ct string) error {
+// resolves to one of the operation's versions, with an optional charset that
+// must be UTF-8. Anything else, a missing Content-Type included, is 415,
+// whose detail names the version negotiated from Accept.
+func checkRequestContentType(ct string, versions []string, negotiated string) error {
 	if ct == "" {
-		return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Missing Content-Type: send application/vnd.atlas.%s+json.", apiVersion)
+		return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Missing Content-Type: send application/vnd.atlas.%s+json.", negotiated)
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -142,9 +148,9 @@ func checkRequestContentType(ct string) error {
 		return nil
 	}
 	if date, f, ok := parseAtlasMediaType(mt); ok && f == formatJSON {
-		if _, ok := resolveVersion(date); ok {
+		if _, ok := resolveVersion(date, versions); ok {
 			return nil
 		}
 	}
-	return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Unsupported Content-Type %q: send application/vnd.atlas.%s+json.", mt, apiVersion)
+	return costexplorer.Errorf(costexplorer.ErrUnsupportedMediaType, "Unsupported Content-Type %q: send application/vnd.atlas.%s+json.", mt, negotiated)
 }

@@ -1,15 +1,21 @@
 package httpapi
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
 )
 
+// fuzzVersions are the versions of the fuzzed operation: two, so that the
+// resolution down to the newest version not after the asked date is fuzzed
+// too.
+var fuzzVersions = []string{v20230101, v20240805}
+
 // FuzzNegotiate feeds arbitrary Accept headers to the negotiation: it must
-// never panic, must answer 406 INVALID_VERSION_DATE or a served version, and
-// must never pick CSV where the operation has none.
+// never panic, must answer 406 INVALID_VERSION_DATE or one of the
+// operation's versions, and must never pick CSV where the operation has none.
 func FuzzNegotiate(f *testing.F) {
 	for _, s := range []string{
 		"", "*/*", "application/json", "application/vnd.atlas.2023-01-01+json",
@@ -20,14 +26,14 @@ func FuzzNegotiate(f *testing.F) {
 		f.Add(s, true)
 	}
 	f.Fuzz(func(t *testing.T, accept string, csv bool) {
-		n, err := negotiate([]string{accept}, csv)
+		n, err := negotiate([]string{accept}, fuzzVersions, csv)
 		if err != nil {
 			if costexplorer.ErrorCode(err) != costexplorer.ErrInvalidVersionDate {
 				t.Fatalf("error %v", err)
 			}
 			return
 		}
-		if n.version != apiVersion {
+		if !slices.Contains(fuzzVersions, n.version) {
 			t.Fatalf("version %q", n.version)
 		}
 		if n.format == formatCSV && !csv {
@@ -46,7 +52,7 @@ func FuzzRequestContentType(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, ct string) {
-		err := checkRequestContentType(ct)
+		err := checkRequestContentType(ct, fuzzVersions, v20230101)
 		if err == nil && !strings.Contains(strings.ToLower(ct), "json") {
 			t.Fatalf("accepted %q", ct)
 		}
@@ -54,4 +60,37 @@ func FuzzRequestContentType(f *testing.F) {
 			t.Fatalf("error %v", err)
 		}
 	})
+}
+
+// TestNegotiatePerOperationVersions checks that the version is resolved
+// against the operation's own list: a date resolves down to the newest
+// version of that operation not after it, and a date before its first
+// version is 406.
+func TestNegotiatePerOperationVersions(t *testing.T) {
+	later := []string{v20240805, v20250312}
+	for _, tc := range []struct {
+		name     string
+		versions []string
+		date     string
+		want     string // "" for 406
+	}{
+		{"OK", []string{v20230101}, "2023-01-01", v20230101},
+		{"OKLaterDateResolvesDown", []string{v20230101}, "2025-03-12", v20230101},
+		{"OKNewestNotAfter", later, "2025-01-01", v20240805},
+		{"OKExact", later, "2025-03-12", v20250312},
+		{"ErrBeforeFirstVersion", later, "2023-01-01", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := negotiate([]string{"application/vnd.atlas." + tc.date + "+json"}, tc.versions, false)
+			if tc.want == "" {
+				if costexplorer.ErrorCode(err) != costexplorer.ErrInvalidVersionDate {
+					t.Fatalf("got %+v, %v; want 406", n, err)
+				}
+				return
+			}
+			if err != nil || n.version != tc.want {
+				t.Fatalf("got %+v, %v; want %s", n, err, tc.want)
+			}
+		})
+	}
 }

@@ -22,9 +22,18 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
+// Store is what a Runner needs of the database: the process rows, and the
+// data version that a query's token is derived from. Every
+// costexplorer.Store satisfies it.
+type Store interface {
+	costexplorer.ProcessStore
+	// DataVersion returns the number that changes whenever usage data changes.
+	DataVersion(ctx context.Context) (int64, error)
+}
+
 // Config configures a Runner. Zero values take the defaults in parentheses.
 type Config struct {
-	Store     costexplorer.Store
+	Store     Store
 	Evaluator costexplorer.Evaluator
 
 	Workers       int           // concurrent evaluations per replica (2)
@@ -315,9 +324,6 @@ func (r *Runner) janitor(ctx context.Context) {
 			r.cfg.Logger.Warn("delete expired query processes", "err", err)
 		} else if n > 0 {
 			r.cfg.Logger.Info("deleted expired query processes", "count", n)
-		}
-		if err := r.cfg.Store.DeleteExpiredAuthState(ctx, now); err != nil {
-			r.cfg.Logger.Warn("delete expired auth state", "err", err)
 		}
 	}
 }

@@ -24,7 +24,7 @@ func BenchmarkStoreCall(b *testing.B) {
 		store costexplorer.Store
 	}{
 		{"Raw", constStore{}},
-		{"Instrumented", metrics.New().InstrumentStore(constStore{})},
+		{"Instrumented", metrics.New(nil).InstrumentStore(constStore{})},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -39,7 +39,7 @@ func BenchmarkStoreCall(b *testing.B) {
 
 // BenchmarkObserveRequest is the per-request cost of the HTTP metrics.
 func BenchmarkObserveRequest(b *testing.B) {
-	m := metrics.New()
+	m := metrics.New(nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveRequest("GET /api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage/{token}", 200, 3*time.Millisecond)

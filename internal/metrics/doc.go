@@ -1,9 +1,12 @@
 // Package metrics gives a costexplorer server its Prometheus metrics, on a
 // registry per server (never the global default registry).
 //
-// The server wires it in: httpapi.Config.Observer and Metrics (the /metrics
-// handler), auth.Config.OnFailure, jobs.Config.Observe, and InstrumentStore
-// around the store every component uses. Values that live elsewhere (the
+// The server wires it in: New(auth.FailureKinds), httpapi.Config.Observer
+// and Metrics (the /metrics handler), auth.Config.OnFailure,
+// jobs.Config.Observe, and InstrumentStore around the store every component
+// uses. The package imports no sibling: what it reads of the other
+// components comes through small interfaces (EngineStats, ScrapeStore) and
+// values (the failure kinds). Values that live elsewhere (the
 // process counts, the usage summary, the engine's snapshot) are read at
 // scrape time (ReadAtScrape), from the store at most once per
 // ScrapeConfig.CacheFor.

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,15 +12,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
-	"github.com/costexplorer/costexplorer/internal/engine"
-	"github.com/costexplorer/costexplorer/internal/httpapi"
 )
 
 // EngineStats is what the scrape reads from the query engine;
 // *engine.Engine satisfies it.
 type EngineStats interface {
-	Stats() engine.Stats
+	Stats() costexplorer.EngineStats
+}
+
+// ScrapeStore is what the scrape reads from the store. Every
+// costexplorer.Store satisfies it.
+type ScrapeStore interface {
+	ProcessCounts(ctx context.Context) (map[costexplorer.ProcessState]int64, error)
+	DataVersion(ctx context.Context) (int64, error)
+	UsageStats(ctx context.Context) (costexplorer.UsageStats, error)
 }
 
 // ScrapeConfig says where the values read at scrape time come from. Zero
@@ -28,7 +34,7 @@ type ScrapeConfig struct {
 	// Store is asked for the process counts and the usage summary at scrape
 	// time. Give it the store itself, not InstrumentStore's wrapper, so that
 	// scrapes do not show up as store traffic.
-	Store costexplorer.Store
+	Store ScrapeStore
 	// Engine reports the query engine's snapshot at scrape time.
 	Engine EngineStats
 	// Timeout bounds the store queries of one scrape (2 s).
@@ -42,8 +48,10 @@ type ScrapeConfig struct {
 // Metrics holds the metrics of one server on a registry of its own (never
 // the global default registry, so that several servers can run in one
 // process, as tests do). Its methods are safe for concurrent use.
+// *Metrics is an httpapi.Observer.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg          *prometheus.Registry
+	failureKinds []string // the label values of authFailures but otherKind
 
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
@@ -56,8 +64,6 @@ type Metrics struct {
 }
 
 var (
-	_ httpapi.Observer = (*Metrics)(nil)
-
 	// requestBuckets reach down to half a millisecond: most answers come
 	// from memory or one indexed row.
 	requestBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
@@ -68,11 +74,14 @@ var (
 )
 
 // New returns the metrics of one server, with the Go runtime, process and
-// build-info collectors registered. Call ReadAtScrape once the store and the
-// engine exist.
-func New() *Metrics {
+// build-info collectors registered. failureKinds are the kinds of refused
+// authentication AuthFailure counts (auth.FailureKinds), shown at zero from
+// the start; any other kind is counted as "other". Call ReadAtScrape once
+// the store and the engine exist.
+func New(failureKinds []string) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:          prometheus.NewRegistry(),
+		failureKinds: slices.Clone(failureKinds),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "costexplorer_http_requests_total",
 			Help: "HTTP requests answered, by route pattern and final status.",
@@ -109,7 +118,7 @@ func New() *Metrics {
 			Help: "Store calls that failed for a reason other than a domain answer (not found, conflict, validation) or a canceled request.",
 		}, []string{"operation"}),
 	}
-	for _, k := range auth.FailureKinds {
+	for _, k := range m.failureKinds {
 		m.authFailures.WithLabelValues(k)
 	}
 	m.authFailures.WithLabelValues(otherKind)
@@ -176,7 +185,7 @@ const otherKind = "other"
 // AuthFailure counts a refused authentication; give it to
 // auth.Config.OnFailure.
 func (m *Metrics) AuthFailure(kind string) {
-	if !slices.Contains(auth.FailureKinds, kind) {
+	if !slices.Contains(m.failureKinds, kind) {
 		kind = otherKind
 	}
 	m.authFailures.WithLabelValues(kind).Inc()

@@ -99,7 +99,7 @@ func mustSample(t *testing.T, reg prometheus.Gatherer, name string, labels ...st
 }
 
 func TestStoreOperationsAreEveryStoreMethod(t *testing.T) {
-	m := metrics.New()
+	m := metrics.New(auth.FailureKinds)
 	db := openStore(t, false)
 	s := m.InstrumentStore(db)
 	// Calling every method but Close once must give every method its own
@@ -146,7 +146,7 @@ func zeroArg(typ reflect.Type) reflect.Value {
 }
 
 func TestInstrumentStoreCountsFaultsNotAnswers(t *testing.T) {
-	m := metrics.New()
+	m := metrics.New(auth.FailureKinds)
 	db := openStore(t, false)
 	s := m.InstrumentStore(db)
 	ctx := context.Background()
@@ -188,8 +188,8 @@ func TestScrapeReadsStoreAndEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second Metrics counts the scrape's own store calls.
-	probe := metrics.New()
-	m := metrics.New()
+	probe := metrics.New(auth.FailureKinds)
+	m := metrics.New(auth.FailureKinds)
 	m.ReadAtScrape(metrics.ScrapeConfig{Store: probe.InstrumentStore(db), Engine: eng, CacheFor: -1})
 	for i, state := range []costexplorer.ProcessState{costexplorer.ProcessPending, costexplorer.ProcessPending, costexplorer.ProcessRunning} {
 		p := &costexplorer.QueryProcess{Token: strings.Repeat(string(rune('a'+i)), 64), OrgID: "5f0000000000000000000001",
@@ -260,8 +260,8 @@ func TestScrapeReadsStoreAndEngine(t *testing.T) {
 
 func TestScrapeCachesStoreValues(t *testing.T) {
 	db := openStore(t, false)
-	probe := metrics.New()
-	m := metrics.New()
+	probe := metrics.New(auth.FailureKinds)
+	m := metrics.New(auth.FailureKinds)
 	m.ReadAtScrape(metrics.ScrapeConfig{Store: probe.InstrumentStore(db), CacheFor: time.Hour})
 	for range 5 {
 		mustSample(t, m.Registry(), "costexplorer_query_processes", "state", "pending")
@@ -273,7 +273,7 @@ func TestScrapeCachesStoreValues(t *testing.T) {
 
 func TestScrapeSurvivesAStoreOutage(t *testing.T) {
 	db := openStore(t, false)
-	m := metrics.New()
+	m := metrics.New(auth.FailureKinds)
 	m.ReadAtScrape(metrics.ScrapeConfig{Store: db, CacheFor: -1})
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(srv.Close)
@@ -306,7 +306,7 @@ func TestScrapeSurvivesAStoreOutage(t *testing.T) {
 }
 
 func TestLabelsStayBounded(t *testing.T) {
-	m := metrics.New()
+	m := metrics.New(auth.FailureKinds)
 	m.AuthFailure("something new")
 	m.AuthFailure(auth.FailureDigestReplay)
 	m.ObserveProcess(costexplorer.ProcessPending, time.Second) // not an end: ignored
@@ -346,7 +346,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestSeveralServersInOneProcess(t *testing.T) {
-	a, b := metrics.New(), metrics.New()
+	a, b := metrics.New(auth.FailureKinds), metrics.New(auth.FailureKinds)
 	a.ObserveRequest("GET /healthz", 200, time.Millisecond)
 	if got, _ := sample(t, b.Registry(), "costexplorer_http_requests_total", "route", "GET /healthz"); got != 0 {
 		t.Errorf("one server's request counted on another's registry")

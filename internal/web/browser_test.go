@@ -148,7 +148,7 @@ func TestBrowser(t *testing.T) {
 	// test sees the processing state for certain and ends it by moving the
 	// clock.
 	e := newEnv(t, options{minProcessing: time.Hour})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgBillingAdmin)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingAdmin)
 
 	var (
 		mu      sync.Mutex
@@ -187,7 +187,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign in: the explorer sends a visitor without a session to the form.
-	run("open the explorer", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("secret")))
+	run("open the explorer", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.ID("secret")))
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/signin") {
 		t.Fatalf("a visitor without a session is at %s, want the sign-in page", loc)
 	}
@@ -209,7 +209,7 @@ func TestBrowser(t *testing.T) {
 	processing := `location.search.includes("groupBy=projects") && document.querySelector('#result[data-state="processing"]') !== null`
 	waitFor(t, ctx, "the processing state", processing)
 	// The query becomes ready; the page's script notices and shows it.
-	e.clock.Advance(time.Hour + time.Second)
+	e.Clock.Advance(time.Hour + time.Second)
 	ready := `location.search.includes("groupBy=projects") && document.querySelector('#result[data-state="ready"]') !== null`
 	waitFor(t, ctx, "the result", ready)
 	var got pageData
@@ -218,11 +218,11 @@ func TestBrowser(t *testing.T) {
 	// The same query through the API, with the values the page says it
 	// filled in: every project of the paying organization and its linked
 	// organizations.
-	scope := map[string]bool{e.org: true}
-	for _, o := range e.layout.Linked {
+	scope := map[string]bool{e.Org: true}
+	for _, o := range e.Layout.Linked {
 		scope[o.ID] = true
 	}
-	projects, err := e.db.Projects(context.Background())
+	projects, err := e.DB.Projects(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,14 +232,14 @@ func TestBrowser(t *testing.T) {
 			ids = append(ids, p.ID)
 		}
 	}
-	bearer := e.bearer(e.org)
-	token := e.apiCreate(bearer, e.org, map[string]any{
+	bearer := e.bearer(e.Org)
+	token := e.apiCreate(bearer, e.Org, map[string]any{
 		"startDate": from + "-01", "endDate": "2025-06-01", "groupBy": groupBy, "projects": ids,
 	})
 	if token != got.Token {
 		t.Fatalf("the page ran query %s, the API runs %s for the same filters", got.Token, token)
 	}
-	apiJSON := e.apiResult(bearer, e.org, token, "json")
+	apiJSON := e.apiResult(bearer, e.Org, token, "json")
 	var res costexplorer.Result
 	if err := json.Unmarshal(apiJSON, &res); err != nil {
 		t.Fatal(err)
@@ -248,7 +248,7 @@ func TestBrowser(t *testing.T) {
 
 	// Downloads, fetched with the browser's session cookie, are the API's
 	// answers byte for byte.
-	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{e.srv.URL}})
+	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{e.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestBrowser(t *testing.T) {
 		}
 		return body
 	}
-	if csv, want := download(got.CSV), e.apiResult(bearer, e.org, token, "csv"); !bytes.Equal(csv, want) {
+	if csv, want := download(got.CSV), e.apiResult(bearer, e.Org, token, "csv"); !bytes.Equal(csv, want) {
 		t.Errorf("CSV download differs from the API's CSV:\n%s\nwant:\n%s", csv, want)
 	}
 	if js := download(got.JSON); !bytes.Equal(js, apiJSON) {
@@ -290,18 +290,18 @@ func TestBrowser(t *testing.T) {
 
 	// A shared link with no grouping: every detail, more than 19 groups a
 	// month, so the chart has an Other segment; still exact to the cent.
-	run("open a shared view", chromedp.Navigate(e.srv.URL+"/explorer?from=2025-01&to=2025-06&groupBy=none"))
-	e.clock.Advance(time.Hour + time.Second)
+	run("open a shared view", chromedp.Navigate(e.URL+"/explorer?from=2025-01&to=2025-06&groupBy=none"))
+	e.Clock.Advance(time.Hour + time.Second)
 	waitFor(t, ctx, "the detailed result", `location.search.includes("groupBy=none") && document.querySelector('#result[data-state="ready"]') !== null`)
 	var detail pageData
 	eval("read the detailed result", readPage, &detail)
-	bearer = e.bearer(e.org)
-	token = e.apiCreate(bearer, e.org, map[string]any{"startDate": "2025-01-01", "endDate": "2025-07-01"})
+	bearer = e.bearer(e.Org)
+	token = e.apiCreate(bearer, e.Org, map[string]any{"startDate": "2025-01-01", "endDate": "2025-07-01"})
 	if token != detail.Token {
 		t.Fatalf("the page ran query %s, the API runs %s for the same filters", detail.Token, token)
 	}
 	var detailRes costexplorer.Result // fresh: Unmarshal would keep fields of reused rows
-	if err := json.Unmarshal(e.apiResult(bearer, e.org, token, "json"), &detailRes); err != nil {
+	if err := json.Unmarshal(e.apiResult(bearer, e.Org, token, "json"), &detailRes); err != nil {
 		t.Fatal(err)
 	}
 	others := 0
@@ -316,7 +316,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("no month of the detailed view has an Other segment; the dataset no longer exercises it")
 	}
 	checkAgainstAPI(t, &detail, detailRes.UsageDetails, []string{"2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"})
-	run("back to the projects view", chromedp.Navigate(e.srv.URL+"/explorer?from=2025-02&to=2025-05&groupBy=projects"))
+	run("back to the projects view", chromedp.Navigate(e.URL+"/explorer?from=2025-02&to=2025-05&groupBy=projects"))
 
 	// A first load of this view (a bookmark), cache off: its weight.
 	run("reload the view", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#result[data-state="ready"]`)))

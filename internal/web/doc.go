@@ -4,9 +4,9 @@
 //
 // The page is a client of the same services as the API. It authenticates
 // with the same credentials (auth.Authenticator's CheckAPIKey and
-// CheckServiceAccount), authorizes with auth.AuthorizeOrg, validates queries
-// with costexplorer.ParseQueryRequest from a JSON body it builds from the
-// URL, and runs them as query processes of the same costexplorer.UsageService.
+// CheckServiceAccount, and its Resume on every request of a session),
+// authorizes with costexplorer.AuthorizeOrg, validates queries with
+// costexplorer.ParseQueryRequest from a JSON body it builds from the URL, and runs them as query processes of the same costexplorer.UsageService.
 // A token seen on the page is therefore the token the API gives for the same
 // query, and a download is byte for byte the API's answer for that token.
 //

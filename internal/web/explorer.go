@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
 )
 
 // URL parameters of the explorer. Every filter is in the URL, so a view can
@@ -320,7 +319,7 @@ func cell(c costexplorer.Cents) moneyCell {
 // filters in the URL (or the defaults), the query's processing state or its
 // result.
 func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := auth.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
+	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
 		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
 			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see billing data of "+rq.org.Name+
 				". The Cost Explorer needs the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
@@ -372,12 +371,12 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	page.Token = token
-	switch {
-	case p.State == costexplorer.ProcessFailed:
+	switch p.Status(now) {
+	case costexplorer.QueryFailed:
 		s.log.Error("web: query process failed", "token", token, "err", p.Error)
 		page.State = "failed"
 		status = http.StatusInternalServerError
-	case !p.Ready(now):
+	case costexplorer.QueryProcessing:
 		page.State = "processing"
 		page.RefreshSeconds = refreshSeconds(p.ReadyAt.Sub(now))
 		page.StatusURL = "/status/" + token
@@ -546,12 +545,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	now := s.cfg.Now()
-	a := statusAnswer{State: "ready"}
-	switch {
-	case p.State == costexplorer.ProcessFailed:
-		a.State = "failed"
-	case !p.Ready(now):
-		a.State, a.RetryAfter = "processing", refreshSeconds(p.ReadyAt.Sub(now))
+	a := statusAnswer{State: string(p.Status(now))}
+	if a.State == string(costexplorer.QueryProcessing) {
+		a.RetryAfter = refreshSeconds(p.ReadyAt.Sub(now))
 	}
 	b, _ := json.Marshal(a)
 	w.Header().Set("Content-Type", "application/json")
@@ -563,7 +559,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, rq *request) {
 // {token} path value, answering 404 for anything else: a token of another
 // organization is as unknown as one that never existed.
 func (s *Server) process(w http.ResponseWriter, r *http.Request, rq *request) (*costexplorer.QueryProcess, bool) {
-	if err := auth.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
+	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
 		s.renderMessage(w, r, http.StatusForbidden, "Not allowed", "Your credential may not see billing data.", rq.view)
 		return nil, false
 	}
@@ -601,7 +597,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rq *request) {
 	if !ok {
 		return
 	}
-	if p.State != costexplorer.ProcessDone || !p.Ready(s.cfg.Now()) {
+	if p.Status(s.cfg.Now()) != costexplorer.QueryReady {
 		w.Header().Set("Retry-After", "1")
 		s.renderMessage(w, r, http.StatusConflict, "Not ready yet", "This query is still processing. Try the download again in a moment.", rq.view)
 		return

@@ -15,7 +15,7 @@ import (
 
 func TestExplorer(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgBillingReadOnly)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingReadOnly)
 	b := e.newBrowser()
 	b.mustSignIn(pk, private)
 
@@ -68,7 +68,7 @@ func TestExplorer(t *testing.T) {
 		}
 	})
 	t.Run("OK_FillNarrowedBySelectedOrganization", func(t *testing.T) {
-		linked := e.layout.Linked[0]
+		linked := e.Layout.Linked[0]
 		res, body := b.explore("/explorer?groupBy=projects&org=" + linked.ID)
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%d\n%s", res.StatusCode, body)
@@ -123,7 +123,7 @@ func TestExplorer(t *testing.T) {
 // for the script, and no download before the result is ready.
 func TestProcessingWithoutJavaScript(t *testing.T) {
 	e := newEnv(t, options{minProcessing: time.Hour})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgOwner)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
 	b := e.newBrowser()
 	b.mustSignIn(pk, private)
 
@@ -152,7 +152,7 @@ func TestProcessingWithoutJavaScript(t *testing.T) {
 	if res, _ := b.get("/download/" + token[1] + "/csv"); res.StatusCode != http.StatusConflict || res.Header.Get("Retry-After") == "" {
 		t.Errorf("download while processing: %d, want 409 with Retry-After", res.StatusCode)
 	}
-	e.clock.Advance(time.Hour)
+	e.Clock.Advance(time.Hour)
 	// The minimum processing time has passed; the worker may still be
 	// evaluating, so wait (bounded) for the process to finish.
 	var a map[string]any
@@ -184,7 +184,7 @@ func TestStaticAndErrors(t *testing.T) {
 			!strings.Contains(res.Header.Get("Cache-Control"), "immutable") || !strings.Contains(body, ":root") {
 			t.Fatalf("GET %s: %d %v", css[1], res.StatusCode, res.Header)
 		}
-		req, _ := http.NewRequest("GET", e.srv.URL+css[1], nil)
+		req, _ := http.NewRequest("GET", e.URL+css[1], nil)
 		req.Header.Set("If-None-Match", res.Header.Get("ETag"))
 		if res, _ := e.send(http.DefaultClient, req); res.StatusCode != http.StatusNotModified {
 			t.Errorf("conditional GET: %d, want 304", res.StatusCode)
@@ -218,7 +218,7 @@ func TestStaticAndErrors(t *testing.T) {
 func TestSecureCookies(t *testing.T) {
 	e := newEnv(t, options{})
 	h := e.handler()
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgOwner)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://costexplorer.example/signin", nil))

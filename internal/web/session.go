@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
 )
 
 // Cookie names. The session cookie carries the signed session; the sign-in
@@ -225,61 +226,20 @@ func (s *Server) withSession(h func(w http.ResponseWriter, r *http.Request, rq *
 	}
 }
 
-// resume checks that sess is not revoked and that its credential still
-// exists, is enabled, belongs to the same organization and may be used from
-// ip, and returns the request with the credential's current principal.
+// resume asks the one judge of credential validity (auth's Resume, which
+// Bearer tokens go through too) whether sess still holds: not revoked, its
+// credential still there, usable (enabled; a service account's secret not
+// expired) and of the same organization, and usable from ip. It returns the
+// request with the credential's current principal.
 func (s *Server) resume(ctx context.Context, sess *session, ip netip.Addr) (*request, error) {
-	revoked, err := s.store.TokenRevoked(ctx, sess.ID)
+	p, org, err := s.cfg.Auth.Resume(ctx, auth.Grant{
+		ID: sess.ID, Kind: sess.Kind, CredentialID: sess.CredID, PublicKey: sess.PublicKey, OrgID: sess.OrgID,
+	}, ip)
 	if err != nil {
-		return nil, unavailable("check session revocation", err)
-	}
-	if revoked {
-		return nil, &sessionEnded{"signed out"}
-	}
-	var p *costexplorer.Principal
-	switch sess.Kind {
-	case costexplorer.PrincipalAPIKey:
-		k, err := s.store.APIKeyByPublicKey(ctx, sess.PublicKey)
-		if costexplorer.IsNotFound(err) {
-			return nil, &sessionEnded{"API key deleted"}
+		if costexplorer.ErrorCode(err) == costexplorer.ErrUnavailable {
+			return nil, err
 		}
-		if err != nil {
-			return nil, unavailable("look up API key", err)
-		}
-		if !k.Enabled || k.ID != sess.CredID || k.OrgID != sess.OrgID {
-			return nil, &sessionEnded{"API key disabled or replaced"}
-		}
-		p = &costexplorer.Principal{Kind: costexplorer.PrincipalAPIKey, ID: k.ID, PublicKey: k.PublicKey,
-			OrgID: k.OrgID, Roles: k.Roles, AccessList: k.AccessList}
-	case costexplorer.PrincipalServiceAccount:
-		sa, err := s.store.ServiceAccount(ctx, sess.CredID)
-		if costexplorer.IsNotFound(err) {
-			return nil, &sessionEnded{"service account deleted"}
-		}
-		if err != nil {
-			return nil, unavailable("look up service account", err)
-		}
-		if !sa.Enabled || sa.OrgID != sess.OrgID || (!sa.SecretExpiresAt.IsZero() && !s.cfg.Now().Before(sa.SecretExpiresAt)) {
-			return nil, &sessionEnded{"service account disabled or its secret expired"}
-		}
-		p = &costexplorer.Principal{Kind: costexplorer.PrincipalServiceAccount, ID: sa.ClientID,
-			OrgID: sa.OrgID, Roles: sa.Roles, AccessList: sa.AccessList}
-	default:
-		return nil, &sessionEnded{"unknown credential kind"}
-	}
-	org, err := s.store.Organization(ctx, p.OrgID)
-	if costexplorer.IsNotFound(err) {
-		return nil, &sessionEnded{"organization deleted"}
-	}
-	if err != nil {
-		return nil, unavailable("look up organization", err)
-	}
-	// The access lists, as the API enforces them on every request.
-	if len(p.AccessList) == 0 && org.RequiresAccessList {
-		return nil, &sessionEnded{"organization requires an access list"}
-	}
-	if len(p.AccessList) > 0 && !p.AccessList.Allows(ip) {
-		return nil, &sessionEnded{"address not on the access list"}
+		return nil, &sessionEnded{err.Error()}
 	}
 	who, kind := p.PublicKey, "API key"
 	if p.Kind == costexplorer.PrincipalServiceAccount {

@@ -13,8 +13,8 @@ import (
 
 func TestSignIn(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgBillingAdmin)
-	clientID, secret := e.serviceAccount(e.org, costexplorer.RoleOrgBillingReadOnly)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingAdmin)
+	clientID, secret := e.serviceAccount(e.Org, costexplorer.RoleOrgBillingReadOnly)
 
 	t.Run("OK_APIKey", func(t *testing.T) {
 		b := e.newBrowser()
@@ -36,7 +36,7 @@ func TestSignIn(t *testing.T) {
 				c.HttpOnly, c.SameSite, c.Path, c.Secure)
 		}
 		res, body = b.get("/")
-		if res.StatusCode != http.StatusOK || !strings.Contains(body, e.layout.PayingOrg.Name) {
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, e.Layout.PayingOrg.Name) {
 			t.Fatalf("explorer after sign-in: %d\n%s", res.StatusCode, body)
 		}
 	})
@@ -121,7 +121,7 @@ func TestSignIn(t *testing.T) {
 
 func TestSignOut(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgOwner)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
 
 	t.Run("OK_OldCookieRefused", func(t *testing.T) {
 		b := e.newBrowser()
@@ -137,7 +137,7 @@ func TestSignOut(t *testing.T) {
 		}
 		// Someone who kept the cookie cannot use it any more.
 		thief := e.newBrowser()
-		u, _ := url.Parse(e.srv.URL)
+		u, _ := url.Parse(e.URL)
 		thief.jar.SetCookies(u, []*http.Cookie{{Name: "costexplorer_session", Value: old}})
 		for _, path := range []string{"/", "/explorer?groupBy=projects"} {
 			res, _ = thief.get(path)
@@ -204,7 +204,7 @@ func TestSignOut(t *testing.T) {
 func TestSessionEnds(t *testing.T) {
 	e := newEnv(t, options{})
 	signedIn := func(t *testing.T) (*browser, string) {
-		pk, private := e.apiKey(e.org, costexplorer.RoleOrgBillingReadOnly)
+		pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingReadOnly)
 		b := e.newBrowser()
 		b.mustSignIn(pk, private)
 		return b, pk
@@ -218,7 +218,7 @@ func TestSessionEnds(t *testing.T) {
 	}
 	t.Run("ErrCredentialDisabled", func(t *testing.T) {
 		b, pk := signedIn(t)
-		if err := e.db.SetAPIKeyEnabled(context.Background(), pk, false); err != nil {
+		if err := e.DB.SetAPIKeyEnabled(context.Background(), pk, false); err != nil {
 			t.Fatal(err)
 		}
 		ended(t, b)
@@ -233,35 +233,35 @@ func TestSessionEnds(t *testing.T) {
 			c = 'B'
 		}
 		forged := payload[:5] + string(c) + payload[6:] + "." + sig
-		u, _ := url.Parse(e.srv.URL)
+		u, _ := url.Parse(e.URL)
 		b.jar.SetCookies(u, []*http.Cookie{{Name: "costexplorer_session", Value: forged}})
 		ended(t, b)
 	})
 	t.Run("ErrServiceAccountDisabled", func(t *testing.T) {
-		id, secret := e.serviceAccount(e.org, costexplorer.RoleOrgBillingAdmin)
+		id, secret := e.serviceAccount(e.Org, costexplorer.RoleOrgBillingAdmin)
 		b := e.newBrowser()
 		b.mustSignIn(id, secret)
-		if err := e.db.SetServiceAccountEnabled(context.Background(), id, false); err != nil {
+		if err := e.DB.SetServiceAccountEnabled(context.Background(), id, false); err != nil {
 			t.Fatal(err)
 		}
 		ended(t, b)
 	})
 	t.Run("ErrExpired", func(t *testing.T) {
 		b, _ := signedIn(t)
-		e.clock.Advance(13 * 3600e9)
-		t.Cleanup(func() { e.clock.Advance(-13 * 3600e9) })
+		e.Clock.Advance(13 * 3600e9)
+		t.Cleanup(func() { e.Clock.Advance(-13 * 3600e9) })
 		ended(t, b)
 	})
 }
 
 func TestOrganizationIsolation(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgOwner)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
 	b := e.newBrowser()
 	b.mustSignIn(pk, private)
 
 	// A ready result of the other organization, made through the API.
-	other := e.layout.Others[0]
+	other := e.Layout.Others[0]
 	bearerB := e.bearer(other.ID)
 	tokenB := e.apiCreate(bearerB, other.ID, map[string]any{
 		"startDate": "2025-01-01", "endDate": "2025-07-01",
@@ -287,12 +287,12 @@ func TestOrganizationIsolation(t *testing.T) {
 	t.Run("OK_OwnTokenFound", func(t *testing.T) {
 		// The same request shape with a token of the session's own
 		// organization answers, so the 404s above are about the owner.
-		bearerA := e.bearer(e.org)
-		tokenA := e.apiCreate(bearerA, e.org, map[string]any{
+		bearerA := e.bearer(e.Org)
+		tokenA := e.apiCreate(bearerA, e.Org, map[string]any{
 			"startDate": "2025-01-01", "endDate": "2025-07-01",
-			"groupBy": "organizations", "organizations": []string{e.org},
+			"groupBy": "organizations", "organizations": []string{e.Org},
 		})
-		e.apiResult(bearerA, e.org, tokenA, "json")
+		e.apiResult(bearerA, e.Org, tokenA, "json")
 		if res, body := b.get("/download/" + tokenA + "/csv"); res.StatusCode != http.StatusOK {
 			t.Fatalf("own download: %d\n%s", res.StatusCode, body)
 		}
@@ -311,12 +311,12 @@ func TestOrganizationIsolation(t *testing.T) {
 	})
 	t.Run("OK_ListsOnlyScope", func(t *testing.T) {
 		_, body := b.explore("/")
-		for _, o := range e.layout.Linked {
+		for _, o := range e.Layout.Linked {
 			if !strings.Contains(body, o.ID) {
 				t.Errorf("linked organization %s (%s) is not in the organization list", o.Name, o.ID)
 			}
 		}
-		for _, o := range e.layout.Others {
+		for _, o := range e.Layout.Others {
 			if strings.Contains(body, o.ID) {
 				t.Errorf("unrelated organization %s (%s) is on the page", o.Name, o.ID)
 			}
@@ -326,7 +326,7 @@ func TestOrganizationIsolation(t *testing.T) {
 
 func TestNotAllowed(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.org, costexplorer.RoleOrgMember)
+	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgMember)
 	b := e.newBrowser()
 	b.mustSignIn(pk, private)
 	res, body := b.get("/")

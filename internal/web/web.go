@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/auth"
 )
 
-// Authenticator checks credentials typed into the sign-in form.
-// *auth.Authenticator satisfies it.
+// Authenticator checks credentials typed into the sign-in form and the
+// sessions they start. *auth.Authenticator satisfies it.
 type Authenticator interface {
 	// CheckAPIKey authenticates a public and private key pair used from ip.
 	CheckAPIKey(ctx context.Context, publicKey, privateKey string, ip netip.Addr) (*costexplorer.Principal, error)
@@ -26,6 +27,9 @@ type Authenticator interface {
 	// ClientIP returns the address of the client of r (forwarded headers
 	// only from trusted proxies).
 	ClientIP(r *http.Request) netip.Addr
+	// Resume checks a session's grant from ip and returns the credential's
+	// current principal and organization (see auth.Authenticator.Resume).
+	Resume(ctx context.Context, g auth.Grant, ip netip.Addr) (*costexplorer.Principal, *costexplorer.Organization, error)
 }
 
 // Config holds what a Server needs. Store, Usage and Auth are required; zero

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +17,7 @@ import (
 
 // failure is why a request was not authenticated and how to answer it.
 type failure struct {
-	err    error         // a *costexplorer.Error for cfg.WriteError
+	err    error         // a *costexplorer.Error for the caller's error writer
 	reason string        // for the log only
 	stale  bool          // challenge with stale=true (right key, expired nonce)
 	bearer bool          // the caller tried a Bearer token: add a Bearer challenge
@@ -26,25 +25,23 @@ type failure struct {
 	kind   string        // for metrics (a Failure* constant); derived by kindOf when empty
 }
 
-// Middleware authenticates each request with HTTP Digest (an API key) or a
-// Bearer access token (a service account), enforces the credential's access
-// list and its organization's access-list requirement, and passes the
-// request on with the principal in its context (see PrincipalFrom).
-// Otherwise it answers through cfg.WriteError: 401 USER_UNAUTHORIZED with
-// fresh Digest challenges (MD5 first, then SHA-256), 403
-// IP_ADDRESS_NOT_ON_ACCESS_LIST or ORG_REQUIRES_ACCESS_LIST, 429
-// RATE_LIMITED with Retry-After after repeated failures, or 503
-// SERVICE_UNAVAILABLE when the store does not answer. It does not authorize:
-// handlers call AuthorizeOrg.
-func (a *Authenticator) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, f := a.authenticate(r)
-		if f != nil {
-			a.writeFailure(w, r, f)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
-	})
+// Authenticate authenticates r with HTTP Digest (an API key) or a Bearer
+// access token (a service account), enforces the credential's access list
+// and its organization's access-list requirement, and returns the principal.
+// It does not authorize: the caller checks costexplorer.AuthorizeOrg.
+//
+// On failure it prepares the answer on w — fresh Digest challenges (MD5
+// first, then SHA-256, and a Bearer challenge after a Bearer attempt) or
+// Retry-After —, waits out the brute-force delay, and returns the error for
+// the caller's error writer: USER_UNAUTHORIZED, IP_ADDRESS_NOT_ON_ACCESS_LIST,
+// ORG_REQUIRES_ACCESS_LIST, RATE_LIMITED after repeated failures, or
+// SERVICE_UNAVAILABLE when the store does not answer.
+func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*costexplorer.Principal, error) {
+	p, f := a.authenticate(r)
+	if f != nil {
+		return nil, a.prepareFailure(w, r, f)
+	}
+	return p, nil
 }
 
 func (a *Authenticator) authenticate(r *http.Request) (*costexplorer.Principal, *failure) {
@@ -81,7 +78,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*costexplorer.Principal, 
 	if f != nil {
 		return nil, f
 	}
-	if err := a.checkAccess(ctx, p, ip); err != nil {
+	if _, err := a.checkAccess(ctx, p, ip); err != nil {
 		f := &failure{err: err, reason: "access list", bearer: p.Kind == costexplorer.PrincipalServiceAccount}
 		if costexplorer.ErrorCode(err) == costexplorer.ErrUnauthorized {
 			f.reason = "organization gone"
@@ -134,7 +131,7 @@ func (a *Authenticator) authenticateDigest(r *http.Request, header string, now t
 	if ha1 == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.Response)) != 1 {
 		return nil, a.fail(now, "wrong digest response", keys...)
 	}
-	if !k.Enabled {
+	if !apiKeyUsable(k) {
 		return nil, a.fail(now, "API key disabled", keys...)
 	}
 	if errors.Is(nonceErr, errNonceStale) {
@@ -153,19 +150,13 @@ func (a *Authenticator) authenticateDigest(r *http.Request, header string, now t
 		return nil, &failure{err: errUnavailable(fmt.Errorf("record nonce use: %w", err)), reason: "store"}
 	}
 	a.throttle.succeed(ipKey)
-	return &costexplorer.Principal{
-		Kind:       costexplorer.PrincipalAPIKey,
-		ID:         k.ID,
-		PublicKey:  k.PublicKey,
-		OrgID:      k.OrgID,
-		Roles:      k.Roles,
-		AccessList: k.AccessList,
-	}, nil
+	return apiKeyPrincipal(k), nil
 }
 
-// authenticateBearer verifies an access token and that its service account
-// still exists, is enabled and belongs to the same organization. The roles
-// and access list are read afresh, so changes apply to live tokens.
+// authenticateBearer verifies an access token and resumes it as a Grant:
+// not revoked, its service account still there, usable (enabled, secret not
+// expired) and of the same organization. The roles and access list are read
+// afresh, so changes apply to live tokens.
 func (a *Authenticator) authenticateBearer(ctx context.Context, rest string, now time.Time, ipKey limitKey) (*costexplorer.Principal, *failure) {
 	token := strings.TrimSpace(rest)
 	claims, err := a.tokens.verify(token, a.cfg.Now)
@@ -179,68 +170,19 @@ func (a *Authenticator) authenticateBearer(ctx context.Context, rest string, now
 		f.bearer = true
 		return nil, f
 	}
-	revoked, err := a.store.TokenRevoked(ctx, claims.ID)
+	p, err := a.resume(ctx, Grant{ID: claims.ID, Kind: costexplorer.PrincipalServiceAccount, CredentialID: claims.Subject, OrgID: claims.OrgID})
 	if err != nil {
-		return nil, &failure{err: errUnavailable(fmt.Errorf("check token revocation: %w", err)), reason: "store"}
-	}
-	if revoked {
-		return nil, &failure{err: errUnauthenticated(), reason: "token revoked", bearer: true}
-	}
-	sa, err := a.store.ServiceAccount(ctx, claims.Subject)
-	if costexplorer.IsNotFound(err) {
-		return nil, &failure{err: errUnauthenticated(), reason: "service account deleted", bearer: true}
-	}
-	if err != nil {
-		return nil, &failure{err: errUnavailable(fmt.Errorf("look up service account: %w", err)), reason: "store"}
-	}
-	if !sa.Enabled || sa.OrgID != claims.OrgID {
-		return nil, &failure{err: errUnauthenticated(), reason: "service account disabled or moved", bearer: true}
+		if costexplorer.ErrorCode(err) == costexplorer.ErrUnavailable {
+			return nil, &failure{err: err, reason: "store"}
+		}
+		reason := "token ended"
+		if cause := errors.Unwrap(err); cause != nil {
+			reason = "token ended: " + cause.Error()
+		}
+		return nil, &failure{err: err, reason: reason, bearer: true}
 	}
 	a.throttle.succeed(ipKey)
-	return serviceAccountPrincipal(sa), nil
-}
-
-func serviceAccountPrincipal(sa *costexplorer.ServiceAccount) *costexplorer.Principal {
-	return &costexplorer.Principal{
-		Kind:       costexplorer.PrincipalServiceAccount,
-		ID:         sa.ClientID,
-		OrgID:      sa.OrgID,
-		Roles:      sa.Roles,
-		AccessList: sa.AccessList,
-	}
-}
-
-// checkAccess enforces the access lists on a credential being used from ip.
-func (a *Authenticator) checkAccess(ctx context.Context, p *costexplorer.Principal, ip netip.Addr) error {
-	org, err := a.store.Organization(ctx, p.OrgID)
-	if costexplorer.IsNotFound(err) {
-		return errUnauthenticated()
-	}
-	if err != nil {
-		return errUnavailable(fmt.Errorf("look up organization: %w", err))
-	}
-	if len(p.AccessList) == 0 {
-		if org.RequiresAccessList {
-			return &costexplorer.Error{
-				Code:   costexplorer.ErrOrgRequiresAccessList,
-				Detail: "This organization requires access through an access list of ip ranges.",
-				Params: []any{org.ID},
-			}
-		}
-		return nil
-	}
-	if !p.AccessList.Allows(ip) {
-		shown := ip.String()
-		if !ip.IsValid() {
-			shown = "unknown"
-		}
-		return &costexplorer.Error{
-			Code:   costexplorer.ErrIPNotOnAccessList,
-			Detail: fmt.Sprintf("IP address %s is not allowed to access this resource.", shown),
-			Params: []any{shown},
-		}
-	}
-	return nil
+	return p, nil
 }
 
 // fail records a failure against keys and returns the 401 to answer.
@@ -248,8 +190,10 @@ func (a *Authenticator) fail(now time.Time, reason string, keys ...limitKey) *fa
 	return &failure{err: errUnauthenticated(), reason: reason, delay: a.throttle.fail(now, keys...)}
 }
 
-// writeFailure answers a request that was not authenticated.
-func (a *Authenticator) writeFailure(w http.ResponseWriter, r *http.Request, f *failure) {
+// prepareFailure prepares the answer to a request that was not
+// authenticated (challenge or Retry-After headers, the brute-force delay)
+// and returns the error to answer with.
+func (a *Authenticator) prepareFailure(w http.ResponseWriter, r *http.Request, f *failure) error {
 	code := costexplorer.ErrorCode(f.err)
 	if a.cfg.OnFailure != nil {
 		a.cfg.OnFailure(kindOf(f))
@@ -266,8 +210,7 @@ func (a *Authenticator) writeFailure(w http.ResponseWriter, r *http.Request, f *
 	case costexplorer.ErrUnauthorized:
 		nonce, err := a.nonces.mint(a.cfg.Now())
 		if err != nil {
-			a.cfg.WriteError(w, r, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "mint nonce", Err: err})
-			return
+			return &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "mint nonce", Err: err}
 		}
 		setChallenges(w.Header(), nonce, f.stale)
 		if f.bearer {
@@ -278,7 +221,7 @@ func (a *Authenticator) writeFailure(w http.ResponseWriter, r *http.Request, f *
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d)))
 		}
 	}
-	a.cfg.WriteError(w, r, f.err)
+	return f.err
 }
 
 // sleep waits d or until ctx is done.

@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"os"
@@ -28,12 +27,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
 	"github.com/costexplorer/costexplorer/internal/demo"
-	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/httpapi"
-	"github.com/costexplorer/costexplorer/internal/jobs"
-	"github.com/costexplorer/costexplorer/internal/sqlite"
+	"github.com/costexplorer/costexplorer/internal/server"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 func init() {
@@ -44,32 +41,9 @@ func init() {
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// t0 is the pinned "now" of every test: the demo data ends on this day and
-// the query window is counted from it.
-var t0 = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
-
-// demoConfig is the pinned demo dataset of the tests (small, so that the
-// golden files stay readable).
-var demoConfig = demo.Config{Seed: 7, LineItems: 4000, Months: 6, Now: t0}
-
-// clock is a settable clock shared by the store, the runner, auth and the
-// server, so tests move time instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// t0 is the pinned "now" of every test (servertest.T0): the demo data ends
+// on this day and the query window is counted from it.
+var t0 = servertest.T0
 
 // options tune a test environment.
 type options struct {
@@ -78,106 +52,55 @@ type options struct {
 	noRunner      bool // do not start the query runner
 	rateLimit     httpapi.RateLimit
 	maxBodyBytes  int64
-	noDemo        bool // skip loading the demo data (the file may already have it)
-	ready         func(ctx context.Context) error
-	web           http.Handler
-	demo          *demo.Config // the dataset (demoConfig when nil)
+	noDemo        bool         // skip loading the demo data (the file may already have it)
+	demo          *demo.Config // the dataset (servertest.Demo when nil)
+	// store wraps the store the server uses, to inject faults.
+	store  func(costexplorer.Store) costexplorer.Store
+	logger *slog.Logger // the server's log (warnings through t when nil)
+	// config adjusts the server's configuration further.
+	config func(*server.Config)
 }
 
-// env is a running server on 127.0.0.1 over the real store, engine, runner
-// and authenticator.
+// env is a real server (servertest: the composition `costexplorer serve`
+// uses, without the web UI, so that every path answers as the API does) on
+// 127.0.0.1, with a client that checks every answer against openapi.yaml.
 type env struct {
-	t      testing.TB
-	clock  *clock
-	path   string
-	db     *sqlite.DB
-	runner *jobs.Runner
-	srv    *httptest.Server
-	layout demo.Layout
-	org    string // the demo paying organization
+	*servertest.Server
+	t testing.TB
 
 	router routers.Router
 	doc    *openapi3.T
 
-	// bearer is an access token of an ORG_BILLING_READ_ONLY service account
-	// of org.
+	// bearer is an access token of the ORG_BILLING_READ_ONLY service
+	// account of Org.
 	bearer string
 }
 
 func newEnv(t testing.TB, o options) *env {
 	t.Helper()
-	ctx := context.Background()
-	e := &env{t: t, clock: &clock{t: t0}, path: o.path}
-	if e.path == "" {
-		e.path = filepath.Join(t.TempDir(), "costexplorer.db")
-	}
-	db, err := sqlite.Open(ctx, e.path, sqlite.Options{Now: e.clock.Now})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	e.db = db
-	t.Cleanup(func() { _ = db.Close() })
-	cfg := demoConfig
-	if o.demo != nil {
-		cfg = *o.demo
-	}
-	e.layout = demo.Describe(cfg)
-	e.org = e.layout.PayingOrg.ID
-	if !o.noDemo {
-		err := demo.Generate(ctx, cfg, func(b *costexplorer.UsageBatch) error {
-			_, err := db.IngestUsage(ctx, b)
-			return err
-		})
-		if err != nil {
-			t.Fatalf("load demo data: %v", err)
-		}
-	}
-	eng := engine.New(db, engine.Options{Now: e.clock.Now})
-	if err := eng.Load(ctx); err != nil {
-		t.Fatalf("load engine: %v", err)
-	}
-	e.runner = jobs.New(jobs.Config{
-		Store: db, Evaluator: eng, Now: e.clock.Now, MinProcessing: o.minProcessing,
-		PollInterval: 20 * time.Millisecond, Logger: testLogger(t),
+	e := &env{t: t}
+	e.Server = servertest.New(t, servertest.Options{
+		Path: o.path, Demo: o.demo, NoDemo: o.noDemo, NoWorkers: o.noRunner, Store: o.store, Logger: o.logger,
+		Config: func(c *server.Config) {
+			c.NoWebUI = true
+			c.MinProcessing = o.minProcessing
+			c.RateLimit = o.rateLimit
+			c.MaxBodyBytes = o.maxBodyBytes
+			if o.config != nil {
+				o.config(c)
+			}
+		},
 	})
-	if !o.noRunner {
-		e.runner.Start(ctx)
-		t.Cleanup(func() { _ = e.runner.Stop(context.Background()) })
-	}
-	authn, err := auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, WriteError: httpapi.WriteError, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("auth: %v", err)
-	}
-	srv := httpapi.New(httpapi.Config{
-		Store: db, Usage: e.runner, Auth: authn, Now: e.clock.Now, Logger: testLogger(t),
-		RateLimit: o.rateLimit, MaxBodyBytes: o.maxBodyBytes, Ready: o.ready, Web: o.web,
-	})
-	e.srv = httptest.NewServer(srv.Handler())
-	t.Cleanup(e.srv.Close)
-
 	e.doc = loadDocument(t)
-	e.doc.Servers = openapi3.Servers{{URL: e.srv.URL}}
+	e.doc.Servers = openapi3.Servers{{URL: e.URL}}
+	var err error
 	if e.router, err = gorillamux.NewRouter(e.doc); err != nil {
 		t.Fatalf("openapi router: %v", err)
 	}
-	if _, err := db.Organization(ctx, e.org); err == nil {
-		id, secret := e.serviceAccount(e.org, nil, costexplorer.RoleOrgBillingReadOnly)
-		e.bearer = e.accessToken(id, secret)
+	if e.ClientID != "" {
+		e.bearer = e.accessToken(e.ClientID, e.ClientSecret)
 	}
 	return e
-}
-
-// testLogger logs through t, so failures show the server's side.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSpace(string(b)))
-	return len(b), nil
 }
 
 func loadDocument(t testing.TB) *openapi3.T {
@@ -190,33 +113,6 @@ func loadDocument(t testing.TB) *openapi3.T {
 		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
 	}
 	return doc
-}
-
-// serviceAccount stores a service account of orgID and returns its client id
-// and secret.
-func (e *env) serviceAccount(orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (string, string) {
-	e.t.Helper()
-	sa, secret, err := auth.NewServiceAccount(orgID, "test", roles, acl)
-	if err != nil {
-		e.t.Fatalf("new service account: %v", err)
-	}
-	if err := e.db.CreateServiceAccount(context.Background(), sa); err != nil {
-		e.t.Fatalf("store service account: %v", err)
-	}
-	return sa.ClientID, secret
-}
-
-// apiKey stores an API key of orgID and returns it with its private key.
-func (e *env) apiKey(orgID string, acl costexplorer.AccessList, roles ...costexplorer.Role) (*costexplorer.APIKey, string) {
-	e.t.Helper()
-	k, private, err := auth.NewAPIKey(orgID, "test", roles, acl)
-	if err != nil {
-		e.t.Fatalf("new API key: %v", err)
-	}
-	if err := e.db.CreateAPIKey(context.Background(), k); err != nil {
-		e.t.Fatalf("store API key: %v", err)
-	}
-	return k, private
 }
 
 // accessToken gets a Bearer token for a service account.
@@ -241,7 +137,7 @@ func (e *env) accessToken(clientID, secret string) string {
 // newRequest builds a request to the test server (no credentials, no Accept).
 func (e *env) newRequest(method, path string, body io.Reader) *http.Request {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	req, err := http.NewRequest(method, e.URL+path, body)
 	if err != nil {
 		e.t.Fatalf("new request: %v", err)
 	}
@@ -358,10 +254,8 @@ func (e *env) validate(req *http.Request, res *response) []error {
 	route, params, err := e.router.FindRoute(req)
 	if err != nil {
 		// Not an operation of the document: only Atlas errors may answer,
-		// 404 or 405 (and, outside /api/ where the web UI lives, the 500
-		// of the panic guard).
-		web := !strings.HasPrefix(req.URL.Path, "/api/") && res.status == http.StatusInternalServerError
-		if res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed && !web {
+		// 404 or 405.
+		if res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed {
 			errs = append(errs, fmt.Errorf("no operation in openapi.yaml (%v) but answered %d", err, res.status))
 		}
 		return append(errs, e.checkSchema(res, "ApiError")...)

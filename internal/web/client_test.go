@@ -1,159 +1,63 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/auth"
-	"github.com/costexplorer/costexplorer/internal/demo"
-	"github.com/costexplorer/costexplorer/internal/engine"
-	"github.com/costexplorer/costexplorer/internal/httpapi"
-	"github.com/costexplorer/costexplorer/internal/jobs"
-	"github.com/costexplorer/costexplorer/internal/sqlite"
-	"github.com/costexplorer/costexplorer/internal/web"
+	"github.com/costexplorer/costexplorer/internal/server"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
-// t0 is the pinned "now" of every test: the demo data ends on this day and
-// the month range and query window are counted from it.
-var t0 = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
-
-// demoConfig is the pinned demo dataset of the tests: small, so that a test
-// server starts in well under a second.
-var demoConfig = demo.Config{Seed: 7, LineItems: 4000, Months: 6, Now: t0}
-
-// clock is a settable clock shared by every part of the server, so tests
-// move time instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// t0 is the pinned "now" of every test (servertest.T0): the demo data ends
+// on this day and the month range and query window are counted from it.
+var t0 = servertest.T0
 
 // options tune a test environment.
 type options struct {
 	minProcessing time.Duration
 }
 
-// env is the whole server (store, engine, runner, authenticator, API and web
-// UI, composed as cmd/costexplorer serve composes them) on 127.0.0.1, over a
-// temporary SQLite file holding the demo data.
+// env is the whole server (servertest: store, engine, runner,
+// authenticator, API and web UI, composed by the function `costexplorer
+// serve` uses) on 127.0.0.1, over a temporary SQLite file holding the demo
+// data.
 type env struct {
-	t      *testing.T
-	clock  *clock
-	db     *sqlite.DB
-	runner *jobs.Runner
-	authn  *auth.Authenticator
-	srv    *httptest.Server
-	layout demo.Layout
-	org    string // the demo paying organization
-	other  string // an organization neither paying nor linked
+	*servertest.Server
+	t     *testing.T
+	other string // an organization neither paying nor linked
 }
 
 func newEnv(t *testing.T, o options) *env {
 	t.Helper()
-	ctx := context.Background()
-	e := &env{t: t, clock: &clock{t: t0}}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "costexplorer.db"), sqlite.Options{Now: e.clock.Now})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	e := &env{t: t, Server: servertest.New(t, servertest.Options{
+		Config: func(c *server.Config) { c.MinProcessing = o.minProcessing },
+	})}
+	if len(e.Layout.Others) == 0 || len(e.Layout.Linked) == 0 {
+		t.Fatalf("demo layout has %d linked and %d other organizations; the tests need both", len(e.Layout.Linked), len(e.Layout.Others))
 	}
-	e.db = db
-	t.Cleanup(func() { _ = db.Close() })
-	e.layout = demo.Describe(demoConfig)
-	e.org = e.layout.PayingOrg.ID
-	if len(e.layout.Others) == 0 || len(e.layout.Linked) == 0 {
-		t.Fatalf("demo layout has %d linked and %d other organizations; the tests need both", len(e.layout.Linked), len(e.layout.Others))
-	}
-	e.other = e.layout.Others[0].ID
-	err = demo.Generate(ctx, demoConfig, func(b *costexplorer.UsageBatch) error {
-		_, err := db.IngestUsage(ctx, b)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("load demo data: %v", err)
-	}
-	eng := engine.New(db, engine.Options{Now: e.clock.Now})
-	if err := eng.Load(ctx); err != nil {
-		t.Fatalf("load engine: %v", err)
-	}
-	e.runner = jobs.New(jobs.Config{
-		Store: db, Evaluator: eng, Now: e.clock.Now, MinProcessing: o.minProcessing,
-		PollInterval: 20 * time.Millisecond, Logger: testLogger(t),
-	})
-	e.runner.Start(ctx)
-	t.Cleanup(func() { _ = e.runner.Stop(context.Background()) })
-	e.authn, err = auth.New(ctx, auth.Config{Store: db, Now: e.clock.Now, WriteError: httpapi.WriteError, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("auth: %v", err)
-	}
-	e.srv = httptest.NewServer(e.handler())
-	t.Cleanup(e.srv.Close)
+	e.other = e.Layout.Others[0].ID
 	return e
 }
 
-// handler composes the API and a web UI over the environment's store: each
-// call is one more server replica sharing the database.
+// handler composes another server on the environment's store: one more
+// replica sharing the database.
 func (e *env) handler() http.Handler {
 	e.t.Helper()
-	ui, err := web.New(context.Background(), web.Config{
-		Store: e.db, Usage: e.runner, Auth: e.authn, Now: e.clock.Now, Logger: testLogger(e.t),
-	})
-	if err != nil {
-		e.t.Fatalf("web.New: %v", err)
-	}
-	api := httpapi.New(httpapi.Config{
-		Store: e.db, Usage: e.runner, Auth: e.authn, Now: e.clock.Now, Logger: testLogger(e.t), Web: ui,
-	})
-	return api.Handler()
-}
-
-// testLogger logs through t, so failures show the server's side.
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSpace(string(b)))
-	return len(b), nil
+	return e.Replica(e.t).Handler()
 }
 
 // apiKey stores an API key of orgID and returns its public and private key.
 func (e *env) apiKey(orgID string, roles ...costexplorer.Role) (string, string) {
 	e.t.Helper()
-	k, private, err := auth.NewAPIKey(orgID, "web test", roles, nil)
-	if err != nil {
-		e.t.Fatalf("new API key: %v", err)
-	}
-	if err := e.db.CreateAPIKey(context.Background(), k); err != nil {
-		e.t.Fatalf("store API key: %v", err)
-	}
+	k, private := e.APIKey(e.t, orgID, nil, roles...)
 	return k.PublicKey, private
 }
 
@@ -161,14 +65,7 @@ func (e *env) apiKey(orgID string, roles ...costexplorer.Role) (string, string) 
 // and secret.
 func (e *env) serviceAccount(orgID string, roles ...costexplorer.Role) (string, string) {
 	e.t.Helper()
-	sa, secret, err := auth.NewServiceAccount(orgID, "web test", roles, nil)
-	if err != nil {
-		e.t.Fatalf("new service account: %v", err)
-	}
-	if err := e.db.CreateServiceAccount(context.Background(), sa); err != nil {
-		e.t.Fatalf("store service account: %v", err)
-	}
-	return sa.ClientID, secret
+	return e.ServiceAccount(e.t, orgID, nil, roles...)
 }
 
 // bearer returns an API access token of a new billing service account of
@@ -176,27 +73,14 @@ func (e *env) serviceAccount(orgID string, roles ...costexplorer.Role) (string, 
 func (e *env) bearer(orgID string) string {
 	e.t.Helper()
 	id, secret := e.serviceAccount(orgID, costexplorer.RoleOrgBillingReadOnly)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/oauth/token", strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(id, secret)
-	res, body := e.send(http.DefaultClient, req)
-	if res.StatusCode != http.StatusOK {
-		e.t.Fatalf("token: %d %s", res.StatusCode, body)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil {
-		e.t.Fatalf("token body: %v", err)
-	}
-	return tok.AccessToken
+	return e.AccessToken(e.t, id, secret)
 }
 
 // apiCreate submits a query through the API and returns its token.
 func (e *env) apiCreate(bearer, orgID string, body any) string {
 	e.t.Helper()
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/atlas/v2/orgs/"+orgID+"/billing/costExplorer/usage", strings.NewReader(string(b)))
+	req, _ := http.NewRequest("POST", e.URL+"/api/atlas/v2/orgs/"+orgID+"/billing/costExplorer/usage", strings.NewReader(string(b)))
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
 	req.Header.Set("Content-Type", "application/json")
@@ -219,7 +103,7 @@ func (e *env) apiResult(bearer, orgID, token, format string) []byte {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		req, _ := http.NewRequest("GET", e.srv.URL+"/api/atlas/v2/orgs/"+orgID+"/billing/costExplorer/usage/"+token, nil)
+		req, _ := http.NewRequest("GET", e.URL+"/api/atlas/v2/orgs/"+orgID+"/billing/costExplorer/usage/"+token, nil)
 		req.Header.Set("Authorization", "Bearer "+bearer)
 		req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+"+format)
 		res, body := e.send(http.DefaultClient, req)
@@ -267,7 +151,7 @@ func (e *env) newBrowser() *browser {
 // get fetches path.
 func (b *browser) get(path string) (*http.Response, string) {
 	b.e.t.Helper()
-	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
+	req, _ := http.NewRequest("GET", b.e.URL+path, nil)
 	res, body := b.e.send(b.c, req)
 	return res, string(body)
 }
@@ -275,7 +159,7 @@ func (b *browser) get(path string) (*http.Response, string) {
 // post sends a form to path, with extra headers.
 func (b *browser) post(path string, form url.Values, headers ...string) (*http.Response, string) {
 	b.e.t.Helper()
-	req, _ := http.NewRequest("POST", b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.e.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -318,7 +202,7 @@ func (b *browser) mustSignIn(id, secret string) {
 
 // sessionCookie returns the session cookie b holds ("" if none).
 func (b *browser) sessionCookie() string {
-	u, _ := url.Parse(b.e.srv.URL)
+	u, _ := url.Parse(b.e.URL)
 	for _, c := range b.jar.Cookies(u) {
 		if c.Name == "costexplorer_session" {
 			return c.Value
