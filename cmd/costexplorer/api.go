@@ -412,7 +412,7 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 		usage()
 		fmt.Fprintln(fs.Output(), "\n"+exitStatusHelp+"\n\n"+connectionHelp)
 	}
-	if err := parseInterspersed(fs, args[2:]); err != nil {
+	if err := parseNoArgs(fs, args[2:]); err != nil {
 		return err
 	}
 	conn, err := a.conn.resolve(m)
@@ -434,26 +434,6 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	return op.run(ctx, m, &apiRun{apiArgs: a, c: c})
-}
-
-// parseInterspersed parses flags that may come before or after positional
-// arguments; there must be no positional arguments left.
-func parseInterspersed(fs *flag.FlagSet, args []string) error {
-	var rest []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		rest = append(rest, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(rest) > 0 {
-		return usageErrorf("unexpected arguments %q", rest)
-	}
-	return nil
 }
 
 func apiExamples(op *apiOperation) []string {

@@ -75,7 +75,7 @@ func runQuery(ctx context.Context, m *Main, args []string) error {
 		usage()
 		fmt.Fprintln(fs.Output(), queryHelp+"\n\n"+exitStatusHelp+"\n\n"+connectionHelp)
 	}
-	if err := parseInterspersed(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	conn, err := a.conn.resolve(m)
@@ -390,12 +390,12 @@ func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, row
 		row := []string{label}
 		for _, mo := range months {
 			if v, ok := amounts[mo]; ok {
-				row = append(row, formatMoney(v))
+				row = append(row, v.Grouped(""))
 			} else {
 				row = append(row, "-")
 			}
 		}
-		cells = append(cells, append(row, formatMoney(total)))
+		cells = append(cells, append(row, total.Grouped("")))
 	}
 	for _, tg := range order {
 		line(tg.label, tg.months, tg.total)
@@ -435,23 +435,4 @@ func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, row
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// formatMoney writes cents as dollars with thousands separators: 1,234.56,
-// -0.50.
-func formatMoney(c costexplorer.Cents) string {
-	s := c.Dollars()
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, d := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return sign + b.String() + "." + frac
 }

@@ -71,20 +71,6 @@ func TestMonthWindow(t *testing.T) {
 	}
 }
 
-func TestFormatMoney(t *testing.T) {
-	for _, tt := range []struct {
-		c    costexplorer.Cents
-		want string
-	}{
-		{0, "0.00"}, {5, "0.05"}, {-50, "-0.50"}, {99999, "999.99"}, {123456, "1,234.56"},
-		{-123456789, "-1,234,567.89"}, {100000000, "1,000,000.00"},
-	} {
-		if got := formatMoney(tt.c); got != tt.want {
-			t.Errorf("formatMoney(%d) = %q, want %q", tt.c, got, tt.want)
-		}
-	}
-}
-
 func TestQueryRequestDefaults(t *testing.T) {
 	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 	const org = "aaaaaaaaaaaaaaaaaaaaaaaa"

@@ -158,25 +158,22 @@ func TestGroupRows(t *testing.T) {
 	})
 }
 
-func TestFormatMoney(t *testing.T) {
+func TestFormatCompact(t *testing.T) {
 	for _, tc := range []struct {
-		c           costexplorer.Cents
-		full, short string
+		c     costexplorer.Cents
+		short string
 	}{
-		{0, "$0.00", "$0"},
-		{5, "$0.05", "$0.05"},
-		{-50, "-$0.50", "-$0.50"},
-		{2000, "$20.00", "$20"},
-		{123456, "$1,234.56", "$1.2k"},
-		{99949, "$999.49", "$999"},
-		{100000000, "$1,000,000.00", "$1M"},
-		{123456789, "$1,234,567.89", "$1.2M"},
-		{-987654321, "-$9,876,543.21", "-$9.9M"},
-		{45678900, "$456,789.00", "$457k"},
+		{0, "$0"},
+		{5, "$0.05"},
+		{-50, "-$0.50"},
+		{2000, "$20"},
+		{123456, "$1.2k"},
+		{99949, "$999"},
+		{100000000, "$1M"},
+		{123456789, "$1.2M"},
+		{-987654321, "-$9.9M"},
+		{45678900, "$457k"},
 	} {
-		if got := formatMoney(tc.c); got != tc.full {
-			t.Errorf("formatMoney(%d) = %q, want %q", tc.c, got, tc.full)
-		}
 		if got := formatCompact(tc.c); got != tc.short {
 			t.Errorf("formatCompact(%d) = %q, want %q", tc.c, got, tc.short)
 		}

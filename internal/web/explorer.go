@@ -313,7 +313,7 @@ type moneyCell struct {
 }
 
 func cell(c costexplorer.Cents) moneyCell {
-	return moneyCell{Cents: int64(c), Text: formatMoney(c), Zero: c == 0}
+	return moneyCell{Cents: int64(c), Text: c.Grouped("$"), Zero: c == 0}
 }
 
 // explorer serves GET / and GET /explorer: the filter form and, for the
@@ -430,7 +430,7 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess)
 	}
 	v := &resultView{
 		Heading:  subject,
-		Total:    formatMoney(grand),
+		Total:    grand.Grouped("$"),
 		Chart:    svg,
 		Legend:   chart.Legend,
 		CSVURL:   "/download/" + p.Token + "/csv",
