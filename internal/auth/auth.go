@@ -221,7 +221,7 @@ type retryAfterError struct{ d time.Duration }
 func (e *retryAfterError) Error() string { return fmt.Sprintf("retry after %s", e.d) }
 
 func errRateLimited(d time.Duration) error {
-	secs := retryAfterSeconds(d)
+	secs := costexplorer.RetryAfterSeconds(d)
 	return &costexplorer.Error{
 		Code:   costexplorer.ErrRateLimited,
 		Detail: fmt.Sprintf(detailRateLimited, secs),
@@ -237,10 +237,6 @@ func RetryAfter(err error) (time.Duration, bool) {
 		return e.d, true
 	}
 	return 0, false
-}
-
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // writeAtlasError is the default Config.WriteError: the Atlas error body,

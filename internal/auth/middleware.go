@@ -275,7 +275,7 @@ func (a *Authenticator) writeFailure(w http.ResponseWriter, r *http.Request, f *
 		}
 	case costexplorer.ErrRateLimited:
 		if d, ok := RetryAfter(f.err); ok {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d)))
+			w.Header().Set("Retry-After", strconv.Itoa(costexplorer.RetryAfterSeconds(d)))
 		}
 	}
 	a.cfg.WriteError(w, r, f.err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -109,7 +108,7 @@ func (s *Server) getUsage(w http.ResponseWriter, c *call) error {
 // ?envelope=true the answer is 200 {"status": 102, "content": {}} instead,
 // as JSON whatever format was negotiated: an envelope is JSON.
 func (s *Server) writeProcessing(w http.ResponseWriter, c *call, p *costexplorer.QueryProcess, now time.Time) {
-	retry := strconv.Itoa(retryAfter(p.ReadyAt.Sub(now)))
+	retry := strconv.Itoa(costexplorer.RetryAfterSeconds(p.ReadyAt.Sub(now)))
 	if c.envelope {
 		// Clients that poll with the envelope get the same hint.
 		w.Header().Set("Retry-After", retry)
@@ -125,12 +124,6 @@ func (s *Server) writeProcessing(w http.ResponseWriter, c *call, p *costexplorer
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
-}
-
-// retryAfter is the Retry-After of a processing answer: the seconds until the
-// process may be ready, at least 1.
-func retryAfter(d time.Duration) int {
-	return max(1, int(math.Ceil(d.Seconds())))
 }
 
 // writeCSVResult renders the stored JSON result as the contract's CSV. The
