@@ -157,7 +157,6 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("api "+op.tag+" "+op.names[0], "api "+op.tag+" "+op.names[0]+" [flags]\n\n"+op.summary+
 		"\nAliases: "+strings.Join(op.names, ", "), apiExamples(op)...)
 	a.conn.register(fs, "orgId", &a.orgID)
-	fs.StringVar(&a.orgID, "orgId", "", "organization id (default: COSTEXPLORER_ORG_ID, MONGODB_ATLAS_ORG_ID or the profile's org)")
 	fs.StringVar(&a.version, "version", client.DefaultAPIVersion, "API version date of the Accept header")
 	fs.BoolVar(&a.pretty, "pretty", false, "ask the server for indented JSON (?pretty=true)")
 	fs.BoolVar(&a.envelope, "envelope", false, "ask the server to wrap the answer with its status (?envelope=true)")
@@ -173,20 +172,9 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 		fs.StringVar(&a.includeCount, "includeCount", "", "true or false: count the items")
 		fs.StringVar(&a.name, "name", "", "organization name prefix")
 	}
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintln(fs.Output(), "\n"+exitStatusHelp+"\n\n"+connectionHelp)
-	}
-	if err := parseNoArgs(fs, args[2:]); err != nil {
-		return err
-	}
-	conn, err := a.conn.resolve(m)
+	conn, err := a.conn.parse(m, args[2:], "")
 	if err != nil {
 		return err
-	}
-	if a.orgID == "" {
-		a.orgID = conn.OrgID
 	}
 	if a.orgID == "" && op.names[0] != "listOrganizations" {
 		return usageErrorf("--orgId is required (or set COSTEXPLORER_ORG_ID)")

@@ -46,8 +46,11 @@ type connFlags struct {
 	org                                            *string
 }
 
+// register adds the connection flags to fs, with the organization flag
+// named orgFlag that sets *org.
 func (cf *connFlags) register(fs *flag.FlagSet, orgFlag string, org *string) {
 	cf.fs, cf.orgFlag, cf.org = fs, orgFlag, org
+	fs.StringVar(org, orgFlag, "", "organization id (default: COSTEXPLORER_ORG_ID, MONGODB_ATLAS_ORG_ID or the profile's org)")
 	fs.StringVar(&cf.baseURL, "base-url", "", "API base URL (default http://127.0.0.1:8080)")
 	fs.StringVar(&cf.publicKey, "public-key", "", "API key public part (HTTP Digest)")
 	fs.StringVar(&cf.privateKey, "private-key", "", "API key private part (visible in the process list: prefer --private-key-file or the environment)")
@@ -84,6 +87,33 @@ var settings = []struct {
 
 // defaultBaseURL is where the client commands go when nothing else is said.
 const defaultBaseURL = "http://127.0.0.1:8080"
+
+// parse parses the flags of a client command, which takes no positional
+// arguments, and resolves its connection; the organization flag, when not
+// given, takes the resolved organization. The command's --help shows help,
+// then the exit statuses and where the connection settings come from.
+func (cf *connFlags) parse(m *Main, args []string, help string) (*connection, error) {
+	text := exitStatusHelp + "\n\n" + connectionHelp
+	if help != "" {
+		text = help + "\n\n" + text
+	}
+	usage := cf.fs.Usage
+	cf.fs.Usage = func() {
+		usage()
+		fmt.Fprintln(cf.fs.Output(), "\n"+text)
+	}
+	if err := parseNoArgs(cf.fs, args); err != nil {
+		return nil, err
+	}
+	conn, err := cf.resolve(m)
+	if err != nil {
+		return nil, err
+	}
+	if *cf.org == "" {
+		*cf.org = conn.OrgID
+	}
+	return conn, nil
+}
 
 // resolve applies the precedence flags, environment, profile file, default
 // to every connection setting.

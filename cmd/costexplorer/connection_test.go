@@ -64,7 +64,6 @@ client-secret = "prod-secret"
 			var cf connFlags
 			fs := m.newFlagSet("test", "test")
 			cf.register(fs, "org", &org)
-			fs.StringVar(&org, "org", "", "")
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
