@@ -247,8 +247,11 @@ func (q *Query) Token(dataVersion int64) string {
 
 // IsToken reports whether s has the form of a query token: 64 lower-case hex
 // characters.
-func IsToken(s string) bool {
-	if len(s) != 64 {
+func IsToken(s string) bool { return isLowerHex(s, 64) }
+
+// isLowerHex reports whether s is n lower-case hexadecimal characters.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -120,3 +120,23 @@ func TestQueryTokenCanonical(t *testing.T) {
 		t.Errorf("canonical form does not round-trip: %s → %+v, %v", raw, back, err)
 	}
 }
+
+func TestIsIDAndIsToken(t *testing.T) {
+	id, token := strings.Repeat("0a", 12), strings.Repeat("f9", 32)
+	for _, tc := range []struct {
+		s             string
+		isID, isToken bool
+	}{
+		{id, true, false},
+		{token, false, true},
+		{"", false, false},
+		{strings.ToUpper(id), false, false},
+		{id[:23] + "g", false, false},
+		{id + "0", false, false},
+		{token[:63], false, false},
+	} {
+		if IsID(tc.s) != tc.isID || IsToken(tc.s) != tc.isToken {
+			t.Errorf("%q: IsID = %v, IsToken = %v; want %v, %v", tc.s, IsID(tc.s), IsToken(tc.s), tc.isID, tc.isToken)
+		}
+	}
+}
