@@ -37,21 +37,7 @@ func startCLIServerClock(t *testing.T, now func() time.Time, extra ...string) *c
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000", "--log-level", "error"}, extra...)
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
-	ready := make(chan string, 1)
-	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
-	m.Now = now
-	m.Ready = func(u string) { ready <- u }
-	go func() { s.done <- m.Run(ctx, args) }()
-	select {
-	case s.URL = <-ready:
-	case code := <-s.done:
-		t.Fatalf("costexplorer %v exited with %d before serving:\n%s", args, code, s.Stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("costexplorer %v did not serve within 60 s:\n%s", args, s.Stderr.String())
-	}
-	t.Cleanup(func() { s.Stop(t) })
+	s := startMain(t, now, args...)
 	return &cliServer{runningServer: s, creds: readCreds(t, dir)}
 }
 

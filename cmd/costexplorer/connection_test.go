@@ -68,14 +68,8 @@ client-secret = "prod-secret"
 				t.Fatal(err)
 			}
 			got, err := cf.resolve(m)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
+			if wantErr(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if *got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", *got, tt.want)

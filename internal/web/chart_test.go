@@ -3,17 +3,13 @@ package web
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // goldenRows is the fixed small dataset of the golden chart: grouped by
 // services, three months; a credit (negative) in February and, in March,
@@ -54,19 +50,7 @@ func TestChartGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []byte(svg)
-	path := filepath.Join("testdata", "chart.golden.svg")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("chart differs from %s (run go test -update after checking the change):\n%s", path, got)
-	}
+	golden.Check(t, "chart.golden.svg", got)
 	// The golden file is a well-formed XML document (a standalone SVG).
 	dec := xml.NewDecoder(bytes.NewReader(got))
 	for {
