@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,30 +262,4 @@ func TestAPIRateLimitedIsRetried(t *testing.T) {
 			t.Fatalf("request %d: exit %d: %s", i, r.code, r.stderr)
 		}
 	}
-}
-
-// TestClassify checks the failure classes of errors that reach the exit
-// status without a server (network and cancellation).
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"APIError", &client.APIError{StatusCode: 404}, exitAPIError},
-		{"Unauthorized", &client.APIError{StatusCode: 401}, exitAuth},
-		{"Forbidden", &client.APIError{StatusCode: 403}, exitAuth},
-		{"RateLimited", &client.APIError{StatusCode: 429}, exitAPIError},
-		{"Canceled", context.Canceled, exitCanceled},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := classify(tt.err)
-			ee, ok := err.(*exitError)
-			if !ok || ee.code != tt.want {
-				t.Errorf("classify(%v) = %v, want exit %d", tt.err, err, tt.want)
-			}
-		})
-	}
-	_ = http.StatusOK
 }
