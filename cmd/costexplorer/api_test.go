@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,23 +47,6 @@ func (s *cliServer) env() map[string]string {
 		"COSTEXPLORER_PRIVATE_KEY": s.creds.PrivateKey,
 		"COSTEXPLORER_ORG_ID":      s.creds.OrgID,
 	}
-}
-
-// cliResult is what a client command did.
-type cliResult struct {
-	code           int
-	stdout, stderr string
-}
-
-// runCLI runs `costexplorer args…` in-process with the given environment and
-// standard input, on the pinned clock.
-func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) cliResult {
-	t.Helper()
-	var out, errb bytes.Buffer
-	m := NewMain(strings.NewReader(stdin), &out, &errb, func(k string) string { return env[k] })
-	m.Now = func() time.Time { return cliNow }
-	code := m.Run(t.Context(), args)
-	return cliResult{code, out.String(), errb.String()}
 }
 
 // rawFetch fetches path with the given Accept header through the client's

@@ -12,23 +12,6 @@ import (
 	"github.com/costexplorer/costexplorer/internal/golden"
 )
 
-// wantErr checks err against want, a part of the expected message ("" for
-// none), and reports whether an error was expected, so that the case ends
-// there.
-func wantErr(t *testing.T, err error, want string) bool {
-	t.Helper()
-	if want == "" {
-		if err != nil {
-			t.Fatalf("err = %v, want none", err)
-		}
-		return false
-	}
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("err = %v, want %q", err, want)
-	}
-	return true
-}
-
 func TestMonthWindow(t *testing.T) {
 	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 	m := costexplorer.MakeMonth
