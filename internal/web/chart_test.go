@@ -38,13 +38,19 @@ func goldenRows() (costexplorer.GroupBy, []costexplorer.Month, []costexplorer.Ro
 	return costexplorer.GroupByServices, months, rows
 }
 
-func TestChartGolden(t *testing.T) {
+// goldenChart is the chart of goldenRows, with its series.
+func goldenChart(t *testing.T, title, subject string) (*chartModel, []*series) {
+	t.Helper()
 	g, months, rows := goldenRows()
 	ss, err := groupRows(g, months, rows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := buildChart("Usage per month, Jan 2025 to Mar 2025, grouped by services", "Jan 2025 to Mar 2025, grouped by services", months, ss)
+	return buildChart(title, subject, months, ss), ss
+}
+
+func TestChartGolden(t *testing.T) {
+	m, _ := goldenChart(t, "Usage per month, Jan 2025 to Mar 2025, grouped by services", "Jan 2025 to Mar 2025, grouped by services")
 	svg, err := renderChart(m)
 	if err != nil {
 		t.Fatal(err)
@@ -63,13 +69,8 @@ func TestChartGolden(t *testing.T) {
 }
 
 func TestChartSegments(t *testing.T) {
-	g, months, rows := goldenRows()
-	ss, err := groupRows(g, months, rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := buildChart("t", "", months, ss)
-	totals := monthTotals(ss, len(months))
+	m, ss := goldenChart(t, "t", "")
+	totals := monthTotals(ss, len(m.Columns))
 	for mi, col := range m.Columns {
 		var sum int64
 		other := 0
