@@ -29,12 +29,13 @@ func flagError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return &exitError{code: 2, err: errors.New("")}
+	return &exitError{code: exitUsage, err: errors.New("")}
 }
 
 // parseInterleaved parses flags that may come before, between or after the
 // positional arguments (`org link A B --data-dir X`), returning the
-// positional ones.
+// positional ones. The argument after a "--" is positional even when it
+// looks like a flag (`org link -- -odd-id B`).
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
