@@ -81,25 +81,13 @@ func nonEmpty(vs []string) []string {
 	return out
 }
 
-// requestBody is the CostExplorerFilterRequestBody the page sends through
-// costexplorer.ParseQueryRequest, so that its validation is the API's.
-type requestBody struct {
-	StartDate             string   `json:"startDate"`
-	EndDate               string   `json:"endDate"`
-	Organizations         []string `json:"organizations,omitempty"`
-	Projects              []string `json:"projects,omitempty"`
-	Clusters              []string `json:"clusters,omitempty"`
-	Services              []string `json:"services,omitempty"`
-	GroupBy               string   `json:"groupBy,omitempty"`
-	IncludePartialMatches bool     `json:"includePartialMatches,omitempty"`
-}
-
-// buildBody turns the filters into a request body. When the group-by
+// buildBody turns the filters into the request body the page sends through
+// costexplorer.ParseQueryRequest, so that its validation is the API's. When the group-by
 // dimension has no values selected, it is filled with every value of that
 // dimension in scope (narrowed by the other selections), because the
 // contract requires a filter value in the grouped dimension; the notice says
 // so on the page.
-func buildBody(f filters, sc *scope) (body *requestBody, notices []string, err error) {
+func buildBody(f filters, sc *scope) (body *costexplorer.QueryRequestBody, notices []string, err error) {
 	from, err := costexplorer.ParseMonth(f.From)
 	if err != nil {
 		return nil, nil, costexplorer.FieldError(costexplorer.ErrInvalidDateFormat, "from", fmt.Sprintf("The first month %q is not a month (YYYY-MM).", f.From))
@@ -108,17 +96,19 @@ func buildBody(f filters, sc *scope) (body *requestBody, notices []string, err e
 	if err != nil {
 		return nil, nil, costexplorer.FieldError(costexplorer.ErrInvalidDateFormat, "to", fmt.Sprintf("The last month %q is not a month (YYYY-MM).", f.To))
 	}
-	body = &requestBody{
+	body = &costexplorer.QueryRequestBody{
 		StartDate:             from.Date(),
 		EndDate:               (to + 1).Date(),
 		Organizations:         f.Orgs,
 		Projects:              f.Projects,
 		Clusters:              f.Clusters,
-		Services:              f.Services,
 		IncludePartialMatches: f.Partial,
 	}
+	for _, s := range f.Services {
+		body.Services = append(body.Services, costexplorer.Service(s))
+	}
 	if f.GroupBy != groupByNone {
-		body.GroupBy = f.GroupBy
+		body.GroupBy = costexplorer.GroupBy(f.GroupBy)
 	}
 
 	projectsOf := func() []*costexplorer.Project {
@@ -170,7 +160,7 @@ func buildBody(f filters, sc *scope) (body *requestBody, notices []string, err e
 	case costexplorer.GroupByServices:
 		if len(f.Services) == 0 {
 			for _, s := range costexplorer.Services {
-				body.Services = append(body.Services, string(s))
+				body.Services = append(body.Services, s)
 			}
 			what, n, among = "services", len(costexplorer.Services), ""
 		}
