@@ -22,6 +22,29 @@ func (c Cents) Dollars() string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
+// Grouped formats c for people to read: dollars with thousands separated by
+// commas and exactly two decimals, with symbol (such as "$", or none) between
+// the sign and the digits: Cents(-123456).Grouped("$") is "-$1,234.56". Like
+// Dollars it works from the integer.
+func (c Cents) Grouped(symbol string) string {
+	d := c.Dollars()
+	sign := ""
+	if strings.HasPrefix(d, "-") {
+		sign, d = "-", d[1:]
+	}
+	whole, frac, _ := strings.Cut(d, ".")
+	var b strings.Builder
+	b.WriteString(sign + symbol)
+	for i, ch := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	b.WriteString("." + frac)
+	return b.String()
+}
+
 // String implements fmt.Stringer.
 func (c Cents) String() string { return c.Dollars() }
 

@@ -16,6 +16,31 @@ func TestCentsDollars(t *testing.T) {
 	}
 }
 
+func TestCentsGrouped(t *testing.T) {
+	for _, tc := range []struct {
+		c            Cents
+		bare, dollar string
+	}{
+		{0, "0.00", "$0.00"},
+		{5, "0.05", "$0.05"},
+		{-50, "-0.50", "-$0.50"},
+		{2000, "20.00", "$20.00"},
+		{99999, "999.99", "$999.99"},
+		{123456, "1,234.56", "$1,234.56"},
+		{45678900, "456,789.00", "$456,789.00"},
+		{100000000, "1,000,000.00", "$1,000,000.00"},
+		{-123456789, "-1,234,567.89", "-$1,234,567.89"},
+		{9223372036854775807, "92,233,720,368,547,758.07", "$92,233,720,368,547,758.07"},
+	} {
+		if got := tc.c.Grouped(""); got != tc.bare {
+			t.Errorf("Cents(%d).Grouped(\"\") = %q, want %q", int64(tc.c), got, tc.bare)
+		}
+		if got := tc.c.Grouped("$"); got != tc.dollar {
+			t.Errorf("Cents(%d).Grouped(\"$\") = %q, want %q", int64(tc.c), got, tc.dollar)
+		}
+	}
+}
+
 func TestParseDollars(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

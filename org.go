@@ -8,18 +8,7 @@ import (
 
 // IsID reports whether s is a 24-character lower-case hexadecimal id, the
 // form of every Atlas organization, project, cluster and invoice id.
-func IsID(s string) bool {
-	if len(s) != 24 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func IsID(s string) bool { return isLowerHex(s, 24) }
 
 // DeriveID returns a deterministic 24-hex id from the given parts, for ids
 // that a source does not carry (a cluster id from its project and name, an

@@ -56,6 +56,22 @@ type QueryLimits struct {
 // DefaultMaxFilterValues bounds each filter list of a query.
 const DefaultMaxFilterValues = 1000
 
+// QueryRequestBody is a CostExplorerFilterRequestBody as it travels:
+// startDate (inclusive) and endDate (exclusive) as first days of months, and
+// the filters. The Go client and the web explorer write it;
+// ParseQueryRequest reads the same fields one by one, so that each bad field
+// gets its own Atlas error.
+type QueryRequestBody struct {
+	StartDate             string    `json:"startDate"`
+	EndDate               string    `json:"endDate"`
+	Organizations         []string  `json:"organizations,omitempty"`
+	Projects              []string  `json:"projects,omitempty"`
+	Clusters              []string  `json:"clusters,omitempty"`
+	Services              []Service `json:"services,omitempty"`
+	GroupBy               GroupBy   `json:"groupBy,omitempty"`
+	IncludePartialMatches bool      `json:"includePartialMatches,omitempty"`
+}
+
 // queryFields are the accepted body fields; anything else is rejected
 // ("Invalid fields are rejected rather than ignored").
 var queryFields = []string{"startDate", "endDate", "organizations", "projects", "clusters", "services", "groupBy", "includePartialMatches"}
@@ -247,8 +263,11 @@ func (q *Query) Token(dataVersion int64) string {
 
 // IsToken reports whether s has the form of a query token: 64 lower-case hex
 // characters.
-func IsToken(s string) bool {
-	if len(s) != 64 {
+func IsToken(s string) bool { return isLowerHex(s, 64) }
+
+// isLowerHex reports whether s is n lower-case hexadecimal characters.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -1,7 +1,9 @@
 package costexplorer
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +120,57 @@ func TestQueryTokenCanonical(t *testing.T) {
 	raw, _ := a.MarshalJSON()
 	if err := back.UnmarshalJSON(raw); err != nil || back.Token(7) != a.Token(7) {
 		t.Errorf("canonical form does not round-trip: %s → %+v, %v", raw, back, err)
+	}
+}
+
+func TestIsIDAndIsToken(t *testing.T) {
+	id, token := strings.Repeat("0a", 12), strings.Repeat("f9", 32)
+	for _, tc := range []struct {
+		s             string
+		isID, isToken bool
+	}{
+		{id, true, false},
+		{token, false, true},
+		{"", false, false},
+		{strings.ToUpper(id), false, false},
+		{id[:23] + "g", false, false},
+		{id + "0", false, false},
+		{token[:63], false, false},
+	} {
+		if IsID(tc.s) != tc.isID || IsToken(tc.s) != tc.isToken {
+			t.Errorf("%q: IsID = %v, IsToken = %v; want %v, %v", tc.s, IsID(tc.s), IsToken(tc.s), tc.isID, tc.isToken)
+		}
+	}
+}
+
+// TestQueryRequestBodyParses checks that what a writer of QueryRequestBody
+// sends is what ParseQueryRequest reads: every field, and nothing it would
+// reject as unknown.
+func TestQueryRequestBodyParses(t *testing.T) {
+	body := QueryRequestBody{
+		StartDate: "2026-05-01", EndDate: "2026-07-01",
+		Organizations: []string{testOrg}, Projects: []string{"bbbbbbbbbbbbbbbbbbbbbbbb"}, Clusters: []string{"cccccccccccccccccccccccc"},
+		Services: []Service{ServiceClusters}, GroupBy: GroupByClusters, IncludePartialMatches: true,
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"startDate":"2026-05-01","endDate":"2026-07-01","organizations":["5f1e2d3c4b5a697887766554"],` +
+		`"projects":["bbbbbbbbbbbbbbbbbbbbbbbb"],"clusters":["cccccccccccccccccccccccc"],"services":["Clusters"],"groupBy":"clusters","includePartialMatches":true}`
+	if string(b) != want {
+		t.Errorf("body = %s\nwant   %s", b, want)
+	}
+	q, err := ParseQueryRequest(testOrg, b, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Start != MakeMonth(2026, 5) || q.End != MakeMonth(2026, 7) || q.GroupBy != body.GroupBy || !q.IncludePartialMatches ||
+		!slices.Equal(q.Organizations, body.Organizations) || !slices.Equal(q.Projects, body.Projects) ||
+		!slices.Equal(q.Clusters, body.Clusters) || !slices.Equal(q.Services, body.Services) {
+		t.Errorf("parsed %+v from %s", q, b)
+	}
+	if b, _ := json.Marshal(QueryRequestBody{StartDate: "2026-05-01", EndDate: "2026-07-01"}); string(b) != `{"startDate":"2026-05-01","endDate":"2026-07-01"}` {
+		t.Errorf("empty filters are written: %s", b)
 	}
 }

@@ -1,6 +1,7 @@
 package costexplorer
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -91,23 +92,16 @@ type UsageBatch struct {
 // references resolve (an item's project belongs to its organization, …) is
 // the store's to check, against what it holds.
 func (b *UsageBatch) Validate() error {
-	for i := range b.Organizations {
-		if err := b.Organizations[i].Validate(); err != nil {
-			return err
-		}
-	}
-	for i := range b.Projects {
-		if err := b.Projects[i].Validate(); err != nil {
-			return err
-		}
-	}
-	for i := range b.Clusters {
-		if err := b.Clusters[i].Validate(); err != nil {
-			return err
-		}
-	}
-	for i := range b.Items {
-		if err := b.Items[i].Validate(); err != nil {
+	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateAll(b.Items))
+}
+
+// validateAll validates each element of s and returns the first error.
+func validateAll[T any, PT interface {
+	*T
+	Validate() error
+}](s []T) error {
+	for i := range s {
+		if err := PT(&s[i]).Validate(); err != nil {
 			return err
 		}
 	}

@@ -64,16 +64,11 @@ type QueryRequest struct {
 
 // MarshalJSON writes the request body the API expects.
 func (q QueryRequest) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		StartDate             string    `json:"startDate"`
-		EndDate               string    `json:"endDate"`
-		Organizations         []string  `json:"organizations,omitempty"`
-		Projects              []string  `json:"projects,omitempty"`
-		Clusters              []string  `json:"clusters,omitempty"`
-		Services              []Service `json:"services,omitempty"`
-		GroupBy               GroupBy   `json:"groupBy,omitempty"`
-		IncludePartialMatches bool      `json:"includePartialMatches,omitempty"`
-	}{q.Start.Date(), q.End.Date(), q.Organizations, q.Projects, q.Clusters, q.Services, q.GroupBy, q.IncludePartialMatches})
+	return json.Marshal(costexplorer.QueryRequestBody{
+		StartDate: q.Start.Date(), EndDate: q.End.Date(),
+		Organizations: q.Organizations, Projects: q.Projects, Clusters: q.Clusters, Services: q.Services,
+		GroupBy: q.GroupBy, IncludePartialMatches: q.IncludePartialMatches,
+	})
 }
 
 // UsagePath returns the path of the cost-explorer usage resource of orgID,

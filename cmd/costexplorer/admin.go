@@ -185,157 +185,6 @@ func runAdmin(ctx context.Context, m *Main, args []string) error {
 	return run(ctx, m, store, &sf, positional)
 }
 
-func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "-help" || s == "help" }
-
-// parseInterleaved parses flags that may come before, between or after the
-// positional arguments (`org link A B --data-dir X`), returning the
-// positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if args[0] == "--" {
-			return append(positional, args[1:]...), nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
-}
-
-// flagCheck is a flag.Value that can validate itself after parsing.
-type flagCheck interface{ check() error }
-
-// checkFlags runs the checks of the flags that have them.
-func checkFlags(fs *flag.FlagSet) error {
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if c, ok := f.Value.(flagCheck); ok && err == nil {
-			if e := c.check(); e != nil {
-				err = fmt.Errorf("--%s: %w", f.Name, e)
-			}
-		}
-	})
-	return err
-}
-
-// required is a string flag that must be given.
-type required struct{ v *string }
-
-func (r required) String() string {
-	if r.v == nil {
-		return ""
-	}
-	return *r.v
-}
-func (r required) Set(s string) error { *r.v = s; return nil }
-func (r required) check() error {
-	if strings.TrimSpace(*r.v) == "" {
-		return errors.New("is required")
-	}
-	return nil
-}
-
-func requiredString(fs *flag.FlagSet, name, usage string) *string {
-	v := new(string)
-	fs.Var(required{v}, name, usage+" (required)")
-	return v
-}
-
-// orgID is an organization id flag: 24 lower-case hex characters.
-type orgIDFlag struct {
-	v        *string
-	optional bool
-}
-
-func (o orgIDFlag) String() string {
-	if o.v == nil {
-		return ""
-	}
-	return *o.v
-}
-func (o orgIDFlag) Set(s string) error {
-	if !costexplorer.IsID(s) {
-		return errors.New("must be 24 lower-case hexadecimal characters")
-	}
-	*o.v = s
-	return nil
-}
-func (o orgIDFlag) check() error {
-	if !o.optional && *o.v == "" {
-		return errors.New("is required")
-	}
-	return nil
-}
-
-func orgIDVar(fs *flag.FlagSet, name, usage string, optional bool) *string {
-	v := new(string)
-	if !optional {
-		usage += " (required)"
-	}
-	fs.Var(orgIDFlag{v: v, optional: optional}, name, usage)
-	return v
-}
-
-// rolesFlag is a repeatable role flag (also comma-separated).
-type rolesFlag struct{ roles *[]costexplorer.Role }
-
-func (r rolesFlag) String() string {
-	if r.roles == nil {
-		return ""
-	}
-	var s []string
-	for _, x := range *r.roles {
-		s = append(s, string(x))
-	}
-	return strings.Join(s, ",")
-}
-func (r rolesFlag) Set(v string) error {
-	for _, part := range strings.Split(v, ",") {
-		role, ok := costexplorer.ParseRole(part)
-		if !ok {
-			var names []string
-			for _, x := range costexplorer.Roles {
-				names = append(names, string(x))
-			}
-			return fmt.Errorf("unknown role %q (one of %s)", part, strings.Join(names, ", "))
-		}
-		*r.roles = append(*r.roles, role)
-	}
-	return nil
-}
-func (r rolesFlag) check() error {
-	if len(*r.roles) == 0 {
-		return errors.New("at least one role is required")
-	}
-	return nil
-}
-
-// accessListFlag is a repeatable IP/CIDR flag (also comma-separated).
-type accessListFlag struct{ list *costexplorer.AccessList }
-
-func (a accessListFlag) String() string {
-	if a.list == nil {
-		return ""
-	}
-	return strings.Join(*a.list, ",")
-}
-func (a accessListFlag) Set(v string) error {
-	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		if err := costexplorer.ValidateAccessList(costexplorer.AccessList{part}); err != nil {
-			return fmt.Errorf("%q is not an IP address or CIDR block", part)
-		}
-		*a.list = append(*a.list, part)
-	}
-	return nil
-}
-
 // credentialFlags are the flags shared by apikey create and serviceaccount
 // create.
 type credentialFlags struct {
@@ -396,13 +245,11 @@ func runOrgList(ctx context.Context, m *Main, store costexplorer.Store, sf *stor
 	if err != nil {
 		return storeError(err)
 	}
-	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tPAYING ORG\tREQUIRES ACCESS LIST\tCREATED")
-	for _, o := range orgs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, dash(o.PayingOrgID), yesNo(o.RequiresAccessList), formatTime(o.CreatedAt))
+	rows := make([][]string, len(orgs))
+	for i, o := range orgs {
+		rows[i] = []string{o.ID, o.Name, dash(o.PayingOrgID), yesNo(o.RequiresAccessList), formatTime(o.CreatedAt)}
 	}
-	tw.Flush()
-	fmt.Fprintf(m.Stdout, "%d organization(s)\n", total)
+	writeList(m.Stdout, []string{"ID", "NAME", "PAYING ORG", "REQUIRES ACCESS LIST", "CREATED"}, rows, fmt.Sprintf("%d organization(s)", total))
 	return nil
 }
 
@@ -440,10 +287,7 @@ func apiKeyCreateFlags(fs *flag.FlagSet) adminRun {
 		}
 		w := m.Stdout
 		fmt.Fprintf(w, "Created API key for organization %s (%s)\n", org.ID, org.Name)
-		fmt.Fprintf(w, "  public key:   %s\n", k.PublicKey)
-		fmt.Fprintf(w, "  private key:  %s\n", priv)
-		fmt.Fprintf(w, "  roles:        %s\n", joinRoles(k.Roles))
-		fmt.Fprintf(w, "  access list:  %s\n", describeAccessList(k.AccessList, org))
+		writeFields(w, "public key", k.PublicKey, "private key", priv, "roles", joinRoles(k.Roles), "access list", describeAccessList(k.AccessList, org))
 		fmt.Fprintln(w, "\nStore the private key now: it is shown only this once. The server keeps only its")
 		fmt.Fprintln(w, "digest hashes and cannot show it again; if it is lost, disable the key and create another.")
 		fmt.Fprintf(w, "\nUse it with HTTP Digest, for example:\n  curl --digest -u '%s:%s' -H 'Accept: application/vnd.atlas.2023-01-01+json' http://127.0.0.1:8080/api/atlas/v2/orgs/%s\n",
@@ -459,27 +303,19 @@ func apiKeyListFlags(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return storeError(err)
 		}
-		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PUBLIC KEY\tORG\tROLES\tACCESS LIST\tENABLED\tCREATED\tDESCRIPTION")
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.PublicKey, k.OrgID, joinRoles(k.Roles), dash(strings.Join(k.AccessList, ",")),
-				yesNo(k.Enabled), formatTime(k.CreatedAt), k.Description)
+		rows := make([][]string, len(keys))
+		for i, k := range keys {
+			rows[i] = []string{k.PublicKey, k.OrgID, joinRoles(k.Roles), dash(strings.Join(k.AccessList, ",")), yesNo(k.Enabled), formatTime(k.CreatedAt), k.Description}
 		}
-		tw.Flush()
-		fmt.Fprintf(m.Stdout, "%d API key(s)\n", len(keys))
+		writeList(m.Stdout, []string{"PUBLIC KEY", "ORG", "ROLES", "ACCESS LIST", "ENABLED", "CREATED", "DESCRIPTION"}, rows, fmt.Sprintf("%d API key(s)", len(keys)))
 		return nil
 	}
 }
 
 func runAPIKeyDisable(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
-	if err := store.SetAPIKeyEnabled(ctx, args[0], false); err != nil {
-		if costexplorer.IsNotFound(err) {
-			return fmt.Errorf("no API key with public key %q", args[0])
-		}
-		return storeError(err)
-	}
-	fmt.Fprintf(m.Stdout, "Disabled API key %s: it no longer authenticates.\n", args[0])
-	return nil
+	return disable(m, store.SetAPIKeyEnabled(ctx, args[0], false),
+		fmt.Sprintf("no API key with public key %q", args[0]),
+		fmt.Sprintf("Disabled API key %s: it no longer authenticates.", args[0]))
 }
 
 func serviceAccountCreateFlags(fs *flag.FlagSet) adminRun {
@@ -501,10 +337,7 @@ func serviceAccountCreateFlags(fs *flag.FlagSet) adminRun {
 		}
 		w := m.Stdout
 		fmt.Fprintf(w, "Created service account %q for organization %s (%s)\n", sa.Name, org.ID, org.Name)
-		fmt.Fprintf(w, "  client id:      %s\n", sa.ClientID)
-		fmt.Fprintf(w, "  client secret:  %s\n", secret)
-		fmt.Fprintf(w, "  roles:          %s\n", joinRoles(sa.Roles))
-		fmt.Fprintf(w, "  access list:    %s\n", describeAccessList(sa.AccessList, org))
+		writeFields(w, "client id", sa.ClientID, "client secret", secret, "roles", joinRoles(sa.Roles), "access list", describeAccessList(sa.AccessList, org))
 		fmt.Fprintln(w, "\nStore the client secret now: it is shown only this once. The server keeps only a")
 		fmt.Fprintln(w, "slow hash of it; if it is lost, disable the account and create another.")
 		fmt.Fprintf(w, "\nGet an access token (OAuth 2.0 client credentials), for example:\n  curl -u '%s:%s' -d grant_type=client_credentials http://127.0.0.1:8080/api/oauth/token\n",
@@ -520,26 +353,32 @@ func serviceAccountListFlags(fs *flag.FlagSet) adminRun {
 		if err != nil {
 			return storeError(err)
 		}
-		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT ID\tORG\tNAME\tROLES\tACCESS LIST\tENABLED\tCREATED")
-		for _, a := range accounts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.OrgID, a.Name, joinRoles(a.Roles), dash(strings.Join(a.AccessList, ",")),
-				yesNo(a.Enabled), formatTime(a.CreatedAt))
+		rows := make([][]string, len(accounts))
+		for i, a := range accounts {
+			rows[i] = []string{a.ClientID, a.OrgID, a.Name, joinRoles(a.Roles), dash(strings.Join(a.AccessList, ",")), yesNo(a.Enabled), formatTime(a.CreatedAt)}
 		}
-		tw.Flush()
-		fmt.Fprintf(m.Stdout, "%d service account(s)\n", len(accounts))
+		writeList(m.Stdout, []string{"CLIENT ID", "ORG", "NAME", "ROLES", "ACCESS LIST", "ENABLED", "CREATED"}, rows, fmt.Sprintf("%d service account(s)", len(accounts)))
 		return nil
 	}
 }
 
 func runServiceAccountDisable(ctx context.Context, m *Main, store costexplorer.Store, sf *storeFlags, args []string) error {
-	if err := store.SetServiceAccountEnabled(ctx, args[0], false); err != nil {
-		if costexplorer.IsNotFound(err) {
-			return fmt.Errorf("no service account with client id %q", args[0])
-		}
+	return disable(m, store.SetServiceAccountEnabled(ctx, args[0], false),
+		fmt.Sprintf("no service account with client id %q", args[0]),
+		fmt.Sprintf("Disabled service account %s: it gets no new tokens and its live tokens stop working.", args[0]))
+}
+
+// disable reports the outcome of disabling a credential: err from the
+// store, notFound as the error when there is no such credential, done on
+// standard output when it worked.
+func disable(m *Main, err error, notFound, done string) error {
+	if costexplorer.IsNotFound(err) {
+		return errors.New(notFound)
+	}
+	if err != nil {
 		return storeError(err)
 	}
-	fmt.Fprintf(m.Stdout, "Disabled service account %s: it gets no new tokens and its live tokens stop working.\n", args[0])
+	fmt.Fprintln(m.Stdout, done)
 	return nil
 }
 
@@ -592,6 +431,30 @@ func storeError(err error) error {
 		return errors.New(e.Detail)
 	}
 	return err
+}
+
+// writeList writes a listing: a table under its header, aligned, then a
+// line that counts the items.
+func writeList(w io.Writer, header []string, rows [][]string, count string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, count)
+}
+
+// writeFields writes the label, value pairs of a new credential, one a line,
+// the values aligned two spaces after the longest label.
+func writeFields(w io.Writer, labelValues ...string) {
+	width := 0
+	for i := 0; i < len(labelValues); i += 2 {
+		width = max(width, len(labelValues[i])+1)
+	}
+	for i := 0; i < len(labelValues); i += 2 {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, labelValues[i]+":", labelValues[i+1])
+	}
 }
 
 func joinRoles(roles []costexplorer.Role) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 	"os"
@@ -9,46 +8,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/auth"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
-// adminResult is the outcome of one in-process `costexplorer admin …`.
-type adminResult struct {
-	code           int
-	stdout, stderr string
-}
-
 // runAdminIn runs `costexplorer admin args… --data-dir dir` in-process.
-func runAdminIn(t *testing.T, dir string, args ...string) adminResult {
+func runAdminIn(t *testing.T, dir string, args ...string) cliResult {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	m := NewMain(strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-	m.Now = func() time.Time { return testNow }
-	code := m.Run(context.Background(), append(append([]string{"admin"}, args...), "--data-dir", dir))
-	return adminResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
-}
-
-// wantCode fails the test unless the command exited with code.
-func (r adminResult) wantCode(t *testing.T, code int) adminResult {
-	t.Helper()
-	if r.code != code {
-		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
-	}
-	return r
-}
-
-// field returns the value printed after label ("  public key:   abc").
-func (r adminResult) field(t *testing.T, label string) string {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(label) + `:\s+(\S+)`).FindStringSubmatch(r.stdout)
-	if m == nil {
-		t.Fatalf("no %q in output:\n%s", label, r.stdout)
-	}
-	return m[1]
+	return runCLI(t, nil, "", append(append([]string{"admin"}, args...), "--data-dir", dir)...)
 }
 
 // openAdminStore opens the data directory's store for checks, closed at
@@ -273,10 +242,6 @@ func TestAdminHelp(t *testing.T) {
 		})
 	}
 	t.Run("ErrNoCommand", func(t *testing.T) {
-		var stdout, stderr bytes.Buffer
-		m := NewMain(strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-		if code := m.Run(context.Background(), []string{"admin"}); code != 2 || !strings.Contains(stderr.String(), "missing command") {
-			t.Errorf("exit %d, stderr %q", code, stderr.String())
-		}
+		runCLI(t, nil, "", "admin").want(t, 2, nil, []string{"missing command"})
 	})
 }

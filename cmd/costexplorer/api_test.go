@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,21 +34,7 @@ func startCLIServerClock(t *testing.T, now func() time.Time, extra ...string) *c
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000", "--log-level", "error"}, extra...)
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
-	ready := make(chan string, 1)
-	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
-	m.Now = now
-	m.Ready = func(u string) { ready <- u }
-	go func() { s.done <- m.Run(ctx, args) }()
-	select {
-	case s.URL = <-ready:
-	case code := <-s.done:
-		t.Fatalf("costexplorer %v exited with %d before serving:\n%s", args, code, s.Stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("costexplorer %v did not serve within 60 s:\n%s", args, s.Stderr.String())
-	}
-	t.Cleanup(func() { s.Stop(t) })
+	s := startMain(t, now, args...)
 	return &cliServer{runningServer: s, creds: readCreds(t, dir)}
 }
 
@@ -64,23 +47,6 @@ func (s *cliServer) env() map[string]string {
 		"COSTEXPLORER_PRIVATE_KEY": s.creds.PrivateKey,
 		"COSTEXPLORER_ORG_ID":      s.creds.OrgID,
 	}
-}
-
-// cliResult is what a client command did.
-type cliResult struct {
-	code           int
-	stdout, stderr string
-}
-
-// runCLI runs `costexplorer args…` in-process with the given environment and
-// standard input, on the pinned clock.
-func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) cliResult {
-	t.Helper()
-	var out, errb bytes.Buffer
-	m := NewMain(strings.NewReader(stdin), &out, &errb, func(k string) string { return env[k] })
-	m.Now = func() time.Time { return cliNow }
-	code := m.Run(t.Context(), args)
-	return cliResult{code, out.String(), errb.String()}
 }
 
 // rawFetch fetches path with the given Accept header through the client's
@@ -278,114 +244,4 @@ func TestAPIRateLimitedIsRetried(t *testing.T) {
 			t.Fatalf("request %d: exit %d: %s", i, r.code, r.stderr)
 		}
 	}
-}
-
-func TestConnectionPrecedence(t *testing.T) {
-	dir := t.TempDir()
-	profiles := filepath.Join(dir, "costexplorer", "config.toml")
-	if err := os.MkdirAll(filepath.Dir(profiles), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	err := os.WriteFile(profiles, []byte(`# test profiles
-base-url = "http://profile.example"
-public-key = "profpub1"
-private-key = "profile-private"
-org = "aaaaaaaaaaaaaaaaaaaaaaaa"
-
-[prod]
-base-url = https://cloud.example
-client-id = "mdb_sa_id_prod"
-client-secret = "prod-secret"
-`), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(dir, "private-key")
-	if err := os.WriteFile(keyFile, []byte("file-private\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want connection
-		err  string
-	}{
-		{"Defaults", nil, nil, connection{BaseURL: defaultBaseURL}, ""},
-		{"DefaultProfileFromXDG", map[string]string{"XDG_CONFIG_HOME": dir}, nil,
-			connection{BaseURL: "http://profile.example", PublicKey: "profpub1", PrivateKey: "profile-private", OrgID: "aaaaaaaaaaaaaaaaaaaaaaaa"}, ""},
-		{"DefaultProfileFromHOME", map[string]string{"HOME": filepath.Dir(dir)}, []string{"--profile-file", profiles},
-			connection{BaseURL: "http://profile.example", PublicKey: "profpub1", PrivateKey: "profile-private", OrgID: "aaaaaaaaaaaaaaaaaaaaaaaa"}, ""},
-		{"NamedProfile", map[string]string{"XDG_CONFIG_HOME": dir, "COSTEXPLORER_PROFILE": "prod"}, nil,
-			connection{BaseURL: "https://cloud.example", ClientID: "mdb_sa_id_prod", ClientSecret: "prod-secret"}, ""},
-		{"AtlasEnvOverProfile", map[string]string{"XDG_CONFIG_HOME": dir, "MONGODB_ATLAS_BASE_URL": "http://atlas.env", "MONGODB_ATLAS_ORG_ID": "bbbbbbbbbbbbbbbbbbbbbbbb"}, nil,
-			connection{BaseURL: "http://atlas.env", PublicKey: "profpub1", PrivateKey: "profile-private", OrgID: "bbbbbbbbbbbbbbbbbbbbbbbb"}, ""},
-		{"OwnEnvOverAtlasEnv", map[string]string{"MONGODB_ATLAS_BASE_URL": "http://atlas.env", "COSTEXPLORER_BASE_URL": "http://own.env"}, nil,
-			connection{BaseURL: "http://own.env"}, ""},
-		{"FlagsOverEnv", map[string]string{"XDG_CONFIG_HOME": dir, "COSTEXPLORER_BASE_URL": "http://own.env", "COSTEXPLORER_PRIVATE_KEY": "env-private"},
-			[]string{"--base-url", "http://flag", "--private-key-file", keyFile, "--org", "cccccccccccccccccccccccc"},
-			connection{BaseURL: "http://flag", PublicKey: "profpub1", PrivateKey: "file-private", OrgID: "cccccccccccccccccccccccc"}, ""},
-		{"UnknownProfile", map[string]string{"XDG_CONFIG_HOME": dir}, []string{"--profile", "staging"}, connection{}, `profile "staging" is not in`},
-		{"MissingNamedFile", nil, []string{"--profile-file", filepath.Join(dir, "nope.toml")}, connection{}, "profile file"},
-		{"MissingKeyFile", nil, []string{"--private-key-file", filepath.Join(dir, "nope")}, connection{}, "read the private-key file"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := NewMain(strings.NewReader(""), io.Discard, io.Discard, func(k string) string { return tt.env[k] })
-			var org string
-			var cf connFlags
-			fs := m.newFlagSet("test", "test")
-			cf.register(fs, "org", &org)
-			fs.StringVar(&org, "org", "", "")
-			if err := fs.Parse(tt.args); err != nil {
-				t.Fatal(err)
-			}
-			got, err := cf.resolve(m)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *got != tt.want {
-				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseProfilesRejectsUnknownKeys(t *testing.T) {
-	_, err := parseProfiles("p.toml", []byte("base-url = x\npasword = y\n"))
-	if err == nil || !strings.Contains(err.Error(), `p.toml:2: unknown key "pasword"`) {
-		t.Errorf("err = %v", err)
-	}
-}
-
-// TestClassify checks the failure classes of errors that reach the exit
-// status without a server (network and cancellation).
-func TestClassify(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"APIError", &client.APIError{StatusCode: 404}, exitAPIError},
-		{"Unauthorized", &client.APIError{StatusCode: 401}, exitAuth},
-		{"Forbidden", &client.APIError{StatusCode: 403}, exitAuth},
-		{"RateLimited", &client.APIError{StatusCode: 429}, exitAPIError},
-		{"Canceled", context.Canceled, exitCanceled},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := classify(tt.err)
-			ee, ok := err.(*exitError)
-			if !ok || ee.code != tt.want {
-				t.Errorf("classify(%v) = %v, want exit %d", tt.err, err, tt.want)
-			}
-		})
-	}
-	_ = http.StatusOK
 }

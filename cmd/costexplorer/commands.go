@@ -141,17 +141,6 @@ func (m *Main) newFlagSet(name, usage string, examples ...string) *flag.FlagSet 
 	return fs
 }
 
-// parseFlags parses args into fs; a bad flag is a usage error (exit 2).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: 2, err: errors.New("")}
-	}
-	return nil
-}
-
 // envOr returns the first non-empty environment variable among names, or def.
 func (m *Main) envOr(def string, names ...string) string {
 	for _, n := range names {
@@ -160,15 +149,6 @@ func (m *Main) envOr(def string, names ...string) string {
 		}
 	}
 	return def
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error {
-	*s = append(*s, v)
-	return nil
 }
 
 var version = "dev"

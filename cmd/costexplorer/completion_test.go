@@ -1,20 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 )
 
 func complete(t *testing.T, words ...string) []string {
 	t.Helper()
-	var out bytes.Buffer
-	m := NewMain(strings.NewReader(""), &out, &bytes.Buffer{}, func(string) string { return "" })
-	if code := m.Run(context.Background(), append([]string{"__complete"}, words...)); code != 0 {
-		t.Fatalf("__complete %v exited %d", words, code)
-	}
-	return strings.Fields(out.String())
+	return strings.Fields(runCLI(t, nil, "", append([]string{"__complete"}, words...)...).wantCode(t, 0).stdout)
 }
 
 func TestCompletion(t *testing.T) {
@@ -38,9 +31,5 @@ func TestCompletion(t *testing.T) {
 			}
 		}
 	}
-	var out bytes.Buffer
-	m := NewMain(strings.NewReader(""), &out, &bytes.Buffer{}, func(string) string { return "" })
-	if code := m.Run(context.Background(), []string{"completion", "bash"}); code != 0 || !strings.Contains(out.String(), "complete -o default -F _costexplorer costexplorer") {
-		t.Errorf("completion bash: exit %d\n%s", code, out.String())
-	}
+	runCLI(t, nil, "", "completion", "bash").want(t, 0, []string{"complete -o default -F _costexplorer costexplorer"}, nil)
 }

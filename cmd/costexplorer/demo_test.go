@@ -45,19 +45,29 @@ type runningServer struct {
 // pinned clock, and stops it when the test ends.
 func startCommand(t *testing.T, now time.Time, args ...string) *runningServer {
 	t.Helper()
+	return startMain(t, func() time.Time { return now }, args...)
+}
+
+// startMain runs `costexplorer args…` in-process until it serves, on the
+// clock now (the real one when nil), and stops it when the test ends.
+func startMain(t *testing.T, now func() time.Time, args ...string) *runningServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
 	ready := make(chan string, 1)
 	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
-	m.Now = func() time.Time { return now }
+	if now != nil {
+		m.Now = now
+	}
 	m.Ready = func(u string) { ready <- u }
 	go func() { s.done <- m.Run(ctx, args) }()
 	select {
 	case s.URL = <-ready:
 	case code := <-s.done:
 		t.Fatalf("costexplorer %v exited with %d before serving:\n%s", args, code, s.Stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("costexplorer %v did not serve within 60 s:\n%s", args, s.Stderr.String())
+	case <-time.After(90 * time.Second):
+		cancel()
+		t.Fatalf("costexplorer %v did not serve within 90 s:\n%s", args, s.Stderr.String())
 	}
 	t.Cleanup(func() { s.Stop(t) })
 	return s

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -11,45 +10,11 @@ import (
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
-// importResult is the outcome of one in-process `costexplorer import …`.
-type importResult struct {
-	code           int
-	stdout, stderr string
-}
-
 // runImportIn runs `costexplorer import args…` in-process on the data
 // directory dir, with stdin as standard input.
-func runImportIn(t *testing.T, dir, stdin string, args ...string) importResult {
+func runImportIn(t *testing.T, dir, stdin string, args ...string) cliResult {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	m := NewMain(strings.NewReader(stdin), &stdout, &stderr, func(name string) string {
-		if name == "COSTEXPLORER_DATA_DIR" {
-			return dir
-		}
-		return ""
-	})
-	code := m.Run(context.Background(), append([]string{"import"}, args...))
-	return importResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
-}
-
-func (r importResult) want(t *testing.T, code int, stdout, stderr []string) {
-	t.Helper()
-	if r.code != code {
-		t.Errorf("exit %d, want %d", r.code, code)
-	}
-	for _, s := range stdout {
-		if !strings.Contains(r.stdout, s) {
-			t.Errorf("stdout lacks %q", s)
-		}
-	}
-	for _, s := range stderr {
-		if !strings.Contains(r.stderr, s) {
-			t.Errorf("stderr lacks %q", s)
-		}
-	}
-	if t.Failed() {
-		t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	}
+	return runCLI(t, map[string]string{"COSTEXPLORER_DATA_DIR": dir}, stdin, append([]string{"import"}, args...)...)
 }
 
 func usageStats(t *testing.T, dir string) costexplorer.UsageStats {

@@ -40,9 +40,9 @@ func TestImportRefusesWhatIsNotAnInvoice(t *testing.T) {
 			if _, err := os.Stat(tc.path); err != nil && tc.name != "ErrMissing" {
 				t.Skipf("%s: %v", tc.path, err)
 			}
-			done := make(chan importResult, 1)
+			done := make(chan cliResult, 1)
 			go func() { done <- runImportIn(t, dir, "", "usage", tc.path) }()
-			var r importResult
+			var r cliResult
 			select {
 			case r = <-done:
 			case <-time.After(30 * time.Second):

@@ -18,8 +18,7 @@ import (
 	"github.com/costexplorer/costexplorer/client"
 )
 
-const queryHelp = `
---from and --to are months (YYYY-MM), both included; they become the API's startDate (the first
+const queryHelp = `--from and --to are months (YYYY-MM), both included; they become the API's startDate (the first
 day of --from) and endDate (the first day of the month after --to). Default: the six months up to
 and including the current one.
 
@@ -59,7 +58,6 @@ func runQuery(ctx context.Context, m *Main, args []string) error {
 		"costexplorer query --org ORG --group-by organizations --organization ORG --organization LINKED_ORG",
 		"costexplorer query --org ORG --service Clusters --service Backup --partial --output json | jq .")
 	a.conn.register(fs, "org", &a.org)
-	fs.StringVar(&a.org, "org", "", "organization id (default: COSTEXPLORER_ORG_ID, MONGODB_ATLAS_ORG_ID or the profile's org)")
 	fs.StringVar(&a.from, "from", "", "first month YYYY-MM (default: five months before --to)")
 	fs.StringVar(&a.to, "to", "", "last month YYYY-MM, included (default: the current month)")
 	fs.StringVar(&a.groupBy, "group-by", "", "group rows by organizations, projects, clusters or services")
@@ -70,20 +68,9 @@ func runQuery(ctx context.Context, m *Main, args []string) error {
 	fs.BoolVar(&a.partial, "partial", false, "include partial matches: usage without a value for a filtered dimension (support, credits)")
 	fs.StringVar(&a.output, "output", "table", "output: table, json (the API's body) or csv (the API's body)")
 	fs.DurationVar(&a.timeout, "timeout", 10*time.Minute, "how long to wait for the result")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprintln(fs.Output(), queryHelp+"\n\n"+exitStatusHelp+"\n\n"+connectionHelp)
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	conn, err := a.conn.resolve(m)
+	conn, err := a.conn.parse(m, args, queryHelp)
 	if err != nil {
 		return err
-	}
-	if a.org == "" {
-		a.org = conn.OrgID
 	}
 	req, err := a.request(m.Now())
 	if err != nil {
@@ -390,12 +377,12 @@ func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, row
 		row := []string{label}
 		for _, mo := range months {
 			if v, ok := amounts[mo]; ok {
-				row = append(row, formatMoney(v))
+				row = append(row, v.Grouped(""))
 			} else {
 				row = append(row, "-")
 			}
 		}
-		cells = append(cells, append(row, formatMoney(total)))
+		cells = append(cells, append(row, total.Grouped("")))
 	}
 	for _, tg := range order {
 		line(tg.label, tg.months, tg.total)
@@ -435,23 +422,4 @@ func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, row
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// formatMoney writes cents as dollars with thousands separators: 1,234.56,
-// -0.50.
-func formatMoney(c costexplorer.Cents) string {
-	s := c.Dollars()
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, d := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return sign + b.String() + "." + frac
 }

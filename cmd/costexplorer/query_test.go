@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,31 +9,8 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update if intended):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 func TestMonthWindow(t *testing.T) {
 	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
@@ -58,30 +32,13 @@ func TestMonthWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start, end, err := monthWindow(tt.from, tt.to, now)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
+			if wantErr(t, err, tt.err) {
 				return
 			}
-			if err != nil || start != tt.start || end != tt.end {
-				t.Errorf("= %s, %s, %v; want %s, %s", start, end, err, tt.start, tt.end)
+			if start != tt.start || end != tt.end {
+				t.Errorf("= %s, %s; want %s, %s", start, end, tt.start, tt.end)
 			}
 		})
-	}
-}
-
-func TestFormatMoney(t *testing.T) {
-	for _, tt := range []struct {
-		c    costexplorer.Cents
-		want string
-	}{
-		{0, "0.00"}, {5, "0.05"}, {-50, "-0.50"}, {99999, "999.99"}, {123456, "1,234.56"},
-		{-123456789, "-1,234,567.89"}, {100000000, "1,000,000.00"},
-	} {
-		if got := formatMoney(tt.c); got != tt.want {
-			t.Errorf("formatMoney(%d) = %q, want %q", tt.c, got, tt.want)
-		}
 	}
 }
 
@@ -134,14 +91,8 @@ func TestQueryRequestDefaults(t *testing.T) {
 			a := base()
 			tt.edit(&a)
 			r, err := a.request(now)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
+			if wantErr(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if r.Start != costexplorer.MakeMonth(2025, time.January) || r.End != costexplorer.MakeMonth(2025, time.July) {
 				t.Errorf("window = %s..%s", r.Start, r.End)
@@ -206,7 +157,7 @@ func TestQueryGolden(t *testing.T) {
 			if r.stderr != "" {
 				t.Errorf("stderr = %q, want nothing (not a terminal)", r.stderr)
 			}
-			golden(t, tt.golden, r.stdout)
+			golden.Check(t, tt.golden, []byte(r.stdout))
 		})
 	}
 

@@ -199,7 +199,7 @@ type retryAfterError struct{ d time.Duration }
 func (e *retryAfterError) Error() string { return fmt.Sprintf("retry after %s", e.d) }
 
 func errRateLimited(d time.Duration) error {
-	secs := retryAfterSeconds(d)
+	secs := costexplorer.RetryAfterSeconds(d)
 	return &costexplorer.Error{
 		Code:   costexplorer.ErrRateLimited,
 		Detail: fmt.Sprintf(detailRateLimited, secs),
@@ -215,8 +215,4 @@ func RetryAfter(err error) (time.Duration, bool) {
 		return e.d, true
 	}
 	return 0, false
-}
-
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
 }

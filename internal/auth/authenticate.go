@@ -218,7 +218,7 @@ func (a *Authenticator) prepareFailure(w http.ResponseWriter, r *http.Request, f
 		}
 	case costexplorer.ErrRateLimited:
 		if d, ok := RetryAfter(f.err); ok {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(d)))
+			w.Header().Set("Retry-After", strconv.Itoa(costexplorer.RetryAfterSeconds(d)))
 		}
 	}
 	return f.err

@@ -198,7 +198,7 @@ func (a *Authenticator) writeOAuthError(w http.ResponseWriter, r *http.Request, 
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`"`)
 	}
 	if e.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.retryAfter)))
+		w.Header().Set("Retry-After", strconv.Itoa(costexplorer.RetryAfterSeconds(e.retryAfter)))
 	}
 	writeOAuthJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }

@@ -113,7 +113,7 @@ func (s *Server) rateLimit(w http.ResponseWriter, set endpointSet, orgID string)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.RateLimited()
 	}
-	secs := max(1, int(math.Ceil(wait.Seconds())))
+	secs := costexplorer.RetryAfterSeconds(wait)
 	h.Set("Retry-After", strconv.Itoa(secs))
 	return costexplorer.Errorf(costexplorer.ErrRateLimited,
 		"You have exceeded the rate limit of the %s endpoint set for this organization. Retry after %d seconds.", set, secs)

@@ -15,7 +15,7 @@ import (
 // carries no RateLimit headers; the body is read after the rate limit.
 func TestStepsOrder(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapiRateLimit(1)})
-	result := usagePath(e.org) + "/" + strings.Repeat("ab", 32)
+	result := usagePath(e.Org) + "/" + strings.Repeat("ab", 32)
 	refusedBefore := []struct {
 		name   string
 		req    func() *http.Request
@@ -31,7 +31,7 @@ func TestStepsOrder(t *testing.T) {
 		{"ErrForeignOrg", func() *http.Request {
 			return e.apiRequest("GET", usagePath("0123456789abcdef01234567")+"/"+strings.Repeat("ab", 32), "")
 		}, 401, costexplorer.ErrUnauthorized},
-		{"ErrToken", func() *http.Request { return e.apiRequest("GET", usagePath(e.org)+"/abc", "") }, 400, costexplorer.ErrInvalidPathParameter},
+		{"ErrToken", func() *http.Request { return e.apiRequest("GET", usagePath(e.Org)+"/abc", "") }, 400, costexplorer.ErrInvalidPathParameter},
 	}
 	for _, c := range refusedBefore {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestStepsOrder(t *testing.T) {
 	})
 	t.Run("ErrBodyAfterRateLimit", func(t *testing.T) {
 		e.t = t
-		req := e.apiRequest("POST", usagePath(e.org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+		req := e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
 		req.Header.Set("Content-Type", "text/plain")
 		checkError(t, e.do(req), 429, costexplorer.ErrRateLimited)
 	})

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -53,7 +51,7 @@ func (s *Server) getUsage(c *call) (reply, error) {
 		return nil, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.",
 			Err: errors.New("query process " + token[:tokenPrefixLen] + " failed: " + p.Error)}
 	case costexplorer.QueryProcessing:
-		return processing{retryAfter: retryAfter(p.ReadyAt.Sub(now))}, nil
+		return processing{retryAfter: costexplorer.RetryAfterSeconds(p.ReadyAt.Sub(now))}, nil
 	}
 	if len(bytes.TrimSpace(p.Result)) == 0 {
 		return nil, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.",
@@ -99,12 +97,6 @@ func (p processing) write(w http.ResponseWriter, c *call) {
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
-}
-
-// retryAfter is the Retry-After of a processing answer: the seconds until the
-// process may be ready, at least 1.
-func retryAfter(d time.Duration) int {
-	return max(1, int(math.Ceil(d.Seconds())))
 }
 
 // csvBody is a ready result as the contract's CSV.

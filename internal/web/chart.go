@@ -201,7 +201,7 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 			YearY:      num(plotBottom + 34),
 			TotalCents: int64(totals[mi]),
 			TotalLabel: formatCompact(totals[mi]),
-			Title:      monthLabel(mo) + ": " + formatMoney(totals[mi]) + " in total",
+			Title:      monthLabel(mo) + ": " + totals[mi].Grouped("$") + " in total",
 		}
 		var up, down costexplorer.Cents
 		for _, p := range parts[mi] {
@@ -222,12 +222,12 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 			} else {
 				seg.Fill, seg.Key, seg.Group = colour[p.s], p.s.Key, p.s.Label
 			}
-			seg.Title = seg.Group + ", " + monthLabel(mo) + ": " + formatMoney(p.cents)
+			seg.Title = seg.Group + ", " + monthLabel(mo) + ": " + p.cents.Grouped("$")
 			col.Segments = append(col.Segments, seg)
 		}
 		col.TotalY = num(y(up) - 6)
 		m.Columns = append(m.Columns, col)
-		desc = append(desc, monthLabel(mo)+" "+formatMoney(totals[mi]))
+		desc = append(desc, monthLabel(mo)+" "+totals[mi].Grouped("$"))
 	}
 	d := "Stacked columns of usage per month"
 	if subject != "" {

@@ -3,17 +3,13 @@ package web
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // goldenRows is the fixed small dataset of the golden chart: grouped by
 // services, three months; a credit (negative) in February and, in March,
@@ -42,31 +38,25 @@ func goldenRows() (costexplorer.GroupBy, []costexplorer.Month, []costexplorer.Ro
 	return costexplorer.GroupByServices, months, rows
 }
 
-func TestChartGolden(t *testing.T) {
+// goldenChart is the chart of goldenRows, with its series.
+func goldenChart(t *testing.T, title, subject string) (*chartModel, []*series) {
+	t.Helper()
 	g, months, rows := goldenRows()
 	ss, err := groupRows(g, months, rows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := buildChart("Usage per month, Jan 2025 to Mar 2025, grouped by services", "Jan 2025 to Mar 2025, grouped by services", months, ss)
+	return buildChart(title, subject, months, ss), ss
+}
+
+func TestChartGolden(t *testing.T) {
+	m, _ := goldenChart(t, "Usage per month, Jan 2025 to Mar 2025, grouped by services", "Jan 2025 to Mar 2025, grouped by services")
 	svg, err := renderChart(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := []byte(svg)
-	path := filepath.Join("testdata", "chart.golden.svg")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("chart differs from %s (run go test -update after checking the change):\n%s", path, got)
-	}
+	golden.Check(t, "chart.golden.svg", got)
 	// The golden file is a well-formed XML document (a standalone SVG).
 	dec := xml.NewDecoder(bytes.NewReader(got))
 	for {
@@ -79,13 +69,8 @@ func TestChartGolden(t *testing.T) {
 }
 
 func TestChartSegments(t *testing.T) {
-	g, months, rows := goldenRows()
-	ss, err := groupRows(g, months, rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := buildChart("t", "", months, ss)
-	totals := monthTotals(ss, len(months))
+	m, ss := goldenChart(t, "t", "")
+	totals := monthTotals(ss, len(m.Columns))
 	for mi, col := range m.Columns {
 		var sum int64
 		other := 0
@@ -158,25 +143,22 @@ func TestGroupRows(t *testing.T) {
 	})
 }
 
-func TestFormatMoney(t *testing.T) {
+func TestFormatCompact(t *testing.T) {
 	for _, tc := range []struct {
-		c           costexplorer.Cents
-		full, short string
+		c     costexplorer.Cents
+		short string
 	}{
-		{0, "$0.00", "$0"},
-		{5, "$0.05", "$0.05"},
-		{-50, "-$0.50", "-$0.50"},
-		{2000, "$20.00", "$20"},
-		{123456, "$1,234.56", "$1.2k"},
-		{99949, "$999.49", "$999"},
-		{100000000, "$1,000,000.00", "$1M"},
-		{123456789, "$1,234,567.89", "$1.2M"},
-		{-987654321, "-$9,876,543.21", "-$9.9M"},
-		{45678900, "$456,789.00", "$457k"},
+		{0, "$0"},
+		{5, "$0.05"},
+		{-50, "-$0.50"},
+		{2000, "$20"},
+		{123456, "$1.2k"},
+		{99949, "$999"},
+		{100000000, "$1M"},
+		{123456789, "$1.2M"},
+		{-987654321, "-$9.9M"},
+		{45678900, "$457k"},
 	} {
-		if got := formatMoney(tc.c); got != tc.full {
-			t.Errorf("formatMoney(%d) = %q, want %q", tc.c, got, tc.full)
-		}
 		if got := formatCompact(tc.c); got != tc.short {
 			t.Errorf("formatCompact(%d) = %q, want %q", tc.c, got, tc.short)
 		}

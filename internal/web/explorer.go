@@ -1,237 +1,16 @@
 package web
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
 )
-
-// URL parameters of the explorer. Every filter is in the URL, so a view can
-// be bookmarked and shared.
-const (
-	paramFrom    = "from"    // first month, YYYY-MM
-	paramTo      = "to"      // last month (inclusive), YYYY-MM
-	paramOrg     = "org"     // repeated
-	paramProject = "project" // repeated
-	paramCluster = "cluster" // repeated
-	paramService = "service" // repeated
-	paramGroupBy = "groupBy" // organizations, projects, clusters, services or none
-	paramPartial = "partial" // "1": include partially matching charges
-)
-
-// defaultMonths is the default range: the last six months, this one included.
-const defaultMonths = 6
-
-// groupByNone is the groupBy parameter value for no grouping.
-const groupByNone = "none"
-
-// defaultGroupBy is the grouping of a first visit.
-const defaultGroupBy = string(costexplorer.GroupByServices)
-
-// maxShownBody bounds the API request body the page shows (a fill of every
-// cluster can be long).
-const maxShownBody = 16 << 10
-
-// filters are the explorer's URL parameters, as given.
-type filters struct {
-	From, To string
-	Orgs     []string
-	Projects []string
-	Clusters []string
-	Services []string
-	GroupBy  string
-	Partial  bool
-}
-
-func parseFilters(q url.Values, current costexplorer.Month, history int) filters {
-	f := filters{
-		From:     strings.TrimSpace(q.Get(paramFrom)),
-		To:       strings.TrimSpace(q.Get(paramTo)),
-		Orgs:     nonEmpty(q[paramOrg]),
-		Projects: nonEmpty(q[paramProject]),
-		Clusters: nonEmpty(q[paramCluster]),
-		Services: nonEmpty(q[paramService]),
-		GroupBy:  strings.TrimSpace(q.Get(paramGroupBy)),
-		Partial:  q.Get(paramPartial) != "" && q.Get(paramPartial) != "0",
-	}
-	if f.To == "" {
-		f.To = current.String()
-	}
-	if f.From == "" {
-		from := max(current-defaultMonths+1, current-costexplorer.Month(history)+1)
-		f.From = from.String()
-	}
-	if f.GroupBy == "" {
-		f.GroupBy = defaultGroupBy
-	}
-	return f
-}
-
-func nonEmpty(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// requestBody is the CostExplorerFilterRequestBody the page sends through
-// costexplorer.ParseQueryRequest, so that its validation is the API's.
-type requestBody struct {
-	StartDate             string   `json:"startDate"`
-	EndDate               string   `json:"endDate"`
-	Organizations         []string `json:"organizations,omitempty"`
-	Projects              []string `json:"projects,omitempty"`
-	Clusters              []string `json:"clusters,omitempty"`
-	Services              []string `json:"services,omitempty"`
-	GroupBy               string   `json:"groupBy,omitempty"`
-	IncludePartialMatches bool     `json:"includePartialMatches,omitempty"`
-}
-
-// buildBody turns the filters into a request body. When the group-by
-// dimension has no values selected, it is filled with every value of that
-// dimension in scope (narrowed by the other selections), because the
-// contract requires a filter value in the grouped dimension; the notice says
-// so on the page.
-func buildBody(f filters, sc *scope) (body *requestBody, notices []string, err error) {
-	from, err := costexplorer.ParseMonth(f.From)
-	if err != nil {
-		return nil, nil, costexplorer.FieldError(costexplorer.ErrInvalidDateFormat, "from", fmt.Sprintf("The first month %q is not a month (YYYY-MM).", f.From))
-	}
-	to, err := costexplorer.ParseMonth(f.To)
-	if err != nil {
-		return nil, nil, costexplorer.FieldError(costexplorer.ErrInvalidDateFormat, "to", fmt.Sprintf("The last month %q is not a month (YYYY-MM).", f.To))
-	}
-	body = &requestBody{
-		StartDate:             from.Date(),
-		EndDate:               (to + 1).Date(),
-		Organizations:         f.Orgs,
-		Projects:              f.Projects,
-		Clusters:              f.Clusters,
-		Services:              f.Services,
-		IncludePartialMatches: f.Partial,
-	}
-	if f.GroupBy != groupByNone {
-		body.GroupBy = f.GroupBy
-	}
-
-	projectsOf := func() []*costexplorer.Project {
-		if len(f.Orgs) == 0 {
-			return sc.projects
-		}
-		var ps []*costexplorer.Project
-		for _, p := range sc.projects {
-			if slices.Contains(f.Orgs, p.OrgID) {
-				ps = append(ps, p)
-			}
-		}
-		return ps
-	}
-	var what, among string
-	var n int
-	switch costexplorer.GroupBy(f.GroupBy) {
-	case costexplorer.GroupByOrganizations:
-		if len(f.Orgs) == 0 {
-			for _, o := range sc.orgs {
-				body.Organizations = append(body.Organizations, o.ID)
-			}
-			what, n, among = "organizations", len(sc.orgs), "you can see"
-		}
-	case costexplorer.GroupByProjects:
-		if len(f.Projects) == 0 {
-			for _, p := range projectsOf() {
-				body.Projects = append(body.Projects, p.ID)
-			}
-			what, n, among = "projects", len(body.Projects), scopeWords(f)
-		}
-	case costexplorer.GroupByClusters:
-		if len(f.Clusters) == 0 {
-			var projects []string
-			if len(f.Projects) > 0 {
-				projects = f.Projects
-			} else {
-				for _, p := range projectsOf() {
-					projects = append(projects, p.ID)
-				}
-			}
-			for _, c := range sc.clusters {
-				if slices.Contains(projects, c.ProjectID) {
-					body.Clusters = append(body.Clusters, c.ID)
-				}
-			}
-			what, n, among = "clusters", len(body.Clusters), scopeWords(f)
-		}
-	case costexplorer.GroupByServices:
-		if len(f.Services) == 0 {
-			for _, s := range costexplorer.Services {
-				body.Services = append(body.Services, string(s))
-			}
-			what, n, among = "services", len(costexplorer.Services), ""
-		}
-	}
-	if what != "" {
-		if n == 0 {
-			return nil, nil, costexplorer.FieldError(costexplorer.ErrValidation, "groupBy",
-				fmt.Sprintf("There are no %s %s to group by. Choose another grouping or other filters.", what, cmp.Or(among, "in scope")))
-		}
-		if n > costexplorer.DefaultMaxFilterValues {
-			return nil, nil, costexplorer.FieldError(costexplorer.ErrValidation, "groupBy",
-				fmt.Sprintf("Grouping by %s would name all %d %s %s, more than the %d a query may name. Select some %s, or narrow the scope first.",
-					what, n, what, cmp.Or(among, "in scope"), costexplorer.DefaultMaxFilterValues, what))
-		}
-		s := fmt.Sprintf("No %s were selected to group by, so all %d %s", what, n, what)
-		if among != "" {
-			s += " " + among
-		}
-		notices = append(notices, s+" are used.")
-	}
-	// Values outside the scope are kept, as the API keeps them: they match
-	// nothing, which the page points out.
-	var outside int
-	for _, id := range f.Orgs {
-		if sc.org[id] == nil {
-			outside++
-		}
-	}
-	for _, id := range f.Projects {
-		if sc.project[id] == nil {
-			outside++
-		}
-	}
-	for _, id := range f.Clusters {
-		if sc.cluster[id] == nil {
-			outside++
-		}
-	}
-	if outside > 0 {
-		notices = append(notices, fmt.Sprintf("%d selected filter value(s) are not among your organizations, projects or clusters; they match no usage.", outside))
-	}
-	return body, notices, nil
-}
-
-// scopeWords says which part of the scope a fill was taken from.
-func scopeWords(f filters) string {
-	switch {
-	case len(f.Projects) > 0:
-		return "of the selected projects"
-	case len(f.Orgs) > 0:
-		return "of the selected organizations"
-	}
-	return "you can see"
-}
 
 // explorerPage is the data of the explorer template.
 type explorerPage struct {
@@ -312,7 +91,7 @@ type moneyCell struct {
 }
 
 func cell(c costexplorer.Cents) moneyCell {
-	return moneyCell{Cents: int64(c), Text: formatMoney(c), Zero: c == 0}
+	return moneyCell{Cents: int64(c), Text: c.Grouped("$"), Zero: c == 0}
 }
 
 // explorer serves GET / and GET /explorer: the filter form and, for the
@@ -395,7 +174,7 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
 // refreshSeconds is how long the processing page waits before looking again:
 // until the process may be ready, at least one second and at most five.
 func refreshSeconds(d time.Duration) int {
-	return min(5, max(1, int((d+time.Second-1)/time.Second)))
+	return min(5, costexplorer.RetryAfterSeconds(d))
 }
 
 // resultView builds the chart and table of a ready process.
@@ -429,7 +208,7 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess)
 	}
 	v := &resultView{
 		Heading:  subject,
-		Total:    formatMoney(grand),
+		Total:    grand.Grouped("$"),
 		Chart:    svg,
 		Legend:   chart.Legend,
 		CSVURL:   "/download/" + p.Token + "/csv",
@@ -530,107 +309,4 @@ func (s *Server) formView(f filters, sc *scope, current costexplorer.Month) form
 		fv.GroupBys = append(fv.GroupBys, option{Value: g.v, Label: g.l, Selected: f.GroupBy == g.v})
 	}
 	return fv
-}
-
-// statusAnswer is the JSON the page's script polls while a query processes.
-type statusAnswer struct {
-	State      string `json:"state"` // processing, ready or failed
-	RetryAfter int    `json:"retryAfter"`
-}
-
-// status serves GET /status/{token} for the script's polling.
-func (s *Server) status(w http.ResponseWriter, r *http.Request, rq *request) {
-	p, ok := s.process(w, r, rq)
-	if !ok {
-		return
-	}
-	now := s.cfg.Now()
-	a := statusAnswer{State: string(p.Status(now))}
-	if a.State == string(costexplorer.QueryProcessing) {
-		a.RetryAfter = refreshSeconds(p.ReadyAt.Sub(now))
-	}
-	b, _ := json.Marshal(a)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(b)
-}
-
-// process returns the process of the session's organization named by the
-// {token} path value, answering 404 for anything else: a token of another
-// organization is as unknown as one that never existed.
-func (s *Server) process(w http.ResponseWriter, r *http.Request, rq *request) (*costexplorer.QueryProcess, bool) {
-	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
-		s.renderMessage(w, r, http.StatusForbidden, "Not allowed", "Your credential may not see billing data.", rq.view)
-		return nil, false
-	}
-	token := r.PathValue("token")
-	notFound := func() {
-		s.renderMessage(w, r, http.StatusNotFound, "Result not found",
-			"There is no result with this token for "+rq.org.Name+". Results are kept for a day; run the query again.", rq.view)
-	}
-	if !costexplorer.IsToken(token) {
-		notFound()
-		return nil, false
-	}
-	p, err := s.cfg.Usage.Usage(r.Context(), rq.p.OrgID, token)
-	if costexplorer.IsNotFound(err) {
-		notFound()
-		return nil, false
-	}
-	if err != nil {
-		s.unexpected(w, r, err, rq.view)
-		return nil, false
-	}
-	return p, true
-}
-
-// download serves GET /download/{token}/{format}: the process's stored JSON,
-// or the contract's CSV of its rows, byte for byte what the API answers for
-// the same token.
-func (s *Server) download(w http.ResponseWriter, r *http.Request, rq *request) {
-	format := r.PathValue("format")
-	if format != "csv" && format != "json" {
-		s.renderMessage(w, r, http.StatusNotFound, "Page not found", "Downloads are CSV or JSON.", rq.view)
-		return
-	}
-	p, ok := s.process(w, r, rq)
-	if !ok {
-		return
-	}
-	if p.Status(s.cfg.Now()) != costexplorer.QueryReady {
-		w.Header().Set("Retry-After", "1")
-		s.renderMessage(w, r, http.StatusConflict, "Not ready yet", "This query is still processing. Try the download again in a moment.", rq.view)
-		return
-	}
-	var buf bytes.Buffer
-	ct := "application/json; charset=utf-8"
-	if format == "json" {
-		// The API writes the stored body and a newline (httpapi writeBody).
-		buf.Write(p.Result)
-		buf.WriteByte('\n')
-	} else {
-		ct = "text/csv; charset=utf-8"
-		var res costexplorer.Result
-		if err := json.Unmarshal(p.Result, &res); err != nil {
-			s.unexpected(w, r, fmt.Errorf("decode result of %s: %w", p.Token, err), rq.view)
-			return
-		}
-		if err := costexplorer.WriteCSV(&buf, res.UsageDetails); err != nil {
-			s.unexpected(w, r, err, rq.view)
-			return
-		}
-	}
-	name := fmt.Sprintf("costexplorer-%s-%s", p.Query.Start, p.Query.End-1)
-	if p.Query.GroupBy != "" {
-		name += "-" + string(p.Query.GroupBy)
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", `attachment; filename="`+name+"."+format+`"`)
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
 }

@@ -152,25 +152,6 @@ func monthTotals(ss []*series, n int) []costexplorer.Cents {
 	return t
 }
 
-// formatMoney writes cents as US dollars with thousands separators and
-// exactly two decimals ("$1,234.56", "-$0.50"), from the integer.
-func formatMoney(c costexplorer.Cents) string {
-	d := c.Dollars()
-	sign := ""
-	if strings.HasPrefix(d, "-") {
-		sign, d = "-", d[1:]
-	}
-	whole, frac, _ := strings.Cut(d, ".")
-	var b strings.Builder
-	for i, ch := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	return sign + "$" + b.String() + "." + frac
-}
-
 // formatCompact writes cents as a short dollar amount for axis and bar
 // labels ("$950", "$12.3k", "$4.56M"), rounding with integers.
 func formatCompact(c costexplorer.Cents) string {

@@ -104,7 +104,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		case costexplorer.ErrRateLimited:
 			status = http.StatusTooManyRequests
 			d, _ := auth.RetryAfter(err)
-			secs := max(1, int(d.Seconds()))
+			secs := costexplorer.RetryAfterSeconds(d)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			page.Error = "Too many failed sign-in attempts. Wait " + strconv.Itoa(secs) + " seconds and try again."
 		case costexplorer.ErrIPNotOnAccessList, costexplorer.ErrOrgRequiresAccessList:
