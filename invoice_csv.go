@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,4 +218,49 @@ func dollarSign(s string) string {
 		return "-$" + rest
 	}
 	return "$" + s
+}
+
+// WriteBatchCSV writes the items of b as an invoice CSV, named by b's
+// dimensions, with a column per tag key (sorted): with the summary block
+// when the items are all of one invoice (one organization, month and
+// invoice id), else in the bare layout. It is how a batch is exported so
+// that importing it again yields the same items.
+func WriteBatchCSV(w io.Writer, b *UsageBatch) error {
+	orgName := map[string]string{}
+	for _, o := range b.Organizations {
+		orgName[o.ID] = o.Name
+	}
+	projectName := map[string]string{}
+	for _, p := range b.Projects {
+		projectName[p.ID] = p.Name
+	}
+	clusterName := map[string]string{}
+	for _, c := range b.Clusters {
+		clusterName[c.ID] = c.Name
+	}
+	keys := map[string]bool{}
+	var sum *InvoiceCSVSummary
+	for i := range b.Items {
+		li := &b.Items[i]
+		for _, k := range li.Tags.Keys() {
+			keys[k] = true
+		}
+		if i == 0 {
+			sum = &InvoiceCSVSummary{InvoiceID: li.Invoice(), Month: li.Month(), OrgName: orgName[li.OrgID], OrgID: li.OrgID}
+		} else if sum != nil && (li.Invoice() != sum.InvoiceID || li.Month() != sum.Month || li.OrgID != sum.OrgID) {
+			sum = nil
+		}
+	}
+	cw, err := NewInvoiceCSVWriter(w, sum, slices.Sorted(maps.Keys(keys)))
+	if err != nil {
+		return err
+	}
+	for i := range b.Items {
+		li := &b.Items[i]
+		l := InvoiceLine{LineItem: *li, OrgName: orgName[li.OrgID], ProjectName: projectName[li.ProjectID], ClusterName: clusterName[li.ClusterID]}
+		if err := cw.Write(&l); err != nil {
+			return err
+		}
+	}
+	return cw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -264,3 +265,18 @@ type InvoiceLine struct {
 // implements it over its line items so that an invoice of millions of items
 // is written in constant memory.
 type InvoiceLines func(invoiceID string, fn func(*InvoiceLine) error) error
+
+// DiscountFrom derives discountCents for a discounted item whose Amount is
+// net of the discount: the gross charge (unit price × quantity, rounded to
+// the cent) less the amount; 0 when that is not positive or the item is a
+// credit. Sources that carry discountCents (sync) keep theirs.
+func DiscountFrom(unitPriceNanos int64, quantity float64, amount Cents) Cents {
+	if amount <= 0 {
+		return 0
+	}
+	gross := math.Round(float64(unitPriceNanos) * quantity / 1e7)
+	if !(gross > float64(amount)) || gross > 1e17 {
+		return 0
+	}
+	return Cents(gross) - amount
+}
