@@ -34,14 +34,14 @@ func parseFile(t *testing.T, name string) *costexplorer.UsageBatch {
 // fullItem is a line item with every field, as the summary golden shows it.
 type fullItem struct {
 	ID, InvoiceID, OrgID, ProjectID, ClusterID, Service, SKU string
-	Date, BillDate                                         string
-	Description, Note, Region, ReplicaSet, Application     string
-	Unit                                                   string
-	Quantity                                               float64
-	UnitPriceNanos                                         int64
-	DiscountPercent                                        float64
-	Discount, Amount                                       string
-	Tags                                                   costexplorer.Tags
+	Date, BillDate                                           string
+	Description, Note, Region, ReplicaSet, Application       string
+	Unit                                                     string
+	Quantity                                                 float64
+	UnitPriceNanos                                           int64
+	DiscountPercent                                          float64
+	Discount, Amount                                         string
+	Tags                                                     costexplorer.Tags
 }
 
 func TestParse_AtlasLayout(t *testing.T) {
