@@ -1,13 +1,15 @@
 package costexplorer
 
 import (
-	"encoding/csv"
+	"bufio"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // InvoiceCSVColumns is the header of the line items of an invoice CSV, as
@@ -58,20 +60,28 @@ func (s *InvoiceCSVSummary) BillingPeriod() string {
 
 // InvoiceCSVWriter writes an invoice CSV row by row: the summary block and
 // the header when it is made, then one row per Write, so an invoice of any
-// size is written in constant memory. Text a spreadsheet would read as a
-// formula is neutralised by [NeutraliseCSVText].
+// size is written in constant memory. Fields are quoted as encoding/csv
+// quotes them; text a spreadsheet would read as a formula is neutralised by
+// [NeutraliseCSVText].
 type InvoiceCSVWriter struct {
-	cw     *csv.Writer
-	tagCol map[string]int // tag key → its field in a row
-	rec    []string
+	w      *bufio.Writer
+	tagCol map[string]int // tag key → its index among the tag columns
+	cells  []string       // the tag cells of the current row
+	row    []byte
+	err    error
+
+	// The tag cells of the last row's tags: consecutive rows of one
+	// resource share them.
+	lastTags  Tags
+	lastCells []string
 }
 
 // NewInvoiceCSVWriter writes the summary block (unless sum is nil), a blank
 // line and the header with a column per tag key. tagKeys must be every tag
-// key the rows carry, distinct and valid tag keys (see [Tags.Validate]);
-// the header is written before the first row, so a key learnt later would
-// have no column. Dates are MM/DD/YYYY, money is "$" and exact decimals
-// without thousands separators ("$4000.00", "-$5.00").
+// key the rows carry, distinct and valid tag keys (see [ValidateTags]); the
+// header is written before the first row, so a key learnt later would have
+// no column. Dates are MM/DD/YYYY, money is "$" and exact decimals without
+// thousands separators ("$4000.00", "-$5.00").
 func NewInvoiceCSVWriter(w io.Writer, sum *InvoiceCSVSummary, tagKeys []string) (*InvoiceCSVWriter, error) {
 	col := make(map[string]int, len(tagKeys))
 	check := make(map[string][]string, len(tagKeys))
@@ -79,13 +89,13 @@ func NewInvoiceCSVWriter(w io.Writer, sum *InvoiceCSVSummary, tagKeys []string) 
 		if _, dup := col[k]; dup {
 			return nil, fmt.Errorf("invoice csv: tag key %q given twice", k)
 		}
-		col[k] = len(InvoiceCSVColumns) + i
+		col[k] = i
 		check[k] = []string{"x"}
 	}
 	if err := ValidateTags(check); err != nil {
 		return nil, fmt.Errorf("invoice csv: %w", err)
 	}
-	cw := csv.NewWriter(w)
+	cw := &InvoiceCSVWriter{w: bufio.NewWriterSize(w, 64<<10), tagCol: col, cells: make([]string, len(tagKeys))}
 	if sum != nil {
 		for _, rec := range [][]string{
 			{InvoiceCSVNumberLabel, sum.InvoiceID, ""},
@@ -94,62 +104,152 @@ func NewInvoiceCSVWriter(w io.Writer, sum *InvoiceCSVSummary, tagKeys []string) 
 			{InvoiceCSVOrgIDLabel, sum.OrgID, ""},
 			{},
 		} {
-			if err := cw.Write(rec); err != nil {
-				return nil, err
-			}
+			cw.writeRecord(rec)
 		}
 	}
 	header := slices.Clone(InvoiceCSVColumns)
 	for _, k := range tagKeys {
 		header = append(header, NeutraliseCSVText(k))
 	}
-	if err := cw.Write(header); err != nil {
-		return nil, err
+	cw.writeRecord(header)
+	return cw, cw.err
+}
+
+func (w *InvoiceCSVWriter) writeRecord(rec []string) {
+	b := w.row[:0]
+	for i, f := range rec {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVField(b, f)
 	}
-	return &InvoiceCSVWriter{cw: cw, tagCol: col, rec: make([]string, len(header))}, nil
+	w.row = append(b, '\n')
+	w.flushRow()
+}
+
+func (w *InvoiceCSVWriter) flushRow() {
+	if w.err == nil {
+		_, w.err = w.w.Write(w.row)
+	}
 }
 
 // Write writes one line item. A tag key without a column is an error: its
 // values would be lost.
 func (w *InvoiceCSVWriter) Write(l *InvoiceLine) error {
-	rec := w.rec
-	clear(rec[len(InvoiceCSVColumns):])
-	for k, vals := range l.Tags.All() {
-		i, ok := w.tagCol[k]
-		if !ok {
-			return fmt.Errorf("invoice csv: line item %s has tag %q, which has no column", l.ID, k)
+	if w.err != nil {
+		return w.err
+	}
+	if l.Tags != w.lastTags || w.lastCells == nil {
+		clear(w.cells)
+		for k, vals := range l.Tags.All() {
+			i, ok := w.tagCol[k]
+			if !ok {
+				return fmt.Errorf("invoice csv: line item %s has tag %q, which has no column", l.ID, k)
+			}
+			w.cells[i] = NeutraliseCSVText(strings.Join(vals, TagValueSeparator))
 		}
-		rec[i] = NeutraliseCSVText(strings.Join(vals, TagValueSeparator))
+		w.lastTags, w.lastCells = l.Tags, slices.Clone(w.cells)
 	}
-	rec[0] = ""
+	b := w.row[:0]
 	if l.BillDate != 0 {
-		rec[0] = l.BillDate.Time().Format(InvoiceCSVDateLayout)
+		b = appendUSDate(b, l.BillDate)
 	}
-	rec[1] = l.Date.Time().Format(InvoiceCSVDateLayout)
-	rec[2] = NeutraliseCSVText(l.Description)
-	rec[3] = NeutraliseCSVText(l.Note)
-	rec[4] = NeutraliseCSVText(l.OrgName)
-	rec[5] = l.OrgID
-	rec[6] = NeutraliseCSVText(l.ProjectName)
-	rec[7] = l.ProjectID
-	rec[8] = NeutraliseCSVText(l.SKU)
-	rec[9] = NeutraliseCSVText(l.Region)
-	rec[10] = NeutraliseCSVText(l.ClusterName)
-	rec[11] = NeutraliseCSVText(l.ReplicaSet)
-	rec[12] = NeutraliseCSVText(l.ConfigServer)
-	rec[13] = NeutraliseCSVText(l.Application)
-	rec[14] = NeutraliseCSVText(l.Unit)
-	rec[15] = dollarSign(FormatNanos(l.UnitPriceNanos))
-	rec[16] = strconv.FormatFloat(l.Quantity, 'f', -1, 64)
-	rec[17] = FormatPercent(l.DiscountPercent)
-	rec[18] = dollarSign(l.Amount.Dollars())
-	return w.cw.Write(rec)
+	b = append(b, ',')
+	b = appendUSDate(b, l.Date)
+	for _, f := range [...]string{l.Description, l.Note, l.OrgName} {
+		b = append(b, ',')
+		b = appendCSVField(b, NeutraliseCSVText(f))
+	}
+	b = append(b, ',')
+	b = appendCSVField(b, l.OrgID)
+	b = append(b, ',')
+	b = appendCSVField(b, NeutraliseCSVText(l.ProjectName))
+	b = append(b, ',')
+	b = appendCSVField(b, l.ProjectID)
+	for _, f := range [...]string{l.SKU, l.Region, l.ClusterName, l.ReplicaSet, l.ConfigServer, l.Application, l.Unit} {
+		b = append(b, ',')
+		b = appendCSVField(b, NeutraliseCSVText(f))
+	}
+	b = append(b, ',')
+	b = appendDollarSign(b, l.UnitPriceNanos < 0)
+	b = appendNanos(b, l.UnitPriceNanos, true)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, l.Quantity, 'f', -1, 64)
+	b = append(b, ',')
+	if l.DiscountPercent != 0 {
+		b = strconv.AppendFloat(b, l.DiscountPercent, 'f', -1, 64)
+		b = append(b, '%')
+	}
+	b = append(b, ',')
+	b = appendDollarSign(b, l.Amount < 0)
+	b = appendCents(b, l.Amount, true)
+	for _, c := range w.lastCells {
+		b = append(b, ',')
+		b = appendCSVField(b, c)
+	}
+	w.row = append(b, '\n')
+	w.flushRow()
+	return w.err
 }
 
 // Flush writes what is buffered and reports any error of the writes so far.
 func (w *InvoiceCSVWriter) Flush() error {
-	w.cw.Flush()
-	return w.cw.Error()
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	return w.err
+}
+
+// appendCSVField appends f quoted as encoding/csv quotes a field (comma
+// separator, LF line ends): in quotes, with quotes doubled, when it holds a
+// comma, a quote, CR or LF, begins with a space, or is \. (for PostgreSQL).
+func appendCSVField(b []byte, f string) []byte {
+	if !csvNeedsQuotes(f) {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, f[i])
+	}
+	return append(b, '"')
+}
+
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	if f[0] < utf8.RuneSelf {
+		return f[0] == ' ' || f[0] >= '\t' && f[0] <= '\r'
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
+}
+
+// appendUSDate appends d as MM/DD/YYYY.
+func appendUSDate(b []byte, d Day) []byte {
+	y, m, dd := d.Time().Date()
+	b = append(b, byte('0'+int(m)/10), byte('0'+int(m)%10), '/', byte('0'+dd/10), byte('0'+dd%10), '/')
+	return strconv.AppendInt(b, int64(y), 10) // 1970 and after: four digits
+}
+
+// appendDollarSign appends "$", after a minus for a negative amount.
+func appendDollarSign(b []byte, neg bool) []byte {
+	if neg {
+		return append(b, '-', '$')
+	}
+	return append(b, '$')
 }
 
 // WriteInvoiceCSV writes inv as its invoice CSV: the summary naming orgName,
@@ -189,17 +289,46 @@ func RestoreCSVText(s string) string {
 
 // FormatNanos writes an amount of nanodollars as an exact decimal number of
 // dollars with at least two decimals ("0.54", "0.000002", "-1000.00").
-func FormatNanos(n int64) string {
-	sign := ""
+func FormatNanos(n int64) string { return string(appendNanos(nil, n, false)) }
+
+// appendNanos appends n nanodollars as FormatNanos writes them; unsigned
+// leaves out the minus sign (written before a "$" by the caller).
+func appendNanos(b []byte, n int64, unsigned bool) []byte {
 	u := uint64(n)
 	if n < 0 {
-		sign, u = "-", -u
+		u = -u
+		if !unsigned {
+			b = append(b, '-')
+		}
 	}
-	frac := strings.TrimRight(strconv.FormatUint(u%1e9+1e9, 10)[1:], "0")
-	for len(frac) < 2 {
-		frac += "0"
+	b = strconv.AppendUint(b, u/1e9, 10)
+	b = append(b, '.')
+	frac := u % 1e9
+	digits := 9
+	for digits > 2 && frac%10 == 0 {
+		frac /= 10
+		digits--
 	}
-	return sign + strconv.FormatUint(u/1e9, 10) + "." + frac
+	var tmp [9]byte
+	for i := digits - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(b, tmp[:digits]...)
+}
+
+// appendCents appends c as dollars with two decimals, as Cents.Dollars
+// writes them; unsigned leaves out the minus sign.
+func appendCents(b []byte, c Cents, unsigned bool) []byte {
+	u := uint64(c)
+	if c < 0 {
+		u = -u
+		if !unsigned {
+			b = append(b, '-')
+		}
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
 }
 
 // FormatPercent writes a discount percent as the invoice CSV shows it:
@@ -210,14 +339,6 @@ func FormatPercent(p float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(p, 'f', -1, 64) + "%"
-}
-
-// dollarSign puts "$" after the sign of a decimal amount.
-func dollarSign(s string) string {
-	if rest, neg := strings.CutPrefix(s, "-"); neg {
-		return "-$" + rest
-	}
-	return "$" + s
 }
 
 // WriteBatchCSV writes the items of b as an invoice CSV, named by b's

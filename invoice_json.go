@@ -1,8 +1,8 @@
 package costexplorer
 
 import (
-	"encoding/json"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -168,10 +168,10 @@ func writeInvoice(s *jsonStream, inv *Invoice, lines InvoiceLines, o InvoiceJSON
 	writeInvoiceHead(s, inv, o)
 	s.key("lineItems")
 	s.beginArray()
-	var row invoiceLineJSON
+	var row []byte
 	if err := lines(inv.ID, func(l *InvoiceLine) error {
-		row.set(l)
-		s.value(&row)
+		row = appendInvoiceLine(row[:0], l)
+		s.rawValue(row)
 		return s.err
 	}); err != nil {
 		return err
@@ -201,55 +201,101 @@ func writeInvoice(s *jsonStream, inv *Invoice, lines InvoiceLines, o InvoiceJSON
 	return s.err
 }
 
-// invoiceLineJSON is the Atlas InvoiceLineItem. Optional fields are omitted
-// when the item has no value for them; the discount fields appear only when
-// a discount applies.
-type invoiceLineJSON struct {
-	CloudProvider    CloudProvider `json:"cloudProvider"`
-	ClusterName      string        `json:"clusterName,omitempty"`
-	Created          string        `json:"created"`
-	DiscountCents    *int64        `json:"discountCents,omitempty"`
-	EndDate          string        `json:"endDate"`
-	GroupID          string        `json:"groupId,omitempty"`
-	GroupName        string        `json:"groupName,omitempty"`
-	Note             string        `json:"note,omitempty"`
-	PercentDiscount  *float64      `json:"percentDiscount,omitempty"`
-	Quantity         float64       `json:"quantity"`
-	SKU              string        `json:"sku"`
-	StartDate        string        `json:"startDate"`
-	StitchAppName    string        `json:"stitchAppName,omitempty"`
-	Tags             Tags          `json:"tags"`
-	TotalPriceCents  int64         `json:"totalPriceCents"`
-	Unit             string        `json:"unit"`
-	UnitPriceDollars json.Number   `json:"unitPriceDollars"`
-
-	discount int64
-	percent  float64
+// appendInvoiceLine appends l as the Atlas InvoiceLineItem, byte for byte
+// what encoding/json writes for the schema's fields in their order (the
+// tests hold the struct it must match). Written by hand because it runs once
+// per line item of invoices of millions. Optional fields are left out when
+// the item has no value for them; the discount fields appear only when a
+// discount applies.
+func appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
+	b = append(b, `{"cloudProvider":`...)
+	b = appendJSONString(b, string(l.CloudProvider()))
+	if l.ClusterName != "" {
+		b = append(b, `,"clusterName":`...)
+		b = appendJSONString(b, l.ClusterName)
+	}
+	b = append(b, `,"created":`...)
+	b = appendDayTimestamp(b, l.Billed())
+	discounted := l.Discount != 0 || l.DiscountPercent != 0
+	if discounted {
+		b = append(b, `,"discountCents":`...)
+		b = strconv.AppendInt(b, int64(l.Discount), 10)
+	}
+	b = append(b, `,"endDate":`...)
+	b = appendDayTimestamp(b, l.Date+1)
+	if l.ProjectID != "" {
+		b = append(b, `,"groupId":`...)
+		b = appendJSONString(b, l.ProjectID)
+	}
+	if l.ProjectName != "" {
+		b = append(b, `,"groupName":`...)
+		b = appendJSONString(b, l.ProjectName)
+	}
+	if l.Note != "" {
+		b = append(b, `,"note":`...)
+		b = appendJSONString(b, l.Note)
+	}
+	if discounted {
+		b = append(b, `,"percentDiscount":`...)
+		b = appendJSONFloat(b, l.DiscountPercent)
+	}
+	b = append(b, `,"quantity":`...)
+	b = appendJSONFloat(b, l.Quantity)
+	b = append(b, `,"sku":`...)
+	b = appendJSONString(b, l.SKU)
+	b = append(b, `,"startDate":`...)
+	b = appendDayTimestamp(b, l.Date)
+	if l.Application != "" {
+		b = append(b, `,"stitchAppName":`...)
+		b = appendJSONString(b, l.Application)
+	}
+	b = append(b, `,"tags":`...)
+	b = l.Tags.appendJSON(b)
+	b = append(b, `,"totalPriceCents":`...)
+	b = strconv.AppendInt(b, int64(l.Amount), 10)
+	b = append(b, `,"unit":`...)
+	b = appendJSONString(b, l.Unit)
+	b = append(b, `,"unitPriceDollars":`...)
+	b = appendNanos(b, l.UnitPriceNanos, false)
+	return append(b, '}')
 }
 
-// set fills the row from l, reusing the row's storage.
-func (r *invoiceLineJSON) set(l *InvoiceLine) {
-	*r = invoiceLineJSON{
-		CloudProvider:    l.CloudProvider(),
-		ClusterName:      l.ClusterName,
-		Created:          FormatTimestamp(l.Billed().Time()),
-		EndDate:          FormatTimestamp((l.Date + 1).Time()),
-		GroupID:          l.ProjectID,
-		GroupName:        l.ProjectName,
-		Note:             l.Note,
-		Quantity:         l.Quantity,
-		SKU:              l.SKU,
-		StartDate:        FormatTimestamp(l.Date.Time()),
-		StitchAppName:    l.Application,
-		Tags:             l.Tags,
-		TotalPriceCents:  int64(l.Amount),
-		Unit:             l.Unit,
-		UnitPriceDollars: json.Number(FormatNanos(l.UnitPriceNanos)),
+// appendUsageDetail appends l as the Atlas PublicApiUsageDetailsLineItemView
+// (additionalData left out: no stream processors here).
+func appendUsageDetail(b []byte, l *InvoiceLine) []byte {
+	b = append(b, `{"billDate":`...)
+	b = appendDayTimestamp(b, l.Billed())
+	b = append(b, `,"cloudProvider":`...)
+	b = appendJSONString(b, string(l.CloudProvider()))
+	if l.ClusterName != "" {
+		b = append(b, `,"clusterName":`...)
+		b = appendJSONString(b, l.ClusterName)
 	}
-	if l.Discount != 0 || l.DiscountPercent != 0 {
-		r.discount, r.percent = int64(l.Discount), l.DiscountPercent
-		r.DiscountCents, r.PercentDiscount = &r.discount, &r.percent
+	if l.Description != "" {
+		b = append(b, `,"description":`...)
+		b = appendJSONString(b, l.Description)
 	}
+	if l.ProjectID != "" {
+		b = append(b, `,"groupId":`...)
+		b = appendJSONString(b, l.ProjectID)
+	}
+	b = append(b, `,"quantity":`...)
+	b = appendJSONFloat(b, l.Quantity)
+	b = append(b, `,"totalPriceCents":`...)
+	b = strconv.AppendInt(b, int64(l.Amount), 10)
+	b = append(b, `,"unitPriceDollars":`...)
+	b = appendNanos(b, l.UnitPriceNanos, false)
+	b = append(b, `,"usageDate":`...)
+	b = appendDayTimestamp(b, l.Date)
+	return append(b, '}')
+}
+
+// appendDayTimestamp appends the first instant of d as a quoted RFC 3339
+// timestamp ("2024-06-01T00:00:00Z").
+func appendDayTimestamp(b []byte, d Day) []byte {
+	b = append(b, '"')
+	b = d.Time().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
 }
 
 // paymentJSON is the Atlas BillingPayment.
@@ -304,21 +350,11 @@ func WriteLineItemPageJSON(w io.Writer, page *LineItemPage, o InvoiceJSONOptions
 	writeLinks(s, page.Links)
 	s.key("results")
 	s.beginArray()
-	var row usageDetailJSON
+	var row []byte
 	if page.Lines != nil {
 		if err := page.Lines(func(l *InvoiceLine) error {
-			row = usageDetailJSON{
-				BillDate:         FormatTimestamp(l.Billed().Time()),
-				CloudProvider:    l.CloudProvider(),
-				ClusterName:      l.ClusterName,
-				Description:      l.Description,
-				GroupID:          l.ProjectID,
-				Quantity:         l.Quantity,
-				TotalPriceCents:  int64(l.Amount),
-				UnitPriceDollars: json.Number(FormatNanos(l.UnitPriceNanos)),
-				UsageDate:        FormatTimestamp(l.Date.Time()),
-			}
-			s.value(&row)
+			row = appendUsageDetail(row[:0], l)
+			s.rawValue(row)
 			return s.err
 		}); err != nil {
 			return err
@@ -333,17 +369,4 @@ func WriteLineItemPageJSON(w io.Writer, page *LineItemPage, o InvoiceJSONOptions
 	}
 	s.endObject()
 	return s.Flush()
-}
-
-// usageDetailJSON is the Atlas PublicApiUsageDetailsLineItemView.
-type usageDetailJSON struct {
-	BillDate         string        `json:"billDate"`
-	CloudProvider    CloudProvider `json:"cloudProvider"`
-	ClusterName      string        `json:"clusterName,omitempty"`
-	Description      string        `json:"description,omitempty"`
-	GroupID          string        `json:"groupId,omitempty"`
-	Quantity         float64       `json:"quantity"`
-	TotalPriceCents  int64         `json:"totalPriceCents"`
-	UnitPriceDollars json.Number   `json:"unitPriceDollars"`
-	UsageDate        string        `json:"usageDate"`
 }

@@ -28,10 +28,11 @@ const (
 // its name carries as a word ("ATLAS_AWS_INSTANCE_M10", "AZURE_…",
 // "ATLAS_DATA_LAKE_GCP_…"), else ATLAS (support, credits, App Services, …).
 func CloudProviderOf(sku string) CloudProvider {
-	u := "_" + strings.ToUpper(sku) + "_"
-	for _, p := range []CloudProvider{CloudAWS, CloudGCP, CloudAzure} {
-		if strings.Contains(u, "_"+string(p)+"_") {
-			return p
+	for word := range strings.SplitSeq(sku, "_") {
+		for _, p := range []CloudProvider{CloudAWS, CloudGCP, CloudAzure} {
+			if strings.EqualFold(word, string(p)) {
+				return p
+			}
 		}
 	}
 	return CloudAtlas
@@ -178,12 +179,36 @@ func (t Tags) Map() map[string][]string {
 }
 
 // MarshalJSON writes the tags as Atlas does: an object of arrays of strings.
-func (t Tags) MarshalJSON() ([]byte, error) {
-	m := t.Map()
-	if m == nil {
-		return []byte("{}"), nil
+func (t Tags) MarshalJSON() ([]byte, error) { return t.appendJSON(nil), nil }
+
+// appendJSON appends the tags' JSON object, keys in byte order, as
+// encoding/json writes a map[string][]string.
+func (t Tags) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	rest := t.enc
+	for first := true; rest != ""; first = false {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, tagKeySep)
+		if !first {
+			b = append(b, ',')
+		}
+		k, vals, _ := strings.Cut(kv, tagValueSep)
+		b = appendJSONString(b, k)
+		b = append(b, ':', '[')
+		for i := 0; ; i++ {
+			var v string
+			v, vals, _ = strings.Cut(vals, tagValueSep)
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, v)
+			if vals == "" {
+				break
+			}
+		}
+		b = append(b, ']')
 	}
-	return json.Marshal(m)
+	return append(b, '}')
 }
 
 // UnmarshalJSON reads an object of arrays of strings and checks it as

@@ -2,9 +2,12 @@ package costexplorer
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +355,121 @@ func checkWire(t *testing.T, b []byte) {
 		}
 	}
 	walk("", v)
+}
+
+// invoiceLineJSON is the Atlas InvoiceLineItem as a struct: the oracle the
+// hand-written encoder must match byte for byte.
+type invoiceLineJSON struct {
+	CloudProvider    CloudProvider       `json:"cloudProvider"`
+	ClusterName      string              `json:"clusterName,omitempty"`
+	Created          string              `json:"created"`
+	DiscountCents    *int64              `json:"discountCents,omitempty"`
+	EndDate          string              `json:"endDate"`
+	GroupID          string              `json:"groupId,omitempty"`
+	GroupName        string              `json:"groupName,omitempty"`
+	Note             string              `json:"note,omitempty"`
+	PercentDiscount  *float64            `json:"percentDiscount,omitempty"`
+	Quantity         float64             `json:"quantity"`
+	SKU              string              `json:"sku"`
+	StartDate        string              `json:"startDate"`
+	StitchAppName    string              `json:"stitchAppName,omitempty"`
+	Tags             map[string][]string `json:"tags"`
+	TotalPriceCents  int64               `json:"totalPriceCents"`
+	Unit             string              `json:"unit"`
+	UnitPriceDollars json.Number         `json:"unitPriceDollars"`
+}
+
+func oracleLine(l *InvoiceLine) []byte {
+	r := invoiceLineJSON{
+		CloudProvider: l.CloudProvider(), ClusterName: l.ClusterName, Created: FormatTimestamp(l.Billed().Time()),
+		EndDate: FormatTimestamp((l.Date + 1).Time()), GroupID: l.ProjectID, GroupName: l.ProjectName, Note: l.Note,
+		Quantity: l.Quantity, SKU: l.SKU, StartDate: FormatTimestamp(l.Date.Time()), StitchAppName: l.Application,
+		Tags: l.Tags.Map(), TotalPriceCents: int64(l.Amount), Unit: l.Unit, UnitPriceDollars: json.Number(FormatNanos(l.UnitPriceNanos)),
+	}
+	if r.Tags == nil {
+		r.Tags = map[string][]string{}
+	}
+	if l.Discount != 0 || l.DiscountPercent != 0 {
+		d, p := int64(l.Discount), l.DiscountPercent
+		r.DiscountCents, r.PercentDiscount = &d, &p
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(r)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// FuzzWireEncoders checks the hand-written encoders against the standard
+// library they stand in for: JSON strings and numbers against
+// encoding/json, CSV fields against encoding/csv, money against
+// Cents.Dollars, and a whole InvoiceLineItem against its struct.
+func FuzzWireEncoders(f *testing.F) {
+	f.Add("plain", 1.5, int64(12345))
+	f.Add("quote \" backslash \\ <html> & \u2028 \x00 \b\f\n\r\t \xff", 1e-7, int64(-1))
+	f.Add(" leading space, comma", 1e21, int64(-9223372036854775808))
+	f.Add(`\.`, 0.000001, int64(0))
+	f.Add("'=formula", -2.5e-300, int64(999))
+	f.Fuzz(func(t *testing.T, s string, x float64, n int64) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(s)
+		if got, want := string(appendJSONString(nil, s)), strings.TrimSuffix(buf.String(), "\n"); got != want {
+			t.Fatalf("JSON string %q: %s, want %s", s, got, want)
+		}
+		if want, err := json.Marshal(x); err == nil {
+			if got := appendJSONFloat(nil, x); string(got) != string(want) {
+				t.Fatalf("JSON float %v: %s, want %s", x, got, want)
+			}
+		}
+		var cb bytes.Buffer
+		cw := csv.NewWriter(&cb)
+		cw.Write([]string{s, s})
+		cw.Flush()
+		mine := string(appendCSVField(nil, s)) + "," + string(appendCSVField(nil, s)) + "\n"
+		if mine != cb.String() {
+			t.Fatalf("CSV field %q: %s, want %s", s, mine, cb.String())
+		}
+		if got, want := string(appendCents(nil, Cents(n), false)), Cents(n).Dollars(); n != -1<<63 && got != want {
+			t.Fatalf("cents %d: %s, want %s", n, got, want)
+		}
+		if n != -1<<63 {
+			if back, err := parseNanosForTest(FormatNanos(n)); err != nil || back != n {
+				t.Fatalf("FormatNanos(%d) = %s reads back as %d, %v", n, FormatNanos(n), back, err)
+			}
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return
+		}
+		l := testLines()[1]
+		l.Description, l.Note, l.ClusterName, l.ProjectName, l.Unit, l.Application = s, s, s, s, s, s
+		l.Quantity, l.UnitPriceNanos, l.Amount = x, n, Cents(n)
+		if tags, err := NewTags(map[string][]string{"k": {s}, s: {"v"}}); err == nil {
+			l.Tags = tags
+		}
+		if got, want := appendInvoiceLine(nil, &l), oracleLine(&l); string(got) != string(want) {
+			t.Fatalf("line item:\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// parseNanosForTest reads a decimal amount of dollars into nanodollars.
+func parseNanosForTest(s string) (int64, error) {
+	neg := strings.HasPrefix(s, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	frac += strings.Repeat("0", 9-len(frac))
+	w, err := strconv.ParseUint(whole, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	fr, err := strconv.ParseUint(frac, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	u := w*1e9 + fr
+	if neg {
+		return -int64(u), nil
+	}
+	return int64(u), nil
 }
