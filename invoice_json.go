@@ -83,19 +83,30 @@ func WritePendingInvoicesJSON(w io.Writer, page *InvoicePage, lines InvoiceLines
 }
 
 func writePage(w io.Writer, page *InvoicePage, o InvoiceJSONOptions, item func(*jsonStream, *Invoice) error) error {
+	return writeList(w, page.Links, page.TotalCount, o, func(s *jsonStream) error {
+		for _, inv := range page.Invoices {
+			if err := item(s, inv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeList writes an Atlas paginated list: links, the results that
+// results writes, totalCount when given, and the envelope's status.
+func writeList(w io.Writer, links []Link, total *int, o InvoiceJSONOptions, results func(*jsonStream) error) error {
 	s := newJSONStream(w, o.Indent)
 	s.beginObject()
-	writeLinks(s, page.Links)
+	writeLinks(s, links)
 	s.key("results")
 	s.beginArray()
-	for _, inv := range page.Invoices {
-		if err := item(s, inv); err != nil {
-			return err
-		}
+	if err := results(s); err != nil {
+		return err
 	}
 	s.endArray()
-	if page.TotalCount != nil {
-		s.field("totalCount", *page.TotalCount)
+	if total != nil {
+		s.field("totalCount", *total)
 	}
 	if o.EnvelopeStatus != 0 {
 		s.field("status", o.EnvelopeStatus)
@@ -345,28 +356,15 @@ type LineItemPage struct {
 // WriteLineItemPageJSON writes a page of line items as a
 // PaginatedPublicApiUsageDetailsLineItem.
 func WriteLineItemPageJSON(w io.Writer, page *LineItemPage, o InvoiceJSONOptions) error {
-	s := newJSONStream(w, o.Indent)
-	s.beginObject()
-	writeLinks(s, page.Links)
-	s.key("results")
-	s.beginArray()
-	var row []byte
-	if page.Lines != nil {
-		if err := page.Lines(func(l *InvoiceLine) error {
+	return writeList(w, page.Links, page.TotalCount, o, func(s *jsonStream) error {
+		if page.Lines == nil {
+			return nil
+		}
+		var row []byte
+		return page.Lines(func(l *InvoiceLine) error {
 			row = appendUsageDetail(row[:0], l)
 			s.rawValue(row)
 			return s.err
-		}); err != nil {
-			return err
-		}
-	}
-	s.endArray()
-	if page.TotalCount != nil {
-		s.field("totalCount", *page.TotalCount)
-	}
-	if o.EnvelopeStatus != 0 {
-		s.field("status", o.EnvelopeStatus)
-	}
-	s.endObject()
-	return s.Flush()
+		})
+	})
 }

@@ -473,3 +473,46 @@ func parseNanosForTest(s string) (int64, error) {
 	}
 	return int64(u), nil
 }
+
+// TestPrettyIsIndentedCompact: pretty=true writes exactly the indented form
+// of the compact answer, for every streaming writer.
+func TestPrettyIsIndentedCompact(t *testing.T) {
+	inv, lines := linkedSetup()
+	total := 1
+	page := &InvoicePage{Invoices: []*Invoice{inv}, TotalCount: &total}
+	writers := map[string]func(io.Writer, InvoiceJSONOptions) error{
+		"list": func(w io.Writer, o InvoiceJSONOptions) error { return WriteInvoiceListJSON(w, page, o) },
+		"pending": func(w io.Writer, o InvoiceJSONOptions) error {
+			return WritePendingInvoicesJSON(w, page, scanLines(lines), o)
+		},
+		"search": func(w io.Writer, o InvoiceJSONOptions) error {
+			return WriteLineItemPageJSON(w, &LineItemPage{TotalCount: &total, Lines: func(fn func(*InvoiceLine) error) error {
+				return scanLines(lines)(inv.ID, fn)
+			}}, o)
+		},
+		"emptySearch": func(w io.Writer, o InvoiceJSONOptions) error { return WriteLineItemPageJSON(w, &LineItemPage{}, o) },
+	}
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) {
+			var compact, pretty, want bytes.Buffer
+			o := wireOpts
+			o.EnvelopeStatus = 200
+			if err := write(&compact, o); err != nil {
+				t.Fatal(err)
+			}
+			o.Indent = true
+			if err := write(&pretty, o); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+				t.Fatalf("compact form is not JSON: %v\n%s", err, compact.String())
+			}
+			if pretty.String() != want.String() {
+				t.Errorf("pretty:\n%s\nwant\n%s", pretty.String(), want.String())
+			}
+			if !bytes.HasSuffix(compact.Bytes(), []byte(`"status":200}`)) {
+				t.Errorf("enveloped list without its status: %s", compact.String())
+			}
+		})
+	}
+}
