@@ -82,7 +82,7 @@ func (p *parser) row() error {
 	if err != nil {
 		return err
 	}
-	invoiceID := costexplorer.InvoiceID(orgID, usage.Month())
+	invoiceID := p.invoiceID(orgID, usage.Month())
 	if s := p.summary; s != nil {
 		switch {
 		case orgID != s.orgID:
@@ -441,4 +441,13 @@ func describeSKU(sku string) (provider, tier string) {
 		}
 	}
 	return provider, tier
+}
+
+// invoiceID returns the derived invoice of an organization and month,
+// remembering the last one: rows come grouped by organization and month.
+func (p *parser) invoiceID(orgID string, m costexplorer.Month) string {
+	if orgID != p.lastInvoice.org || m != p.lastInvoice.month || p.lastInvoice.id == "" {
+		p.lastInvoice.org, p.lastInvoice.month, p.lastInvoice.id = orgID, m, costexplorer.InvoiceID(orgID, m)
+	}
+	return p.lastInvoice.id
 }
