@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
@@ -25,6 +26,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(testHeader + "\n" + clusterRow(nil) + "\n"))
+	f.Add([]byte(atlasSummary + testHeader + ",team,'=env\n" + clusterRow(nil) + ",a;b,'+x\n"))
+	f.Add([]byte(strings.Replace(atlasSummary, orgA, orgB, 1) + testHeader + ",\n" + clusterRow(nil) + ",\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := Parse("fuzz.csv", bytes.NewReader(data))
 		if err != nil {
