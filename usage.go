@@ -37,6 +37,16 @@ func (id LineItemID) String() string { return hex.EncodeToString(id[:]) }
 // charge; negative for credits. ProjectID and ClusterID are empty for charges
 // that belong to no project or cluster (Support, Credits): such charges are
 // partial matches for project and cluster filters (DESIGN §1.4).
+//
+// The fields after Amount are what an invoice shows of the item (DESIGN
+// §5.1, the invoice CSV and InvoiceLineItem); they are zero for sources that
+// do not carry them, and a store that does not keep them yet ignores them.
+// InvoiceID is the invoice the item belongs to (empty: the derived invoice of
+// its organization and month, see [LineItem.Invoice]); BillDate the day the
+// charge was billed (0: the usage day); Application the App Services
+// application; DiscountPercent (0 to 100) and Discount (cents, ≥ 0) what was
+// taken off before Amount; Tags the resource's tags as they were on the usage
+// day.
 type LineItem struct {
 	ID             LineItemID
 	OrgID          string
@@ -49,6 +59,18 @@ type LineItem struct {
 	Unit           string
 	UnitPriceNanos int64 // unit price in billionths of a dollar; descriptive only
 	Amount         Cents
+
+	InvoiceID       string
+	BillDate        Day
+	Description     string
+	Note            string
+	Region          string
+	ReplicaSet      string
+	ConfigServer    string
+	Application     string
+	DiscountPercent float64
+	Discount        Cents
+	Tags            Tags
 }
 
 // Month returns the billing month of the item.
@@ -70,7 +92,16 @@ func (li *LineItem) Validate() error {
 		return bad("a cluster charge needs its project")
 	case math.IsNaN(li.Quantity) || math.IsInf(li.Quantity, 0):
 		return bad("quantity must be a finite number")
+	case li.InvoiceID != "" && !IsID(li.InvoiceID):
+		return bad("invalid invoice id %q", li.InvoiceID)
+	case li.BillDate < 0:
+		return bad("bill date before 1970")
+	case !(li.DiscountPercent >= 0 && li.DiscountPercent <= 100):
+		return bad("discount percent must be from 0 to 100")
+	case li.Discount < 0:
+		return bad("discount cannot be negative")
 	}
+
 	if _, ok := ParseService(string(li.Service)); !ok {
 		return bad("unknown service %q", li.Service)
 	}

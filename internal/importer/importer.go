@@ -6,6 +6,20 @@
 // then ingests the file in one IngestUsage call, so the store either gains the
 // whole file or nothing.
 //
+// Two layouts are read: the file as Atlas serves it, which opens with a
+// summary block (Invoice Number, Billing Period, Organization Name,
+// Organization ID, each "label,value,"), a blank line and then the header;
+// and the bare layout, header first. With a summary block, the invoice number
+// becomes every item's invoice id, and every row must belong to the summary's
+// organization and billing period; without one, an item's invoice is the
+// derived invoice of its organization and month. Columns the layout does not
+// name are tags: the header names the key, a cell holds the values (joined
+// by ";"), kept on the item.
+//
+// Text that costexplorer neutralised against spreadsheet formulas (a quote
+// before =, +, -, @) is restored (costexplorer.RestoreCSVText), so that the
+// CSV costexplorer serves for an invoice imports back into the same items.
+//
 // Invoice rows carry no line-item ids. Each row's id is derived from its
 // content and its occurrence count among identical rows of the same file, so
 // importing a file again inserts nothing while genuine duplicate rows (two
@@ -84,11 +98,7 @@ const (
 )
 
 // columnNames are the header names of the layout, in its order.
-var columnNames = [numColumns]string{
-	"Date", "Usage Date", "Description", "Note", "Organization Name", "Organization ID",
-	"Project", "Project ID", "SKU", "Region", "Cluster", "Replica Set", "Config Server",
-	"Application", "Unit", "Unit Price", "Quantity", "Discount Percent", "Amount",
-}
+var columnNames = [numColumns]string(costexplorer.InvoiceCSVColumns)
 
 // requiredColumns must be in every header: without them a row cannot become
 // a line item.
@@ -129,6 +139,9 @@ func parseLimited(name string, r io.Reader, limit int64) (*costexplorer.UsageBat
 		seen:     map[string]int{},
 		batch:    &costexplorer.UsageBatch{},
 	}
+	// A row of an invoice CSV is about 200 bytes: sizing the items once
+	// spares the copies (and the peak) of a slice grown by doubling.
+	p.batch.Items = make([]costexplorer.LineItem, 0, min(len(data)/160+1, 1<<22))
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
@@ -144,10 +157,26 @@ type parser struct {
 	rec  []string
 	line int // line of the current row
 
+	tagCols   []tagColumn // the header's tag columns
+	blankCols []int       // fields of columns without a name, which must stay empty
+	summary   *summary    // the summary block, nil for the bare layout
+
+	lastInvoice struct { // the last derived invoice id
+		org   string
+		month costexplorer.Month
+		id    string
+	}
+
 	orgs, projects, clusters map[string]int // id → index in the batch
 	seen                     map[string]int // row identity → occurrences so far
 	batch                    *costexplorer.UsageBatch
 	total                    costexplorer.Cents
+}
+
+// tagColumn is a header column the layout does not name: a tag key.
+type tagColumn struct {
+	field int
+	key   string
 }
 
 func (p *parser) errAt(line, col int, format string, args ...any) *ImportError {
@@ -175,6 +204,11 @@ func (p *parser) parse() error {
 	}
 	if err != nil {
 		return p.csvError(err)
+	}
+	if isLabel(header, costexplorer.InvoiceCSVNumberLabel) {
+		if header, err = p.readSummary(header); err != nil {
+			return err
+		}
 	}
 	if err := p.readHeader(header); err != nil {
 		return err
@@ -205,24 +239,46 @@ func (p *parser) parse() error {
 }
 
 // readHeader maps the header's names to the known columns: names match
-// case-insensitively once trimmed, in any order; unknown columns are ignored.
+// case-insensitively once trimmed, in any order. Any other named column is a
+// tag key; a column without a name must stay empty.
 func (p *parser) readHeader(header []string) error {
+	line, _ := p.cr.FieldPos(0)
 	for i := range p.idx {
 		p.idx[i] = -1
 	}
+	keys := map[string]int{}
 	for i, h := range header {
 		if err := p.checkField(i, h); err != nil {
 			return err
 		}
-		h = strings.TrimSpace(h)
+		h = strings.TrimSpace(costexplorer.RestoreCSVText(strings.TrimSpace(h)))
+		known := false
 		for c, want := range columnNames {
 			if !strings.EqualFold(h, want) {
 				continue
 			}
 			if p.idx[c] >= 0 {
-				return p.errAt(1, i+1, "column %q appears twice (also column %d)", want, p.idx[c]+1)
+				return p.errAt(line, i+1, "column %q appears twice (also column %d)", want, p.idx[c]+1)
 			}
 			p.idx[c] = i
+			known = true
+		}
+		switch {
+		case known:
+		case h == "":
+			p.blankCols = append(p.blankCols, i)
+		default:
+			if j, dup := keys[h]; dup {
+				return p.errAt(line, i+1, "tag column %q appears twice (also column %d)", h, j+1)
+			}
+			if err := costexplorer.ValidateTags(map[string][]string{h: {"x"}}); err != nil {
+				return p.errAt(line, i+1, "column %q is not a valid tag key: %v", h, err)
+			}
+			if len(keys) == costexplorer.MaxTagKeys {
+				return p.errAt(line, i+1, "more than %d tag columns", costexplorer.MaxTagKeys)
+			}
+			keys[h] = i
+			p.tagCols = append(p.tagCols, tagColumn{field: i, key: h})
 		}
 	}
 	var missing []string
@@ -232,7 +288,7 @@ func (p *parser) readHeader(header []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return p.errAt(1, 1, "header lacks the required column(s) %s; an invoice CSV has %s",
+		return p.errAt(line, 1, "header lacks the required column(s) %s; an invoice CSV has %s",
 			strings.Join(missing, ", "), strings.Join(columnNames[:], ", "))
 	}
 	return nil
@@ -298,10 +354,15 @@ func lineOffset(data []byte, n int) int {
 }
 
 // get returns the trimmed value of column c in the current row ("" if the
-// column is absent).
+// column is absent), restored from its formula-neutralised form.
 func (p *parser) get(c column) string {
 	if p.idx[c] < 0 {
 		return ""
 	}
-	return strings.TrimSpace(p.rec[p.idx[c]])
+	return p.field(p.idx[c])
+}
+
+// field returns the trimmed, restored value of field i of the current row.
+func (p *parser) field(i int) string {
+	return strings.TrimSpace(costexplorer.RestoreCSVText(strings.TrimSpace(p.rec[i])))
 }

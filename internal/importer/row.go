@@ -22,6 +22,10 @@ func (p *parser) row() error {
 	if err != nil {
 		return err
 	}
+	if billed == 0 && p.get(colDate) != "" {
+		// Day 0 means "billed on the usage day" on a line item.
+		return p.fail(colDate, "Date %s is before any billing: want a later date or none", p.get(colDate))
+	}
 
 	orgID, orgName := p.get(colOrgID), p.get(colOrgName)
 	if err := p.checkID(colOrgID, orgID, "organization", true); err != nil {
@@ -70,10 +74,27 @@ func (p *parser) row() error {
 	if err != nil {
 		return err
 	}
-	if err := p.discount(); err != nil {
+	pct, err := p.discount()
+	if err != nil {
 		return err
 	}
 	amount, err := p.amount()
+	if err != nil {
+		return err
+	}
+	invoiceID := p.invoiceID(orgID, usage.Month())
+	if s := p.summary; s != nil {
+		switch {
+		case orgID != s.orgID:
+			return p.fail(colOrgID, "row of organization %s in the invoice of organization %s (summary, line %d)", orgID, s.orgID, s.orgLine)
+		case orgName != s.orgName:
+			return p.fail(colOrgName, "organization name %q differs from the summary's %q (line %d)", orgName, s.orgName, s.orgLine-1)
+		case usage.Month() != s.month:
+			return p.fail(colUsageDate, "usage date %s is outside the billing period %q (summary, line %d)", usage, s.period, s.line)
+		}
+		invoiceID = s.invoiceID
+	}
+	tags, err := p.tags()
 	if err != nil {
 		return err
 	}
@@ -111,17 +132,30 @@ func (p *parser) row() error {
 	}
 
 	li := costexplorer.LineItem{
-		ID:             p.lineItemID(usage, billed, priceNanos, qty, amount),
-		OrgID:          orgID,
-		ProjectID:      projectID,
-		ClusterID:      clusterID,
-		Service:        sku.Service,
-		SKU:            skuID,
-		Date:           usage,
-		Quantity:       qty,
-		Unit:           unit,
-		UnitPriceNanos: priceNanos,
-		Amount:         amount,
+		ID:              p.lineItemID(usage, billed, priceNanos, qty, unit, pct, amount),
+		OrgID:           orgID,
+		ProjectID:       projectID,
+		ClusterID:       clusterID,
+		Service:         sku.Service,
+		SKU:             skuID,
+		Date:            usage,
+		Quantity:        qty,
+		Unit:            unit,
+		UnitPriceNanos:  priceNanos,
+		Amount:          amount,
+		InvoiceID:       invoiceID,
+		BillDate:        billed,
+		Description:     p.get(colDescription),
+		Note:            p.get(colNote),
+		Region:          p.get(colRegion),
+		ReplicaSet:      p.get(colReplicaSet),
+		ConfigServer:    p.get(colConfigServer),
+		Application:     p.get(colApplication),
+		DiscountPercent: pct,
+		Tags:            tags,
+	}
+	if pct > 0 {
+		li.Discount = costexplorer.DiscountFrom(priceNanos, qty, amount)
 	}
 	if err := li.Validate(); err != nil {
 		return p.errAt(p.line, 1, "%v", err)
@@ -132,9 +166,11 @@ func (p *parser) row() error {
 }
 
 // lineItemID derives the id from the row's identity columns, in canonical
-// form where a value has one (so that "$1,000" and "1000.00" are one amount),
-// and the row's occurrence count among identical rows of this file.
-func (p *parser) lineItemID(usage, billed costexplorer.Day, priceNanos int64, qty float64, amount costexplorer.Cents) costexplorer.LineItemID {
+// form where a value has one (so that "$1,000" and "1000.00" are one amount,
+// an empty Unit is the SKU's unit and "10" is "10%"), and the row's
+// occurrence count among identical rows of this file. Canonical forms make
+// the CSV costexplorer writes for an invoice import back as the same items.
+func (p *parser) lineItemID(usage, billed costexplorer.Day, priceNanos int64, qty float64, unit string, pct float64, amount costexplorer.Cents) costexplorer.LineItemID {
 	parts := make([]string, 0, len(identityColumns)+2)
 	parts = append(parts, "invoice-csv")
 	for _, c := range identityColumns {
@@ -152,6 +188,10 @@ func (p *parser) lineItemID(usage, billed costexplorer.Day, priceNanos int64, qt
 			v = strconv.FormatFloat(qty, 'g', -1, 64)
 		case colAmount:
 			v = strconv.FormatInt(int64(amount), 10)
+		case colUnit:
+			v = unit
+		case colDiscount:
+			v = costexplorer.FormatPercent(pct)
 		}
 		parts = append(parts, v)
 	}
@@ -271,18 +311,55 @@ func (p *parser) quantity() (float64, error) {
 	return q, nil
 }
 
-// discount checks the Discount Percent (0 to 100, with or without "%"). It
-// is kept only as part of the row's identity: Amount is already net of it.
-func (p *parser) discount() error {
+// discount reads the Discount Percent (0 to 100, with or without "%", at
+// most 9 decimals). Amount is already net of it.
+func (p *parser) discount() (float64, error) {
 	v := p.get(colDiscount)
 	if v == "" {
-		return nil
+		return 0, nil
 	}
 	n, err := parseDecimal(strings.TrimSpace(strings.TrimSuffix(v, "%")), 9)
 	if err != nil || n < 0 || n > 100_000_000_000 {
-		return p.fail(colDiscount, "invalid Discount Percent %q: want a number from 0 to 100", v)
+		return 0, p.fail(colDiscount, "invalid Discount Percent %q: want a number from 0 to 100", v)
 	}
-	return nil
+	return float64(n) / 1e9, nil
+}
+
+// tags reads the tag columns of the current row: a cell holds a key's
+// values joined by ";"; an empty cell means the item lacks the key.
+func (p *parser) tags() (costexplorer.Tags, error) {
+	for _, i := range p.blankCols {
+		if p.field(i) != "" {
+			return costexplorer.Tags{}, p.errAt(p.line, i+1, "a value under a column without a name: a tag column needs its key in the header")
+		}
+	}
+	if len(p.tagCols) == 0 {
+		return costexplorer.Tags{}, nil
+	}
+	var m map[string][]string
+	for _, tc := range p.tagCols {
+		v := p.field(tc.field)
+		if v == "" {
+			continue
+		}
+		vals := strings.Split(v, costexplorer.TagValueSeparator)
+		for j := range vals {
+			vals[j] = strings.TrimSpace(vals[j])
+		}
+		one := map[string][]string{tc.key: vals}
+		if err := costexplorer.ValidateTags(one); err != nil {
+			return costexplorer.Tags{}, p.errAt(p.line, tc.field+1, "invalid tag value %q: %v", v, err)
+		}
+		if m == nil {
+			m = map[string][]string{}
+		}
+		m[tc.key] = vals
+	}
+	t, err := costexplorer.NewTags(m)
+	if err != nil {
+		return costexplorer.Tags{}, p.errAt(p.line, 1, "%v", err)
+	}
+	return t, nil
 }
 
 // parseNanos parses an amount of dollars ("$0.08", "-1,000.5", "0.000002")
@@ -364,4 +441,13 @@ func describeSKU(sku string) (provider, tier string) {
 		}
 	}
 	return provider, tier
+}
+
+// invoiceID returns the derived invoice of an organization and month,
+// remembering the last one: rows come grouped by organization and month.
+func (p *parser) invoiceID(orgID string, m costexplorer.Month) string {
+	if orgID != p.lastInvoice.org || m != p.lastInvoice.month || p.lastInvoice.id == "" {
+		p.lastInvoice.org, p.lastInvoice.month, p.lastInvoice.id = orgID, m, costexplorer.InvoiceID(orgID, m)
+	}
+	return p.lastInvoice.id
 }
