@@ -28,9 +28,9 @@ type rawAnswer struct {
 }
 
 // rawCall sends a request with the project's own client (the same
-// credentials as the SDK client, Accept at version 2023-01-01) and reads the
-// whole answer.
-func (c *sdkClient) rawCall(t testing.TB, ctx context.Context, method, path string, body []byte) rawAnswer {
+// credentials as the SDK client, Accept at version 2023-01-01 unless header
+// says otherwise) and reads the whole answer.
+func (c *sdkClient) rawCall(t testing.TB, ctx context.Context, method, path string, body []byte, header http.Header) rawAnswer {
 	t.Helper()
 	var a rawAnswer
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
@@ -42,6 +42,9 @@ func (c *sdkClient) rawCall(t testing.TB, ctx context.Context, method, path stri
 	req, err := c.raw.NewRequest(ctx, method, path, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := c.raw.Do(req)
 	if err != nil {

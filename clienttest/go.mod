@@ -15,6 +15,6 @@ require (
 	go.mongodb.org/atlas-sdk/v20250312020 v20250312020.0.0
 )
 
-require golang.org/x/oauth2 v0.36.0 // indirect
+require golang.org/x/oauth2 v0.36.0
 
 replace github.com/costexplorer/costexplorer => ../

@@ -18,7 +18,7 @@ import (
 // minProcessing is how long every query stays "processing" on the test
 // server: long enough that the first poll right after creating a query
 // always sees the interim 102, short enough to keep the suite quick.
-const minProcessing = 2 * time.Second
+const minProcessing = 3 * time.Second
 
 var (
 	// binary is the costexplorer command built from the parent module.
