@@ -25,6 +25,9 @@ var (
 	binary string
 	// demo is the server every test shares.
 	demo *server
+	// apiBase is the base URL forEachClient's SDK clients call: demo.base,
+	// or a wire-breaking proxy in front of it (CLIENTTEST_WIRE).
+	apiBase string
 )
 
 func TestMain(m *testing.M) {
@@ -53,6 +56,20 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer demo.stop()
+	// CLIENTTEST_WIRE=final-102 or empty-200 puts a proxy that breaks the
+	// wire form of "processing" between every SDK client of forEachClient
+	// and the server: TestUsage must then fail (issue 18's proof that the
+	// check can fail; TestBrokenWireFormFailsThePoll asserts the same).
+	apiBase = demo.base
+	if w := os.Getenv("CLIENTTEST_WIRE"); w != "" {
+		mode, ok := map[string]wireMode{"final-102": finalProcessing, "empty-200": emptyOK}[w]
+		if !ok {
+			return 0, fmt.Errorf("CLIENTTEST_WIRE=%q: want final-102 or empty-200", w)
+		}
+		p := newWireProxy(demo.base, mode)
+		defer p.Close()
+		apiBase = p.URL
+	}
 	return m.Run(), nil
 }
 

@@ -150,7 +150,7 @@ func forEachClient(t *testing.T, f func(t *testing.T, c *sdkClient)) {
 	t.Helper()
 	for _, v := range sdkVersions {
 		for _, a := range authMethods {
-			c := newSDKClient(t, v, a, clientConfig{base: demo.base, creds: demo.creds})
+			c := newSDKClient(t, v, a, clientConfig{base: apiBase, creds: demo.creds})
 			t.Run(c.String(), func(t *testing.T) {
 				t.Parallel()
 				f(t, c)
