@@ -19,36 +19,36 @@ type orgListParams struct {
 func (c *sdkClient) listOrgs(ctx context.Context, p orgListParams) call {
 	switch {
 	case c.a001 != nil:
-		r := c.a001.OrganizationsApi.ListOrganizations(ctx)
-		if p.pageNum != 0 {
-			r = r.PageNum(p.pageNum)
-		}
-		if p.itemsPerPage != 0 {
-			r = r.ItemsPerPage(p.itemsPerPage)
-		}
-		if p.includeCount != nil {
-			r = r.IncludeCount(*p.includeCount)
-		}
-		if p.name != "" {
-			r = r.Name(p.name)
-		}
-		return result(r.Execute())
+		return listOrgsWith(c.a001.OrganizationsApi.ListOrganizations(ctx), p)
 	default:
-		r := c.a020.OrganizationsApi.ListOrgs(ctx)
-		if p.pageNum != 0 {
-			r = r.PageNum(p.pageNum)
-		}
-		if p.itemsPerPage != 0 {
-			r = r.ItemsPerPage(p.itemsPerPage)
-		}
-		if p.includeCount != nil {
-			r = r.IncludeCount(*p.includeCount)
-		}
-		if p.name != "" {
-			r = r.Name(p.name)
-		}
-		return result(r.Execute())
+		return listOrgsWith(c.a020.OrganizationsApi.ListOrgs(ctx), p)
 	}
+}
+
+// orgListRequest is the SDK's organization-list request builder, the same
+// methods at every version.
+type orgListRequest[R, V any] interface {
+	PageNum(int) R
+	ItemsPerPage(int) R
+	IncludeCount(bool) R
+	Name(string) R
+	Execute() (*V, *http.Response, error)
+}
+
+func listOrgsWith[R orgListRequest[R, V], V any](r R, p orgListParams) call {
+	if p.pageNum != 0 {
+		r = r.PageNum(p.pageNum)
+	}
+	if p.itemsPerPage != 0 {
+		r = r.ItemsPerPage(p.itemsPerPage)
+	}
+	if p.includeCount != nil {
+		r = r.IncludeCount(*p.includeCount)
+	}
+	if p.name != "" {
+		r = r.Name(p.name)
+	}
+	return result(r.Execute())
 }
 
 // getOrg is GET /api/atlas/v2/orgs/{orgId}: GetOrganization, renamed GetOrg.
