@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/costexplorer/costexplorer"
 	admin001 "go.mongodb.org/atlas-sdk/v20250312001/admin"
 	admin020 "go.mongodb.org/atlas-sdk/v20250312020/admin"
 )
@@ -143,6 +144,7 @@ var (
 	errNotUsage      = errors.New("a ready answer without usageDetails")
 	errPollTimedOut  = errors.New("still processing after the poll deadline")
 	errProcessingNon = errors.New("an interim 102 without a final 200")
+	errNoRetryAfter  = errors.New("an interim 102 without Retry-After")
 )
 
 // poll is what pollUsage saw.
@@ -180,6 +182,9 @@ func (c *sdkClient) pollUsage(ctx context.Context, orgID, token string) (poll, e
 			}
 			if r.value != nil {
 				return p, fmt.Errorf("%w: %s", errBodyWith102, show(r.value))
+			}
+			if retryAfter == "" {
+				return p, errNoRetryAfter
 			}
 			p.processing++
 		case r.value == nil:
@@ -224,6 +229,16 @@ func TestUsage(t *testing.T) {
 			if rows := usageRows(p.ready.value); rows == 0 {
 				t.Errorf("%s: %s: no usage rows in the demo data", c, show(q))
 			}
+			// The project's own client reads the same result through
+			// ?envelope=true into exact cents: the SDK's numbers (float64
+			// in v20250312001, json.Number in v20250312020) must be the
+			// same amounts, row by row.
+			own, err := c.raw.Usage(ctx, demo.creds.OrgID, token)
+			if err != nil || !own.Ready {
+				t.Fatalf("%s: our client: ready %v, %v", c, own != nil && own.Ready, err)
+			}
+			sameJSON(t, c.String()+": the SDK's result against our client's", p.ready.value,
+				mustJSON(costexplorer.Result{UsageDetails: own.Rows}))
 			// Asked again, the result is ready at once and the same.
 			again := c.getUsage(ctx, demo.creds.OrgID, token)
 			c.checkOK(t, ctx, "get usage again", again, http.StatusOK)
