@@ -25,6 +25,20 @@
 // way, through admin.AsError and admin.IsErrorCode.
 //
 // Adding operations: each operation is a method of sdkClient with one case
-// per SDK version (see orgs_test.go, usage_test.go); the invoice operations
-// will be one more file, invoices_test.go, in the same shape.
+// per SDK version, returning a call that checkOK or checkError compares
+// with the raw answer (see orgs_test.go, usage_test.go). The invoice
+// operations will be one more file, invoices_test.go, in the same shape.
+// Their SDK names (InvoicesApi) differ by version:
+//
+//	v20250312001                     v20250312020
+//	ListInvoices                     ListInvoices
+//	GetInvoice                       GetInvoice
+//	DownloadInvoiceCsv               GetInvoiceCsv
+//	ListPendingInvoices              ListInvoicePending
+//	QueryLineItemsFromSingleInvoice  SearchInvoiceLineItems (GET with a body, 2024-08-05)
+//	-                                ListSkus, GetSku (/api/atlas/v2/skus, 2025-03-12)
+//
+// Their models hold dates as time.Time (RFC 3339 date-times on the wire) and
+// amounts as int64 cents; sameJSON takes two renderings of one instant as
+// equal.
 package clienttest
