@@ -86,10 +86,11 @@ type credentials struct {
 
 // server is a running `costexplorer demo` child process.
 type server struct {
-	base  string // http://127.0.0.1:PORT, from the banner
-	creds credentials
-	cmd   *exec.Cmd
-	done  chan struct{}
+	base    string // http://127.0.0.1:PORT, from the banner
+	creds   credentials
+	dataDir string
+	cmd     *exec.Cmd
+	done    chan struct{}
 
 	mu     sync.Mutex
 	stderr bytes.Buffer
@@ -99,7 +100,7 @@ type server struct {
 // dataset in dataDir, plus extra flags, and waits for its banner.
 func startDemo(dataDir string, flags ...string) (*server, error) {
 	args := append([]string{"demo", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--size", "20000", "--log-level", "warn"}, flags...)
-	s := &server{cmd: exec.Command(binary, args...), done: make(chan struct{})}
+	s := &server{cmd: exec.Command(binary, args...), done: make(chan struct{}), dataDir: dataDir}
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
