@@ -24,14 +24,13 @@ func admin(t *testing.T, args ...string) map[string]string {
 	return kv
 }
 
-// newCredentials creates an API key and a service account of the demo
-// organization with role and the given access-list flags.
-func newCredentials(t *testing.T, role string, flags ...string) credentials {
+// newCredentials creates an API key and a service account of org with role
+// and the given access-list flags.
+func newCredentials(t *testing.T, org, role string, flags ...string) credentials {
 	t.Helper()
-	org := demo.creds.OrgID
 	key := admin(t, append([]string{"apikey", "create", "--org", org, "--role", role}, flags...)...)
 	sa := admin(t, append([]string{"serviceaccount", "create", "--org", org, "--name", "clienttest " + role, "--role", role}, flags...)...)
-	c := credentials{OrgID: org, OrgName: demo.creds.OrgName,
+	c := credentials{OrgID: org,
 		PublicKey: key["public key"], PrivateKey: key["private key"],
 		ClientID: sa["client id"], ClientSecret: sa["client secret"]}
 	if c.PublicKey == "" || c.PrivateKey == "" || c.ClientID == "" || c.ClientSecret == "" {
@@ -43,10 +42,14 @@ func newCredentials(t *testing.T, role string, flags ...string) credentials {
 // A role without billing access reads its organization but gets 401 from
 // the cost explorer; a credential whose access list leaves out loopback gets
 // 403 IP_ADDRESS_NOT_ON_ACCESS_LIST on every call (after the OAuth token,
-// which access lists do not govern).
+// which access lists do not govern), and one without an access list in an
+// organization that requires one gets 403 ORG_REQUIRES_ACCESS_LIST.
 func TestRolesAndAccessLists(t *testing.T) {
-	readOnly := newCredentials(t, "ORG_READ_ONLY")
-	elsewhere := newCredentials(t, "ORG_OWNER", "--access-list", "192.0.2.0/24")
+	const strictOrg = "c11e0000000000000000c0de"
+	admin(t, "org", "create", "--id", strictOrg, "--name", "clienttest strict", "--requires-access-list")
+	readOnly := newCredentials(t, demo.creds.OrgID, "ORG_READ_ONLY")
+	elsewhere := newCredentials(t, demo.creds.OrgID, "ORG_OWNER", "--access-list", "192.0.2.0/24")
+	unlisted := newCredentials(t, strictOrg, "ORG_OWNER")
 	for _, v := range sdkVersions {
 		for _, a := range authMethods {
 			ro := newSDKClient(t, v, a, clientConfig{base: demo.base, creds: readOnly})
@@ -62,6 +65,12 @@ func TestRolesAndAccessLists(t *testing.T) {
 				off.checkError(t, ctx, "get organization", off.getOrg(ctx, elsewhere.OrgID), 403, "IP_ADDRESS_NOT_ON_ACCESS_LIST")
 				off.checkError(t, ctx, "create query", off.createUsageQuery(ctx, elsewhere.OrgID, validQuery()), 403, "IP_ADDRESS_NOT_ON_ACCESS_LIST")
 				off.checkError(t, ctx, "get usage", off.getUsage(ctx, elsewhere.OrgID, strings.Repeat("0", 64)), 403, "IP_ADDRESS_NOT_ON_ACCESS_LIST")
+			})
+			strict := newSDKClient(t, v, a, clientConfig{base: demo.base, creds: unlisted})
+			t.Run("OrgRequiresAccessList/"+strict.String(), func(t *testing.T) {
+				ctx := t.Context()
+				strict.checkError(t, ctx, "get organization", strict.getOrg(ctx, strictOrg), 403, "ORG_REQUIRES_ACCESS_LIST")
+				strict.checkError(t, ctx, "create query", strict.createUsageQuery(ctx, strictOrg, validQuery()), 403, "ORG_REQUIRES_ACCESS_LIST")
 			})
 		}
 	}
