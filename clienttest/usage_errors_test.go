@@ -101,6 +101,7 @@ func TestWrongCredentials(t *testing.T) {
 // the SDK sends to the API (never to the OAuth token endpoint): the body
 // and headers no typed SDK call can produce.
 type rewrite struct {
+	method string
 	body   []byte
 	header http.Header
 }
@@ -108,6 +109,9 @@ type rewrite struct {
 func (w rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	if strings.HasPrefix(req.URL.Path, "/api/atlas/") {
 		req = req.Clone(req.Context())
+		if w.method != "" {
+			req.Method = w.method
+		}
 		if w.body != nil {
 			req.Body = io.NopCloser(bytes.NewReader(w.body))
 			req.ContentLength = int64(len(w.body))
@@ -122,7 +126,7 @@ func (w rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // The error codes the SDK's typed calls cannot provoke (its model only
 // marshals well-formed bodies of known fields, and it always sends its own
-// Accept and Content-Type): sent through a rewriting transport under the
+// method, Accept and Content-Type): sent through a rewriting transport under the
 // SDK's authentication, each answer must still decode through
 // admin.AsError. The SDK's configuration has DefaultHeader, but it adds to
 // the SDK's own Accept rather than replacing it, and the server reads the
@@ -132,6 +136,7 @@ func TestUsageErrorsTheSDKCannotSend(t *testing.T) {
 	q := validQuery()
 	for _, tc := range []struct {
 		name   string
+		method string
 		body   string
 		header http.Header
 		get    bool
@@ -144,11 +149,12 @@ func TestUsageErrorsTheSDKCannotSend(t *testing.T) {
 		{name: "ErrMissingStartDate", body: `{"endDate":"` + q.EndDate + `"}`, status: 400, code: "MISSING_ATTRIBUTE"},
 		{name: "ErrContentType", header: http.Header{"Content-Type": {"text/plain"}}, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
 		{name: "ErrCreateOldVersion", header: http.Header{"Accept": {"application/vnd.atlas.2022-01-01+json"}}, status: 406, code: "INVALID_VERSION_DATE"},
+		{name: "ErrMethod", method: http.MethodPut, get: true, status: 405, code: "METHOD_NOT_ALLOWED"},
 		{name: "ErrGetOldVersion", get: true, header: http.Header{"Accept": {"application/vnd.atlas.2022-01-01+json"}}, status: 406, code: "INVALID_VERSION_DATE"},
 	} {
 		for _, v := range sdkVersions {
 			for _, a := range authMethods {
-				rw := rewrite{header: tc.header}
+				rw := rewrite{method: tc.method, header: tc.header}
 				if tc.body != "" {
 					rw.body = []byte(tc.body)
 				}
