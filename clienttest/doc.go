@@ -24,6 +24,10 @@
 // decode or a number it rounds fails the test. Errors are compared the same
 // way, through admin.AsError and admin.IsErrorCode.
 //
+// Run it with -count=1 (as scripts/test.sh does): the go test cache does
+// not see the parent module's sources, which TestMain builds into the
+// server.
+//
 // Adding operations: each operation is a method of sdkClient with one case
 // per SDK version, returning a call that checkOK or checkError compares
 // with the raw answer (see orgs_test.go, usage_test.go). The invoice
