@@ -75,6 +75,12 @@ log "benchmark module (DuckDB comparison, cgo), once at a tiny size"
 # go.sum may lag a dependency the main module just gained.
 (cd bench && quiet go test -mod=mod -short -run . -bench . -benchtime=1x ./...)
 
+log "official Atlas Go SDK against the server (clienttest module)"
+# A separate module, so the main module never depends on the SDK; -mod=mod
+# as for bench. It builds the costexplorer binary and runs `costexplorer
+# demo` on loopback itself.
+(cd clienttest && go vet -mod=mod ./... && go test -mod=mod -count=1 ./...)
+
 log "fuzzing, briefly"
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a run with a
 # bare "context deadline exceeded" when a -fuzztime duration expires while
