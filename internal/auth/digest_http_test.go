@@ -67,7 +67,7 @@ func TestDigestRefusals(t *testing.T) {
 		password string
 		edit     func(*digestTransport)
 	}{
-		{name: "WrongPassword", user: k.PublicKey, password: priv[:len(priv)-1] + "0"},
+		{name: "WrongPassword", user: k.PublicKey, password: wrongSecret(priv)},
 		{name: "UnknownPublicKey", user: "zzzzzzzz", password: priv},
 		{name: "DisabledKey", user: disabled.PublicKey, password: disabledPriv},
 		{name: "WrongRealmSent", user: k.PublicKey, password: priv, edit: func(tr *digestTransport) {
@@ -246,4 +246,14 @@ func TestAuthenticateOtherAnswers(t *testing.T) {
 			t.Errorf("503 carries a challenge")
 		}
 	})
+}
+
+// wrongSecret returns secret with its last character changed, so it never
+// equals secret (a fixed replacement would when secret already ends in it).
+func wrongSecret(secret string) string {
+	last := byte('0')
+	if secret[len(secret)-1] == last {
+		last = '1'
+	}
+	return secret[:len(secret)-1] + string(last)
 }
