@@ -57,7 +57,7 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore
 }
 
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
+	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
 }
 
 // connQuerier runs the core's statements on a pooled connection, each
@@ -74,16 +74,16 @@ func (q connQuerier) Query(ctx context.Context, query string, args ...any) (sqls
 }
 
 func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
+	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
 }
 
 func execOn(ctx context.Context, c pgxQuerier, query string, args []any) (int64, error) {
-	tag, err := c.Exec(ctx, sqlstore.Rebind(query), args...)
+	tag, err := c.Exec(ctx, dialect.Bind(query), args...)
 	return tag.RowsAffected(), err
 }
 
 func queryOn(ctx context.Context, c pgxQuerier, query string, args []any) (sqlstore.Rows, error) {
-	rows, err := c.Query(ctx, sqlstore.Rebind(query), args...)
+	rows, err := c.Query(ctx, dialect.Bind(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (r runner) Read(ctx context.Context, fn func(sqlstore.Querier) error) error
 		return err
 	}
 	defer c.Release()
-	return translate(ctx, fn(connQuerier{c}))
+	return dialect.Translate(ctx, fn(connQuerier{c}))
 }
 
 func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
