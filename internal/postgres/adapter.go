@@ -44,8 +44,8 @@ type pgxQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// querier runs the core's statements on a connection or in a transaction,
-// rebinding its '?' placeholders.
+// querier runs the core's statements in a transaction (or on any pgx
+// connection), rebinding its '?' placeholders.
 type querier struct{ c pgxQuerier }
 
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -65,12 +65,39 @@ func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlsto
 	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
 }
 
+// connQuerier runs the core's statements on a pooled connection, each
+// committing by itself. (A pointer-shaped value: it is passed as a Querier
+// without an allocation, on the path of every authenticated request.)
+type connQuerier struct{ c *pgxpool.Conn }
+
+func (q connQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.c.Exec(ctx, sqlstore.Rebind(query), args...)
+	return tag.RowsAffected(), err
+}
+
+func (q connQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.c.Query(ctx, sqlstore.Rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
+}
+
 // runner is the store's [sqlstore.Runner]: single statements on a pooled
 // connection (each commits by itself), transactions through tx.
 type runner struct{ db *DB }
 
 func (r runner) Read(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return r.db.run(ctx, func(c *pgxpool.Conn) error { return fn(querier{c}) })
+	c, err := r.db.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return translate(ctx, fn(connQuerier{c}))
 }
 
 func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
@@ -87,5 +114,6 @@ func (r runner) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) er
 
 var (
 	_ sqlstore.Querier = querier{}
+	_ sqlstore.Querier = connQuerier{}
 	_ sqlstore.Runner  = runner{}
 )

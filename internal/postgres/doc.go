@@ -3,6 +3,11 @@
 // context). Several `costexplorer serve` replicas may share one database:
 // nothing a replica needs lives outside it.
 //
+// The rules and the query text it shares with internal/sqlite live in
+// internal/sqlstore, which [DB] embeds; this package keeps what is
+// PostgreSQL's own: the pool, transactions and their retry, error
+// translation, the advisory locks, Verify's checks and the COPY ingest path.
+//
 // # Layout
 //
 // The tables are those of internal/sqlite, under the same migration numbers:

@@ -130,21 +130,10 @@ func (db *DB) Close() error {
 
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
-	return db.run(ctx, func(c *pgxpool.Conn) error {
+	return runner{db}.Read(ctx, func(q sqlstore.Querier) error {
 		var one int
-		return c.QueryRow(ctx, "SELECT 1").Scan(&one)
+		return q.QueryRow(ctx, "SELECT 1").Scan(&one)
 	})
-}
-
-// run acquires a connection (waiting at most acquireTimeout), calls fn with
-// it and translates the error.
-func (db *DB) run(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
-	c, err := db.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Release()
-	return translate(ctx, fn(c))
 }
 
 // acquire takes a connection from the pool. A wait longer than
@@ -253,26 +242,4 @@ func translate(ctx context.Context, err error) error {
 		return unavailable(err)
 	}
 	return err
-}
-
-// notFound returns an ErrNotFound error with a detail naming what is missing.
-func notFound(format string, args ...any) error {
-	return costexplorer.Errorf(costexplorer.ErrNotFound, format, args...)
-}
-
-// Times are stored as BIGINT unix microseconds, and the zero time as NULL.
-
-func toMicros(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	v := t.UnixMicro()
-	return &v
-}
-
-func fromMicros(v *int64) time.Time {
-	if v == nil {
-		return time.Time{}
-	}
-	return time.UnixMicro(*v).UTC()
 }

@@ -2,19 +2,42 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
-// BenchmarkAuthReads measures the reads every authenticated API request
-// makes: the organization, the service account, the token revocation and
-// the query process. pgx caches their prepared statements per connection.
+// BenchmarkAuthReads measures, on both stores, the reads every authenticated
+// API request makes: the organization, the service account, the token
+// revocation and the query process. SQLite serves them through its cache of
+// prepared statements, pgx through its per-connection statement cache.
+// PostgreSQL runs when TEST_DATABASE_URL is set.
+//
+// Run: go test -run '^$' -bench AuthReads -benchmem ./internal/postgres/
 func BenchmarkAuthReads(b *testing.B) {
+	b.Run("SQLite", func(b *testing.B) {
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "auth.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		authReads(b, db)
+	})
+	b.Run("PostgreSQL", func(b *testing.B) {
+		if os.Getenv("TEST_DATABASE_URL") == "" {
+			b.Skip("TEST_DATABASE_URL is not set")
+		}
+		authReads(b, open(b, freshSchema(b), postgres.Options{}))
+	})
+}
+
+func authReads(b *testing.B, db costexplorer.Store) {
 	ctx := context.Background()
-	db := open(b, freshSchema(b), postgres.Options{})
 	now := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	org := costexplorer.DeriveID("bench-org")
 	if err := db.CreateOrganization(ctx, &costexplorer.Organization{ID: org, Name: "Bench", CreatedAt: now}); err != nil {
@@ -33,32 +56,21 @@ func BenchmarkAuthReads(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("Organization", func(b *testing.B) {
-		for range b.N {
-			if _, err := db.Organization(ctx, org); err != nil {
-				b.Fatal(err)
+	for _, r := range []struct {
+		name string
+		read func() error
+	}{
+		{"Organization", func() error { _, err := db.Organization(ctx, org); return err }},
+		{"ServiceAccount", func() error { _, err := db.ServiceAccount(ctx, sa.ClientID); return err }},
+		{"TokenRevoked", func() error { _, err := db.TokenRevoked(ctx, "some-jti"); return err }},
+		{"Process", func() error { _, err := db.Process(ctx, org, p.Token, now); return err }},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			for range b.N {
+				if err := r.read(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("ServiceAccount", func(b *testing.B) {
-		for range b.N {
-			if _, err := db.ServiceAccount(ctx, sa.ClientID); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("TokenRevoked", func(b *testing.B) {
-		for range b.N {
-			if _, err := db.TokenRevoked(ctx, "some-jti"); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Process", func(b *testing.B) {
-		for range b.N {
-			if _, err := db.Process(ctx, org, p.Token, now); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+		})
+	}
 }

@@ -1,6 +1,11 @@
 // Package sqlite is the embedded store of costexplorer: [costexplorer.Store]
 // on one SQLite file through the pure-Go driver modernc.org/sqlite (no cgo).
 //
+// The rules and the query text it shares with internal/postgres live in
+// internal/sqlstore, which [DB] embeds; this package keeps what is SQLite's
+// own: opening, the two pools and their transactions, error translation, the
+// statement cache, Verify's checks, backups and the ingest path.
+//
 // # Layout
 //
 // Dimension tables (organizations, projects, clusters, skus, services) hold

@@ -264,28 +264,11 @@ func translate(err error) error {
 	return err
 }
 
-// notFound returns an ErrNotFound error with a detail naming what is missing.
-func notFound(format string, args ...any) error {
-	return costexplorer.Errorf(costexplorer.ErrNotFound, format, args...)
-}
+// notFound returns an ErrNotFound error with a detail naming what is missing
+// (ingest.go's; the core has [sqlstore.NotFound]).
+var notFound = sqlstore.NotFound
 
-// Times are stored as INTEGER unix microseconds (PostgreSQL's precision), and
-// the zero time as NULL.
-
-func toMicros(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
+// boolInt encodes a flag for an INTEGER column.
 func boolInt(b bool) int64 {
 	if b {
 		return 1

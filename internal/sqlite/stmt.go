@@ -7,11 +7,12 @@ import (
 	"sync"
 )
 
-// stmtCache holds prepared statements of the read pool for the queries that
-// every authenticated API request runs (the query process, the organization,
-// the service account, the token revocation): parsing and planning such a
-// statement costs more than running it. database/sql re-prepares a cached
-// statement on each pooled connection once.
+// stmtCache holds prepared statements of the read pool for the single-row
+// reads of the core (sqlstore's Runner.Read, whose query text is constant),
+// among them those every authenticated API request runs (the query process,
+// the organization, the service account, the token revocation): parsing and
+// planning such a statement costs more than running it. database/sql
+// re-prepares a cached statement on each pooled connection once.
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt

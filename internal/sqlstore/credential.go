@@ -20,6 +20,16 @@ func encodeList[S ~[]T, T any](v S) (string, error) {
 	return string(b), err
 }
 
+// encodeLists encodes a credential's roles and access list.
+func encodeLists[R ~[]r, A ~[]a, r, a any](roles R, acl A) (string, string, error) {
+	rs, err := encodeList(roles)
+	if err != nil {
+		return "", "", err
+	}
+	as, err := encodeList(acl)
+	return rs, as, err
+}
+
 func decodeList[S ~[]T, T any](s string, dst *S) error {
 	var v S
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
@@ -46,24 +56,26 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *costexplorer.APIKey) error 
 	if err := k.Validate(); err != nil {
 		return err
 	}
-	roles, err := encodeList(k.Roles)
-	if err != nil {
-		return err
-	}
-	acl, err := encodeList(k.AccessList)
+	roles, acl, err := encodeLists(k.Roles, k.AccessList)
 	if err != nil {
 		return err
 	}
 	s.stamp(&k.CreatedAt)
-	err = s.r.Write(ctx, func(q Querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO api_keys
-			(id, org_id, public_key, ha1_md5, ha1_sha256, description, roles, access_list, enabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ID, k.OrgID, k.PublicKey, k.HA1MD5, k.HA1SHA256, k.Description, roles, acl, s.d.Bool(k.Enabled), k.CreatedAt.UnixMicro())
+	return s.insertCredential(ctx, "API key "+k.PublicKey, `INSERT INTO api_keys
+		(id, org_id, public_key, ha1_md5, ha1_sha256, description, roles, access_list, enabled, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.OrgID, k.PublicKey, k.HA1MD5, k.HA1SHA256, k.Description, roles, acl, s.d.Bool(k.Enabled), k.CreatedAt.UnixMicro())
+}
+
+// insertCredential runs the INSERT of a credential; a unique violation is
+// ErrConflict saying that what already exists.
+func (s *Store) insertCredential(ctx context.Context, what, query string, args ...any) error {
+	err := s.r.Write(ctx, func(q Querier) error {
+		_, err := q.Exec(ctx, query, args...)
 		return err
 	})
 	if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
-		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: fmt.Sprintf("API key %s already exists", k.PublicKey), Err: err}
+		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: what + " already exists", Err: err}
 	}
 	return err
 }
@@ -71,37 +83,30 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *costexplorer.APIKey) error 
 const apiKeyColumns = "id, org_id, public_key, ha1_md5, ha1_sha256, description, roles, access_list, enabled, created_at"
 
 func scanAPIKey(r Row) (*costexplorer.APIKey, error) {
-	var k costexplorer.APIKey
-	var roles, acl string
-	var created Time
-	if err := r.Scan(&k.ID, &k.OrgID, &k.PublicKey, &k.HA1MD5, &k.HA1SHA256, &k.Description, &roles, &acl, &k.Enabled, &created); err != nil {
+	// One allocation holds the key and the scan's destinations.
+	v := new(struct {
+		k          costexplorer.APIKey
+		roles, acl string
+		created    Time
+	})
+	k := &v.k
+	if err := r.Scan(&k.ID, &k.OrgID, &k.PublicKey, &k.HA1MD5, &k.HA1SHA256, &k.Description, &v.roles, &v.acl, &k.Enabled, &v.created); err != nil {
 		return nil, err
 	}
-	if err := decodeList(roles, &k.Roles); err != nil {
+	if err := decodeList(v.roles, &k.Roles); err != nil {
 		return nil, fmt.Errorf("api key %s: roles: %w", k.PublicKey, err)
 	}
-	if err := decodeList(acl, &k.AccessList); err != nil {
+	if err := decodeList(v.acl, &k.AccessList); err != nil {
 		return nil, fmt.Errorf("api key %s: access list: %w", k.PublicKey, err)
 	}
-	k.CreatedAt = created.Time
-	return &k, nil
+	k.CreatedAt = v.created.Time
+	return k, nil
 }
 
 // APIKeyByPublicKey returns the key, or ErrNotFound.
 func (s *Store) APIKeyByPublicKey(ctx context.Context, publicKey string) (*costexplorer.APIKey, error) {
-	var k *costexplorer.APIKey
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		k, err = scanAPIKey(q.QueryRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE public_key = ?", publicKey))
-		if s.d.IsNoRows(err) {
-			return notFound("API key %s not found", publicKey)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return one(ctx, s, scanAPIKey, "API key %s not found", publicKey,
+		"SELECT "+apiKeyColumns+" FROM api_keys WHERE public_key = ?", publicKey)
 }
 
 // APIKeys lists the keys of orgID (all keys when orgID is empty), ordered by
@@ -109,30 +114,6 @@ func (s *Store) APIKeyByPublicKey(ctx context.Context, publicKey string) (*coste
 func (s *Store) APIKeys(ctx context.Context, orgID string) ([]*costexplorer.APIKey, error) {
 	return list(ctx, s, scanAPIKey,
 		"SELECT "+apiKeyColumns+" FROM api_keys WHERE ? = '' OR org_id = ? ORDER BY created_at, public_key", orgID, orgID)
-}
-
-// list reads the rows of a query on the read side, one value each.
-func list[T any](ctx context.Context, s *Store, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
-	out := []*T{}
-	err := s.r.Read(ctx, func(q Querier) error {
-		rows, err := q.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // setEnabled runs an UPDATE of one row's enabled flag; ErrNotFound (with
@@ -161,62 +142,44 @@ func (s *Store) CreateServiceAccount(ctx context.Context, a *costexplorer.Servic
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	roles, err := encodeList(a.Roles)
-	if err != nil {
-		return err
-	}
-	acl, err := encodeList(a.AccessList)
+	roles, acl, err := encodeLists(a.Roles, a.AccessList)
 	if err != nil {
 		return err
 	}
 	s.stamp(&a.CreatedAt)
-	err = s.r.Write(ctx, func(q Querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO service_accounts
-			(client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ClientID, a.OrgID, a.Name, a.Description, a.SecretHash, roles, acl, s.d.Bool(a.Enabled), a.CreatedAt.UnixMicro(), Micros(a.SecretExpiresAt))
-		return err
-	})
-	if costexplorer.ErrorCode(err) == costexplorer.ErrConflict {
-		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: fmt.Sprintf("service account %s already exists", a.ClientID), Err: err}
-	}
-	return err
+	return s.insertCredential(ctx, "service account "+a.ClientID, `INSERT INTO service_accounts
+		(client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ClientID, a.OrgID, a.Name, a.Description, a.SecretHash, roles, acl, s.d.Bool(a.Enabled), a.CreatedAt.UnixMicro(), Micros(a.SecretExpiresAt))
 }
 
 const serviceAccountColumns = "client_id, org_id, name, description, secret_hash, roles, access_list, enabled, created_at, secret_expires_at"
 
 func scanServiceAccount(r Row) (*costexplorer.ServiceAccount, error) {
-	var a costexplorer.ServiceAccount
-	var roles, acl string
-	var created, expires Time
-	if err := r.Scan(&a.ClientID, &a.OrgID, &a.Name, &a.Description, &a.SecretHash, &roles, &acl, &a.Enabled, &created, &expires); err != nil {
+	// One allocation holds the account and the scan's destinations.
+	v := new(struct {
+		a                costexplorer.ServiceAccount
+		roles, acl       string
+		created, expires Time
+	})
+	a := &v.a
+	if err := r.Scan(&a.ClientID, &a.OrgID, &a.Name, &a.Description, &a.SecretHash, &v.roles, &v.acl, &a.Enabled, &v.created, &v.expires); err != nil {
 		return nil, err
 	}
-	if err := decodeList(roles, &a.Roles); err != nil {
+	if err := decodeList(v.roles, &a.Roles); err != nil {
 		return nil, fmt.Errorf("service account %s: roles: %w", a.ClientID, err)
 	}
-	if err := decodeList(acl, &a.AccessList); err != nil {
+	if err := decodeList(v.acl, &a.AccessList); err != nil {
 		return nil, fmt.Errorf("service account %s: access list: %w", a.ClientID, err)
 	}
-	a.CreatedAt, a.SecretExpiresAt = created.Time, expires.Time
-	return &a, nil
+	a.CreatedAt, a.SecretExpiresAt = v.created.Time, v.expires.Time
+	return a, nil
 }
 
 // ServiceAccount returns the account, or ErrNotFound.
 func (s *Store) ServiceAccount(ctx context.Context, clientID string) (*costexplorer.ServiceAccount, error) {
-	var a *costexplorer.ServiceAccount
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		a, err = scanServiceAccount(q.QueryRow(ctx, "SELECT "+serviceAccountColumns+" FROM service_accounts WHERE client_id = ?", clientID))
-		if s.d.IsNoRows(err) {
-			return notFound("service account %s not found", clientID)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return one(ctx, s, scanServiceAccount, "service account %s not found", clientID,
+		"SELECT "+serviceAccountColumns+" FROM service_accounts WHERE client_id = ?", clientID)
 }
 
 // ServiceAccounts lists the accounts of orgID (all when orgID is empty),

@@ -69,30 +69,22 @@ const orgColumns = `o.ext_id, o.name, COALESCE(p.ext_id, ''), o.requires_access_
 	FROM organizations o LEFT JOIN organizations p ON p.id = o.paying_org_id`
 
 func scanOrg(r Row) (*costexplorer.Organization, error) {
-	var o costexplorer.Organization
-	var created Time
-	if err := r.Scan(&o.ID, &o.Name, &o.PayingOrgID, &o.RequiresAccessList, &created); err != nil {
+	// One allocation holds the organization and the scan's destinations.
+	v := new(struct {
+		o       costexplorer.Organization
+		created Time
+	})
+	o := &v.o
+	if err := r.Scan(&o.ID, &o.Name, &o.PayingOrgID, &o.RequiresAccessList, &v.created); err != nil {
 		return nil, err
 	}
-	o.CreatedAt = created.Time
-	return &o, nil
+	o.CreatedAt = v.created.Time
+	return o, nil
 }
 
 // Organization returns the organization with id, or ErrNotFound.
 func (s *Store) Organization(ctx context.Context, id string) (*costexplorer.Organization, error) {
-	var o *costexplorer.Organization
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		o, err = scanOrg(q.QueryRow(ctx, "SELECT "+orgColumns+" WHERE o.ext_id = ?", id))
-		if s.d.IsNoRows(err) {
-			return notFound("organization %s not found", id)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	return one(ctx, s, scanOrg, "organization %s not found", id, "SELECT "+orgColumns+" WHERE o.ext_id = ?", id)
 }
 
 // Organizations lists the organizations matching f ordered by name, then id
@@ -139,19 +131,14 @@ func (s *Store) Organizations(ctx context.Context, f costexplorer.OrganizationFi
 			query += " OFFSET ?"
 			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], f.Offset)
 		}
-		rows, err := q.Query(ctx, query, pageArgs...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			o, err := scanOrg(rows)
+		return Each(ctx, q, query, func(r Row) error {
+			o, err := scanOrg(r)
 			if err != nil {
 				return err
 			}
 			out = append(out, o)
-		}
-		return rows.Err()
+			return nil
+		}, pageArgs...)
 	})
 	if err != nil {
 		return nil, 0, err
@@ -216,19 +203,14 @@ func (s *Store) LinkedOrganizations(ctx context.Context, payingID string) ([]str
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, "SELECT ext_id FROM organizations WHERE paying_org_id = ? ORDER BY ext_id", p.id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return Each(ctx, q, "SELECT ext_id FROM organizations WHERE paying_org_id = ? ORDER BY ext_id", func(r Row) error {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			if err := r.Scan(&id); err != nil {
 				return err
 			}
 			out = append(out, id)
-		}
-		return rows.Err()
+			return nil
+		}, p.id)
 	})
 	if err != nil {
 		return nil, err

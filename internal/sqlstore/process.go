@@ -13,23 +13,25 @@ const processColumns = `token, org_id, query, state, COALESCE(lease_owner, ''), 
 	result, error, created_at, ready_at, completed_at, expires_at`
 
 func scanProcess(r Row) (*costexplorer.QueryProcess, error) {
-	var (
+	// One allocation holds the process and the scan's destinations.
+	v := new(struct {
 		p                                         costexplorer.QueryProcess
 		query, state                              string
 		attempts                                  int64
 		lease, created, ready, completed, expires Time
-	)
-	if err := r.Scan(&p.Token, &p.OrgID, &query, &state, &p.LeaseOwner, &lease, &attempts,
-		&p.Result, &p.Error, &created, &ready, &completed, &expires); err != nil {
+	})
+	p := &v.p
+	if err := r.Scan(&p.Token, &p.OrgID, &v.query, &v.state, &p.LeaseOwner, &v.lease, &v.attempts,
+		&p.Result, &p.Error, &v.created, &v.ready, &v.completed, &v.expires); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(query), &p.Query); err != nil {
+	if err := json.Unmarshal([]byte(v.query), &p.Query); err != nil {
 		return nil, fmt.Errorf("process %s: decode query: %w", p.Token, err)
 	}
-	p.State, p.Attempts = costexplorer.ProcessState(state), int(attempts)
-	p.LeaseExpires, p.CreatedAt, p.ReadyAt = lease.Time, created.Time, ready.Time
-	p.CompletedAt, p.ExpiresAt = completed.Time, expires.Time
-	return &p, nil
+	p.State, p.Attempts = costexplorer.ProcessState(v.state), int(v.attempts)
+	p.LeaseExpires, p.CreatedAt, p.ReadyAt = v.lease.Time, v.created.Time, v.ready.Time
+	p.CompletedAt, p.ExpiresAt = v.completed.Time, v.expires.Time
+	return p, nil
 }
 
 // live reports whether p may still be returned at now: not failed and not
@@ -104,20 +106,8 @@ func (s *Store) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess)
 // Process returns the live process of orgID with token, or ErrNotFound (also
 // for another organization's token and for an expired process).
 func (s *Store) Process(ctx context.Context, orgID, token string, now time.Time) (*costexplorer.QueryProcess, error) {
-	var p *costexplorer.QueryProcess
-	err := s.r.Read(ctx, func(q Querier) error {
-		var err error
-		p, err = scanProcess(q.QueryRow(ctx, "SELECT "+processColumns+
-			" FROM processes WHERE token = ? AND org_id = ? AND (expires_at IS NULL OR expires_at > ?)", token, orgID, now.UnixMicro()))
-		if s.d.IsNoRows(err) {
-			return notFound("query process %s not found", token)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return one(ctx, s, scanProcess, "query process %s not found", token, "SELECT "+processColumns+
+		" FROM processes WHERE token = ? AND org_id = ? AND (expires_at IS NULL OR expires_at > ?)", token, orgID, now.UnixMicro())
 }
 
 // ClaimProcess takes the oldest unexpired pending process, or a running one
@@ -229,20 +219,15 @@ func (s *Store) ProcessCounts(ctx context.Context) (map[costexplorer.ProcessStat
 		costexplorer.ProcessPending: 0, costexplorer.ProcessRunning: 0, costexplorer.ProcessDone: 0, costexplorer.ProcessFailed: 0,
 	}
 	err := s.r.Read(ctx, func(q Querier) error {
-		rows, err := q.Query(ctx, "SELECT state, COUNT(*) FROM processes GROUP BY state")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return Each(ctx, q, "SELECT state, COUNT(*) FROM processes GROUP BY state", func(r Row) error {
 			var st string
 			var n int64
-			if err := rows.Scan(&st, &n); err != nil {
+			if err := r.Scan(&st, &n); err != nil {
 				return err
 			}
 			out[costexplorer.ProcessState(st)] = n
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -25,21 +25,17 @@ func (s *Store) Services() Services { return s.services }
 func (s *Store) LoadServices(ctx context.Context, q Querier) error {
 	load := func() error {
 		svc := Services{Code: map[costexplorer.Service]int64{}, Name: map[int64]costexplorer.Service{}}
-		rows, err := q.Query(ctx, "SELECT code, name FROM services")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		err := Each(ctx, q, "SELECT code, name FROM services", func(r Row) error {
 			var code int64
 			var name string
-			if err := rows.Scan(&code, &name); err != nil {
+			if err := r.Scan(&code, &name); err != nil {
 				return err
 			}
 			svc.Code[costexplorer.Service(name)] = code
 			svc.Name[code] = costexplorer.Service(name)
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		s.services = svc

@@ -60,34 +60,6 @@ func LoadDims(ctx context.Context, q Querier, withSKUs bool) (*Dims, error) {
 	return d, err
 }
 
-// Each runs query within q and calls fn for each row.
-func Each(ctx context.Context, q Querier, query string, fn func(Row) error, args ...any) error {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// EachString runs a query of one text column within q and calls fn for each
-// value.
-func EachString(ctx context.Context, q Querier, query string, fn func(string)) error {
-	return Each(ctx, q, query, func(r Row) error {
-		var s string
-		if err := r.Scan(&s); err != nil {
-			return err
-		}
-		fn(s)
-		return nil
-	})
-}
-
 // lookup returns the 24-hex id of a surrogate key, or an error for a dangling
 // one (which Verify would also report).
 func lookup(m map[int64]string, id int64, what string) (string, error) {
