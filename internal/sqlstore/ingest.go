@@ -1,0 +1,269 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// Bulk is the part of an ingest that each dialect does its own way, inside
+// the ingest's transaction: creating SKUs and moving line items in bulk
+// (SQLite with prepared multi-row inserts, PostgreSQL with COPY).
+type Bulk interface {
+	// ResolveSKUs creates the SKUs among keys not stored yet and puts the
+	// surrogate keys of all of keys into into.
+	ResolveSKUs(ctx context.Context, keys []SKUKey, into map[SKUKey]int64) error
+	// InsertItems inserts unique (distinct ids in key order, with index, as
+	// [UniqueItems] returns them), skipping ids stored already, and returns
+	// the rows it inserted (see [Returned]).
+	InsertItems(ctx context.Context, unique []ItemRow, index map[costexplorer.LineItemID]int) ([]ItemRow, error)
+	// Exec runs a statement that the ingest runs again and again with other
+	// arguments (a chunk of a multi-row upsert). SQLite prepares it once per
+	// transaction: parsing a statement of a thousand parameters costs as much
+	// as running it.
+	Exec(ctx context.Context, query string, args ...any) error
+	// Close releases what the bulk path holds (prepared statements).
+	Close()
+}
+
+// IngestOptions is what a dialect gives [Store.Ingest].
+type IngestOptions struct {
+	// Cache holds the keys of committed dimension rows, shared by the
+	// ingests of a process; nil: every ingest reads them.
+	Cache *KeyCache
+	// Begin runs first in the ingest's transaction, after the data lock,
+	// and returns the bulk path over q.
+	Begin func(ctx context.Context, q Querier) (Bulk, error)
+	// Arrays is set when the dialect binds a slice to one array parameter
+	// and has unnest (PostgreSQL): lookups by many ids and the rollup upsert
+	// are then one statement each, instead of one per chunk of placeholders
+	// (a round trip each).
+	Arrays bool
+}
+
+// Ingest stores a batch in one transaction (see [costexplorer.UsageStore]).
+// Dimensions are created or renamed; a project cannot move to another
+// organization, nor a cluster to another project. Items are validated and
+// must reference organizations, projects and clusters that exist in the
+// store or the batch, consistently (the project of the item's organization,
+// the cluster of the item's project); otherwise the error is ErrValidation
+// and nothing changes. Items already stored (or repeated in the batch) are
+// skipped. The data version changes when items were inserted or a dimension
+// was created, renamed or relinked (names appear in query results), and only
+// then.
+func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts IngestOptions) (costexplorer.IngestResult, error) {
+	if err := b.Validate(); err != nil {
+		return costexplorer.IngestResult{}, err
+	}
+	var (
+		res costexplorer.IngestResult
+		t   *ingestTx
+	)
+	err := s.r.WriteTx(ctx, func(q Querier) error {
+		res = costexplorer.IngestResult{}
+		if err := s.d.lockData(ctx, q); err != nil {
+			return err
+		}
+		bulk, err := opts.Begin(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer bulk.Close()
+		t = &ingestTx{s: s, ctx: ctx, q: q, bulk: bulk, opts: &opts}
+		t.Resolver = NewResolver(opts.Cache, t, s.services.Code)
+		if err := t.upsertDimensions(b); err != nil {
+			return err
+		}
+		rows, err := t.ResolveItems(b.Items)
+		if err != nil {
+			return err
+		}
+		unique, index := UniqueItems(rows)
+		inserted, err := bulk.InsertItems(ctx, unique, index)
+		if err != nil {
+			return err
+		}
+		res.Inserted = len(inserted)
+		res.Duplicates = len(rows) - len(inserted)
+		var delta RollupDelta
+		delta.Add(inserted)
+		cells := delta.Cells()
+		if err := t.addRollup(cells); err != nil {
+			return err
+		}
+		res.Deltas = t.RollupRows(cells, s.services.Name)
+		res.DataVersion, err = t.finish(TotalsOf(inserted))
+		return err
+	})
+	if err != nil {
+		return costexplorer.IngestResult{}, err
+	}
+	if opts.Cache != nil {
+		opts.Cache.Merge(&t.Keys)
+	}
+	return res, nil
+}
+
+// ingestTx is one ingest's transaction. Its resolver's keys join the shared
+// cache only after the commit: a key cached before could belong to a row
+// rolled back.
+type ingestTx struct {
+	s    *Store
+	ctx  context.Context
+	q    Querier
+	bulk Bulk
+	opts *IngestOptions
+	*Resolver
+
+	changed bool // a dimension was created, renamed or relinked
+}
+
+// Load reads the keys of the stored dimensions among the ids given (see
+// [Finder]).
+func (t *ingestTx) Load(orgs, projects, clusters []string, keys *Keys) error {
+	if err := t.selectIn("SELECT ext_id, id FROM organizations WHERE ext_id", orgs, orgKeys(keys)); err != nil {
+		return err
+	}
+	if err := t.selectIn("SELECT ext_id, id, org_id FROM projects WHERE ext_id", projects, projectKeys(keys)); err != nil {
+		return err
+	}
+	return t.selectIn("SELECT ext_id, id, project_id FROM clusters WHERE ext_id", clusters, clusterKeys(keys))
+}
+
+// ResolveSKUs goes to the dialect's bulk path.
+func (t *ingestTx) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
+	return t.bulk.ResolveSKUs(t.ctx, keys, into)
+}
+
+// chunk is how many rows one multi-row statement of the ingest carries: few
+// statements per batch, and at 9 parameters a row far below both dialects'
+// limits (32,766 in SQLite, 65,535 in PostgreSQL).
+const chunk = 256
+
+// placeholders returns n placeholders: "?, ?, ?".
+func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
+
+// values returns n rows of cols placeholders: "(?, ?), (?, ?)".
+func values(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return row + strings.Repeat(", "+row, n-1)
+}
+
+// eachChunk calls fn with the bounds of each chunk of [0, n).
+func eachChunk(n int, fn func(start, end int) error) error {
+	for start := 0; start < n; start += chunk {
+		if err := fn(start, min(start+chunk, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orgKeys, projectKeys and clusterKeys return scanners of rows of (ext_id,
+// id) or (ext_id, id, parent id) into keys.
+func orgKeys(keys *Keys) func(Row) error {
+	return scanKey(false, func(ext string, id, _ int64) { keys.PutOrg(ext, id) })
+}
+
+func projectKeys(keys *Keys) func(Row) error {
+	return scanKey(true, func(ext string, id, org int64) { keys.PutProject(ext, ProjectRef{id, org}) })
+}
+
+func clusterKeys(keys *Keys) func(Row) error {
+	return scanKey(true, func(ext string, id, project int64) { keys.PutCluster(ext, ClusterRef{id, project}) })
+}
+
+func scanKey(parent bool, put func(ext string, id, parent int64)) func(Row) error {
+	return func(r Row) error {
+		var ext string
+		var id, p int64
+		dest := []any{&ext, &id, &p}
+		if !parent {
+			dest = dest[:2]
+		}
+		if err := r.Scan(dest...); err != nil {
+			return err
+		}
+		put(ext, id, p)
+		return nil
+	}
+}
+
+// selectIn runs query, which ends in "WHERE ext_id", for ids (in chunks
+// unless the dialect binds arrays), and calls scan for each row.
+func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if t.opts.Arrays {
+		return Each(t.ctx, t.q, query+" = ANY(?)", scan, ids)
+	}
+	return eachChunk(len(ids), func(start, end int) error {
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		return Each(t.ctx, t.q, query+" IN ("+placeholders(end-start)+")", scan, args...)
+	})
+}
+
+// addRollup adds the cells' amounts to the rollup, in key order.
+func (t *ingestTx) addRollup(cells []Cell) error {
+	if len(cells) == 0 {
+		return nil
+	}
+	const upsert = "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) %s" +
+		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
+	var err error
+	if t.opts.Arrays {
+		// Surrogate keys are INTEGER columns where arrays are bound.
+		n := len(cells)
+		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		cents := make([]int64, n)
+		for i, c := range cells {
+			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
+			cents[i] = int64(c.Amount)
+		}
+		err = t.bulk.Exec(t.ctx, fmt.Sprintf(upsert, "SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
+			months, orgs, projects, clusters, services, cents)
+	} else {
+		args := make([]any, 0, chunk*6)
+		err = eachChunk(len(cells), func(start, end int) error {
+			args = args[:0]
+			for _, c := range cells[start:end] {
+				args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
+			}
+			return t.bulk.Exec(t.ctx, fmt.Sprintf(upsert, "VALUES "+values(end-start, 6)), args...)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("update rollup: %w", err)
+	}
+	return nil
+}
+
+// finish adds tot to the running totals, changes the data version if items
+// were inserted or a dimension changed, and returns the version after the
+// ingest.
+func (t *ingestTx) finish(tot Totals) (int64, error) {
+	var v int64
+	var err error
+	switch {
+	case tot.Items > 0:
+		err = t.q.QueryRow(t.ctx, `UPDATE usage_state SET
+			data_version = data_version + 1,
+			line_items   = line_items + ?,
+			total_cents  = total_cents + ?,
+			first_day    = CASE WHEN first_day IS NULL OR first_day > ? THEN ? ELSE first_day END,
+			last_day     = CASE WHEN last_day IS NULL OR last_day < ? THEN ? ELSE last_day END
+			WHERE id = 1 RETURNING data_version`,
+			int64(tot.Items), int64(tot.Cents), int64(tot.FirstDay), int64(tot.FirstDay), int64(tot.LastDay), int64(tot.LastDay)).Scan(&v)
+	case t.changed:
+		return BumpDataVersion(t.ctx, t.q)
+	default:
+		err = t.q.QueryRow(t.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
+	}
+	return v, err
+}

@@ -1,0 +1,233 @@
+package sqlstore
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// This file is the planning half of ingest, pure Go and the same for every
+// dialect: line items resolved to surrogate keys, checked, deduplicated and
+// ordered, and the rollup cells, deltas and running totals they move. The
+// dialects only read and write rows.
+
+// ProjectRef is a stored project: its surrogate key and its organization's.
+type ProjectRef struct{ ID, Org int64 }
+
+// ClusterRef is a stored cluster: its surrogate key and its project's.
+type ClusterRef struct{ ID, Project int64 }
+
+// ItemRow is a line item resolved to surrogate keys. Project and Cluster are
+// 0 when the item has none; SKU is 0 until the SKU is resolved.
+type ItemRow struct {
+	Item    *costexplorer.LineItem
+	Org     int64
+	Project int64
+	Cluster int64
+	SKU     int64
+	Service int64
+}
+
+// CompareItems orders rows as the primary key of line_items does:
+// (org_id, project_id, cluster_id, day, id), ids byte-wise as BLOB and BYTEA
+// compare.
+func CompareItems(a, b ItemRow) int {
+	return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Project, b.Project), cmp.Compare(a.Cluster, b.Cluster),
+		cmp.Compare(a.Item.Date, b.Item.Date), bytes.Compare(a.Item.ID[:], b.Item.ID[:]))
+}
+
+// UniqueItems returns the rows with distinct ids, each id's first occurrence,
+// in primary-key order, and the position of each id in that order. The id
+// fixes every other key column (it names one charge of one resource on one
+// day), so a conflict on the key is a conflict on the id, and each id
+// returned by an INSERT ... RETURNING names exactly one row.
+//
+// Key order turns the b-tree inserts into an ordered merge: each leaf is
+// visited once per batch, with its path still in the page cache.
+func UniqueItems(rows []ItemRow) ([]ItemRow, map[costexplorer.LineItemID]int) {
+	index := make(map[costexplorer.LineItemID]int, len(rows))
+	unique := make([]ItemRow, 0, len(rows))
+	for i := range rows {
+		if _, dup := index[rows[i].Item.ID]; !dup {
+			index[rows[i].Item.ID] = len(unique)
+			unique = append(unique, rows[i])
+		}
+	}
+	slices.SortFunc(unique, CompareItems)
+	for i := range unique {
+		index[unique[i].Item.ID] = i
+	}
+	return unique, index
+}
+
+// ErrUnexpectedID is returned (wrapped) when an insert returns an id that
+// the batch does not hold: the RETURNING clause and the rows disagree.
+var ErrUnexpectedID = errors.New("unexpected id returned")
+
+// Returned maps an id returned by an insert to its row among unique (as
+// returned with index by [UniqueItems]).
+func Returned(unique []ItemRow, index map[costexplorer.LineItemID]int, raw []byte) (*ItemRow, error) {
+	var id costexplorer.LineItemID
+	if len(raw) != len(id) {
+		return nil, ErrUnexpectedID
+	}
+	copy(id[:], raw)
+	i, ok := index[id]
+	if !ok {
+		return nil, ErrUnexpectedID
+	}
+	return &unique[i], nil
+}
+
+// Cell is a rollup cell and the amount added to it.
+type Cell struct {
+	CellKey
+	Amount costexplorer.Cents
+}
+
+// RollupDelta sums the change that line items make to the rollup, cell by
+// cell. Items added count with their amount, items removed (a restatement)
+// with its opposite; a cell whose changes cancel out stays in the delta with
+// zero, as a cell of zero-amount items does.
+type RollupDelta struct {
+	cells map[CellKey]costexplorer.Cents
+}
+
+// Add adds the amounts of rows to their cells.
+func (d *RollupDelta) Add(rows []ItemRow) { d.add(rows, 1) }
+
+// Remove subtracts the amounts of rows from their cells.
+func (d *RollupDelta) Remove(rows []ItemRow) { d.add(rows, -1) }
+
+func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
+	if d.cells == nil {
+		d.cells = map[CellKey]costexplorer.Cents{}
+	}
+	for i := range rows {
+		r := &rows[i]
+		d.cells[CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+	}
+}
+
+// Cells returns the changed cells in key order, which makes the rollup's
+// b-tree inserts sequential and the deltas reported stable.
+func (d *RollupDelta) Cells() []Cell {
+	out := make([]Cell, 0, len(d.cells))
+	for k, v := range d.cells {
+		out = append(out, Cell{k, v})
+	}
+	slices.SortFunc(out, func(a, b Cell) int { return CompareCells(a.CellKey, b.CellKey) })
+	return out
+}
+
+// Totals is what a set of inserted line items adds to the running totals of
+// usage_state.
+type Totals struct {
+	Items    int
+	Cents    costexplorer.Cents
+	FirstDay costexplorer.Day // of the earliest item; zero when Items is 0
+	LastDay  costexplorer.Day // of the latest item
+}
+
+// TotalsOf sums rows.
+func TotalsOf(rows []ItemRow) Totals {
+	if len(rows) == 0 {
+		return Totals{}
+	}
+	t := Totals{Items: len(rows), FirstDay: rows[0].Item.Date, LastDay: rows[0].Item.Date}
+	for i := range rows {
+		li := rows[i].Item
+		t.Cents += li.Amount
+		t.FirstDay, t.LastDay = min(t.FirstDay, li.Date), max(t.LastDay, li.Date)
+	}
+	return t
+}
+
+// Keys maps 24-hex ids (and SKUs) to surrogate keys, and surrogate keys back
+// to 24-hex ids for the deltas.
+type Keys struct {
+	Orgs     map[string]int64
+	Projects map[string]ProjectRef
+	Clusters map[string]ClusterRef
+	SKUs     map[SKUKey]int64
+
+	orgExt, projectExt, clusterExt map[int64]string
+}
+
+// NewKeys returns empty maps.
+func NewKeys() Keys {
+	return Keys{
+		Orgs: map[string]int64{}, Projects: map[string]ProjectRef{}, Clusters: map[string]ClusterRef{},
+		SKUs:   map[SKUKey]int64{},
+		orgExt: map[int64]string{}, projectExt: map[int64]string{}, clusterExt: map[int64]string{},
+	}
+}
+
+// PutOrg records organization ext's key.
+func (k *Keys) PutOrg(ext string, id int64) { k.Orgs[ext], k.orgExt[id] = id, ext }
+
+// PutProject records project ext's key.
+func (k *Keys) PutProject(ext string, r ProjectRef) { k.Projects[ext], k.projectExt[r.ID] = r, ext }
+
+// PutCluster records cluster ext's key.
+func (k *Keys) PutCluster(ext string, r ClusterRef) { k.Clusters[ext], k.clusterExt[r.ID] = r, ext }
+
+// RollupRows returns cells as rollup rows with 24-hex ids, in the order
+// given; every key of cells must be known to k.
+func (k *Keys) RollupRows(cells []Cell, services map[int64]costexplorer.Service) []costexplorer.RollupRow {
+	out := make([]costexplorer.RollupRow, 0, len(cells))
+	for _, c := range cells {
+		out = append(out, costexplorer.RollupRow{
+			Month:     c.Month,
+			OrgID:     k.orgExt[c.Org],
+			ProjectID: k.projectExt[c.Project],
+			ClusterID: k.clusterExt[c.Cluster],
+			Service:   services[c.Service],
+			Amount:    c.Amount,
+		})
+	}
+	return out
+}
+
+// KeyCache holds the surrogate keys of committed dimension rows, so that an
+// ingest resolves its items without a query per dimension. Entries stay
+// valid forever: dimension rows are never deleted, and a project never moves
+// to another organization nor a cluster to another project. Only keys of
+// committed transactions may join it (see [KeyCache.Merge]): a key cached
+// before could belong to a row rolled back.
+type KeyCache struct {
+	mu   sync.RWMutex
+	keys Keys
+}
+
+// NewKeyCache returns an empty cache.
+func NewKeyCache() *KeyCache { return &KeyCache{keys: NewKeys()} }
+
+// Merge adds the keys of a committed transaction.
+func (c *KeyCache) Merge(k *Keys) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maps.Copy(c.keys.Orgs, k.Orgs)
+	maps.Copy(c.keys.Projects, k.Projects)
+	maps.Copy(c.keys.Clusters, k.Clusters)
+	maps.Copy(c.keys.SKUs, k.SKUs)
+	maps.Copy(c.keys.orgExt, k.orgExt)
+	maps.Copy(c.keys.projectExt, k.projectExt)
+	maps.Copy(c.keys.clusterExt, k.clusterExt)
+}
+
+func cacheLookup[K comparable, V any](c *KeyCache, m func(*Keys) map[K]V, k K) (V, bool) {
+	if c == nil {
+		var zero V
+		return zero, false
+	}
+	c.mu.RLock()
+	v, ok := m(&c.keys)[k]
+	c.mu.RUnlock()
+	return v, ok
+}

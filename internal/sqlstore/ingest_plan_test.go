@@ -1,0 +1,144 @@
+package sqlstore
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+var (
+	jan2 = costexplorer.DayOf(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC))
+	jan9 = costexplorer.DayOf(time.Date(2025, 1, 9, 0, 0, 0, 0, time.UTC))
+	feb3 = costexplorer.DayOf(time.Date(2025, 2, 3, 0, 0, 0, 0, time.UTC))
+)
+
+// row returns an item row of the given keys, day and amount; its id is
+// derived from name.
+func row(name string, org, project, cluster, service int64, day costexplorer.Day, cents costexplorer.Cents) ItemRow {
+	li := &costexplorer.LineItem{ID: costexplorer.NewLineItemID(name), Date: day, Amount: cents}
+	return ItemRow{Item: li, Org: org, Project: project, Cluster: cluster, SKU: 1, Service: service}
+}
+
+func names(rows []ItemRow) []costexplorer.LineItemID {
+	var ids []costexplorer.LineItemID
+	for _, r := range rows {
+		ids = append(ids, r.Item.ID)
+	}
+	return ids
+}
+
+func TestUniqueItems(t *testing.T) {
+	a := row("a", 2, 0, 0, 1, jan2, 100)
+	b := row("b", 1, 5, 0, 1, jan9, 200)
+	c := row("c", 1, 5, 0, 1, jan2, 300)
+	aAgain := row("a", 2, 0, 0, 1, jan2, 999) // same id, other amount: the first counts
+	unique, index := UniqueItems([]ItemRow{a, b, aAgain, c})
+
+	want := []costexplorer.LineItemID{c.Item.ID, b.Item.ID, a.Item.ID} // key order: org, project, cluster, day, id
+	if got := names(unique); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+	if unique[2].Item.Amount != 100 {
+		t.Errorf("repeated id kept amount %d, want the first occurrence's 100", unique[2].Item.Amount)
+	}
+	for i, r := range unique {
+		if index[r.Item.ID] != i {
+			t.Errorf("index[%s] = %d, want %d", r.Item.ID, index[r.Item.ID], i)
+		}
+	}
+	if len(index) != 3 {
+		t.Errorf("index has %d ids, want 3", len(index))
+	}
+}
+
+func TestReturned(t *testing.T) {
+	a, b := row("a", 1, 0, 0, 1, jan2, 1), row("b", 1, 0, 0, 1, jan2, 2)
+	unique, index := UniqueItems([]ItemRow{a, b})
+	r, err := Returned(unique, index, b.Item.ID[:])
+	if err != nil || r.Item != b.Item {
+		t.Fatalf("Returned(b) = %v, %v; want b's row", r, err)
+	}
+	other := costexplorer.NewLineItemID("other")
+	for name, raw := range map[string][]byte{"ErrUnknownID": other[:], "ErrShortID": b.Item.ID[:8]} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Returned(unique, index, raw); !errors.Is(err, ErrUnexpectedID) {
+				t.Errorf("error = %v, want ErrUnexpectedID", err)
+			}
+		})
+	}
+}
+
+func TestRollupDelta(t *testing.T) {
+	var d RollupDelta
+	d.Add([]ItemRow{
+		row("a", 1, 2, 3, 0, jan2, 100),
+		row("b", 1, 2, 3, 0, jan9, 50), // same cell as a: January
+		row("c", 1, 2, 3, 0, feb3, 7),  // February
+		row("d", 1, 2, 0, 4, jan2, 1),  // no cluster, another service
+		row("e", 1, 0, 0, 0, jan2, 0),  // a zero amount still makes a cell
+	})
+	d.Remove([]ItemRow{row("b", 1, 2, 3, 0, jan9, 50), row("c", 1, 2, 3, 0, feb3, 7)})
+
+	jan, feb := jan2.Month(), feb3.Month()
+	want := []Cell{
+		{CellKey{jan, 1, 0, 0, 0}, 0},
+		{CellKey{jan, 1, 2, 0, 4}, 1},
+		{CellKey{jan, 1, 2, 3, 0}, 100},
+		{CellKey{feb, 1, 2, 3, 0}, 0}, // removed again: the cell moves by zero
+	}
+	if got := d.Cells(); !slices.Equal(got, want) {
+		t.Errorf("cells =\n%v\nwant\n%v", got, want)
+	}
+	var empty RollupDelta
+	if got := empty.Cells(); len(got) != 0 {
+		t.Errorf("empty delta has cells %v", got)
+	}
+}
+
+func TestTotalsOf(t *testing.T) {
+	if got := TotalsOf(nil); got != (Totals{}) {
+		t.Errorf("TotalsOf(nil) = %+v, want zero", got)
+	}
+	got := TotalsOf([]ItemRow{row("a", 1, 0, 0, 0, jan9, 100), row("b", 1, 0, 0, 0, feb3, -30), row("c", 1, 0, 0, 0, jan2, 5)})
+	want := Totals{Items: 3, Cents: 75, FirstDay: jan2, LastDay: feb3}
+	if got != want {
+		t.Errorf("TotalsOf = %+v, want %+v", got, want)
+	}
+}
+
+func TestRollupRows(t *testing.T) {
+	k := NewKeys()
+	k.PutOrg("org1", 1)
+	k.PutProject("proj2", ProjectRef{ID: 2, Org: 1})
+	k.PutCluster("clus3", ClusterRef{ID: 3, Project: 2})
+	services := map[int64]costexplorer.Service{0: costexplorer.ServiceSupport}
+	got := k.RollupRows([]Cell{{CellKey{jan2.Month(), 1, 0, 0, 0}, 5}, {CellKey{jan2.Month(), 1, 2, 3, 0}, 7}}, services)
+	want := []costexplorer.RollupRow{
+		{Month: jan2.Month(), OrgID: "org1", Service: costexplorer.ServiceSupport, Amount: 5},
+		{Month: jan2.Month(), OrgID: "org1", ProjectID: "proj2", ClusterID: "clus3", Service: costexplorer.ServiceSupport, Amount: 7},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestLastByID(t *testing.T) {
+	type dim struct{ id, name string }
+	got := lastByID([]dim{{"a", "1"}, {"b", "1"}, {"a", "2"}, {"c", "1"}, {"b", "2"}}, func(d *dim) string { return d.id })
+	want := []dim{{"a", "2"}, {"b", "2"}, {"c", "1"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("lastByID = %v, want %v", got, want)
+	}
+}
+
+func TestValues(t *testing.T) {
+	if got, want := values(2, 3), "(?, ?, ?), (?, ?, ?)"; got != want {
+		t.Errorf("values(2, 3) = %q, want %q", got, want)
+	}
+	if got, want := placeholders(1), "?"; got != want {
+		t.Errorf("placeholders(1) = %q, want %q", got, want)
+	}
+}
