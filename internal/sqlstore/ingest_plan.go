@@ -25,12 +25,9 @@ type ClusterRef struct{ ID, Project int64 }
 // ItemRow is a line item resolved to surrogate keys. Project and Cluster are
 // 0 when the item has none; SKU is 0 until the SKU is resolved.
 type ItemRow struct {
-	Item    *costexplorer.LineItem
-	Org     int64
-	Project int64
-	Cluster int64
-	SKU     int64
-	Service int64
+	Item                  *costexplorer.LineItem
+	Org, Project, Cluster int64
+	SKU, Service          int64
 }
 
 // CompareItems orders rows as the primary key of line_items does:
