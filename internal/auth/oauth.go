@@ -42,33 +42,26 @@ func (e *oauthError) Error() string { return e.code + ": " + e.description }
 // 400 unsupported_grant_type, 429 (after repeated failures, with
 // Retry-After) or 503 temporarily_unavailable. Access lists are not checked
 // here: they apply where the token is used.
-func (a *Authenticator) TokenHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, sa, oe := a.oauthRequest(w, r)
-		if oe != nil {
-			a.writeOAuthError(w, r, oe)
-			return
-		}
-		switch gt := form.Get("grant_type"); gt {
-		case "client_credentials":
-		case "":
-			a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The grant_type parameter is required."})
-			return
-		default:
-			a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Only the client_credentials grant type is supported."})
-			return
-		}
-		token, _, err := a.tokens.sign(sa.ClientID, sa.OrgID, a.cfg.Now(), a.cfg.TokenTTL)
-		if err != nil {
-			a.writeOAuthError(w, r, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "The token could not be issued.", cause: err})
-			return
-		}
-		writeOAuthJSON(w, http.StatusOK, map[string]any{
-			"access_token": token,
-			"token_type":   "Bearer",
-			"expires_in":   int64(a.cfg.TokenTTL / time.Second),
-		})
+func (a *Authenticator) TokenHandler() http.Handler { return a.oauthEndpoint(a.issueToken) }
+
+func (a *Authenticator) issueToken(w http.ResponseWriter, _ *http.Request, form url.Values, sa *costexplorer.ServiceAccount) *oauthError {
+	switch gt := form.Get("grant_type"); gt {
+	case "client_credentials":
+	case "":
+		return invalidRequest("The grant_type parameter is required.")
+	default:
+		return &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type", description: "Only the client_credentials grant type is supported."}
+	}
+	token, _, err := a.tokens.sign(sa.ClientID, sa.OrgID, a.cfg.Now(), a.cfg.TokenTTL)
+	if err != nil {
+		return &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "The token could not be issued.", cause: err}
+	}
+	writeOAuthJSON(w, http.StatusOK, map[string]any{
+		"access_token": token,
+		"token_type":   "Bearer",
+		"expires_in":   int64(a.cfg.TokenTTL / time.Second),
 	})
+	return nil
 }
 
 // RevokeHandler serves POST /api/oauth/revoke (RFC 7009): form token=…,
@@ -77,34 +70,47 @@ func (a *Authenticator) TokenHandler() http.Handler {
 // replica. As RFC 7009 §2.2 requires, an unknown, malformed or expired token
 // is answered 200 too; a token issued to another client is refused with
 // 400 invalid_request.
-func (a *Authenticator) RevokeHandler() http.Handler {
+func (a *Authenticator) RevokeHandler() http.Handler { return a.oauthEndpoint(a.revokeToken) }
+
+func (a *Authenticator) revokeToken(w http.ResponseWriter, r *http.Request, form url.Values, sa *costexplorer.ServiceAccount) *oauthError {
+	token := form.Get("token")
+	if token == "" {
+		return invalidRequest("The token parameter is required.")
+	}
+	if claims, err := a.tokens.verifySignature(token); err == nil {
+		if claims.Subject != sa.ClientID {
+			return invalidRequest("The token was not issued to this client.")
+		}
+		if exp := claims.ExpiresAt.Time; exp.Add(tokenLeeway).After(a.cfg.Now()) {
+			if err := a.store.RevokeToken(r.Context(), claims.ID, exp.Add(tokenLeeway)); err != nil {
+				return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The token could not be revoked; retry later.", cause: err}
+			}
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// oauthEndpoint makes an OAuth endpoint of serve: the checks both endpoints
+// share (oauthRequest) run first, and every refusal, theirs or serve's, is
+// answered by writeOAuthError.
+func (a *Authenticator) oauthEndpoint(serve func(w http.ResponseWriter, r *http.Request, form url.Values, sa *costexplorer.ServiceAccount) *oauthError) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, sa, oe := a.oauthRequest(w, r)
+		if oe == nil {
+			oe = serve(w, r, form, sa)
+		}
 		if oe != nil {
 			a.writeOAuthError(w, r, oe)
-			return
 		}
-		token := form.Get("token")
-		if token == "" {
-			a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The token parameter is required."})
-			return
-		}
-		if claims, err := a.tokens.verifySignature(token); err == nil {
-			if claims.Subject != sa.ClientID {
-				a.writeOAuthError(w, r, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The token was not issued to this client."})
-				return
-			}
-			if exp := claims.ExpiresAt.Time; exp.Add(tokenLeeway).After(a.cfg.Now()) {
-				if err := a.store.RevokeToken(r.Context(), claims.ID, exp.Add(tokenLeeway)); err != nil {
-					a.writeOAuthError(w, r, &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The token could not be revoked; retry later.", cause: err})
-					return
-				}
-			}
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Pragma", "no-cache")
-		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// invalidRequest is the RFC 6749 invalid_request answer (400).
+func invalidRequest(description string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: description}
 }
 
 // oauthRequest checks what both OAuth endpoints share: POST, a form body
@@ -115,20 +121,20 @@ func (a *Authenticator) oauthRequest(w http.ResponseWriter, r *http.Request) (ur
 		return nil, nil, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", description: "Use POST."}
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The body must be application/x-www-form-urlencoded."}
+		return nil, nil, invalidRequest("The body must be application/x-www-form-urlencoded.")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	if err != nil {
-		return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: fmt.Sprintf("The body must be a form of at most %d bytes.", maxFormBytes)}
+		return nil, nil, invalidRequest(fmt.Sprintf("The body must be a form of at most %d bytes.", maxFormBytes))
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: "The body is not a valid form."}
+		return nil, nil, invalidRequest("The body is not a valid form.")
 	}
 	for name, vs := range form {
 		if len(vs) > 1 {
 			// RFC 6749 §3.2: parameters must not be included more than once.
-			return nil, nil, &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: fmt.Sprintf("The %s parameter is repeated.", name)}
+			return nil, nil, invalidRequest(fmt.Sprintf("The %s parameter is repeated.", name))
 		}
 	}
 	id, secret, ok := r.BasicAuth()
@@ -208,7 +214,7 @@ func writeOAuthJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // delayedError carries the brute-force delay of a failed check to the HTTP
-// answer, so that the OAuth endpoints sleep where the middleware does.
+// answer, so that the OAuth endpoints sleep where Authenticate does.
 type delayedError struct{ delay time.Duration }
 
 func (e *delayedError) Error() string { return "authentication failed" }

@@ -77,33 +77,44 @@ func (a *Authenticator) resume(ctx context.Context, g Grant) (*costexplorer.Prin
 	if revoked {
 		return nil, grantEnded("revoked")
 	}
+	var p *costexplorer.Principal
 	switch g.Kind {
 	case costexplorer.PrincipalAPIKey:
-		k, err := a.store.APIKeyByPublicKey(ctx, g.PublicKey)
-		if costexplorer.IsNotFound(err) {
-			return nil, grantEnded("API key deleted")
-		}
-		if err != nil {
-			return nil, errUnavailable(fmt.Errorf("look up API key: %w", err))
-		}
-		if !apiKeyUsable(k) || k.ID != g.CredentialID || k.OrgID != g.OrgID {
-			return nil, grantEnded("API key disabled or replaced")
-		}
-		return apiKeyPrincipal(k), nil
+		p, err = usablePrincipal(ctx, a.store.APIKeyByPublicKey, g.PublicKey, apiKeyUsable, apiKeyPrincipal)
 	case costexplorer.PrincipalServiceAccount:
-		sa, err := a.store.ServiceAccount(ctx, g.CredentialID)
-		if costexplorer.IsNotFound(err) {
-			return nil, grantEnded("service account deleted")
-		}
-		if err != nil {
-			return nil, errUnavailable(fmt.Errorf("look up service account: %w", err))
-		}
-		if !serviceAccountUsable(sa, a.cfg.Now()) || sa.OrgID != g.OrgID {
-			return nil, grantEnded("service account disabled, moved or its secret expired")
-		}
-		return serviceAccountPrincipal(sa), nil
+		now := a.cfg.Now()
+		p, err = usablePrincipal(ctx, a.store.ServiceAccount, g.CredentialID, func(sa *costexplorer.ServiceAccount) bool {
+			return serviceAccountUsable(sa, now)
+		}, serviceAccountPrincipal)
+	default:
+		return nil, grantEnded("unknown credential kind")
 	}
-	return nil, grantEnded("unknown credential kind")
+	if err != nil {
+		return nil, err
+	}
+	// A key deleted and created again under the same public key is another
+	// credential; an account of another organization is another grant.
+	if p.ID != g.CredentialID || p.OrgID != g.OrgID {
+		return nil, grantEnded("credential replaced or moved")
+	}
+	return p, nil
+}
+
+// usablePrincipal looks up the credential called name and returns its
+// principal if it is usable now.
+func usablePrincipal[C any](ctx context.Context, lookup func(context.Context, string) (*C, error), name string,
+	usable func(*C) bool, principal func(*C) *costexplorer.Principal) (*costexplorer.Principal, error) {
+	c, err := lookup(ctx, name)
+	if costexplorer.IsNotFound(err) {
+		return nil, grantEnded("credential deleted")
+	}
+	if err != nil {
+		return nil, errUnavailable(fmt.Errorf("look up credential: %w", err))
+	}
+	if !usable(c) {
+		return nil, grantEnded("credential disabled or its secret expired")
+	}
+	return principal(c), nil
 }
 
 func apiKeyPrincipal(k *costexplorer.APIKey) *costexplorer.Principal {

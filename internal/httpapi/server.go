@@ -123,13 +123,14 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // under /api/ that matches nothing is 404 RESOURCE_NOT_FOUND.
 func (s *Server) routes() http.Handler {
 	const usage = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
-	v1 := []string{v20230101}
+	// The versions each operation exists at (DESIGN §1.5).
+	v2023 := []string{v20230101}
 	ops := []op{
-		{method: "POST", path: usage, api: s.createQuery, versions: v1, org: orgBilling, limit: invoicesSet, body: true},
-		{method: "GET", path: usage + "/{token}", api: s.getUsage, versions: v1, csv: true, org: orgBilling, params: []pathParam{tokenParam}, limit: invoicesSet},
-		{method: "GET", path: "/api/atlas/v2", api: s.systemStatus, versions: v1},
-		{method: "GET", path: "/api/atlas/v2/orgs", api: s.listOrgs, versions: v1},
-		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: s.getOrg, versions: v1, org: orgAny},
+		{method: "POST", path: usage, api: s.createQuery, versions: v2023, org: orgBilling, limit: invoicesSet, body: true},
+		{method: "GET", path: usage + "/{token}", api: s.getUsage, versions: v2023, csv: true, org: orgBilling, params: []pathParam{tokenParam}, limit: invoicesSet},
+		{method: "GET", path: "/api/atlas/v2", api: s.systemStatus, versions: v2023},
+		{method: "GET", path: "/api/atlas/v2/orgs", api: s.listOrgs, versions: v2023},
+		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: s.getOrg, versions: v2023, org: orgAny},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},

@@ -27,14 +27,9 @@ func TestDoneResultsAreServedFromMemory(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
 	store := &countingStore{Store: db}
 	c := &clock{now: start}
-	r := newRunner(t, store, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.ResultTTL = time.Hour })
-	r.Start(context.Background())
-	defer r.Stop(context.Background())
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.ResultTTL = time.Hour })
 	org := layout.PayingOrg.ID
-	tok, err := r.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, r, org)
 	first := waitState(t, r, org, tok)
 
 	before := store.reads.Load()
@@ -64,13 +59,8 @@ func TestResultCacheIsBounded(t *testing.T) {
 	store := &countingStore{Store: db}
 	c := &clock{now: start}
 	org := layout.PayingOrg.ID
-	r := newRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	r.Start(context.Background())
-	defer r.Stop(context.Background())
-	tok, err := r.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
+	tok := create(t, r, org)
 	size := len(waitState(t, r, org, tok).Result)
 
 	// A cache a little larger than four results' worth holds no more than that.

@@ -71,6 +71,25 @@ func newRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c
 	return jobs.New(cfg)
 }
 
+// startRunner is newRunner, started; the runner stops when the test ends.
+func startRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
+	t.Helper()
+	r := newRunner(t, db, ev, c, owner, mod)
+	r.Start(context.Background())
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	return r
+}
+
+// create submits the test query of org to r and returns its token.
+func create(t *testing.T, r *jobs.Runner, org string) string {
+	t.Helper()
+	tok, err := r.CreateQuery(context.Background(), query(t, org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func query(t *testing.T, org string) *costexplorer.Query {
 	t.Helper()
 	q, err := costexplorer.ParseQueryRequest(org, []byte(`{"startDate":"2026-06-01","endDate":"2026-12-01","organizations":["`+org+`"],"groupBy":"organizations"}`), costexplorer.QueryLimits{Now: start})
@@ -102,15 +121,10 @@ func TestRunnerComputesAndDeduplicates(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
 	c := &clock{now: start}
 	eng := engine.New(db, engine.Options{})
-	r := newRunner(t, db, eng, c, "a", nil)
-	r.Start(context.Background())
-	defer r.Stop(context.Background())
+	r := startRunner(t, db, eng, c, "a", nil)
 
 	org := layout.PayingOrg.ID
-	tok, err := r.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, r, org)
 	p := waitState(t, r, org, tok)
 	if !p.Ready(c.Now()) {
 		t.Fatalf("process = %+v, want ready", p)
@@ -144,14 +158,9 @@ func TestRunnerComputesAndDeduplicates(t *testing.T) {
 func TestRunnerHonoursMinProcessing(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
 	c := &clock{now: start}
-	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.MinProcessing = time.Minute })
-	r.Start(context.Background())
-	defer r.Stop(context.Background())
+	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.MinProcessing = time.Minute })
 	org := layout.PayingOrg.ID
-	tok, err := r.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, r, org)
 	p := waitState(t, r, org, tok)
 	if p.Ready(c.Now()) {
 		t.Fatal("ready before the minimum processing time")
@@ -170,10 +179,7 @@ func TestProcessAcceptedBeforeRestartIsFinishedAfter(t *testing.T) {
 
 	// The first server accepts the query but stops before any worker runs it.
 	first := newRunner(t, db, engine.New(db, engine.Options{}), c, "first", nil)
-	tok, err := first.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, first, org)
 	db.Close()
 
 	db2, err := sqlite.Open(context.Background(), path, sqlite.Options{})
@@ -194,10 +200,7 @@ func TestLapsedLeaseIsTakenOver(t *testing.T) {
 	c := &clock{now: start}
 	org := layout.PayingOrg.ID
 	crashed := newRunner(t, db, engine.New(db, engine.Options{}), c, "crashed", nil)
-	tok, err := crashed.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, crashed, org)
 	// A replica claims the process and dies holding the lease.
 	if _, err := db.ClaimProcess(context.Background(), "crashed", c.Now(), 5*time.Second); err != nil {
 		t.Fatal(err)
@@ -248,14 +251,9 @@ func TestFailingEvaluations(t *testing.T) {
 			c := &clock{now: start}
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{}), panics: tc.panics}
 			ev.failures.Store(tc.failures)
-			r := newRunner(t, db, ev, c, "a", func(cfg *jobs.Config) { cfg.MaxAttempts = 3; cfg.Lease = time.Second })
-			r.Start(context.Background())
-			defer r.Stop(context.Background())
+			r := startRunner(t, db, ev, c, "a", func(cfg *jobs.Config) { cfg.MaxAttempts = 3; cfg.Lease = time.Second })
 			org := layout.PayingOrg.ID
-			tok, err := r.CreateQuery(context.Background(), query(t, org))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := create(t, r, org)
 			// Each failed attempt leaves its lease to lapse; move the clock on.
 			deadline := time.Now().Add(20 * time.Second)
 			var p *costexplorer.QueryProcess
@@ -279,10 +277,7 @@ func TestStopReleasesLeases(t *testing.T) {
 	c := &clock{now: start}
 	org := layout.PayingOrg.ID
 	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
-	tok, err := r.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, r, org)
 	if _, err := db.ClaimProcess(context.Background(), r.Owner(), c.Now(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -299,16 +294,11 @@ func TestJanitorRemovesExpiredResults(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
 	c := &clock{now: start}
 	org := layout.PayingOrg.ID
-	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) {
+	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) {
 		cfg.ResultTTL = time.Hour
 		cfg.JanitorEvery = 10 * time.Millisecond
 	})
-	r.Start(context.Background())
-	defer r.Stop(context.Background())
-	tok, err := r.CreateQuery(context.Background(), query(t, org))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := create(t, r, org)
 	waitState(t, r, org, tok)
 	c.Advance(2 * time.Hour)
 	deadline := time.Now().Add(10 * time.Second)

@@ -48,18 +48,13 @@ func TestObserveIsToldEachEndOnce(t *testing.T) {
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{})}
 			ev.failures.Store(tc.failures)
 			obs := &outcomes{}
-			r := newRunner(t, db, ev, c, "a", func(cfg *jobs.Config) {
+			r := startRunner(t, db, ev, c, "a", func(cfg *jobs.Config) {
 				cfg.MaxAttempts = 2
 				cfg.Lease = time.Second
 				cfg.Observe = obs.observe
 			})
-			r.Start(context.Background())
-			defer r.Stop(context.Background())
 			org := layout.PayingOrg.ID
-			tok, err := r.CreateQuery(context.Background(), query(t, org))
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := create(t, r, org)
 			deadline := time.Now().Add(20 * time.Second)
 			for time.Now().Before(deadline) {
 				if got, _ := obs.snapshot(); len(got) > 0 {

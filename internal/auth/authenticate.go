@@ -175,7 +175,11 @@ func (a *Authenticator) authenticateBearer(ctx context.Context, rest string, now
 		if costexplorer.ErrorCode(err) == costexplorer.ErrUnavailable {
 			return nil, &failure{err: err, reason: "store"}
 		}
-		return nil, &failure{err: err, reason: errors.Unwrap(err).Error(), bearer: true}
+		reason := "token ended"
+		if cause := errors.Unwrap(err); cause != nil {
+			reason = "token ended: " + cause.Error()
+		}
+		return nil, &failure{err: err, reason: reason, bearer: true}
 	}
 	a.throttle.succeed(ipKey)
 	return p, nil
