@@ -104,6 +104,9 @@ func load(tb testing.TB, n int) *fixture {
 	if err == nil {
 		_, err = duck.BuildRollup(ctx)
 	}
+	if err == nil {
+		_, _, err = duck.BuildLayouts(ctx)
+	}
 	if err != nil {
 		duck.Close()
 		tb.Fatal(err)
@@ -135,8 +138,9 @@ func engineAnswer(rows []costexplorer.Row) Answer {
 }
 
 // TestEngineMatchesDuckDB checks that every reference query means the same
-// thing to our engine and to both DuckDB tables (same groups, same total), so
-// that the benchmarks compare equal work.
+// thing to our engine, to DuckDB's rollup table and to every DuckDB form over
+// the line items (same groups, same total), so that the benchmarks compare
+// equal work.
 func TestEngineMatchesDuckDB(t *testing.T) {
 	ctx := context.Background()
 	f := load(t, 20_000)
@@ -150,13 +154,25 @@ func TestEngineMatchesDuckDB(t *testing.T) {
 			if want.Rows == 0 {
 				t.Fatalf("%s found no rows", rq.Name)
 			}
-			for _, raw := range []bool{true, false} {
-				got, err := f.duck.Run(ctx, rq.SQL(raw))
+			sqls := map[string]string{"rollup": rq.SQL(false)}
+			distinct := map[string]bool{}
+			for _, form := range DuckForms {
+				sqls[form.Name] = rq.FormSQL(form, f.duck)
+				distinct[sqls[form.Name]] = true
+			}
+			if len(distinct) != len(DuckForms) {
+				t.Errorf("%d distinct SQL texts for %d forms", len(distinct), len(DuckForms))
+			}
+			if sqls[DuckForms[0].Name] != rq.SQL(true) {
+				t.Errorf("the first form is not the SQL of earlier runs:\n%s", sqls[DuckForms[0].Name])
+			}
+			for what, sql := range sqls {
+				got, err := f.duck.Run(ctx, sql)
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("%s: %v", what, err)
 				}
 				if got != want {
-					t.Errorf("raw=%v: DuckDB %+v, engine %+v\n%s", raw, got, want, rq.SQL(raw))
+					t.Errorf("%s: DuckDB %+v, engine %+v\n%s", what, got, want, sql)
 				}
 			}
 		})
@@ -187,19 +203,15 @@ func BenchmarkEngine(b *testing.B) {
 
 // BenchmarkDuckDBRollup runs the equivalent SQL of Q1–Q4 on DuckDB's rollup
 // table, reading every row.
-func BenchmarkDuckDBRollup(b *testing.B) { benchDuck(b, false) }
+func BenchmarkDuckDBRollup(b *testing.B) {
 
-// BenchmarkDuckDBRaw runs the equivalent SQL of Q1–Q4 on DuckDB's line items.
-func BenchmarkDuckDBRaw(b *testing.B) { benchDuck(b, true) }
-
-func benchDuck(b *testing.B, raw bool) {
 	ctx := context.Background()
 	for _, n := range benchSizes(b) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			f := load(b, n)
 			for _, rq := range f.data.Queries() {
 				b.Run(rq.Name, func(b *testing.B) {
-					query := rq.SQL(raw)
+					query := rq.SQL(false)
 					var a Answer
 					for b.Loop() {
 						var err error
@@ -209,6 +221,32 @@ func benchDuck(b *testing.B, raw bool) {
 					}
 					b.ReportMetric(float64(a.Rows), "rows")
 				})
+			}
+		})
+	}
+}
+
+// BenchmarkDuckDBRaw runs the equivalent SQL of Q1–Q4 on DuckDB's line items
+// in every form (DuckForms).
+func BenchmarkDuckDBRaw(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range benchSizes(b) {
+		b.Run(sizeName(n), func(b *testing.B) {
+			f := load(b, n)
+			for _, rq := range f.data.Queries() {
+				for fi, form := range DuckForms {
+					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) {
+						query := rq.FormSQL(form, f.duck)
+						var a Answer
+						for b.Loop() {
+							var err error
+							if a, err = f.duck.Run(ctx, query); err != nil {
+								b.Fatal(err)
+							}
+						}
+						b.ReportMetric(float64(a.Rows), "rows")
+					})
+				}
 			}
 		})
 	}

@@ -32,6 +32,8 @@ type config struct {
 	PGDSN       string
 	EngineRuns  int
 	DuckRuns    int
+	FormRuns    int
+	DuckOnly    bool
 	E2ERuns     int
 	GetCount    int
 	CreateCount int
@@ -62,7 +64,9 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Results, "results", "", "write the raw figures as JSON here")
 	fs.StringVar(&cfg.PGDSN, "pg-dsn", "", "also ingest into this PostgreSQL database (a schema costexplorer_bench is dropped and recreated)")
 	fs.IntVar(&cfg.EngineRuns, "engine-runs", 1000, "engine evaluations per query")
-	fs.IntVar(&cfg.DuckRuns, "duck-runs", 31, "DuckDB executions per query and table")
+	fs.IntVar(&cfg.DuckRuns, "duck-runs", 31, "DuckDB executions per query on the rollup table and in the fastest form over the line items")
+	fs.IntVar(&cfg.FormRuns, "form-runs", 7, "DuckDB executions per query in each form tried over the line items")
+	fs.BoolVar(&cfg.DuckOnly, "duck-only", false, "measure DuckDB and the engine only (no store, no server): the anchor alone")
 	fs.IntVar(&cfg.E2ERuns, "e2e-runs", 101, "end-to-end queries per reference query (each a distinct query)")
 	fs.IntVar(&cfg.GetCount, "get-count", 20000, "GETs of a ready result per query in the throughput test")
 	fs.IntVar(&cfg.CreateCount, "create-count", 2000, "distinct query creations in the throughput test")
@@ -92,7 +96,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		return write(&cfg, rep)
 	}
-	if len(cfg.Sizes) == 0 || cfg.Work == "" || cfg.Bin == "" {
+	if len(cfg.Sizes) == 0 || cfg.Work == "" || cfg.Bin == "" && !cfg.DuckOnly {
 		return errors.New("-sizes, -work and -bin are required")
 	}
 	if err := os.MkdirAll(cfg.Work, 0o755); err != nil {

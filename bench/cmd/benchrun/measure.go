@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,13 +37,22 @@ type QueryResult struct {
 	Rows         int
 	BodyBytes    int
 	Engine       bench.Timing
-	DuckRaw      bench.Timing
+	DuckRaw      bench.Timing // the fastest form over the line items (DuckRawForm)
+	DuckRawForm  string
+	DuckRaw1     bench.Timing // that form again with DuckDB limited to one thread
+	DuckForms    []FormTiming // every form tried, a short run each
 	DuckRollup   bench.Timing
 	E2E          bench.Timing
 	GetPerSec    float64 // GETs of its ready result per second, as the Atlas SDK sends them
 	GetErrors    int
 	GetEnvPerSec float64       // the same with ?envelope=true, as the project's client polls
 	GetCPU       time.Duration // server CPU time per plain GET
+}
+
+// FormTiming is one DuckDB form's time on one query.
+type FormTiming struct {
+	Form   string
+	Timing bench.Timing
 }
 
 // SizeResult holds every figure of one dataset size.
@@ -56,6 +66,11 @@ type SizeResult struct {
 	PostgresSkipped                         string  `json:",omitempty"`
 	Duck                                    Ingest
 	DuckRollupSeconds                       float64
+	DuckByDaySeconds                        float64          // CREATE TABLE items_by_day AS … ORDER BY
+	DuckKeyedSeconds                        float64          // the dimension tables and items_keyed
+	DuckTableBytes                          map[string]int64 `json:",omitempty"` // per table, from its storage blocks
+	DuckThreads                             int              // DuckDB's threads setting as it started
+	DuckVersion                             string           `json:",omitempty"`
 	EngineLoad                              time.Duration
 	EngineBytes                             int64
 	Queries                                 []QueryResult
@@ -92,13 +107,21 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 
 	// 1. One pass over the generated items, each batch loaded into every
 	// database; each load is timed on its own.
-	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
-	if err != nil {
-		return nil, err
+	// With -duck-only, DuckDB alone: no store, no server.
+	var store *sqlite.DB
+	if !cfg.DuckOnly {
+		var err error
+		if store, err = sqlite.Open(ctx, dbPath, sqlite.Options{}); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if store != nil {
+				store.Close()
+			}
+		}()
 	}
 	duck, err := bench.OpenDuck(ctx, filepath.Join(dir, "items.duckdb"))
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	defer duck.Close()
@@ -112,18 +135,20 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 			return err
 		}
 	}
-	sinks := []func(*costexplorer.UsageBatch) error{
-		timed(&sqliteTook, &sqliteCPU, func(b *costexplorer.UsageBatch) error {
+	sinks := []func(*costexplorer.UsageBatch) error{timed(&duckTook, &duckCPU, duck.Append)}
+	if store != nil {
+		sinks = append(sinks, timed(&sqliteTook, &sqliteCPU, func(b *costexplorer.UsageBatch) error {
 			r, err := store.IngestUsage(ctx, b)
 			if err == nil && r.Inserted != len(b.Items) {
 				err = fmt.Errorf("sqlite inserted %d of %d items", r.Inserted, len(b.Items))
 			}
 			return err
-		}),
-		timed(&duckTook, &duckCPU, duck.Append),
+		}))
 	}
 	var pgFinish func(context.Context, int64) (*Ingest, error)
 	switch {
+	case cfg.DuckOnly:
+		res.PostgresSkipped = "-duck-only"
 	case cfg.PGDSN == "":
 		res.PostgresSkipped = "no DSN given (BENCH_PG_DSN)"
 	case openPostgres == nil:
@@ -131,7 +156,6 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	default:
 		sink, finish, err := openPostgres(ctx, cfg.PGDSN)
 		if err != nil {
-			store.Close()
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
 		sinks = append(sinks, timed(&pgTook, &pgCPU, sink))
@@ -150,24 +174,33 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	}
 	data, err := bench.Generate(ctx, n, append(sinks, progress)...)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	res.GenerateSeconds = time.Since(start).Seconds()
 	res.LineItems, res.RollupRows = data.LineItems, len(data.Rollup)
 	res.Organizations, res.Projects, res.Clusters = len(data.Orgs), len(data.Projects), len(data.Clusters)
+	queries := data.Queries()
+	if store == nil {
+		if err := loadDuck(ctx, res, duck, data, duckTook, duckCPU); err != nil {
+			return nil, err
+		}
+		// The engine on the generated rollup, through the Source a store serves.
+		eng := engine.New(data.Source(), engine.Options{RefreshInterval: time.Hour})
+		if err := eng.Load(ctx); err != nil {
+			return nil, err
+		}
+		data.Rollup = nil
+		return res, measureEngine(ctx, cfg, res, eng, duck, queries)
+	}
 	st, err := store.UsageStats(ctx)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	if st.LineItems != data.LineItems || st.RollupRows != int64(len(data.Rollup)) || st.Total != data.Total {
-		store.Close()
 		return nil, fmt.Errorf("sqlite holds %d items, %d rollup rows, %s; generated %d, %d, %s", st.LineItems, st.RollupRows, st.Total, data.LineItems, len(data.Rollup), data.Total)
 	}
 	// The service accounts the load generator uses (Q1–Q3 and Q4 may name
 	// different organizations).
-	queries := data.Queries()
 	secrets := map[string][2]string{}
 	for _, q := range queries {
 		if _, ok := secrets[q.Query.OrgID]; ok {
@@ -178,12 +211,13 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 			err = store.CreateServiceAccount(ctx, sa)
 		}
 		if err != nil {
-			store.Close()
 			return nil, fmt.Errorf("service account: %w", err)
 		}
 		secrets[q.Query.OrgID] = [2]string{sa.ClientID, secret}
 	}
-	if err := store.Close(); err != nil { // checkpoints the WAL into the file
+	err = store.Close() // checkpoints the WAL into the file
+	store = nil
+	if err != nil {
 		return nil, err
 	}
 	res.SQLite = Ingest{Seconds: sqliteTook.Seconds(), PerSecond: float64(data.LineItems) / sqliteTook.Seconds(), RollupRows: st.RollupRows,
@@ -202,29 +236,13 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		logf("postgres: %.0f items/s", pg.PerSecond)
 	}
 
-	if err := duck.FinishLoad(ctx); err != nil {
+	if err := loadDuck(ctx, res, duck, data, duckTook, duckCPU); err != nil {
 		return nil, err
 	}
-	res.Duck = Ingest{Seconds: duckTook.Seconds(), PerSecond: float64(data.LineItems) / duckTook.Seconds(),
-		CPUSeconds: duckCPU.Seconds(), PerCPUSecond: float64(data.LineItems) / duckCPU.Seconds()}
-	rollupTook, err := duck.BuildRollup(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res.DuckRollupSeconds = rollupTook.Seconds()
-	if res.Duck.RollupRows, err = duck.Count(ctx, "rollup"); err != nil {
-		return nil, err
-	}
-	if res.Duck.Bytes, err = duck.Bytes(); err != nil {
-		return nil, err
-	}
-	res.Duck.BytesPerItem = float64(res.Duck.Bytes) / float64(data.LineItems)
-	res.Duck.Note = "line items and rollup table in one file"
-	logf("duckdb: %.0f items/s, %.1f bytes/item, rollup built in %.2f s", res.Duck.PerSecond, res.Duck.BytesPerItem, rollupTook.Seconds())
 	data.Rollup = nil // the engine reads the store, as a server does
 
 	// 2. Our engine, built from the SQLite store as a server builds it.
-	if err := measureEngine(ctx, cfg, res, dbPath, duck, queries); err != nil {
+	if err := measureStoreEngine(ctx, cfg, res, dbPath, duck, queries); err != nil {
 		return nil, err
 	}
 	// 3. The server, end to end.
@@ -232,6 +250,57 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// loadDuck finishes DuckDB's load: the appender flushed, the rollup table
+// and the other layouts of the line items built.
+func loadDuck(ctx context.Context, res *SizeResult, duck *bench.Duck, data *bench.Dataset, took, cpu time.Duration) error {
+	var err error
+	if res.DuckThreads, err = duck.Threads(ctx); err != nil {
+		return err
+	}
+	if res.DuckVersion, err = duck.Version(ctx); err != nil {
+		return err
+	}
+	if err := duck.FinishLoad(ctx); err != nil {
+		return err
+	}
+	res.Duck = Ingest{Seconds: took.Seconds(), PerSecond: float64(data.LineItems) / took.Seconds(),
+		CPUSeconds: cpu.Seconds(), PerCPUSecond: float64(data.LineItems) / cpu.Seconds()}
+	rollupTook, err := duck.BuildRollup(ctx)
+	if err != nil {
+		return err
+	}
+	res.DuckRollupSeconds = rollupTook.Seconds()
+	if res.Duck.RollupRows, err = duck.Count(ctx, "rollup"); err != nil {
+		return err
+	}
+	if res.Duck.Bytes, err = duck.Bytes(); err != nil {
+		return err
+	}
+	res.Duck.BytesPerItem = float64(res.Duck.Bytes) / float64(data.LineItems)
+	res.Duck.Note = "line items and rollup table in one file"
+	logf("duckdb: %.0f items/s, %.1f bytes/item, rollup built in %.2f s", res.Duck.PerSecond, res.Duck.BytesPerItem, rollupTook.Seconds())
+	byDay, keyed, err := duck.BuildLayouts(ctx)
+	if err != nil {
+		return err
+	}
+	res.DuckByDaySeconds, res.DuckKeyedSeconds = byDay.Seconds(), keyed.Seconds()
+	res.DuckTableBytes = map[string]int64{}
+	for _, t := range []string{"line_items", "items_by_day", "items_keyed", "items_keyed_loaded", "rollup"} {
+		if res.DuckTableBytes[t], err = duck.TableBytes(ctx, t); err != nil {
+			return err
+		}
+	}
+	file, err := duck.Bytes()
+	if err != nil {
+		return err
+	}
+	logf("duckdb: %d threads; items_by_day built in %.2f s, items_keyed in %.2f s; bytes per item: as loaded %.1f, by day %.1f, keyed %.1f; file %.0f MB",
+		res.DuckThreads, res.DuckByDaySeconds, res.DuckKeyedSeconds,
+		float64(res.DuckTableBytes["line_items"])/float64(data.LineItems), float64(res.DuckTableBytes["items_by_day"])/float64(data.LineItems),
+		float64(res.DuckTableBytes["items_keyed"])/float64(data.LineItems), float64(file)/1e6)
+	return nil
 }
 
 // cpuTime returns the user and system CPU time of the process so far.
@@ -253,9 +322,9 @@ func fileBytes(paths ...string) int64 {
 	return n
 }
 
-// measureEngine times Q1–Q4 on our engine and on DuckDB, and checks that
-// both answer the same.
-func measureEngine(ctx context.Context, cfg *config, res *SizeResult, dbPath string, duck *bench.Duck, queries []bench.RefQuery) error {
+// measureStoreEngine times Q1–Q4 on our engine built from the SQLite store
+// (as a server builds it) and on DuckDB.
+func measureStoreEngine(ctx context.Context, cfg *config, res *SizeResult, dbPath string, duck *bench.Duck, queries []bench.RefQuery) error {
 	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		return err
@@ -265,16 +334,24 @@ func measureEngine(ctx context.Context, cfg *config, res *SizeResult, dbPath str
 	if err := eng.Load(ctx); err != nil {
 		return err
 	}
+	return measureEngine(ctx, cfg, res, eng, duck, queries)
+}
+
+// measureEngine times Q1–Q4 on eng and on DuckDB (its rollup table and every
+// form over its line items: the fastest is the raw anchor), and checks that
+// every one answers as the engine does.
+func measureEngine(ctx context.Context, cfg *config, res *SizeResult, eng *engine.Engine, duck *bench.Duck, queries []bench.RefQuery) error {
 	es := eng.Stats()
 	res.EngineLoad, res.EngineBytes = es.LoadDuration, es.Bytes
 	logf("engine: snapshot of %d rollup rows, ≈ %.1f MB, built in %v", es.RollupRows, float64(es.Bytes)/1e6, es.LoadDuration.Round(time.Millisecond))
 	runtime.GC()
 	for _, rq := range queries {
-		qr := QueryResult{Name: rq.Name, About: rq.About, SQL: rq.SQL(true)}
+		qr := QueryResult{Name: rq.Name, About: rq.About}
 		var rows []costexplorer.Row
 		samples := make([]time.Duration, 0, cfg.EngineRuns)
 		for i := range cfg.EngineRuns + 20 {
 			start := time.Now()
+			var err error
 			rows, err = eng.Evaluate(ctx, &rq.Query)
 			if err != nil {
 				return err
@@ -289,30 +366,64 @@ func measureEngine(ctx context.Context, cfg *config, res *SizeResult, dbPath str
 			want.Total += rows[i].UsageAmount
 		}
 		qr.Rows = want.Rows
-		for _, raw := range []bool{false, true} {
-			sql := rq.SQL(raw)
-			samples = samples[:0]
-			for i := range cfg.DuckRuns + 2 {
+		// timeDuck runs sql warm-up + runs times, checking every answer.
+		timeDuck := func(what, sql string, runs int) (bench.Timing, error) {
+			samples := make([]time.Duration, 0, runs)
+			for i := range runs + 2 {
 				start := time.Now()
 				got, err := duck.Run(ctx, sql)
 				if err != nil {
-					return fmt.Errorf("%s: %w", rq.Name, err)
+					return bench.Timing{}, fmt.Errorf("%s, %s: %w", rq.Name, what, err)
 				}
 				if got != want {
-					return fmt.Errorf("%s (raw=%v): DuckDB answered %+v, the engine %+v", rq.Name, raw, got, want)
+					return bench.Timing{}, fmt.Errorf("%s, %s: DuckDB answered %+v, the engine %+v\n%s", rq.Name, what, got, want, sql)
 				}
 				if i >= 2 {
 					samples = append(samples, time.Since(start))
 				}
 			}
-			if raw {
-				qr.DuckRaw = bench.Summarise(samples)
-			} else {
-				qr.DuckRollup = bench.Summarise(samples)
+			return bench.Summarise(samples), nil
+		}
+		var err error
+		if qr.DuckRollup, err = timeDuck("rollup", rq.SQL(false), cfg.DuckRuns); err != nil {
+			return err
+		}
+		// Every form a short run; the fastest a full run, then again on one
+		// thread to show what DuckDB's parallelism gives on this machine.
+		best := -1
+		for fi, f := range bench.DuckForms {
+			t, err := timeDuck(f.Name, rq.FormSQL(f, duck), cfg.FormRuns)
+			if err != nil {
+				return err
+			}
+			qr.DuckForms = append(qr.DuckForms, FormTiming{Form: f.Name, Timing: t})
+			// The fastest by its best run: on a shared machine the minimum
+			// is the figure least disturbed by other work.
+			if best < 0 || t.Min < qr.DuckForms[best].Timing.Min {
+				best = fi
 			}
 		}
-		logf("%s: %d rows; engine %.3f ms, duckdb rollup %.3f ms, raw %.3f ms (medians)", rq.Name, qr.Rows,
-			bench.Ms(qr.Engine.Median), bench.Ms(qr.DuckRollup.Median), bench.Ms(qr.DuckRaw.Median))
+		f := bench.DuckForms[best]
+		qr.DuckRawForm, qr.SQL = f.Name, rq.FormSQL(f, duck)
+		if qr.DuckRaw, err = timeDuck(f.Name, qr.SQL, cfg.DuckRuns); err != nil {
+			return err
+		}
+		if err := duck.SetThreads(ctx, 1); err != nil {
+			return err
+		}
+		qr.DuckRaw1, err = timeDuck(f.Name+", one thread", qr.SQL, cfg.FormRuns)
+		if err2 := duck.SetThreads(ctx, res.DuckThreads); err == nil {
+			err = err2
+		}
+		if err != nil {
+			return err
+		}
+		forms := make([]string, len(qr.DuckForms))
+		for i, ft := range qr.DuckForms {
+			forms[i] = fmt.Sprintf("%s %.2f", ft.Form, bench.Ms(ft.Timing.Median))
+		}
+		logf("%s: %d rows; engine %.3f ms, duckdb rollup %.3f ms, raw %.3f ms (%s; one thread %.3f ms); forms: %s (medians)", rq.Name, qr.Rows,
+			bench.Ms(qr.Engine.Median), bench.Ms(qr.DuckRollup.Median), bench.Ms(qr.DuckRaw.Median), qr.DuckRawForm, bench.Ms(qr.DuckRaw1.Median), strings.Join(forms, "; "))
 		res.Queries = append(res.Queries, qr)
 	}
 	return nil
