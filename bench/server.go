@@ -181,6 +181,15 @@ func (c *Client) usagePath() string {
 	return "/api/atlas/v2/orgs/" + c.OrgID + "/billing/costExplorer/usage"
 }
 
+// ResultURL returns the URL of a token's result.
+func (c *Client) ResultURL(token string) string { return c.BaseURL + c.usagePath() + "/" + token }
+
+// MediaType is the versioned media type the client sends.
+const MediaType = mediaType
+
+// CSVMediaType asks for a result as CSV.
+const CSVMediaType = "application/vnd.atlas.2023-01-01+csv"
+
 // Create posts a query body and returns its token.
 func (c *Client) Create(ctx context.Context, body []byte) (string, error) {
 	status, data, err := c.do(ctx, "POST", c.usagePath(), body)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -105,6 +106,8 @@ type Nginx struct {
 	dir     string
 	cmd     *exec.Cmd
 	done    chan error
+	stop    sync.Once
+	stopErr error
 }
 
 // StartNginx starts bin (nginx) on a free 127.0.0.1 port with its
@@ -223,20 +226,25 @@ func (n *Nginx) Put(name string, body []byte) (gzBytes int, err error) {
 	return buf.Len(), os.WriteFile(p+".gz", buf.Bytes(), 0o644)
 }
 
-// Stop stops nginx (SIGTERM: the master stops its workers) and waits.
+// Stop stops nginx (SIGTERM: the master stops its workers) and waits; it
+// may be called again and returns the first call's error.
 func (n *Nginx) Stop() error {
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-n.done:
+	n.stop.Do(func() {
+		_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		var err error
+		select {
+		case err = <-n.done:
+		case <-time.After(15 * time.Second):
+			_ = n.cmd.Process.Kill()
+			err = <-n.done
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && !ee.Exited() {
-			return nil // ended by the signal
+			err = nil // ended by the signal
 		}
-		return err
-	case <-time.After(15 * time.Second):
-		_ = n.cmd.Process.Kill()
-		return <-n.done
-	}
+		n.stopErr = err
+	})
+	return n.stopErr
 }
 
 // Fetch GETs url once with headers, without Go's transparent gzip decoding,

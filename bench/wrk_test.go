@@ -99,6 +99,9 @@ func TestNginxAnchor(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped = true
+	if err := n.Stop(); err != nil {
+		t.Errorf("a second Stop: %v", err)
+	}
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Errorf("nginx still listens on %s after Stop", addr)

@@ -47,6 +47,22 @@ type QueryResult struct {
 	GetErrors    int
 	GetEnvPerSec float64       // the same with ?envelope=true, as the project's client polls
 	GetCPU       time.Duration // server CPU time per plain GET
+	Gets         []GetResult   `json:",omitempty"` // with wrk, against our server and nginx
+}
+
+// GetResult is a ready result's GET throughput in one format, measured with
+// wrk against our server and against nginx serving the same bytes.
+type GetResult struct {
+	Format         string // JSON, CSV, envelope
+	Bytes          int    // the identity body
+	Encoding       string // the Content-Encoding our server answered to Accept-Encoding: gzip ("" for identity)
+	GzipBytes      int    // that body's size
+	NginxGzipBytes int    // the .gz file nginx serves with gzip_static
+	Ours           bench.WrkResult
+	OursGzip       bench.WrkResult
+	Nginx          bench.WrkResult
+	NginxGzip      bench.WrkResult
+	CPU, CPUGzip   time.Duration // our server's CPU time per request
 }
 
 // FormTiming is one DuckDB form's time on one query.
@@ -516,39 +532,15 @@ func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPat
 	}
 	logf("concurrent Q1–Q4: %d queries, median %.2f ms; server VmHWM %.0f MB", len(conc), bench.Ms(res.ConcurrentE2E.Median), float64(res.ServerPeakAfterQ)/1e6)
 
-	// GETs of ready results: plain (the Atlas SDK's form), then with the
-	// envelope (the project client's).
-	for qi := range queries {
-		c, tok := clients[queries[qi].Query.OrgID], ready[qi]
-		for _, envelope := range []bool{false, true} {
-			cpu0, err := srv.CPUTime()
-			if err != nil {
-				return err
-			}
-			l := bench.RunLoad(ctx, cfg.Workers, cfg.GetCount, cfg.LoadFor, func(ctx context.Context, i int) error {
-				get := c.GetPlain
-				if envelope {
-					get = c.Get
-				}
-				ok, _, err := get(ctx, tok)
-				if err == nil && !ok {
-					err = fmt.Errorf("token %s not ready", tok)
-				}
-				return err
-			})
-			cpu1, err := srv.CPUTime()
-			if err != nil {
-				return err
-			}
-			if envelope {
-				res.Queries[qi].GetEnvPerSec = l.PerSecond()
-			} else {
-				res.Queries[qi].GetPerSec = l.PerSecond()
-				res.Queries[qi].GetCPU = (cpu1 - cpu0) / time.Duration(max(l.Requests, 1))
-			}
-			res.Queries[qi].GetErrors += l.Errors
-			logf("%s GET (envelope %v): %d requests in %v: %.0f/s, server CPU %v per request (%d errors, first: %v)", queries[qi].Name, envelope, l.Requests, l.Elapsed.Round(time.Millisecond), l.PerSecond(), (cpu1-cpu0)/time.Duration(max(l.Requests, 1)), l.Errors, l.FirstErr)
+	// GETs of ready results: with wrk against our server and nginx when
+	// both are there; else with the Go load generator (which parses every
+	// body on the same cores).
+	if cfg.Wrk != "" && cfg.Nginx != "" {
+		if err := measureGets(ctx, cfg, res, srv, dir, queries, ready, clients); err != nil {
+			return err
 		}
+	} else if err := measureGoGets(ctx, cfg, res, srv, queries, ready, clients); err != nil {
+		return err
 	}
 
 	// Distinct query creations, then the time until all are evaluated.
@@ -593,5 +585,45 @@ func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPat
 		return err
 	}
 	logf("server: VmHWM %.0f MB, VmRSS %.0f MB", float64(res.ServerPeakRSS)/1e6, float64(res.ServerRSS)/1e6)
+	return nil
+}
+
+// measureGoGets measures GETs of ready results with the Go load generator:
+// plain (the Atlas SDK's form), then with the envelope (the project
+// client's).
+func measureGoGets(ctx context.Context, cfg *config, res *SizeResult, srv *bench.Server, queries []bench.RefQuery, ready []string, clients map[string]*bench.Client) error {
+	for qi := range queries {
+		c, tok := clients[queries[qi].Query.OrgID], ready[qi]
+		for _, envelope := range []bool{false, true} {
+			cpu0, err := srv.CPUTime()
+			if err != nil {
+				return err
+			}
+			l := bench.RunLoad(ctx, cfg.Workers, cfg.GetCount, cfg.LoadFor, func(ctx context.Context, i int) error {
+				get := c.GetPlain
+				if envelope {
+					get = c.Get
+				}
+				ok, _, err := get(ctx, tok)
+				if err == nil && !ok {
+					err = fmt.Errorf("token %s not ready", tok)
+				}
+				return err
+			})
+			cpu1, err := srv.CPUTime()
+			if err != nil {
+				return err
+			}
+			if envelope {
+				res.Queries[qi].GetEnvPerSec = l.PerSecond()
+			} else {
+				res.Queries[qi].GetPerSec = l.PerSecond()
+				res.Queries[qi].GetCPU = (cpu1 - cpu0) / time.Duration(max(l.Requests, 1))
+			}
+			res.Queries[qi].GetErrors += l.Errors
+			logf("%s GET (envelope %v): %d requests in %v: %.0f/s, server CPU %v per request (%d errors, first: %v)", queries[qi].Name, envelope, l.Requests, l.Elapsed.Round(time.Millisecond), l.PerSecond(), (cpu1-cpu0)/time.Duration(max(l.Requests, 1)), l.Errors, l.FirstErr)
+		}
+	}
+
 	return nil
 }
