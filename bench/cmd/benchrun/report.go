@@ -413,7 +413,8 @@ func (r *report) duckForms(p func(string, ...any)) {
 		return // figures from before the forms were tried
 	}
 	p("## DuckDB at its best: the forms tried\n\n")
-	p("Every query runs in each form over the line items (a short run each, median in ms); the fastest by its best run is\n")
+	p("Every query runs in each form over the line items (a short run each: median wall time in ms, and in brackets the median\n")
+	p("CPU time per execution of DuckDB's threads, steadier on a shared machine); the form that takes the least CPU is\n")
 	p("then timed in full as *DuckDB raw*, and once more with `SET threads = 1` to show what DuckDB's parallelism gives here.\n")
 	p("Every form is checked to give the engine's groups and total.\n\n")
 	for _, f := range bench.DuckForms {
@@ -428,6 +429,9 @@ func (r *report) duckForms(p func(string, ...any)) {
 				for _, f := range q.DuckForms {
 					if f.Form == name {
 						cells[i] = ms(f.Timing)
+						if f.CPU > 0 {
+							cells[i] += " (" + fmtMs(bench.Ms(f.CPU)) + ")"
+						}
 						if name == q.DuckRawForm {
 							cells[i] = "**" + cells[i] + "**"
 						}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer/bench"
+)
+
+// TestDuckOnlyRun runs the anchor alone at a tiny size: every DuckDB form
+// answers as the engine does (the run fails otherwise), the fastest is
+// recorded, and the report says what was tried.
+func TestDuckOnlyRun(t *testing.T) {
+	dir := t.TempDir()
+	out, results := filepath.Join(dir, "r.md"), filepath.Join(dir, "r.json")
+	err := run(context.Background(), []string{"-duck-only", "-sizes", "20000", "-work", filepath.Join(dir, "work"),
+		"-out", out, "-results", results, "-engine-runs", "2", "-duck-runs", "2", "-form-runs", "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	sr := rep.Sizes[0]
+	if sr.DuckThreads < 1 || sr.DuckTableBytes["items_keyed"] <= 0 || sr.DuckTableBytes["items_by_day"] <= 0 {
+		t.Errorf("threads %d, table bytes %v", sr.DuckThreads, sr.DuckTableBytes)
+	}
+	for _, q := range sr.Queries {
+		if len(q.DuckForms) != len(bench.DuckForms) || q.DuckRawForm == "" || q.DuckRaw.Runs != 2 || q.DuckRaw1.Runs != 1 {
+			t.Errorf("%s: %d forms, fastest %q, %d runs, %d on one thread", q.Name, len(q.DuckForms), q.DuckRawForm, q.DuckRaw.Runs, q.DuckRaw1.Runs)
+		}
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range bench.DuckForms {
+		if !strings.Contains(string(md), "**"+f.Name+"**") {
+			t.Errorf("the report does not describe the form %q", f.Name)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "work")); len(entries) != 0 {
+		t.Errorf("scratch left behind: %v", entries)
+	}
+}
+
+// TestGetsReport renders the wrk figures: each format's rates and their
+// ratio to nginx, and a target verdict that needs both the rate and half of
+// nginx's rate.
+func TestGetsReport(t *testing.T) {
+	wrk := func(rate float64) bench.WrkResult { return bench.WrkResult{Requests: int64(rate), PerSecond: rate} }
+	q := func(name string, ours, nginx float64) QueryResult {
+		var gets []GetResult
+		for _, f := range getFormats {
+			gets = append(gets, GetResult{Format: f.name, Bytes: 1000, Encoding: "gzip", GzipBytes: 200, NginxGzipBytes: 190,
+				Ours: wrk(ours), OursGzip: wrk(ours), Nginx: wrk(nginx), NginxGzip: wrk(nginx)})
+		}
+		return QueryResult{Name: name, Gets: gets}
+	}
+	rep := &report{Workers: 8, WrkFor: 5 * time.Second, Sizes: []*SizeResult{{LineItems: 1_000_000, Queries: []QueryResult{
+		q("Q1", 6000, 10000), q("Q2", 1400, 2000), q("Q3", 9000, 20000), q("Q4", 9000, 17000)}}}}
+	md := rep.markdown(&config{Workers: 8})
+	for _, want := range []string{
+		"| GET of Q1's ready result (wrk: 8 connections, keep-alive) | ≥ 5,000/s",
+		"JSON identity 6,000/s (0.60× nginx)",
+		"| 1 M | Q2 | CSV | 1,000 | 1,400/s | 2,000/s | 0.70× |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	verdicts := map[string]string{"Q1": "| met |", "Q2": "| **missed** |", "Q3": "| **missed** |", "Q4": "| met |"}
+	for _, line := range strings.Split(md, "\n") {
+		for name, v := range verdicts {
+			if strings.HasPrefix(line, "| GET of "+name+"'s") && !strings.HasSuffix(line, v) {
+				t.Errorf("%s: %s, want %s", name, line[len(line)-20:], v)
+			}
+		}
+	}
+}
