@@ -204,23 +204,11 @@ func BenchmarkEngine(b *testing.B) {
 // BenchmarkDuckDBRollup runs the equivalent SQL of Q1–Q4 on DuckDB's rollup
 // table, reading every row.
 func BenchmarkDuckDBRollup(b *testing.B) {
-
-	ctx := context.Background()
 	for _, n := range benchSizes(b) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			f := load(b, n)
 			for _, rq := range f.data.Queries() {
-				b.Run(rq.Name, func(b *testing.B) {
-					query := rq.SQL(false)
-					var a Answer
-					for b.Loop() {
-						var err error
-						if a, err = f.duck.Run(ctx, query); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(a.Rows), "rows")
-				})
+				b.Run(rq.Name, func(b *testing.B) { benchDuck(b, f.duck, rq.SQL(false)) })
 			}
 		})
 	}
@@ -229,25 +217,27 @@ func BenchmarkDuckDBRollup(b *testing.B) {
 // BenchmarkDuckDBRaw runs the equivalent SQL of Q1–Q4 on DuckDB's line items
 // in every form (DuckForms).
 func BenchmarkDuckDBRaw(b *testing.B) {
-	ctx := context.Background()
 	for _, n := range benchSizes(b) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			f := load(b, n)
 			for _, rq := range f.data.Queries() {
 				for fi, form := range DuckForms {
-					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) {
-						query := rq.FormSQL(form, f.duck)
-						var a Answer
-						for b.Loop() {
-							var err error
-							if a, err = f.duck.Run(ctx, query); err != nil {
-								b.Fatal(err)
-							}
-						}
-						b.ReportMetric(float64(a.Rows), "rows")
-					})
+					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) { benchDuck(b, f.duck, rq.FormSQL(form, f.duck)) })
 				}
 			}
 		})
 	}
+}
+
+// benchDuck runs query on duck, reading every row.
+func benchDuck(b *testing.B, duck *Duck, query string) {
+	ctx := context.Background()
+	var a Answer
+	for b.Loop() {
+		var err error
+		if a, err = duck.Run(ctx, query); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(a.Rows), "rows")
 }
