@@ -54,18 +54,29 @@ command -v gcc >/dev/null || command -v cc >/dev/null || { echo "bench.sh: a C c
 # wrk (the load generator of the GET test) and nginx (its anchor), from Debian.
 load_flags=()
 if [ -z "${BENCH_NO_WRK:-}" ]; then
-  missing=()
-  command -v wrk >/dev/null || missing+=(wrk)
-  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "== installing ${missing[*]}"
+  pkgs=()
+  command -v wrk >/dev/null || pkgs+=(wrk)
+  need_nginx=
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_nginx=1
+  if [ ${#pkgs[@]} -gt 0 ] || [ -n "$need_nginx" ]; then
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    # Debian starts the packaged nginx service on install; this run starts its own.
-    if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then as_root systemctl stop nginx || true; fi
+    if [ -n "$need_nginx" ]; then
+      # nginx-light (Debian 12) is the smallest build with gzip_static; later
+      # releases ship only nginx.
+      if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi
+    fi
+    echo "== installing ${pkgs[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+    # The package may start its service on install; this run starts its own
+    # nginx on a free loopback port, so stop the one just installed.
+    if [ -n "$need_nginx" ] && [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+      as_root systemctl stop nginx 2>/dev/null || as_root service nginx stop 2>/dev/null || true
+    fi
   fi
+  wrk_bin=$(command -v wrk) || { echo "bench.sh: wrk is missing (BENCH_NO_WRK=1 to do without)" >&2; exit 1; }
   nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-  load_flags=(-wrk "$(command -v wrk)" -nginx "$nginx_bin")
+  [ -x "$nginx_bin" ] || { echo "bench.sh: nginx is missing (BENCH_NO_WRK=1 to do without)" >&2; exit 1; }
+  load_flags=(-wrk "$wrk_bin" -nginx "$nginx_bin")
 fi
 
 # Scratch space: about 190 bytes per line item of the largest size.
