@@ -266,8 +266,7 @@ func (d *Duck) SetThreads(ctx context.Context, n int) error {
 // TableBytes estimates a table's size from its storage blocks.
 func (d *Duck) TableBytes(ctx context.Context, table string) (int64, error) {
 	var n int64
-	err := d.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(DISTINCT_BLOCKS), 0) FROM (
-		SELECT COUNT(DISTINCT block_id) AS DISTINCT_BLOCKS FROM pragma_storage_info(?) WHERE block_id >= 0)`, table).Scan(&n)
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT block_id) FROM pragma_storage_info(?) WHERE block_id >= 0`, table).Scan(&n)
 	if err != nil {
 		return 0, err
 	}
@@ -302,7 +301,8 @@ type Answer struct {
 
 // Run executes query once and reads every row. The query is prepared on its
 // first run and the plan kept, as an application repeating a query would
-// (it saves DuckDB's parsing and planning: 0.5–1 ms a query at 1 M items).
+// (it saves DuckDB's parsing and planning: 0.2–1.3 ms a query at 1 M items).
+// Not for concurrent use.
 func (d *Duck) Run(ctx context.Context, query string) (Answer, error) {
 	stmt := d.stmts[query]
 	if stmt == nil {
