@@ -93,19 +93,19 @@ func TestGetsReport(t *testing.T) {
 // issue 19's limits for that size: ready within 30 s, RSS ≤ 1 GB, ≤ 60
 // bytes per item on disk.
 func TestTargetsAt100M(t *testing.T) {
-	sr := &SizeResult{LineItems: 100_000_000, ServerStart: 31 * time.Second, ServerPeakAfterQ: 900e6,
+	sr := &SizeResult{LineItems: 100_000_000, ServerStart: 31 * time.Second, ServerPeakAfterQ: 1100e6, ServerRSSConcurrent: 900e6,
 		SQLite: Ingest{BytesPerItem: 61}, Queries: []QueryResult{{Name: "Q1"}}}
 	md := (&report{Sizes: []*SizeResult{sr}}).markdown(&config{Workers: 8})
 	for _, want := range []string{
 		"| SQLite bytes on disk per line item | ≤ 60 | 61.0 | DuckDB 0.0 | **missed** |",
-		"| server RSS while serving Q1–Q4 concurrently | ≤ 1 GB (at 100 M items) | peak 900 MB",
+		"| server RSS while serving Q1–Q4 concurrently | ≤ 1 GB (at 100 M items) | 900 MB (largest VmRSS sampled every 20 ms while they ran; VmHWM since start 1100 MB",
 		"| `serve` start to /readyz 200 (engine loaded) | ≤ 30 s | 31s | | **missed** |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q", want)
 		}
 	}
-	if !strings.Contains(md, "peak 900 MB (VmHWM after the concurrent phase; 0 MB at the end of the run) | | met |") {
+	if !strings.Contains(md, "1100 MB, 0 MB at the end of the run) | | met |") {
 		t.Error("900 MB at 100 M items is not met")
 	}
 }

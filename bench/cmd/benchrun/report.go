@@ -262,8 +262,13 @@ func (r *report) markdown(cfg *config) string {
 	if ref.LineItems > 50_000_000 {
 		rssLimit, rssTarget = 1e9, "≤ 1 GB (at 100 M items)"
 	}
-	p("| server RSS while serving Q1–Q4 concurrently | %s | peak %.0f MB (VmHWM after the concurrent phase; %.0f MB at the end of the run) | | %s |\n",
-		rssTarget, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerPeakAfterQ <= int64(rssLimit)))
+	if ref.ServerRSSConcurrent > 0 {
+		p("| server RSS while serving Q1–Q4 concurrently | %s | %.0f MB (largest VmRSS sampled every 20 ms while they ran; VmHWM since start %.0f MB, %.0f MB at the end of the run) | | %s |\n",
+			rssTarget, float64(ref.ServerRSSConcurrent)/1e6, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerRSSConcurrent <= int64(rssLimit)))
+	} else { // figures from before the sampling
+		p("| server RSS while serving Q1–Q4 concurrently | %s | peak %.0f MB (VmHWM after the concurrent phase; %.0f MB at the end of the run) | | %s |\n",
+			rssTarget, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerPeakAfterQ <= int64(rssLimit)))
+	}
 	p("| `serve` start to /readyz 200 (engine loaded) | ≤ 30 s | %v | | %s |\n", ref.ServerStart.Round(time.Millisecond), verdict(ref.ServerStart <= 30*time.Second))
 	p("\nRatios are our median over DuckDB's median in the same run (below 1: we are faster).\n\n")
 
