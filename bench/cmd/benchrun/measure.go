@@ -187,7 +187,11 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		seen += int64(len(b.Items))
 		if time.Since(lastLog) > 15*time.Second {
 			lastLog = time.Now()
-			logf("  %d items: sqlite %.0f/s, duckdb %.0f/s", seen, float64(seen)/sqliteTook.Seconds(), float64(seen)/duckTook.Seconds())
+			if store != nil {
+				logf("  %d items: sqlite %.0f/s, duckdb %.0f/s", seen, float64(seen)/sqliteTook.Seconds(), float64(seen)/duckTook.Seconds())
+			} else {
+				logf("  %d items: duckdb %.0f/s", seen, float64(seen)/duckTook.Seconds())
+			}
 		}
 		return nil
 	}
