@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,17 +155,20 @@ func TestEngineMatchesDuckDB(t *testing.T) {
 			if want.Rows == 0 {
 				t.Fatalf("%s found no rows", rq.Name)
 			}
-			sqls := map[string]string{"rollup": rq.SQL(false)}
-			distinct := map[string]bool{}
-			for _, form := range DuckForms {
+			sqls := map[string]string{}
+			forms := append(slices.Clone(DuckForms), RollupForms...)
+			for _, form := range forms {
 				sqls[form.Name] = rq.FormSQL(form, f.duck)
-				distinct[sqls[form.Name]] = true
 			}
-			if len(distinct) != len(DuckForms) {
-				t.Errorf("%d distinct SQL texts for %d forms", len(distinct), len(DuckForms))
+			distinct := map[string]bool{}
+			for _, sql := range sqls {
+				distinct[sql] = true
 			}
-			if sqls[DuckForms[0].Name] != rq.SQL(true) {
-				t.Errorf("the first form is not the SQL of earlier runs:\n%s", sqls[DuckForms[0].Name])
+			if len(distinct) != len(forms) {
+				t.Errorf("%d distinct SQL texts for %d forms", len(distinct), len(forms))
+			}
+			if sqls[DuckForms[0].Name] != rq.SQL(true) || sqls[RollupForms[0].Name] != rq.SQL(false) {
+				t.Errorf("the first forms are not the SQL of earlier runs:\n%s\n%s", sqls[DuckForms[0].Name], sqls[RollupForms[0].Name])
 			}
 			for what, sql := range sqls {
 				got, err := f.duck.Run(ctx, sql)
@@ -202,13 +206,15 @@ func BenchmarkEngine(b *testing.B) {
 }
 
 // BenchmarkDuckDBRollup runs the equivalent SQL of Q1–Q4 on DuckDB's rollup
-// table, reading every row.
+// table in every form (RollupForms), reading every row.
 func BenchmarkDuckDBRollup(b *testing.B) {
 	for _, n := range benchSizes(b) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			f := load(b, n)
 			for _, rq := range f.data.Queries() {
-				b.Run(rq.Name, func(b *testing.B) { benchDuck(b, f.duck, rq.SQL(false)) })
+				for fi, form := range RollupForms {
+					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) { benchDuck(b, f.duck, rq.FormSQL(form, f.duck)) })
+				}
 			}
 		})
 	}

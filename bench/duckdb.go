@@ -177,7 +177,9 @@ func (d *Duck) LoadRollup(ctx context.Context, rows []costexplorer.RollupRow) er
 //     dimension tables orgs, projects, clusters, services (k, id) that map
 //     them back;
 //   - items_keyed_loaded: the keyed columns in line_items' order (the
-//     generator's: organization by organization, resource by resource).
+//     generator's: organization by organization, resource by resource);
+//   - rollup_keyed: the rollup table (BuildRollup must have run) with the
+//     same keys, in its order.
 //
 // It returns the time each took (CREATE TABLE … AS with its sort; keyed
 // counts both keyed tables and the dimension tables).
@@ -205,6 +207,14 @@ func (d *Duck) BuildLayouts(ctx context.Context) (byDay, keyed time.Duration, er
 		ORDER BY i.rowid;
 		CREATE OR REPLACE TABLE items_keyed AS
 		SELECT * FROM items_keyed_loaded ORDER BY usage_date, org_k, project_k, cluster_k, service_k;
+		CREATE OR REPLACE TABLE rollup_keyed AS
+		SELECT r.month, o.k AS org_k, p.k AS project_k, c.k AS cluster_k, s.k AS service_k, r.cents
+		FROM rollup r
+		JOIN orgs o ON o.id = r.org
+		LEFT JOIN projects p ON p.id = r.project
+		LEFT JOIN clusters c ON c.id = r.cluster
+		JOIN services s ON s.id = r.service
+		ORDER BY r.rowid;
 		CHECKPOINT`)
 	if err != nil {
 		return 0, 0, fmt.Errorf("duckdb items_keyed: %w", err)

@@ -185,7 +185,7 @@ type DuckForm struct {
 	About string
 	table string
 	keys  string // "": text ids; "join": integer keys, ids resolved in the SQL; "literal": integer keys sent as literals
-	month string // "trunc": date_trunc('month', usage_date); "int": year × 12 + month, made a DATE after grouping
+	month string // "trunc": date_trunc('month', usage_date); "int": year × 12 + month, made a DATE after grouping; "col": the rollup's month column
 }
 
 // DuckForms are the forms the benchmark tries; the anchor of a query is the
@@ -205,6 +205,15 @@ var DuckForms = []DuckForm{
 		"items_keyed_loaded", "literal", "int"},
 }
 
+// RollupForms are the forms tried over DuckDB's monthly rollup table; the
+// first is the form of earlier runs (RefQuery.SQL(false)).
+var RollupForms = []DuckForm{
+	{"rollup, text", "rollup: month, 24-hex text ids, service, cents, sorted by month, organization, project, cluster, service; IN lists of ids: the form of earlier runs",
+		"rollup", "", "col"},
+	{"rollup, keys as literals", "rollup_keyed: the same rows and order with integer dimension keys; the client sends lists of keys, keys back to ids by joins after grouping",
+		"rollup_keyed", "literal", "col"},
+}
+
 // keyDim describes a dimension of the line items: its text column, and its
 // key column and dimension table in the keyed layout.
 type keyDim struct{ text, col, table, alias string }
@@ -219,8 +228,15 @@ var (
 // FormSQL returns the query in form f on d (d's keys are read by the
 // "literal" form: BuildLayouts must have run).
 func (r *RefQuery) FormSQL(f DuckForm, d *Duck) string {
-	if f.keys == "" && f.month == "trunc" {
+	switch {
+	case f.keys == "" && f.month == "trunc":
 		return r.sqlOn(f.table, "date_trunc('month', usage_date)::DATE", "usage_date")
+	case f.keys == "" && f.month == "col":
+		return r.sqlOn(f.table, "month", "month")
+	}
+	date := "usage_date"
+	if f.month == "col" {
+		date = "month"
 	}
 	q := &r.Query
 	services := make([]string, len(q.Services))
@@ -255,7 +271,7 @@ func (r *RefQuery) FormSQL(f DuckForm, d *Duck) string {
 		dims = append(dims, dimService)
 	}
 	where := []string{in(dimOrg, q.Organizations),
-		fmt.Sprintf("usage_date >= DATE '%s' AND usage_date < DATE '%s'", q.Start.Date(), q.End.Date())}
+		fmt.Sprintf("%s >= DATE '%s' AND %s < DATE '%s'", date, q.Start.Date(), date, q.End.Date())}
 	if len(q.Projects) > 0 {
 		where = append(where, in(dimProject, q.Projects))
 	}
@@ -267,9 +283,12 @@ func (r *RefQuery) FormSQL(f DuckForm, d *Duck) string {
 	}
 	inner := []string{"date_trunc('month', usage_date)::DATE AS month"}
 	outer := []string{"f.month"}
-	if f.month == "int" {
+	switch f.month {
+	case "int":
 		inner[0] = "year(usage_date) * 12 + month(usage_date) - 1 AS month"
 		outer[0] = "make_date((f.month // 12)::INTEGER, (f.month % 12 + 1)::INTEGER, 1) AS month"
+	case "col":
+		inner[0] = "month"
 	}
 	var joins []string
 	for _, dim := range dims {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,12 +40,15 @@ func TestDuckOnlyRun(t *testing.T) {
 		if len(q.DuckForms) != len(bench.DuckForms) || q.DuckRawForm == "" || q.DuckRaw.Runs != 2 || q.DuckRaw1.Runs != 1 {
 			t.Errorf("%s: %d forms, fastest %q, %d runs, %d on one thread", q.Name, len(q.DuckForms), q.DuckRawForm, q.DuckRaw.Runs, q.DuckRaw1.Runs)
 		}
+		if len(q.DuckRollupForms) != len(bench.RollupForms) || q.DuckRollupForm == "" || q.DuckRollup.Runs != 2 {
+			t.Errorf("%s: %d rollup forms, fastest %q, %d runs", q.Name, len(q.DuckRollupForms), q.DuckRollupForm, q.DuckRollup.Runs)
+		}
 	}
 	md, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range bench.DuckForms {
+	for _, f := range append(slices.Clone(bench.DuckForms), bench.RollupForms...) {
 		if !strings.Contains(string(md), "**"+f.Name+"**") {
 			t.Errorf("the report does not describe the form %q", f.Name)
 		}

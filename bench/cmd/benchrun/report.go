@@ -432,49 +432,25 @@ func (r *report) triedForms() bool {
 // duckForms renders what was tried to give DuckDB its best time over the
 // line items.
 func (r *report) duckForms(p func(string, ...any)) {
-	var forms []string
-	for _, sr := range r.Sizes {
-		for _, q := range sr.Queries {
-			for _, f := range q.DuckForms {
-				if !slices.Contains(forms, f.Form) {
-					forms = append(forms, f.Form)
-				}
-			}
-		}
-	}
-	if len(forms) == 0 {
+	if !r.triedForms() {
 		return // figures from before the forms were tried
 	}
 	p("## DuckDB at its best: the forms tried\n\n")
 	p("Every query runs in each form over the line items (a short run each: median wall time in ms, and in brackets the median\n")
 	p("CPU time per execution of DuckDB's threads, steadier on a shared machine); the form that takes the least CPU is\n")
 	p("then timed in full as *DuckDB raw*, and once more with `SET threads = 1` to show what DuckDB's parallelism gives here.\n")
-	p("Every form is checked to give the engine's groups and total.\n\n")
-	for _, f := range bench.DuckForms {
+	p("The same over the rollup table gives *DuckDB rollup*. Every form is checked to give the engine's groups and total.\n\n")
+	for _, f := range append(slices.Clone(bench.DuckForms), bench.RollupForms...) {
 		p("- **%s**: %s.\n", f.Name, f.About)
 	}
-	p("\n| line items | query | %s | fastest: full run | one thread |\n|%s --- | --- |\n", strings.Join(forms, " | "), strings.Repeat(" --- |", len(forms)+2))
-	for _, sr := range r.Sizes {
-		for _, q := range sr.Queries {
-			cells := make([]string, len(forms))
-			for i, name := range forms {
-				cells[i] = "—"
-				for _, f := range q.DuckForms {
-					if f.Form == name {
-						cells[i] = ms(f.Timing)
-						if f.CPU > 0 {
-							cells[i] += " (" + fmtMs(bench.Ms(f.CPU)) + ")"
-						}
-						if name == q.DuckRawForm {
-							cells[i] = "**" + cells[i] + "**"
-						}
-					}
-				}
-			}
-			p("| %s | %s | %s | %s ms (p99 %s) | %s ms |\n", sizeLabel(int(sr.LineItems)), q.Name, strings.Join(cells, " | "), ms(q.DuckRaw), fmtMs(bench.Ms(q.DuckRaw.P99)), ms(q.DuckRaw1))
-		}
-	}
-	p("\n| line items | DuckDB threads | items_by_day built | keyed tables built | bytes per item: line_items | items_by_day | items_keyed | items_keyed_loaded |\n")
+	p("\n")
+	r.formsTable(p, func(q *QueryResult) ([]FormTiming, string, bench.Timing, *bench.Timing) {
+		return q.DuckForms, q.DuckRawForm, q.DuckRaw, &q.DuckRaw1
+	})
+	r.formsTable(p, func(q *QueryResult) ([]FormTiming, string, bench.Timing, *bench.Timing) {
+		return q.DuckRollupForms, q.DuckRollupForm, q.DuckRollup, nil
+	})
+	p("| line items | DuckDB threads | items_by_day built | keyed tables built | bytes per item: line_items | items_by_day | items_keyed | items_keyed_loaded |\n")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, sr := range r.Sizes {
 		per := func(t string) string {
@@ -487,6 +463,60 @@ func (r *report) duckForms(p func(string, ...any)) {
 			per("line_items"), per("items_by_day"), per("items_keyed"), per("items_keyed_loaded"))
 	}
 	p("\nTable bytes are counted from DuckDB's storage blocks (`pragma_storage_info`).\n\n")
+}
+
+// formsTable renders the forms tried, per size and query: get returns a
+// query's forms, the one chosen, its full run and, if measured, its run on
+// one thread.
+func (r *report) formsTable(p func(string, ...any), get func(q *QueryResult) (tried []FormTiming, chosen string, full bench.Timing, one *bench.Timing)) {
+	var forms []string
+	oneThread := false
+	for _, sr := range r.Sizes {
+		for qi := range sr.Queries {
+			tried, _, _, one := get(&sr.Queries[qi])
+			oneThread = one != nil
+			for _, f := range tried {
+				if !slices.Contains(forms, f.Form) {
+					forms = append(forms, f.Form)
+				}
+			}
+		}
+	}
+	if len(forms) == 0 {
+		return
+	}
+	extra, cols := "", len(forms)+3
+	if oneThread {
+		extra, cols = " one thread |", cols+1
+	}
+	p("| line items | query | %s | fastest: full run |%s\n|%s\n", strings.Join(forms, " | "), extra, strings.Repeat(" --- |", cols))
+	for _, sr := range r.Sizes {
+		for qi := range sr.Queries {
+			q := &sr.Queries[qi]
+			tried, chosen, full, one := get(q)
+			cells := make([]string, len(forms))
+			for i, name := range forms {
+				cells[i] = "—"
+				for _, f := range tried {
+					if f.Form == name {
+						cells[i] = ms(f.Timing)
+						if f.CPU > 0 {
+							cells[i] += " (" + fmtMs(bench.Ms(f.CPU)) + ")"
+						}
+						if name == chosen {
+							cells[i] = "**" + cells[i] + "**"
+						}
+					}
+				}
+			}
+			last := ""
+			if one != nil {
+				last = " " + ms(*one) + " ms |"
+			}
+			p("| %s | %s | %s | %s ms (p99 %s) |%s\n", sizeLabel(int(sr.LineItems)), q.Name, strings.Join(cells, " | "), ms(full), fmtMs(bench.Ms(full.P99)), last)
+		}
+	}
+	p("\n")
 }
 
 // elideSQL shortens long IN lists for the report.
