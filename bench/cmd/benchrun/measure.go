@@ -88,7 +88,7 @@ type SizeResult struct {
 	Duck                                    Ingest
 	DuckRollupSeconds                       float64
 	DuckByDaySeconds                        float64          // CREATE TABLE items_by_day AS … ORDER BY
-	DuckKeyedSeconds                        float64          // the dimension tables and items_keyed
+	DuckKeyedSeconds                        float64          // the dimension tables and the keyed tables
 	DuckTableBytes                          map[string]int64 `json:",omitempty"` // per table, from its storage blocks
 	DuckThreads                             int              // DuckDB's threads setting as it started
 	DuckVersion                             string           `json:",omitempty"`
@@ -323,7 +323,7 @@ func loadDuck(ctx context.Context, res *SizeResult, duck *bench.Duck, data *benc
 	if err != nil {
 		return err
 	}
-	logf("duckdb: %d threads; items_by_day built in %.2f s, items_keyed in %.2f s; bytes per item: as loaded %.1f, by day %.1f, keyed %.1f; file %.0f MB",
+	logf("duckdb: %d threads; items_by_day built in %.2f s, the keyed tables in %.2f s; bytes per item: as loaded %.1f, by day %.1f, keyed %.1f; file %.0f MB",
 		res.DuckThreads, res.DuckByDaySeconds, res.DuckKeyedSeconds,
 		float64(res.DuckTableBytes["line_items"])/float64(data.LineItems), float64(res.DuckTableBytes["items_by_day"])/float64(data.LineItems),
 		float64(res.DuckTableBytes["items_keyed"])/float64(data.LineItems), float64(file)/1e6)
