@@ -28,7 +28,9 @@ root=$(pwd)
 
 sizes=${BENCH_SIZES:-20000000}
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
-chart=${BENCH_CHART:-$root/docs/bench-chart.png}
+# The committed chart is written only with the committed report.
+if [ "$out" = "$root/BENCHMARKS.md" ]; then chart=$root/docs/bench-chart.png; else chart=${out%.md}.png; fi
+chart=${BENCH_CHART:-$chart}
 # The raw figures (JSON) go beside the report; the committed report's beside it in bench/.
 if [ "$out" = "$root/BENCHMARKS.md" ]; then results=$root/bench/results.json; else results=${out%.md}.json; fi
 results=${BENCH_RESULTS:-$results}

@@ -195,7 +195,7 @@ func (r *report) markdown(cfg *config) string {
 	if m.Commit != "" {
 		p("| commit | %s |\n", m.Commit)
 	}
-	p("\nReproduce: `scripts/bench.sh` (sizes: `BENCH_SIZES=\"1000000 5000000 20000000 100000000\"`; PostgreSQL: `BENCH_PG_DSN=postgres://…`; DuckDB alone: `benchrun -duck-only`).\n")
+	p("\nReproduce: `scripts/bench.sh` (sizes: `BENCH_SIZES=\"1000000 5000000 20000000 100000000\"`; PostgreSQL: `BENCH_PG_DSN=postgres://…`; DuckDB alone: `BENCH_FLAGS=-duck-only BENCH_OUT=/tmp/duck.md scripts/bench.sh`).\n")
 	p("The machine is shared with other work, so single figures move by tens of percent between runs; medians are quoted.\n\n")
 
 	if len(r.Sizes) == 0 {
