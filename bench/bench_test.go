@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +105,9 @@ func load(tb testing.TB, n int) *fixture {
 	if err == nil {
 		_, err = duck.BuildRollup(ctx)
 	}
+	if err == nil {
+		_, _, err = duck.BuildLayouts(ctx)
+	}
 	if err != nil {
 		duck.Close()
 		tb.Fatal(err)
@@ -135,8 +139,9 @@ func engineAnswer(rows []costexplorer.Row) Answer {
 }
 
 // TestEngineMatchesDuckDB checks that every reference query means the same
-// thing to our engine and to both DuckDB tables (same groups, same total), so
-// that the benchmarks compare equal work.
+// thing to our engine, to DuckDB's rollup table and to every DuckDB form over
+// the line items (same groups, same total), so that the benchmarks compare
+// equal work.
 func TestEngineMatchesDuckDB(t *testing.T) {
 	ctx := context.Background()
 	f := load(t, 20_000)
@@ -150,13 +155,28 @@ func TestEngineMatchesDuckDB(t *testing.T) {
 			if want.Rows == 0 {
 				t.Fatalf("%s found no rows", rq.Name)
 			}
-			for _, raw := range []bool{true, false} {
-				got, err := f.duck.Run(ctx, rq.SQL(raw))
+			sqls := map[string]string{}
+			forms := append(slices.Clone(DuckForms), RollupForms...)
+			for _, form := range forms {
+				sqls[form.Name] = rq.FormSQL(form, f.duck)
+			}
+			distinct := map[string]bool{}
+			for _, sql := range sqls {
+				distinct[sql] = true
+			}
+			if len(distinct) != len(forms) {
+				t.Errorf("%d distinct SQL texts for %d forms", len(distinct), len(forms))
+			}
+			if sqls[DuckForms[0].Name] != rq.SQL(true) || sqls[RollupForms[0].Name] != rq.SQL(false) {
+				t.Errorf("the first forms are not the SQL of earlier runs:\n%s\n%s", sqls[DuckForms[0].Name], sqls[RollupForms[0].Name])
+			}
+			for what, sql := range sqls {
+				got, err := f.duck.Run(ctx, sql)
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("%s: %v", what, err)
 				}
 				if got != want {
-					t.Errorf("raw=%v: DuckDB %+v, engine %+v\n%s", raw, got, want, rq.SQL(raw))
+					t.Errorf("%s: DuckDB %+v, engine %+v\n%s", what, got, want, sql)
 				}
 			}
 		})
@@ -186,30 +206,44 @@ func BenchmarkEngine(b *testing.B) {
 }
 
 // BenchmarkDuckDBRollup runs the equivalent SQL of Q1–Q4 on DuckDB's rollup
-// table, reading every row.
-func BenchmarkDuckDBRollup(b *testing.B) { benchDuck(b, false) }
-
-// BenchmarkDuckDBRaw runs the equivalent SQL of Q1–Q4 on DuckDB's line items.
-func BenchmarkDuckDBRaw(b *testing.B) { benchDuck(b, true) }
-
-func benchDuck(b *testing.B, raw bool) {
-	ctx := context.Background()
+// table in every form (RollupForms), reading every row.
+func BenchmarkDuckDBRollup(b *testing.B) {
 	for _, n := range benchSizes(b) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			f := load(b, n)
 			for _, rq := range f.data.Queries() {
-				b.Run(rq.Name, func(b *testing.B) {
-					query := rq.SQL(raw)
-					var a Answer
-					for b.Loop() {
-						var err error
-						if a, err = f.duck.Run(ctx, query); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(a.Rows), "rows")
-				})
+				for fi, form := range RollupForms {
+					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) { benchDuck(b, f.duck, rq.FormSQL(form, f.duck)) })
+				}
 			}
 		})
 	}
+}
+
+// BenchmarkDuckDBRaw runs the equivalent SQL of Q1–Q4 on DuckDB's line items
+// in every form (DuckForms).
+func BenchmarkDuckDBRaw(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		b.Run(sizeName(n), func(b *testing.B) {
+			f := load(b, n)
+			for _, rq := range f.data.Queries() {
+				for fi, form := range DuckForms {
+					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) { benchDuck(b, f.duck, rq.FormSQL(form, f.duck)) })
+				}
+			}
+		})
+	}
+}
+
+// benchDuck runs query on duck, reading every row.
+func benchDuck(b *testing.B, duck *Duck, query string) {
+	ctx := context.Background()
+	var a Answer
+	for b.Loop() {
+		var err error
+		if a, err = duck.Run(ctx, query); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(a.Rows), "rows")
 }

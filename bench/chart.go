@@ -4,10 +4,19 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"io"
 	"math"
 	"strings"
+	"sync"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/vector"
 )
 
 // Series is one line of a chart panel: a value in milliseconds per dataset
@@ -32,27 +41,67 @@ var (
 	ColorDuckRaw    = color.RGBA{214, 39, 40, 255}
 )
 
+// The chart's faces: the Go fonts (a sans-serif TrueType family shipped as Go
+// source by golang.org/x/image), so that the picture reads the same wherever
+// it is drawn, with no font installed on the machine.
+type faces struct{ title, label, small font.Face }
+
+var (
+	facesOnce sync.Once
+	chartFont faces
+	facesErr  error
+)
+
+func loadFaces() (faces, error) {
+	facesOnce.Do(func() {
+		regular, err := opentype.Parse(goregular.TTF)
+		if err != nil {
+			facesErr = err
+			return
+		}
+		bold, err := opentype.Parse(gobold.TTF)
+		if err != nil {
+			facesErr = err
+			return
+		}
+		face := func(f *opentype.Font, size float64) font.Face {
+			if facesErr != nil {
+				return nil
+			}
+			var fc font.Face
+			fc, facesErr = opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+			return fc
+		}
+		chartFont = faces{title: face(bold, 22), label: face(bold, 17), small: face(regular, 15)}
+	})
+	return chartFont, facesErr
+}
+
 // WriteChart draws panels in a grid of two columns, all with log-scaled axes
-// sharing one y range, and a legend, as a PNG. It uses only the standard
-// library (a 5×7 bitmap font is built in).
+// sharing one y range, and a legend, as a PNG.
 func WriteChart(w io.Writer, title string, sizes []int, panels []Panel) error {
+	fc, err := loadFaces()
+	if err != nil {
+		return fmt.Errorf("chart font: %w", err)
+	}
 	const (
 		cols, panelW, panelH = 2, 600, 400
-		top, scale           = 90, 2
+		top                  = 90
 	)
 	rowsN := (len(panels) + cols - 1) / cols
 	img := image.NewRGBA(image.Rect(0, 0, cols*panelW, top+rowsN*panelH))
 	fill(img, img.Bounds(), color.RGBA{255, 255, 255, 255})
 	black := color.RGBA{0, 0, 0, 255}
-	drawText(img, 20, 14, title, black, scale)
+	dark := color.RGBA{60, 60, 60, 255}
+	drawText(img, fc.title, 20, 14, title, black)
 
 	// Legend from the first panel's series.
 	if len(panels) > 0 {
 		x := 20
 		for _, s := range panels[0].Series {
-			fill(img, image.Rect(x, 52, x+30, 58), s.Color)
-			drawText(img, x+38, 48, s.Name, black, scale)
-			x += 38 + textWidth(s.Name, scale) + 30
+			fill(img, image.Rect(x, 55, x+30, 60), s.Color)
+			drawText(img, fc.small, x+38, 48, s.Name, black)
+			x += 38 + textWidth(fc.small, s.Name) + 30
 		}
 	}
 
@@ -81,44 +130,47 @@ func WriteChart(w io.Writer, title string, sizes []int, panels []Panel) error {
 	pad := (xhi - xlo) * 0.08
 	xlo, xhi = xlo-pad, xhi+pad
 
-	grey := color.RGBA{220, 220, 220, 255}
+	grey := color.RGBA{225, 225, 225, 255}
 	for i, p := range panels {
 		ox, oy := (i%cols)*panelW, top+(i/cols)*panelH
 		plot := image.Rect(ox+100, oy+40, ox+panelW-30, oy+panelH-60)
-		px := func(n float64) int {
-			return plot.Min.X + int((math.Log10(n)-xlo)/(xhi-xlo)*float64(plot.Dx()))
+		px := func(n float64) float64 {
+			return float64(plot.Min.X) + (math.Log10(n)-xlo)/(xhi-xlo)*float64(plot.Dx())
 		}
-		py := func(ms float64) int {
-			return plot.Max.Y - int((math.Log10(ms)-ylo)/(yhi-ylo)*float64(plot.Dy()))
+		py := func(ms float64) float64 {
+			return float64(plot.Max.Y) - (math.Log10(ms)-ylo)/(yhi-ylo)*float64(plot.Dy())
 		}
-		drawText(img, ox+20, oy+12, p.Title, black, scale)
+		drawText(img, fc.label, ox+20, oy+10, p.Title, black)
 		for d := ylo; d <= yhi; d++ {
-			y := py(math.Pow(10, d))
+			y := int(math.Round(py(math.Pow(10, d))))
 			fill(img, image.Rect(plot.Min.X, y, plot.Max.X, y+1), grey)
 			label := msLabel(math.Pow(10, d))
-			drawText(img, plot.Min.X-10-textWidth(label, scale), y-7, label, black, scale)
+			drawText(img, fc.small, plot.Min.X-10-textWidth(fc.small, label), y-9, label, dark)
 		}
 		for _, n := range sizes {
-			x := px(float64(n))
+			x := int(math.Round(px(float64(n))))
 			fill(img, image.Rect(x, plot.Min.Y, x+1, plot.Max.Y), grey)
 			label := countLabel(n)
-			drawText(img, x-textWidth(label, scale)/2, plot.Max.Y+8, label, black, scale)
+			drawText(img, fc.small, x-textWidth(fc.small, label)/2, plot.Max.Y+8, label, dark)
 		}
 		fill(img, image.Rect(plot.Min.X, plot.Min.Y, plot.Min.X+2, plot.Max.Y), black)
 		fill(img, image.Rect(plot.Min.X, plot.Max.Y-1, plot.Max.X, plot.Max.Y+1), black)
-		drawText(img, plot.Min.X+plot.Dx()/2-textWidth("LINE ITEMS", scale)/2, plot.Max.Y+32, "LINE ITEMS", black, scale)
+		const axis = "line items"
+		drawText(img, fc.small, plot.Min.X+plot.Dx()/2-textWidth(fc.small, axis)/2, plot.Max.Y+30, axis, dark)
 		for _, s := range p.Series {
-			prevX, prevY, have := 0, 0, false
+			var prevX, prevY float64
+			have := false
 			for j, v := range s.Ms {
 				if j >= len(sizes) || !(v > 0) {
 					have = false
 					continue
 				}
 				x, y := px(float64(sizes[j])), py(v)
-				fill(img, image.Rect(x-4, y-4, x+5, y+5), s.Color)
 				if have {
-					drawLine(img, prevX, prevY, x, y, s.Color)
+					drawLine(img, prevX, prevY, x, y, 3, s.Color)
 				}
+				xi, yi := int(math.Round(x)), int(math.Round(y))
+				fill(img, image.Rect(xi-4, yi-4, xi+5, yi+5), s.Color)
 				prevX, prevY, have = x, y, true
 			}
 		}
@@ -135,117 +187,45 @@ func msLabel(ms float64) string {
 
 func countLabel(n int) string {
 	if n >= 1_000_000 {
-		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + "M"
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + " M"
 	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e3), ".0") + "K"
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e3), ".0") + " k"
 }
 
 func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {
-	r = r.Intersect(img.Bounds())
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			img.SetRGBA(x, y, c)
-		}
+	draw.Draw(img, r.Intersect(img.Bounds()), image.NewUniform(c), image.Point{}, draw.Src)
+}
+
+// drawLine draws an anti-aliased line of the given width as a filled
+// quadrilateral.
+func drawLine(img *image.RGBA, x0, y0, x1, y1, width float64, c color.RGBA) {
+	dx, dy := x1-x0, y1-y0
+	l := math.Hypot(dx, dy)
+	if l == 0 {
+		return
 	}
-}
-
-// drawLine draws a 3-pixel-wide line (Bresenham, with a square pen).
-func drawLine(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := sign(x1-x0), sign(y1-y0)
-	e := dx + dy
-	for {
-		fill(img, image.Rect(x0-1, y0-1, x0+2, y0+2), c)
-		if x0 == x1 && y0 == y1 {
-			return
-		}
-		if e2 := 2 * e; e2 >= dy {
-			e += dy
-			x0 += sx
-		} else {
-			e += dx
-			y0 += sy
-		}
+	nx, ny := -dy/l*width/2, dx/l*width/2 // half the width, across the line
+	// The rasterizer covers only the line's bounding box.
+	r := image.Rect(int(math.Floor(min(x0, x1)-width)), int(math.Floor(min(y0, y1)-width)),
+		int(math.Ceil(max(x0, x1)+width)), int(math.Ceil(max(y0, y1)+width))).Intersect(img.Bounds())
+	if r.Empty() {
+		return
 	}
+	ox, oy := float64(r.Min.X), float64(r.Min.Y)
+	z := vector.NewRasterizer(r.Dx(), r.Dy())
+	z.MoveTo(float32(x0+nx-ox), float32(y0+ny-oy))
+	z.LineTo(float32(x1+nx-ox), float32(y1+ny-oy))
+	z.LineTo(float32(x1-nx-ox), float32(y1-ny-oy))
+	z.LineTo(float32(x0-nx-ox), float32(y0-ny-oy))
+	z.ClosePath()
+	z.Draw(img, r, image.NewUniform(c), image.Point{})
 }
 
-func abs(v int) int { return max(v, -v) }
-
-func sign(v int) int {
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
+// drawText writes s with its top left corner at x, y.
+func drawText(img *image.RGBA, face font.Face, x, y int, s string, c color.RGBA) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: face,
+		Dot: fixed.Point26_6{X: fixed.I(x), Y: fixed.I(y) + face.Metrics().Ascent}}
+	d.DrawString(s)
 }
 
-// glyphs is a 5×7 bitmap font: seven rows of five pixels per character.
-var glyphs = map[rune][7]string{
-	'A': {"01110", "10001", "10001", "11111", "10001", "10001", "10001"},
-	'B': {"11110", "10001", "10001", "11110", "10001", "10001", "11110"},
-	'C': {"01110", "10001", "10000", "10000", "10000", "10001", "01110"},
-	'D': {"11110", "10001", "10001", "10001", "10001", "10001", "11110"},
-	'E': {"11111", "10000", "10000", "11110", "10000", "10000", "11111"},
-	'F': {"11111", "10000", "10000", "11110", "10000", "10000", "10000"},
-	'G': {"01110", "10001", "10000", "10111", "10001", "10001", "01111"},
-	'H': {"10001", "10001", "10001", "11111", "10001", "10001", "10001"},
-	'I': {"01110", "00100", "00100", "00100", "00100", "00100", "01110"},
-	'J': {"00111", "00010", "00010", "00010", "00010", "10010", "01100"},
-	'K': {"10001", "10010", "10100", "11000", "10100", "10010", "10001"},
-	'L': {"10000", "10000", "10000", "10000", "10000", "10000", "11111"},
-	'M': {"10001", "11011", "10101", "10101", "10001", "10001", "10001"},
-	'N': {"10001", "10001", "11001", "10101", "10011", "10001", "10001"},
-	'O': {"01110", "10001", "10001", "10001", "10001", "10001", "01110"},
-	'P': {"11110", "10001", "10001", "11110", "10000", "10000", "10000"},
-	'Q': {"01110", "10001", "10001", "10001", "10101", "10010", "01101"},
-	'R': {"11110", "10001", "10001", "11110", "10100", "10010", "10001"},
-	'S': {"01111", "10000", "10000", "01110", "00001", "00001", "11110"},
-	'T': {"11111", "00100", "00100", "00100", "00100", "00100", "00100"},
-	'U': {"10001", "10001", "10001", "10001", "10001", "10001", "01110"},
-	'V': {"10001", "10001", "10001", "10001", "10001", "01010", "00100"},
-	'W': {"10001", "10001", "10001", "10101", "10101", "10101", "01010"},
-	'X': {"10001", "10001", "01010", "00100", "01010", "10001", "10001"},
-	'Y': {"10001", "10001", "01010", "00100", "00100", "00100", "00100"},
-	'Z': {"11111", "00001", "00010", "00100", "01000", "10000", "11111"},
-	'0': {"01110", "10001", "10011", "10101", "11001", "10001", "01110"},
-	'1': {"00100", "01100", "00100", "00100", "00100", "00100", "01110"},
-	'2': {"01110", "10001", "00001", "00010", "00100", "01000", "11111"},
-	'3': {"11111", "00010", "00100", "00010", "00001", "10001", "01110"},
-	'4': {"00010", "00110", "01010", "10010", "11111", "00010", "00010"},
-	'5': {"11111", "10000", "11110", "00001", "00001", "10001", "01110"},
-	'6': {"00110", "01000", "10000", "11110", "10001", "10001", "01110"},
-	'7': {"11111", "00001", "00010", "00100", "01000", "01000", "01000"},
-	'8': {"01110", "10001", "10001", "01110", "10001", "10001", "01110"},
-	'9': {"01110", "10001", "10001", "01111", "00001", "00010", "01100"},
-	'.': {"00000", "00000", "00000", "00000", "00000", "01100", "01100"},
-	',': {"00000", "00000", "00000", "00000", "01100", "00100", "01000"},
-	'-': {"00000", "00000", "00000", "11111", "00000", "00000", "00000"},
-	'(': {"00010", "00100", "01000", "01000", "01000", "00100", "00010"},
-	')': {"01000", "00100", "00010", "00010", "00010", "00100", "01000"},
-	'/': {"00000", "00001", "00010", "00100", "01000", "10000", "00000"},
-	':': {"00000", "01100", "01100", "00000", "01100", "01100", "00000"},
-	'=': {"00000", "00000", "11111", "00000", "11111", "00000", "00000"},
-	'+': {"00000", "00100", "00100", "11111", "00100", "00100", "00000"},
-}
-
-// drawText writes s (upper-cased; unknown characters as blanks) with its top
-// left corner at x, y, each font pixel drawn as scale×scale.
-func drawText(img *image.RGBA, x, y int, s string, c color.RGBA, scale int) {
-	for _, r := range strings.ToUpper(s) {
-		if g, ok := glyphs[r]; ok {
-			for row, bits := range g {
-				for col, b := range bits {
-					if b == '1' {
-						px, py := x+col*scale, y+row*scale
-						fill(img, image.Rect(px, py, px+scale, py+scale), c)
-					}
-				}
-			}
-		}
-		x += 6 * scale
-	}
-}
-
-func textWidth(s string, scale int) int { return len([]rune(s))*6*scale - scale }
+func textWidth(face font.Face, s string) int { return font.MeasureString(face, s).Ceil() }

@@ -18,7 +18,7 @@ func TestWriteChart(t *testing.T) {
 		{Title: "Q2", Series: []Series{{"ENGINE", ColorEngine, []float64{0.1, math.NaN(), 0.4}}, {"DUCKDB RAW", ColorDuckRaw, []float64{5, 20, 80}}}},
 	}
 	var buf bytes.Buffer
-	if err := WriteChart(&buf, "TEST", sizes, panels); err != nil {
+	if err := WriteChart(&buf, "Query time against line items", sizes, panels); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(&buf)
@@ -27,6 +27,23 @@ func TestWriteChart(t *testing.T) {
 	}
 	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 490 {
 		t.Errorf("size %v, want 1200×490", b)
+	}
+	// The title is drawn in an anti-aliased TrueType face: dark pixels and
+	// grey edge pixels in its line.
+	dark, edge := 0, 0
+	for y := 10; y < 40; y++ {
+		for x := 0; x < 300; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			switch l := (r + g + b) / 3 >> 8; {
+			case l < 60:
+				dark++
+			case l > 80 && l < 200:
+				edge++
+			}
+		}
+	}
+	if dark < 50 || edge < 20 {
+		t.Errorf("title: %d dark and %d grey pixels, want the text drawn anti-aliased", dark, edge)
 	}
 	for _, c := range []struct {
 		name string

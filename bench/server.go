@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,8 @@ func StartServer(ctx context.Context, bin, dbPath, logPath string, extra ...stri
 	args := append([]string{"serve", "--db", "sqlite://" + dbPath, "--addr", addr}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// The server dies with the benchmark, even killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err
@@ -180,6 +183,15 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 func (c *Client) usagePath() string {
 	return "/api/atlas/v2/orgs/" + c.OrgID + "/billing/costExplorer/usage"
 }
+
+// ResultURL returns the URL of a token's result.
+func (c *Client) ResultURL(token string) string { return c.BaseURL + c.usagePath() + "/" + token }
+
+// MediaType is the versioned media type the client sends.
+const MediaType = mediaType
+
+// CSVMediaType asks for a result as CSV.
+const CSVMediaType = "application/vnd.atlas.2023-01-01+csv"
 
 // Create posts a query body and returns its token.
 func (c *Client) Create(ctx context.Context, body []byte) (string, error) {

@@ -32,6 +32,10 @@ type config struct {
 	PGDSN       string
 	EngineRuns  int
 	DuckRuns    int
+	FormRuns    int
+	Wrk, Nginx  string        // the binaries; either empty: GETs measured by the Go load generator
+	WrkFor      time.Duration // each wrk run
+	DuckOnly    bool
 	E2ERuns     int
 	GetCount    int
 	CreateCount int
@@ -62,7 +66,12 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Results, "results", "", "write the raw figures as JSON here")
 	fs.StringVar(&cfg.PGDSN, "pg-dsn", "", "also ingest into this PostgreSQL database (a schema costexplorer_bench is dropped and recreated)")
 	fs.IntVar(&cfg.EngineRuns, "engine-runs", 1000, "engine evaluations per query")
-	fs.IntVar(&cfg.DuckRuns, "duck-runs", 31, "DuckDB executions per query and table")
+	fs.IntVar(&cfg.DuckRuns, "duck-runs", 31, "DuckDB executions per query on the rollup table and in the fastest form over the line items")
+	fs.IntVar(&cfg.FormRuns, "form-runs", 7, "DuckDB executions per query in each form tried over the line items")
+	fs.StringVar(&cfg.Wrk, "wrk", "", "wrk binary: measure GETs of ready results with it, against our server and nginx (needs -nginx)")
+	fs.StringVar(&cfg.Nginx, "nginx", "", "nginx binary: the anchor of the GET throughput test (serves the same bytes, plain and with gzip_static)")
+	fs.DurationVar(&cfg.WrkFor, "wrk-for", 5*time.Second, "duration of each wrk run (whole seconds)")
+	fs.BoolVar(&cfg.DuckOnly, "duck-only", false, "measure DuckDB and the engine only (no store, no server): the anchor alone")
 	fs.IntVar(&cfg.E2ERuns, "e2e-runs", 101, "end-to-end queries per reference query (each a distinct query)")
 	fs.IntVar(&cfg.GetCount, "get-count", 20000, "GETs of a ready result per query in the throughput test")
 	fs.IntVar(&cfg.CreateCount, "create-count", 2000, "distinct query creations in the throughput test")
@@ -92,7 +101,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		return write(&cfg, rep)
 	}
-	if len(cfg.Sizes) == 0 || cfg.Work == "" || cfg.Bin == "" {
+	if len(cfg.Sizes) == 0 || cfg.Work == "" || cfg.Bin == "" && !cfg.DuckOnly {
 		return errors.New("-sizes, -work and -bin are required")
 	}
 	if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
@@ -100,6 +109,9 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	rep := &report{Machine: describeMachine(), Started: time.Now().UTC(), Workers: cfg.Workers, LoadFor: cfg.LoadFor}
+	if cfg.Wrk != "" && cfg.Nginx != "" {
+		rep.WrkFor = cfg.WrkFor
+	}
 	for _, n := range cfg.Sizes {
 		logf("=== %d line items", n)
 		r, err := measureSize(ctx, &cfg, n)
