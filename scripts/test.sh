@@ -49,6 +49,12 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 export COSTEXPLORER_CHROMIUM=$(command -v chromium)
 
+# --- wrk and nginx for the benchmark module's load-generator test ---
+if ! command -v wrk >/dev/null 2>&1 || ! { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }; then
+  log "installing wrk and nginx"
+  apt_install wrk nginx-light || apt_install wrk nginx
+fi
+
 # quiet runs a command, showing its output only if it fails.
 quiet() {
   local out
