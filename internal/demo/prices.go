@@ -10,8 +10,8 @@ import (
 // sku is one SKU the generator emits, resolved once through the domain
 // catalogue so the inner loop copies strings instead of looking them up.
 type sku struct {
-	id         string
-	service    costexplorer.Service
+	id          string
+	service     costexplorer.Service
 	unit        string
 	priceNanos  int64  // unit price in billionths of a dollar
 	description string // the catalogue's, the invoice line's Description
