@@ -17,7 +17,7 @@ type janitor struct {
 }
 
 // Start runs the janitor of expired authentication state until Stop is
-// called or ctx ends. Starting a started Authenticator does nothing.
+// called or ctx ends. An Authenticator starts once: later calls do nothing.
 func (a *Authenticator) Start(ctx context.Context) {
 	j := &a.janitor
 	j.mu.Lock()
