@@ -1,6 +1,7 @@
 package costexplorer
 
 import (
+	"errors"
 	"io"
 	"strconv"
 	"time"
@@ -26,6 +27,15 @@ type InvoiceJSONOptions struct {
 	EnvelopeStatus int
 }
 
+// check rejects options without a date: every status and amount paid
+// depends on it, and the zero time would show every invoice PENDING.
+func (o *InvoiceJSONOptions) check() error {
+	if o.Now.IsZero() {
+		return errors.New("invoice json: InvoiceJSONOptions.Now is not set")
+	}
+	return nil
+}
+
 // FormatTimestamp writes t as every Atlas date-time is written: RFC 3339 in
 // UTC with its zone, to the second ("2026-11-01T00:00:00Z"). The official
 // clients fail to decode a bare date.
@@ -48,6 +58,9 @@ func InvoiceURL(baseURL, orgID, invoiceID string) string {
 // items as lines streams them, its linked invoices (each a full invoice with
 // its own line items) and its payments and refunds.
 func WriteInvoiceJSON(w io.Writer, inv *Invoice, lines InvoiceLines, o InvoiceJSONOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	s := newJSONStream(w, o.Indent)
 	if o.EnvelopeStatus != 0 {
 		s.beginObject()
@@ -83,6 +96,9 @@ func WritePendingInvoicesJSON(w io.Writer, page *InvoicePage, lines InvoiceLines
 }
 
 func writePage(w io.Writer, page *InvoicePage, o InvoiceJSONOptions, item func(*jsonStream, *Invoice) error) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	return writeList(w, page.Links, page.TotalCount, o, func(s *jsonStream) error {
 		for _, inv := range page.Invoices {
 			if err := item(s, inv); err != nil {

@@ -516,3 +516,13 @@ func TestPrettyIsIndentedCompact(t *testing.T) {
 		})
 	}
 }
+
+func TestInvoiceJSONNeedsADate(t *testing.T) {
+	var o InvoiceJSONOptions
+	if err := WriteInvoiceJSON(io.Discard, testInvoice(), scanLines(testLines()), o); err == nil {
+		t.Error("WriteInvoiceJSON without Now")
+	}
+	if err := WriteInvoiceListJSON(io.Discard, &InvoicePage{}, o); err == nil {
+		t.Error("WriteInvoiceListJSON without Now")
+	}
+}
