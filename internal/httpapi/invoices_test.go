@@ -645,3 +645,75 @@ func TestLineItemsSearch(t *testing.T) {
 		t.Errorf("2025-03-12: %d %s %s", res.status, res.header.Get("Content-Type"), res.body)
 	}
 }
+
+// TestInvoiceRateLimit checks that the invoice operations share the cost
+// explorer's per-organization bucket (the Invoices endpoint set) and carry
+// its headers, and that the SKU catalogue, which names no organization,
+// takes no token.
+func TestInvoiceRateLimit(t *testing.T) {
+	e := newEnv(t, options{rateLimit: httpapiRateLimit(3)})
+	inv := invoicesPath(e.Org) + "/" + costexplorer.InvoiceID(e.Org, costexplorer.MonthOf(t0)-1)
+	for i, res := range []*response{
+		e.do(e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)),
+		e.get(invoicesPath(e.Org), "", ""),
+		e.get(inv+"/csv", csv2023, ""),
+	} {
+		if res.status >= 300 || res.header.Get("RateLimit-Limit") != "3" || res.header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) {
+			t.Fatalf("request %d: %d limit %q remaining %q", i, res.status, res.header.Get("RateLimit-Limit"), res.header.Get("RateLimit-Remaining"))
+		}
+	}
+	for _, res := range []*response{
+		e.get(inv, "", ""),
+		e.get(invoicesPath(e.Org)+"/pending", "", ""),
+		e.searchReq("GET", inv+"/lineItems:search", `{}`, ""),
+	} {
+		checkError(t, res, http.StatusTooManyRequests, costexplorer.ErrRateLimited)
+		if res.header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	if res := e.do(e.skuRequest(skusPath)); res.status != 200 {
+		t.Errorf("SKUs while the organization is rate limited: %d", res.status)
+	}
+}
+
+// TestInvoiceErrorCatalogue pins the bodies of the errors particular to the
+// invoice operations.
+func TestInvoiceErrorCatalogue(t *testing.T) {
+	e := newEnv(t, options{})
+	unknown := "0123456789abcdef01234567"
+	search := func(body string) func() *response {
+		return func() *response {
+			return e.searchReq("POST", invoicesPath(e.Org)+"/"+unknown+"/lineItems:search", body, "")
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		status int
+		code   string
+		res    func() *response
+	}{
+		{"RESOURCE_NOT_FOUND_invoice", 404, costexplorer.ErrNotFound, func() *response { return e.get(invoicesPath(e.Org)+"/"+unknown, "", "") }},
+		{"RESOURCE_NOT_FOUND_sku", 404, costexplorer.ErrNotFound, func() *response { return e.do(e.skuRequest(skusPath + "/NO_SUCH_SKU")) }},
+		{"INVALID_PATH_PARAMETER_invoiceId", 400, costexplorer.ErrInvalidPathParameter, func() *response { return e.get(invoicesPath(e.Org)+"/ABC", "", "") }},
+		{"INVALID_QUERY_PARAMETER_statusNames", 400, costexplorer.ErrInvalidQueryParameter, func() *response { return e.get(invoicesPath(e.Org)+"?statusNames=paid", "", "") }},
+		{"START_DATE_AFTER_END_DATE_toDate", 400, costexplorer.ErrStartDateAfterEndDate, func() *response {
+			return e.get(invoicesPath(e.Org)+"?fromDate=2025-03-01&toDate=2025-02-01", "", "")
+		}},
+		{"INVALID_ENUM_VALUE_sortField", 400, costexplorer.ErrInvalidEnumValue, search(`{"sortField":"PRICE"}`)},
+		{"INVALID_ATTRIBUTE_filters", 400, costexplorer.ErrInvalidAttribute, search(`{"filters":{"clusterNames":["a"]}}`)},
+		{"VALIDATION_ERROR_clusterIds", 400, costexplorer.ErrValidation, search(`{"filters":{"clusterIds":["a"]}}`)},
+		{"INVALID_DATE_FORMAT_billStartDate", 400, costexplorer.ErrInvalidDateFormat, search(`{"filters":{"billStartDate":"06/01/2025"}}`)},
+		{"INVALID_VERSION_DATE_search", 406, costexplorer.ErrInvalidVersionDate, func() *response {
+			req := e.apiRequest("POST", invoicesPath(e.Org)+"/"+unknown+"/lineItems:search", `{}`)
+			return e.do(req)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			res := c.res()
+			checkError(t, res, c.status, c.code)
+			golden(t, "errors/"+c.name+".json", res.body)
+		})
+	}
+}
