@@ -184,3 +184,146 @@ func BenchmarkStreamInvoice(b *testing.B) {
 		})
 	}
 }
+
+// ingestBigInvoice stores n line items of one project's cluster of orgID in
+// month m (a month of its own, outside the demo's), in batches, and returns
+// the invoice id and the cluster's id.
+func ingestBigInvoice(b *testing.B, e *env, orgID string, m costexplorer.Month, n int) (string, string) {
+	ctx := context.Background()
+	projects, err := e.DB.Projects(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	clusters, err := e.DB.Clusters(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var project *costexplorer.Project
+	var cluster *costexplorer.Cluster
+	for _, p := range projects {
+		for _, c := range clusters {
+			if p.OrgID == orgID && c.ProjectID == p.ID && cluster == nil {
+				project, cluster = p, c
+			}
+		}
+	}
+	if cluster == nil {
+		b.Fatalf("organization %s has no cluster", orgID)
+	}
+	tags := []costexplorer.Tags{
+		costexplorer.MustTags(map[string][]string{"team": {"payments"}, "environment": {"prod"}}),
+		costexplorer.MustTags(map[string][]string{"team": {"search"}, "cost-center": {"cc-42"}}),
+	}
+	start := costexplorer.DayOf(m.Start())
+	const batch = 100_000
+	for off := 0; off < n; off += batch {
+		bt := &costexplorer.UsageBatch{}
+		for i := off; i < min(off+batch, n); i++ {
+			bt.Items = append(bt.Items, costexplorer.LineItem{
+				ID: costexplorer.NewLineItemID("big-" + strconv.Itoa(i)), OrgID: orgID, ProjectID: project.ID, ClusterID: cluster.ID,
+				Service: costexplorer.ServiceClusters, SKU: "ATLAS_AWS_INSTANCE_M30", Date: start + costexplorer.Day(i%28),
+				Quantity: float64(i%97) + 0.5, Unit: "server hours", UnitPriceNanos: 540_000_000,
+				Amount: costexplorer.Cents(i%10000 + 1), Description: "Atlas AWS Cluster M30", Region: "US_EAST_1",
+				Tags: tags[i%2],
+			})
+		}
+		if _, err := e.DB.IngestUsage(ctx, bt); err != nil {
+			b.Fatalf("ingest: %v", err)
+		}
+	}
+	return costexplorer.InvoiceID(orgID, m), cluster.ID
+}
+
+// BenchmarkStreamInvoiceSQLite is BenchmarkStreamInvoice on the real
+// SQLite store: a 1,000,000-item invoice ingested first (not timed), then
+// streamed from the store's scan through the server as JSON and CSV, and a
+// page of 500 line items with a cluster filter searched (issue 14: median
+// ≤ 20 ms).
+//
+//	go test ./internal/httpapi/ -run '^$' -bench StreamInvoiceSQLite -benchtime 1x
+func BenchmarkStreamInvoiceSQLite(b *testing.B) {
+	const n = 1_000_000
+	e := newEnv(b, options{rateLimit: httpapiRateLimit(1 << 30), noRunner: true})
+	id, cluster := ingestBigInvoice(b, e, e.Org, costexplorer.MonthOf(t0)-9, n)
+	path := invoicesPath(e.Org) + "/" + id
+	for _, c := range []struct{ name, path, accept string }{
+		{"JSON", path, "application/vnd.atlas.2023-01-01+json"},
+		{"CSV", path + "/csv", csv2023},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var growth int64
+			cpu0 := cpuTime()
+			for b.Loop() {
+				runtime.GC()
+				base := rssKB("VmRSS")
+				canPeak := resetPeakRSS()
+				req := e.apiRequest("GET", c.path, "")
+				req.Header.Set("Accept", c.accept)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if err != nil || res.StatusCode != http.StatusOK || m < n*100 {
+					b.Fatalf("%d after %d bytes: %v", res.StatusCode, m, err)
+				}
+				if canPeak {
+					growth = max(growth, rssKB("VmHWM")-base)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+			if cpu := cpuTime() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "rows/cpu-s")
+			}
+			b.ReportMetric(float64(growth)/1024, "rss-growth-MB")
+		})
+	}
+	b.Run("SearchClusterPage500", func(b *testing.B) {
+		body := `{"filters":{"clusterIds":["` + cluster + `"]},"sortField":"USAGE_DATES"}`
+		var times []time.Duration
+		page := 0
+		for b.Loop() {
+			page = page%100 + 1
+			req := e.apiRequest("POST", path+"/lineItems:search?itemsPerPage=500&pageNum="+strconv.Itoa(page), body)
+			req.Header.Set("Accept", accept2024)
+			req.Header.Set("Content-Type", "application/json")
+			t := time.Now()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, err = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			times = append(times, time.Since(t))
+			if err != nil || res.StatusCode != http.StatusOK {
+				b.Fatalf("%d %v", res.StatusCode, err)
+			}
+		}
+		slices.Sort(times)
+		b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	})
+}
+
+// BenchmarkListInvoices measures listInvoices end to end over loopback on
+// the demo dataset (issue 14: median ≤ 2 ms).
+func BenchmarkListInvoices(b *testing.B) {
+	e := newEnv(b, options{rateLimit: httpapiRateLimit(1 << 30), noRunner: true})
+	var times []time.Duration
+	for b.Loop() {
+		req := e.apiRequest("GET", invoicesPath(e.Org), "")
+		t := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		times = append(times, time.Since(t))
+		if err != nil || res.StatusCode != http.StatusOK {
+			b.Fatalf("%d %v", res.StatusCode, err)
+		}
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+}
