@@ -143,46 +143,73 @@ func BenchmarkStreamInvoice(b *testing.B) {
 		{"CSV", path, csv2023},
 		{"DownloadCSV", path + "/csv", csv2023},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			var bytesRead int64
-			var growth int64
-			cpu0 := cpuTime()
-			for b.Loop() {
-				runtime.GC()
-				base := rssKB("VmRSS")
-				canPeak := resetPeakRSS()
-				req := e.apiRequest("GET", c.path, "")
-				req.Header.Set("Accept", c.accept)
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var first [64]byte
-				k, _ := io.ReadFull(res.Body, first[:])
-				m, err := io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if err != nil || res.StatusCode != http.StatusOK {
-					b.Fatalf("%d after %d bytes: %v %q", res.StatusCode, m, err, first[:k])
-				}
-				bytesRead += int64(k) + m
-				if canPeak {
-					growth = max(growth, rssKB("VmHWM")-base)
-				}
-				if c.accept == csv2023 && !bytes.HasPrefix(first[:k], []byte("Invoice Number,"+big.inv.ID)) {
-					b.Fatalf("CSV starts %q", first[:k])
-				}
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
-			if cpu := cpuTime() - cpu0; cpu > 0 {
-				// On a shared machine the wall clock counts other
-				// processes' turns; rows per CPU second (server and client
-				// together) is what the code costs.
-				b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "rows/cpu-s")
-			}
-			b.ReportMetric(float64(bytesRead)/float64(b.N)/1e6, "MB/op")
-			b.ReportMetric(float64(growth)/1024, "rss-growth-MB")
-		})
+		b.Run(c.name, func(b *testing.B) { streamBench(b, e, c.path, c.accept, n, "Invoice Number,"+big.inv.ID) })
 	}
+}
+
+// streamBench GETs path with accept once per iteration, reading the body
+// as a client would, and reports rows/s (n rows an answer), rows per CPU
+// second, MB per answer and the peak RSS growth while streaming. A CSV
+// answer must start with csvStart.
+func streamBench(b *testing.B, e *env, path, accept string, n int, csvStart string) {
+	var bytesRead, growth int64
+	cpu0 := cpuTime()
+	for b.Loop() {
+		runtime.GC()
+		base := rssKB("VmRSS")
+		canPeak := resetPeakRSS()
+		req := e.apiRequest("GET", path, "")
+		req.Header.Set("Accept", accept)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var first [64]byte
+		k, _ := io.ReadFull(res.Body, first[:])
+		m, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK || int64(k)+m < int64(n)*50 {
+			b.Fatalf("%d after %d bytes: %v %q", res.StatusCode, int64(k)+m, err, first[:k])
+		}
+		bytesRead += int64(k) + m
+		if canPeak {
+			growth = max(growth, rssKB("VmHWM")-base)
+		}
+		if accept == csv2023 && !bytes.HasPrefix(first[:k], []byte(csvStart)) {
+			b.Fatalf("CSV starts %q", first[:k])
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		// On a shared machine the wall clock counts other processes'
+		// turns; rows per CPU second (server and client together) is what
+		// the code costs.
+		b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "rows/cpu-s")
+	}
+	b.ReportMetric(float64(bytesRead)/float64(b.N)/1e6, "MB/op")
+	b.ReportMetric(float64(growth)/1024, "rss-growth-MB")
+}
+
+// medianBench sends one request per iteration and reports the median time
+// to the end of its body.
+func medianBench(b *testing.B, req func() *http.Request) {
+	var times []time.Duration
+	for b.Loop() {
+		r := req()
+		t := time.Now()
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		times = append(times, time.Since(t))
+		if err != nil || res.StatusCode != http.StatusOK {
+			b.Fatalf("%d %v", res.StatusCode, err)
+		}
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
 }
 
 // ingestBigInvoice stores n line items of one project's cluster of orgID in
@@ -250,58 +277,18 @@ func BenchmarkStreamInvoiceSQLite(b *testing.B) {
 		{"JSON", path, "application/vnd.atlas.2023-01-01+json"},
 		{"CSV", path + "/csv", csv2023},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			var growth int64
-			cpu0 := cpuTime()
-			for b.Loop() {
-				runtime.GC()
-				base := rssKB("VmRSS")
-				canPeak := resetPeakRSS()
-				req := e.apiRequest("GET", c.path, "")
-				req.Header.Set("Accept", c.accept)
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m, err := io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if err != nil || res.StatusCode != http.StatusOK || m < n*100 {
-					b.Fatalf("%d after %d bytes: %v", res.StatusCode, m, err)
-				}
-				if canPeak {
-					growth = max(growth, rssKB("VmHWM")-base)
-				}
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
-			if cpu := cpuTime() - cpu0; cpu > 0 {
-				b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "rows/cpu-s")
-			}
-			b.ReportMetric(float64(growth)/1024, "rss-growth-MB")
-		})
+		b.Run(c.name, func(b *testing.B) { streamBench(b, e, c.path, c.accept, n, "Invoice Number,"+id) })
 	}
 	b.Run("SearchClusterPage500", func(b *testing.B) {
 		body := `{"filters":{"clusterIds":["` + cluster + `"]},"sortField":"USAGE_DATES"}`
-		var times []time.Duration
 		page := 0
-		for b.Loop() {
+		medianBench(b, func() *http.Request {
 			page = page%100 + 1
 			req := e.apiRequest("POST", path+"/lineItems:search?itemsPerPage=500&pageNum="+strconv.Itoa(page), body)
 			req.Header.Set("Accept", accept2024)
 			req.Header.Set("Content-Type", "application/json")
-			t := time.Now()
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, err = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			times = append(times, time.Since(t))
-			if err != nil || res.StatusCode != http.StatusOK {
-				b.Fatalf("%d %v", res.StatusCode, err)
-			}
-		}
-		slices.Sort(times)
-		b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+			return req
+		})
 	})
 }
 
@@ -309,21 +296,5 @@ func BenchmarkStreamInvoiceSQLite(b *testing.B) {
 // the demo dataset (issue 14: median ≤ 2 ms).
 func BenchmarkListInvoices(b *testing.B) {
 	e := newEnv(b, options{rateLimit: httpapiRateLimit(1 << 30), noRunner: true})
-	var times []time.Duration
-	for b.Loop() {
-		req := e.apiRequest("GET", invoicesPath(e.Org), "")
-		t := time.Now()
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, err = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		times = append(times, time.Since(t))
-		if err != nil || res.StatusCode != http.StatusOK {
-			b.Fatalf("%d %v", res.StatusCode, err)
-		}
-	}
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	medianBench(b, func() *http.Request { return e.apiRequest("GET", invoicesPath(e.Org), "") })
 }
