@@ -1,11 +1,10 @@
-//go:build unix
-
 package httpapi_test
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +27,9 @@ type bigInvoiceStore struct {
 	costexplorer.Store
 	inv *costexplorer.Invoice
 	n   int
+	// failAfter, when positive, makes the stream fail after that many
+	// lines, as a store whose connection breaks would.
+	failAfter int
 }
 
 func newBigInvoiceStore(s costexplorer.Store, orgID string, m costexplorer.Month, n int) *bigInvoiceStore {
@@ -76,6 +77,9 @@ func (b *bigInvoiceStore) InvoiceLines(ctx context.Context, id string, fn func(*
 				return err
 			}
 		}
+		if b.failAfter > 0 && i == b.failAfter {
+			return errors.New("the store's connection broke")
+		}
 		l.ID = costexplorer.NewLineItemID(strconv.Itoa(i))
 		l.Date = start + costexplorer.Day(i%28)
 		l.Quantity = float64(i%97) + 0.5
@@ -86,15 +90,6 @@ func (b *bigInvoiceStore) InvoiceLines(ctx context.Context, id string, fn func(*
 		}
 	}
 	return nil
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssKB reads a field of /proc/self/status (VmRSS, VmHWM) in KiB; 0 where
