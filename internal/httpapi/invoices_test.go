@@ -695,10 +695,10 @@ func TestLineItemsSearch(t *testing.T) {
 	}
 }
 
-// TestInvoiceRateLimit checks that the invoice operations share the cost
-// explorer's per-organization bucket (the Invoices endpoint set) and carry
-// its headers, and that the SKU catalogue, which names no organization,
-// takes no token.
+// TestInvoiceRateLimit checks that the invoice and SKU operations share the
+// cost explorer's per-organization bucket (the Invoices endpoint set) and
+// carry its headers; the SKU catalogue, which names no organization, takes
+// the caller's organization's tokens.
 func TestInvoiceRateLimit(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapiRateLimit(3)})
 	inv := invoicesPath(e.Org) + "/" + costexplorer.InvoiceID(e.Org, costexplorer.MonthOf(t0)-1)
@@ -721,8 +721,12 @@ func TestInvoiceRateLimit(t *testing.T) {
 			t.Errorf("429 without Retry-After")
 		}
 	}
-	if res := e.do(e.skuRequest(skusPath)); res.status != 200 {
-		t.Errorf("SKUs while the organization is rate limited: %d", res.status)
+	checkError(t, e.do(e.skuRequest(skusPath)), http.StatusTooManyRequests, costexplorer.ErrRateLimited)
+	// Another organization's caller has a bucket of its own.
+	req := e.skuRequest(skusPath + "/CREDIT")
+	req.Header.Set("Authorization", "Bearer "+e.as(t, e.Layout.Others[0].ID, costexplorer.RoleOrgMember))
+	if res := e.do(req); res.status != 200 || res.header.Get("RateLimit-Remaining") != "2" {
+		t.Errorf("another organization's SKU request: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
 	}
 }
 

@@ -197,8 +197,9 @@ func (s *Server) operations() []op {
 		// POST is accepted for clients that cannot.
 		{method: "GET", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
 		{method: "POST", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
-		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025},
-		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}},
+		// The SKU catalogue names no organization: its bucket is the caller's.
+		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025, limit: invoicesSet},
+		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}, limit: invoicesSet},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
