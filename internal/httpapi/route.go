@@ -19,13 +19,16 @@ type op struct {
 	api apiFunc
 	// versions are the versions the operation exists at, oldest first.
 	versions []string
-	// csv says whether Accept may ask for a CSV body.
-	csv bool
+	// csv says whether Accept may ask for a CSV body; csvOnly that it
+	// must (the operation has no JSON representation).
+	csv, csvOnly bool
 	// org is what the caller must be to the {orgId} of the path.
 	org orgScope
 	// params are further path parameters, checked after authorization.
 	params []pathParam
-	// limit is the rate-limit set the operation belongs to (needs org).
+	// limit is the rate-limit set the operation belongs to; the bucket is
+	// the {orgId}'s, or the caller's organization's when the path names
+	// none (the SKU catalogue).
 	limit endpointSet
 	// body says whether the operation reads a JSON request body.
 	body bool
@@ -41,7 +44,7 @@ type op struct {
 // check of each further path parameter; a plain route is a handler only.
 func (o *op) check() error {
 	if o.api == nil {
-		if o.handler == nil || o.versions != nil || o.csv || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
+		if o.handler == nil || o.versions != nil || o.csv || o.csvOnly || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
 			return errors.New(o.method + " " + o.path + ": a plain route declares a handler and no steps")
 		}
 		return nil
@@ -52,10 +55,10 @@ func (o *op) check() error {
 		return errors.New(o.method + " " + o.path + ": an Atlas operation has api, not handler")
 	case len(o.versions) == 0:
 		return errors.New(o.method + " " + o.path + ": no versions")
+	case o.csvOnly && !o.csv:
+		return errors.New(o.method + " " + o.path + ": a CSV-only operation serves CSV")
 	case hasOrg != (o.org != orgNone):
 		return errors.New(o.method + " " + o.path + ": {orgId} in the path and an organization scope go together")
-	case o.limit != "" && o.org == orgNone:
-		return errors.New(o.method + " " + o.path + ": a rate limit needs an organization")
 	}
 	for i := 1; i < len(o.versions); i++ {
 		if o.versions[i-1] >= o.versions[i] {
@@ -159,7 +162,7 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 		info.principal = p // for the request log line
 	}
 	c := &call{r: r.WithContext(costexplorer.WithPrincipal(r.Context(), p)), principal: p}
-	if c.neg, err = negotiate(r.Header.Values("Accept"), o.versions, o.csv); err != nil {
+	if c.neg, err = negotiateFormats(r.Header.Values("Accept"), o.versions, !o.csvOnly, o.csv); err != nil {
 		return nil, err
 	}
 	if c.commonParams, err = parseCommonParams(r); err != nil {
@@ -182,7 +185,11 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 		}
 	}
 	if o.limit != "" {
-		if err := s.rateLimit(w, o.limit, c.orgID); err != nil {
+		bucket := c.orgID
+		if bucket == "" {
+			bucket = p.OrgID
+		}
+		if err := s.rateLimit(w, o.limit, bucket); err != nil {
 			return nil, err
 		}
 	}
