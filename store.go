@@ -54,6 +54,7 @@ type UsageStore interface {
 type Store interface {
 	OrganizationStore
 	UsageStore
+	InvoiceStore
 	ProcessStore
 	CredentialStore
 

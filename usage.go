@@ -116,6 +116,15 @@ type UsageBatch struct {
 	Projects      []Project
 	Clusters      []Cluster
 	Items         []LineItem
+
+	// Invoices records what a source says of invoices beyond their items
+	// (an import, a sync, the demo): for each, the invoice of its
+	// organization and month is created if missing, and its RecordedStatus,
+	// Issued, SalesTax, StartingBalance, Payments and Refunds replace those
+	// stored. Amounts, Created, Updated and Linked are ignored: the store
+	// derives them. An id other than the stored invoice's of that
+	// organization and month is ErrConflict.
+	Invoices []Invoice
 }
 
 // Validate checks everything in the batch that needs no store: the ids and
@@ -123,7 +132,7 @@ type UsageBatch struct {
 // references resolve (an item's project belongs to its organization, …) is
 // the store's to check, against what it holds.
 func (b *UsageBatch) Validate() error {
-	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateAll(b.Items))
+	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateAll(b.Items), validateAll(b.Invoices))
 }
 
 // validateAll validates each element of s and returns the first error.

@@ -36,6 +36,7 @@ func (m *Metrics) InstrumentStore(s costexplorer.Store) costexplorer.Store {
 var storeOperations = []string{
 	"CreateOrganization", "Organization", "Organizations", "LinkOrganization", "LinkedOrganizations",
 	"IngestUsage", "DataVersion", "ScanRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
+	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems",
 	"CreateProcess", "Process", "ClaimProcess", "FinishProcess", "FailProcess", "ReleaseLeases",
 	"DeleteExpiredProcesses", "ProcessCounts",
 	"CreateAPIKey", "APIKeyByPublicKey", "APIKeys", "SetAPIKeyEnabled", "CreateServiceAccount",
@@ -318,3 +319,45 @@ func (i *instrumentedStore) Ping(ctx context.Context) error {
 
 // Close closes the store (not timed).
 func (i *instrumentedStore) Close() error { return i.s.Close() }
+
+func (i *instrumentedStore) Invoice(ctx context.Context, orgIDs []string, id string) (*costexplorer.Invoice, error) {
+	start := time.Now()
+	v0, err := i.s.Invoice(ctx, orgIDs, id)
+	i.done("Invoice", start, err)
+	return v0, err
+}
+
+func (i *instrumentedStore) Invoices(ctx context.Context, q *costexplorer.InvoiceListQuery, now time.Time) ([]*costexplorer.Invoice, int, error) {
+	start := time.Now()
+	v0, v1, err := i.s.Invoices(ctx, q, now)
+	i.done("Invoices", start, err)
+	return v0, v1, err
+}
+
+func (i *instrumentedStore) PendingInvoice(ctx context.Context, orgID string, now time.Time) (*costexplorer.Invoice, error) {
+	start := time.Now()
+	v0, err := i.s.PendingInvoice(ctx, orgID, now)
+	i.done("PendingInvoice", start, err)
+	return v0, err
+}
+
+func (i *instrumentedStore) InvoiceLines(ctx context.Context, invoiceID string, fn func(*costexplorer.InvoiceLine) error) error {
+	start := time.Now()
+	err := i.s.InvoiceLines(ctx, invoiceID, fn)
+	i.done("InvoiceLines", start, err)
+	return err
+}
+
+func (i *instrumentedStore) InvoiceTagKeys(ctx context.Context, invoiceID string) ([]string, error) {
+	start := time.Now()
+	v0, err := i.s.InvoiceTagKeys(ctx, invoiceID)
+	i.done("InvoiceTagKeys", start, err)
+	return v0, err
+}
+
+func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID string, s *costexplorer.LineItemSearch, page costexplorer.PageRequest) ([]*costexplorer.InvoiceLine, int, error) {
+	start := time.Now()
+	v0, v1, err := i.s.SearchLineItems(ctx, invoiceID, s, page)
+	i.done("SearchLineItems", start, err)
+	return v0, v1, err
+}

@@ -20,7 +20,7 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 		return costexplorer.IngestResult{}, err
 	}
 	return db.Ingest(ctx, b, sqlstore.IngestOptions{
-		ArrayIn: true,
+		Arrays: true,
 		Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
 			return bulk{q.(querier).c.(pgx.Tx)}, nil
 		},
@@ -31,6 +31,12 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 type bulk struct{ tx pgx.Tx }
 
 func (bulk) Close() {}
+
+// Exec runs a statement; pgx prepares and caches it by its text.
+func (b bulk) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := querier{b.tx}.Exec(ctx, query, args...)
+	return err
+}
 
 // ResolveSKUs creates the SKUs of keys that do not exist yet and finds the
 // surrogate keys of all of them, in two statements over arrays.

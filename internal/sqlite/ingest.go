@@ -47,39 +47,62 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 	})
 }
 
-// bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]).
+// bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]). Its
+// statements are prepared once per transaction.
 type bulk struct {
-	tx                 *sql.Tx
-	findSKU, insertSKU *sql.Stmt
-	full               *sql.Stmt // the INSERT of insertChunk line items
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
 
 func (b *bulk) Close() {
-	for _, s := range []*sql.Stmt{b.findSKU, b.insertSKU, b.full} {
-		if s != nil {
-			s.Close()
-		}
+	for _, s := range b.stmts {
+		s.Close()
 	}
+}
+
+// stmt returns query prepared in the transaction.
+func (b *bulk) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := b.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := b.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if b.stmts == nil {
+		b.stmts = map[string]*sql.Stmt{}
+	}
+	b.stmts[query] = s
+	return s, nil
+}
+
+// Exec runs query through a statement prepared once per transaction.
+func (b *bulk) Exec(ctx context.Context, query string, args ...any) error {
+	s, err := b.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = s.ExecContext(ctx, args...)
+	return err
 }
 
 // ResolveSKUs creates and finds the SKUs one at a time: they are few, and
 // the key cache knows them after the first batches.
 func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map[sqlstore.SKUKey]int64) error {
-	if b.findSKU == nil {
-		var err error
-		if b.insertSKU, err = b.tx.PrepareContext(ctx, "INSERT INTO skus (name, service, unit) VALUES (?, ?, ?) ON CONFLICT (name, service, unit) DO NOTHING"); err != nil {
-			return err
-		}
-		if b.findSKU, err = b.tx.PrepareContext(ctx, "SELECT id FROM skus WHERE name = ? AND service = ? AND unit = ?"); err != nil {
-			return err
-		}
+	insert, err := b.stmt(ctx, "INSERT INTO skus (name, service, unit) VALUES (?, ?, ?) ON CONFLICT (name, service, unit) DO NOTHING")
+	if err != nil {
+		return err
+	}
+	find, err := b.stmt(ctx, "SELECT id FROM skus WHERE name = ? AND service = ? AND unit = ?")
+	if err != nil {
+		return err
 	}
 	for _, k := range keys {
-		if _, err := b.insertSKU.ExecContext(ctx, k.Name, k.Service, k.Unit); err != nil {
+		if _, err := insert.ExecContext(ctx, k.Name, k.Service, k.Unit); err != nil {
 			return fmt.Errorf("insert sku %q: %w", k.Name, err)
 		}
 		var id int64
-		if err := b.findSKU.QueryRowContext(ctx, k.Name, k.Service, k.Unit).Scan(&id); err != nil {
+		if err := find.QueryRowContext(ctx, k.Name, k.Service, k.Unit).Scan(&id); err != nil {
 			return fmt.Errorf("find sku %q: %w", k.Name, err)
 		}
 		into[k] = id
@@ -110,23 +133,13 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 }
 
 // insertChunk runs the INSERT of n line items with args and appends the rows
-// it inserted to inserted. The statement of a full chunk is prepared once per
-// batch.
+// it inserted to inserted.
 func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt := b.full
-	if n < insertChunk || stmt == nil {
-		s, err := b.tx.PrepareContext(ctx, "INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)"+
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1)+
-			" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
-		if err != nil {
-			return nil, err
-		}
-		if n == insertChunk {
-			b.full = s
-		} else {
-			defer s.Close()
-		}
-		stmt = s
+	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)"+
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1)+
+		" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
+	if err != nil {
+		return nil, err
 	}
 	res, err := stmt.QueryContext(ctx, args...)
 	if err != nil {

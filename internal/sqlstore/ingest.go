@@ -19,6 +19,11 @@ type Bulk interface {
 	// [UniqueItems] returns them), skipping ids stored already, and returns
 	// the rows it inserted (see [Returned]).
 	InsertItems(ctx context.Context, unique []ItemRow, index map[costexplorer.LineItemID]int) ([]ItemRow, error)
+	// Exec runs a statement that the ingest runs again and again with other
+	// arguments (a chunk of a multi-row upsert). SQLite prepares it once per
+	// transaction: parsing a statement of a thousand parameters costs as much
+	// as running it.
+	Exec(ctx context.Context, query string, args ...any) error
 	// Close releases what the bulk path holds (prepared statements).
 	Close()
 }
@@ -31,10 +36,11 @@ type IngestOptions struct {
 	// Begin runs first in the ingest's transaction, after the data lock,
 	// and returns the bulk path over q.
 	Begin func(ctx context.Context, q Querier) (Bulk, error)
-	// ArrayIn is set when the dialect binds a []string to one parameter
-	// (PostgreSQL): lookups by many ids are then one statement, "= ANY(?)",
-	// instead of a statement per chunk of placeholders.
-	ArrayIn bool
+	// Arrays is set when the dialect binds a slice to one array parameter
+	// and has unnest (PostgreSQL): lookups by many ids and the rollup upsert
+	// are then one statement each, instead of one per chunk of placeholders
+	// (a round trip each).
+	Arrays bool
 }
 
 // Ingest stores a batch in one transaction (see [costexplorer.UsageStore]).
@@ -191,7 +197,7 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	if len(ids) == 0 {
 		return nil
 	}
-	if t.opts.ArrayIn {
+	if t.opts.Arrays {
 		return Each(t.ctx, t.q, query+" = ANY(?)", scan, ids)
 	}
 	return eachChunk(len(ids), func(start, end int) error {
@@ -203,18 +209,35 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	})
 }
 
-// addRollup adds the cells' amounts to the rollup.
+// addRollup adds the cells' amounts to the rollup, in key order.
 func (t *ingestTx) addRollup(cells []Cell) error {
-	args := make([]any, 0, chunk*6)
-	err := eachChunk(len(cells), func(start, end int) error {
-		args = args[:0]
-		for _, c := range cells[start:end] {
-			args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
+	if len(cells) == 0 {
+		return nil
+	}
+	const upsert = "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) %s" +
+		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
+	var err error
+	if t.opts.Arrays {
+		// Surrogate keys are INTEGER columns where arrays are bound.
+		n := len(cells)
+		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		cents := make([]int64, n)
+		for i, c := range cells {
+			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
+			cents[i] = int64(c.Amount)
 		}
-		_, err := t.q.Exec(t.ctx, "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) VALUES "+values(end-start, 6)+
-			" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents", args...)
-		return err
-	})
+		err = t.bulk.Exec(t.ctx, fmt.Sprintf(upsert, "SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
+			months, orgs, projects, clusters, services, cents)
+	} else {
+		args := make([]any, 0, chunk*6)
+		err = eachChunk(len(cells), func(start, end int) error {
+			args = args[:0]
+			for _, c := range cells[start:end] {
+				args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
+			}
+			return t.bulk.Exec(t.ctx, fmt.Sprintf(upsert, "VALUES "+values(end-start, 6)), args...)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("update rollup: %w", err)
 	}
