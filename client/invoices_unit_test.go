@@ -1,10 +1,13 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -124,4 +127,63 @@ func TestLineItemQueryJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDecodeInvoiceStream(t *testing.T) {
+	// The golden invoice pays for a linked organization: its linked
+	// invoice is read too, without line items.
+	for _, name := range []string{"invoice.json", "invoice_pending.json"} {
+		t.Run(name, func(t *testing.T) {
+			b := readWire(t, name)
+			if name == "invoice_pending.json" {
+				var p struct {
+					Results []json.RawMessage `json:"results"`
+				}
+				if err := json.Unmarshal(b, &p); err != nil {
+					t.Fatal(err)
+				}
+				b = p.Results[0]
+			}
+			var whole Invoice
+			if err := json.Unmarshal(b, &whole); err != nil {
+				t.Fatal(err)
+			}
+			var streamed []LineItem
+			inv := &Invoice{}
+			err := decodeInvoiceStream(json.NewDecoder(bytes.NewReader(b)), inv, func(li *LineItem) error {
+				streamed = append(streamed, *li)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(streamed, whole.LineItems) {
+				t.Errorf("streamed items differ from the decoded ones:\n%+v\n%+v", streamed, whole.LineItems)
+			}
+			whole.LineItems = nil
+			for i := range whole.LinkedInvoices {
+				whole.LinkedInvoices[i].LineItems = nil
+			}
+			if !reflect.DeepEqual(inv, &whole) {
+				t.Errorf("streamed invoice:\n%+v\nwant:\n%+v", inv, whole)
+			}
+		})
+	}
+	t.Run("ErrStopsTheStream", func(t *testing.T) {
+		stop := errors.New("stop")
+		n := 0
+		err := decodeInvoiceStream(json.NewDecoder(bytes.NewReader(readWire(t, "invoice.json"))), &Invoice{}, func(*LineItem) error {
+			n++
+			return stop
+		})
+		if !errors.Is(err, stop) || n != 1 {
+			t.Errorf("err = %v after %d items, want stop after 1", err, n)
+		}
+	})
+	t.Run("ErrTruncated", func(t *testing.T) {
+		b := readWire(t, "invoice.json")
+		if err := decodeInvoiceStream(json.NewDecoder(bytes.NewReader(b[:len(b)/2])), &Invoice{}, nil); err == nil {
+			t.Error("a truncated invoice decoded")
+		}
+	})
 }
