@@ -1,5 +1,6 @@
 // Package httpapi serves the Atlas-compatible HTTP API: the two cost-explorer
-// operations, the organization endpoints, the system status, the OAuth
+// operations, the invoice operations and the SKU catalogue (invoices.go,
+// skus.go; DESIGN §5.2), the organization endpoints, the system status, the OAuth
 // endpoints (served by internal/auth), health checks and the project's own
 // OpenAPI document (openapi.yaml, embedded and served at /openapi.yaml).
 //
@@ -49,7 +50,16 @@
 //     is 404 RESOURCE_NOT_FOUND;
 //   - bare application/json or */* in Accept does not name a version: 406;
 //     with several acceptable values the highest q wins, JSON before CSV at
-//     equal q; CSV exists only for the cost-explorer result;
+//     equal q; CSV exists for the cost-explorer result and getInvoice, and
+//     downloadInvoiceCsv has nothing else (a JSON Accept is 406 there);
+//   - a foreign invoice id, and a linked organization's for a caller who may
+//     not see linked invoices (only ORG_OWNER and ORG_BILLING_ADMIN may, as
+//     Atlas documents), is the same 404 as an unknown one; a Billing Viewer
+//     gets linkedInvoices empty;
+//   - the SKU catalogue names no organization: any authenticated caller may
+//     read it and it takes no organization's rate-limit token;
+//   - large invoices are streamed: an error after the first bytes cuts the
+//     connection (a truncated body) rather than end a complete-looking one;
 //   - error answers are never enveloped and always application/json (a
 //     Digest client must still see its 401 challenge);
 //   - while processing, envelope=true answers the JSON envelope

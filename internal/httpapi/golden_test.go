@@ -177,7 +177,7 @@ func TestErrorCatalogue(t *testing.T) {
 			return e.apiRequest("GET", usagePath(e.Org)+"/"+strings.Repeat("ab", 32), "")
 		}},
 		{"RESOURCE_NOT_FOUND_path", 404, costexplorer.ErrNotFound, func(e *env) *http.Request {
-			return e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org+"/invoices", "")
+			return e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org+"/groups", "")
 		}},
 		{"METHOD_NOT_ALLOWED", 405, costexplorer.ErrMethodNotAllowed, func(e *env) *http.Request {
 			return e.apiRequest("DELETE", usagePath(e.Org), "")

@@ -19,8 +19,9 @@ type op struct {
 	api apiFunc
 	// versions are the versions the operation exists at, oldest first.
 	versions []string
-	// csv says whether Accept may ask for a CSV body.
-	csv bool
+	// csv says whether Accept may ask for a CSV body; csvOnly that it
+	// must (the operation has no JSON representation).
+	csv, csvOnly bool
 	// org is what the caller must be to the {orgId} of the path.
 	org orgScope
 	// params are further path parameters, checked after authorization.
@@ -41,7 +42,7 @@ type op struct {
 // check of each further path parameter; a plain route is a handler only.
 func (o *op) check() error {
 	if o.api == nil {
-		if o.handler == nil || o.versions != nil || o.csv || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
+		if o.handler == nil || o.versions != nil || o.csv || o.csvOnly || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
 			return errors.New(o.method + " " + o.path + ": a plain route declares a handler and no steps")
 		}
 		return nil
@@ -52,6 +53,8 @@ func (o *op) check() error {
 		return errors.New(o.method + " " + o.path + ": an Atlas operation has api, not handler")
 	case len(o.versions) == 0:
 		return errors.New(o.method + " " + o.path + ": no versions")
+	case o.csvOnly && !o.csv:
+		return errors.New(o.method + " " + o.path + ": a CSV-only operation serves CSV")
 	case hasOrg != (o.org != orgNone):
 		return errors.New(o.method + " " + o.path + ": {orgId} in the path and an organization scope go together")
 	case o.limit != "" && o.org == orgNone:
@@ -159,7 +162,7 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 		info.principal = p // for the request log line
 	}
 	c := &call{r: r.WithContext(costexplorer.WithPrincipal(r.Context(), p)), principal: p}
-	if c.neg, err = negotiate(r.Header.Values("Accept"), o.versions, o.csv); err != nil {
+	if c.neg, err = negotiateFormats(r.Header.Values("Accept"), o.versions, !o.csvOnly, o.csv); err != nil {
 		return nil, err
 	}
 	if c.commonParams, err = parseCommonParams(r); err != nil {

@@ -24,6 +24,8 @@ func TestRouteCheck(t *testing.T) {
 		{"ErrOrgPathWithoutScope", op{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: api, versions: v1}, false},
 		{"ErrScopeWithoutOrgPath", op{method: "GET", path: "/api/atlas/v2/orgs", api: api, versions: v1, org: orgAny}, false},
 		{"ErrRateLimitWithoutOrganization", op{method: "GET", path: "/api/atlas/v2/skus", api: api, versions: v1, limit: invoicesSet}, false},
+		{"OKCSVOnly", op{method: "GET", path: "/api/atlas/v2/orgs/{orgId}/invoices/{invoiceId}/csv", api: api, versions: v1, csv: true, csvOnly: true, org: orgBilling, params: []pathParam{invoiceParam}, limit: invoicesSet}, true},
+		{"ErrCSVOnlyWithoutCSV", op{method: "GET", path: "/api/atlas/v2/orgs/{orgId}/invoices/{invoiceId}/csv", api: api, versions: v1, csvOnly: true, org: orgBilling, params: []pathParam{invoiceParam}}, false},
 		{"ErrNoVersions", op{method: "GET", path: "/api/atlas/v2", api: api}, false},
 		{"ErrVersionsNotOldestFirst", op{method: "GET", path: "/api/atlas/v2", api: api, versions: []string{v20250312, v20230101}}, false},
 		{"ErrUncheckedPathParameter", op{method: "GET", path: usage + "/{token}", api: api, versions: v1, org: orgBilling}, false},

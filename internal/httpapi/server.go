@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,11 +34,13 @@ type OrganizationReader interface {
 	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
 }
 
-// Config holds what a Server needs. Store, Usage and Auth are required; zero
-// values of the others take the defaults given on each field.
+// Config holds what a Server needs. Store, Invoices, Usage and Auth are
+// required; zero values of the others take the defaults given on each field.
 type Config struct {
 	// Store answers the organization endpoints.
 	Store OrganizationReader
+	// Invoices answers the invoice operations (costexplorer.Store does).
+	Invoices InvoiceReader
 	// Usage creates and returns cost-explorer query processes (internal/jobs).
 	Usage costexplorer.UsageService
 	// Auth guards every /api/atlas/v2 endpoint and serves the OAuth endpoints.
@@ -88,11 +91,11 @@ type Server struct {
 	handler  http.Handler
 }
 
-// New returns a Server. It panics if Store, Usage or Auth is missing: a
-// server without authentication must never start.
+// New returns a Server. It panics if Store, Invoices, Usage or Auth is
+// missing: a server without authentication must never start.
 func New(cfg Config) *Server {
-	if cfg.Store == nil || cfg.Usage == nil || cfg.Auth == nil {
-		panic("httpapi: Config.Store, Config.Usage and Config.Auth are required")
+	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.Auth == nil {
+		panic("httpapi: Config.Store, Config.Invoices, Config.Usage and Config.Auth are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -122,15 +125,33 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // pattern, so that a wrong method is 405 with an Atlas body, and everything
 // under /api/ that matches nothing is 404 RESOURCE_NOT_FOUND.
 func (s *Server) routes() http.Handler {
-	const usage = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
-	// The versions each operation exists at (DESIGN §1.5).
+	const (
+		usage    = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
+		invoices = "/api/atlas/v2/orgs/{orgId}/invoices"
+		invoice  = invoices + "/{invoiceId}"
+		search   = invoice + "/lineItems:search"
+	)
+	// The versions each operation exists at (DESIGN §1.5, §5.2).
 	v2023 := []string{v20230101}
+	v2024 := []string{v20240805}
+	v2025 := []string{v20250312}
+	inv := []pathParam{invoiceParam}
 	ops := []op{
 		{method: "POST", path: usage, api: s.createQuery, versions: v2023, org: orgBilling, limit: invoicesSet, body: true},
 		{method: "GET", path: usage + "/{token}", api: s.getUsage, versions: v2023, csv: true, org: orgBilling, params: []pathParam{tokenParam}, limit: invoicesSet},
 		{method: "GET", path: "/api/atlas/v2", api: s.systemStatus, versions: v2023},
 		{method: "GET", path: "/api/atlas/v2/orgs", api: s.listOrgs, versions: v2023},
 		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: s.getOrg, versions: v2023, org: orgAny},
+		{method: "GET", path: invoices, api: s.listInvoices, versions: v2023, org: orgBilling, limit: invoicesSet},
+		{method: "GET", path: invoices + "/pending", api: s.listPendingInvoices, versions: v2023, org: orgBilling, limit: invoicesSet},
+		{method: "GET", path: invoice, api: s.getInvoice, versions: v2023, csv: true, org: orgBilling, params: inv, limit: invoicesSet},
+		{method: "GET", path: invoice + "/csv", api: s.downloadInvoiceCsv, versions: v2023, csv: true, csvOnly: true, org: orgBilling, params: inv, limit: invoicesSet},
+		// GET with a body is how the specification and the SDK send it;
+		// POST is accepted for clients that cannot.
+		{method: "GET", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		{method: "POST", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025},
+		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
@@ -157,9 +178,18 @@ func (s *Server) routes() http.Handler {
 		}
 		allowed[o.path] = append(allowed[o.path], o.method)
 	}
+	// The 405s are registered per method rather than as one method-less
+	// pattern per path: a method-less …/invoices/pending would conflict with
+	// GET …/invoices/{invoiceId} in the ServeMux (neither is more specific).
+	// A method outside the standard ones gets the 404 below.
 	for _, p := range paths {
 		methods := allowed[p]
-		mux.Handle(p, methodNotAllowed(methods))
+		h := methodNotAllowed(methods)
+		for _, m := range standardMethods {
+			if !slices.Contains(methods, m) && !(m == http.MethodHead && slices.Contains(methods, http.MethodGet)) {
+				mux.Handle(m+" "+p, h)
+			}
+		}
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errNotFound("Cannot find resource "+r.URL.Path+"."))
@@ -172,6 +202,13 @@ func (s *Server) routes() http.Handler {
 		})
 	}
 	return s.recoverAndLog(mux)
+}
+
+// standardMethods are the methods a path that does not serve them answers
+// 405 to.
+var standardMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace,
 }
 
 // methodNotAllowed answers 405 with an Atlas body and the Allow header.

@@ -54,6 +54,12 @@ type negotiation struct {
 // */*, a malformed date, a date before the first version, or only formats the
 // operation lacks: 406 INVALID_VERSION_DATE.
 func negotiate(accept []string, versions []string, csvAllowed bool) (negotiation, error) {
+	return negotiateFormats(accept, versions, true, csvAllowed)
+}
+
+// negotiateFormats is negotiate for an operation that may also lack JSON
+// (downloadInvoiceCsv answers CSV only: a JSON Accept is 406 there).
+func negotiateFormats(accept []string, versions []string, jsonAllowed, csvAllowed bool) (negotiation, error) {
 	best, bestQ, found := negotiation{}, -1.0, false
 	for _, header := range accept {
 		for _, item := range strings.Split(header, ",") {
@@ -75,7 +81,7 @@ func negotiate(accept []string, versions []string, csvAllowed bool) (negotiation
 				continue
 			}
 			date, f, ok := parseAtlasMediaType(mt)
-			if !ok || (f == formatCSV && !csvAllowed) {
+			if !ok || (f == formatCSV && !csvAllowed) || (f == formatJSON && !jsonAllowed) {
 				continue
 			}
 			v, ok := resolveVersion(date, versions)

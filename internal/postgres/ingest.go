@@ -70,11 +70,13 @@ func (b bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map[
 // rows vanish at the end of each transaction (also on rollback), so a pooled
 // connection never carries one batch's items into the next.
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS staging_items (
-	org_id INTEGER, project_id INTEGER, cluster_id INTEGER, sku_id INTEGER, day INTEGER,
-	id BYTEA, quantity DOUBLE PRECISION, unit_price_nanos BIGINT, cents BIGINT
+	org_id INTEGER, invoice_id INTEGER, project_id INTEGER, cluster_id INTEGER, sku_id INTEGER, day INTEGER,
+	id BYTEA, quantity DOUBLE PRECISION, unit_price_nanos BIGINT, cents BIGINT,
+	bill_day INTEGER, detail_id INTEGER, tag_set_id INTEGER, discount_percent DOUBLE PRECISION, discount_cents BIGINT
 ) ON COMMIT DELETE ROWS`
 
-var itemColumns = []string{"org_id", "project_id", "cluster_id", "sku_id", "day", "id", "quantity", "unit_price_nanos", "cents"}
+var itemColumns = []string{"org_id", "invoice_id", "project_id", "cluster_id", "sku_id", "day", "id", "quantity", "unit_price_nanos", "cents",
+	"bill_day", "detail_id", "tag_set_id", "discount_percent", "discount_cents"}
 
 // InsertItems streams the rows through COPY into the staging table, moves
 // those not stored yet into line_items, and returns them. Re-ingesting stays
@@ -114,15 +116,17 @@ func (b bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index 
 	if err := sp.Rollback(ctx); err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}
-	return moveItems(ctx, b.tx, unique, index, " ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING")
+	return moveItems(ctx, b.tx, unique, index, " ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING")
 }
 
 // moveItems inserts the staged rows into line_items in key order, with the
 // conflict clause given, and returns those inserted.
 func moveItems(ctx context.Context, tx pgx.Tx, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, conflict string) ([]sqlstore.ItemRow, error) {
-	res, err := tx.Query(ctx, `INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)
-		SELECT org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents FROM staging_items
-		ORDER BY org_id, project_id, cluster_id, day, id`+conflict+" RETURNING id")
+	res, err := tx.Query(ctx, `INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,
+			bill_day, detail_id, tag_set_id, discount_percent, discount_cents)
+		SELECT org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,
+			bill_day, detail_id, tag_set_id, discount_percent, discount_cents FROM staging_items
+		ORDER BY org_id, invoice_id, project_id, cluster_id, day, id`+conflict+" RETURNING id")
 	if err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}
@@ -146,7 +150,7 @@ func moveItems(ctx context.Context, tx pgx.Tx, unique []sqlstore.ItemRow, index 
 type itemSource struct {
 	rows []sqlstore.ItemRow
 	i    int
-	vals [9]any
+	vals [15]any
 }
 
 func (s *itemSource) Next() bool { s.i++; return s.i < len(s.rows) }
@@ -154,7 +158,17 @@ func (s *itemSource) Err() error { return nil }
 func (s *itemSource) Values() ([]any, error) {
 	r := &s.rows[s.i]
 	li := r.Item
-	s.vals = [9]any{int32(r.Org), int32(r.Project), int32(r.Cluster), int32(r.SKU), int32(li.Date),
-		li.ID[:], li.Quantity, li.UnitPriceNanos, int64(li.Amount)}
+	s.vals = [15]any{int32(r.Org), int32(r.Invoice), int32(r.Project), int32(r.Cluster), int32(r.SKU), int32(li.Date),
+		li.ID[:], li.Quantity, li.UnitPriceNanos, int64(li.Amount),
+		nullInt32(int64(li.BillDate)), nullInt32(r.Detail), nullInt32(r.TagSet),
+		sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount))}
 	return s.vals[:], nil
+}
+
+// nullInt32 is a nullable INTEGER value for COPY: NULL for 0.
+func nullInt32(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return int32(v)
 }

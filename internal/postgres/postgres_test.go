@@ -197,8 +197,8 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("concurrent Open: %v", err)
 	}
-	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations"); n != 1 {
-		t.Fatalf("%d migrations recorded, want 1", n)
+	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations"); n != 2 { // 0001, 0002
+		t.Fatalf("%d migrations recorded, want 2", n)
 	}
 }
 
@@ -214,7 +214,7 @@ func TestVerifyReportsTampering(t *testing.T) {
 		"UPDATE usage_state SET total_cents = total_cents + 5",
 		// A line item whose SKU does not exist: line items carry no foreign
 		// keys, so Verify is what notices.
-		"INSERT INTO line_items (id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents) SELECT '\\x00'::bytea, org_id, project_id, cluster_id, 999999, day, quantity, unit_price_nanos, 0 FROM line_items LIMIT 1",
+		"INSERT INTO line_items (id, org_id, invoice_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents) SELECT '\\x00'::bytea, org_id, invoice_id, project_id, cluster_id, 999999, day, quantity, unit_price_nanos, 0 FROM line_items LIMIT 1",
 	)
 	lines, err := db.Verify(context.Background())
 	if err != nil {

@@ -200,6 +200,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 	}
 	s.API = httpapi.New(httpapi.Config{
 		Store:         s.Store,
+		Invoices:      s.Store,
 		Usage:         s.Runner,
 		Auth:          s.Auth,
 		Now:           cfg.Now,

@@ -12,7 +12,7 @@ import (
 
 // insertChunk is how many line items one INSERT statement carries. Fewer,
 // larger statements cut the per-statement cost of database/sql and the
-// driver, which dominates small inserts; 9 parameters a row stay far below
+// driver, which dominates small inserts; 15 parameters a row stay far below
 // SQLite's limit of 32766.
 const insertChunk = 256
 
@@ -114,15 +114,17 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 // rows a statement, and returns the rows that were inserted.
 func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
-	args := make([]any, 0, insertChunk*9)
+	args := make([]any, 0, insertChunk*15)
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
 		args = args[:0]
 		for i := range chunk {
 			r := &chunk[i]
 			li := r.Item
-			args = append(args, r.Org, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
-				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
+			args = append(args, r.Org, r.Invoice, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
+				li.Quantity, li.UnitPriceNanos, int64(li.Amount),
+				sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
+				sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
 		}
 		var err error
 		if inserted, err = b.insertChunk(ctx, len(chunk), args, unique, index, inserted); err != nil {
@@ -135,9 +137,11 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 // insertChunk runs the INSERT of n line items with args and appends the rows
 // it inserted to inserted.
 func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)"+
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1)+
-		" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,"+
+		" bill_day, detail_id, tag_set_id, discount_percent, discount_cents)"+
+		" VALUES "+row+strings.Repeat(", "+row, n-1)+
+		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
 	if err != nil {
 		return nil, err
 	}

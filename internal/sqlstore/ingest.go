@@ -50,9 +50,12 @@ type IngestOptions struct {
 // store or the batch, consistently (the project of the item's organization,
 // the cluster of the item's project); otherwise the error is ErrValidation
 // and nothing changes. Items already stored (or repeated in the batch) are
-// skipped. The data version changes when items were inserted or a dimension
-// was created, renamed or relinked (names appear in query results), and only
-// then.
+// skipped. Each item joins the invoice of its organization and month,
+// created by its first item (see resolveInvoices); the invoices' amounts
+// move by the inserted items in the same transaction, and the batch's
+// invoice metadata is recorded. The data version changes when items were
+// inserted, a dimension was created, renamed or relinked (names appear in
+// query results) or an invoice created or changed, and only then.
 func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts IngestOptions) (costexplorer.IngestResult, error) {
 	if err := b.Validate(); err != nil {
 		return costexplorer.IngestResult{}, err
@@ -80,6 +83,13 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		if err != nil {
 			return err
 		}
+		refs, err := t.resolveInvoices(rows, b.Invoices)
+		if err != nil {
+			return err
+		}
+		if err := t.resolveDicts(rows); err != nil {
+			return err
+		}
 		unique, index := UniqueItems(rows)
 		inserted, err := bulk.InsertItems(ctx, unique, index)
 		if err != nil {
@@ -94,6 +104,12 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 			return err
 		}
 		res.Deltas = t.RollupRows(cells, s.services.Name)
+		if err := t.addInvoices(delta.Invoices(), inserted); err != nil {
+			return err
+		}
+		if err := t.recordInvoices(b.Invoices, refs); err != nil {
+			return err
+		}
 		res.DataVersion, err = t.finish(TotalsOf(inserted))
 		return err
 	})

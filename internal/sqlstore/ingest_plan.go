@@ -23,22 +23,27 @@ type ProjectRef struct{ ID, Org int64 }
 type ClusterRef struct{ ID, Project int64 }
 
 // ItemRow is a line item resolved to surrogate keys. Project and Cluster are
-// 0 when the item has none; SKU is 0 until the SKU is resolved.
+// 0 when the item has none; SKU is 0 until the SKU is resolved, Invoice until
+// the invoice is. TagSet and Detail are the keys of the item's tag set and
+// details, 0 when it has none (stored as NULL).
 type ItemRow struct {
 	Item    *costexplorer.LineItem
 	Org     int64
+	Invoice int64
 	Project int64
 	Cluster int64
 	SKU     int64
 	Service int64
+	TagSet  int64
+	Detail  int64
 }
 
 // CompareItems orders rows as the primary key of line_items does:
-// (org_id, project_id, cluster_id, day, id), ids byte-wise as BLOB and BYTEA
-// compare.
+// (org_id, invoice_id, project_id, cluster_id, day, id), ids byte-wise as
+// BLOB and BYTEA compare.
 func CompareItems(a, b ItemRow) int {
-	return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Project, b.Project), cmp.Compare(a.Cluster, b.Cluster),
-		cmp.Compare(a.Item.Date, b.Item.Date), bytes.Compare(a.Item.ID[:], b.Item.ID[:]))
+	return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Invoice, b.Invoice), cmp.Compare(a.Project, b.Project),
+		cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Item.Date, b.Item.Date), bytes.Compare(a.Item.ID[:], b.Item.ID[:]))
 }
 
 // UniqueItems returns the rows with distinct ids, each id's first occurrence,
@@ -91,11 +96,41 @@ type Cell struct {
 }
 
 // RollupDelta sums the change that line items make to the rollup, cell by
-// cell. Items added count with their amount, items removed (a restatement)
-// with its opposite; a cell whose changes cancel out stays in the delta with
-// zero, as a cell of zero-amount items does.
+// cell, and to their invoices' amounts, invoice by invoice, in one pass.
+// Items added count with their amount, items removed (a restatement) with
+// its opposite; a cell whose changes cancel out stays in the delta with
+// zero, as a cell of zero-amount items does, and so does an invoice (its
+// items changed: its updated time moves).
 type RollupDelta struct {
-	cells map[CellKey]costexplorer.Cents
+	cells    map[CellKey]costexplorer.Cents
+	invoices map[int64]*InvoiceDelta
+}
+
+// InvoiceDelta is the change to one invoice's amounts: what the items added
+// and what the items removed, each as [costexplorer.InvoiceAmounts] sums
+// them, so that a charge restated as a credit moves both sums.
+type InvoiceDelta struct {
+	Added, Removed costexplorer.InvoiceAmounts
+}
+
+// Charges and Credits are the net changes to the invoice's sums.
+func (d *InvoiceDelta) Charges() costexplorer.Cents { return d.Added.Charges - d.Removed.Charges }
+func (d *InvoiceDelta) Credits() costexplorer.Cents { return d.Added.Credits - d.Removed.Credits }
+
+// InvoiceChange is an invoice's surrogate key and its delta.
+type InvoiceChange struct {
+	Invoice int64
+	InvoiceDelta
+}
+
+// Invoices returns the invoices the items changed, in key order.
+func (d *RollupDelta) Invoices() []InvoiceChange {
+	out := make([]InvoiceChange, 0, len(d.invoices))
+	for k, v := range d.invoices {
+		out = append(out, InvoiceChange{k, *v})
+	}
+	slices.SortFunc(out, func(a, b InvoiceChange) int { return cmp.Compare(a.Invoice, b.Invoice) })
+	return out
 }
 
 // Add adds the amounts of rows to their cells.
@@ -107,10 +142,27 @@ func (d *RollupDelta) Remove(rows []ItemRow) { d.add(rows, -1) }
 func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	if d.cells == nil {
 		d.cells = map[CellKey]costexplorer.Cents{}
+		d.invoices = map[int64]*InvoiceDelta{}
 	}
+	var (
+		inv  *InvoiceDelta
+		last int64 = -1
+	)
 	for i := range rows {
 		r := &rows[i]
 		d.cells[CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+		if r.Invoice != last { // rows come in key order: an invoice's rows follow each other
+			last = r.Invoice
+			if inv = d.invoices[last]; inv == nil {
+				inv = &InvoiceDelta{}
+				d.invoices[last] = inv
+			}
+		}
+		if sign > 0 {
+			inv.Added.Add(r.Item.Amount)
+		} else {
+			inv.Removed.Add(r.Item.Amount)
+		}
 	}
 }
 
@@ -155,15 +207,30 @@ type Keys struct {
 	Projects map[string]ProjectRef
 	Clusters map[string]ClusterRef
 	SKUs     map[SKUKey]int64
+	Invoices map[InvoiceKey]InvoiceRef
+	TagSets  map[costexplorer.Tags]int64
+	Details  map[Details]int64
 
 	orgExt, projectExt, clusterExt map[int64]string
+}
+
+// InvoiceKey names an invoice by its organization's surrogate key and month.
+type InvoiceKey struct {
+	Org   int64
+	Month costexplorer.Month
+}
+
+// InvoiceRef is a stored invoice: its surrogate key and 24-hex id.
+type InvoiceRef struct {
+	ID  int64
+	Ext string
 }
 
 // NewKeys returns empty maps.
 func NewKeys() Keys {
 	return Keys{
 		Orgs: map[string]int64{}, Projects: map[string]ProjectRef{}, Clusters: map[string]ClusterRef{},
-		SKUs:   map[SKUKey]int64{},
+		SKUs: map[SKUKey]int64{}, Invoices: map[InvoiceKey]InvoiceRef{}, TagSets: map[costexplorer.Tags]int64{}, Details: map[Details]int64{},
 		orgExt: map[int64]string{}, projectExt: map[int64]string{}, clusterExt: map[int64]string{},
 	}
 }
@@ -216,6 +283,9 @@ func (c *KeyCache) Merge(k *Keys) {
 	maps.Copy(c.keys.Projects, k.Projects)
 	maps.Copy(c.keys.Clusters, k.Clusters)
 	maps.Copy(c.keys.SKUs, k.SKUs)
+	maps.Copy(c.keys.Invoices, k.Invoices)
+	maps.Copy(c.keys.TagSets, k.TagSets)
+	maps.Copy(c.keys.Details, k.Details)
 	maps.Copy(c.keys.orgExt, k.orgExt)
 	maps.Copy(c.keys.projectExt, k.projectExt)
 	maps.Copy(c.keys.clusterExt, k.clusterExt)

@@ -2,44 +2,463 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
 )
 
-// The invoice reads of costexplorer.InvoiceStore. (Placeholder until the
-// invoice schema lands: each answers ErrInternal.)
+// The invoice reads of costexplorer.InvoiceStore. An organization has one
+// invoice a month, so its invoices are read whole (a few hundred rows at
+// most) and filtered, sorted and paged by the domain's own rules
+// (InvoiceListQuery.Apply): statuses depend on the date of the request, not
+// on anything stored. Line items are read in key order, one invoice being
+// one range of the line_items key.
 
-func notYet() error {
-	return costexplorer.Errorf(costexplorer.ErrInternal, "invoices are not stored yet")
+const invoiceSelect = `SELECT i.id, i.ext_id, o.ext_id, i.month, i.status, i.issued_at, i.charges_cents, i.credits_cents,
+	i.sales_tax_cents, i.starting_balance_cents, i.created_at, i.updated_at
+	FROM invoices i JOIN organizations o ON o.id = i.org_id`
+
+// loadInvoices reads the invoices selected by where (over invoices i and
+// organizations o), ordered by month then organization id, with their
+// payments and refunds, within q.
+func loadInvoices(ctx context.Context, q Querier, where string, args ...any) ([]*costexplorer.Invoice, error) {
+	var out []*costexplorer.Invoice
+	byKey := map[int64]*costexplorer.Invoice{}
+	err := Each(ctx, q, invoiceSelect+" WHERE i.ext_id IS NOT NULL AND "+where+" ORDER BY i.month, o.ext_id", func(r Row) error {
+		var (
+			inv                                    costexplorer.Invoice
+			key, month                             int64
+			status                                 string
+			issued, created, updated               Time
+			charges, credits, tax, startingBalance int64
+		)
+		if err := r.Scan(&key, &inv.ID, &inv.OrgID, &month, &status, &issued, &charges, &credits, &tax, &startingBalance, &created, &updated); err != nil {
+			return err
+		}
+		inv.Month, inv.RecordedStatus, inv.Issued = costexplorer.Month(month), costexplorer.InvoiceStatus(status), issued.Time
+		inv.Amounts = costexplorer.InvoiceAmounts{Charges: costexplorer.Cents(charges), Credits: costexplorer.Cents(credits)}
+		inv.SalesTax, inv.StartingBalance = costexplorer.Cents(tax), costexplorer.Cents(startingBalance)
+		inv.Created, inv.Updated = created.Time, updated.Time
+		out = append(out, &inv)
+		byKey[key] = &inv
+		return nil
+	}, args...)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	sub := " WHERE invoice_id IN (SELECT i.id FROM invoices i JOIN organizations o ON o.id = i.org_id WHERE i.ext_id IS NOT NULL AND " + where + ") ORDER BY invoice_id, seq"
+	err = Each(ctx, q, `SELECT invoice_id, ext_id, status, currency, unit_price, subtotal_cents, sales_tax_cents,
+		amount_billed_cents, amount_paid_cents, created_at, updated_at FROM invoice_payments`+sub, func(r Row) error {
+		var (
+			key                         int64
+			p                           costexplorer.Payment
+			status                      string
+			subtotal, tax, billed, paid int64
+			created, updated            Time
+		)
+		if err := r.Scan(&key, &p.ID, &status, &p.Currency, &p.UnitPrice, &subtotal, &tax, &billed, &paid, &created, &updated); err != nil {
+			return err
+		}
+		p.Status = costexplorer.PaymentStatus(status)
+		p.Subtotal, p.SalesTax, p.AmountBilled, p.AmountPaid = costexplorer.Cents(subtotal), costexplorer.Cents(tax), costexplorer.Cents(billed), costexplorer.Cents(paid)
+		p.Created, p.Updated = created.Time, updated.Time
+		if inv := byKey[key]; inv != nil {
+			inv.Payments = append(inv.Payments, p)
+		}
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	err = Each(ctx, q, "SELECT invoice_id, payment_ext_id, amount_cents, created_at, reason FROM invoice_refunds"+sub, func(r Row) error {
+		var (
+			key, amount int64
+			rf          costexplorer.Refund
+			created     Time
+		)
+		if err := r.Scan(&key, &rf.PaymentID, &amount, &created, &rf.Reason); err != nil {
+			return err
+		}
+		rf.Amount, rf.Created = costexplorer.Cents(amount), created.Time
+		if inv := byKey[key]; inv != nil {
+			inv.Refunds = append(inv.Refunds, rf)
+		}
+		return nil
+	}, args...)
+	return out, err
+}
+
+// readInvoiceMeta reads the invoice with surrogate key id within q.
+func readInvoiceMeta(ctx context.Context, q Querier, id int64) (*costexplorer.Invoice, error) {
+	invs, err := loadInvoices(ctx, q, "i.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(invs) != 1 {
+		return nil, fmt.Errorf("invoice #%d not found", id)
+	}
+	return invs[0], nil
+}
+
+// linkInvoices fills the Linked of invs (invoices of one organization) with
+// the invoices of the same month of the organizations linked to it.
+func linkInvoices(ctx context.Context, q Querier, orgID string, invs []*costexplorer.Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	lo, hi := invs[0].Month, invs[0].Month
+	for _, inv := range invs {
+		lo, hi = min(lo, inv.Month), max(hi, inv.Month)
+	}
+	linked, err := loadInvoices(ctx, q, "o.paying_org_id = (SELECT id FROM organizations WHERE ext_id = ?) AND i.month BETWEEN ? AND ?",
+		orgID, int64(lo), int64(hi))
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		for _, l := range linked {
+			if l.Month == inv.Month {
+				inv.Linked = append(inv.Linked, l)
+			}
+		}
+	}
+	return nil
 }
 
 // Invoice implements costexplorer.InvoiceStore.
 func (s *Store) Invoice(ctx context.Context, orgIDs []string, id string) (*costexplorer.Invoice, error) {
-	return nil, notYet()
+	missing := notFound("invoice %s not found", id)
+	if !costexplorer.IsID(id) {
+		return nil, missing
+	}
+	var inv *costexplorer.Invoice
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		invs, err := loadInvoices(ctx, q, "i.ext_id = ?", id)
+		if err != nil {
+			return err
+		}
+		if len(invs) != 1 || !slices.Contains(orgIDs, invs[0].OrgID) {
+			return missing
+		}
+		inv = invs[0]
+		return linkInvoices(ctx, q, inv.OrgID, invs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inv, nil
 }
 
 // Invoices implements costexplorer.InvoiceStore.
-func (s *Store) Invoices(ctx context.Context, q *costexplorer.InvoiceListQuery, now time.Time) ([]*costexplorer.Invoice, int, error) {
-	return nil, 0, notYet()
+func (s *Store) Invoices(ctx context.Context, lq *costexplorer.InvoiceListQuery, now time.Time) ([]*costexplorer.Invoice, int, error) {
+	var (
+		page  []*costexplorer.Invoice
+		total int
+	)
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		all, err := loadInvoices(ctx, q, "o.ext_id = ?", lq.OrgID)
+		if err != nil {
+			return err
+		}
+		page, total = lq.Apply(all, now)
+		if !lq.ViewLinkedInvoices {
+			return nil
+		}
+		return linkInvoices(ctx, q, lq.OrgID, page)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return page, total, nil
 }
 
 // PendingInvoice implements costexplorer.InvoiceStore.
 func (s *Store) PendingInvoice(ctx context.Context, orgID string, now time.Time) (*costexplorer.Invoice, error) {
-	return nil, notYet()
+	var inv *costexplorer.Invoice
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		all, err := loadInvoices(ctx, q, "o.ext_id = ?", orgID)
+		if err != nil {
+			return err
+		}
+		for _, i := range slices.Backward(all) {
+			if i.StatusAt(now) == costexplorer.InvoicePending {
+				inv = i
+				return linkInvoices(ctx, q, orgID, []*costexplorer.Invoice{inv})
+			}
+		}
+		return notFound("organization %s has no pending invoice", orgID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inv, nil
 }
 
-// InvoiceLines implements costexplorer.InvoiceStore.
+// lineDecoder turns line_items rows of one invoice into invoice lines: it
+// holds the invoice's organization, the names of its projects and clusters,
+// the SKUs, and the tag sets and details the invoice's items use, read
+// before the items (a connection reads one result at a time).
+type lineDecoder struct {
+	s                  *Store
+	invoice, org       int64
+	invoiceID          string
+	orgID, orgName     string
+	projects, clusters map[int64][2]string // ext id, name
+	skus               map[int64]SKUKey
+	tags               map[int64]costexplorer.Tags
+	details            map[int64]Details
+}
+
+// newLineDecoder reads what decoding the invoice's lines needs; nil when the
+// invoice does not exist.
+func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string) (*lineDecoder, error) {
+	d := &lineDecoder{s: s, invoiceID: invoiceID,
+		projects: map[int64][2]string{0: {}}, clusters: map[int64][2]string{0: {}},
+		skus: map[int64]SKUKey{}, tags: map[int64]costexplorer.Tags{0: {}}, details: map[int64]Details{0: {}}}
+	err := q.QueryRow(ctx, "SELECT i.id, i.org_id, o.ext_id, o.name FROM invoices i JOIN organizations o ON o.id = i.org_id WHERE i.ext_id = ?",
+		invoiceID).Scan(&d.invoice, &d.org, &d.orgID, &d.orgName)
+	if s.d.IsNoRows(err) || !costexplorer.IsID(invoiceID) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := func(query string, into map[int64][2]string) error {
+		return Each(ctx, q, query, func(r Row) error {
+			var id int64
+			var ext, name string
+			if err := r.Scan(&id, &ext, &name); err != nil {
+				return err
+			}
+			into[id] = [2]string{ext, name}
+			return nil
+		}, d.org)
+	}
+	if err := names("SELECT id, ext_id, name FROM projects WHERE org_id = ?", d.projects); err != nil {
+		return nil, err
+	}
+	if err := names("SELECT c.id, c.ext_id, c.name FROM clusters c JOIN projects p ON p.id = c.project_id WHERE p.org_id = ?", d.clusters); err != nil {
+		return nil, err
+	}
+	err = Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
+		var id int64
+		var k SKUKey
+		if err := r.Scan(&id, &k.Name, &k.Service, &k.Unit); err != nil {
+			return err
+		}
+		d.skus[id] = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = Each(ctx, q, "SELECT t.id, t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id WHERE it.invoice_id = ?", func(r Row) error {
+		var id int64
+		var enc string
+		if err := r.Scan(&id, &enc); err != nil {
+			return err
+		}
+		tg, err := costexplorer.ParseTags(enc)
+		if err != nil {
+			return fmt.Errorf("tag set %d: %w", id, err)
+		}
+		d.tags[id] = tg
+		return nil
+	}, d.invoice)
+	if err != nil {
+		return nil, err
+	}
+	err = Each(ctx, q, "SELECT t.id, t.enc FROM item_details t JOIN invoice_details it ON it.detail_id = t.id WHERE it.invoice_id = ?", func(r Row) error {
+		var id int64
+		var enc string
+		if err := r.Scan(&id, &enc); err != nil {
+			return err
+		}
+		det, err := DecodeDetails(enc)
+		if err != nil {
+			return err
+		}
+		d.details[id] = det
+		return nil
+	}, d.invoice)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// lineColumns are the columns decode scans, in order.
+const lineColumns = `li.id, li.project_id, li.cluster_id, li.sku_id, li.day, li.quantity, li.unit_price_nanos, li.cents,
+	COALESCE(li.bill_day, 0), COALESCE(li.detail_id, 0), COALESCE(li.tag_set_id, 0), COALESCE(li.discount_percent, 0), COALESCE(li.discount_cents, 0)`
+
+// decode scans one row of lineColumns into l.
+func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
+	var project, cluster, sku, day, price, cents, billDay, detail, tagSet, discount int64
+	li := &l.LineItem
+	if err := r.Scan(lineItemID{&li.ID}, &project, &cluster, &sku, &day, &li.Quantity, &price, &cents,
+		&billDay, &detail, &tagSet, &li.DiscountPercent, &discount); err != nil {
+		return err
+	}
+	p, okP := d.projects[project]
+	c, okC := d.clusters[cluster]
+	k, okS := d.skus[sku]
+	tg, okT := d.tags[tagSet]
+	det, okD := d.details[detail]
+	if !okP || !okC || !okS || !okT || !okD {
+		return fmt.Errorf("line item %s: dangling key (project %d, cluster %d, sku %d, tag set %d, details %d)", li.ID, project, cluster, sku, tagSet, detail)
+	}
+	li.OrgID, li.ProjectID, li.ClusterID = d.orgID, p[0], c[0]
+	l.OrgName, l.ProjectName, l.ClusterName = d.orgName, p[1], c[1]
+	li.SKU, li.Unit, li.Service = k.Name, k.Unit, d.s.services.Name[k.Service]
+	li.Date, li.UnitPriceNanos, li.Amount = costexplorer.Day(day), price, costexplorer.Cents(cents)
+	li.InvoiceID, li.BillDate, li.Discount, li.Tags = d.invoiceID, costexplorer.Day(billDay), costexplorer.Cents(discount), tg
+	det.Apply(li)
+	return nil
+}
+
+// InvoiceLines implements costexplorer.InvoiceStore: one read snapshot, the
+// invoice's range of the line_items key in key order.
 func (s *Store) InvoiceLines(ctx context.Context, invoiceID string, fn func(*costexplorer.InvoiceLine) error) error {
-	return notYet()
+	return s.r.ReadTx(ctx, func(q Querier) error {
+		d, err := s.newLineDecoder(ctx, q, invoiceID)
+		if err != nil || d == nil {
+			return err
+		}
+		var l costexplorer.InvoiceLine
+		return Each(ctx, q, "SELECT "+lineColumns+" FROM line_items li WHERE li.org_id = ? AND li.invoice_id = ?"+
+			" ORDER BY li.project_id, li.cluster_id, li.day, li.id", func(r Row) error {
+			if err := d.decode(r, &l); err != nil {
+				return err
+			}
+			return fn(&l)
+		}, d.org, d.invoice)
+	})
 }
 
 // InvoiceTagKeys implements costexplorer.InvoiceStore.
 func (s *Store) InvoiceTagKeys(ctx context.Context, invoiceID string) ([]string, error) {
-	return nil, notYet()
+	keys := []string{}
+	err := s.r.Read(ctx, func(q Querier) error {
+		return EachString(ctx, q, `SELECT t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id
+			JOIN invoices i ON i.id = it.invoice_id WHERE i.ext_id = ?`, func(enc string) {
+			tg, err := costexplorer.ParseTags(enc)
+			if err != nil {
+				return // Verify reports a tag set that does not parse
+			}
+			for _, k := range tg.Keys() {
+				if !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}, invoiceID)
+	})
+	slices.Sort(keys)
+	return keys, err
 }
 
-// SearchLineItems implements costexplorer.InvoiceStore.
-func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, q *costexplorer.LineItemSearch, page costexplorer.PageRequest) ([]*costexplorer.InvoiceLine, int, error) {
-	return nil, 0, notYet()
+// SearchLineItems implements costexplorer.InvoiceStore. Cluster and project
+// filters become surrogate keys of the invoice's organization (an id of
+// another organization matches nothing), so that the search reads only
+// their ranges of the invoice's key range.
+func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *costexplorer.LineItemSearch, page costexplorer.PageRequest) ([]*costexplorer.InvoiceLine, int, error) {
+	var (
+		out   = []*costexplorer.InvoiceLine{}
+		total int
+	)
+	err := s.r.ReadTx(ctx, func(q Querier) error {
+		d, err := s.newLineDecoder(ctx, q, invoiceID)
+		if err != nil || d == nil {
+			return err
+		}
+		where, args, none := d.searchWhere(ls)
+		if none {
+			return nil
+		}
+		if page.IncludeCount {
+			if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM line_items li WHERE "+where, args...).Scan(&total); err != nil {
+				return err
+			}
+		}
+		dir := " ASC"
+		if ls.SortOrder == costexplorer.SortDescending {
+			dir = " DESC"
+		}
+		field := "COALESCE(li.bill_day, li.day)"
+		switch ls.SortField {
+		case costexplorer.SortUsageDates:
+			field = "li.day"
+		case costexplorer.SortTotalPriceCents:
+			field = "li.cents"
+		}
+		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where +
+			" ORDER BY " + field + dir + ", li.day" + dir + ", li.id" + dir + " LIMIT ? OFFSET ?"
+		return Each(ctx, q, query, func(r Row) error {
+			l := &costexplorer.InvoiceLine{}
+			if err := d.decode(r, l); err != nil {
+				return err
+			}
+			out = append(out, l)
+			return nil
+		}, append(args, page.ItemsPerPage, page.Offset())...)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// searchWhere returns the WHERE clause of a search over line_items li and
+// its arguments; none is set when a filter can match nothing.
+func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string, args []any, none bool) {
+	conds := []string{"li.org_id = ?", "li.invoice_id = ?"}
+	args = []any{d.org, d.invoice}
+	if !ls.IncludeZeroCents {
+		conds = append(conds, "li.cents <> 0")
+	}
+	for _, r := range []struct {
+		col    string
+		lo, hi *costexplorer.Day
+	}{{"COALESCE(li.bill_day, li.day)", ls.BillStart, ls.BillEnd}, {"li.day", ls.UsageStart, ls.UsageEnd}} {
+		if r.lo != nil {
+			conds, args = append(conds, r.col+" >= ?"), append(args, int64(*r.lo))
+		}
+		if r.hi != nil {
+			conds, args = append(conds, r.col+" <= ?"), append(args, int64(*r.hi))
+		}
+	}
+	in := func(col string, ids []string, m map[int64][2]string) bool {
+		if len(ids) == 0 {
+			return true
+		}
+		var keys []any
+		for k, v := range m {
+			if k != 0 && slices.Contains(ids, v[0]) {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			return false
+		}
+		conds, args = append(conds, col+" IN ("+placeholders(len(keys))+")"), append(args, keys...)
+		return true
+	}
+	if !in("li.project_id", ls.GroupIDs, d.projects) || !in("li.cluster_id", ls.ClusterIDs, d.clusters) {
+		return "", nil, true
+	}
+	if len(ls.Services) > 0 {
+		var skus []any
+		for id, k := range d.skus {
+			if slices.Contains(ls.Services, d.s.services.Name[k.Service]) {
+				skus = append(skus, id)
+			}
+		}
+		if len(skus) == 0 {
+			return "", nil, true
+		}
+		conds, args = append(conds, "li.sku_id IN ("+placeholders(len(skus))+")"), append(args, skus...)
+	}
+	return strings.Join(conds, " AND "), args, false
 }

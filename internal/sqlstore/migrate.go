@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/costexplorer/costexplorer"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -57,7 +59,10 @@ func (s *Store) Init(ctx context.Context, fsys fs.FS) error {
 		if err := s.d.lockSchema(ctx, q); err != nil {
 			return err
 		}
-		return s.migrate(ctx, q, fsys)
+		if err := s.migrate(ctx, q, fsys); err != nil {
+			return err
+		}
+		return deriveInvoiceIDs(ctx, q)
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -107,6 +112,35 @@ func (s *Store) migrate(ctx context.Context, q Querier, fsys fs.FS) error {
 		if _, err := q.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 			m.Version, m.Name, s.now().UnixMicro()); err != nil {
 			return fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
+// deriveInvoiceIDs gives the invoices that migration 0002 created from the
+// stored line items their derived ids (costexplorer.InvoiceID, a hash SQL
+// cannot compute); it finds none to do on every later open.
+func deriveInvoiceIDs(ctx context.Context, q Querier) error {
+	type pending struct {
+		id    int64
+		ext   string
+		month int64
+	}
+	var todo []pending
+	err := Each(ctx, q, "SELECT i.id, o.ext_id, i.month FROM invoices i JOIN organizations o ON o.id = i.org_id WHERE i.ext_id IS NULL", func(r Row) error {
+		var p pending
+		if err := r.Scan(&p.id, &p.ext, &p.month); err != nil {
+			return err
+		}
+		todo = append(todo, p)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("derive invoice ids: %w", err)
+	}
+	for _, p := range todo {
+		if _, err := q.Exec(ctx, "UPDATE invoices SET ext_id = ? WHERE id = ?", costexplorer.InvoiceID(p.ext, costexplorer.Month(p.month)), p.id); err != nil {
+			return fmt.Errorf("derive invoice ids: %w", err)
 		}
 	}
 	return nil

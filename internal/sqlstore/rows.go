@@ -59,7 +59,7 @@ func Each(ctx context.Context, q Querier, query string, fn func(Row) error, args
 
 // EachString runs a query of one text column within q and calls fn for each
 // value.
-func EachString(ctx context.Context, q Querier, query string, fn func(string)) error {
+func EachString(ctx context.Context, q Querier, query string, fn func(string), args ...any) error {
 	return Each(ctx, q, query, func(r Row) error {
 		var s string
 		if err := r.Scan(&s); err != nil {
@@ -67,5 +67,5 @@ func EachString(ctx context.Context, q Querier, query string, fn func(string)) e
 		}
 		fn(s)
 		return nil
-	})
+	}, args...)
 }

@@ -123,20 +123,29 @@ func (s lineItemID) Scan(src any) error {
 }
 
 // ScanLineItems calls fn for every line item, from one snapshot (SQLite:
-// in the table's key order).
+// in the table's key order), with its invoice's id and every field an
+// invoice shows of it.
 func (s *Store) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
 	return s.r.ReadTx(ctx, func(q Querier) error {
 		d, err := LoadDims(ctx, q, true)
 		if err != nil {
 			return err
 		}
-		return Each(ctx, q, "SELECT id, org_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents FROM line_items", func(r Row) error {
+		x, err := loadItemDicts(ctx, q)
+		if err != nil {
+			return err
+		}
+		return Each(ctx, q, `SELECT id, org_id, invoice_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents,
+			COALESCE(bill_day, 0), COALESCE(detail_id, 0), COALESCE(tag_set_id, 0), COALESCE(discount_percent, 0), COALESCE(discount_cents, 0)
+			FROM line_items`, func(r Row) error {
 			var (
-				li                              costexplorer.LineItem
-				org, project, cluster, sku, day int64 // project, cluster 0: none
-				price, cents                    int64
+				li                                       costexplorer.LineItem
+				org, invoice, project, cluster, sku, day int64 // project, cluster 0: none
+				price, cents, billDay, detail, tagSet    int64
+				discount                                 int64
 			)
-			if err := r.Scan(lineItemID{&li.ID}, &org, &project, &cluster, &sku, &day, &li.Quantity, &price, &cents); err != nil {
+			if err := r.Scan(lineItemID{&li.ID}, &org, &invoice, &project, &cluster, &sku, &day, &li.Quantity, &price, &cents,
+				&billDay, &detail, &tagSet, &li.DiscountPercent, &discount); err != nil {
 				return err
 			}
 			if err := d.resolve(org, project, cluster, &li.OrgID, &li.ProjectID, &li.ClusterID); err != nil {
@@ -149,9 +158,58 @@ func (s *Store) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineIte
 			li.SKU, li.Unit, li.Service = k.Name, k.Unit, s.services.Name[k.Service]
 			li.Date = costexplorer.Day(day)
 			li.UnitPriceNanos, li.Amount = price, costexplorer.Cents(cents)
+			li.BillDate, li.Discount = costexplorer.Day(billDay), costexplorer.Cents(discount)
+			var okI, okT, okD bool
+			li.InvoiceID, okI = x.invoices[invoice]
+			li.Tags, okT = x.tags[tagSet]
+			det, okD := x.details[detail]
+			if !okI || !okT || !okD {
+				return fmt.Errorf("line item %s: dangling key (invoice %d, tag set %d, details %d)", li.ID, invoice, tagSet, detail)
+			}
+			det.Apply(&li)
 			return fn(&li)
 		})
 	})
+}
+
+// itemDicts maps the invoice, tag-set and details keys of line items to
+// their values (0: none).
+type itemDicts struct {
+	invoices map[int64]string
+	tags     map[int64]costexplorer.Tags
+	details  map[int64]Details
+}
+
+// loadItemDicts reads every invoice id, tag set and details row within q.
+func loadItemDicts(ctx context.Context, q Querier) (*itemDicts, error) {
+	x := &itemDicts{invoices: map[int64]string{}, tags: map[int64]costexplorer.Tags{0: {}}, details: map[int64]Details{0: {}}}
+	each := func(query string, put func(id int64, v string) error) error {
+		return Each(ctx, q, query, func(r Row) error {
+			var id int64
+			var v string
+			if err := r.Scan(&id, &v); err != nil {
+				return err
+			}
+			return put(id, v)
+		})
+	}
+	if err := each("SELECT id, ext_id FROM invoices WHERE ext_id IS NOT NULL", func(id int64, v string) error {
+		x.invoices[id] = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := each("SELECT id, enc FROM tag_sets", func(id int64, v string) (err error) {
+		x.tags[id], err = costexplorer.ParseTags(v)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	err := each("SELECT id, enc FROM item_details", func(id int64, v string) (err error) {
+		x.details[id], err = DecodeDetails(v)
+		return err
+	})
+	return x, err
 }
 
 // Projects returns every project, in id order.

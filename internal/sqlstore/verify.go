@@ -96,3 +96,81 @@ func (r *Report) Totals(ctx context.Context, q Querier, items ItemTotals) error 
 	}
 	return nil
 }
+
+// VerifyInvoices is the check of invoices both dialects run: every invoice
+// has its id, and its amounts equal a recomputation from its line items
+// (charges the sum of the positive ones, credits minus the sum of the
+// negative ones); every line item's invoice exists, is its organization's
+// and covers its usage day; every tag set and details key of an item
+// exists.
+func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
+	type stored struct {
+		ext              string
+		org, month       int64
+		charges, credits int64
+	}
+	invoices := map[int64]stored{}
+	err := Each(ctx, q, "SELECT id, COALESCE(ext_id, ''), org_id, month, charges_cents, credits_cents FROM invoices", func(row Row) error {
+		var id int64
+		var s stored
+		if err := row.Scan(&id, &s.ext, &s.org, &s.month, &s.charges, &s.credits); err != nil {
+			return err
+		}
+		if s.ext == "" {
+			r.Addf("invoice #%d: no id", id)
+		}
+		invoices[id] = s
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	err = Each(ctx, q, `SELECT invoice_id, MIN(org_id), MAX(org_id), MIN(day), MAX(day),
+		CAST(SUM(CASE WHEN cents > 0 THEN cents ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN cents < 0 THEN -cents ELSE 0 END) AS BIGINT)
+		FROM line_items GROUP BY invoice_id`, func(row Row) error {
+		var id, orgLo, orgHi, dayLo, dayHi, charges, credits int64
+		if err := row.Scan(&id, &orgLo, &orgHi, &dayLo, &dayHi, &charges, &credits); err != nil {
+			return err
+		}
+		seen[id] = true
+		s, ok := invoices[id]
+		switch {
+		case !ok:
+			r.Addf("line items of invoice #%d: the invoice is missing", id)
+			return nil
+		case orgLo != s.org || orgHi != s.org:
+			r.Addf("invoice %s: holds line items of another organization", s.ext)
+		case costexplorer.Day(dayLo).Month() != costexplorer.Month(s.month) || costexplorer.Day(dayHi).Month() != costexplorer.Month(s.month):
+			r.Addf("invoice %s (%s): holds line items of %s to %s", s.ext, costexplorer.Month(s.month), costexplorer.Day(dayLo), costexplorer.Day(dayHi))
+		}
+		if charges != s.charges || credits != s.credits {
+			r.Addf("invoice %s: charges %s and credits %s, its line items sum to charges %s and credits %s", s.ext,
+				costexplorer.Cents(s.charges), costexplorer.Cents(s.credits), costexplorer.Cents(charges), costexplorer.Cents(credits))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id, s := range invoices {
+		if !seen[id] && (s.charges != 0 || s.credits != 0) {
+			r.Addf("invoice %s: charges %s and credits %s, but it has no line items", s.ext, costexplorer.Cents(s.charges), costexplorer.Cents(s.credits))
+		}
+	}
+	for _, c := range []struct{ query, line string }{
+		{"SELECT COUNT(*) FROM line_items li WHERE li.tag_set_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tag_sets t WHERE t.id = li.tag_set_id)", "%d line items: their tag set is missing"},
+		{"SELECT COUNT(*) FROM line_items li WHERE li.detail_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM item_details d WHERE d.id = li.detail_id)", "%d line items: their details are missing"},
+		{"SELECT COUNT(*) FROM line_items li WHERE li.tag_set_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invoice_tag_sets it WHERE it.invoice_id = li.invoice_id AND it.tag_set_id = li.tag_set_id)", "%d line items: their tag set is not listed with their invoice"},
+		{"SELECT COUNT(*) FROM line_items li WHERE li.detail_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invoice_details it WHERE it.invoice_id = li.invoice_id AND it.detail_id = li.detail_id)", "%d line items: their details are not listed with their invoice"},
+	} {
+		var n int64
+		if err := q.QueryRow(ctx, c.query).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			r.Addf(c.line, n)
+		}
+	}
+	return nil
+}

@@ -205,6 +205,7 @@ func testIngest(t *testing.T, open Opener) {
 			t.Fatalf("%d line items stored, want %d", len(stored), len(sent))
 		}
 		for id, want := range sent {
+			want.InvoiceID = want.Invoice() // the stored item names its invoice
 			if got := stored[id]; got != want {
 				t.Fatalf("line item %s = %+v, want %+v", id, got, want)
 			}

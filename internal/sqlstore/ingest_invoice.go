@@ -1,0 +1,388 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// This file is the invoice half of an ingest: the invoice of every item
+// (created on its first item), the dictionary keys of its tags and details,
+// the invoices' amounts moved by the items inserted, and the metadata a batch
+// records (UsageBatch.Invoices).
+
+// Details are the descriptive fields of a line item, which many items share
+// (a cluster's region and replica set, a SKU's description): the store keeps
+// each distinct combination once, in item_details.
+type Details struct {
+	Description, Note, Region, ReplicaSet, ConfigServer, Application string
+}
+
+// DetailsOf returns li's details.
+func DetailsOf(li *costexplorer.LineItem) Details {
+	return Details{li.Description, li.Note, li.Region, li.ReplicaSet, li.ConfigServer, li.Application}
+}
+
+// Apply sets li's descriptive fields to d.
+func (d Details) Apply(li *costexplorer.LineItem) {
+	li.Description, li.Note, li.Region, li.ReplicaSet, li.ConfigServer, li.Application =
+		d.Description, d.Note, d.Region, d.ReplicaSet, d.ConfigServer, d.Application
+}
+
+// Encode returns the canonical encoding of d, the key of item_details: a
+// JSON array of the six fields (any text survives it).
+func (d Details) Encode() string {
+	b, _ := json.Marshal([]string{d.Description, d.Note, d.Region, d.ReplicaSet, d.ConfigServer, d.Application})
+	return string(b)
+}
+
+// DecodeDetails reads what Encode writes.
+func DecodeDetails(s string) (Details, error) {
+	var f []string
+	if err := json.Unmarshal([]byte(s), &f); err != nil || len(f) != 6 {
+		return Details{}, fmt.Errorf("item details %q: not an array of six strings", s)
+	}
+	return Details{f[0], f[1], f[2], f[3], f[4], f[5]}, nil
+}
+
+// resolveInvoices sets the invoice of every row, creating the invoices of
+// this batch's organizations and months not stored yet, and returns the
+// invoices of metas, in order. A new invoice takes the id the batch gives
+// it (metadata first, then an item's InvoiceID), else the derived one; an
+// invoice keeps its id for good, and later items of its organization and
+// month join it whatever id they name, so that a file imported first with
+// its Invoice Number and again in its bare form (whose ids are derived) is
+// one import. Metadata naming another id than its stored invoice's, or a
+// new invoice whose id is another organization's or month's, is
+// ErrConflict.
+func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice) ([]InvoiceRef, error) {
+	want := map[InvoiceKey]string{}
+	metaKeys := make([]InvoiceKey, len(metas))
+	for i := range metas {
+		m := &metas[i]
+		org, err := t.Org(m.OrgID)
+		if err != nil {
+			return nil, In(m.String(), err)
+		}
+		k := InvoiceKey{org, m.Month}
+		if prev, ok := want[k]; ok && prev != m.ID {
+			return nil, ValidationErr("%s: the batch names invoices %s and %s for organization %s, %s", m, prev, m.ID, m.OrgID, m.Month)
+		}
+		want[k], metaKeys[i] = m.ID, k
+	}
+	var (
+		lastDay   costexplorer.Day = -1
+		lastMonth costexplorer.Month
+		missing   []InvoiceKey
+	)
+	for i := range rows {
+		r := &rows[i]
+		if r.Item.Date != lastDay {
+			lastDay, lastMonth = r.Item.Date, r.Item.Date.Month()
+		}
+		k := InvoiceKey{r.Org, lastMonth}
+		if _, ok := t.invoice(k); !ok {
+			if _, seen := want[k]; !seen {
+				missing = append(missing, k)
+				want[k] = ""
+			}
+			if want[k] == "" && r.Item.InvoiceID != "" {
+				want[k] = r.Item.InvoiceID
+			}
+		}
+	}
+	for _, k := range metaKeys {
+		if _, ok := t.invoice(k); !ok && !slices.Contains(missing, k) {
+			missing = append(missing, k)
+		}
+	}
+	if err := t.createInvoices(missing, want); err != nil {
+		return nil, err
+	}
+	var (
+		ref     InvoiceRef
+		lastKey = InvoiceKey{Org: -1}
+	)
+	lastDay = -1
+	for i := range rows {
+		r := &rows[i]
+		if r.Item.Date != lastDay {
+			lastDay, lastMonth = r.Item.Date, r.Item.Date.Month()
+		}
+		if k := (InvoiceKey{r.Org, lastMonth}); k != lastKey {
+			lastKey = k
+			ref, _ = t.invoice(k)
+		}
+		if ref.ID == 0 {
+			return nil, fmt.Errorf("line item %s: invoice not resolved", r.Item.ID)
+		}
+		r.Invoice = ref.ID
+	}
+	refs := make([]InvoiceRef, len(metas))
+	for i, k := range metaKeys {
+		refs[i], _ = t.invoice(k)
+		if refs[i].Ext != metas[i].ID {
+			return nil, costexplorer.Errorf(costexplorer.ErrConflict, "%s: the invoice of organization %s for %s is %s",
+				&metas[i], metas[i].OrgID, metas[i].Month, refs[i].Ext)
+		}
+	}
+	return refs, nil
+}
+
+// invoice returns the invoice of k if the transaction or the cache knows it.
+func (t *ingestTx) invoice(k InvoiceKey) (InvoiceRef, bool) {
+	if v, ok := t.Invoices[k]; ok {
+		return v, true
+	}
+	v, ok := cacheLookup(t.Cache, func(k *Keys) map[InvoiceKey]InvoiceRef { return k.Invoices }, k)
+	if ok {
+		t.Invoices[k] = v
+	}
+	return v, ok
+}
+
+// createInvoices reads the stored invoices of the organizations of keys, and
+// creates those of keys still missing, with the ids want gives (derived when
+// empty).
+func (t *ingestTx) createInvoices(keys []InvoiceKey, want map[InvoiceKey]string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var orgs []any
+	for _, k := range keys {
+		if !slices.Contains(orgs, any(k.Org)) {
+			orgs = append(orgs, k.Org)
+		}
+	}
+	err := eachChunk(len(orgs), func(start, end int) error {
+		return Each(t.ctx, t.q, "SELECT id, ext_id, org_id, month FROM invoices WHERE ext_id IS NOT NULL AND org_id IN ("+placeholders(end-start)+")", func(r Row) error {
+			var ref InvoiceRef
+			var k InvoiceKey
+			if err := r.Scan(&ref.ID, &ref.Ext, &k.Org, &k.Month); err != nil {
+				return err
+			}
+			t.Invoices[k] = ref
+			return nil
+		}, orgs[start:end]...)
+	})
+	if err != nil {
+		return fmt.Errorf("find invoices: %w", err)
+	}
+	now := t.s.now().UnixMicro()
+	for _, k := range keys {
+		if _, ok := t.Invoices[k]; ok {
+			continue
+		}
+		orgExt := t.orgExt[k.Org]
+		ext := want[k]
+		if ext == "" {
+			ext = costexplorer.InvoiceID(orgExt, k.Month)
+		}
+		var org, month int64
+		switch err := t.q.QueryRow(t.ctx, "SELECT org_id, month FROM invoices WHERE ext_id = ?", ext).Scan(&org, &month); {
+		case err == nil:
+			return costexplorer.Errorf(costexplorer.ErrConflict, "invoice %s of organization %s for %s: the id is another invoice's (%s)",
+				ext, orgExt, k.Month, costexplorer.Month(month))
+		case !t.s.d.IsNoRows(err):
+			return err
+		}
+		ref := InvoiceRef{Ext: ext}
+		if err := t.q.QueryRow(t.ctx, "INSERT INTO invoices (ext_id, org_id, month, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+			ext, k.Org, int64(k.Month), now, now).Scan(&ref.ID); err != nil {
+			return fmt.Errorf("create invoice %s: %w", ext, err)
+		}
+		t.Invoices[k] = ref
+		t.changed = true
+	}
+	return nil
+}
+
+// resolveDicts sets the tag-set and details keys of every row, creating the
+// dictionary rows not stored yet.
+func (t *ingestTx) resolveDicts(rows []ItemRow) error {
+	var (
+		tags    map[costexplorer.Tags]bool
+		details map[Details]bool
+	)
+	for i := range rows {
+		li := rows[i].Item
+		if !li.Tags.IsZero() {
+			if _, ok := t.tagSet(li.Tags); !ok {
+				if tags == nil {
+					tags = map[costexplorer.Tags]bool{}
+				}
+				tags[li.Tags] = true
+			}
+		}
+		if d := DetailsOf(li); d != (Details{}) {
+			if _, ok := t.detail(d); !ok {
+				if details == nil {
+					details = map[Details]bool{}
+				}
+				details[d] = true
+			}
+		}
+	}
+	for tg := range tags {
+		id, err := t.dictID("tag_sets", tg.String())
+		if err != nil {
+			return fmt.Errorf("tag set: %w", err)
+		}
+		t.TagSets[tg] = id
+	}
+	for d := range details {
+		id, err := t.dictID("item_details", d.Encode())
+		if err != nil {
+			return fmt.Errorf("item details: %w", err)
+		}
+		t.Details[d] = id
+	}
+	for i := range rows {
+		r := &rows[i]
+		if !r.Item.Tags.IsZero() {
+			r.TagSet, _ = t.tagSet(r.Item.Tags)
+		}
+		if d := DetailsOf(r.Item); d != (Details{}) {
+			r.Detail, _ = t.detail(d)
+		}
+	}
+	return nil
+}
+
+func (t *ingestTx) tagSet(tg costexplorer.Tags) (int64, bool) {
+	if v, ok := t.TagSets[tg]; ok {
+		return v, true
+	}
+	v, ok := cacheLookup(t.Cache, func(k *Keys) map[costexplorer.Tags]int64 { return k.TagSets }, tg)
+	if ok {
+		t.TagSets[tg] = v
+	}
+	return v, ok
+}
+
+func (t *ingestTx) detail(d Details) (int64, bool) {
+	if v, ok := t.Details[d]; ok {
+		return v, true
+	}
+	v, ok := cacheLookup(t.Cache, func(k *Keys) map[Details]int64 { return k.Details }, d)
+	if ok {
+		t.Details[d] = v
+	}
+	return v, ok
+}
+
+// dictID returns the key of enc in a dictionary table, adding it if new.
+func (t *ingestTx) dictID(table, enc string) (int64, error) {
+	if err := t.bulk.Exec(t.ctx, "INSERT INTO "+table+" (enc) VALUES (?) ON CONFLICT (enc) DO NOTHING", enc); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := t.q.QueryRow(t.ctx, "SELECT id FROM "+table+" WHERE enc = ?", enc).Scan(&id)
+	return id, err
+}
+
+// addInvoices moves the amounts of the invoices the inserted items changed,
+// and their updated time, and lists the tag sets they now use.
+func (t *ingestTx) addInvoices(changes []InvoiceChange, inserted []ItemRow) error {
+	now := t.s.now().UnixMicro()
+	for _, c := range changes {
+		if err := t.bulk.Exec(t.ctx, `UPDATE invoices SET charges_cents = charges_cents + ?, credits_cents = credits_cents + ?,
+			updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END WHERE id = ?`,
+			int64(c.Charges()), int64(c.Credits()), now, now, c.Invoice); err != nil {
+			return fmt.Errorf("update invoice amounts: %w", err)
+		}
+	}
+	if err := t.addInvoiceDicts("invoice_tag_sets", "tag_set_id", inserted, func(r *ItemRow) int64 { return r.TagSet }); err != nil {
+		return err
+	}
+	return t.addInvoiceDicts("invoice_details", "detail_id", inserted, func(r *ItemRow) int64 { return r.Detail })
+}
+
+// addInvoiceDicts lists in table the dictionary rows (key of) the inserted
+// items use, by invoice.
+func (t *ingestTx) addInvoiceDicts(table, column string, inserted []ItemRow, key func(*ItemRow) int64) error {
+	type pair struct{ invoice, dict int64 }
+	var pairs []any
+	seen := map[pair]bool{}
+	for i := range inserted {
+		r := &inserted[i]
+		if p := (pair{r.Invoice, key(r)}); p.dict != 0 && !seen[p] {
+			seen[p] = true
+			pairs = append(pairs, p.invoice, p.dict)
+		}
+	}
+	err := eachChunk(len(pairs)/2, func(start, end int) error {
+		return t.bulk.Exec(t.ctx, "INSERT INTO "+table+" (invoice_id, "+column+") VALUES "+values(end-start, 2)+
+			" ON CONFLICT (invoice_id, "+column+") DO NOTHING", pairs[2*start:2*end]...)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// recordInvoices records the metadata of metas on their invoices (refs),
+// where it differs from what is stored.
+func (t *ingestTx) recordInvoices(metas []costexplorer.Invoice, refs []InvoiceRef) error {
+	for i := range metas {
+		m, ref := &metas[i], refs[i]
+		stored, err := readInvoiceMeta(t.ctx, t.q, ref.ID)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", m, err)
+		}
+		if sameMeta(stored, m) {
+			continue
+		}
+		now := t.s.now().UnixMicro()
+		created := Micros(m.Created)
+		if _, err := t.q.Exec(t.ctx, `UPDATE invoices SET status = ?, issued_at = ?, sales_tax_cents = ?, starting_balance_cents = ?,
+			created_at = COALESCE(?, created_at), updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at + 1 END WHERE id = ?`,
+			string(m.RecordedStatus), Micros(m.Issued), int64(m.SalesTax), int64(m.StartingBalance), created, now, now, ref.ID); err != nil {
+			return fmt.Errorf("record %s: %w", m, err)
+		}
+		for _, table := range []string{"invoice_payments", "invoice_refunds"} {
+			if _, err := t.q.Exec(t.ctx, "DELETE FROM "+table+" WHERE invoice_id = ?", ref.ID); err != nil {
+				return fmt.Errorf("record %s: %w", m, err)
+			}
+		}
+		for j := range m.Payments {
+			p := &m.Payments[j]
+			if _, err := t.q.Exec(t.ctx, `INSERT INTO invoice_payments (invoice_id, seq, ext_id, status, currency, unit_price,
+				subtotal_cents, sales_tax_cents, amount_billed_cents, amount_paid_cents, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ref.ID, j, p.ID, string(p.Status), p.Currency, p.UnitPrice,
+				int64(p.Subtotal), int64(p.SalesTax), int64(p.AmountBilled), int64(p.AmountPaid), Micros(p.Created), Micros(p.Updated)); err != nil {
+				return fmt.Errorf("record %s: payment %s: %w", m, p.ID, err)
+			}
+		}
+		for j := range m.Refunds {
+			r := &m.Refunds[j]
+			if _, err := t.q.Exec(t.ctx, `INSERT INTO invoice_refunds (invoice_id, seq, payment_ext_id, amount_cents, created_at, reason)
+				VALUES (?, ?, ?, ?, ?, ?)`, ref.ID, j, r.PaymentID, int64(r.Amount), Micros(r.Created), r.Reason); err != nil {
+				return fmt.Errorf("record %s: refund %d: %w", m, j, err)
+			}
+		}
+		t.changed = true
+	}
+	return nil
+}
+
+// sameMeta reports whether the metadata m records is what stored holds
+// already (times compared to the microsecond, as stored; a zero Created
+// keeps the stored one).
+func sameMeta(stored *costexplorer.Invoice, m *costexplorer.Invoice) bool {
+	eq := func(a, b time.Time) bool { return a.IsZero() == b.IsZero() && a.UnixMicro() == b.UnixMicro() }
+	if stored.RecordedStatus != m.RecordedStatus || !eq(stored.Issued, m.Issued) || stored.SalesTax != m.SalesTax ||
+		stored.StartingBalance != m.StartingBalance || (!m.Created.IsZero() && !eq(stored.Created, m.Created)) {
+		return false
+	}
+	return slices.EqualFunc(stored.Payments, m.Payments, func(a, b costexplorer.Payment) bool {
+		return a.ID == b.ID && a.Status == b.Status && a.Currency == b.Currency && a.UnitPrice == b.UnitPrice &&
+			a.Subtotal == b.Subtotal && a.SalesTax == b.SalesTax && a.AmountBilled == b.AmountBilled &&
+			a.AmountPaid == b.AmountPaid && eq(a.Created, b.Created) && eq(a.Updated, b.Updated)
+	}) && slices.EqualFunc(stored.Refunds, m.Refunds, func(a, b costexplorer.Refund) bool {
+		return a.PaymentID == b.PaymentID && a.Amount == b.Amount && a.Reason == b.Reason && eq(a.Created, b.Created)
+	})
+}
