@@ -128,7 +128,7 @@ func renderInvoiceList(w io.Writer, invs []client.Invoice) error {
 		billed += inv.AmountBilled
 		paid += inv.AmountPaid
 		for _, l := range inv.LinkedInvoices {
-			t.row("  linked "+l.ID+" (organization "+l.OrgID+")", l.Month().String(), string(l.StatusName), l.AmountBilled.Grouped(""), l.AmountPaid.Grouped(""))
+			t.row("  ↳ "+l.ID+" (linked)", l.Month().String(), string(l.StatusName), l.AmountBilled.Grouped(""), l.AmountPaid.Grouped(""))
 		}
 	}
 	t.rule()
