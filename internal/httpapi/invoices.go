@@ -169,7 +169,11 @@ func (s *Server) invoiceCSV(c *call, inv *costexplorer.Invoice) (reply, error) {
 // operation no paging parameters: the one page holds every pending invoice.
 func (s *Server) listPendingInvoices(c *call) (reply, error) {
 	o := s.jsonOptions(c)
-	page := &costexplorer.InvoicePage{Links: pageLinks(c.r, costexplorer.DefaultPage(), false)}
+	self := baseURL(c.r) + c.r.URL.Path
+	if c.r.URL.RawQuery != "" {
+		self += "?" + c.r.URL.RawQuery
+	}
+	page := &costexplorer.InvoicePage{Links: []costexplorer.Link{{Href: self, Rel: "self"}}}
 	inv, err := s.cfg.Invoices.PendingInvoice(c.r.Context(), c.orgID, o.Now)
 	switch {
 	case err == nil:

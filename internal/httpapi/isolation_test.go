@@ -229,6 +229,57 @@ func TestIsolation(t *testing.T) {
 				}
 			}
 
+			// Invoices: A's own, in every form, carry nothing of B's; B's
+			// invoice ids on A's path, and B's invoice paths, answer exactly
+			// like ids and organizations that do not exist.
+			month := costexplorer.MonthOf(t0) - 1
+			aInv, bInv, ghostInv := costexplorer.InvoiceID(pair.a, month), costexplorer.InvoiceID(pair.b, month), randomHex(24)
+			const csv23 = "application/vnd.atlas.2023-01-01+csv"
+			for _, path := range []string{
+				invoicesPath(pair.a), invoicesPath(pair.a) + "?viewLinkedInvoices=true&itemsPerPage=500&statusNames=PENDING&statusNames=INVOICED",
+				invoicesPath(pair.a) + "/pending", invoicesPath(pair.a) + "/" + aInv, invoicesPath(pair.a) + "/" + aInv + "?envelope=true",
+			} {
+				res := get(path, "")
+				if res.status != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", path, res.status, res.body)
+				}
+				sec.check(t, "GET "+path, res)
+			}
+			for _, path := range []string{invoicesPath(pair.a) + "/" + aInv, invoicesPath(pair.a) + "/" + aInv + "/csv"} {
+				res := get(path, csv23)
+				if res.status != http.StatusOK {
+					t.Fatalf("GET %s as CSV: %d %s", path, res.status, res.body)
+				}
+				sec.check(t, "CSV "+path, res)
+			}
+			searchA := func(inv, body string) *response {
+				req := e.apiRequest("POST", invoicesPath(pair.a)+"/"+inv+"/lineItems:search?itemsPerPage=500", body)
+				req.Header.Set("Accept", "application/vnd.atlas.2024-08-05+json")
+				req.Header.Set("Content-Type", "application/json")
+				return e.do(req)
+			}
+			for _, body := range []string{
+				`{}`, `{"filters":{"includeZeroCentLineItems":true}}`,
+				`{"filters":{"groupIds":` + quoteIDs(bProjectIDs(sec)) + `}}`,
+			} {
+				res := searchA(aInv, body)
+				if res.status != http.StatusOK {
+					t.Fatalf("search %s: %d %s", body, res.status, res.body)
+				}
+				sec.check(t, "search "+body, res)
+			}
+			same("B's invoice on A's path", get(invoicesPath(pair.a)+"/"+bInv, ""), get(invoicesPath(pair.a)+"/"+ghostInv, ""), bInv, ghostInv)
+			same("B's invoice as CSV", get(invoicesPath(pair.a)+"/"+bInv, csv23), get(invoicesPath(pair.a)+"/"+ghostInv, csv23), bInv, ghostInv)
+			same("B's invoice CSV download", get(invoicesPath(pair.a)+"/"+bInv+"/csv", csv23), get(invoicesPath(pair.a)+"/"+ghostInv+"/csv", csv23), bInv, ghostInv)
+			same("B's invoice with envelope", get(invoicesPath(pair.a)+"/"+bInv+"?envelope=true&pretty=true", ""), get(invoicesPath(pair.a)+"/"+ghostInv+"?envelope=true&pretty=true", ""), bInv, ghostInv)
+			same("B's invoice searched", searchA(bInv, `{}`), searchA(ghostInv, `{}`), bInv, ghostInv)
+			same("B's invoice list", get(invoicesPath(pair.b), ""), get(invoicesPath(ghostOrg), ""), pair.b, ghostOrg)
+			same("B's pending invoices", get(invoicesPath(pair.b)+"/pending", ""), get(invoicesPath(ghostOrg)+"/pending", ""), pair.b, ghostOrg)
+			same("B's invoice on B's path", get(invoicesPath(pair.b)+"/"+bInv, ""), get(invoicesPath(ghostOrg)+"/"+bInv, ""), pair.b, ghostOrg)
+			if r := get(invoicesPath(pair.a)+"/"+bInv, ""); r.status != http.StatusNotFound {
+				t.Fatalf("A reached B's invoice: %d %s", r.status, r.body)
+			}
+
 			// Queries by A naming B's ids in every filter, with and
 			// without partial matches, in JSON and CSV: none of B's rows.
 			var bProjects, bClusters []string
@@ -282,4 +333,21 @@ func TestIsolation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bProjectIDs returns some of the forbidden ids (projects and clusters
+// alike: a filter naming them must match nothing of A's).
+func bProjectIDs(s secrets) []string {
+	var out []string
+	for _, id := range s.ids {
+		if len(out) < 100 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func quoteIDs(ids []string) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
 }

@@ -27,15 +27,10 @@ type ClusterRef struct{ ID, Project int64 }
 // the invoice is. TagSet and Detail are the keys of the item's tag set and
 // details, 0 when it has none (stored as NULL).
 type ItemRow struct {
-	Item    *costexplorer.LineItem
-	Org     int64
-	Invoice int64
-	Project int64
-	Cluster int64
-	SKU     int64
-	Service int64
-	TagSet  int64
-	Detail  int64
+	Item                           *costexplorer.LineItem
+	Org, Invoice, Project, Cluster int64
+	SKU, Service                   int64
+	TagSet, Detail                 int64
 }
 
 // CompareItems orders rows as the primary key of line_items does:
