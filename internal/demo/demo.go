@@ -106,7 +106,11 @@ func Generate(ctx context.Context, cfg Config, emit func(*costexplorer.UsageBatc
 	if err != nil {
 		return err
 	}
-	g := &generator{plan: p, ctx: ctx, emit: emit, orgIn: make([]bool, len(p.orgs))}
+	g := &generator{plan: p, ctx: ctx, emit: emit, orgIn: make([]bool, len(p.orgs)),
+		tagCache: map[tagState]costexplorer.Tags{}, amounts: map[invoiceKey]costexplorer.InvoiceAmounts{}, regionOf: make([]string, len(p.clusters))}
+	for ci := range p.clusters {
+		g.regionOf[ci] = p.region(ci)
+	}
 	g.reset()
 	last := len(p.days) - 1
 	for oi := range p.orgs {
@@ -127,6 +131,12 @@ func Generate(ctx context.Context, cfg Config, emit func(*costexplorer.UsageBatc
 			}
 		}
 	}
+	// The last batch records the invoices paid by now, and carries every
+	// organization they belong to.
+	for oi := range p.orgs {
+		g.addOrg(oi)
+	}
+	g.b.Invoices = g.invoices()
 	return g.flush()
 }
 
@@ -139,6 +149,10 @@ type generator struct {
 	orgIn []bool // orgIn[i]: orgs[i] is in b
 	lastP int    // index of the last project added to b
 	lastC int    // index of the last cluster added to b
+
+	tagCache map[tagState]costexplorer.Tags
+	amounts  map[invoiceKey]costexplorer.InvoiceAmounts // of the items emitted so far
+	regionOf []string                                   // by cluster index
 }
 
 func (g *generator) reset() {
@@ -148,7 +162,7 @@ func (g *generator) reset() {
 }
 
 func (g *generator) flush() error {
-	if len(g.b.Items) == 0 {
+	if len(g.b.Items) == 0 && len(g.b.Invoices) == 0 {
 		return nil
 	}
 	if err := g.ctx.Err(); err != nil {
@@ -214,6 +228,12 @@ func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, entity string, f
 				UnitPriceNanos: s.priceNanos,
 				Amount:         centsOf(q, s.priceNanos),
 			})
+			li := &g.b.Items[len(g.b.Items)-1]
+			g.describe(li, s, pi, ci, d)
+			k := invoiceKey{oi, day.day.Month()}
+			a := g.amounts[k]
+			a.Add(li.Amount)
+			g.amounts[k] = a
 			if len(g.b.Items) >= g.cfg.BatchSize {
 				if err := g.flush(); err != nil {
 					return err

@@ -67,6 +67,17 @@ func hashBatch(h hash.Hash, b *costexplorer.UsageBatch) {
 	for i := range b.Items {
 		hashItem(h, &b.Items[i])
 	}
+	for _, inv := range b.Invoices {
+		str(inv.ID)
+		str(inv.OrgID)
+		str(inv.Month.String())
+		for _, p := range inv.Payments {
+			str(p.ID)
+			str(p.Created.Format(time.RFC3339Nano))
+			str(string(p.Status))
+			str(p.AmountPaid.String())
+		}
+	}
 }
 
 func hashItem(h hash.Hash, li *costexplorer.LineItem) {
@@ -84,6 +95,12 @@ func hashItem(h hash.Hash, li *costexplorer.LineItem) {
 		str(li.Unit)
 		num(li.UnitPriceNanos)
 		num(int64(li.Amount))
+		str(li.Tags.String())
+		str(li.Description)
+		str(li.Region)
+		str(li.ReplicaSet)
+		num(int64(math.Float64bits(li.DiscountPercent)))
+		num(int64(li.Discount))
 	}
 }
 
@@ -252,10 +269,16 @@ func TestGenerate_EveryItemValidAndSelfContained(t *testing.T) {
 			if li.Date < ds.layout.FirstDay || li.Date > ds.layout.LastDay {
 				t.Fatalf("item %s: date %s outside %s..%s", li.ID, li.Date, ds.layout.FirstDay, ds.layout.LastDay)
 			}
-			// The amount is quantity × unit price, rounded to the cent.
-			want := li.Quantity * float64(li.UnitPriceNanos) / 1e7
-			if math.Abs(float64(li.Amount)-want) > 0.51 {
-				t.Fatalf("item %s: amount %d cents, quantity %v × %d nanodollars = %.2f cents", li.ID, li.Amount, li.Quantity, li.UnitPriceNanos, want)
+			// The amount is quantity × unit price, rounded to the cent, less
+			// the discount of a discounted SKU (whose unit price is the list
+			// price), which is that percentage of the gross charge.
+			gross := li.Quantity * float64(li.UnitPriceNanos) / 1e7
+			want := gross * (1 - li.DiscountPercent/100)
+			if math.Abs(float64(li.Amount)-want) > 0.51+gross/1e6 {
+				t.Fatalf("item %s: amount %d cents, quantity %v × %d nanodollars less %v%% = %.2f cents", li.ID, li.Amount, li.Quantity, li.UnitPriceNanos, li.DiscountPercent, want)
+			}
+			if math.Abs(float64(li.Discount)-(gross-float64(li.Amount))) > 0.51 || (li.Discount > 0) != (li.DiscountPercent > 0 && li.Amount > 0) {
+				t.Fatalf("item %s: discount %d cents of %.2f gross for %d cents at %v%%", li.ID, li.Discount, gross, li.Amount, li.DiscountPercent)
 			}
 		}
 		total += int64(len(b.Items))

@@ -10,10 +10,11 @@ import (
 // sku is one SKU the generator emits, resolved once through the domain
 // catalogue so the inner loop copies strings instead of looking them up.
 type sku struct {
-	id         string
-	service    costexplorer.Service
-	unit       string
-	priceNanos int64 // unit price in billionths of a dollar
+	id          string
+	service     costexplorer.Service
+	unit        string
+	priceNanos  int64  // unit price in billionths of a dollar
+	description string // the catalogue's, the invoice line's Description
 }
 
 // skuTable holds the resolved SKUs; skuIndex finds one by id while planning.
@@ -92,7 +93,7 @@ func newSKUTable() (*skuTable, error) {
 			return err
 		}
 		t.index[id] = len(t.list)
-		t.list = append(t.list, sku{id: id, service: s.Service, unit: s.Unit, priceNanos: nanos})
+		t.list = append(t.list, sku{id: id, service: s.Service, unit: s.Unit, priceNanos: nanos, description: s.Description})
 		return nil
 	}
 	for _, p := range providers {
