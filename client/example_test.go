@@ -166,8 +166,8 @@ func ExampleClient_AllInvoices() {
 			inv.Month(), inv.StatusName, inv.AmountBilled.Grouped("$"), inv.AmountPaid.Grouped("$"), len(inv.LinkedInvoices))
 	}
 	// Output:
-	// 2025-03 INVOICED billed $3,566.86 paid     $0.00, 2 linked
-	// 2025-04 INVOICED billed $3,564.46 paid     $0.00, 2 linked
+	// 2025-03 PAID     billed $3,566.86 paid $3,566.86, 2 linked
+	// 2025-04 PAID     billed $3,564.46 paid $3,564.46, 2 linked
 	// 2025-05 INVOICED billed $3,589.45 paid     $0.00, 2 linked
 	// 2025-06 PENDING  billed $3,231.01 paid     $0.00, 2 linked
 }
@@ -196,8 +196,8 @@ func ExampleClient_InvoiceCSV() {
 	// Organization Name,Acme Payments,
 	// Organization ID,e5ed5554a0e1070badda8dff,
 	//
-	// Date,Usage Date,Description,Note,Organization Name,Organization ID,Project,Project ID,SKU,Region,Cluster,Replica Set,Config Server,Application,Unit,Unit Price,Quantity,Discount Percent,Amount
-	// ,06/01/2025,,,Acme Payments,e5ed5554a0e1070badda8dff,,,CREDIT,,,,,,credits,-$1.00,1100,,-$1100.00
+	// Date,Usage Date,Description,Note,Organization Name,Organization ID,Project,Project ID,SKU,Region,Cluster,Replica Set,Config Server,Application,Unit,Unit Price,Quantity,Discount Percent,Amount,cost-center,environment,team
+	// ,06/01/2025,Credit,,Acme Payments,e5ed5554a0e1070badda8dff,,,CREDIT,,,,,,credits,-$1.00,1100,,-$1100.00,,,
 }
 
 // Search an invoice's line items: the three largest cluster charges.
