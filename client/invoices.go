@@ -476,7 +476,9 @@ type PageOptions struct {
 }
 
 // SearchLineItems returns one page of the invoice's line items that q
-// selects (queryLineItemsFromSingleInvoice, API version 2024-08-05).
+// selects (queryLineItemsFromSingleInvoice, API version 2024-08-05). The
+// request is a GET with a JSON body, as the Atlas specification has it, so
+// that it works against Atlas as well as costexplorer (which takes POST too).
 func (c *Client) SearchLineItems(ctx context.Context, orgID, invoiceID string, q LineItemQuery, page PageOptions) (*Page[UsageLineItem], error) {
 	body, err := json.Marshal(q)
 	if err != nil {
@@ -484,7 +486,7 @@ func (c *Client) SearchLineItems(ctx context.Context, orgID, invoiceID string, q
 	}
 	path := withQuery(InvoicesPath(orgID, invoiceID)+"/lineItems:search", pageValues(page.PageNum, page.ItemsPerPage, page.OmitCount))
 	var p Page[UsageLineItem]
-	if err := c.callVersion(ctx, http.MethodPost, path, LineItemSearchVersion, body, &p); err != nil {
+	if err := c.callVersion(ctx, http.MethodGet, path, LineItemSearchVersion, body, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -186,4 +188,55 @@ func TestDecodeInvoiceStream(t *testing.T) {
 			t.Error("a truncated invoice decoded")
 		}
 	})
+}
+
+// TestOperationVersions checks that each operation sends the later of the
+// client's API version and the first version the operation exists in.
+func TestOperationVersions(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.Header.Get("Accept")+" "+r.Header.Get("Content-Type"))
+		_, _ = w.Write([]byte(`{"results":[]}`))
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		name, version string
+		want          []string
+	}{
+		{"Default", "", []string{
+			"GET application/vnd.atlas.2023-01-01+json ",
+			"GET application/vnd.atlas.2024-08-05+json application/vnd.atlas.2024-08-05+json",
+			"GET application/vnd.atlas.2025-03-12+json ",
+		}},
+		{"Later", "2025-01-01", []string{
+			"GET application/vnd.atlas.2025-01-01+json ",
+			"GET application/vnd.atlas.2025-01-01+json application/vnd.atlas.2025-01-01+json",
+			"GET application/vnd.atlas.2025-03-12+json ",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []Option
+			if tt.version != "" {
+				opts = append(opts, WithAPIVersion(tt.version))
+			}
+			c, err := New(srv.URL, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			ctx := t.Context()
+			if _, err := c.Invoices(ctx, "o", InvoiceListOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.SearchLineItems(ctx, "o", "i", LineItemQuery{}, PageOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.SKUs(ctx, PageOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("requests:\n%q\nwant:\n%q", got, tt.want)
+			}
+		})
+	}
 }

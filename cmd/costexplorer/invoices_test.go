@@ -254,3 +254,30 @@ func TestInvoiceSummaryKeepsLargest(t *testing.T) {
 		t.Errorf("services %v, project %v, n %d; want 113 in each, 5 items", s.services, s.projects["p"].total, s.n)
 	}
 }
+
+// TestInvoicesHelp checks that every new command's --help shows its
+// examples and flags, on standard output for the group and standard error
+// for a command (as the flag package writes it), with exit status 0.
+func TestInvoicesHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"invoices", "--help"}, []string{"Usage: costexplorer invoices list|show", "costexplorer invoices show --org ORG INVOICE"}},
+		{[]string{"invoices", "list", "--help"}, []string{"Examples:", "--status PAID,INVOICED", "-no-linked", "Exit status:", "Connection and credentials"}},
+		{[]string{"invoices", "show", "--help"}, []string{"Examples:", "--top 20 INVOICE", "-top int", "Connection and credentials"}},
+		{[]string{"api", "invoices", "listInvoices", "--help"}, []string{"Aliases: listInvoices, listOrgInvoices", "--statusNames PAID,INVOICED", "-viewLinkedInvoices"}},
+		{[]string{"api", "invoices", "queryLineItemsFromSingleInvoice", "--help"}, []string{"searchOrgInvoiceLineItems", "-file string", `-version string`, "(default \"2024-08-05\")"}},
+		{[]string{"api", "skus", "getSku", "--help"}, []string{"--skuId ATLAS_AWS_INSTANCE_M10", "(default \"2025-03-12\")"}},
+		{[]string{"api", "--help"}, []string{"invoices downloadInvoiceCsv | getInvoiceCsv | getOrgInvoiceCsv", "skus listSkus"}},
+	} {
+		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
+			r := runCLI(t, nil, "", tt.args...).wantCode(t, 0)
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout+r.stderr, w) {
+					t.Errorf("help lacks %q:\n%s%s", w, r.stdout, r.stderr)
+				}
+			}
+		})
+	}
+}
