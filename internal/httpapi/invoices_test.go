@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -717,3 +719,49 @@ func TestInvoiceErrorCatalogue(t *testing.T) {
 		})
 	}
 }
+
+// TestInvoiceStreamFailure checks the two ways a streamed invoice can fail
+// in the store: before the first bytes are sent the answer is still a
+// clean 500 UNEXPECTED_ERROR (the cause only logged); after them the
+// connection is cut, so the client sees a truncated body rather than a
+// complete-looking answer.
+func TestInvoiceStreamFailure(t *testing.T) {
+	var big *bigInvoiceStore
+	e := newEnv(t, options{logger: discardLogger(), store: func(s costexplorer.Store) costexplorer.Store {
+		big = newBigInvoiceStore(s, "", 0, 0)
+		return big
+	}})
+	month := costexplorer.MonthOf(t0) - 9
+	*big = *newBigInvoiceStore(big.Store, e.Org, month, 200_000)
+	path := invoicesPath(e.Org) + "/" + big.inv.ID
+
+	big.failAfter = 1
+	for _, accept := range []string{"", csv2023} {
+		res := e.get(path, accept, "")
+		checkError(t, res, http.StatusInternalServerError, costexplorer.ErrInternal)
+		if strings.Contains(string(res.body), "broke") {
+			t.Errorf("the cause is shown: %s", res.body)
+		}
+	}
+
+	big.failAfter = 100_000
+	for _, accept := range []string{"application/vnd.atlas.2023-01-01+json", csv2023} {
+		req := e.apiRequest("GET", path, "")
+		req.Header.Set("Accept", accept)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || err == nil || n < 1<<20 {
+			t.Errorf("%s: %d, %d bytes, read error %v: want 200 cut short after the first megabytes", accept, res.StatusCode, n, err)
+		}
+	}
+	big.failAfter = 0
+	if res := e.get(path+"/csv", csv2023, ""); res.status != 200 || strings.Count(string(res.body), "\n") != 200_000+6 {
+		t.Errorf("unbroken: %d, %d lines", res.status, strings.Count(string(res.body), "\n"))
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
