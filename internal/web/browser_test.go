@@ -422,6 +422,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the page's CSV (%d, %d bytes) is not the API's (%d bytes)", csv.Status, len(csv.Body), len(apiCSV))
 	}
 	shot("costexplorer-invoice.png")
+	submit(t, ctx, "back to the list of invoices", chromedp.CSS(`p.crumbs a`))
+	run("wait for the list", chromedp.WaitVisible(chromedp.CSS(`table.invoices tr[data-invoice="`+may.ID+`"]`)))
+	shot("costexplorer-invoices.png")
 
 	// The page ran with its Content-Security-Policy and no errors.
 	mu.Lock()
