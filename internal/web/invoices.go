@@ -89,6 +89,7 @@ type invoicePage struct {
 	Linked        []invoiceRow
 	Payments      []paymentRow
 	CSVURL        string
+	SummaryURL    string // where the summaries are, on pages without them
 	ExplorerURL   string
 	APIMethodPath string
 }
@@ -254,9 +255,10 @@ func (s *Server) findInvoice(w http.ResponseWriter, r *http.Request, rq *request
 }
 
 // invoice serves GET /invoices/{id}: the invoice's amounts, its summary by
-// service and by project (added up over its line items as the store streams
-// them, in memory bounded by the number of services and projects), one page
-// of its line items, its payments and its linked invoices.
+// service and by project (on the first page: added up over its line items as
+// the store streams them, in memory bounded by the number of services and
+// projects), one page of its line items, its payments and its linked
+// invoices.
 func (s *Server) invoice(w http.ResponseWriter, r *http.Request, rq *request) {
 	inv, ok := s.findInvoice(w, r, rq)
 	if !ok {
@@ -269,22 +271,26 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.unexpected(w, r, err, rq.view)
 		return
 	}
+	n := pageNum(r.URL.Query())
+	// The summaries add up every item; only the first page shows them, so
+	// that paging through a large invoice's items reads one page each time.
 	services := map[string]costexplorer.Cents{}
 	projects := map[string]costexplorer.Cents{}
 	projectName := map[string]string{}
-	err = s.store.InvoiceLines(ctx, inv.ID, func(l *costexplorer.InvoiceLine) error {
-		services[string(l.Service)] += l.Amount
-		projects[l.ProjectID] += l.Amount
-		if _, ok := projectName[l.ProjectID]; !ok {
-			projectName[l.ProjectID] = cmp.Or(l.ProjectName, l.ProjectID, "(no project)")
+	if n == 1 {
+		err = s.store.InvoiceLines(ctx, inv.ID, func(l *costexplorer.InvoiceLine) error {
+			services[string(l.Service)] += l.Amount
+			projects[l.ProjectID] += l.Amount
+			if _, ok := projectName[l.ProjectID]; !ok {
+				projectName[l.ProjectID] = cmp.Or(l.ProjectName, l.ProjectID, "(no project)")
+			}
+			return nil
+		})
+		if err != nil {
+			s.unexpected(w, r, unavailable("read invoice lines", err), rq.view)
+			return
 		}
-		return nil
-	})
-	if err != nil {
-		s.unexpected(w, r, unavailable("read invoice lines", err), rq.view)
-		return
 	}
-	n := pageNum(r.URL.Query())
 	search := &costexplorer.LineItemSearch{
 		SortField: costexplorer.SortUsageDates, SortOrder: costexplorer.SortAscending, IncludeZeroCents: true,
 	}
@@ -306,6 +312,7 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request, rq *request) {
 		Linked:        row.Linked,
 		ItemCount:     count,
 		CSVURL:        "/invoices/" + inv.ID + "/csv",
+		SummaryURL:    "/invoices/" + inv.ID + "#by-service",
 		APIMethodPath: "GET /api/atlas/v2/orgs/" + inv.OrgID + "/invoices/" + inv.ID,
 	}
 	if inv.OrgID == rq.p.OrgID {

@@ -114,6 +114,9 @@ func TestInvoicesView(t *testing.T) {
 		if !strings.Contains(body, strconv.Itoa((last-1)*50+1)+"–"+total[1]+" of "+total[1]) || strings.Contains(body, `id="items-next"`) {
 			t.Errorf("the last page (%d) does not end the items", last)
 		}
+		if strings.Contains(body, `id="by-service"`) || !strings.Contains(body, `href="/invoices/`+inv.ID+`#by-service"`) {
+			t.Error("a later page adds up the summaries again, or does not link to them")
+		}
 		_, body = b.get("/invoices/" + inv.ID + "?page=" + strconv.Itoa(last+1))
 		if !strings.Contains(body, "No line items on this page.") {
 			t.Error("a page past the end shows items")
