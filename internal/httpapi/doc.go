@@ -57,7 +57,7 @@
 //     Atlas documents), is the same 404 as an unknown one; a Billing Viewer
 //     gets linkedInvoices empty;
 //   - the SKU catalogue names no organization: any authenticated caller may
-//     read it and it takes no organization's rate-limit token;
+//     read it, and it takes a token of the caller's organization's bucket;
 //   - large invoices are streamed: an error after the first bytes cuts the
 //     connection (a truncated body) rather than end a complete-looking one;
 //   - error answers are never enveloped and always application/json (a

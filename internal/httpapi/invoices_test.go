@@ -196,6 +196,27 @@ func TestListInvoicesParameters(t *testing.T) {
 			t.Errorf("invoice %s: period %s – %s", r.ID, r.StartDate, r.EndDate)
 		}
 	}
+	// The statuses come from the data (the demo records payments); the
+	// filter must keep exactly the invoices of the statuses named.
+	statusOf := map[string]string{}
+	for _, r := range all.Results {
+		statusOf[r.ID] = r.StatusName
+	}
+	withStatus := func(order []string, statuses ...string) []string {
+		var out []string
+		for _, id := range order {
+			if slices.Contains(statuses, statusOf[id]) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	if statusOf[newestFirst[0]] != "PENDING" || statusOf[newestFirst[1]] == "PENDING" {
+		t.Fatalf("statuses %v: the current month alone should be PENDING", statusOf)
+	}
+	if len(withStatus(newestFirst, "PAID")) == 0 {
+		t.Fatalf("statuses %v: no PAID invoice, the status filters would prove little", statusOf)
+	}
 	for query, want := range map[string][]string{
 		"?orderBy=asc":                             oldestFirst,
 		"?sortBy=START_DATE&orderBy=asc":           oldestFirst,
@@ -205,14 +226,15 @@ func TestListInvoicesParameters(t *testing.T) {
 		"?toDate=" + months[2].Date():              newestFirst[3:],
 		"?toDate=" + (months[2].Date()[:8] + "15"): newestFirst[3:],
 		"?fromDate=" + months[4].Date() + "&toDate=" + months[2].Date() + "&orderBy=asc": {oldestFirst[1], oldestFirst[2]},
-		"?fromDate=2030-01-01":                                  nil,
-		"?statusNames=PENDING":                                  newestFirst[:1],
-		"?statusNames=PAID&statusNames=FREE":                    nil,
-		"?statusNames=INVOICED&statusNames=PENDING&orderBy=asc": oldestFirst,
-		"?itemsPerPage=2&pageNum=2":                             newestFirst[2:4],
-		"?itemsPerPage=4&pageNum=2":                             newestFirst[4:],
-		"?itemsPerPage=4&pageNum=3":                             nil,
-		"?unknownParameter=1":                                   newestFirst,
+		"?fromDate=2030-01-01":                                      nil,
+		"?statusNames=PENDING":                                      newestFirst[:1],
+		"?statusNames=PAID&statusNames=FREE":                        withStatus(newestFirst, "PAID", "FREE"),
+		"?statusNames=INVOICED&statusNames=PENDING&orderBy=asc":     withStatus(oldestFirst, "INVOICED", "PENDING"),
+		"?statusNames=CLOSED&statusNames=PAID&statusNames=INVOICED": newestFirst[1:],
+		"?itemsPerPage=2&pageNum=2":                                 newestFirst[2:4],
+		"?itemsPerPage=4&pageNum=2":                                 newestFirst[4:],
+		"?itemsPerPage=4&pageNum=3":                                 nil,
+		"?unknownParameter=1":                                       newestFirst,
 	} {
 		if got := ids(list(query, "")); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", query, got, want)
@@ -222,7 +244,7 @@ func TestListInvoicesParameters(t *testing.T) {
 		v.Links[2].Href != e.URL+invoicesPath(e.Org)+"?itemsPerPage=2&pageNum=3" {
 		t.Errorf("links of page 2: %+v total %v", v.Links, v.TotalCount)
 	}
-	if v := list("?itemsPerPage=3&pageNum=2&statusNames=INVOICED", ""); relsOf(v.Links) != "previous,self" || *v.TotalCount != 5 {
+	if v := list("?itemsPerPage=4&pageNum=2", ""); relsOf(v.Links) != "previous,self" || *v.TotalCount != 6 {
 		t.Errorf("last page: links %s total %v", relsOf(v.Links), *v.TotalCount)
 	}
 	if v := list("?includeCount=false", ""); v.TotalCount != nil {
@@ -277,6 +299,12 @@ func mustTime(t testing.TB, s string) time.Time {
 func TestInvoiceAmountsMatchLines(t *testing.T) {
 	e := newEnv(t, options{})
 	owner := e.as(t, e.Org, costexplorer.RoleOrgOwner)
+	tagged := 0
+	defer func() {
+		if tagged == 0 {
+			t.Errorf("no line item carries a tag: the tag columns were not checked")
+		}
+	}()
 	for m := costexplorer.MonthOf(t0) - 5; m <= costexplorer.MonthOf(t0); m++ {
 		for _, org := range []string{e.Org, e.Layout.Linked[0].ID} {
 			id := costexplorer.InvoiceID(org, m)
@@ -307,8 +335,20 @@ func TestInvoiceAmountsMatchLines(t *testing.T) {
 				t.Fatalf("%s CSV: %v", id, err)
 			}
 			var csvTotal int64
-			for _, r := range recs[6:] {
+			header := recs[5]
+			for i, r := range recs[6:] {
 				csvTotal += parseDollars(t, r[18])
+				// The tag columns hold the line item's tags of its usage day.
+				if i >= len(inv.LineItems) {
+					break
+				}
+				tags := inv.LineItems[i].Tags
+				tagged += len(tags)
+				for c := len(costexplorer.InvoiceCSVColumns); c < len(header); c++ {
+					if want := strings.Join(tags[header[c]], costexplorer.TagValueSeparator); costexplorer.RestoreCSVText(r[c]) != want {
+						t.Errorf("%s row %d: %s is %q in the CSV, %q in the JSON", id, i, header[c], r[c], want)
+					}
+				}
 			}
 			if len(recs)-6 != len(inv.LineItems) || csvTotal != charges-credits || recs[0][1] != id || recs[3][1] != org {
 				t.Errorf("%s CSV: %d rows total %d, JSON %d items total %d", id, len(recs)-6, csvTotal, len(inv.LineItems), charges-credits)
@@ -435,8 +475,15 @@ func TestInvoiceStatusLifecycle(t *testing.T) {
 	expect("after the import", april, "FAILED")
 	var v invoiceListView
 	e.get(invoicesPath(e.Org)+"?statusNames=PAID&statusNames=FAILED&orderBy=asc", "", "").json(t, &v)
-	if len(v.Results) != 2 || v.Results[0].ID != costexplorer.InvoiceID(e.Org, april) || v.Results[1].Payments != nil {
-		t.Errorf("statusNames=PAID,FAILED: %+v", v.Results)
+	var got []string
+	for _, r := range v.Results {
+		got = append(got, r.ID)
+		if (r.StatusName != "PAID" && r.StatusName != "FAILED") || r.Payments != nil {
+			t.Errorf("statusNames=PAID,FAILED: %s is %s, payments %v", r.ID, r.StatusName, r.Payments)
+		}
+	}
+	if n := len(got); n < 2 || got[n-2] != costexplorer.InvoiceID(e.Org, april) || got[n-1] != costexplorer.InvoiceID(e.Org, may) {
+		t.Errorf("statusNames=PAID,FAILED&orderBy=asc: %v, want April and May last", got)
 	}
 
 	e.Clock.Advance(june.Start().AddDate(0, 1, 0).Sub(e.Clock.Now()))
@@ -648,10 +695,10 @@ func TestLineItemsSearch(t *testing.T) {
 	}
 }
 
-// TestInvoiceRateLimit checks that the invoice operations share the cost
-// explorer's per-organization bucket (the Invoices endpoint set) and carry
-// its headers, and that the SKU catalogue, which names no organization,
-// takes no token.
+// TestInvoiceRateLimit checks that the invoice and SKU operations share the
+// cost explorer's per-organization bucket (the Invoices endpoint set) and
+// carry its headers; the SKU catalogue, which names no organization, takes
+// the caller's organization's tokens.
 func TestInvoiceRateLimit(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapiRateLimit(3)})
 	inv := invoicesPath(e.Org) + "/" + costexplorer.InvoiceID(e.Org, costexplorer.MonthOf(t0)-1)
@@ -674,8 +721,12 @@ func TestInvoiceRateLimit(t *testing.T) {
 			t.Errorf("429 without Retry-After")
 		}
 	}
-	if res := e.do(e.skuRequest(skusPath)); res.status != 200 {
-		t.Errorf("SKUs while the organization is rate limited: %d", res.status)
+	checkError(t, e.do(e.skuRequest(skusPath)), http.StatusTooManyRequests, costexplorer.ErrRateLimited)
+	// Another organization's caller has a bucket of its own.
+	req := e.skuRequest(skusPath + "/CREDIT")
+	req.Header.Set("Authorization", "Bearer "+e.as(t, e.Layout.Others[0].ID, costexplorer.RoleOrgMember))
+	if res := e.do(req); res.status != 200 || res.header.Get("RateLimit-Remaining") != "2" {
+		t.Errorf("another organization's SKU request: %d remaining %q", res.status, res.header.Get("RateLimit-Remaining"))
 	}
 }
 

@@ -26,7 +26,9 @@ type op struct {
 	org orgScope
 	// params are further path parameters, checked after authorization.
 	params []pathParam
-	// limit is the rate-limit set the operation belongs to (needs org).
+	// limit is the rate-limit set the operation belongs to; the bucket is
+	// the {orgId}'s, or the caller's organization's when the path names
+	// none (the SKU catalogue).
 	limit endpointSet
 	// body says whether the operation reads a JSON request body.
 	body bool
@@ -57,8 +59,6 @@ func (o *op) check() error {
 		return errors.New(o.method + " " + o.path + ": a CSV-only operation serves CSV")
 	case hasOrg != (o.org != orgNone):
 		return errors.New(o.method + " " + o.path + ": {orgId} in the path and an organization scope go together")
-	case o.limit != "" && o.org == orgNone:
-		return errors.New(o.method + " " + o.path + ": a rate limit needs an organization")
 	}
 	for i := 1; i < len(o.versions); i++ {
 		if o.versions[i-1] >= o.versions[i] {
@@ -185,7 +185,11 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 		}
 	}
 	if o.limit != "" {
-		if err := s.rateLimit(w, o.limit, c.orgID); err != nil {
+		bucket := c.orgID
+		if bucket == "" {
+			bucket = p.OrgID
+		}
+		if err := s.rateLimit(w, o.limit, bucket); err != nil {
 			return nil, err
 		}
 	}

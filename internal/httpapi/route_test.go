@@ -23,7 +23,7 @@ func TestRouteCheck(t *testing.T) {
 		{"OKSeveralVersions", op{method: "GET", path: "/api/atlas/v2/skus", api: api, versions: []string{v20230101, v20250312}}, true},
 		{"ErrOrgPathWithoutScope", op{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: api, versions: v1}, false},
 		{"ErrScopeWithoutOrgPath", op{method: "GET", path: "/api/atlas/v2/orgs", api: api, versions: v1, org: orgAny}, false},
-		{"ErrRateLimitWithoutOrganization", op{method: "GET", path: "/api/atlas/v2/skus", api: api, versions: v1, limit: invoicesSet}, false},
+		{"OKRateLimitOfTheCaller", op{method: "GET", path: "/api/atlas/v2/skus", api: api, versions: v1, limit: invoicesSet}, true},
 		{"OKCSVOnly", op{method: "GET", path: "/api/atlas/v2/orgs/{orgId}/invoices/{invoiceId}/csv", api: api, versions: v1, csv: true, csvOnly: true, org: orgBilling, params: []pathParam{invoiceParam}, limit: invoicesSet}, true},
 		{"ErrCSVOnlyWithoutCSV", op{method: "GET", path: "/api/atlas/v2/orgs/{orgId}/invoices/{invoiceId}/csv", api: api, versions: v1, csvOnly: true, org: orgBilling, params: []pathParam{invoiceParam}}, false},
 		{"ErrNoVersions", op{method: "GET", path: "/api/atlas/v2", api: api}, false},

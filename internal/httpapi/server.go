@@ -121,46 +121,11 @@ func New(cfg Config) *Server {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// routes builds the one route table. Each path also gets a method-less
-// pattern, so that a wrong method is 405 with an Atlas body, and everything
+// routes builds the handler of the route table (operations). Each path
+// also answers its other methods 405 with an Atlas body, and everything
 // under /api/ that matches nothing is 404 RESOURCE_NOT_FOUND.
 func (s *Server) routes() http.Handler {
-	const (
-		usage    = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
-		invoices = "/api/atlas/v2/orgs/{orgId}/invoices"
-		invoice  = invoices + "/{invoiceId}"
-		search   = invoice + "/lineItems:search"
-	)
-	// The versions each operation exists at (DESIGN §1.5, §5.2).
-	v2023 := []string{v20230101}
-	v2024 := []string{v20240805}
-	v2025 := []string{v20250312}
-	inv := []pathParam{invoiceParam}
-	ops := []op{
-		{method: "POST", path: usage, api: s.createQuery, versions: v2023, org: orgBilling, limit: invoicesSet, body: true},
-		{method: "GET", path: usage + "/{token}", api: s.getUsage, versions: v2023, csv: true, org: orgBilling, params: []pathParam{tokenParam}, limit: invoicesSet},
-		{method: "GET", path: "/api/atlas/v2", api: s.systemStatus, versions: v2023},
-		{method: "GET", path: "/api/atlas/v2/orgs", api: s.listOrgs, versions: v2023},
-		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: s.getOrg, versions: v2023, org: orgAny},
-		{method: "GET", path: invoices, api: s.listInvoices, versions: v2023, org: orgBilling, limit: invoicesSet},
-		{method: "GET", path: invoices + "/pending", api: s.listPendingInvoices, versions: v2023, org: orgBilling, limit: invoicesSet},
-		{method: "GET", path: invoice, api: s.getInvoice, versions: v2023, csv: true, org: orgBilling, params: inv, limit: invoicesSet},
-		{method: "GET", path: invoice + "/csv", api: s.downloadInvoiceCsv, versions: v2023, csv: true, csvOnly: true, org: orgBilling, params: inv, limit: invoicesSet},
-		// GET with a body is how the specification and the SDK send it;
-		// POST is accepted for clients that cannot.
-		{method: "GET", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
-		{method: "POST", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
-		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025},
-		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}},
-		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
-		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
-		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
-		{method: "GET", path: "/readyz", handler: http.HandlerFunc(s.readyz)},
-		{method: "GET", path: "/openapi.yaml", handler: http.HandlerFunc(serveOpenAPI)},
-	}
-	if s.cfg.Metrics != nil {
-		ops = append(ops, op{method: "GET", path: "/metrics", handler: s.cfg.Metrics})
-	}
+	ops := s.operations()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	var paths []string
@@ -202,6 +167,49 @@ func (s *Server) routes() http.Handler {
 		})
 	}
 	return s.recoverAndLog(mux)
+}
+
+// operations is the one route table: every path the server serves, with
+// the steps of each Atlas operation (DESIGN §1.5, §5.2).
+func (s *Server) operations() []op {
+	const (
+		usage    = "/api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage"
+		invoices = "/api/atlas/v2/orgs/{orgId}/invoices"
+		invoice  = invoices + "/{invoiceId}"
+		search   = invoice + "/lineItems:search"
+	)
+	// The versions each operation exists at (DESIGN §1.5, §5.2).
+	v2023 := []string{v20230101}
+	v2024 := []string{v20240805}
+	v2025 := []string{v20250312}
+	inv := []pathParam{invoiceParam}
+	ops := []op{
+		{method: "POST", path: usage, api: s.createQuery, versions: v2023, org: orgBilling, limit: invoicesSet, body: true},
+		{method: "GET", path: usage + "/{token}", api: s.getUsage, versions: v2023, csv: true, org: orgBilling, params: []pathParam{tokenParam}, limit: invoicesSet},
+		{method: "GET", path: "/api/atlas/v2", api: s.systemStatus, versions: v2023},
+		{method: "GET", path: "/api/atlas/v2/orgs", api: s.listOrgs, versions: v2023},
+		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}", api: s.getOrg, versions: v2023, org: orgAny},
+		{method: "GET", path: invoices, api: s.listInvoices, versions: v2023, org: orgBilling, limit: invoicesSet},
+		{method: "GET", path: invoices + "/pending", api: s.listPendingInvoices, versions: v2023, org: orgBilling, limit: invoicesSet},
+		{method: "GET", path: invoice, api: s.getInvoice, versions: v2023, csv: true, org: orgBilling, params: inv, limit: invoicesSet},
+		{method: "GET", path: invoice + "/csv", api: s.downloadInvoiceCsv, versions: v2023, csv: true, csvOnly: true, org: orgBilling, params: inv, limit: invoicesSet},
+		// GET with a body is how the specification and the SDK send it;
+		// POST is accepted for clients that cannot.
+		{method: "GET", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		{method: "POST", path: search, api: s.queryLineItemsFromSingleInvoice, versions: v2024, org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		// The SKU catalogue names no organization: its bucket is the caller's.
+		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025, limit: invoicesSet},
+		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}, limit: invoicesSet},
+		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
+		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
+		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
+		{method: "GET", path: "/readyz", handler: http.HandlerFunc(s.readyz)},
+		{method: "GET", path: "/openapi.yaml", handler: http.HandlerFunc(serveOpenAPI)},
+	}
+	if s.cfg.Metrics != nil {
+		ops = append(ops, op{method: "GET", path: "/metrics", handler: s.cfg.Metrics})
+	}
+	return ops
 }
 
 // standardMethods are the methods a path that does not serve them answers

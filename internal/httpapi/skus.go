@@ -11,9 +11,8 @@ import (
 // listSkus serves GET /api/atlas/v2/skus (version 2025-03-12): one page of
 // the SKU catalogue in id order (itemsPerPage, pageNum, includeCount), as
 // PaginatedApiSKUView. The catalogue is the same for every organization, so
-// any authenticated caller may read it (Atlas asks for no billing role), and
-// it is outside the per-organization Invoices rate limit: the path names no
-// organization whose bucket it would take.
+// any authenticated caller may read it (Atlas asks for no billing role); it
+// takes a token of the caller's organization's Invoices bucket.
 func (s *Server) listSkus(c *call) (reply, error) {
 	page, err := costexplorer.ParsePageRequest(c.r.URL.Query())
 	if err != nil {

@@ -110,7 +110,7 @@ func TestGetSku(t *testing.T) {
 		id, secret := e.ServiceAccount(t, e.Layout.Others[0].ID, nil, role)
 		req := e.skuRequest(skusPath + "/CREDIT")
 		req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
-		if res := e.do(req); res.status != 200 || res.header.Get("RateLimit-Limit") != "" {
+		if res := e.do(req); res.status != 200 || res.header.Get("RateLimit-Limit") == "" {
 			t.Errorf("%s: %d %s, RateLimit-Limit %q", role, res.status, res.body, res.header.Get("RateLimit-Limit"))
 		}
 	}
