@@ -237,9 +237,21 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 // call sends a request and decodes a successful JSON answer into out (when
 // non-nil). Any status outside 2xx is returned as an *APIError.
 func (c *Client) call(ctx context.Context, method, path string, body []byte, out any) error {
+	return c.callVersion(ctx, method, path, "", body, out)
+}
+
+// callVersion is call for an operation that exists from API version since:
+// it sends the later of the client's version and since.
+func (c *Client) callVersion(ctx context.Context, method, path, since string, body []byte, out any) error {
 	req, err := c.NewRequest(ctx, method, path, body)
 	if err != nil {
 		return err
+	}
+	if v := max(c.version, since); v != c.version {
+		req.Header.Set("Accept", "application/vnd.atlas."+v+"+json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/vnd.atlas."+v+"+json")
+		}
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -1,6 +1,7 @@
-// Package client is a Go client for the cost-explorer operations of the
-// MongoDB Atlas Administration API v2, as served by costexplorer and by any
-// Atlas-compatible base URL (cloud.mongodb.com included).
+// Package client is a Go client for the cost-explorer and Invoices
+// operations of the MongoDB Atlas Administration API v2, as served by
+// costexplorer and by any Atlas-compatible base URL (cloud.mongodb.com
+// included).
 //
 // A Client authenticates with an API key (HTTP Digest, RFC 7616, see
 // [WithDigest]) or a service account (OAuth 2.0 client credentials with a
@@ -10,6 +11,14 @@
 // ready, with backoff, honouring Retry-After and the context). Results come as
 // typed rows whose amounts are exact integer cents, or as a CSV stream
 // ([Client.UsageCSV], [Client.WaitForUsageCSV]).
+//
+// Invoices: [Client.Invoices] lists one page with every parameter of
+// listInvoices, [Client.AllInvoices] iterates over all pages (iter.Seq2);
+// [Client.Invoice] reads one with its line items, [Client.StreamInvoice]
+// reads them one at a time in constant memory, [Client.InvoiceCSV] streams
+// the CSV to an io.Writer; [Client.PendingInvoices], [Client.SearchLineItems]
+// (API version 2024-08-05) and [Client.SKUs] (2025-03-12) complete the set.
+// Every …Cents field of the API is decoded as exact integer cents.
 //
 // Every failure the server reports is an [*APIError], matchable with
 // errors.As, carrying the HTTP status, the Atlas errorCode, the detail and the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/costexplorer/costexplorer/client"
@@ -142,4 +143,89 @@ func ExampleClient_AllOrganizations() {
 	}
 	// Output:
 	// true Acme Payments
+}
+
+// List an organization's invoices, every page, with exact amounts in cents.
+func ExampleClient_AllInvoices() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := client.InvoiceListOptions{
+		FromDate:     time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC),
+		SortBy:       client.SortByStartDate,
+		OrderBy:      client.OrderAsc,
+		ItemsPerPage: 2, // the iterator fetches the pages
+	}
+	for inv, err := range c.AllInvoices(ctx, orgID, opts) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s %-8s billed %9s paid %9s, %d linked\n",
+			inv.Month(), inv.StatusName, inv.AmountBilled.Grouped("$"), inv.AmountPaid.Grouped("$"), len(inv.LinkedInvoices))
+	}
+	// Output:
+	// 2025-03 PAID     billed $3,566.86 paid $3,566.86, 2 linked
+	// 2025-04 PAID     billed $3,564.46 paid $3,564.46, 2 linked
+	// 2025-05 INVOICED billed $3,589.45 paid     $0.00, 2 linked
+	// 2025-06 PENDING  billed $3,231.01 paid     $0.00, 2 linked
+}
+
+// Stream an invoice's CSV, as Atlas serves it, to any io.Writer: a file, a
+// pipe, an HTTP response. Memory stays constant whatever its size.
+func ExampleClient_InvoiceCSV() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	page, err := c.Invoices(ctx, orgID, client.InvoiceListOptions{StatusNames: []client.InvoiceStatus{client.InvoicePending}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var csv strings.Builder
+	if _, err := c.InvoiceCSV(ctx, orgID, page.Results[0].ID, &csv); err != nil {
+		log.Fatal(err)
+	}
+	lines := strings.Split(csv.String(), "\n")
+	fmt.Println(strings.Join(lines[:7], "\n"))
+	// Output:
+	// Invoice Number,62ede12b0e3f077529d08147,
+	// Billing Period,"June 1, 2025 - July 1, 2025",
+	// Organization Name,Acme Payments,
+	// Organization ID,e5ed5554a0e1070badda8dff,
+	//
+	// Date,Usage Date,Description,Note,Organization Name,Organization ID,Project,Project ID,SKU,Region,Cluster,Replica Set,Config Server,Application,Unit,Unit Price,Quantity,Discount Percent,Amount,cost-center,environment,team
+	// ,06/01/2025,Credit,,Acme Payments,e5ed5554a0e1070badda8dff,,,CREDIT,,,,,,credits,-$1.00,1100,,-$1100.00,,,
+}
+
+// Search an invoice's line items: the three largest cluster charges.
+func ExampleClient_SearchLineItems() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithDigest(publicKey, privateKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	page, err := c.Invoices(ctx, orgID, client.InvoiceListOptions{StatusNames: []client.InvoiceStatus{client.InvoicePending}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	items, err := c.SearchLineItems(ctx, orgID, page.Results[0].ID, client.LineItemQuery{
+		SKUServices: []string{"Clusters"},
+		SortField:   client.SortTotalPriceCents,
+		SortOrder:   client.SortDescending,
+	}, client.PageOptions{ItemsPerPage: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, li := range items.Results {
+		fmt.Printf("%s %-18s %s\n", li.UsageDate.Format(time.DateOnly), li.ClusterName, li.TotalPrice.Grouped("$"))
+	}
+	fmt.Println(items.TotalCount, "cluster items in all")
+	// Output:
+	// 2025-06-15 cache-uksouth-1    $6.16
+	// 2025-06-14 cache-uksouth-1    $6.16
+	// 2025-06-13 cache-uksouth-1    $6.16
+	// 15 cluster items in all
 }

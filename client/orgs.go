@@ -32,14 +32,7 @@ type OrganizationPage struct {
 }
 
 // HasNext reports whether the server links a next page.
-func (p *OrganizationPage) HasNext() bool {
-	for _, l := range p.Links {
-		if l.Rel == "next" {
-			return true
-		}
-	}
-	return false
-}
+func (p *OrganizationPage) HasNext() bool { return hasNext(p.Links) }
 
 // ListOptions selects a page of a list. Zero fields take the server's
 // defaults (page 1, 100 items, with the total count).
@@ -84,25 +77,14 @@ func (c *Client) Organizations(ctx context.Context, opts ListOptions) (*Organiza
 // AllOrganizations iterates over every organization the caller can reach,
 // page after page. It stops at the first error, which it yields.
 func (c *Client) AllOrganizations(ctx context.Context, opts ListOptions) iter.Seq2[Organization, error] {
-	return func(yield func(Organization, error) bool) {
-		opts.PageNum = max(opts.PageNum, 1)
-		for {
-			p, err := c.Organizations(ctx, opts)
-			if err != nil {
-				yield(Organization{}, err)
-				return
-			}
-			for _, o := range p.Results {
-				if !yield(o, nil) {
-					return
-				}
-			}
-			if !p.HasNext() || len(p.Results) == 0 {
-				return
-			}
-			opts.PageNum++
+	return paginate(opts.PageNum, func(page int) (*Page[Organization], error) {
+		opts.PageNum = page
+		p, err := c.Organizations(ctx, opts)
+		if err != nil {
+			return nil, err
 		}
-	}
+		return &Page[Organization]{Results: p.Results, TotalCount: p.TotalCount, Links: p.Links}, nil
+	})
 }
 
 // Organization returns one organization.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,22 +27,32 @@ type apiOperation struct {
 	names   []string // the Atlas CLI operation ids, the first is the current one
 	summary string
 	run     func(ctx context.Context, m *Main, r *apiRun) error
+
+	// The Invoices operations describe themselves here; the cost-explorer
+	// and organization ones register their flags in runAPI.
+	flags   func(fs *flag.FlagSet, a *apiArgs) // the operation's own flags
+	version string                             // the default --version (client.DefaultAPIVersion when empty)
+	noOrg   bool                               // the operation takes no organization (the SKU catalogue)
+	alsoTag string                             // another tag the operation is found under
 }
 
-var apiOperations = []apiOperation{
+var apiOperations = append([]apiOperation{
 	{"invoices", []string{"createCostExplorerProcess", "createCostExplorerQueryProcess", "createOrgBillingCostExplorerUsageProcess"},
-		"create a cost-explorer query (POST …/billing/costExplorer/usage); the body comes from --file or standard input", runCreateUsage},
+		"create a cost-explorer query (POST …/billing/costExplorer/usage); the body comes from --file or standard input", runCreateUsage, nil, "", false, ""},
 	{"invoices", []string{"getCostExplorerUsage", "getCostExplorerQueryProcess", "getOrgBillingCostExplorerUsage"},
-		"get a query's usage details (GET …/billing/costExplorer/usage/{token}) as JSON or CSV", runGetUsage},
-	{"organizations", []string{"listOrganizations"}, "list the organizations the caller can reach (GET /api/atlas/v2/orgs)", runListOrgs},
-	{"organizations", []string{"getOrganization"}, "get one organization (GET /api/atlas/v2/orgs/{orgId})", runGetOrg},
-}
+		"get a query's usage details (GET …/billing/costExplorer/usage/{token}) as JSON or CSV", runGetUsage, nil, "", false, ""},
+	{"organizations", []string{"listOrganizations"}, "list the organizations the caller can reach (GET /api/atlas/v2/orgs)", runListOrgs, nil, "", false, ""},
+	{"organizations", []string{"getOrganization"}, "get one organization (GET /api/atlas/v2/orgs/{orgId})", runGetOrg, nil, "", false, ""},
+}, invoiceOperations...)
 
 // apiArgs are the parsed flags of an api operation.
 type apiArgs struct {
 	conn         connFlags
 	orgID        string
 	token        string
+	invoiceID    string
+	skuID        string
+	list         url.Values // the list parameters of the Invoices operations, as given
 	file         string
 	version      string
 	output       string
@@ -69,6 +80,10 @@ Examples:
   costexplorer api invoices createCostExplorerProcess --orgId ORG --file body.json
   costexplorer api invoices getCostExplorerUsage --orgId ORG --token TOKEN --output csv
   costexplorer api organizations listOrganizations --itemsPerPage 10 --pretty
+  costexplorer api invoices listInvoices --orgId ORG --statusNames PAID --fromDate 2025-01-01
+  costexplorer api invoices downloadInvoiceCsv --orgId ORG --invoiceId INVOICE > invoice.csv
+  echo '{"filters":{"skuServices":["Clusters"]}}' | costexplorer api invoices queryLineItemsFromSingleInvoice --orgId ORG --invoiceId INVOICE
+  costexplorer api skus getSku --skuId ATLAS_AWS_INSTANCE_M10
 
 Run 'costexplorer api <tag> <operation> --help' for the flags.
 
@@ -80,7 +95,7 @@ Run 'costexplorer api <tag> <operation> --help' for the flags.
 func findAPIOperation(tag, name string) *apiOperation {
 	for i := range apiOperations {
 		op := &apiOperations[i]
-		if op.tag == tag && slices.ContainsFunc(op.names, func(n string) bool { return strings.EqualFold(n, name) }) {
+		if (op.tag == tag || (op.alsoTag != "" && op.alsoTag == tag)) && slices.ContainsFunc(op.names, func(n string) bool { return strings.EqualFold(n, name) }) {
 			return op
 		}
 	}
@@ -103,11 +118,15 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 	if op == nil {
 		return usageErrorf("unknown operation %q %q (run 'costexplorer api --help' for the list)", args[0], args[1])
 	}
-	a := &apiArgs{op: op}
+	a := &apiArgs{op: op, list: url.Values{}}
+	defVersion := client.DefaultAPIVersion
+	if op.version != "" {
+		defVersion = op.version
+	}
 	fs := m.newFlagSet("api "+op.tag+" "+op.names[0], "api "+op.tag+" "+op.names[0]+" [flags]\n\n"+op.summary+
 		"\nAliases: "+strings.Join(op.names, ", "), apiExamples(op)...)
 	a.conn.register(fs, "orgId", &a.orgID)
-	fs.StringVar(&a.version, "version", client.DefaultAPIVersion, "API version date of the Accept header")
+	fs.StringVar(&a.version, "version", defVersion, "API version date of the Accept header")
 	fs.BoolVar(&a.pretty, "pretty", false, "ask the server for indented JSON (?pretty=true)")
 	fs.BoolVar(&a.envelope, "envelope", false, "ask the server to wrap the answer with its status (?envelope=true)")
 	switch op.names[0] {
@@ -122,11 +141,14 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 		fs.StringVar(&a.includeCount, "includeCount", "", "true or false: count the items")
 		fs.StringVar(&a.name, "name", "", "organization name prefix")
 	}
+	if op.flags != nil {
+		op.flags(fs, a)
+	}
 	conn, err := a.conn.parse(m, args[2:], "")
 	if err != nil {
 		return err
 	}
-	if a.orgID == "" && op.names[0] != "listOrganizations" {
+	if a.orgID == "" && op.names[0] != "listOrganizations" && !op.noOrg {
 		return usageErrorf("--orgId is required (or set COSTEXPLORER_ORG_ID)")
 	}
 	if _, err := time.Parse(time.DateOnly, a.version); err != nil {
@@ -141,6 +163,9 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 }
 
 func apiExamples(op *apiOperation) []string {
+	if ex := invoiceExamples[op.names[0]]; ex != nil {
+		return ex
+	}
 	switch op.names[0] {
 	case "createCostExplorerProcess":
 		return []string{

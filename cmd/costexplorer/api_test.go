@@ -49,8 +49,8 @@ func (s *cliServer) env() map[string]string {
 	}
 }
 
-// rawFetch fetches path with the given Accept header through the client's
-// Digest transport (the body untouched).
+// rawFetch fetches path with the given Accept header (and a body of that
+// media type) through the client's Digest transport (the body untouched).
 func (s *cliServer) rawFetch(t *testing.T, method, path, accept string, body []byte) (int, []byte) {
 	t.Helper()
 	c, err := client.New(s.URL, client.WithDigest(s.creds.PublicKey, s.creds.PrivateKey))
@@ -62,6 +62,9 @@ func (s *cliServer) rawFetch(t *testing.T, method, path, accept string, body []b
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", accept)
+	if body != nil {
+		req.Header.Set("Content-Type", accept)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

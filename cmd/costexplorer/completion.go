@@ -84,6 +84,8 @@ func runComplete(ctx context.Context, m *Main, args []string) error {
 				out = append(out, op.names...)
 			}
 		}
+	case args[0] == "invoices" && len(args) == 1:
+		out = []string{"list", "show"}
 	case args[0] == "completion":
 		out = []string{"bash", "zsh"}
 	default:

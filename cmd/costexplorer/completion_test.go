@@ -15,10 +15,17 @@ func TestCompletion(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{nil, []string{"admin", "api", "demo", "import", "query", "serve", "completion"}},
+		{nil, []string{"admin", "api", "demo", "import", "query", "invoices", "serve", "completion"}},
+		{[]string{"invoices"}, []string{"list", "show"}},
+		{[]string{"invoices", "list"}, []string{"--org", "--status", "--from", "--to", "--no-linked"}},
+		{[]string{"invoices", "show"}, []string{"--org", "--top"}},
+		{[]string{"api", "invoices"}, []string{"listInvoices", "getInvoice", "downloadInvoiceCsv", "listPendingInvoices", "queryLineItemsFromSingleInvoice"}},
+		{[]string{"api", "skus"}, []string{"listSkus", "getSku"}},
+		{[]string{"api", "invoices", "listInvoices"}, []string{"--orgId", "--statusNames", "--fromDate", "--toDate", "--sortBy", "--orderBy", "--viewLinkedInvoices", "--includeCount"}},
+		{[]string{"api", "invoices", "queryLineItemsFromSingleInvoice"}, []string{"--invoiceId", "--file", "--version", "--pageNum", "--itemsPerPage"}},
 		{[]string{"admin"}, []string{"apikey", "org", "serviceaccount", "verify", "backup"}},
 		{[]string{"admin", "apikey"}, []string{"create", "list", "disable"}},
-		{[]string{"api"}, []string{"invoices", "organizations"}},
+		{[]string{"api"}, []string{"invoices", "organizations", "skus"}},
 		{[]string{"api", "invoices"}, []string{"createCostExplorerProcess", "getCostExplorerQueryProcess", "getOrgBillingCostExplorerUsage"}},
 		{[]string{"serve"}, []string{"--addr", "--min-processing", "--tls-cert", "--data-dir", "--db"}},
 		{[]string{"query"}, []string{"--org", "--group-by", "--output"}},

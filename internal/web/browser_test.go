@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/client"
 )
 
 // chromium returns the browser the end-to-end test drives. Without one the
@@ -362,6 +363,68 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("at phone width the page is %d px wide in a %d px window", overflow.Scroll, overflow.Inner)
 	}
 	shot("costexplorer-web-phone.png")
+
+	// From the explorer to an invoice: the chart's column of a month links to
+	// the organization's invoice of that month, whose amounts are the API's.
+	run("laptop width", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(e.URL+"/explorer?from=2025-02&to=2025-05&groupBy=projects"),
+		chromedp.WaitVisible(chromedp.CSS(`#result[data-state="ready"]`)))
+	var may client.Invoice
+	for _, inv := range e.apiInvoices(e.Org) {
+		if inv.Month().String() == "2025-05" {
+			may = inv
+		}
+	}
+	if may.ID == "" {
+		t.Fatal("the API lists no invoice for May 2025")
+	}
+	submit(t, ctx, "click May 2025 in the chart", chromedp.CSS(`svg.chart-svg a.month-link:last-of-type text.total`))
+	run("wait for the invoice", chromedp.WaitVisible(chromedp.ID("invoice")))
+	var shown struct {
+		ID     string `json:"id"`
+		Billed string `json:"billed"`
+		Paid   string `json:"paid"`
+		Range  string `json:"range"`
+		Rows   int    `json:"rows"`
+		CSV    string `json:"csv"`
+	}
+	const readInvoice = `(() => ({
+  id: document.getElementById('invoice').getAttribute('data-invoice'),
+  billed: document.getElementById('amount-billed').getAttribute('data-cents'),
+  paid: document.getElementById('amount-paid').getAttribute('data-cents'),
+  range: document.querySelector('#line-items + p.hint').textContent,
+  rows: document.querySelectorAll('table.items tbody tr').length,
+  csv: document.getElementById('download-invoice-csv').href,
+}))()`
+	eval("read the invoice", readInvoice, &shown)
+	if shown.ID != may.ID || shown.Billed != strconv.FormatInt(int64(may.AmountBilled), 10) || shown.Paid != strconv.FormatInt(int64(may.AmountPaid), 10) {
+		t.Errorf("the chart led to invoice %s billed %s paid %s; the API's May invoice is %s billed %d paid %d",
+			shown.ID, shown.Billed, shown.Paid, may.ID, may.AmountBilled, may.AmountPaid)
+	}
+	if shown.Rows != 50 || !strings.HasPrefix(shown.Range, "1–50 of ") {
+		t.Errorf("first page of line items: %d rows, %q", shown.Rows, shown.Range)
+	}
+	submit(t, ctx, "next page of line items", chromedp.ID("items-next"))
+	run("wait for page 2", chromedp.WaitVisible(chromedp.ID("items-prev")))
+	eval("read page 2", readInvoice, &shown)
+	if !strings.HasPrefix(shown.Range, "51–") || shown.Rows == 0 {
+		t.Errorf("second page of line items: %d rows, %q", shown.Rows, shown.Range)
+	}
+	// The CSV link downloads the API's CSV of the invoice, byte for byte.
+	var csv struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	}
+	eval("download the CSV", `(() => { const x = new XMLHttpRequest(); x.open('GET', document.getElementById('download-invoice-csv').href, false); x.send(); return {status: x.status, body: x.responseText}; })()`, &csv)
+	req, _ := http.NewRequest("GET", e.URL+"/api/atlas/v2/orgs/"+e.Org+"/invoices/"+may.ID+"/csv", nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
+	if _, apiCSV := e.send(http.DefaultClient, req); csv.Status != 200 || csv.Body != string(apiCSV) {
+		t.Errorf("the page's CSV (%d, %d bytes) is not the API's (%d bytes)", csv.Status, len(csv.Body), len(apiCSV))
+	}
+	shot("costexplorer-invoice.png")
+	submit(t, ctx, "back to the list of invoices", chromedp.CSS(`p.crumbs a`))
+	run("wait for the list", chromedp.WaitVisible(chromedp.CSS(`table.invoices tr[data-invoice="`+may.ID+`"]`)))
+	shot("costexplorer-invoices.png")
 
 	// The page ran with its Content-Security-Policy and no errors.
 	mu.Lock()

@@ -1,6 +1,9 @@
 // Package web serves the Cost Explorer web page: a sign-in form, the explorer
-// (filters, a stacked monthly column chart, the "Usage By Month" table) and
-// downloads of exactly what is shown.
+// (filters, a stacked monthly column chart, the "Usage By Month" table),
+// downloads of exactly what is shown, and the Invoices view (the list, one
+// invoice by service and by project with its line items page by page, its
+// linked invoices and its CSV, byte for byte the API's), which each month of
+// the explorer links to.
 //
 // The page is a client of the same services as the API. It authenticates
 // with the same credentials (auth.Authenticator's CheckAPIKey and

@@ -265,7 +265,7 @@ func unavailable(what string, err error) error {
 // (GET pages only; a download or status poll comes back to the explorer).
 func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request, reason string) {
 	v := url.Values{}
-	if r.Method == http.MethodGet && (r.URL.Path == "/" || r.URL.Path == "/explorer") {
+	if r.Method == http.MethodGet && isPage(r.URL.Path) {
 		v.Set("next", r.URL.RequestURI())
 	}
 	if reason != "" {

@@ -158,15 +158,20 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 // safeNext returns next if it is a page of this UI (the explorer, with its
-// filters), and "" otherwise, so that the sign-in form cannot be used to
+// filters, or the invoices), and "" otherwise, so that the sign-in form cannot be used to
 // redirect anywhere else.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return ""
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || (u.Path != "/" && u.Path != "/explorer") {
+	if err != nil || u.Scheme != "" || u.Host != "" || !isPage(u.Path) {
 		return ""
 	}
 	return u.RequestURI()
+}
+
+// isPage reports whether path is a page a sign-in may lead back to.
+func isPage(path string) bool {
+	return path == "/" || path == "/explorer" || path == "/invoices" || strings.HasPrefix(path, "/invoices/")
 }
