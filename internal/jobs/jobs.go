@@ -47,8 +47,9 @@ type Config struct {
 	Owner         string // this replica's lease owner name (host-pid-random)
 
 	// ResultCacheBytes bounds the in-memory cache of done results served by
-	// Usage (16 MiB: with the collector's headroom that is about twice as
-	// much resident memory); a negative value turns the cache off.
+	// Usage, counting the bytes of every form derived from them (Form) (16
+	// MiB: with the collector's headroom that is about twice as much
+	// resident memory); a negative value turns the cache off.
 	ResultCacheBytes int64
 	Logger           *slog.Logger
 
@@ -172,6 +173,19 @@ func (r *Runner) Usage(ctx context.Context, orgID, token string) (*costexplorer.
 	}
 	r.cache.put(p)
 	return p, nil
+}
+
+// Form returns the body named name derived from the result of p, a done
+// process that Usage returned (the API's CSV, envelope and gzip bodies), kept
+// beside the result in the cache and counted against its bound, so that
+// answering a GET is a lookup and a write. The first ask builds it with
+// build: at once when wait is true, otherwise in the background, the answer
+// then being "not yet" (ok false) until it is built. Concurrent asks share
+// one build. ok is also false when p is not in the cache (too large for it,
+// evicted, or the cache is off) or the form was not kept: the caller then
+// makes what it needs itself.
+func (r *Runner) Form(p *costexplorer.QueryProcess, name string, build func() ([]byte, error), wait bool) (b []byte, ok bool, err error) {
+	return r.cache.form(p, name, build, wait)
 }
 
 // Start runs the workers and the janitor until Stop is called or ctx ends.
