@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -66,33 +67,38 @@ func (c *soakCounts) reset() {
 // resources is a sample of what the process holds.
 type resources struct {
 	goroutines int
-	fds        int
+	fds        int    // file descriptors other than the store's
+	storeFDs   int    // file descriptors of the SQLite store's files
 	heap       uint64 // bytes in use after a GC
 	targets    []string
 }
+
+// maxStoreFDs bounds the descriptors the SQLite store may hold however busy
+// it was: a database and a write-ahead log file per connection of the read
+// pool (max(4, GOMAXPROCS) connections, kept idle once opened) and of the
+// writer, and the shared-memory index once.
+func maxStoreFDs() int { return 2*(max(4, runtime.GOMAXPROCS(0))+1) + 1 }
 
 func sample() resources {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fds, _ := os.ReadDir("/proc/self/fd")
-	var targets []string
+	r := resources{goroutines: runtime.NumGoroutine(), heap: ms.HeapInuse}
 	for _, fd := range fds {
 		l, _ := os.Readlink("/proc/self/fd/" + fd.Name())
-		// The store's read pool opens connections on demand, up to its
-		// bound, and keeps them idle afterwards: descriptors of the database
-		// files are the pool's, bounded by it, not a leak. Everything else
-		// (sockets, pipes) must come back to its count.
-		if strings.Contains(l, "costexplorer.db") {
-			continue
+		r.targets = append(r.targets, l)
+		if strings.Contains(filepath.Base(l), sqliteFile) {
+			r.storeFDs++
+		} else {
+			r.fds++
 		}
-		targets = append(targets, l)
 	}
-	return resources{goroutines: runtime.NumGoroutine(), fds: len(targets), heap: ms.HeapInuse, targets: targets}
+	return r
 }
 
 func (r resources) String() string {
-	return fmt.Sprintf("%d goroutines, %d fds, heap %.1f MiB", r.goroutines, r.fds, float64(r.heap)/(1<<20))
+	return fmt.Sprintf("%d goroutines, %d fds (and %d of the store), heap %.1f MiB", r.goroutines, r.fds, r.storeFDs, float64(r.heap)/(1<<20))
 }
 
 // TestSoakMixedClients is the bounded load test: on 127.0.0.1 only, for a
@@ -327,6 +333,9 @@ func TestSoakMixedClients(t *testing.T) {
 	}
 	if after.fds > before.fds+3 {
 		t.Errorf("file descriptors grew from %d to %d:\nbefore %q\nafter %q", before.fds, after.fds, before.targets, after.targets)
+	}
+	if after.storeFDs > maxStoreFDs() {
+		t.Errorf("the store holds %d file descriptors, more than its pools can (%d):\n%q", after.storeFDs, maxStoreFDs(), after.targets)
 	}
 	if after.heap > 2*before.heap+32<<20 {
 		t.Errorf("heap grew from %.1f MiB to %.1f MiB", float64(before.heap)/(1<<20), float64(after.heap)/(1<<20))
