@@ -16,10 +16,15 @@
 #   WIRESPEED_SIZE=5000000 scripts/wirespeed.sh
 #   WIRESPEED_RUNS=1 WIRESPEED_DURATION=3s WIRESPEED_FORMS=json scripts/wirespeed.sh   # a quick look
 #   WIRESPEED_LATENCY=1 scripts/wirespeed.sh      # also Q2 end to end, one query at a time (p50/p99)
+#   WIRESPEED_LATENCY=1 WIRESPEED_RESULTS= scripts/wirespeed.sh   # only that
 #
 # Loopback only, every load bounded by its duration. Needs wrk and nginx
 # (Debian: apt-get install wrk nginx-light), jq and curl.
 set -euo pipefail
+
+# The whole script is one function, read before it runs: editing the file
+# while a run is going does not change that run.
+main() {
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -31,7 +36,8 @@ duration=${WIRESPEED_DURATION:-10s}
 runs=${WIRESPEED_RUNS:-3}
 forms=${WIRESPEED_FORMS:-json csv envelope}
 encodings=${WIRESPEED_ENCODINGS:-identity gzip}
-results=${WIRESPEED_RESULTS:-Q1 Q2}
+results=${WIRESPEED_RESULTS-Q1 Q2}
+latency=${WIRESPEED_LATENCY:-}
 
 for tool in wrk nginx jq curl; do
   command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || { echo "wirespeed.sh: $tool is needed" >&2; exit 1; }
@@ -94,15 +100,19 @@ clusters=$(curl -sf -H "$auth" -H "$json" "$usage/$(create "{\"startDate\":\"$la
   jq -r '[.usageDetails[] | select(.clusterId) | .clusterId] | unique | .[]')
 nclusters=$(echo "$clusters" | wc -l)
 
-# result TARGET_BYTES: the token of an 18-month groupBy clusters result of about TARGET_BYTES of JSON.
+# clusterlist N: the JSON list of the first N clusters.
+clusterlist() { echo "$clusters" | head -n "$1" | jq -R . | jq -sc .; }
+# result TARGET_BYTES: "TOKEN N", the token of an 18-month groupBy clusters
+# result of N clusters, about TARGET_BYTES of JSON.
 result() {
-  local n=16 tok bytes
+  local n=16 used tok bytes
   for _ in 1 2 3; do
-    tok=$(create "{\"startDate\":\"$start\",\"endDate\":\"$end\",\"groupBy\":\"clusters\",\"clusters\":$(echo "$clusters" | head -n $n | jq -R . | jq -sc .)}")
+    used=$n
+    tok=$(create "{\"startDate\":\"$start\",\"endDate\":\"$end\",\"groupBy\":\"clusters\",\"clusters\":$(clusterlist $n)}")
     bytes=$(curl -sf -H "$auth" -H "$json" "$usage/$tok" | wc -c)
     n=$(( n * $1 / bytes )); [ $n -lt 1 ] && n=1; [ $n -gt "$nclusters" ] && n=$nclusters
   done
-  echo "$tok"
+  echo "$tok $used"
 }
 
 mkdir -p "$work/nginx/root" "$work/nginx/tmp"
@@ -149,12 +159,12 @@ wrkrun() {
 }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-printf '\n%s line items (%s), wrk -t2 -c8 -d%s, median of %s runs; nginx in the same minute\n\n' "$size" "$(nproc) CPUs" "$duration" "$runs"
-echo "| result | form | encoding | body bytes | ours req/s | nginx req/s | ours ÷ nginx | ours p50 / p99 ms | nginx p50 / p99 ms |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+[ -n "$results" ] && printf '\n%s line items (%s), wrk -t2 -c8 -d%s, median of %s runs; nginx in the same minute\n\n' "$size" "$(nproc) CPUs" "$duration" "$runs"
+[ -n "$results" ] && echo "| result | form | encoding | body bytes | ours req/s | nginx req/s | ours ÷ nginx | ours p50 / p99 ms | nginx p50 / p99 ms |"
+[ -n "$results" ] && echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for q in $results; do
   case $q in Q1) target=132000 ;; Q2) target=1150000 ;; *) echo "unknown result $q" >&2; exit 1 ;; esac
-  tok=$(result $target)
+  read -r tok n < <(result $target)
   for form in $forms; do
     url=$usage/$tok accept=$json
     case $form in csv) accept=$csv ;; envelope) url=$url?envelope=true ;; esac
@@ -182,3 +192,18 @@ for q in $results; do
     done
   done
 done
+
+if [ -n "$latency" ]; then
+  # Q2 end to end, one query at a time (scripts/e2elatency): each query is
+  # the Q2-size one with one more cluster id that matches nothing.
+  read -r _ n < <(result 1150000)
+  list=$(clusterlist "$n")
+  body="{\"startDate\":\"$start\",\"endDate\":\"$end\",\"groupBy\":\"clusters\",\"clusters\":${list%]},\"%s\"]}"
+  go build -o "$work/e2elatency" ./scripts/e2elatency
+  printf '\nQ2 size end to end (POST, poll with ?envelope=true, read; one at a time, %s queries per run):\n\n' "${WIRESPEED_LATENCY_N:-200}"
+  for _ in $(seq 1 "$runs"); do
+    E2E_BEARER=$token "$work/e2elatency" -url "$usage" -body "$body" -n "${WIRESPEED_LATENCY_N:-200}"
+  done
+fi
+}
+main "$@"
