@@ -29,9 +29,10 @@ type resultForms interface {
 
 // resultBody returns the answer to a GET of the ready result of p: its
 // form, and its gzip form when the request prefers gzip. A gzip form not
-// built yet is built in the background while this answer goes out as
-// identity (always acceptable unless refused), so that no request waits
-// for a compression.
+// built yet is built in the background from the second ask on (a result
+// read once, as by a client polling until it is ready, is not worth
+// compressing) while the answers go out as identity, always acceptable
+// unless refused: no request waits for a compression.
 func (s *Server) resultBody(c *call, p *costexplorer.QueryProcess) (reply, error) {
 	name, ctype := "csv", contentType(c.neg.version, formatCSV)
 	if c.neg.format != formatCSV {
@@ -45,11 +46,14 @@ func (s *Server) resultBody(c *call, p *costexplorer.QueryProcess) (reply, error
 		}
 	}
 	var body [][]byte
-	if name == "json" {
-		// The stored result and the newline every JSON body ends with,
-		// written as they are: no copy to keep.
+	switch name {
+	// Plain JSON and the envelope are the stored result with a few bytes
+	// around it, written as they are: no copy to keep.
+	case "json":
 		body = [][]byte{p.Result, newline}
-	} else {
+	case "json+envelope":
+		body = [][]byte{envelopeOK, p.Result, envelopeEnd}
+	default:
 		b, err := s.form(p, name, func() ([]byte, error) { return buildForm(name, p.Result) }, true)
 		if err != nil {
 			return nil, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.", Err: err}
@@ -141,6 +145,12 @@ func buildForm(name string, result []byte) ([]byte, error) {
 	}
 	return nil, errors.New("unknown result form " + name)
 }
+
+// The pieces around a result in its envelope (as buildForm writes it).
+var (
+	envelopeOK  = []byte(`{"status":200,"content":`)
+	envelopeEnd = []byte("}\n")
+)
 
 // gzipBytes compresses the concatenation of body. The default level: a
 // form is compressed once and sent many times.

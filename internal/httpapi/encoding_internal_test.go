@@ -67,6 +67,13 @@ func TestResultFormsAreTheGenericWritersBytes(t *testing.T) {
 			}
 		}
 	}
+	// The envelope is served as pieces around the result.
+	for _, raw := range results {
+		want, _ := buildForm("json+envelope", []byte(raw))
+		if got := bytes.Join([][]byte{envelopeOK, []byte(raw), envelopeEnd}, nil); !bytes.Equal(got, want) {
+			t.Errorf("envelope pieces %q, want %q", got, want)
+		}
+	}
 	if _, err := buildForm("xml", []byte(results[0])); err == nil {
 		t.Error("an unknown form was built")
 	}

@@ -33,9 +33,10 @@ type cacheEntry struct {
 // form is one derived body of a result. done is closed once b and err are
 // set; b is nil after a build whose bytes were not kept.
 type form struct {
-	done chan struct{}
-	b    []byte
-	err  error
+	started bool // its build has started (under the cache's mutex)
+	done    chan struct{}
+	b       []byte
+	err     error
 }
 
 func newResultCache(maxBytes int64) *resultCache {
@@ -112,16 +113,24 @@ func (c *resultCache) form(p *costexplorer.QueryProcess, name string, build func
 		return nil, false, nil
 	}
 	e := el.Value.(*cacheEntry)
-	f, found := e.forms[name]
-	if !found {
+	f := e.forms[name]
+	if f == nil {
 		if e.forms == nil {
 			e.forms = map[string]*form{}
 		}
 		f = &form{done: make(chan struct{})}
 		e.forms[name] = f
+		if !wait {
+			// The first ask without waiting is only noted: a result read
+			// once is not worth the build.
+			c.mu.Unlock()
+			return nil, false, nil
+		}
 	}
+	start := !f.started
+	f.started = true
 	c.mu.Unlock()
-	if !found {
+	if start {
 		if !wait {
 			go c.build(e, name, f, build)
 			return nil, false, nil

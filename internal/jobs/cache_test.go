@@ -169,13 +169,24 @@ func TestFormInTheBackground(t *testing.T) {
 	org := layout.PayingOrg.ID
 	p := waitState(t, r, org, create(t, r, org))
 
+	// The first ask without waiting builds nothing: a waiting ask after it
+	// runs its own build.
+	never := func() ([]byte, error) { return []byte("from the first ask"), nil }
+	if _, ok, _ := r.Form(p, "once", never, false); ok {
+		t.Fatal("the first ask without waiting found a form")
+	}
+	if b, ok, _ := r.Form(p, "once", func() ([]byte, error) { return []byte("waited"), nil }, true); !ok || string(b) != "waited" {
+		t.Errorf("the waiting ask got %q, %v: the first ask built", b, ok)
+	}
+
+	// The second starts the build in the background; asks meanwhile get
+	// "not yet", and the bytes once it is done.
 	release := make(chan struct{})
 	build := func() ([]byte, error) { <-release; return []byte("gz"), nil }
-	if _, ok, _ := r.Form(p, "gz", build, false); ok {
-		t.Fatal("the first ask without waiting found a form not built yet")
-	}
-	if _, ok, _ := r.Form(p, "gz", build, false); ok {
-		t.Fatal("a form still being built was answered")
+	for i := range 3 {
+		if _, ok, _ := r.Form(p, "gz", build, false); ok {
+			t.Fatalf("ask %d: a form not built yet was answered", i+1)
+		}
 	}
 	close(release)
 	deadline := time.Now().Add(10 * time.Second)
@@ -243,5 +254,32 @@ func TestFormsCountAgainstTheCacheBound(t *testing.T) {
 	}
 	if _, ok, _ := small.Form(p, "huge", func() ([]byte, error) { return huge, nil }, true); ok {
 		t.Error("a form larger than half the cache was kept")
+	}
+}
+
+// The worker that finishes a process keeps it in its cache: the client
+// polling for it gets the result without reading back what was just written.
+func TestFinishedResultIsServedFromMemory(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	store := &countingStore{Store: db}
+	c := &clock{now: start}
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
+	org := layout.PayingOrg.ID
+	tok := create(t, r, org)
+	// Wait through another runner (not started), so that r reads nothing.
+	want := waitState(t, newRunner(t, db, engine.New(db, engine.Options{}), c, "b", nil), org, tok)
+
+	before := store.reads.Load()
+	got, err := r.Usage(context.Background(), org, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := store.reads.Load() - before; n != 0 {
+		t.Errorf("%d reads reached the store for the result this runner finished", n)
+	}
+	if got.State != want.State || string(got.Result) != string(want.Result) || !got.CompletedAt.Equal(want.CompletedAt) ||
+		got.LeaseOwner != want.LeaseOwner || !got.LeaseExpires.Equal(want.LeaseExpires) || got.Attempts != want.Attempts ||
+		!got.ReadyAt.Equal(want.ReadyAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Errorf("cached process differs from the stored one:\n got %+v\nwant %+v", got, want)
 	}
 }

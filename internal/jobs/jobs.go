@@ -178,10 +178,11 @@ func (r *Runner) Usage(ctx context.Context, orgID, token string) (*costexplorer.
 // Form returns the body named name derived from the result of p, a done
 // process that Usage returned (the API's CSV, envelope and gzip bodies), kept
 // beside the result in the cache and counted against its bound, so that
-// answering a GET is a lookup and a write. The first ask builds it with
-// build: at once when wait is true, otherwise in the background, the answer
-// then being "not yet" (ok false) until it is built. Concurrent asks share
-// one build. ok is also false when p is not in the cache (too large for it,
+// answering a GET is a lookup and a write. build makes it: at once when
+// wait is true; otherwise in the background from the second ask on (a
+// result read only once, as by a client that polls until it is ready, is
+// not worth the work), the answer being "not yet" (ok false) until it is
+// built. Concurrent asks share one build. ok is also false when p is not in the cache (too large for it,
 // evicted, or the cache is off) or the form was not kept: the caller then
 // makes what it needs itself.
 func (r *Runner) Form(p *costexplorer.QueryProcess, name string, build func() ([]byte, error), wait bool) (b []byte, ok bool, err error) {
@@ -282,12 +283,21 @@ func (r *Runner) runOne(ctx context.Context) bool {
 		// Otherwise the lease lapses and the process is tried again.
 		return true
 	}
-	if err := r.cfg.Store.FinishProcess(ctx, p.Token, r.cfg.Owner, body, r.cfg.Now()); err != nil {
+	finished := r.cfg.Now()
+	if err := r.cfg.Store.FinishProcess(ctx, p.Token, r.cfg.Owner, body, finished); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			log.Warn("finish query process", "err", err)
 		}
 		return true
 	}
+	// The client is polling for it: serve the first read from memory
+	// rather than read back the result just written. The process is what
+	// the store now holds (times at its microsecond precision).
+	done := *p
+	done.State, done.Result, done.Error = costexplorer.ProcessDone, body, ""
+	done.LeaseOwner, done.LeaseExpires = "", time.Time{}
+	done.CompletedAt = time.UnixMicro(finished.UnixMicro()).UTC()
+	r.cache.put(&done)
 	if r.cfg.Observe != nil {
 		r.cfg.Observe(costexplorer.ProcessDone, time.Since(start))
 	}
