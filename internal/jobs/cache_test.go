@@ -61,27 +61,10 @@ func TestResultCacheIsBounded(t *testing.T) {
 	c := &clock{now: start}
 	org := layout.PayingOrg.ID
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	tok := create(t, r, org)
-	size := len(waitState(t, r, org, tok).Result)
+	tokens, size := sixResults(t, r, org)
 
 	// A cache a little larger than four results' worth holds no more than that.
 	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
-	var tokens []string
-	// Six queries with the same answer (each names a different organization
-	// that matches nothing), so six results of the same size.
-	for i := range 6 {
-		body := `{"startDate":"2026-06-01","endDate":"2026-12-01","organizations":["` + org + `","00000000000000000000000` + string(rune('0'+i)) + `"],"groupBy":"organizations"}`
-		q, err := costexplorer.ParseQueryRequest(org, []byte(body), costexplorer.QueryLimits{Now: start})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := r.CreateQuery(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitState(t, r, org, tok)
-		tokens = append(tokens, tok)
-	}
 	for _, tok := range tokens {
 		if _, err := small.Usage(context.Background(), org, tok); err != nil {
 			t.Fatal(err)
