@@ -170,10 +170,16 @@ for q in $results; do
     case $form in csv) accept=$csv ;; envelope) url=$url?envelope=true ;; esac
     file=$work/nginx/root/$q-$form
     curl -sf -H "$auth" -H "$accept" "$url" -o "$file"
-    # gzip_static sends the .gz beside the file: our server's gzip bytes when
-    # it sends gzip, else gzip -6 of the plain bytes.
-    curl -sf -H "$auth" -H "$accept" -H "Accept-Encoding: gzip" -D "$work/h" "$url" -o "$file.gz"
+    # gzip_static sends the .gz beside the file: our server's gzip bytes
+    # (built from a result's second ask on, in the background), else gzip -6
+    # of the plain bytes.
+    for _ in $(seq 1 50); do
+      curl -sf -H "$auth" -H "$accept" -H "Accept-Encoding: gzip" -D "$work/h" "$url" -o "$file.gz"
+      grep -qi '^content-encoding: *gzip' "$work/h" && break
+      sleep 0.1
+    done
     if ! grep -qi '^content-encoding: *gzip' "$work/h"; then gzip -6 -c "$file" >"$file.gz"; fi
+    cmp -s "$file" <(gzip -dc "$file.gz") || { echo "wirespeed.sh: $q $form: the gzip body is not the plain one compressed" >&2; exit 1; }
     for enc in $encodings; do
       ae=() bytes=$(stat -c %s "$file")
       if [ "$enc" = gzip ]; then ae=("Accept-Encoding: gzip"); bytes=$(stat -c %s "$file.gz"); fi
