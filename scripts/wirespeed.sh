@@ -212,4 +212,4 @@ if [ -n "$latency" ]; then
   done
 fi
 }
-main "$@"
+main "$@"; exit $?
