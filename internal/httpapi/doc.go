@@ -67,6 +67,10 @@
 //     CSV result is never enveloped;
 //   - the rate-limit buckets live in the process: with several replicas the
 //     limit applies per replica;
+//   - a ready result is gzip-compressed for a request whose Accept-Encoding
+//     prefers gzip (q-values honoured; the identity otherwise, and while
+//     its gzip form is being built) and carries Vary: Accept-Encoding;
+//     every other answer is the identity (encoding.go);
 //   - unknown query parameters are ignored (Atlas does); repeated known ones
 //     are 400;
 //   - a path under /api/ that names no operation is 404 and a wrong method

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -57,10 +56,7 @@ func (s *Server) getUsage(c *call) (reply, error) {
 		return nil, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.",
 			Err: errors.New("query process " + token[:tokenPrefixLen] + " is done without a result")}
 	}
-	if c.neg.format == formatCSV {
-		return csvResult(p.Result)
-	}
-	return entity{http.StatusOK, json.RawMessage(p.Result)}, nil
+	return s.resultBody(c, p)
 }
 
 // processingEnvelope is the ?envelope=true answer while a query is processing.
@@ -97,29 +93,4 @@ func (p processing) write(w http.ResponseWriter, c *call) {
 	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
-}
-
-// csvBody is a ready result as the contract's CSV.
-type csvBody []byte
-
-// csvResult renders the stored JSON result as the contract's CSV. The
-// header line is always written, so a ready result is never empty.
-func csvResult(result []byte) (reply, error) {
-	var res costexplorer.Result
-	if err := json.Unmarshal(result, &res); err != nil {
-		return nil, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.", Err: err}
-	}
-	var buf bytes.Buffer
-	if err := costexplorer.WriteCSV(&buf, res.UsageDetails); err != nil {
-		return nil, &costexplorer.Error{Code: costexplorer.ErrInternal, Detail: "Unexpected error.", Err: err}
-	}
-	return csvBody(buf.Bytes()), nil
-}
-
-func (b csvBody) write(w http.ResponseWriter, c *call) {
-	h := w.Header()
-	h.Set("Content-Type", contentType(c.neg.version, formatCSV))
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,27 +61,10 @@ func TestResultCacheIsBounded(t *testing.T) {
 	c := &clock{now: start}
 	org := layout.PayingOrg.ID
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	tok := create(t, r, org)
-	size := len(waitState(t, r, org, tok).Result)
+	tokens, size := sixResults(t, r, org)
 
 	// A cache a little larger than four results' worth holds no more than that.
 	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
-	var tokens []string
-	// Six queries with the same answer (each names a different organization
-	// that matches nothing), so six results of the same size.
-	for i := range 6 {
-		body := `{"startDate":"2026-06-01","endDate":"2026-12-01","organizations":["` + org + `","00000000000000000000000` + string(rune('0'+i)) + `"],"groupBy":"organizations"}`
-		q, err := costexplorer.ParseQueryRequest(org, []byte(body), costexplorer.QueryLimits{Now: start})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := r.CreateQuery(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitState(t, r, org, tok)
-		tokens = append(tokens, tok)
-	}
 	for _, tok := range tokens {
 		if _, err := small.Usage(context.Background(), org, tok); err != nil {
 			t.Fatal(err)
@@ -95,5 +79,190 @@ func TestResultCacheIsBounded(t *testing.T) {
 	}
 	if store.reads.Load() == before {
 		t.Error("six results fit in a cache bounded to about four")
+	}
+}
+
+// sixResults returns the tokens of six done results of the same size (each
+// names a different organization that matches nothing) and that size.
+func sixResults(t *testing.T, r *jobs.Runner, org string) ([]string, int) {
+	t.Helper()
+	var tokens []string
+	size := 0
+	for i := range 6 {
+		body := `{"startDate":"2026-06-01","endDate":"2026-12-01","organizations":["` + org + `","00000000000000000000000` + string(rune('0'+i)) + `"],"groupBy":"organizations"}`
+		q, err := costexplorer.ParseQueryRequest(org, []byte(body), costexplorer.QueryLimits{Now: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := r.CreateQuery(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size = len(waitState(t, r, org, tok).Result)
+		tokens = append(tokens, tok)
+	}
+	return tokens, size
+}
+
+func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
+	org := layout.PayingOrg.ID
+	tok := create(t, r, org)
+	p := waitState(t, r, org, tok)
+
+	var builds atomic.Int64
+	build := func() ([]byte, error) {
+		builds.Add(1)
+		time.Sleep(10 * time.Millisecond) // long enough for the asks below to overlap
+		return append([]byte("form of "), p.Result...), nil
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, ok, err := r.Form(p, "x", build, true)
+			if err != nil || !ok || string(b) != "form of "+string(p.Result) {
+				t.Errorf("form: %q %v %v", b, ok, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := builds.Load(); n != 1 {
+		t.Errorf("eight concurrent asks built the form %d times, want once", n)
+	}
+	// Another form of the same result is another build.
+	if b, ok, _ := r.Form(p, "y", func() ([]byte, error) { return []byte("y"), nil }, true); !ok || string(b) != "y" {
+		t.Errorf("form y: %q %v", b, ok)
+	}
+	// A process that is not the cached one (here a copy) has no forms: the
+	// caller builds what it needs.
+	cp := *p
+	if _, ok, _ := r.Form(&cp, "x", build, true); ok || builds.Load() != 1 {
+		t.Errorf("a process outside the cache: ok %v, builds %d", ok, builds.Load())
+	}
+}
+
+func TestFormInTheBackground(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	c := &clock{now: start}
+	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
+	org := layout.PayingOrg.ID
+	p := waitState(t, r, org, create(t, r, org))
+
+	// The first ask without waiting builds nothing: a waiting ask after it
+	// runs its own build.
+	never := func() ([]byte, error) { return []byte("from the first ask"), nil }
+	if _, ok, _ := r.Form(p, "once", never, false); ok {
+		t.Fatal("the first ask without waiting found a form")
+	}
+	if b, ok, _ := r.Form(p, "once", func() ([]byte, error) { return []byte("waited"), nil }, true); !ok || string(b) != "waited" {
+		t.Errorf("the waiting ask got %q, %v: the first ask built", b, ok)
+	}
+
+	// The second starts the build in the background; asks meanwhile get
+	// "not yet", and the bytes once it is done.
+	release := make(chan struct{})
+	build := func() ([]byte, error) { <-release; return []byte("gz"), nil }
+	for i := range 3 {
+		if _, ok, _ := r.Form(p, "gz", build, false); ok {
+			t.Fatalf("ask %d: a form not built yet was answered", i+1)
+		}
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, ok, err := r.Form(p, "gz", build, false)
+		if ok {
+			if err != nil || string(b) != "gz" {
+				t.Errorf("form: %q %v", b, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background build never finished")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestFormsCountAgainstTheCacheBound(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	store := &countingStore{Store: db}
+	c := &clock{now: start}
+	org := layout.PayingOrg.ID
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
+	tokens, size := sixResults(t, r, org)
+
+	// Room for four results: three fit with room to spare…
+	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
+	var ps []*costexplorer.QueryProcess
+	for _, tok := range tokens[:3] {
+		p, err := small.Usage(context.Background(), org, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	before := store.reads.Load()
+	for _, tok := range tokens[:3] {
+		small.Usage(context.Background(), org, tok)
+	}
+	if store.reads.Load() != before {
+		t.Fatal("three results do not fit in a cache bounded to four")
+	}
+	// …until the forms of two of them, each the size of a result, take the
+	// room of the fourth and more: the least recently used result goes.
+	for _, p := range ps[1:] {
+		form := make([]byte, size)
+		if _, ok, _ := small.Form(p, "big", func() ([]byte, error) { return form, nil }, true); !ok {
+			t.Fatal("form not kept")
+		}
+	}
+	for _, tok := range tokens[:3] {
+		small.Usage(context.Background(), org, tok)
+	}
+	if store.reads.Load() == before {
+		t.Error("forms do not count against the bound: every result is still cached")
+	}
+
+	// A form that would take an entry past half the cache is built for the
+	// one who asked and not kept.
+	p, _ := small.Usage(context.Background(), org, tokens[5])
+	huge := make([]byte, size*2)
+	if b, ok, _ := small.Form(p, "huge", func() ([]byte, error) { return huge, nil }, true); !ok || len(b) != len(huge) {
+		t.Fatalf("huge form: %d bytes, ok %v", len(b), ok)
+	}
+	if _, ok, _ := small.Form(p, "huge", func() ([]byte, error) { return huge, nil }, true); ok {
+		t.Error("a form larger than half the cache was kept")
+	}
+}
+
+// The worker that finishes a process keeps it in its cache: the client
+// polling for it gets the result without reading back what was just written.
+func TestFinishedResultIsServedFromMemory(t *testing.T) {
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	store := &countingStore{Store: db}
+	c := &clock{now: start}
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
+	org := layout.PayingOrg.ID
+	tok := create(t, r, org)
+	// Wait through another runner (not started), so that r reads nothing.
+	want := waitState(t, newRunner(t, db, engine.New(db, engine.Options{}), c, "b", nil), org, tok)
+
+	before := store.reads.Load()
+	got, err := r.Usage(context.Background(), org, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := store.reads.Load() - before; n != 0 {
+		t.Errorf("%d reads reached the store for the result this runner finished", n)
+	}
+	if got.State != want.State || string(got.Result) != string(want.Result) || !got.CompletedAt.Equal(want.CompletedAt) ||
+		got.LeaseOwner != want.LeaseOwner || !got.LeaseExpires.Equal(want.LeaseExpires) || got.Attempts != want.Attempts ||
+		!got.ReadyAt.Equal(want.ReadyAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+		t.Errorf("cached process differs from the stored one:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,8 +46,9 @@ type Config struct {
 	Owner         string // this replica's lease owner name (host-pid-random)
 
 	// ResultCacheBytes bounds the in-memory cache of done results served by
-	// Usage (16 MiB: with the collector's headroom that is about twice as
-	// much resident memory); a negative value turns the cache off.
+	// Usage, counting the bytes of every form derived from them (Form) (16
+	// MiB: with the collector's headroom that is about twice as much
+	// resident memory); a negative value turns the cache off.
 	ResultCacheBytes int64
 	Logger           *slog.Logger
 
@@ -174,6 +174,20 @@ func (r *Runner) Usage(ctx context.Context, orgID, token string) (*costexplorer.
 	return p, nil
 }
 
+// Form returns the body named name derived from the result of p, a done
+// process that Usage returned (the API's CSV, envelope and gzip bodies), kept
+// beside the result in the cache and counted against its bound, so that
+// answering a GET is a lookup and a write. build makes it: at once when
+// wait is true; otherwise in the background from the second ask on (a
+// result read only once, as by a client that polls until it is ready, is
+// not worth the work), the answer being "not yet" (ok false) until it is
+// built. Concurrent asks share one build. ok is also false when p is not in the cache (too large for it,
+// evicted, or the cache is off) or the form was not kept: the caller then
+// makes what it needs itself.
+func (r *Runner) Form(p *costexplorer.QueryProcess, name string, build func() ([]byte, error), wait bool) (b []byte, ok bool, err error) {
+	return r.cache.form(p, name, build, wait)
+}
+
 // Start runs the workers and the janitor until Stop is called or ctx ends.
 func (r *Runner) Start(ctx context.Context) {
 	r.mu.Lock()
@@ -268,12 +282,21 @@ func (r *Runner) runOne(ctx context.Context) bool {
 		// Otherwise the lease lapses and the process is tried again.
 		return true
 	}
-	if err := r.cfg.Store.FinishProcess(ctx, p.Token, r.cfg.Owner, body, r.cfg.Now()); err != nil {
+	finished := r.cfg.Now()
+	if err := r.cfg.Store.FinishProcess(ctx, p.Token, r.cfg.Owner, body, finished); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			log.Warn("finish query process", "err", err)
 		}
 		return true
 	}
+	// The client is polling for it: serve the first read from memory
+	// rather than read back the result just written. The process is what
+	// the store now holds (times at its microsecond precision).
+	done := *p
+	done.State, done.Result, done.Error = costexplorer.ProcessDone, body, ""
+	done.LeaseOwner, done.LeaseExpires = "", time.Time{}
+	done.CompletedAt = time.UnixMicro(finished.UnixMicro()).UTC()
+	r.cache.put(&done)
 	if r.cfg.Observe != nil {
 		r.cfg.Observe(costexplorer.ProcessDone, time.Since(start))
 	}
@@ -307,7 +330,12 @@ func (r *Runner) evaluate(ctx context.Context, p *costexplorer.QueryProcess) (bo
 	if rows == nil {
 		rows = []costexplorer.Row{}
 	}
-	return json.Marshal(costexplorer.Result{UsageDetails: rows})
+	b := appendResult(make([]byte, 0, 64+160*len(rows)), rows)
+	if cap(b)-len(b) > len(b)/8 {
+		// The result is kept (store, cache): not its spare room.
+		b = append([]byte(nil), b...)
+	}
+	return b, nil
 }
 
 func (r *Runner) janitor(ctx context.Context) {
