@@ -33,18 +33,37 @@ var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
 // for the rules). SKUs are created and line items inserted with prepared
 // statements on the write connection.
 func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
-	return db.Ingest(ctx, b, sqlstore.IngestOptions{
+	return db.Ingest(ctx, b, db.ingestOptions(ingestCachePragma))
+}
+
+// sessionCachePragma is the page cache of the write connection during an
+// ingest session: 64 MiB. A session is a file imported in chunks in bounded
+// memory; a chunk's items go in key order, near the pages the chunk before
+// touched, and a page the cache drops is read again from the operating
+// system's cache, which is not the process's memory.
+var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 65536)
+
+// BeginUsage opens an ingest session (see [sqlstore.Session]) on the write
+// connection, which it holds until the session ends.
+func (db *DB) BeginUsage(ctx context.Context) (costexplorer.UsageSession, error) {
+	return db.BeginIngest(ctx, db.ingestOptions(sessionCachePragma))
+}
+
+// ingestOptions returns the options of an ingest whose transaction first
+// sets the write connection's page cache with cachePragma.
+func (db *DB) ingestOptions(cachePragma string) sqlstore.IngestOptions {
+	return sqlstore.IngestOptions{
 		Cache: db.keys.keys,
 		Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
 			tx := q.(txQuerier).tx
-			// The write connection's page cache grows to ingestCacheKiB once
-			// this process ingests (see Open), and stays so for later batches.
-			if _, err := tx.ExecContext(ctx, ingestCachePragma); err != nil {
+			// The write connection's page cache grows once this process
+			// ingests (see Open), and stays so for later batches.
+			if _, err := tx.ExecContext(ctx, cachePragma); err != nil {
 				return nil, err
 			}
 			return &bulk{tx: tx}, nil
 		},
-	})
+	}
 }
 
 // bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]). Its
