@@ -3,8 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/sqlstore"
@@ -131,9 +135,17 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 
 // InsertItems inserts the rows, skipping ids already stored, insertChunk
 // rows a statement, and returns the rows that were inserted.
+//
+// Most rows are new: a plain INSERT of a chunk, which returns nothing, costs
+// a third less than one with ON CONFLICT and RETURNING. When the primary key
+// refuses a row, SQLite backs that statement out (and only it), and the
+// chunk goes again with ON CONFLICT DO NOTHING RETURNING id, as do the
+// batch's later chunks: rows come in key order, so a re-imported batch fails
+// on the first row of its first chunk.
 func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
 	args := make([]any, 0, insertChunk*15)
+	plain := true
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
 		args = args[:0]
@@ -145,6 +157,17 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 				sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
 				sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
 		}
+		if plain {
+			err := b.insertPlain(ctx, len(chunk), args)
+			if err == nil {
+				inserted = append(inserted, chunk...)
+				continue
+			}
+			if se := (*sqlite.Error)(nil); !errors.As(err, &se) || se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+				return nil, fmt.Errorf("insert line items: %w", err)
+			}
+			plain = false
+		}
 		var err error
 		if inserted, err = b.insertChunk(ctx, len(chunk), args, unique, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
@@ -153,13 +176,27 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 	return inserted, nil
 }
 
+const (
+	itemInsert = "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents," +
+		" bill_day, detail_id, tag_set_id, discount_percent, discount_cents) VALUES "
+	itemRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+// insertPlain runs the INSERT of n line items with args, without a conflict
+// clause.
+func (b *bulk) insertPlain(ctx context.Context, n int, args []any) error {
+	stmt, err := b.stmt(ctx, itemInsert+itemRow+strings.Repeat(", "+itemRow, n-1))
+	if err != nil {
+		return err
+	}
+	_, err = stmt.ExecContext(ctx, args...)
+	return err
+}
+
 // insertChunk runs the INSERT of n line items with args and appends the rows
 // it inserted to inserted.
 func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,"+
-		" bill_day, detail_id, tag_set_id, discount_percent, discount_cents)"+
-		" VALUES "+row+strings.Repeat(", "+row, n-1)+
+	stmt, err := b.stmt(ctx, itemInsert+itemRow+strings.Repeat(", "+itemRow, n-1)+
 		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
 	if err != nil {
 		return nil, err
