@@ -12,8 +12,9 @@
 //
 // The tables are those of internal/sqlite, under the same migration numbers:
 // dimensions (organizations, projects, clusters, skus, services) behind
-// integer surrogate keys; line items keyed by (org_id, project_id,
-// cluster_id, day, id), 0 for no project or cluster, so that data
+// integer surrogate keys; invoices with their payments and refunds; line
+// items keyed by (org_id, invoice_id, project_id, cluster_id, day, id), 0 for
+// no project or cluster, so that one invoice is one range of the key and data
 // arriving resource by resource appends at the right edge of the key (the
 // 16-byte id, last, is the idempotency key), with no other index; a monthly rollup maintained in the
 // transaction of every ingest; a one-row usage_state with the data version

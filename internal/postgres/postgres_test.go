@@ -212,6 +212,7 @@ func TestVerifyReportsTampering(t *testing.T) {
 	rawExec(t, dsn,
 		"UPDATE rollup SET cents = cents + 1 WHERE (month, org_id, project_id, cluster_id, service) = (SELECT month, org_id, project_id, cluster_id, service FROM rollup LIMIT 1)",
 		"UPDATE usage_state SET total_cents = total_cents + 5",
+		"UPDATE invoices SET credits_cents = credits_cents + 7 WHERE id = (SELECT MIN(id) FROM invoices)",
 		// A line item whose SKU does not exist: line items carry no foreign
 		// keys, so Verify is what notices.
 		"INSERT INTO line_items (id, org_id, invoice_id, project_id, cluster_id, sku_id, day, quantity, unit_price_nanos, cents) SELECT '\\x00'::bytea, org_id, invoice_id, project_id, cluster_id, 999999, day, quantity, unit_price_nanos, 0 FROM line_items LIMIT 1",
@@ -222,8 +223,8 @@ func TestVerifyReportsTampering(t *testing.T) {
 	}
 	// The dangling SKU, the tampered cell, the cell the extra item would
 	// belong to (its service unknown), the count (the extra item is not
-	// counted) and the total.
-	want := []string{"its SKU is missing", "holds", "missing, line items sum to", "usage state: counts", "usage state: total"}
+	// counted), the total and the invoice's credits.
+	want := []string{"its SKU is missing", "holds", "missing, line items sum to", "usage state: counts", "usage state: total", "its line items sum to"}
 	if len(lines) != len(want) {
 		t.Fatalf("Verify found %d problems %q, want %d", len(lines), lines, len(want))
 	}

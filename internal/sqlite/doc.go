@@ -10,12 +10,16 @@
 //
 // Dimension tables (organizations, projects, clusters, skus, services) hold
 // the 24-hex Atlas ids and names behind small integer surrogate keys. Line
-// items are a WITHOUT ROWID table clustered by (organization, project,
-// cluster, day, id): the 16-byte id, the idempotency key, comes last, so
-// that items arriving resource by resource land near each other rather than
-// at random. They carry only integers and a REAL: about 50 bytes a row before
-// b-tree slack. Nothing else indexes them, because queries read the monthly rollup,
-// which every ingest updates in its own transaction.
+// items are a WITHOUT ROWID table clustered by (organization, invoice,
+// project, cluster, day, id): one invoice's items are one range, and the
+// 16-byte id, the idempotency key, comes last, so that items arriving
+// resource by resource land near each other rather than at random. They
+// carry only integers and REALs, their tags and descriptive fields as keys
+// of dictionaries (tag_sets, item_details), NULL when absent: about 58 bytes
+// a row before b-tree slack (68 bytes an item on disk in the ingest
+// benchmark). Nothing else indexes them, because queries read the monthly
+// rollup and the invoices' amounts, which every ingest updates in its own
+// transaction.
 //
 // # Concurrency
 //

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -145,20 +146,26 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
 	args := make([]any, 0, insertChunk*15)
-	plain := true
+	fresh := true // no row refused yet
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
+		// Items without invoice details (usage from a source that has none)
+		// go through a statement without those columns, left NULL: a third
+		// fewer parameters to bind.
+		plain := !slices.ContainsFunc(chunk, hasDetails)
 		args = args[:0]
 		for i := range chunk {
 			r := &chunk[i]
 			li := r.Item
 			args = append(args, r.Org, r.Invoice, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
-				li.Quantity, li.UnitPriceNanos, int64(li.Amount),
-				sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
-				sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
+				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
+			if !plain {
+				args = append(args, sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
+					sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
+			}
 		}
-		if plain {
-			err := b.insertPlain(ctx, len(chunk), args)
+		if fresh {
+			err := b.insertNew(ctx, len(chunk), plain, args)
 			if err == nil {
 				inserted = append(inserted, chunk...)
 				continue
@@ -166,26 +173,31 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 			if se := (*sqlite.Error)(nil); !errors.As(err, &se) || se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 				return nil, fmt.Errorf("insert line items: %w", err)
 			}
-			plain = false
+			fresh = false
 		}
 		var err error
-		if inserted, err = b.insertChunk(ctx, len(chunk), args, unique, index, inserted); err != nil {
+		if inserted, err = b.insertChunk(ctx, len(chunk), plain, args, unique, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-const (
-	itemInsert = "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents," +
-		" bill_day, detail_id, tag_set_id, discount_percent, discount_cents) VALUES "
-	itemRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+// itemInsert returns the INSERT of n line items, without the columns after
+// cents when plain.
+func itemInsert(n int, plain bool) string {
+	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	if !plain {
+		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	return "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents" + cols + ")" +
+		" VALUES " + row + strings.Repeat(", "+row, n-1)
+}
 
-// insertPlain runs the INSERT of n line items with args, without a conflict
+// insertNew runs the INSERT of n line items with args, without a conflict
 // clause.
-func (b *bulk) insertPlain(ctx context.Context, n int, args []any) error {
-	stmt, err := b.stmt(ctx, itemInsert+itemRow+strings.Repeat(", "+itemRow, n-1))
+func (b *bulk) insertNew(ctx context.Context, n int, plain bool, args []any) error {
+	stmt, err := b.stmt(ctx, itemInsert(n, plain))
 	if err != nil {
 		return err
 	}
@@ -195,8 +207,8 @@ func (b *bulk) insertPlain(ctx context.Context, n int, args []any) error {
 
 // insertChunk runs the INSERT of n line items with args and appends the rows
 // it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt, err := b.stmt(ctx, itemInsert+itemRow+strings.Repeat(", "+itemRow, n-1)+
+func (b *bulk) insertChunk(ctx context.Context, n int, plain bool, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+	stmt, err := b.stmt(ctx, itemInsert(n, plain)+
 		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
 	if err != nil {
 		return nil, err
@@ -218,4 +230,10 @@ func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqls
 		inserted = append(inserted, *r)
 	}
 	return inserted, res.Err()
+}
+
+// hasDetails reports whether r has a value for a column after cents.
+func hasDetails(r sqlstore.ItemRow) bool {
+	li := r.Item
+	return li.BillDate != 0 || r.Detail != 0 || r.TagSet != 0 || li.DiscountPercent != 0 || li.Discount != 0
 }

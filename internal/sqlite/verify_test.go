@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +49,43 @@ func TestVerifyReportsBrokenLineItemReferences(t *testing.T) {
 			}
 			if want := "line item " + id + ": " + c.want; !slices.Contains(lines, want) {
 				t.Fatalf("Verify = %q; want it to contain %q", lines, want)
+			}
+		})
+	}
+}
+
+// Invoice amounts are kept by ingest, not recomputed on read: Verify
+// recomputes them from the line items and reports where they drift, and a
+// line item filed under another organization's invoice.
+func TestVerifyReportsInvoiceDrift(t *testing.T) {
+	for _, c := range []struct {
+		name, tamper, want string
+	}{
+		{"Charges", "UPDATE invoices SET charges_cents = charges_cents + 1 WHERE id = (SELECT MIN(id) FROM invoices)", "its line items sum to"},
+		{"Credits", "UPDATE invoices SET credits_cents = credits_cents + 1 WHERE id = (SELECT MIN(id) FROM invoices)", "its line items sum to"},
+		{"ItemOfAnotherOrganization", "UPDATE line_items SET invoice_id = (SELECT i.id FROM invoices i WHERE i.org_id <> line_items.org_id LIMIT 1)" +
+			" WHERE id = (SELECT id FROM line_items LIMIT 1)", "holds line items of another organization"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db, path := open(t)
+			smallData(t, db)
+			if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
+				t.Fatalf("Verify = %q, %v before tampering", lines, err)
+			}
+			conn, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.Exec(c.tamper); err != nil {
+				t.Fatal(err)
+			}
+			lines, err := db.Verify(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, c.want) }) {
+				t.Fatalf("Verify = %q; want a line containing %q", lines, c.want)
 			}
 		})
 	}

@@ -65,17 +65,21 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 		m := &metas[i]
 		org, err := t.Org(m.OrgID)
 		if err != nil {
-			return nil, In(m.String(), err)
+			return nil, inBatch(m.String(), err)
 		}
 		k := InvoiceKey{org, m.Month}
 		if prev, ok := want[k]; ok && prev != m.ID {
-			return nil, ValidationErr("%s: the batch names invoices %s and %s for organization %s, %s", m, prev, m.ID, m.OrgID, m.Month)
+			return nil, validationErr("%s: the batch names invoices %s and %s for organization %s, %s", m, prev, m.ID, m.OrgID, m.Month)
 		}
 		want[k], metaKeys[i] = m.ID, k
 	}
+	// Items come grouped by resource and day: look an invoice up only when
+	// the organization or month changes from the item before.
 	var (
 		lastDay   costexplorer.Day = -1
 		lastMonth costexplorer.Month
+		lastKey   = InvoiceKey{Org: -1}
+		known     bool
 		missing   []InvoiceKey
 	)
 	for i := range rows {
@@ -83,15 +87,17 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 		if r.Item.Date != lastDay {
 			lastDay, lastMonth = r.Item.Date, r.Item.Date.Month()
 		}
-		k := InvoiceKey{r.Org, lastMonth}
-		if _, ok := t.invoice(k); !ok {
-			if _, seen := want[k]; !seen {
-				missing = append(missing, k)
-				want[k] = ""
+		if k := (InvoiceKey{r.Org, lastMonth}); k != lastKey {
+			lastKey = k
+			if _, known = t.invoice(k); !known {
+				if _, seen := want[k]; !seen {
+					missing = append(missing, k)
+					want[k] = ""
+				}
 			}
-			if want[k] == "" && r.Item.InvoiceID != "" {
-				want[k] = r.Item.InvoiceID
-			}
+		}
+		if !known && want[lastKey] == "" && r.Item.InvoiceID != "" {
+			want[lastKey] = r.Item.InvoiceID
 		}
 	}
 	for _, k := range metaKeys {
@@ -102,11 +108,8 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 	if err := t.createInvoices(missing, want); err != nil {
 		return nil, err
 	}
-	var (
-		ref     InvoiceRef
-		lastKey = InvoiceKey{Org: -1}
-	)
-	lastDay = -1
+	var ref InvoiceRef
+	lastDay, lastKey = -1, InvoiceKey{Org: -1}
 	for i := range rows {
 		r := &rows[i]
 		if r.Item.Date != lastDay {
@@ -207,9 +210,14 @@ func (t *ingestTx) resolveDicts(rows []ItemRow) error {
 		tags    map[costexplorer.Tags]bool
 		details map[Details]bool
 	)
+	var (
+		lastTags    costexplorer.Tags
+		lastDetails Details
+	)
 	for i := range rows {
 		li := rows[i].Item
-		if !li.Tags.IsZero() {
+		if !li.Tags.IsZero() && li.Tags != lastTags {
+			lastTags = li.Tags
 			if _, ok := t.tagSet(li.Tags); !ok {
 				if tags == nil {
 					tags = map[costexplorer.Tags]bool{}
@@ -217,7 +225,8 @@ func (t *ingestTx) resolveDicts(rows []ItemRow) error {
 				tags[li.Tags] = true
 			}
 		}
-		if d := DetailsOf(li); d != (Details{}) {
+		if d := DetailsOf(li); d != (Details{}) && d != lastDetails {
+			lastDetails = d
 			if _, ok := t.detail(d); !ok {
 				if details == nil {
 					details = map[Details]bool{}
@@ -240,13 +249,23 @@ func (t *ingestTx) resolveDicts(rows []ItemRow) error {
 		}
 		t.Details[d] = id
 	}
+	// Consecutive items mostly share their tags and details (one resource's
+	// items of a day): look them up only when they change.
+	lastTags, lastDetails = costexplorer.Tags{}, Details{}
+	var lastTag, lastDetail int64
 	for i := range rows {
 		r := &rows[i]
-		if !r.Item.Tags.IsZero() {
-			r.TagSet, _ = t.tagSet(r.Item.Tags)
+		if tg := r.Item.Tags; !tg.IsZero() {
+			if tg != lastTags || lastTag == 0 {
+				lastTags, lastTag = tg, t.TagSets[tg]
+			}
+			r.TagSet = lastTag
 		}
 		if d := DetailsOf(r.Item); d != (Details{}) {
-			r.Detail, _ = t.detail(d)
+			if d != lastDetails || lastDetail == 0 {
+				lastDetails, lastDetail = d, t.Details[d]
+			}
+			r.Detail = lastDetail
 		}
 	}
 	return nil

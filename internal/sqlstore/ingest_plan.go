@@ -146,7 +146,7 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	for i := range rows {
 		r := &rows[i]
 		d.cells[CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
-		if r.Invoice != last { // rows come in key order: an invoice's rows follow each other
+		if r.Invoice != last { // an invoice's rows mostly follow each other
 			last = r.Invoice
 			if inv = d.invoices[last]; inv == nil {
 				inv = &InvoiceDelta{}
