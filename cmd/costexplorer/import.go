@@ -23,7 +23,11 @@ Amount are required). FILE "-" reads standard input.
 Each file is imported on its own and all-or-nothing: a bad row rejects its
 whole file with FILE:LINE:COLUMN and the store keeps none of it, while the
 other files are still imported (the exit status is then 1). Importing a file
-again inserts nothing; identical rows within one file are all kept.`
+again inserts nothing; identical rows within one file are all kept.
+
+A file of any size is read and stored as it is read, in one transaction, in
+bounded memory (about 200 MB at most); a few bytes a row go to a temporary
+file (TMPDIR) to count repeated rows.`
 
 var importExamples = []string{
 	"costexplorer import usage invoice-2024-06.csv",

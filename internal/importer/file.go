@@ -21,10 +21,8 @@ type Summary struct {
 	Total      costexplorer.Cents
 }
 
-// ImportFile parses the file at path and ingests it in one IngestUsage call:
-// the store gains the whole file or, on any error, nothing. path must name a
-// regular file (not a directory, device or pipe). Parse faults are
-// *ImportError; store faults are returned wrapped, naming the file.
+// ImportFile imports the file at path (see Import). path must name a
+// regular file (not a directory, device or pipe).
 func ImportFile(ctx context.Context, store costexplorer.UsageStore, path string) (Summary, error) {
 	f, err := openRegular(path)
 	if err != nil {
@@ -34,10 +32,95 @@ func ImportFile(ctx context.Context, store costexplorer.UsageStore, path string)
 	return Import(ctx, store, path, f)
 }
 
-// Import is ImportFile for a file already open (standard input): it reads r
-// completely, naming it name in the summary and errors, and ingests it in one
-// IngestUsage call.
+// ChunkRows is how many rows the importer hands the store at a time.
+const ChunkRows = 16384
+
+// Import reads the invoice CSV r, naming it name in the summary and errors,
+// and ingests it all-or-nothing: the store gains the whole file or, on any
+// error, nothing. Parse faults are *ImportError; store faults are returned
+// wrapped, naming the file.
+//
+// A store that ingests in sessions (costexplorer.UsageSessionStore) gets the
+// file in chunks of ChunkRows rows as they are read, within one session
+// committed at the end: memory stays bounded whatever the file's size, and
+// reading overlaps ingesting. Any other store gets one IngestUsage of the
+// whole file, which must then fit in memory (MaxFileSize).
 func Import(ctx context.Context, store costexplorer.UsageStore, name string, r io.Reader) (Summary, error) {
+	ss, ok := store.(costexplorer.UsageSessionStore)
+	if !ok {
+		return importWhole(ctx, store, name, r)
+	}
+	return importStream(ctx, ss, name, r, ChunkRows, 0)
+}
+
+// importStream is Import into a session store, in chunks of chunkRows rows,
+// with a Bloom filter of at most bloomBytes (0: maxBloomBytes).
+func importStream(ctx context.Context, ss costexplorer.UsageSessionStore, name string, r io.Reader, chunkRows, bloomBytes int) (Summary, error) {
+	sum := Summary{File: name}
+	occ, err := newSpillCounter(bloomBytes)
+	if err != nil {
+		return sum, &ImportError{File: name, Msg: err.Error()}
+	}
+	defer occ.close()
+	sess, err := ss.BeginUsage(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("%s: ingest: %w", name, err)
+	}
+	defer sess.Rollback()
+
+	// The store takes chunk n while the parser reads chunk n+1: two cores
+	// busy, and at most three chunks in memory (one read, one queued, one
+	// in the store).
+	chunks := make(chan *costexplorer.UsageBatch, 1)
+	failed := make(chan struct{})
+	var storeErr error
+	stored := make(chan struct{})
+	go func() {
+		defer close(stored)
+		for b := range chunks {
+			if storeErr != nil {
+				continue
+			}
+			if storeErr = sess.Add(ctx, b); storeErr != nil {
+				close(failed)
+			}
+		}
+	}()
+	errStore := errors.New("store failed")
+	p := newParser(name, r, occ)
+	p.chunkRows = chunkRows
+	p.batch.Items = make([]costexplorer.LineItem, 0, chunkRows)
+	p.emit = func(b *costexplorer.UsageBatch) error {
+		select {
+		case chunks <- b:
+			return nil
+		case <-failed:
+			return errStore
+		}
+	}
+	parseErr := p.parse()
+	close(chunks)
+	<-stored
+	sum.Rows, sum.Total = p.rows, p.total
+	switch {
+	case parseErr != nil && !errors.Is(parseErr, errStore):
+		return sum, parseErr
+	case storeErr != nil:
+		return sum, fmt.Errorf("%s: ingest: %w", name, storeErr)
+	}
+	if sum.Rows == 0 {
+		return sum, nil // sess.Rollback: nothing to commit
+	}
+	res, err := sess.Commit(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("%s: ingest: %w", name, err)
+	}
+	sum.Inserted, sum.Duplicates = res.Inserted, res.Duplicates
+	return sum, nil
+}
+
+// importWhole parses the whole file and ingests it in one IngestUsage call.
+func importWhole(ctx context.Context, store costexplorer.UsageStore, name string, r io.Reader) (Summary, error) {
 	sum := Summary{File: name}
 	b, err := Parse(name, r)
 	if err != nil {
@@ -82,9 +165,6 @@ func openRegular(path string) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, notRegular(fi)
-	}
-	if fi.Size() > MaxFileSize {
-		return nil, &ImportError{File: path, Msg: fmt.Sprintf("file is %d bytes, larger than the %d MiB limit", fi.Size(), MaxFileSize>>20)}
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -1,10 +1,12 @@
 // Package importer reads usage in the Atlas invoice CSV layout (DESIGN §2)
 // and ingests it into a usage store.
 //
-// A file is all-or-nothing: Parse reads it completely and any bad row rejects
-// the whole file with an *ImportError naming file, line and column; ImportFile
-// then ingests the file in one IngestUsage call, so the store either gains the
-// whole file or nothing.
+// A file is all-or-nothing: any bad row rejects the whole file with an
+// *ImportError naming file, line and column, and the store gains the whole
+// file or nothing. Import streams: it hands a session store
+// (costexplorer.UsageSessionStore) the file in chunks as it reads it, within
+// one session committed at the end, so memory stays bounded whatever the
+// file's size; Parse reads a whole file into one batch.
 //
 // Two layouts are read: the file as Atlas serves it, which opens with a
 // summary block (Invoice Number, Billing Period, Organization Name,
@@ -23,10 +25,14 @@
 // Invoice rows carry no line-item ids. Each row's id is derived from its
 // content and its occurrence count among identical rows of the same file, so
 // importing a file again inserts nothing while genuine duplicate rows (two
-// identical charges on one invoice) are both kept.
+// identical charges on one invoice) are both kept. The count is exact and
+// takes bounded memory: a Bloom filter says of most rows that their content
+// is new, and the rows it may have seen are counted once the file is read,
+// against the content hashes spilled to a temporary file (occur.go).
 package importer
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -39,10 +45,10 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
-// Limits against absurd input. A file is held in memory while it is parsed
-// (it becomes one batch anyway), so its size is bounded; fields and names are
-// bounded so that a stray binary file or a runaway quote fails fast with a
-// clear message.
+// Limits against absurd input. Parse holds a file in memory, so the size of
+// what it reads is bounded (Import streams files of any size); fields and
+// names are bounded so that a stray binary file or a runaway quote fails fast
+// with a clear message.
 const (
 	MaxFileSize  = 1 << 30 // bytes
 	MaxFieldSize = 64 << 10
@@ -115,43 +121,86 @@ var identityColumns = []column{
 
 // Parse reads one invoice CSV file completely and returns its batch: the
 // organizations, projects and clusters its rows mention, in order of first
-// appearance, and one line item per row. Any fault is an *ImportError.
+// appearance, and one line item per row. Any fault is an *ImportError. The
+// batch holds the whole file: Import streams instead.
 func Parse(name string, r io.Reader) (*costexplorer.UsageBatch, error) {
 	return parseLimited(name, r, MaxFileSize)
 }
 
 // parseLimited is Parse with a size limit that tests can make small.
 func parseLimited(name string, r io.Reader, limit int64) (*costexplorer.UsageBatch, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, &ImportError{File: name, Msg: "read: " + err.Error()}
-	}
-	if int64(len(data)) > limit {
+	lr := &limitedReader{r: r, n: limit}
+	p := newParser(name, lr, exactCounter{})
+	var batch *costexplorer.UsageBatch
+	p.emit = func(b *costexplorer.UsageBatch) error { batch = b; return nil }
+	err := p.parse()
+	if lr.over {
 		return nil, &ImportError{File: name, Msg: fmt.Sprintf("file is larger than the limit of %d bytes", limit)}
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	p := &parser{
-		name:     name,
-		data:     data,
-		orgs:     map[string]int{},
-		projects: map[string]int{},
-		clusters: map[string]int{},
-		seen:     map[string]int{},
-		batch:    &costexplorer.UsageBatch{},
-	}
-	// A row of an invoice CSV is about 200 bytes: sizing the items once
-	// spares the copies (and the peak) of a slice grown by doubling.
-	p.batch.Items = make([]costexplorer.LineItem, 0, min(len(data)/160+1, 1<<22))
-	if err := p.parse(); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return p.batch, nil
+	if batch == nil { // a file without rows
+		batch = p.batch
+	}
+	return batch, nil
 }
 
-// parser holds the state of one Parse.
+// limitedReader reads at most n bytes of r, and then fails, noting that the
+// input went on.
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+var errTooLarge = errors.New("file too large")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.over = true
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), l.n)]
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// newParser returns a parser of the file r, counting occurrences with occ.
+// Its emit is to be set: with chunkRows 0, the whole file is one batch.
+func newParser(name string, r io.Reader, occ occurrences) *parser {
+	return &parser{
+		name:     name,
+		win:      newWindow(skipBOM(r)),
+		orgs:     map[string]bool{},
+		projects: map[string]string{},
+		clusters: map[string]*clusterSeen{},
+		occ:      occ,
+		batch:    &costexplorer.UsageBatch{},
+	}
+}
+
+// skipBOM returns r without the UTF-8 byte-order mark it may start with.
+func skipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	return br
+}
+
+// parser holds the state of one file being read. Rows become line items
+// appended to batch, which goes to emit every chunkRows items (and at the
+// end) with the dimensions its items mention for the first time (and the
+// clusters whose provider or tier the chunk's rows told first).
 type parser struct {
 	name string
-	data []byte
+	win  *window
 	cr   *csv.Reader
 	idx  [numColumns]int // field index of each known column, -1 if absent
 	rec  []string
@@ -167,10 +216,30 @@ type parser struct {
 		id    string
 	}
 
-	orgs, projects, clusters map[string]int // id → index in the batch
-	seen                     map[string]int // row identity → occurrences so far
-	batch                    *costexplorer.UsageBatch
-	total                    costexplorer.Cents
+	orgs     map[string]bool         // emitted organizations
+	projects map[string]string       // emitted projects → organization
+	clusters map[string]*clusterSeen // emitted clusters
+	occ      occurrences
+	occur    int    // the occurrence of the row being replayed (see spillCounter), else 0
+	idBuf    []byte // the identity of the current row
+
+	tagKey      []byte                       // the tag cells of the current row
+	tagCache    map[string]costexplorer.Tags // tags by their cells
+	lastCluster struct{ project, name, id string }
+
+	batch     *costexplorer.UsageBatch // the chunk being filled
+	chunk     int                      // its number
+	chunkRows int
+	emit      func(*costexplorer.UsageBatch) error
+	rows      int
+	total     costexplorer.Cents
+}
+
+// clusterSeen is an emitted cluster: the chunk and index it went out in, and
+// its descriptive fields so far.
+type clusterSeen struct {
+	chunk, index   int
+	provider, tier string
 }
 
 // tagColumn is a header column the layout does not name: a tag key.
@@ -193,17 +262,17 @@ func (p *parser) fail(c column, format string, args ...any) *ImportError {
 }
 
 func (p *parser) parse() error {
-	p.cr = csv.NewReader(bytes.NewReader(p.data))
+	p.cr = csv.NewReader(p.win)
 	p.cr.FieldsPerRecord = -1 // checked here, to name the column
 	p.cr.TrimLeadingSpace = true
 	p.cr.ReuseRecord = true
 
-	header, err := p.cr.Read()
+	header, err := p.read()
 	if err == io.EOF {
 		return p.errAt(1, 1, "empty file: want a header line with the invoice CSV columns")
 	}
 	if err != nil {
-		return p.csvError(err)
+		return err
 	}
 	if isLabel(header, costexplorer.InvoiceCSVNumberLabel) {
 		if header, err = p.readSummary(header); err != nil {
@@ -215,12 +284,12 @@ func (p *parser) parse() error {
 	}
 	width := len(header)
 	for {
-		rec, err := p.cr.Read()
+		rec, err := p.read()
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return p.csvError(err)
+			return err
 		}
 		p.line, _ = p.cr.FieldPos(0)
 		if len(rec) != width {
@@ -236,6 +305,49 @@ func (p *parser) parse() error {
 			return err
 		}
 	}
+	if sc, ok := p.occ.(*spillCounter); ok {
+		err := sc.resolve(func(line int, rec []string, k int) error {
+			p.line, p.rec, p.occur = line, rec, k
+			return p.row()
+		})
+		p.occur = 0
+		if err != nil {
+			return err
+		}
+	}
+	return p.flush()
+}
+
+// read reads the next record: io.EOF at the end, else any fault is an
+// *ImportError.
+func (p *parser) read() ([]string, error) {
+	rec, err := p.cr.Read()
+	switch {
+	case err == nil:
+		p.win.advance(p.cr.InputOffset())
+		return rec, nil
+	case err == io.EOF:
+		return nil, err
+	case errors.Is(err, errRecordTooLong):
+		return nil, p.errAt(p.win.startLine, 1, "a record of more than %d MiB: a quote left open?", maxRecordBytes>>20)
+	case errors.Is(err, errTooLarge):
+		return nil, &ImportError{File: p.name, Msg: err.Error()}
+	}
+	return nil, p.csvError(err)
+}
+
+// flush emits the chunk being filled, if it holds anything.
+func (p *parser) flush() error {
+	b := p.batch
+	if len(b.Items) == 0 && len(b.Organizations) == 0 && len(b.Projects) == 0 && len(b.Clusters) == 0 {
+		return nil
+	}
+	if err := p.emit(b); err != nil {
+		return err
+	}
+	p.batch = &costexplorer.UsageBatch{Items: make([]costexplorer.LineItem, 0, p.chunkRows)}
+	p.chunk++
+	return nil
 }
 
 // readHeader maps the header's names to the known columns: names match
@@ -320,15 +432,16 @@ func (p *parser) csvError(err error) error {
 }
 
 // fieldAt returns the 1-based field position of byte column col (1-based) of
-// line, in the record that starts on startLine, by scanning the raw input
-// with the quoting rules of RFC 4180.
+// line, in the record that starts on startLine, by scanning the record's raw
+// bytes (kept by the window) with the quoting rules of RFC 4180.
 func (p *parser) fieldAt(startLine, line, col int) int {
-	off := lineOffset(p.data, startLine)
-	end := lineOffset(p.data, line) + max(col-1, 0)
-	end = min(end, len(p.data))
+	data := p.win.record()
+	off := lineOffset(data, startLine-p.win.startLine+1)
+	end := lineOffset(data, line-p.win.startLine+1) + max(col-1, 0)
+	end = min(end, len(data))
 	field, quoted := 1, false
 	for i := off; i < end; i++ {
-		switch p.data[i] {
+		switch data[i] {
 		case '"':
 			quoted = !quoted
 		case ',':

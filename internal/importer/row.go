@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"strconv"
@@ -99,40 +100,47 @@ func (p *parser) row() error {
 		return err
 	}
 
+	if other, ok := p.projects[projectID]; ok && other != orgID {
+		return p.fail(colProjectID, "project %s belongs to organization %s on an earlier line, not %s", projectID, other, orgID)
+	}
+
+	// The row's occurrence among identical rows (see occur.go): a row that
+	// cannot be counted yet is set aside, and comes back once the file is
+	// read, with its occurrence in p.occur.
+	content := p.identity(usage, billed, priceNanos, qty, unit, pct, amount)
+	k := p.occur
+	if k == 0 {
+		if k, err = p.occ.next(content); err != nil {
+			return err
+		}
+		if k == 0 {
+			return p.occ.(*spillCounter).deferRow(content, p.line, p.rec)
+		}
+	}
+
 	// Dimensions, in order of first appearance.
-	if _, ok := p.orgs[orgID]; !ok {
-		p.orgs[orgID] = len(p.batch.Organizations)
+	if !p.orgs[orgID] {
+		p.orgs[orgID] = true
 		p.batch.Organizations = append(p.batch.Organizations, costexplorer.Organization{ID: orgID, Name: orgName})
 	}
 	clusterID := ""
 	if projectID != "" {
-		if i, ok := p.projects[projectID]; !ok {
-			p.projects[projectID] = len(p.batch.Projects)
+		if _, ok := p.projects[projectID]; !ok {
+			p.projects[projectID] = orgID
 			p.batch.Projects = append(p.batch.Projects, costexplorer.Project{ID: projectID, OrgID: orgID, Name: projectName})
-		} else if other := p.batch.Projects[i].OrgID; other != orgID {
-			return p.fail(colProjectID, "project %s belongs to organization %s on an earlier line, not %s", projectID, other, orgID)
 		}
 	}
 	if clusterName != "" {
-		clusterID = costexplorer.ClusterIDFor(projectID, clusterName)
-		provider, tier := describeSKU(skuID)
-		i, ok := p.clusters[clusterID]
-		if !ok {
-			i = len(p.batch.Clusters)
-			p.clusters[clusterID] = i
-			p.batch.Clusters = append(p.batch.Clusters, costexplorer.Cluster{ID: clusterID, ProjectID: projectID, Name: clusterName})
+		if projectID != p.lastCluster.project || clusterName != p.lastCluster.name {
+			p.lastCluster.project, p.lastCluster.name = projectID, clusterName
+			p.lastCluster.id = costexplorer.ClusterIDFor(projectID, clusterName)
 		}
-		c := &p.batch.Clusters[i]
-		if c.Provider == "" {
-			c.Provider = provider
-		}
-		if c.Tier == "" {
-			c.Tier = tier
-		}
+		clusterID = p.lastCluster.id
+		p.cluster(clusterID, projectID, clusterName, skuID)
 	}
 
 	li := costexplorer.LineItem{
-		ID:              p.lineItemID(usage, billed, priceNanos, qty, unit, pct, amount),
+		ID:              p.lineItemID(k),
 		OrgID:           orgID,
 		ProjectID:       projectID,
 		ClusterID:       clusterID,
@@ -161,43 +169,87 @@ func (p *parser) row() error {
 		return p.errAt(p.line, 1, "%v", err)
 	}
 	p.total += amount
+	p.rows++
 	p.batch.Items = append(p.batch.Items, li)
+	if p.chunkRows > 0 && len(p.batch.Items) >= p.chunkRows {
+		return p.flush()
+	}
 	return nil
 }
 
-// lineItemID derives the id from the row's identity columns, in canonical
+// cluster emits the cluster of a row, or, once emitted, again in the current
+// chunk when the row's SKU tells its provider or tier first (a cluster's
+// first rows may be of SKUs that name neither).
+func (p *parser) cluster(id, projectID, name, skuID string) {
+	c, seen := p.clusters[id]
+	if !seen {
+		c = &clusterSeen{chunk: -1}
+		p.clusters[id] = c
+	}
+	if c.provider != "" && c.tier != "" {
+		return
+	}
+	provider, tier := describeSKU(skuID)
+	learnt := false
+	if c.provider == "" && provider != "" {
+		c.provider, learnt = provider, true
+	}
+	if c.tier == "" && tier != "" {
+		c.tier, learnt = tier, true
+	}
+	switch {
+	case seen && !learnt:
+	case c.chunk == p.chunk:
+		out := &p.batch.Clusters[c.index]
+		out.Provider, out.Tier = c.provider, c.tier
+	default:
+		c.chunk, c.index = p.chunk, len(p.batch.Clusters)
+		p.batch.Clusters = append(p.batch.Clusters, costexplorer.Cluster{ID: id, ProjectID: projectID, Name: name, Provider: c.provider, Tier: c.tier})
+	}
+}
+
+// identity returns the hash of the row's identity columns, in canonical
 // form where a value has one (so that "$1,000" and "1000.00" are one amount,
-// an empty Unit is the SKU's unit and "10" is "10%"), and the row's
-// occurrence count among identical rows of this file. Canonical forms make
-// the CSV costexplorer writes for an invoice import back as the same items.
-func (p *parser) lineItemID(usage, billed costexplorer.Day, priceNanos int64, qty float64, unit string, pct float64, amount costexplorer.Cents) costexplorer.LineItemID {
-	parts := make([]string, 0, len(identityColumns)+2)
-	parts = append(parts, "invoice-csv")
+// an empty Unit is the SKU's unit and "10" is "10%"), and keeps their bytes
+// for lineItemID. Canonical forms make the CSV costexplorer writes for an
+// invoice import back as the same items.
+func (p *parser) identity(usage, billed costexplorer.Day, priceNanos int64, qty float64, unit string, pct float64, amount costexplorer.Cents) contentHash {
+	b := append(p.idBuf[:0], "invoice-csv\x00"...)
 	for _, c := range identityColumns {
-		v := p.get(c)
 		switch c {
 		case colUsageDate:
-			v = usage.String()
+			b = append(b, usage.String()...)
 		case colDate:
-			if v != "" {
-				v = billed.String()
+			if p.get(c) != "" {
+				b = append(b, billed.String()...)
 			}
 		case colUnitPrice:
-			v = strconv.FormatInt(priceNanos, 10)
+			b = strconv.AppendInt(b, priceNanos, 10)
 		case colQuantity:
-			v = strconv.FormatFloat(qty, 'g', -1, 64)
+			b = strconv.AppendFloat(b, qty, 'g', -1, 64)
 		case colAmount:
-			v = strconv.FormatInt(int64(amount), 10)
+			b = strconv.AppendInt(b, int64(amount), 10)
 		case colUnit:
-			v = unit
+			b = append(b, unit...)
 		case colDiscount:
-			v = costexplorer.FormatPercent(pct)
+			b = append(b, costexplorer.FormatPercent(pct)...)
+		default:
+			b = append(b, p.get(c)...)
 		}
-		parts = append(parts, v)
+		b = append(b, 0)
 	}
-	key := strings.Join(parts, "\x00")
-	p.seen[key]++
-	return costexplorer.NewLineItemID(append(parts, strconv.Itoa(p.seen[key]))...)
+	p.idBuf = b
+	sum := sha256.Sum256(b)
+	return contentHash(sum[:16])
+}
+
+// lineItemID derives the id from the row's identity (see identity) and its
+// occurrence k among identical rows of this file: the id of
+// costexplorer.NewLineItemID over the identity's parts and k.
+func (p *parser) lineItemID(k int) costexplorer.LineItemID {
+	b := strconv.AppendInt(p.idBuf, int64(k), 10)
+	sum := sha256.Sum256(append(b, 0))
+	return costexplorer.LineItemID(sum[:16])
 }
 
 // dateLayouts are the forms of dates on Atlas invoices, with and without a
@@ -336,6 +388,33 @@ func (p *parser) tags() (costexplorer.Tags, error) {
 	if len(p.tagCols) == 0 {
 		return costexplorer.Tags{}, nil
 	}
+	// The rows of one resource carry the same tag cells: the tags of cells
+	// seen lately are kept (a bounded cache), which spares building and
+	// validating them again on every row.
+	key := p.tagKey[:0]
+	for _, tc := range p.tagCols {
+		key = append(append(key, p.rec[tc.field]...), 0)
+	}
+	p.tagKey = key
+	if t, ok := p.tagCache[string(key)]; ok {
+		return t, nil
+	}
+	t, err := p.parseTags()
+	if err != nil {
+		return t, err
+	}
+	if len(p.tagCache) >= maxCachedTags || p.tagCache == nil {
+		p.tagCache = make(map[string]costexplorer.Tags)
+	}
+	p.tagCache[string(key)] = t
+	return t, nil
+}
+
+// maxCachedTags bounds the parser's cache of tags by their cells.
+const maxCachedTags = 4096
+
+// parseTags reads the tag columns of the current row.
+func (p *parser) parseTags() (costexplorer.Tags, error) {
 	var m map[string][]string
 	for _, tc := range p.tagCols {
 		v := p.field(tc.field)

@@ -43,10 +43,10 @@ func (p *parser) readSummary(first []string) ([]string, error) {
 	for i, label := range summaryLabels {
 		if i > 0 {
 			var err error
-			if rec, err = p.cr.Read(); err == io.EOF {
+			if rec, err = p.read(); err == io.EOF {
 				return nil, p.errAt(line+1, 1, "the summary block ends before %q", label)
 			} else if err != nil {
-				return nil, p.csvError(err)
+				return nil, err
 			}
 		}
 		line, _ = p.cr.FieldPos(0)
@@ -90,12 +90,12 @@ func (p *parser) readSummary(first []string) ([]string, error) {
 		}
 	}
 	p.summary = s
-	header, err := p.cr.Read()
+	header, err := p.read()
 	if err == io.EOF {
 		return nil, p.errAt(line+1, 1, "no header after the summary block: want a line with the invoice CSV columns")
 	}
 	if err != nil {
-		return nil, p.csvError(err)
+		return nil, err
 	}
 	return header, nil
 }

@@ -19,28 +19,44 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 	if err := ctx.Err(); err != nil {
 		return costexplorer.IngestResult{}, err
 	}
-	return db.Ingest(ctx, b, sqlstore.IngestOptions{
-		Arrays: true,
-		Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
-			return bulk{q.(querier).c.(pgx.Tx)}, nil
-		},
-	})
+	return db.Ingest(ctx, b, ingestOptions)
+}
+
+// BeginUsage opens an ingest session (see [sqlstore.Session]) on a pooled
+// connection, which it holds until the session ends.
+func (db *DB) BeginUsage(ctx context.Context) (costexplorer.UsageSession, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return db.BeginIngest(ctx, ingestOptions)
+}
+
+var ingestOptions = sqlstore.IngestOptions{
+	Arrays: true,
+	Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
+		return &bulk{tx: q.(querier).c.(pgx.Tx)}, nil
+	},
 }
 
 // bulk is PostgreSQL's bulk path of an ingest (see [sqlstore.Bulk]).
-type bulk struct{ tx pgx.Tx }
+// staged is set once the staging table has held a chunk of this
+// transaction, whose rows must go before the next chunk's.
+type bulk struct {
+	tx     pgx.Tx
+	staged bool
+}
 
-func (bulk) Close() {}
+func (*bulk) Close() {}
 
 // Exec runs a statement; pgx prepares and caches it by its text.
-func (b bulk) Exec(ctx context.Context, query string, args ...any) error {
+func (b *bulk) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := querier{b.tx}.Exec(ctx, query, args...)
 	return err
 }
 
 // ResolveSKUs creates the SKUs of keys that do not exist yet and finds the
 // surrogate keys of all of them, in two statements over arrays.
-func (b bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map[sqlstore.SKUKey]int64) error {
+func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map[sqlstore.SKUKey]int64) error {
 	names, services, units := make([]string, len(keys)), make([]int32, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		names[i], services[i], units[i] = k.Name, int32(k.Service), k.Unit
@@ -81,13 +97,19 @@ var itemColumns = []string{"org_id", "invoice_id", "project_id", "cluster_id", "
 // InsertItems streams the rows through COPY into the staging table, moves
 // those not stored yet into line_items, and returns them. Re-ingesting stays
 // a no-op.
-func (b bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
+func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
 	if len(unique) == 0 {
 		return nil, nil
 	}
 	if _, err := b.tx.Exec(ctx, stagingDDL); err != nil {
 		return nil, fmt.Errorf("staging table: %w", err)
 	}
+	if b.staged { // a session's later chunk
+		if _, err := b.tx.Exec(ctx, "TRUNCATE staging_items"); err != nil {
+			return nil, fmt.Errorf("staging table: %w", err)
+		}
+	}
+	b.staged = true
 	if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"staging_items"}, itemColumns, &itemSource{rows: unique, i: -1}); err != nil {
 		return nil, fmt.Errorf("copy line items: %w", err)
 	}

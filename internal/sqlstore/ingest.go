@@ -65,52 +65,15 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		t   *ingestTx
 	)
 	err := s.r.WriteTx(ctx, func(q Querier) error {
-		res = costexplorer.IngestResult{}
-		if err := s.d.lockData(ctx, q); err != nil {
+		var err error
+		if t, err = s.beginTx(ctx, q, &opts); err != nil {
 			return err
 		}
-		bulk, err := opts.Begin(ctx, q)
-		if err != nil {
+		defer t.bulk.Close()
+		if err := t.add(b); err != nil {
 			return err
 		}
-		defer bulk.Close()
-		t = &ingestTx{s: s, ctx: ctx, q: q, bulk: bulk, opts: &opts}
-		t.Resolver = NewResolver(opts.Cache, t, s.services.Code)
-		if err := t.upsertDimensions(b); err != nil {
-			return err
-		}
-		rows, err := t.ResolveItems(b.Items)
-		if err != nil {
-			return err
-		}
-		refs, err := t.resolveInvoices(rows, b.Invoices)
-		if err != nil {
-			return err
-		}
-		if err := t.resolveDicts(rows); err != nil {
-			return err
-		}
-		unique, index := UniqueItems(rows)
-		inserted, err := bulk.InsertItems(ctx, unique, index)
-		if err != nil {
-			return err
-		}
-		res.Inserted = len(inserted)
-		res.Duplicates = len(rows) - len(inserted)
-		var delta RollupDelta
-		delta.Add(inserted)
-		cells := delta.Cells()
-		if err := t.addRollup(cells); err != nil {
-			return err
-		}
-		res.Deltas = t.RollupRows(cells, s.services.Name)
-		if err := t.addInvoices(delta.Invoices(), inserted); err != nil {
-			return err
-		}
-		if err := t.recordInvoices(b.Invoices, refs); err != nil {
-			return err
-		}
-		res.DataVersion, err = t.finish(TotalsOf(inserted))
+		res, err = t.commit()
 		return err
 	})
 	if err != nil {
@@ -134,6 +97,11 @@ type ingestTx struct {
 	*Resolver
 
 	changed bool // a dimension was created, renamed or relinked
+
+	// What the chunks added so far have changed (see ingest_session.go).
+	inserted, duplicates int
+	delta                RollupDelta
+	totals               Totals
 }
 
 // Load reads the keys of the stored dimensions among the ids given (see

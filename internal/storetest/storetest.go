@@ -24,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 	})
 	t.Run("Organizations", func(t *testing.T) { testOrganizations(t, open) })
 	t.Run("Ingest", func(t *testing.T) { testIngest(t, open) })
+	t.Run("IngestSessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Processes", func(t *testing.T) { testProcesses(t, open) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open) })
 	t.Run("Invoices", func(t *testing.T) { testInvoices(t, open) })

@@ -1,0 +1,140 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// repeatsFile returns an invoice CSV of n distinct rows over several
+// clusters, days and tag values, in which some rows appear again later in
+// the file (twice or three times, never next to each other): genuine
+// duplicates, which must all be kept, with the ids Parse gives them.
+func repeatsFile(n int) string {
+	var b strings.Builder
+	b.WriteString(testHeader + ",team\n")
+	row := func(i int) string {
+		return clusterRow(map[column]string{
+			colUsageDate: fmt.Sprintf("06/%02d/2024", 1+i%28),
+			colDate:      fmt.Sprintf("06/%02d/2024", 1+i%28),
+			colCluster:   fmt.Sprintf("cluster-%d", i%7),
+			colQuantity:  fmt.Sprint(1 + i%40),
+			colAmount:    fmt.Sprintf("$%d.%02d", i/100, i%100),
+		}) + "," + []string{"payments", "search", ""}[i%3] + "\n"
+	}
+	for i := range n {
+		b.WriteString(row(i))
+		if i%5 == 2 && i > 10 {
+			b.WriteString(row(i - 9)) // a repeat of an earlier row
+		}
+		if i%17 == 3 && i > 40 {
+			b.WriteString(row(i - 37)) // and some a third time
+		}
+	}
+	return b.String()
+}
+
+func itemIDs(t *testing.T, db costexplorer.UsageStore) []string {
+	t.Helper()
+	var ids []string
+	if err := db.ScanLineItems(context.Background(), func(li *costexplorer.LineItem) error {
+		ids = append(ids, fmt.Sprintf("%s %s %s", li.ID, li.ClusterID, li.Amount))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestImport_StreamedEqualsParsed(t *testing.T) {
+	ctx := context.Background()
+	data := repeatsFile(3000)
+	whole, err := Parse("f.csv", strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[costexplorer.LineItemID]bool{}
+	for _, li := range whole.Items {
+		ids[li.ID] = true
+	}
+	if len(ids) != len(whole.Items) || len(whole.Items) < 3500 {
+		t.Fatalf("Parse: %d items, %d distinct ids: the file must have repeats, each kept", len(whole.Items), len(ids))
+	}
+	want, _ := openStore(t)
+	if _, err := want.IngestUsage(ctx, whole); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs := itemIDs(t, want)
+
+	// Chunks of 97 rows; a Bloom filter of 64 bytes (512 bits), so that
+	// almost every row is deferred and counted from the spill files, and
+	// one of 64 KiB, where only the repeats are; deferred rows resolved in
+	// passes of 100 and of all at once.
+	for _, tc := range []struct{ bloom, perPass int }{{64, 100}, {64, 1 << 20}, {64 << 10, 100}} {
+		t.Run(fmt.Sprintf("Bloom%dPass%d", tc.bloom, tc.perPass), func(t *testing.T) {
+			db, path := openStore(t)
+			old := resolvePass
+			resolvePass = int64(tc.perPass)
+			defer func() { resolvePass = old }()
+			sum, err := importStream(ctx, db, "f.csv", strings.NewReader(data), 97, tc.bloom)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Rows != len(whole.Items) || sum.Inserted != sum.Rows || sum.Duplicates != 0 {
+				t.Fatalf("summary %+v, want %d rows all inserted", sum, len(whole.Items))
+			}
+			if got := itemIDs(t, db); !slices.Equal(got, wantIDs) {
+				t.Fatalf("streamed import stored %d items, Parse's batch %d, or other ids", len(got), len(wantIDs))
+			}
+			before := dumpTables(t, path)
+			again, err := importStream(ctx, db, "f.csv", strings.NewReader(data), 97, tc.bloom)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Inserted != 0 || again.Duplicates != sum.Rows {
+				t.Fatalf("again: %+v, want every row a duplicate", again)
+			}
+			if dumpTables(t, path) != before {
+				t.Fatal("tables changed on re-import")
+			}
+		})
+	}
+}
+
+func TestImport_BadRowInALaterChunkLeavesStoreUnchanged(t *testing.T) {
+	ctx := context.Background()
+	db, path := openStore(t)
+	if _, err := ImportFile(ctx, db, "testdata/invoice.csv"); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpTables(t, path)
+	data := repeatsFile(2000)
+	lines := strings.SplitAfter(data, "\n")
+	// Line 1500 (after several chunks of 97): an amount with three decimals.
+	lines[1499] = clusterRow(map[column]string{colAmount: "1.005"}) + ",search\n"
+	_, err := importStream(ctx, db, "big.csv", strings.NewReader(strings.Join(lines, "")), 97, 0)
+	var ie *ImportError
+	if !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "big.csv:1500:19: ") {
+		t.Fatalf("error %v, want big.csv:1500:19", err)
+	}
+	if dumpTables(t, path) != before {
+		t.Fatal("the store changed")
+	}
+}
+
+func TestParse_RecordTooLong(t *testing.T) {
+	// A quote left open makes the rest of the file one field: the reader
+	// stops at the record limit instead of reading it all into memory.
+	data := testHeader + "\n" + clusterRow(nil) + "\n" + clusterRow(map[column]string{colNote: `"open`}) + "\n" +
+		strings.Repeat(clusterRow(nil)+"\n", maxRecordBytes/100)
+	_, err := Parse("open.csv", strings.NewReader(data))
+	if err == nil || !strings.HasPrefix(err.Error(), "open.csv:3:1: a record of more than 8 MiB") {
+		t.Fatalf("error %v", err)
+	}
+}
