@@ -1,0 +1,225 @@
+package focus
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// Format is the file format of an export.
+type Format string
+
+// The formats we write.
+const (
+	CSV     Format = "csv"
+	Parquet Format = "parquet"
+)
+
+// ParseFormat returns the format named s ("csv", "parquet").
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case CSV, Parquet:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("unsupported format %q: use csv or parquet", s)
+}
+
+// RowWriter writes rows of one Spec to a file.
+type RowWriter interface {
+	Write(r *Row) error
+	// Close flushes everything and ends the file (not the underlying writer).
+	Close() error
+}
+
+// NewWriter returns a writer of format and spec on w.
+func NewWriter(w io.Writer, format Format, spec Spec) (RowWriter, error) {
+	switch format {
+	case CSV:
+		return newCSVWriter(w, spec)
+	case Parquet:
+		return newParquetWriter(w, spec), nil
+	}
+	return nil, fmt.Errorf("unsupported format %q", format)
+}
+
+// csvWriter writes gzip-compressed CSV (RFC 4180): a header of the column
+// ids, then one line per row. A null is an empty field; since FOCUS forbids
+// empty strings as values (and we never write one), an empty field is
+// always a null.
+type csvWriter struct {
+	gz   *gzip.Writer
+	bw   *bufio.Writer
+	cols []int
+	buf  []byte
+}
+
+func newCSVWriter(w io.Writer, spec Spec) (*csvWriter, error) {
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	c := &csvWriter{gz: gz, bw: bufio.NewWriterSize(gz, 64<<10), cols: indexes(spec)}
+	for i, col := range Columns(spec) {
+		if i > 0 {
+			c.bw.WriteByte(',')
+		}
+		c.bw.WriteString(col.Name)
+	}
+	_, err := c.bw.WriteString("\r\n")
+	return c, err
+}
+
+func (c *csvWriter) Write(r *Row) error {
+	b := c.buf[:0]
+	for i, ci := range c.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v := &r[ci]
+		if v.Null {
+			continue
+		}
+		switch allColumns[ci].Kind {
+		case Cents:
+			b = append(b, costexplorer.Cents(v.I).Dollars()...)
+		case Decimal:
+			b = append(b, v.S...)
+		case Quantity:
+			b = strconv.AppendFloat(b, v.F, 'f', -1, 64)
+		case Time:
+			b = time.Unix(v.I, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+		default:
+			b = appendCSVField(b, v.S)
+		}
+	}
+	b = append(b, '\r', '\n')
+	c.buf = b
+	_, err := c.bw.Write(b)
+	return err
+}
+
+func (c *csvWriter) Close() error {
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	return c.gz.Close()
+}
+
+// appendCSVField quotes s when it holds a comma, a quote, a line break or
+// surrounding spaces.
+func appendCSVField(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"\r\n") && (s == "" || (s[0] != ' ' && s[len(s)-1] != ' ')) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+// RowGroupRows bounds the rows of one Parquet row group, and so the memory
+// the writer buffers (a row group is held until it is flushed).
+const RowGroupRows = 64 << 10
+
+// parquetWriter writes Parquet with the logical types of docs/focus.md:
+// STRING, JSON, DECIMAL(18,2) on INT64 for cents, DOUBLE for other numbers,
+// TIMESTAMP(MILLIS, UTC); optional columns for nullable ones.
+type parquetWriter struct {
+	w      *parquet.Writer
+	cols   []int
+	row    parquet.Row
+	rows   []parquet.Row
+	inFile int
+}
+
+// Schema returns the Parquet schema of spec's columns, in file order.
+func Schema(spec Spec) *parquet.Schema {
+	var fields []reflect.StructField
+	for i, c := range Columns(spec) {
+		var t reflect.Type
+		tag := c.Name
+		switch c.Kind {
+		case String:
+			t = reflect.TypeFor[string]()
+		case JSON:
+			t, tag = reflect.TypeFor[string](), tag+",json"
+		case Cents:
+			t, tag = reflect.TypeFor[int64](), tag+",decimal(2:18)"
+		case Decimal, Quantity:
+			t = reflect.TypeFor[float64]()
+		case Time:
+			t, tag = reflect.TypeFor[int64](), tag+",timestamp(millisecond:utc)"
+		}
+		if c.Nullable {
+			t = reflect.PointerTo(t)
+			tag += ",optional"
+		}
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: t, Tag: reflect.StructTag(`parquet:"` + tag + `"`)})
+	}
+	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Interface())
+}
+
+func newParquetWriter(w io.Writer, spec Spec) *parquetWriter {
+	pw := parquet.NewWriter(w, Schema(spec),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(RowGroupRows),
+		parquet.CreatedBy("costexplorer", "", ""),
+		parquet.KeyValueMetadata("FocusVersion", string(spec)))
+	return &parquetWriter{w: pw, cols: indexes(spec), rows: make([]parquet.Row, 0, 256)}
+}
+
+// Write buffers rows in small batches; the row values reference the row's
+// strings, which the next mapping replaces, so each batched row owns copies.
+func (p *parquetWriter) Write(r *Row) error {
+	row := make(parquet.Row, 0, len(p.cols))
+	for i, ci := range p.cols {
+		col := allColumns[ci]
+		v := &r[ci]
+		def := 0
+		if col.Nullable {
+			def = 1
+		}
+		var pv parquet.Value
+		switch {
+		case v.Null:
+			pv, def = parquet.NullValue(), 0
+		case col.Kind == String || col.Kind == JSON:
+			pv = parquet.ByteArrayValue([]byte(v.S))
+		case col.Kind == Cents:
+			pv = parquet.Int64Value(v.I)
+		case col.Kind == Time:
+			pv = parquet.Int64Value(v.I * 1000)
+		default:
+			pv = parquet.DoubleValue(v.F)
+		}
+		row = append(row, pv.Level(0, def, i))
+	}
+	p.rows = append(p.rows, row)
+	if len(p.rows) == cap(p.rows) {
+		return p.flush()
+	}
+	return nil
+}
+
+func (p *parquetWriter) flush() error {
+	_, err := p.w.WriteRows(p.rows)
+	p.rows = p.rows[:0]
+	return err
+}
+
+func (p *parquetWriter) Close() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.w.Close()
+}
