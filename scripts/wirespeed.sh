@@ -18,6 +18,8 @@
 #   WIRESPEED_LATENCY=1 scripts/wirespeed.sh      # also Q2 end to end, one query at a time (p50/p99)
 #   WIRESPEED_LATENCY=1 WIRESPEED_RESULTS= scripts/wirespeed.sh   # only that
 #
+# The demo data directory is kept for the next run (about 120 MB at 2 M line
+# items, plus the results of the last 10 minutes); remove it when done.
 # Loopback only, every load bounded by its duration. Needs wrk and nginx
 # (Debian: apt-get install wrk nginx-light), jq and curl.
 set -euo pipefail
@@ -62,7 +64,8 @@ fi
 
 echo "== starting the demo server ($size line items in $data; generated on first start)" >&2
 "$bin" demo --size "$size" --data-dir "$data" --addr "127.0.0.1:$port" \
-  --rate-limit-capacity 1000000000 --rate-limit-refill 1000000000 --log-level warn >"$work/server.log" 2>&1 &
+  --rate-limit-capacity 1000000000 --rate-limit-refill 1000000000 --log-level warn \
+  --result-ttl 10m >"$work/server.log" 2>&1 & # results (600 MB per latency run) are not kept long
 server_pid=$!
 for _ in $(seq 1 1200); do
   grep -q 'Press Ctrl-C' "$work/server.log" && break
