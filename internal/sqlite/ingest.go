@@ -16,6 +16,17 @@ import (
 // SQLite's limit of 32766.
 const insertChunk = 256
 
+// insertItems returns the INSERT of n line items, skipping ids stored.
+func insertItems(n int) string {
+	return "INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)" +
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1) +
+		" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
+}
+
+// insertFullChunk is the statement of every chunk but a batch's last, built
+// once.
+var insertFullChunk = insertItems(insertChunk)
+
 // keyCache holds the surrogate keys of committed dimension rows (see
 // [sqlstore.KeyCache]); every ingest of this process shares it.
 type keyCache struct{ keys *sqlstore.KeyCache }
@@ -135,9 +146,11 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 // insertChunk runs the INSERT of n line items with args and appends the rows
 // it inserted to inserted.
 func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents)"+
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1)+
-		" ON CONFLICT (org_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
+	query := insertFullChunk
+	if n < insertChunk {
+		query = insertItems(n)
+	}
+	stmt, err := b.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
