@@ -123,9 +123,10 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 
 // InsertItems inserts the rows, skipping ids already stored, insertChunk
 // rows a statement, and returns the rows that were inserted.
-func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
+func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
 	args := make([]any, 0, insertChunk*9)
+	index := make(map[costexplorer.LineItemID]int, insertChunk)
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
 		args = args[:0]
@@ -136,19 +137,20 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
 		}
 		var err error
-		if inserted, err = b.insertChunk(ctx, len(chunk), args, unique, index, inserted); err != nil {
+		sqlstore.IndexItems(chunk, index)
+		if inserted, err = b.insertChunk(ctx, args, chunk, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-// insertChunk runs the INSERT of n line items with args and appends the rows
-// it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+// insertChunk runs the INSERT of chunk with args and appends the rows it
+// inserted to inserted.
+func (b *bulk) insertChunk(ctx context.Context, args []any, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	query := insertFullChunk
-	if n < insertChunk {
-		query = insertItems(n)
+	if len(chunk) < insertChunk {
+		query = insertItems(len(chunk))
 	}
 	stmt, err := b.stmt(ctx, query)
 	if err != nil {
@@ -164,7 +166,7 @@ func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqls
 		if err := res.Scan(&raw); err != nil {
 			return nil, err
 		}
-		r, err := sqlstore.Returned(unique, index, raw)
+		r, err := sqlstore.Returned(chunk, index, raw)
 		if err != nil {
 			return nil, err
 		}

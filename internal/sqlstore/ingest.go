@@ -15,10 +15,10 @@ type Bulk interface {
 	// ResolveSKUs creates the SKUs among keys not stored yet and puts the
 	// surrogate keys of all of keys into into.
 	ResolveSKUs(ctx context.Context, keys []SKUKey, into map[SKUKey]int64) error
-	// InsertItems inserts unique (distinct ids in key order, with index, as
+	// InsertItems inserts unique (distinct ids in key order, as
 	// [UniqueItems] returns them), skipping ids stored already, and returns
-	// the rows it inserted (see [Returned]).
-	InsertItems(ctx context.Context, unique []ItemRow, index map[costexplorer.LineItemID]int) ([]ItemRow, error)
+	// the rows it inserted (see [IndexItems] and [Returned]).
+	InsertItems(ctx context.Context, unique []ItemRow) ([]ItemRow, error)
 	// Exec runs a statement that the ingest runs again and again with other
 	// arguments (a chunk of a multi-row upsert). SQLite prepares it once per
 	// transaction: parsing a statement of a thousand parameters costs as much
@@ -80,8 +80,7 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		if err != nil {
 			return err
 		}
-		unique, index := UniqueItems(rows)
-		inserted, err := bulk.InsertItems(ctx, unique, index)
+		inserted, err := bulk.InsertItems(ctx, UniqueItems(rows))
 		if err != nil {
 			return err
 		}
