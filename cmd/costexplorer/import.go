@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/importer"
@@ -36,6 +38,9 @@ var importExamples = []string{
 	"gunzip -c invoice.csv.gz | costexplorer import usage -",
 }
 
+// importMemoryLimit is the soft limit of the Go heap while importing.
+const importMemoryLimit = 128 << 20
+
 // runImport runs `costexplorer import usage FILE…`: one line per file on
 // standard output, one error per rejected file on standard error.
 func runImport(ctx context.Context, m *Main, args []string) error {
@@ -64,6 +69,13 @@ func runImport(ctx context.Context, m *Main, args []string) error {
 	if len(files) == 0 {
 		fs.Usage()
 		return fmt.Errorf("%w: no FILE to import", errUsage)
+	}
+	// The importer's memory is bounded (chunks, a filter, the store's page
+	// cache), but the collector lets the heap grow to twice what is live
+	// between cycles; a soft limit keeps the peak near the live size. The
+	// environment's GOMEMLIMIT, if any, is the user's to set.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
 	}
 	store, err := m.openStore(ctx, &sf)
 	if err != nil {

@@ -80,11 +80,11 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 }
 
 // sessionCachePragma is the page cache of the write connection during an
-// ingest session: 64 MiB. A session is a file imported in chunks in bounded
+// ingest session: 32 MiB. A session is a file imported in chunks in bounded
 // memory; a chunk's items go in key order, near the pages the chunk before
 // touched, and a page the cache drops is read again from the operating
 // system's cache, which is not the process's memory.
-var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 65536)
+var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 32768)
 
 // BeginUsage opens an ingest session (see [sqlstore.Session]) on the write
 // connection, which it holds until the session ends.
