@@ -28,7 +28,7 @@ other files are still imported (the exit status is then 1). Importing a file
 again inserts nothing; identical rows within one file are all kept.
 
 A file of any size is read and stored as it is read, in one transaction, in
-bounded memory (about 200 MB at most); a few bytes a row go to a temporary
+bounded memory (under 256 MB); a few bytes a row go to a temporary
 file (TMPDIR) to count repeated rows.`
 
 var importExamples = []string{
