@@ -9,7 +9,7 @@
 # 10 M, IMPORT_BENCH_RUNS_BIG, 1) and the medians are reported: wall time,
 # rows/s, CPU time (user+sys) and peak RSS (/usr/bin/time's maximum resident
 # set size). A re-import of the same file (every row a duplicate) is timed
-# once per store. On a shared machine wall times vary with the load: the
+# once per store (IMPORT_BENCH_REIMPORT=0: not). On a shared machine wall times vary with the load: the
 # load average is printed beside each figure, and CPU time is the steadier one.
 #
 #   scripts/import-bench.sh
@@ -17,7 +17,7 @@
 #   IMPORT_BENCH_PG=postgres://postgres@127.0.0.1:56106 scripts/import-bench.sh   # also PostgreSQL (database import_bench is recreated)
 #
 # Scratch files (about 2.5 GB at 10 M rows) go to IMPORT_BENCH_WORK, removed at
-# the end unless given. The report goes to standard output and to
+# the end unless given (then the CSVs are kept, and reused by the next run). The report goes to standard output and to
 # IMPORT_BENCH_OUT when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,9 +80,12 @@ This tree: $(git rev-parse --short HEAD); main: ${main_rev:-not built}. Medians 
 | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 for size in $sizes; do
   csv="$work/invoice-$size.csv"
-  echo "== generating $csv" >&2
-  "$work/gen-invoice-csv" -rows "$size" -out "$csv" 2>"$work/gen.txt"
-  rows=$(grep -o '[0-9]* rows' "$work/gen.txt" | cut -d' ' -f1)
+  if [ ! -s "$csv.rows" ]; then # a kept IMPORT_BENCH_WORK keeps its files
+    echo "== generating $csv" >&2
+    "$work/gen-invoice-csv" -rows "$size" -out "$csv" 2>"$work/gen.txt"
+    grep -o '[0-9]* rows' "$work/gen.txt" | cut -d' ' -f1 >"$csv.rows"
+  fi
+  rows=$(cat "$csv.rows")
   echo "   $rows rows, $(du -m "$csv" | cut -f1) MB" >&2
   n=$runs
   if [ "$size" -ge 5000000 ]; then n=$runs_big; fi
@@ -101,7 +104,7 @@ for size in $sizes; do
       rate="-"
       if [ "$result" = ok ]; then rate=$(awk -v n="$rows" -v w="$w" 'BEGIN {printf "%.0f", n/w}'); fi
       report+=$'\n'"| $rows | $store | $bin | $n | $w | $rate | $c | $r | $l | $result |"
-      if [ "$bin" = new ] && [ "$result" = ok ]; then
+      if [ "$bin" = new ] && [ "$result" = ok ] && [ "${IMPORT_BENCH_REIMPORT:-1}" = 1 ]; then
         echo "== $rows rows, $store, $bin, re-import" >&2
         read -r wall cpu rss status load < <(measure "$bin" "$dsn" "$csv")
         grep -q " 0 inserted, $rows duplicates" "$work/stdout.txt" || status="not a no-op: $(cat "$work/stdout.txt")"
@@ -109,7 +112,7 @@ for size in $sizes; do
       fi
     done
   done
-  rm -f "$csv"
+  if [ -z "${IMPORT_BENCH_WORK:-}" ]; then rm -f "$csv" "$csv.rows"; fi
 done
 printf '%s\n' "$report"
 if [ -n "${IMPORT_BENCH_OUT:-}" ]; then printf '%s\n' "$report" >"$IMPORT_BENCH_OUT"; fi

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/importer"
@@ -26,7 +28,7 @@ other files are still imported (the exit status is then 1). Importing a file
 again inserts nothing; identical rows within one file are all kept.
 
 A file of any size is read and stored as it is read, in one transaction, in
-bounded memory (about 200 MB at most); a few bytes a row go to a temporary
+bounded memory (under 256 MB); a few bytes a row go to a temporary
 file (TMPDIR) to count repeated rows.`
 
 var importExamples = []string{
@@ -35,6 +37,9 @@ var importExamples = []string{
 	"costexplorer import usage --db postgres://costexplorer@db/costexplorer june.csv july.csv",
 	"gunzip -c invoice.csv.gz | costexplorer import usage -",
 }
+
+// importMemoryLimit is the soft limit of the Go heap while importing.
+const importMemoryLimit = 128 << 20
 
 // runImport runs `costexplorer import usage FILE…`: one line per file on
 // standard output, one error per rejected file on standard error.
@@ -64,6 +69,13 @@ func runImport(ctx context.Context, m *Main, args []string) error {
 	if len(files) == 0 {
 		fs.Usage()
 		return fmt.Errorf("%w: no FILE to import", errUsage)
+	}
+	// The importer's memory is bounded (chunks, a filter, the store's page
+	// cache), but the collector lets the heap grow to twice what is live
+	// between cycles; a soft limit keeps the peak near the live size. The
+	// environment's GOMEMLIMIT, if any, is the user's to set.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
 	}
 	store, err := m.openStore(ctx, &sf)
 	if err != nil {

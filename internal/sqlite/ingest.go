@@ -21,6 +21,44 @@ import (
 // SQLite's limit of 32766.
 const insertChunk = 256
 
+// insertItems returns the INSERT of n line items, skipping ids stored; plain
+// leaves out the columns after cents (NULL), for items without invoice
+// details.
+func insertItems(n int, plain bool) string {
+	return newItems(n, plain) + " ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
+}
+
+// newItems returns the INSERT of n line items that fails on an id stored.
+func newItems(n int, plain bool) string {
+	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	if !plain {
+		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	return "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents" + cols + ")" +
+		" VALUES " + row + strings.Repeat(", "+row, n-1)
+}
+
+// insertFullChunk and insertFullPlain are the statements of every chunk but
+// a batch's last, built once, and so are newFullChunk and newFullPlain.
+var (
+	insertFullChunk = insertItems(insertChunk, false)
+	insertFullPlain = insertItems(insertChunk, true)
+	newFullChunk    = newItems(insertChunk, false)
+	newFullPlain    = newItems(insertChunk, true)
+)
+
+// fullChunk returns the statement of a chunk of n items: built when the
+// chunk is short, else one of those built once.
+func fullChunk(n int, plain bool, build func(int, bool) string, full, fullPlain string) string {
+	switch {
+	case n < insertChunk:
+		return build(n, plain)
+	case plain:
+		return fullPlain
+	}
+	return full
+}
+
 // keyCache holds the surrogate keys of committed dimension rows (see
 // [sqlstore.KeyCache]); every ingest of this process shares it.
 type keyCache struct{ keys *sqlstore.KeyCache }
@@ -42,11 +80,11 @@ func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (cost
 }
 
 // sessionCachePragma is the page cache of the write connection during an
-// ingest session: 64 MiB. A session is a file imported in chunks in bounded
+// ingest session: 32 MiB. A session is a file imported in chunks in bounded
 // memory; a chunk's items go in key order, near the pages the chunk before
 // touched, and a page the cache drops is read again from the operating
 // system's cache, which is not the process's memory.
-var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 65536)
+var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 32768)
 
 // BeginUsage opens an ingest session (see [sqlstore.Session]) on the write
 // connection, which it holds until the session ends.
@@ -143,9 +181,10 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 // chunk goes again with ON CONFLICT DO NOTHING RETURNING id, as do the
 // batch's later chunks: rows come in key order, so a re-imported batch fails
 // on the first row of its first chunk.
-func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
+func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
 	args := make([]any, 0, insertChunk*15)
+	index := make(map[costexplorer.LineItemID]int, insertChunk)
 	fresh := true // no row refused yet
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
@@ -165,7 +204,7 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 			}
 		}
 		if fresh {
-			err := b.insertNew(ctx, len(chunk), plain, args)
+			err := b.insertNew(ctx, plain, args, len(chunk))
 			if err == nil {
 				inserted = append(inserted, chunk...)
 				continue
@@ -176,28 +215,18 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 			fresh = false
 		}
 		var err error
-		if inserted, err = b.insertChunk(ctx, len(chunk), plain, args, unique, index, inserted); err != nil {
+		sqlstore.IndexItems(chunk, index)
+		if inserted, err = b.insertChunk(ctx, plain, args, chunk, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-// itemInsert returns the INSERT of n line items, without the columns after
-// cents when plain.
-func itemInsert(n int, plain bool) string {
-	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	if !plain {
-		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	}
-	return "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents" + cols + ")" +
-		" VALUES " + row + strings.Repeat(", "+row, n-1)
-}
-
 // insertNew runs the INSERT of n line items with args, without a conflict
 // clause.
-func (b *bulk) insertNew(ctx context.Context, n int, plain bool, args []any) error {
-	stmt, err := b.stmt(ctx, itemInsert(n, plain))
+func (b *bulk) insertNew(ctx context.Context, plain bool, args []any, n int) error {
+	stmt, err := b.stmt(ctx, fullChunk(n, plain, newItems, newFullChunk, newFullPlain))
 	if err != nil {
 		return err
 	}
@@ -205,11 +234,10 @@ func (b *bulk) insertNew(ctx context.Context, n int, plain bool, args []any) err
 	return err
 }
 
-// insertChunk runs the INSERT of n line items with args and appends the rows
-// it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, n int, plain bool, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt, err := b.stmt(ctx, itemInsert(n, plain)+
-		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
+// insertChunk runs the INSERT of chunk with args (plain: without the
+// columns after cents) and appends the rows it inserted to inserted.
+func (b *bulk) insertChunk(ctx context.Context, plain bool, args []any, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+	stmt, err := b.stmt(ctx, fullChunk(len(chunk), plain, insertItems, insertFullChunk, insertFullPlain))
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +251,7 @@ func (b *bulk) insertChunk(ctx context.Context, n int, plain bool, args []any, u
 		if err := res.Scan(&raw); err != nil {
 			return nil, err
 		}
-		r, err := sqlstore.Returned(unique, index, raw)
+		r, err := sqlstore.Returned(chunk, index, raw)
 		if err != nil {
 			return nil, err
 		}

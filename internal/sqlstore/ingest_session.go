@@ -50,8 +50,7 @@ func (t *ingestTx) add(b *costexplorer.UsageBatch) error {
 	if err := t.resolveDicts(rows); err != nil {
 		return err
 	}
-	unique, index := UniqueItems(rows)
-	inserted, err := t.bulk.InsertItems(t.ctx, unique, index)
+	inserted, err := t.bulk.InsertItems(t.ctx, UniqueItems(rows))
 	if err != nil {
 		return err
 	}
