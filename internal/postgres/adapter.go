@@ -49,20 +49,15 @@ type pgxQuerier interface {
 type querier struct{ c pgxQuerier }
 
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := q.c.Exec(ctx, sqlstore.Rebind(query), args...)
-	return tag.RowsAffected(), err
+	return execOn(ctx, q.c, query, args)
 }
 
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := q.c.Query(ctx, sqlstore.Rebind(query), args...)
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return queryOn(ctx, q.c, query, args)
 }
 
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
+	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
 }
 
 // connQuerier runs the core's statements on a pooled connection, each
@@ -71,20 +66,28 @@ func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlsto
 type connQuerier struct{ c *pgxpool.Conn }
 
 func (q connQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := q.c.Exec(ctx, sqlstore.Rebind(query), args...)
-	return tag.RowsAffected(), err
+	return execOn(ctx, q.c, query, args)
 }
 
 func (q connQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := q.c.Query(ctx, sqlstore.Rebind(query), args...)
+	return queryOn(ctx, q.c, query, args)
+}
+
+func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
+}
+
+func execOn(ctx context.Context, c pgxQuerier, query string, args []any) (int64, error) {
+	tag, err := c.Exec(ctx, dialect.Bind(query), args...)
+	return tag.RowsAffected(), err
+}
+
+func queryOn(ctx context.Context, c pgxQuerier, query string, args []any) (sqlstore.Rows, error) {
+	rows, err := c.Query(ctx, dialect.Bind(query), args...)
 	if err != nil {
 		return nil, err
 	}
 	return rows, nil
-}
-
-func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return q.c.QueryRow(ctx, sqlstore.Rebind(query), args...)
 }
 
 // runner is the store's [sqlstore.Runner]: single statements on a pooled
@@ -97,7 +100,7 @@ func (r runner) Read(ctx context.Context, fn func(sqlstore.Querier) error) error
 		return err
 	}
 	defer c.Release()
-	return translate(ctx, fn(connQuerier{c}))
+	return dialect.Translate(ctx, fn(connQuerier{c}))
 }
 
 func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {

@@ -37,12 +37,6 @@ type DB struct {
 	*sqlstore.Store
 
 	pool *pgxpool.Pool
-	now  func() time.Time
-
-	// services maps service names to their codes and back (the services
-	// table), loaded at Open.
-	serviceCode map[costexplorer.Service]int32
-	serviceName map[int32]costexplorer.Service
 }
 
 var (
@@ -106,18 +100,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool, now: opts.Now}
+	db := &DB{pool: pool}
 	db.Store = sqlstore.New(dialect, runner{db}, opts.Now)
 	if err := db.Init(ctx, migrationFS); err != nil {
 		pool.Close()
 		return nil, err
-	}
-	// ingest.go keeps the PostgreSQL column type of the service codes.
-	svc := db.Services()
-	db.serviceCode = make(map[costexplorer.Service]int32, len(svc.Code))
-	db.serviceName = make(map[int32]costexplorer.Service, len(svc.Name))
-	for name, code := range svc.Code {
-		db.serviceCode[name], db.serviceName[int32(code)] = int32(code), name
 	}
 	return db, nil
 }

@@ -79,7 +79,7 @@ func (r sqlRows) Close() { r.Rows.Close() }
 type runner struct{ db *DB }
 
 func (r runner) Read(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return txErr(ctx, fn(readQuerier{r.db}))
+	return dialect.Translate(ctx, fn(readQuerier{r.db}))
 }
 
 func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {

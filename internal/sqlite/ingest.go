@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/costexplorer/costexplorer"
@@ -117,17 +118,23 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 	args := make([]any, 0, insertChunk*15)
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
+		// Items without invoice details (usage from a source that has none)
+		// go through a statement without those columns, left NULL: a third
+		// fewer parameters to bind.
+		plain := !slices.ContainsFunc(chunk, hasDetails)
 		args = args[:0]
 		for i := range chunk {
 			r := &chunk[i]
 			li := r.Item
 			args = append(args, r.Org, r.Invoice, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
-				li.Quantity, li.UnitPriceNanos, int64(li.Amount),
-				sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
-				sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
+				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
+			if !plain {
+				args = append(args, sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
+					sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
+			}
 		}
 		var err error
-		if inserted, err = b.insertChunk(ctx, len(chunk), args, unique, index, inserted); err != nil {
+		if inserted, err = b.insertChunk(ctx, len(chunk), plain, args, unique, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
@@ -136,10 +143,12 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 
 // insertChunk runs the INSERT of n line items with args and appends the rows
 // it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,"+
-		" bill_day, detail_id, tag_set_id, discount_percent, discount_cents)"+
+func (b *bulk) insertChunk(ctx context.Context, n int, plain bool, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	if !plain {
+		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents"+cols+")"+
 		" VALUES "+row+strings.Repeat(", "+row, n-1)+
 		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
 	if err != nil {
@@ -162,4 +171,10 @@ func (b *bulk) insertChunk(ctx context.Context, n int, args []any, unique []sqls
 		inserted = append(inserted, *r)
 	}
 	return inserted, res.Err()
+}
+
+// hasDetails reports whether r has a value for a column after cents.
+func hasDetails(r sqlstore.ItemRow) bool {
+	li := r.Item
+	return li.BillDate != 0 || r.Detail != 0 || r.TagSet != 0 || li.DiscountPercent != 0 || li.Discount != 0
 }

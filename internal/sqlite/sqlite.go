@@ -43,12 +43,6 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
-	now   func() time.Time
-
-	// services maps service names to their codes and back (the services
-	// table), loaded at Open.
-	serviceCode map[costexplorer.Service]int64
-	serviceName map[int64]costexplorer.Service
 
 	keys keyCache
 
@@ -115,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	db := &DB{path: path, write: write, now: opts.Now, keys: keyCache{keys: newKeys()}}
+	db := &DB{path: path, write: write, keys: keyCache{keys: newKeys()}}
 	db.Store = sqlstore.New(dialect, runner{db}, opts.Now)
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
@@ -135,9 +129,6 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	db.read = read
-	// ingest.go reads the codes from these fields.
-	svc := db.Services()
-	db.serviceCode, db.serviceName = svc.Code, svc.Name
 	return db, nil
 }
 
@@ -263,10 +254,6 @@ func translate(err error) error {
 	}
 	return err
 }
-
-// notFound returns an ErrNotFound error with a detail naming what is missing
-// (ingest.go's; the core has [sqlstore.NotFound]).
-var notFound = sqlstore.NotFound
 
 // boolInt encodes a flag for an INTEGER column.
 func boolInt(b bool) int64 {

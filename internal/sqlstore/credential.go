@@ -41,6 +41,18 @@ func decodeList[S ~[]T, T any](s string, dst *S) error {
 	return nil
 }
 
+// decodeLists decodes the roles and access list of the credential called
+// what key.
+func decodeLists[R ~[]r, A ~[]a, r, a any](what, key, roles, acl string, dstRoles *R, dstACL *A) error {
+	if err := decodeList(roles, dstRoles); err != nil {
+		return fmt.Errorf("%s %s: roles: %w", what, key, err)
+	}
+	if err := decodeList(acl, dstACL); err != nil {
+		return fmt.Errorf("%s %s: access list: %w", what, key, err)
+	}
+	return nil
+}
+
 // stamp sets a zero creation time to the store's clock and rounds it to the
 // stored precision, so the caller's value equals what is read back.
 func (s *Store) stamp(t *time.Time) {
@@ -93,11 +105,8 @@ func scanAPIKey(r Row) (*costexplorer.APIKey, error) {
 	if err := r.Scan(&k.ID, &k.OrgID, &k.PublicKey, &k.HA1MD5, &k.HA1SHA256, &k.Description, &v.roles, &v.acl, &k.Enabled, &v.created); err != nil {
 		return nil, err
 	}
-	if err := decodeList(v.roles, &k.Roles); err != nil {
-		return nil, fmt.Errorf("api key %s: roles: %w", k.PublicKey, err)
-	}
-	if err := decodeList(v.acl, &k.AccessList); err != nil {
-		return nil, fmt.Errorf("api key %s: access list: %w", k.PublicKey, err)
+	if err := decodeLists("api key", k.PublicKey, v.roles, v.acl, &k.Roles, &k.AccessList); err != nil {
+		return nil, err
 	}
 	k.CreatedAt = v.created.Time
 	return k, nil
@@ -166,11 +175,8 @@ func scanServiceAccount(r Row) (*costexplorer.ServiceAccount, error) {
 	if err := r.Scan(&a.ClientID, &a.OrgID, &a.Name, &a.Description, &a.SecretHash, &v.roles, &v.acl, &a.Enabled, &v.created, &v.expires); err != nil {
 		return nil, err
 	}
-	if err := decodeList(v.roles, &a.Roles); err != nil {
-		return nil, fmt.Errorf("service account %s: roles: %w", a.ClientID, err)
-	}
-	if err := decodeList(v.acl, &a.AccessList); err != nil {
-		return nil, fmt.Errorf("service account %s: access list: %w", a.ClientID, err)
+	if err := decodeLists("service account", a.ClientID, v.roles, v.acl, &a.Roles, &a.AccessList); err != nil {
+		return nil, err
 	}
 	a.CreatedAt, a.SecretExpiresAt = v.created.Time, v.expires.Time
 	return a, nil

@@ -25,8 +25,8 @@ const (
 type Dialect struct {
 	// Name is "sqlite" or "postgres".
 	Name string
-	// Placeholder is the dialect's parameter style; adapters of Dollar
-	// dialects rebind the core's '?' with [Rebind].
+	// Placeholder is the dialect's parameter style; adapters pass the core's
+	// query text through [Dialect.Bind].
 	Placeholder Placeholder
 	// NoRows is the driver's "no rows" error (sql.ErrNoRows, pgx.ErrNoRows),
 	// matched with errors.Is.
@@ -61,12 +61,22 @@ type Dialect struct {
 	// (PostgreSQL needs its simple protocol for that).
 	ExecScript func(ctx context.Context, q Querier, script string) error
 	// Translate maps a driver error to a domain error (no rows →
-	// ErrNotFound, unique violation → ErrConflict, …).
+	// ErrNotFound, unique violation → ErrConflict, …); the dialect's Runner
+	// applies it to every error it returns.
 	Translate func(ctx context.Context, err error) error
 }
 
 // IsNoRows reports whether err is the dialect's "no rows" error.
 func (d Dialect) IsNoRows(err error) bool { return err != nil && errors.Is(err, d.NoRows) }
+
+// Bind returns query, written with '?' placeholders, in the dialect's
+// parameter style.
+func (d Dialect) Bind(query string) string {
+	if d.Placeholder == Dollar {
+		return Rebind(query)
+	}
+	return query
+}
 
 // lockData runs the dialect's data lock, if any.
 func (d Dialect) lockData(ctx context.Context, q Querier) error {

@@ -39,3 +39,13 @@ func TestTimeScan(t *testing.T) {
 		t.Fatalf("Micros(zero) = %v, want nil", got)
 	}
 }
+
+func TestBindFollowsThePlaceholderStyle(t *testing.T) {
+	const q = "SELECT a FROM t WHERE b = ? AND c = ?"
+	if got := (sqlstore.Dialect{Placeholder: sqlstore.Question}).Bind(q); got != q {
+		t.Fatalf("Question: Bind = %q, want the text unchanged", got)
+	}
+	if got, want := (sqlstore.Dialect{Placeholder: sqlstore.Dollar}).Bind(q), "SELECT a FROM t WHERE b = $1 AND c = $2"; got != want {
+		t.Fatalf("Dollar: Bind = %q, want %q", got, want)
+	}
+}

@@ -8,8 +8,12 @@
 //   - The decisions: claim rules and lease checks of query processes, link
 //     rules of organizations, credential encoding (roles and access lists as
 //     JSON arrays), organization filters and paging, process state
-//     transitions, the creation of shared secrets and single-use nonces, and
-//     the verification report (rollup cells and running totals).
+//     transitions, the creation of shared secrets and single-use nonces, the
+//     invoices (ingest_invoice.go: each item's invoice, created by its first
+//     item, the tag-set and details dictionaries, the invoices' amounts
+//     moved in the planning pass that moves the rollup, recorded metadata;
+//     invoice.go: the reads of costexplorer.InvoiceStore), and the
+//     verification report (rollup cells, running totals, invoice amounts).
 //   - The query text, with '?' placeholders; the PostgreSQL adapter rebinds
 //     them to $n ([Rebind]). Where the engines' SQL differs the text takes a
 //     fragment from the Dialect: MAX or GREATEST, LIMIT -1 or ALL, FOR UPDATE

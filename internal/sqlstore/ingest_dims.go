@@ -66,7 +66,7 @@ func (t *ingestTx) upsertDimensions(b *costexplorer.UsageBatch) error {
 		}
 		if err := LinkOrg(t.ctx, t.s.d, t.q, o.PayingOrgID, o.ID); err != nil {
 			if costexplorer.IsNotFound(err) {
-				return ValidationErr("organization %s: paying organization %s not found", o.ID, o.PayingOrgID)
+				return validationErr("organization %s: paying organization %s not found", o.ID, o.PayingOrgID)
 			}
 			return err
 		}
@@ -169,7 +169,7 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 		p := &projects[i]
 		org, err := t.Org(p.OrgID)
 		if err != nil {
-			return In("project "+p.ID, err)
+			return inBatch("project "+p.ID, err)
 		}
 		s, ok := existing[p.ID]
 		switch {
@@ -177,7 +177,7 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 			added = append(added, newProject{p, org})
 			continue
 		case s.ref.Org != org:
-			return ValidationErr("project %s belongs to another organization than %s", p.ID, p.OrgID)
+			return validationErr("project %s belongs to another organization than %s", p.ID, p.OrgID)
 		case s.name != p.Name:
 			if _, err := t.q.Exec(t.ctx, "UPDATE projects SET name = ? WHERE id = ?", p.Name, s.ref.ID); err != nil {
 				return fmt.Errorf("rename project %s: %w", p.ID, err)
@@ -236,7 +236,7 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 		c := &clusters[i]
 		proj, err := t.Project(c.ProjectID)
 		if err != nil {
-			return In("cluster "+c.ID, err)
+			return inBatch("cluster "+c.ID, err)
 		}
 		s, ok := existing[c.ID]
 		if !ok {
@@ -244,7 +244,7 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 			continue
 		}
 		if s.ref.Project != proj.ID {
-			return ValidationErr("cluster %s belongs to another project than %s", c.ID, c.ProjectID)
+			return validationErr("cluster %s belongs to another project than %s", c.ID, c.ProjectID)
 		}
 		// Provider and tier are descriptive: an empty value keeps the stored one.
 		provider, tier := cmp.Or(c.Provider, s.provider), cmp.Or(c.Tier, s.tier)

@@ -65,11 +65,11 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 		m := &metas[i]
 		org, err := t.Org(m.OrgID)
 		if err != nil {
-			return nil, In(m.String(), err)
+			return nil, inBatch(m.String(), err)
 		}
 		k := InvoiceKey{org, m.Month}
 		if prev, ok := want[k]; ok && prev != m.ID {
-			return nil, ValidationErr("%s: the batch names invoices %s and %s for organization %s, %s", m, prev, m.ID, m.OrgID, m.Month)
+			return nil, validationErr("%s: the batch names invoices %s and %s for organization %s, %s", m, prev, m.ID, m.OrgID, m.Month)
 		}
 		want[k], metaKeys[i] = m.ID, k
 	}

@@ -37,8 +37,8 @@ func NewResolver(cache *KeyCache, find Finder, serviceCodes map[costexplorer.Ser
 	return &Resolver{Keys: NewKeys(), Cache: cache, Find: find, ServiceCodes: serviceCodes}
 }
 
-// ValidationErr returns an ErrValidation error with the detail given.
-func ValidationErr(format string, args ...any) error {
+// validationErr returns an ErrValidation error with the detail given.
+func validationErr(format string, args ...any) error {
 	return costexplorer.Errorf(costexplorer.ErrValidation, format, args...)
 }
 
@@ -51,12 +51,12 @@ func errDetail(err error) string {
 	return err.Error()
 }
 
-// In returns an ErrNotFound error as an ErrValidation error about what (an
-// item or dimension of the batch, such as "project <id>"), and any other
+// inBatch returns an ErrNotFound error as an ErrValidation error about what
+// (an item or dimension of the batch, such as "project <id>"), and any other
 // error as it is.
-func In(what string, err error) error {
+func inBatch(what string, err error) error {
 	if costexplorer.IsNotFound(err) {
-		return ValidationErr("%s: %s", what, errDetail(err))
+		return validationErr("%s: %s", what, errDetail(err))
 	}
 	return err
 }
@@ -225,7 +225,7 @@ func (r *Resolver) resolve(li *costexplorer.LineItem, unknown *unknownIDs) (row 
 	known = true
 	missing := func(kind int, what, id string) error {
 		if unknown == nil {
-			return ValidationErr("line item %s: %s %s not found", li.ID, what, id)
+			return validationErr("line item %s: %s %s not found", li.ID, what, id)
 		}
 		unknown.add(kind, id)
 		known = false
@@ -245,7 +245,7 @@ func (r *Resolver) resolve(li *costexplorer.LineItem, unknown *unknownIDs) (row 
 				return row, false, err
 			}
 		case known && p.Org != row.Org:
-			return row, false, ValidationErr("line item %s: project %s does not belong to organization %s", li.ID, li.ProjectID, li.OrgID)
+			return row, false, validationErr("line item %s: project %s does not belong to organization %s", li.ID, li.ProjectID, li.OrgID)
 		}
 		row.Project = p.ID
 	}
@@ -257,7 +257,7 @@ func (r *Resolver) resolve(li *costexplorer.LineItem, unknown *unknownIDs) (row 
 				return row, false, err
 			}
 		case known && c.Project != row.Project:
-			return row, false, ValidationErr("line item %s: cluster %s does not belong to project %s", li.ID, li.ClusterID, li.ProjectID)
+			return row, false, validationErr("line item %s: cluster %s does not belong to project %s", li.ID, li.ClusterID, li.ProjectID)
 		}
 		row.Cluster = c.ID
 	}

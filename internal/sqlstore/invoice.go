@@ -207,6 +207,7 @@ type lineDecoder struct {
 	invoiceID          string
 	orgID, orgName     string
 	projects, clusters map[int64][2]string // ext id, name
+	clusterProject     map[int64]int64
 	skus               map[int64]SKUKey
 	tags               map[int64]costexplorer.Tags
 	details            map[int64]Details
@@ -216,7 +217,7 @@ type lineDecoder struct {
 // invoice does not exist.
 func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string) (*lineDecoder, error) {
 	d := &lineDecoder{s: s, invoiceID: invoiceID,
-		projects: map[int64][2]string{0: {}}, clusters: map[int64][2]string{0: {}},
+		projects: map[int64][2]string{0: {}}, clusters: map[int64][2]string{0: {}}, clusterProject: map[int64]int64{},
 		skus: map[int64]SKUKey{}, tags: map[int64]costexplorer.Tags{0: {}}, details: map[int64]Details{0: {}}}
 	err := q.QueryRow(ctx, "SELECT i.id, i.org_id, o.ext_id, o.name FROM invoices i JOIN organizations o ON o.id = i.org_id WHERE i.ext_id = ?",
 		invoiceID).Scan(&d.invoice, &d.org, &d.orgID, &d.orgName)
@@ -226,21 +227,25 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	if err != nil {
 		return nil, err
 	}
-	names := func(query string, into map[int64][2]string) error {
+	names := func(query string, into map[int64][2]string, parent map[int64]int64) error {
 		return Each(ctx, q, query, func(r Row) error {
-			var id int64
+			var id, p int64
 			var ext, name string
-			if err := r.Scan(&id, &ext, &name); err != nil {
+			if err := r.Scan(&id, &ext, &name, &p); err != nil {
 				return err
 			}
 			into[id] = [2]string{ext, name}
+			if parent != nil {
+				parent[id] = p
+			}
 			return nil
 		}, d.org)
 	}
-	if err := names("SELECT id, ext_id, name FROM projects WHERE org_id = ?", d.projects); err != nil {
+	if err := names("SELECT id, ext_id, name, org_id FROM projects WHERE org_id = ?", d.projects, nil); err != nil {
 		return nil, err
 	}
-	if err := names("SELECT c.id, c.ext_id, c.name FROM clusters c JOIN projects p ON p.id = c.project_id WHERE p.org_id = ?", d.clusters); err != nil {
+	if err := names("SELECT c.id, c.ext_id, c.name, c.project_id FROM clusters c JOIN projects p ON p.id = c.project_id WHERE p.org_id = ?",
+		d.clusters, d.clusterProject); err != nil {
 		return nil, err
 	}
 	err = Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
@@ -429,24 +434,48 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 			conds, args = append(conds, r.col+" <= ?"), append(args, int64(*r.hi))
 		}
 	}
-	in := func(col string, ids []string, m map[int64][2]string) bool {
-		if len(ids) == 0 {
-			return true
-		}
-		var keys []any
+	keysOf := func(ids []string, m map[int64][2]string) []int64 {
+		var keys []int64
 		for k, v := range m {
 			if k != 0 && slices.Contains(ids, v[0]) {
 				keys = append(keys, k)
 			}
 		}
-		if len(keys) == 0 {
-			return false
-		}
-		conds, args = append(conds, col+" IN ("+placeholders(len(keys))+")"), append(args, keys...)
-		return true
+		slices.Sort(keys)
+		return keys
 	}
-	if !in("li.project_id", ls.GroupIDs, d.projects) || !in("li.cluster_id", ls.ClusterIDs, d.clusters) {
-		return "", nil, true
+	in := func(col string, keys []int64) {
+		conds = append(conds, col+" IN ("+placeholders(len(keys))+")")
+		for _, k := range keys {
+			args = append(args, k)
+		}
+	}
+	var projects []int64
+	if len(ls.GroupIDs) > 0 {
+		if projects = keysOf(ls.GroupIDs, d.projects); len(projects) == 0 {
+			return "", nil, true
+		}
+	}
+	if len(ls.ClusterIDs) > 0 {
+		clusters := keysOf(ls.ClusterIDs, d.clusters)
+		// The clusters' projects too, so that the search reads only the
+		// clusters' ranges of the key (project before cluster).
+		var of []int64
+		for _, c := range clusters {
+			if p := d.clusterProject[c]; !slices.Contains(of, p) && (len(ls.GroupIDs) == 0 || slices.Contains(projects, p)) {
+				of = append(of, p)
+			}
+		}
+		if len(of) == 0 {
+			return "", nil, true
+		}
+		if len(ls.GroupIDs) == 0 {
+			projects = of
+		}
+		in("li.project_id", projects)
+		in("li.cluster_id", clusters)
+	} else if len(projects) > 0 {
+		in("li.project_id", projects)
 	}
 	if len(ls.Services) > 0 {
 		var skus []any

@@ -131,14 +131,9 @@ func (s *Store) Organizations(ctx context.Context, f costexplorer.OrganizationFi
 			query += " OFFSET ?"
 			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], f.Offset)
 		}
-		return Each(ctx, q, query, func(r Row) error {
-			o, err := scanOrg(r)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-			return nil
-		}, pageArgs...)
+		var err error
+		out, err = collect(ctx, q, scanOrg, query, pageArgs...)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -25,21 +25,31 @@ func one[T any](ctx context.Context, s *Store, scan func(Row) (*T, error), missi
 
 // list reads the rows of a query on the read side, one value each.
 func list[T any](ctx context.Context, s *Store, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
-	out := []*T{}
+	var out []*T
 	err := s.r.Read(ctx, func(q Querier) error {
-		return Each(ctx, q, query, func(r Row) error {
-			v, err := scan(r)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-			return nil
-		}, args...)
+		var err error
+		out, err = collect(ctx, q, scan, query, args...)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// collect reads the rows of a query within q, one value each (an empty,
+// non-nil slice for none).
+func collect[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), query string, args ...any) ([]*T, error) {
+	out := []*T{}
+	err := Each(ctx, q, query, func(r Row) error {
+		v, err := scan(r)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, args...)
+	return out, err
 }
 
 // Each runs query within q and calls fn for each row.

@@ -105,7 +105,8 @@ GROUP BY org_id, month;
 -- by the organization and the usage day, so the key still names one id.
 -- The columns after cents are what an invoice shows of an item; NULL when the
 -- item has none (the usage day as bill day, no details, no tags, no
--- discount), which costs no byte of the record in either engine.
+-- discount), which costs one header byte a column and no body here (and
+-- a null bitmap in PostgreSQL): about 8 bytes an item in all.
 CREATE TABLE line_items_0002 (
     org_id           INTEGER NOT NULL,
     invoice_id       INTEGER NOT NULL,
