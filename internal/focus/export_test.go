@@ -21,7 +21,7 @@ var (
 	demoOnce   sync.Once
 	demoDB     *sqlite.DB
 	demoLayout demo.Layout
-	demoCfg    = demo.Config{Seed: 7, LineItems: 40_000, Months: 4, Now: time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC), BatchSize: 5000}
+	demoCfg    = demo.Config{Seed: 7, LineItems: 20_000, Months: 4, Now: time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC), BatchSize: 5000}
 )
 
 func TestMain(m *testing.M) {
@@ -84,6 +84,14 @@ var (
 func fixtureStore(t testing.TB) *sqlite.DB {
 	db := openDB(t, strings.ReplaceAll(t.Name(), "/", "_")+".db")
 	t.Cleanup(func() { db.Close() })
+	if _, err := db.IngestUsage(context.Background(), fixtureBatch()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// fixtureBatch is the data of fixtureStore.
+func fixtureBatch() *costexplorer.UsageBatch {
 	day := func(m costexplorer.Month, d int) costexplorer.Day {
 		return costexplorer.DayOf(m.Start().AddDate(0, 0, d-1))
 	}
@@ -109,7 +117,7 @@ func fixtureStore(t testing.TB) *sqlite.DB {
 	linkedCredit := item(fxLinked, "", "", costexplorer.ServiceCredits, "ATLAS_PROMOTIONAL_CREDIT", day(fxFeb, 1), 50, "credits", -1_000_000_000, -5000)
 	febCharge := item(fxPaying, fxProj1, fxCluster, costexplorer.ServiceClusters, "ATLAS_AWS_INSTANCE_M10", day(fxFeb, 10), 24, "server hours", 80_000_000, 192)
 
-	b := &costexplorer.UsageBatch{
+	return &costexplorer.UsageBatch{
 		Organizations: []costexplorer.Organization{
 			{ID: fxPaying, Name: "Paying, Inc."},
 			{ID: fxLinked, Name: "Linked Ltd", PayingOrgID: fxPaying},
@@ -119,10 +127,6 @@ func fixtureStore(t testing.TB) *sqlite.DB {
 		Items:    []costexplorer.LineItem{m40, storage, support, odd, credit, linkedCharge, linkedCredit, febCharge},
 		Invoices: []costexplorer.Invoice{{ID: costexplorer.InvoiceID(fxPaying, fxFeb), OrgID: fxPaying, Month: fxFeb, SalesTax: 17}},
 	}
-	if _, err := db.IngestUsage(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // export runs an export into memory.
