@@ -224,6 +224,22 @@ func TestExport_DemoPassesTheChecker(t *testing.T) {
 			if rep := check(tb, expect(t, st, req)); len(rep.byRule) > 0 {
 				t.Errorf("FOCUS rules broken:\n%s", rep)
 			}
+			// The demo exercises what the rules are about, or passing
+			// them would say little.
+			seen := map[string]bool{}
+			for _, row := range tb.rows {
+				seen["tags"] = seen["tags"] || !tb.get(row, "Tags").null
+				seen["discount"] = seen["discount"] || !tb.get(row, "x_DiscountPercent").null
+				seen["credit"] = seen["credit"] || tb.get(row, "ChargeCategory").s == ChargeCredit
+				seen["linked"] = seen["linked"] || tb.get(row, "x_OrganizationId").s != tb.get(row, "BillingAccountId").s
+				seen["cluster"] = seen["cluster"] || !tb.get(row, "ResourceId").null
+				seen["org-level"] = seen["org-level"] || tb.get(row, "SubAccountId").null
+			}
+			for _, k := range []string{"tags", "discount", "credit", "linked", "cluster", "org-level"} {
+				if !seen[k] {
+					t.Errorf("no %s row in the demo export", k)
+				}
+			}
 		})
 	}
 }
