@@ -13,6 +13,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -360,6 +361,59 @@ func TestExport_ReconcilesWithTheRollup(t *testing.T) {
 			for k, w := range want {
 				if g := got[k]; g == nil || g.Cmp(w) != 0 {
 					t.Errorf("%v: export %v, rollup %s", k, g, w.FloatString(2))
+				}
+			}
+		})
+	}
+}
+
+// TestExport_ReconcilesWithTheEngine asks the cost explorer's engine what
+// the paying organization spent per month by organization, project,
+// cluster and service, and finds the same cents in the export's item rows.
+func TestExport_ReconcilesWithTheEngine(t *testing.T) {
+	st := demoStore(t)
+	ctx := context.Background()
+	from, to := demoLayout.FirstDay.Month(), demoLayout.LastDay.Month()
+	data, _ := export(t, st, Request{OrgID: demoLayout.PayingOrg.ID, From: from, To: to})
+	tb := readBack(t, data, CSV, &report{})
+	eng := engine.New(st, engine.Options{})
+	for g, col := range map[costexplorer.GroupBy]string{
+		costexplorer.GroupByOrganizations: "x_OrganizationId", costexplorer.GroupByProjects: "SubAccountId",
+		costexplorer.GroupByClusters: "ResourceId", costexplorer.GroupByServices: "ServiceName",
+	} {
+		t.Run(string(g), func(t *testing.T) {
+			type key struct{ date, group string }
+			want := map[key]costexplorer.Cents{}
+			rows, err := eng.Evaluate(ctx, &costexplorer.Query{OrgID: demoLayout.PayingOrg.ID, Start: from, End: to + 1, GroupBy: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				k := key{r.UsageDate, map[costexplorer.GroupBy]string{costexplorer.GroupByOrganizations: r.OrganizationID,
+					costexplorer.GroupByProjects: r.ProjectID, costexplorer.GroupByClusters: r.ClusterID,
+					costexplorer.GroupByServices: string(r.Service)}[g]}
+				want[k] += r.UsageAmount
+			}
+			if len(want) < 2 {
+				t.Fatalf("the engine answers %d groups", len(want))
+			}
+			got := map[key]costexplorer.Cents{}
+			for _, row := range tb.rows {
+				if !tb.get(row, "x_ChargeSubType").null {
+					continue
+				}
+				cents := new(big.Rat).Mul(tb.get(row, "BilledCost").num, big.NewRat(100, 1))
+				k := key{costexplorer.MonthOf(tb.get(row, "ChargePeriodStart").t).Date(), tb.get(row, col).s}
+				got[k] += costexplorer.Cents(cents.Num().Int64())
+			}
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("%v: export %s, engine %s", k, got[k], w)
+				}
+			}
+			for k, g := range got {
+				if _, ok := want[k]; !ok && g != 0 {
+					t.Errorf("%v: export %s, engine has no row", k, g)
 				}
 			}
 		})
