@@ -105,6 +105,7 @@ func TestExportFocus(t *testing.T) {
 		{"BadFormat", []string{"focus", "--org", acmeOrg, "--from", "2024-06", "--to", "2024-06", "--format", "xlsx"}, 2, "unsupported format"},
 		{"BadSpec", []string{"focus", "--org", acmeOrg, "--from", "2024-06", "--to", "2024-06", "--spec", "1.0"}, 2, "unsupported FOCUS version"},
 		{"UnknownOrg", []string{"focus", "--org", "0123456789abcdef01234567", "--from", "2024-06", "--to", "2024-06"}, 1, "no organization 0123456789abcdef01234567"},
+		{"UnwritableOutput", []string{"focus", "--org", acmeOrg, "--from", "2024-06", "--to", "2024-06", "--output", filepath.Join(dir, "no", "such", "dir.csv.gz")}, 1, "no such file or directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runCLI(t, env, "", append([]string{"export"}, c.args...)...).want(t, c.code, nil, []string{c.err})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -21,7 +22,7 @@ var (
 	demoOnce   sync.Once
 	demoDB     *sqlite.DB
 	demoLayout demo.Layout
-	demoCfg    = demo.Config{Seed: 7, LineItems: 40_000, Months: 4, Now: time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC), BatchSize: 5000}
+	demoCfg    = demo.Config{Seed: 7, LineItems: 20_000, Months: 4, Now: time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC), BatchSize: 5000}
 )
 
 func TestMain(m *testing.M) {
@@ -84,6 +85,14 @@ var (
 func fixtureStore(t testing.TB) *sqlite.DB {
 	db := openDB(t, strings.ReplaceAll(t.Name(), "/", "_")+".db")
 	t.Cleanup(func() { db.Close() })
+	if _, err := db.IngestUsage(context.Background(), fixtureBatch()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// fixtureBatch is the data of fixtureStore.
+func fixtureBatch() *costexplorer.UsageBatch {
 	day := func(m costexplorer.Month, d int) costexplorer.Day {
 		return costexplorer.DayOf(m.Start().AddDate(0, 0, d-1))
 	}
@@ -109,7 +118,7 @@ func fixtureStore(t testing.TB) *sqlite.DB {
 	linkedCredit := item(fxLinked, "", "", costexplorer.ServiceCredits, "ATLAS_PROMOTIONAL_CREDIT", day(fxFeb, 1), 50, "credits", -1_000_000_000, -5000)
 	febCharge := item(fxPaying, fxProj1, fxCluster, costexplorer.ServiceClusters, "ATLAS_AWS_INSTANCE_M10", day(fxFeb, 10), 24, "server hours", 80_000_000, 192)
 
-	b := &costexplorer.UsageBatch{
+	return &costexplorer.UsageBatch{
 		Organizations: []costexplorer.Organization{
 			{ID: fxPaying, Name: "Paying, Inc."},
 			{ID: fxLinked, Name: "Linked Ltd", PayingOrgID: fxPaying},
@@ -119,10 +128,6 @@ func fixtureStore(t testing.TB) *sqlite.DB {
 		Items:    []costexplorer.LineItem{m40, storage, support, odd, credit, linkedCharge, linkedCredit, febCharge},
 		Invoices: []costexplorer.Invoice{{ID: costexplorer.InvoiceID(fxPaying, fxFeb), OrgID: fxPaying, Month: fxFeb, SalesTax: 17}},
 	}
-	if _, err := db.IngestUsage(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // export runs an export into memory.
@@ -219,6 +224,22 @@ func TestExport_DemoPassesTheChecker(t *testing.T) {
 			}
 			if rep := check(tb, expect(t, st, req)); len(rep.byRule) > 0 {
 				t.Errorf("FOCUS rules broken:\n%s", rep)
+			}
+			// The demo exercises what the rules are about, or passing
+			// them would say little.
+			seen := map[string]bool{}
+			for _, row := range tb.rows {
+				seen["tags"] = seen["tags"] || !tb.get(row, "Tags").null
+				seen["discount"] = seen["discount"] || !tb.get(row, "x_DiscountPercent").null
+				seen["credit"] = seen["credit"] || tb.get(row, "ChargeCategory").s == ChargeCredit
+				seen["linked"] = seen["linked"] || tb.get(row, "x_OrganizationId").s != tb.get(row, "BillingAccountId").s
+				seen["cluster"] = seen["cluster"] || !tb.get(row, "ResourceId").null
+				seen["org-level"] = seen["org-level"] || tb.get(row, "SubAccountId").null
+			}
+			for _, k := range []string{"tags", "discount", "credit", "linked", "cluster", "org-level"} {
+				if !seen[k] {
+					t.Errorf("no %s row in the demo export", k)
+				}
 			}
 		})
 	}
@@ -340,6 +361,59 @@ func TestExport_ReconcilesWithTheRollup(t *testing.T) {
 			for k, w := range want {
 				if g := got[k]; g == nil || g.Cmp(w) != 0 {
 					t.Errorf("%v: export %v, rollup %s", k, g, w.FloatString(2))
+				}
+			}
+		})
+	}
+}
+
+// TestExport_ReconcilesWithTheEngine asks the cost explorer's engine what
+// the paying organization spent per month by organization, project,
+// cluster and service, and finds the same cents in the export's item rows.
+func TestExport_ReconcilesWithTheEngine(t *testing.T) {
+	st := demoStore(t)
+	ctx := context.Background()
+	from, to := demoLayout.FirstDay.Month(), demoLayout.LastDay.Month()
+	data, _ := export(t, st, Request{OrgID: demoLayout.PayingOrg.ID, From: from, To: to})
+	tb := readBack(t, data, CSV, &report{})
+	eng := engine.New(st, engine.Options{})
+	for g, col := range map[costexplorer.GroupBy]string{
+		costexplorer.GroupByOrganizations: "x_OrganizationId", costexplorer.GroupByProjects: "SubAccountId",
+		costexplorer.GroupByClusters: "ResourceId", costexplorer.GroupByServices: "ServiceName",
+	} {
+		t.Run(string(g), func(t *testing.T) {
+			type key struct{ date, group string }
+			want := map[key]costexplorer.Cents{}
+			rows, err := eng.Evaluate(ctx, &costexplorer.Query{OrgID: demoLayout.PayingOrg.ID, Start: from, End: to + 1, GroupBy: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				k := key{r.UsageDate, map[costexplorer.GroupBy]string{costexplorer.GroupByOrganizations: r.OrganizationID,
+					costexplorer.GroupByProjects: r.ProjectID, costexplorer.GroupByClusters: r.ClusterID,
+					costexplorer.GroupByServices: string(r.Service)}[g]}
+				want[k] += r.UsageAmount
+			}
+			if len(want) < 2 {
+				t.Fatalf("the engine answers %d groups", len(want))
+			}
+			got := map[key]costexplorer.Cents{}
+			for _, row := range tb.rows {
+				if !tb.get(row, "x_ChargeSubType").null {
+					continue
+				}
+				cents := new(big.Rat).Mul(tb.get(row, "BilledCost").num, big.NewRat(100, 1))
+				k := key{costexplorer.MonthOf(tb.get(row, "ChargePeriodStart").t).Date(), tb.get(row, col).s}
+				got[k] += costexplorer.Cents(cents.Num().Int64())
+			}
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("%v: export %s, engine %s", k, got[k], w)
+				}
+			}
+			for k, g := range got {
+				if _, ok := want[k]; !ok && g != 0 {
+					t.Errorf("%v: export %s, engine has no row", k, g)
 				}
 			}
 		})
