@@ -68,4 +68,19 @@ type InvoiceStore interface {
 	// that match before paging (counted only when page.IncludeCount; 0
 	// otherwise). An unknown invoice id has no items.
 	SearchLineItems(ctx context.Context, invoiceID string, s *LineItemSearch, page PageRequest) ([]*InvoiceLine, int, error)
+
+	// InvoiceIDs returns the id of every invoice with its organization and
+	// month, ordered by organization id then month: the invoiceId of the
+	// cost explorer's rows (internal/engine reads it with the rollup). An
+	// invoice keeps the id it was created with — an imported Invoice Number,
+	// a synced id, else [InvoiceID] — so the id cannot be recomputed from
+	// the organization and month.
+	InvoiceIDs(ctx context.Context) ([]InvoiceRef, error)
+}
+
+// InvoiceRef names the invoice of one organization and month.
+type InvoiceRef struct {
+	OrgID string
+	Month Month
+	ID    string
 }

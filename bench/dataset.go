@@ -129,6 +129,10 @@ func (s *MemSource) ScanRollup(_ context.Context, fn func(*costexplorer.RollupRo
 	return nil
 }
 
+// InvoiceIDs returns none: the engine then derives each invoice's id, as a
+// store does for usage that names no invoice.
+func (s *MemSource) InvoiceIDs(context.Context) ([]costexplorer.InvoiceRef, error) { return nil, nil }
+
 // Organizations returns every organization (the filter is ignored: the
 // engine asks for all of them).
 func (s *MemSource) Organizations(context.Context, costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error) {

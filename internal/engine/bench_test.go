@@ -24,7 +24,7 @@ var benchRows = flag.Int("engine.rows", 370_000, "approximate rollup cells of th
 // size), 18 months. Clusters appear over time; each active cluster-month has
 // Clusters, Storage and Backup cells and often Data Transfer; projects have
 // project-level cells (no cluster); organizations have Support and Credits
-// cells (no project).
+// cells (no project). Every organization's month has an invoice.
 type benchData struct {
 	src     *memSource
 	last    costexplorer.Month
@@ -125,6 +125,9 @@ func generate(size int) *benchData {
 	for i := range nOrgs {
 		for m := first; m <= d.last; m++ {
 			add(m, hexID('a', i), "", "", costexplorer.ServiceSupport, 50000)
+			// Every organization's month has its invoice, as in a store,
+			// with an id of its own (an imported Invoice Number).
+			d.src.invoices = append(d.src.invoices, costexplorer.InvoiceRef{OrgID: hexID('a', i), Month: m, ID: hexID('d', i*months+int(m-first))})
 			if r.IntN(3) == 0 {
 				add(m, hexID('a', i), "", "", costexplorer.ServiceCredits, -r.IntN(100000))
 			}

@@ -14,7 +14,10 @@
 // of one organization come out already in result order, so the final sort is
 // usually skipped. A second, much smaller table holds the per-service sums of
 // each segment; queries that neither filter nor group by project or cluster
-// (the organization and service views) read it instead.
+// (the organization and service views) read it instead. Each segment carries
+// its row's invoiceId: the id of the organization's invoice of that month as
+// the store has it (an imported Invoice Number stays the invoice's id), read
+// with the rollup.
 //
 // Memory grows with rollup cells (about 18 bytes a cell plus the
 // dictionaries), never with line items. Evaluate polls the source's data

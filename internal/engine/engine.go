@@ -11,10 +11,11 @@ import (
 )
 
 // Source is what the engine reads from a store; costexplorer.Store satisfies
-// it.
+// it. InvoiceIDs names each result row's invoiceId.
 type Source interface {
 	DataVersion(ctx context.Context) (int64, error)
 	ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error
+	InvoiceIDs(ctx context.Context) ([]costexplorer.InvoiceRef, error)
 	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
 	Projects(ctx context.Context) ([]*costexplorer.Project, error)
 	Clusters(ctx context.Context) ([]*costexplorer.Cluster, error)

@@ -89,7 +89,7 @@ type segment struct {
 	month      costexplorer.Month
 	start, end int32
 	date       string // usageDate, YYYY-MM-01
-	invoice    string // costexplorer.InvoiceID(org, month)
+	invoice    string // invoiceId: the store's id of the invoice (invoiceIDs.of)
 }
 
 // table is the rollup at one granularity, as columns sorted by
@@ -224,10 +224,14 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	for _, l := range s.linked {
 		slices.Sort(l)
 	}
+	invoices, err := loadInvoiceIDs(ctx, src, s.orgs)
+	if err != nil {
+		return nil, err
+	}
 
 	recs = sortMerge(recs)
-	s.cells = s.table(recs)
-	s.byService = s.table(sumByService(recs, len(s.services.ids)))
+	s.cells = s.table(recs, invoices)
+	s.byService = s.table(sumByService(recs, len(s.services.ids)), invoices)
 	s.loadedAt = now()
 	s.loadTook = time.Since(began)
 	return s, nil
@@ -293,7 +297,7 @@ func sumByService(recs []cellRec, nServices int) []cellRec {
 }
 
 // table splits sorted, merged cells into columns and segments.
-func (s *snapshot) table(recs []cellRec) table {
+func (s *snapshot) table(recs []cellRec, invoices invoiceIDs) table {
 	n := len(recs)
 	t := table{
 		proj:    make([]int32, n),
@@ -313,7 +317,7 @@ func (s *snapshot) table(recs []cellRec) table {
 				month:   r.month,
 				start:   int32(i),
 				date:    r.month.Date(),
-				invoice: costexplorer.InvoiceID(s.orgs.ids[r.org], r.month),
+				invoice: invoices.of(s, r.org, r.month),
 			})
 		}
 	}

@@ -17,6 +17,7 @@ type memSource struct {
 	projects []*costexplorer.Project
 	clusters []*costexplorer.Cluster
 	rollup   []costexplorer.RollupRow
+	invoices []costexplorer.InvoiceRef // none: every invoice id is derived
 }
 
 var _ Source = (*memSource)(nil)
@@ -56,4 +57,10 @@ func (m *memSource) Clusters(context.Context) ([]*costexplorer.Cluster, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.clusters, nil
+}
+
+func (m *memSource) InvoiceIDs(context.Context) ([]costexplorer.InvoiceRef, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.invoices, nil
 }

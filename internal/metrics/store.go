@@ -36,7 +36,7 @@ func (m *Metrics) InstrumentStore(s costexplorer.Store) costexplorer.Store {
 var storeOperations = []string{
 	"CreateOrganization", "Organization", "Organizations", "LinkOrganization", "LinkedOrganizations",
 	"IngestUsage", "DataVersion", "ScanRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
-	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems",
+	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceIDs",
 	"CreateProcess", "Process", "ClaimProcess", "FinishProcess", "FailProcess", "ReleaseLeases",
 	"DeleteExpiredProcesses", "ProcessCounts",
 	"CreateAPIKey", "APIKeyByPublicKey", "APIKeys", "SetAPIKeyEnabled", "CreateServiceAccount",
@@ -360,4 +360,11 @@ func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID strin
 	v0, v1, err := i.s.SearchLineItems(ctx, invoiceID, s, page)
 	i.done("SearchLineItems", start, err)
 	return v0, v1, err
+}
+
+func (i *instrumentedStore) InvoiceIDs(ctx context.Context) ([]costexplorer.InvoiceRef, error) {
+	start := time.Now()
+	v0, err := i.s.InvoiceIDs(ctx)
+	i.done("InvoiceIDs", start, err)
+	return v0, err
 }
