@@ -133,18 +133,7 @@ func TestBadRequests(t *testing.T) {
 			if c.body == "" && c.method == "POST" {
 				req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
 			}
-			for k, v := range c.headers {
-				if v == del {
-					req.Header.Del(k)
-				} else {
-					req.Header.Set(k, v)
-				}
-			}
-			res := e.do(req)
-			if res.status >= 500 {
-				t.Fatalf("bad input answered %d: %s", res.status, res.body)
-			}
-			checkError(t, res, c.status, c.code)
+			e.checkRefused(t, req, c.headers, c.status, c.code)
 		})
 	}
 }

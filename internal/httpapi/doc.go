@@ -22,11 +22,15 @@
 //     authentication, so that an anonymous caller learns nothing), and
 //     authorization (costexplorer.AuthorizeOrg): 401, the same whether or
 //     not the organization exists;
-//  5. the other path parameters (a result token): 400;
-//  6. the per-organization rate limit of the operation's endpoint set: 429;
+//  5. the other path parameters (a result token, an invoice id, a SKU id):
+//     400;
+//  6. the per-organization rate limit of the operation's endpoint set (the
+//     caller's organization's bucket where the path names none): 429;
 //  7. the request media type (415) and body size (413);
-//  8. the operation: body validation (costexplorer.ParseQueryRequest: 400
-//     with the field named), the service call, and its reply.
+//  8. the operation: body and query validation (costexplorer.ParseQueryRequest,
+//     ParseInvoiceListQuery, ParseLineItemSearch: 400 with the field or
+//     parameter named), the store or service call, and its reply — streamed
+//     for invoices and line items.
 //
 // Operations: every request is logged once, at INFO (DEBUG for successful
 // /healthz, /readyz and /metrics), by the outermost middleware, with a

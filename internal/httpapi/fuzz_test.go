@@ -164,36 +164,9 @@ func FuzzAPIRequest(f *testing.F) {
 		case 5:
 			method, path = "GET", "/api/atlas/v2"
 		}
-		u, err := url.Parse(e.URL + path)
-		if err != nil {
+		req, res := fuzzSend(t, e, method, path, accept, contentType, rawQuery, body)
+		if res == nil {
 			return
-		}
-		if strings.ContainsFunc(rawQuery, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }) {
-			// Not a valid request target: Go's client would send a broken
-			// request line, which net/http refuses before any handler runs
-			// (a plain-text 400, outside what this server writes).
-			return
-		}
-		u.RawQuery = rawQuery
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequest(method, u.String(), rd)
-		if err != nil {
-			return
-		}
-		req.Header.Set("Accept", accept)
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		req.Header.Set("Authorization", "Bearer "+e.bearer)
-		res, sent, err := send(req)
-		if !sent {
-			return
-		}
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, u, err)
 		}
 		checkAnswer(t, e, tb, req, res)
 		if res.status == http.StatusAccepted {
@@ -205,6 +178,45 @@ func FuzzAPIRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzSend sends an authenticated request made of fuzzed parts and returns
+// it with its answer; a nil answer means the parts make no request a client
+// could send (the input is skipped).
+func fuzzSend(t *testing.T, e *env, method, path, accept, contentType, rawQuery string, body []byte) (*http.Request, *response) {
+	t.Helper()
+	u, err := url.Parse(e.URL + path)
+	if err != nil {
+		return nil, nil
+	}
+	if strings.ContainsFunc(rawQuery, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }) {
+		// Not a valid request target: Go's client would send a broken
+		// request line, which net/http refuses before any handler runs
+		// (a plain-text 400, outside what this server writes).
+		return nil, nil
+	}
+	u.RawQuery = rawQuery
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u.String(), rd)
+	if err != nil {
+		return nil, nil
+	}
+	req.Header.Set("Accept", accept)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
+	res, sent, err := send(req)
+	if !sent {
+		return nil, nil
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	return req, res
 }
 
 // FuzzListParams fuzzes the query-string parsers of GET /api/atlas/v2/orgs

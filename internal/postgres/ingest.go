@@ -81,10 +81,12 @@ var itemColumns = []string{"org_id", "invoice_id", "project_id", "cluster_id", "
 // InsertItems streams the rows through COPY into the staging table, moves
 // those not stored yet into line_items, and returns them. Re-ingesting stays
 // a no-op.
-func (b bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
+func (b bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	if len(unique) == 0 {
 		return nil, nil
 	}
+	index := make(map[costexplorer.LineItemID]int, len(unique))
+	sqlstore.IndexItems(unique, index)
 	if _, err := b.tx.Exec(ctx, stagingDDL); err != nil {
 		return nil, fmt.Errorf("staging table: %w", err)
 	}

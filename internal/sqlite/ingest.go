@@ -17,6 +17,26 @@ import (
 // SQLite's limit of 32766.
 const insertChunk = 256
 
+// insertItems returns the INSERT of n line items, skipping ids stored; plain
+// leaves out the columns after cents (NULL), for items without invoice
+// details.
+func insertItems(n int, plain bool) string {
+	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	if !plain {
+		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	return "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents" + cols + ")" +
+		" VALUES " + row + strings.Repeat(", "+row, n-1) +
+		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
+}
+
+// insertFullChunk and insertFullPlain are the statements of every chunk but
+// a batch's last, built once.
+var (
+	insertFullChunk = insertItems(insertChunk, false)
+	insertFullPlain = insertItems(insertChunk, true)
+)
+
 // keyCache holds the surrogate keys of committed dimension rows (see
 // [sqlstore.KeyCache]); every ingest of this process shares it.
 type keyCache struct{ keys *sqlstore.KeyCache }
@@ -113,9 +133,10 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 
 // InsertItems inserts the rows, skipping ids already stored, insertChunk
 // rows a statement, and returns the rows that were inserted.
-func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
+func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
 	args := make([]any, 0, insertChunk*15)
+	index := make(map[costexplorer.LineItemID]int, insertChunk)
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
 		// Items without invoice details (usage from a source that has none)
@@ -134,23 +155,27 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow, index
 			}
 		}
 		var err error
-		if inserted, err = b.insertChunk(ctx, len(chunk), plain, args, unique, index, inserted); err != nil {
+		sqlstore.IndexItems(chunk, index)
+		if inserted, err = b.insertChunk(ctx, plain, args, chunk, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-// insertChunk runs the INSERT of n line items with args and appends the rows
-// it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, n int, plain bool, args []any, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	if !plain {
-		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+// insertChunk runs the INSERT of chunk with args (plain: without the
+// columns after cents) and appends the rows it inserted to inserted.
+func (b *bulk) insertChunk(ctx context.Context, plain bool, args []any, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+	var query string
+	switch {
+	case len(chunk) < insertChunk:
+		query = insertItems(len(chunk), plain)
+	case plain:
+		query = insertFullPlain
+	default:
+		query = insertFullChunk
 	}
-	stmt, err := b.stmt(ctx, "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents"+cols+")"+
-		" VALUES "+row+strings.Repeat(", "+row, n-1)+
-		" ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id")
+	stmt, err := b.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +189,7 @@ func (b *bulk) insertChunk(ctx context.Context, n int, plain bool, args []any, u
 		if err := res.Scan(&raw); err != nil {
 			return nil, err
 		}
-		r, err := sqlstore.Returned(unique, index, raw)
+		r, err := sqlstore.Returned(chunk, index, raw)
 		if err != nil {
 			return nil, err
 		}

@@ -15,10 +15,10 @@ type Bulk interface {
 	// ResolveSKUs creates the SKUs among keys not stored yet and puts the
 	// surrogate keys of all of keys into into.
 	ResolveSKUs(ctx context.Context, keys []SKUKey, into map[SKUKey]int64) error
-	// InsertItems inserts unique (distinct ids in key order, with index, as
+	// InsertItems inserts unique (distinct ids in key order, as
 	// [UniqueItems] returns them), skipping ids stored already, and returns
-	// the rows it inserted (see [Returned]).
-	InsertItems(ctx context.Context, unique []ItemRow, index map[costexplorer.LineItemID]int) ([]ItemRow, error)
+	// the rows it inserted (see [IndexItems] and [Returned]).
+	InsertItems(ctx context.Context, unique []ItemRow) ([]ItemRow, error)
 	// Exec runs a statement that the ingest runs again and again with other
 	// arguments (a chunk of a multi-row upsert). SQLite prepares it once per
 	// transaction: parsing a statement of a thousand parameters costs as much
@@ -90,8 +90,7 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		if err := t.resolveDicts(rows); err != nil {
 			return err
 		}
-		unique, index := UniqueItems(rows)
-		inserted, err := bulk.InsertItems(ctx, unique, index)
+		inserted, err := bulk.InsertItems(ctx, UniqueItems(rows))
 		if err != nil {
 			return err
 		}
@@ -225,13 +224,21 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	})
 }
 
+// rollupUpsert returns the statement that adds the rows of source to the
+// rollup.
+func rollupUpsert(source string) string {
+	return "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) " + source +
+		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
+}
+
+// rollupFullChunk is the upsert of a full chunk of cells, built once.
+var rollupFullChunk = rollupUpsert("VALUES " + values(chunk, 6))
+
 // addRollup adds the cells' amounts to the rollup, in key order.
 func (t *ingestTx) addRollup(cells []Cell) error {
 	if len(cells) == 0 {
 		return nil
 	}
-	const upsert = "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) %s" +
-		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
 	var err error
 	if t.opts.Arrays {
 		// Surrogate keys are INTEGER columns where arrays are bound.
@@ -242,7 +249,7 @@ func (t *ingestTx) addRollup(cells []Cell) error {
 			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
 			cents[i] = int64(c.Amount)
 		}
-		err = t.bulk.Exec(t.ctx, fmt.Sprintf(upsert, "SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
+		err = t.bulk.Exec(t.ctx, rollupUpsert("SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
 			months, orgs, projects, clusters, services, cents)
 	} else {
 		args := make([]any, 0, chunk*6)
@@ -251,7 +258,11 @@ func (t *ingestTx) addRollup(cells []Cell) error {
 			for _, c := range cells[start:end] {
 				args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
 			}
-			return t.bulk.Exec(t.ctx, fmt.Sprintf(upsert, "VALUES "+values(end-start, 6)), args...)
+			query := rollupFullChunk
+			if end-start < chunk {
+				query = rollupUpsert("VALUES " + values(end-start, 6))
+			}
+			return t.bulk.Exec(t.ctx, query, args...)
 		})
 	}
 	if err != nil {

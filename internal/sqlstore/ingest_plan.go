@@ -42,36 +42,44 @@ func CompareItems(a, b ItemRow) int {
 }
 
 // UniqueItems returns the rows with distinct ids, each id's first occurrence,
-// in primary-key order, and the position of each id in that order. The id
-// fixes every other key column (it names one charge of one resource on one
-// day), so a conflict on the key is a conflict on the id, and each id
-// returned by an INSERT ... RETURNING names exactly one row.
+// in primary-key order. The id fixes every other key column (it names one
+// charge of one resource on one day), so a conflict on the key is a conflict
+// on the id, and each id returned by an INSERT ... RETURNING names exactly
+// one row.
 //
 // Key order turns the b-tree inserts into an ordered merge: each leaf is
 // visited once per batch, with its path still in the page cache.
-func UniqueItems(rows []ItemRow) ([]ItemRow, map[costexplorer.LineItemID]int) {
-	index := make(map[costexplorer.LineItemID]int, len(rows))
+func UniqueItems(rows []ItemRow) []ItemRow {
+	seen := make(map[costexplorer.LineItemID]struct{}, len(rows))
 	unique := make([]ItemRow, 0, len(rows))
 	for i := range rows {
-		if _, dup := index[rows[i].Item.ID]; !dup {
-			index[rows[i].Item.ID] = len(unique)
+		if _, dup := seen[rows[i].Item.ID]; !dup {
+			seen[rows[i].Item.ID] = struct{}{}
 			unique = append(unique, rows[i])
 		}
 	}
 	slices.SortFunc(unique, CompareItems)
-	for i := range unique {
-		index[unique[i].Item.ID] = i
+	return unique
+}
+
+// IndexItems fills index, cleared first, with the position of each row's id
+// among rows, so that the ids an INSERT ... RETURNING returns lead back to
+// their rows (see [Returned]). A dialect that inserts in chunks indexes each
+// chunk in a small map that stays in the CPU cache.
+func IndexItems(rows []ItemRow, index map[costexplorer.LineItemID]int) {
+	clear(index)
+	for i := range rows {
+		index[rows[i].Item.ID] = i
 	}
-	return unique, index
 }
 
 // ErrUnexpectedID is returned (wrapped) when an insert returns an id that
 // the batch does not hold: the RETURNING clause and the rows disagree.
 var ErrUnexpectedID = errors.New("unexpected id returned")
 
-// Returned maps an id returned by an insert to its row among unique (as
-// returned with index by [UniqueItems]).
-func Returned(unique []ItemRow, index map[costexplorer.LineItemID]int, raw []byte) (*ItemRow, error) {
+// Returned maps an id returned by an insert to its row among rows, indexed
+// by [IndexItems].
+func Returned(rows []ItemRow, index map[costexplorer.LineItemID]int, raw []byte) (*ItemRow, error) {
 	var id costexplorer.LineItemID
 	if len(raw) != len(id) {
 		return nil, ErrUnexpectedID
@@ -81,7 +89,7 @@ func Returned(unique []ItemRow, index map[costexplorer.LineItemID]int, raw []byt
 	if !ok {
 		return nil, ErrUnexpectedID
 	}
-	return &unique[i], nil
+	return &rows[i], nil
 }
 
 // Cell is a rollup cell and the amount added to it.

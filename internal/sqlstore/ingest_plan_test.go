@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestUniqueItems(t *testing.T) {
 	b := row("b", 1, 5, 0, 1, jan9, 200)
 	c := row("c", 1, 5, 0, 1, jan2, 300)
 	aAgain := row("a", 2, 0, 0, 1, jan2, 999) // same id, other amount: the first counts
-	unique, index := UniqueItems([]ItemRow{a, b, aAgain, c})
+	unique := UniqueItems([]ItemRow{a, b, aAgain, c})
 
 	want := []costexplorer.LineItemID{c.Item.ID, b.Item.ID, a.Item.ID} // key order: org, project, cluster, day, id
 	if got := names(unique); !slices.Equal(got, want) {
@@ -44,27 +45,31 @@ func TestUniqueItems(t *testing.T) {
 	if unique[2].Item.Amount != 100 {
 		t.Errorf("repeated id kept amount %d, want the first occurrence's 100", unique[2].Item.Amount)
 	}
-	for i, r := range unique {
-		if index[r.Item.ID] != i {
-			t.Errorf("index[%s] = %d, want %d", r.Item.ID, index[r.Item.ID], i)
-		}
-	}
-	if len(index) != 3 {
-		t.Errorf("index has %d ids, want 3", len(index))
+}
+
+func TestIndexItems(t *testing.T) {
+	a, b := row("a", 1, 0, 0, 1, jan2, 1), row("b", 1, 0, 0, 1, jan2, 2)
+	index := map[costexplorer.LineItemID]int{costexplorer.NewLineItemID("stale"): 7}
+	IndexItems([]ItemRow{a, b}, index)
+	want := map[costexplorer.LineItemID]int{a.Item.ID: 0, b.Item.ID: 1}
+	if !maps.Equal(index, want) {
+		t.Errorf("index = %v, want %v (cleared first)", index, want)
 	}
 }
 
 func TestReturned(t *testing.T) {
 	a, b := row("a", 1, 0, 0, 1, jan2, 1), row("b", 1, 0, 0, 1, jan2, 2)
-	unique, index := UniqueItems([]ItemRow{a, b})
-	r, err := Returned(unique, index, b.Item.ID[:])
+	rows := []ItemRow{a, b}
+	index := map[costexplorer.LineItemID]int{}
+	IndexItems(rows, index)
+	r, err := Returned(rows, index, b.Item.ID[:])
 	if err != nil || r.Item != b.Item {
 		t.Fatalf("Returned(b) = %v, %v; want b's row", r, err)
 	}
 	other := costexplorer.NewLineItemID("other")
 	for name, raw := range map[string][]byte{"ErrUnknownID": other[:], "ErrShortID": b.Item.ID[:8]} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Returned(unique, index, raw); !errors.Is(err, ErrUnexpectedID) {
+			if _, err := Returned(rows, index, raw); !errors.Is(err, ErrUnexpectedID) {
 				t.Errorf("error = %v, want ErrUnexpectedID", err)
 			}
 		})

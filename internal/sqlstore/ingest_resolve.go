@@ -67,23 +67,31 @@ func clustersOf(k *Keys) map[string]ClusterRef { return k.Clusters }
 func skusOf(k *Keys) map[SKUKey]int64          { return k.SKUs }
 
 // org, project and cluster return the key of ext if the transaction or the
-// cache knows it, copying a cached key into the transaction's.
+// cache knows it, copying a cached key into the transaction's. The
+// transaction's own map, which answers nearly every call, is read inline.
 func (r *Resolver) org(ext string) (int64, bool) {
-	return known(r.Orgs, r.Cache, orgsOf, ext, r.PutOrg)
+	if id, ok := r.Orgs[ext]; ok {
+		return id, true
+	}
+	return known(r.Cache, orgsOf, ext, r.PutOrg)
 }
 
 func (r *Resolver) project(ext string) (ProjectRef, bool) {
-	return known(r.Projects, r.Cache, projectsOf, ext, r.PutProject)
+	if p, ok := r.Projects[ext]; ok {
+		return p, true
+	}
+	return known(r.Cache, projectsOf, ext, r.PutProject)
 }
 
 func (r *Resolver) cluster(ext string) (ClusterRef, bool) {
-	return known(r.Clusters, r.Cache, clustersOf, ext, r.PutCluster)
+	if c, ok := r.Clusters[ext]; ok {
+		return c, true
+	}
+	return known(r.Cache, clustersOf, ext, r.PutCluster)
 }
 
-func known[V any](local map[string]V, c *KeyCache, of func(*Keys) map[string]V, ext string, put func(string, V)) (V, bool) {
-	if v, ok := local[ext]; ok {
-		return v, true
-	}
+// known looks ext up in the cache and copies what it finds with put.
+func known[V any](c *KeyCache, of func(*Keys) map[string]V, ext string, put func(string, V)) (V, bool) {
 	v, ok := cacheLookup(c, of, ext)
 	if ok {
 		put(ext, v)
