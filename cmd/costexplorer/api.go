@@ -37,12 +37,12 @@ type apiOperation struct {
 }
 
 var apiOperations = append([]apiOperation{
-	{"invoices", []string{"createCostExplorerProcess", "createCostExplorerQueryProcess", "createOrgBillingCostExplorerUsageProcess"},
-		"create a cost-explorer query (POST …/billing/costExplorer/usage); the body comes from --file or standard input", runCreateUsage, nil, "", false, ""},
-	{"invoices", []string{"getCostExplorerUsage", "getCostExplorerQueryProcess", "getOrgBillingCostExplorerUsage"},
-		"get a query's usage details (GET …/billing/costExplorer/usage/{token}) as JSON or CSV", runGetUsage, nil, "", false, ""},
-	{"organizations", []string{"listOrganizations"}, "list the organizations the caller can reach (GET /api/atlas/v2/orgs)", runListOrgs, nil, "", false, ""},
-	{"organizations", []string{"getOrganization"}, "get one organization (GET /api/atlas/v2/orgs/{orgId})", runGetOrg, nil, "", false, ""},
+	{tag: "invoices", names: []string{"createCostExplorerProcess", "createCostExplorerQueryProcess", "createOrgBillingCostExplorerUsageProcess"},
+		summary: "create a cost-explorer query (POST …/billing/costExplorer/usage); the body comes from --file or standard input", run: runCreateUsage},
+	{tag: "invoices", names: []string{"getCostExplorerUsage", "getCostExplorerQueryProcess", "getOrgBillingCostExplorerUsage"},
+		summary: "get a query's usage details (GET …/billing/costExplorer/usage/{token}) as JSON or CSV", run: runGetUsage},
+	{tag: "organizations", names: []string{"listOrganizations"}, summary: "list the organizations the caller can reach (GET /api/atlas/v2/orgs)", run: runListOrgs},
+	{tag: "organizations", names: []string{"getOrganization"}, summary: "get one organization (GET /api/atlas/v2/orgs/{orgId})", run: runGetOrg},
 }, invoiceOperations...)
 
 // apiArgs are the parsed flags of an api operation.

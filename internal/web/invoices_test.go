@@ -95,6 +95,12 @@ func TestInvoicesView(t *testing.T) {
 				t.Errorf("invoice page lacks %q", want)
 			}
 		}
+		// Nothing inline that the Content-Security-Policy would block.
+		for _, bad := range []*regexp.Regexp{regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]`), regexp.MustCompile(`\sstyle=`), regexp.MustCompile(`\son[a-z]+=`), regexp.MustCompile(`<style`)} {
+			if m := bad.FindString(body); m != "" {
+				t.Errorf("invoice page has inline code the policy blocks: %q", m)
+			}
+		}
 		for _, l := range inv.LinkedInvoices {
 			if !strings.Contains(body, `<tr data-invoice="`+l.ID+`"><th scope="row"><a href="/invoices/`+l.ID+`">`) {
 				t.Errorf("linked invoice %s is not linked from the invoice", l.ID)
