@@ -11,6 +11,7 @@ import (
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/jobs"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // countingStore counts the process reads that reach the real store.
@@ -27,7 +28,7 @@ func (s *countingStore) Process(ctx context.Context, orgID, token string, now ti
 func TestDoneResultsAreServedFromMemory(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
 	store := &countingStore{Store: db}
-	c := &clock{now: start}
+	c := servertest.NewClock(start)
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.ResultTTL = time.Hour })
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -56,15 +57,9 @@ func TestDoneResultsAreServedFromMemory(t *testing.T) {
 }
 
 func TestResultCacheIsBounded(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	store := &countingStore{Store: db}
-	c := &clock{now: start}
-	org := layout.PayingOrg.ID
-	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	tokens, size := sixResults(t, r, org)
+	store, org, tokens, _, small := sixResultsAndRoomForFour(t)
 
 	// A cache a little larger than four results' worth holds no more than that.
-	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
 	for _, tok := range tokens {
 		if _, err := small.Usage(context.Background(), org, tok); err != nil {
 			t.Fatal(err)
@@ -80,6 +75,21 @@ func TestResultCacheIsBounded(t *testing.T) {
 	if store.reads.Load() == before {
 		t.Error("six results fit in a cache bounded to about four")
 	}
+}
+
+// sixResultsAndRoomForFour makes six done results of the same size with one
+// runner and returns them with a second, not started runner over the same
+// store whose result cache has room for four of them, and that size.
+func sixResultsAndRoomForFour(t *testing.T) (store *countingStore, org string, tokens []string, size int, small *jobs.Runner) {
+	t.Helper()
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	store = &countingStore{Store: db}
+	c := servertest.NewClock(start)
+	org = layout.PayingOrg.ID
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
+	tokens, size = sixResults(t, r, org)
+	small = newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
+	return store, org, tokens, size, small
 }
 
 // sixResults returns the tokens of six done results of the same size (each
@@ -106,7 +116,7 @@ func sixResults(t *testing.T, r *jobs.Runner, org string) ([]string, int) {
 
 func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	c := servertest.NewClock(start)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -147,7 +157,7 @@ func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
 
 func TestFormInTheBackground(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	c := servertest.NewClock(start)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	p := waitState(t, r, org, create(t, r, org))
@@ -189,15 +199,9 @@ func TestFormInTheBackground(t *testing.T) {
 }
 
 func TestFormsCountAgainstTheCacheBound(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	store := &countingStore{Store: db}
-	c := &clock{now: start}
-	org := layout.PayingOrg.ID
-	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	tokens, size := sixResults(t, r, org)
+	store, org, tokens, size, small := sixResultsAndRoomForFour(t)
 
 	// Room for four results: three fit with room to spare…
-	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
 	var ps []*costexplorer.QueryProcess
 	for _, tok := range tokens[:3] {
 		p, err := small.Usage(context.Background(), org, tok)
@@ -245,7 +249,7 @@ func TestFormsCountAgainstTheCacheBound(t *testing.T) {
 func TestFinishedResultIsServedFromMemory(t *testing.T) {
 	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
 	store := &countingStore{Store: db}
-	c := &clock{now: start}
+	c := servertest.NewClock(start)
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)

@@ -10,6 +10,7 @@ import (
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/jobs"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // outcomes records what Config.Observe is told.
@@ -44,7 +45,7 @@ func TestObserveIsToldEachEndOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-			c := &clock{now: start}
+			c := servertest.NewClock(start)
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{})}
 			ev.failures.Store(tc.failures)
 			obs := &outcomes{}
