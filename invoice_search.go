@@ -238,16 +238,9 @@ func enumField(v json.RawMessage, name string, values []string) (string, error) 
 // at most DefaultMaxFilterValues values.
 func uniqueStrings(f map[string]json.RawMessage, name string) ([]string, error) {
 	field := "filters." + name
-	v, ok := f[name]
-	if !ok {
-		return nil, nil
-	}
-	var list []string
-	if json.Unmarshal(v, &list) != nil {
-		return nil, FieldError(ErrInvalidJSONAttribute, field, fmt.Sprintf("Invalid JSON attribute %s: expected an array of strings.", field))
-	}
-	if len(list) > DefaultMaxFilterValues {
-		return nil, FieldError(ErrValidation, field, fmt.Sprintf("%s has %d values; at most %d are allowed.", field, len(list), DefaultMaxFilterValues))
+	list, err := parseStringList(f, name, field, DefaultMaxFilterValues)
+	if err != nil {
+		return nil, err
 	}
 	seen := make(map[string]int, len(list))
 	for i, s := range list {

@@ -119,7 +119,7 @@ func ParseQueryRequest(orgID string, body []byte, lim QueryLimits) (*Query, erro
 		name string
 		dst  *[]string
 	}{{"organizations", &q.Organizations}, {"projects", &q.Projects}, {"clusters", &q.Clusters}} {
-		ids, err := parseStringList(raw, f.name, lim.MaxFilterValues)
+		ids, err := parseStringList(raw, f.name, f.name, lim.MaxFilterValues)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +131,7 @@ func ParseQueryRequest(orgID string, body []byte, lim QueryLimits) (*Query, erro
 		}
 		*f.dst = canonicalStrings(ids)
 	}
-	names, err := parseStringList(raw, "services", lim.MaxFilterValues)
+	names, err := parseStringList(raw, "services", "services", lim.MaxFilterValues)
 	if err != nil {
 		return nil, err
 	}
@@ -300,17 +300,20 @@ func parseMonthField(raw map[string]json.RawMessage, name string) (Month, error)
 	return MonthOf(t), nil
 }
 
-func parseStringList(raw map[string]json.RawMessage, name string, max int) ([]string, error) {
+// parseStringList reads member name of raw, absent or null meaning none, as
+// an array of at most max strings; errors name it field (the member's path in
+// the body).
+func parseStringList(raw map[string]json.RawMessage, name, field string, max int) ([]string, error) {
 	v, ok := raw[name]
 	if !ok || isNull(v) {
 		return nil, nil
 	}
 	var list []string
 	if json.Unmarshal(v, &list) != nil {
-		return nil, FieldError(ErrInvalidJSONAttribute, name, fmt.Sprintf("Invalid JSON attribute %s: expected an array of strings.", name))
+		return nil, FieldError(ErrInvalidJSONAttribute, field, fmt.Sprintf("Invalid JSON attribute %s: expected an array of strings.", field))
 	}
 	if len(list) > max {
-		return nil, FieldError(ErrValidation, name, fmt.Sprintf("%s has %d values; at most %d are allowed.", name, len(list), max))
+		return nil, FieldError(ErrValidation, field, fmt.Sprintf("%s has %d values; at most %d are allowed.", field, len(list), max))
 	}
 	return list, nil
 }
