@@ -142,14 +142,11 @@ func ParseLineItemSearch(body []byte) (*LineItemSearch, error) {
 		dst  *[]string
 	}{{"clusterIds", &s.ClusterIDs}, {"groupIds", &s.GroupIDs}} {
 		ids, err := uniqueStrings(f, l.name)
+		if err == nil {
+			err = checkIDs("filters."+l.name, ids)
+		}
 		if err != nil {
 			return nil, err
-		}
-		for i, id := range ids {
-			if !IsID(id) {
-				field := fmt.Sprintf("filters.%s[%d]", l.name, i)
-				return nil, FieldError(ErrValidation, field, fmt.Sprintf("Invalid value %q for %s: an id is 24 lower-case hexadecimal characters.", id, field))
-			}
 		}
 		slices.Sort(ids)
 		*l.dst = ids

@@ -120,14 +120,11 @@ func ParseQueryRequest(orgID string, body []byte, lim QueryLimits) (*Query, erro
 		dst  *[]string
 	}{{"organizations", &q.Organizations}, {"projects", &q.Projects}, {"clusters", &q.Clusters}} {
 		ids, err := parseStringList(raw, f.name, f.name, lim.MaxFilterValues)
+		if err == nil {
+			err = checkIDs(f.name, ids)
+		}
 		if err != nil {
 			return nil, err
-		}
-		for i, id := range ids {
-			if !IsID(id) {
-				field := fmt.Sprintf("%s[%d]", f.name, i)
-				return nil, FieldError(ErrValidation, field, fmt.Sprintf("Invalid value %q for %s: an id is 24 lower-case hexadecimal characters.", id, field))
-			}
 		}
 		*f.dst = canonicalStrings(ids)
 	}
@@ -298,6 +295,17 @@ func parseMonthField(raw map[string]json.RawMessage, name string) (Month, error)
 		return 0, FieldError(ErrValidation, name, fmt.Sprintf("%s %s must be the first day of a month.", name, s))
 	}
 	return MonthOf(t), nil
+}
+
+// checkIDs checks that each of ids, the array at field, is an id.
+func checkIDs(field string, ids []string) error {
+	for i, id := range ids {
+		if !IsID(id) {
+			at := fmt.Sprintf("%s[%d]", field, i)
+			return FieldError(ErrValidation, at, fmt.Sprintf("Invalid value %q for %s: an id is 24 lower-case hexadecimal characters.", id, at))
+		}
+	}
+	return nil
 }
 
 // parseStringList reads member name of raw, absent or null meaning none, as
