@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/jobs"
-	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // countingStore counts the process reads that reach the real store.
@@ -26,9 +24,8 @@ func (s *countingStore) Process(ctx context.Context, orgID, token string, now ti
 }
 
 func TestDoneResultsAreServedFromMemory(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	db, layout, c := freshDemo(t)
 	store := &countingStore{Store: db}
-	c := servertest.NewClock(start)
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.ResultTTL = time.Hour })
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -82,9 +79,8 @@ func TestResultCacheIsBounded(t *testing.T) {
 // store whose result cache has room for four of them, and that size.
 func sixResultsAndRoomForFour(t *testing.T) (store *countingStore, org string, tokens []string, size int, small *jobs.Runner) {
 	t.Helper()
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	db, layout, c := freshDemo(t)
 	store = &countingStore{Store: db}
-	c := servertest.NewClock(start)
 	org = layout.PayingOrg.ID
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
 	tokens, size = sixResults(t, r, org)
@@ -115,8 +111,7 @@ func sixResults(t *testing.T, r *jobs.Runner, org string) ([]string, int) {
 }
 
 func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -156,8 +151,7 @@ func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
 }
 
 func TestFormInTheBackground(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	p := waitState(t, r, org, create(t, r, org))
@@ -247,9 +241,8 @@ func TestFormsCountAgainstTheCacheBound(t *testing.T) {
 // The worker that finishes a process keeps it in its cache: the client
 // polling for it gets the result without reading back what was just written.
 func TestFinishedResultIsServedFromMemory(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	db, layout, c := freshDemo(t)
 	store := &countingStore{Store: db}
-	c := servertest.NewClock(start)
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)

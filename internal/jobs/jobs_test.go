@@ -44,6 +44,13 @@ func openDemoStore(t *testing.T, path string) (*sqlite.DB, demo.Layout) {
 	return db, demo.Describe(cfg)
 }
 
+// freshDemo opens a new demo store (openDemoStore) and a clock pinned at start.
+func freshDemo(t *testing.T) (*sqlite.DB, demo.Layout, *servertest.Clock) {
+	t.Helper()
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	return db, layout, servertest.NewClock(start)
+}
+
 func newRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *servertest.Clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
 	t.Helper()
 	cfg := jobs.Config{Store: db, Evaluator: ev, Now: c.Now, Owner: owner, PollInterval: 10 * time.Millisecond, Lease: 5 * time.Second}
@@ -100,8 +107,7 @@ func waitState(t *testing.T, r *jobs.Runner, org, token string) *costexplorer.Qu
 }
 
 func TestRunnerComputesAndDeduplicates(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	eng := engine.New(db, engine.Options{})
 	r := startRunner(t, db, eng, c, "a", nil)
 
@@ -138,8 +144,7 @@ func TestRunnerComputesAndDeduplicates(t *testing.T) {
 }
 
 func TestRunnerHonoursMinProcessing(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.MinProcessing = time.Minute })
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -178,8 +183,7 @@ func TestProcessAcceptedBeforeRestartIsFinishedAfter(t *testing.T) {
 }
 
 func TestLapsedLeaseIsTakenOver(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	org := layout.PayingOrg.ID
 	crashed := newRunner(t, db, engine.New(db, engine.Options{}), c, "crashed", nil)
 	tok := create(t, crashed, org)
@@ -229,8 +233,7 @@ func TestFailingEvaluations(t *testing.T) {
 		{"PanicRecoveredAndFailed", 100, true, costexplorer.ProcessFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-			c := servertest.NewClock(start)
+			db, layout, c := freshDemo(t)
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{}), panics: tc.panics}
 			ev.failures.Store(tc.failures)
 			r := startRunner(t, db, ev, c, "a", func(cfg *jobs.Config) { cfg.MaxAttempts = 3; cfg.Lease = time.Second })
@@ -255,8 +258,7 @@ func TestFailingEvaluations(t *testing.T) {
 }
 
 func TestStopReleasesLeases(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	org := layout.PayingOrg.ID
 	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	tok := create(t, r, org)
@@ -273,8 +275,7 @@ func TestStopReleasesLeases(t *testing.T) {
 }
 
 func TestJanitorRemovesExpiredResults(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := servertest.NewClock(start)
+	db, layout, c := freshDemo(t)
 	org := layout.PayingOrg.ID
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) {
 		cfg.ResultTTL = time.Hour

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/jobs"
-	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // outcomes records what Config.Observe is told.
@@ -44,8 +42,7 @@ func TestObserveIsToldEachEndOnce(t *testing.T) {
 		{"FailedAfterMaxAttempts", 100, costexplorer.ProcessFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-			c := servertest.NewClock(start)
+			db, layout, c := freshDemo(t)
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{})}
 			ev.failures.Store(tc.failures)
 			obs := &outcomes{}
