@@ -184,24 +184,22 @@ type sdkError struct {
 // asError reads err as the client's SDK version tells its users to; ok is
 // false when admin.AsError does not recognise it.
 func (c *sdkClient) asError(err error) (e sdkError, ok bool) {
-	switch {
-	case c.a001 != nil:
-		m, ok := admin001.AsError(err)
-		if !ok {
-			return e, false
-		}
-		var g *admin001.GenericOpenAPIError
-		errors.As(err, &g)
-		return sdkError{model: m, code: m.GetErrorCode(), body: g.Body(),
-			isCode: func(code string) bool { return admin001.IsErrorCode(err, code) }}, true
-	default:
-		m, ok := admin020.AsError(err)
-		if !ok {
-			return e, false
-		}
-		var g *admin020.GenericOpenAPIError
-		errors.As(err, &g)
-		return sdkError{model: m, code: m.GetErrorCode(), body: g.Body(),
-			isCode: func(code string) bool { return admin020.IsErrorCode(err, code) }}, true
+	if c.a001 != nil {
+		return asErrorWith[*admin001.GenericOpenAPIError](err, admin001.AsError, admin001.IsErrorCode)
 	}
+	return asErrorWith[*admin020.GenericOpenAPIError](err, admin020.AsError, admin020.IsErrorCode)
+}
+
+// asErrorWith is asError with one SDK version's AsError and IsErrorCode; G
+// is its *GenericOpenAPIError.
+func asErrorWith[G interface{ Body() []byte }, M interface{ GetErrorCode() string }](err error,
+	asError func(error) (M, bool), isErrorCode func(error, string) bool) (sdkError, bool) {
+	m, ok := asError(err)
+	if !ok {
+		return sdkError{}, false
+	}
+	var g G
+	errors.As(err, &g)
+	return sdkError{model: m, code: m.GetErrorCode(), body: g.Body(),
+		isCode: func(code string) bool { return isErrorCode(err, code) }}, true
 }
