@@ -294,13 +294,7 @@ func FormatNanos(n int64) string { return string(appendNanos(nil, n, false)) }
 // appendNanos appends n nanodollars as FormatNanos writes them; unsigned
 // leaves out the minus sign (written before a "$" by the caller).
 func appendNanos(b []byte, n int64, unsigned bool) []byte {
-	u := uint64(n)
-	if n < 0 {
-		u = -u
-		if !unsigned {
-			b = append(b, '-')
-		}
-	}
+	b, u := appendSign(b, n, unsigned)
 	b = strconv.AppendUint(b, u/1e9, 10)
 	b = append(b, '.')
 	frac := u % 1e9
@@ -320,15 +314,22 @@ func appendNanos(b []byte, n int64, unsigned bool) []byte {
 // appendCents appends c as dollars with two decimals, as Cents.Dollars
 // writes them; unsigned leaves out the minus sign.
 func appendCents(b []byte, c Cents, unsigned bool) []byte {
-	u := uint64(c)
-	if c < 0 {
+	b, u := appendSign(b, int64(c), unsigned)
+	b = strconv.AppendUint(b, u/100, 10)
+	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
+}
+
+// appendSign appends the minus sign of a negative n, unless unsigned, and
+// returns n's magnitude (exact for math.MinInt64 too).
+func appendSign(b []byte, n int64, unsigned bool) ([]byte, uint64) {
+	u := uint64(n)
+	if n < 0 {
 		u = -u
 		if !unsigned {
 			b = append(b, '-')
 		}
 	}
-	b = strconv.AppendUint(b, u/100, 10)
-	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
+	return b, u
 }
 
 // FormatPercent writes a discount percent as the invoice CSV shows it:

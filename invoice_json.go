@@ -237,10 +237,7 @@ func writeInvoice(s *jsonStream, inv *Invoice, lines InvoiceLines, o InvoiceJSON
 func appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
 	b = append(b, `{"cloudProvider":`...)
 	b = appendJSONString(b, string(l.CloudProvider()))
-	if l.ClusterName != "" {
-		b = append(b, `,"clusterName":`...)
-		b = appendJSONString(b, l.ClusterName)
-	}
+	b = appendJSONStringMember(b, `,"clusterName":`, l.ClusterName)
 	b = append(b, `,"created":`...)
 	b = appendDayTimestamp(b, l.Billed())
 	discounted := l.Discount != 0 || l.DiscountPercent != 0
@@ -250,18 +247,9 @@ func appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
 	}
 	b = append(b, `,"endDate":`...)
 	b = appendDayTimestamp(b, l.Date+1)
-	if l.ProjectID != "" {
-		b = append(b, `,"groupId":`...)
-		b = appendJSONString(b, l.ProjectID)
-	}
-	if l.ProjectName != "" {
-		b = append(b, `,"groupName":`...)
-		b = appendJSONString(b, l.ProjectName)
-	}
-	if l.Note != "" {
-		b = append(b, `,"note":`...)
-		b = appendJSONString(b, l.Note)
-	}
+	b = appendJSONStringMember(b, `,"groupId":`, l.ProjectID)
+	b = appendJSONStringMember(b, `,"groupName":`, l.ProjectName)
+	b = appendJSONStringMember(b, `,"note":`, l.Note)
 	if discounted {
 		b = append(b, `,"percentDiscount":`...)
 		b = appendJSONFloat(b, l.DiscountPercent)
@@ -272,10 +260,7 @@ func appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
 	b = appendJSONString(b, l.SKU)
 	b = append(b, `,"startDate":`...)
 	b = appendDayTimestamp(b, l.Date)
-	if l.Application != "" {
-		b = append(b, `,"stitchAppName":`...)
-		b = appendJSONString(b, l.Application)
-	}
+	b = appendJSONStringMember(b, `,"stitchAppName":`, l.Application)
 	b = append(b, `,"tags":`...)
 	b = l.Tags.appendJSON(b)
 	b = append(b, `,"totalPriceCents":`...)
@@ -294,18 +279,9 @@ func appendUsageDetail(b []byte, l *InvoiceLine) []byte {
 	b = appendDayTimestamp(b, l.Billed())
 	b = append(b, `,"cloudProvider":`...)
 	b = appendJSONString(b, string(l.CloudProvider()))
-	if l.ClusterName != "" {
-		b = append(b, `,"clusterName":`...)
-		b = appendJSONString(b, l.ClusterName)
-	}
-	if l.Description != "" {
-		b = append(b, `,"description":`...)
-		b = appendJSONString(b, l.Description)
-	}
-	if l.ProjectID != "" {
-		b = append(b, `,"groupId":`...)
-		b = appendJSONString(b, l.ProjectID)
-	}
+	b = appendJSONStringMember(b, `,"clusterName":`, l.ClusterName)
+	b = appendJSONStringMember(b, `,"description":`, l.Description)
+	b = appendJSONStringMember(b, `,"groupId":`, l.ProjectID)
 	b = append(b, `,"quantity":`...)
 	b = appendJSONFloat(b, l.Quantity)
 	b = append(b, `,"totalPriceCents":`...)
@@ -383,4 +359,13 @@ func WriteLineItemPageJSON(w io.Writer, page *LineItemPage, o InvoiceJSONOptions
 			return s.err
 		})
 	})
+}
+
+// appendJSONStringMember appends key (`,"name":`) and s as a JSON string,
+// or nothing when s is empty (an optional member left out).
+func appendJSONStringMember(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendJSONString(append(b, key...), s)
 }

@@ -109,6 +109,19 @@ func boolQueryParam(q url.Values, name string, def bool) (bool, error) {
 	return false, QueryParameterError(name, v, "use true or false.")
 }
 
+// enumQueryParam reads one of allowed, exact and case-sensitive; hint says
+// what to use instead of anything else.
+func enumQueryParam[T ~string](q url.Values, name string, def T, hint string, allowed ...T) (T, error) {
+	v, ok, err := singleQueryParam(q, name)
+	if err != nil || !ok {
+		return def, err
+	}
+	if !slices.Contains(allowed, T(v)) {
+		return def, QueryParameterError(name, v, hint)
+	}
+	return T(v), nil
+}
+
 // parseDay reads a date YYYY-MM-DD of the years 1970 to 9999.
 func parseDay(s string) (Day, bool) {
 	t, err := time.Parse(time.DateOnly, s)
@@ -215,25 +228,11 @@ func ParseInvoiceListQuery(orgID string, q url.Values) (*InvoiceListQuery, error
 			Params: []any{"toDate", out.To.String()},
 		}
 	}
-	if v, ok, err := singleQueryParam(q, "sortBy"); err != nil {
+	if out.SortBy, err = enumQueryParam(q, "sortBy", out.SortBy, "use START_DATE or END_DATE.", InvoiceSortStartDate, InvoiceSortEndDate); err != nil {
 		return nil, err
-	} else if ok {
-		switch f := InvoiceSortField(v); f {
-		case InvoiceSortStartDate, InvoiceSortEndDate:
-			out.SortBy = f
-		default:
-			return nil, QueryParameterError("sortBy", v, "use START_DATE or END_DATE.")
-		}
 	}
-	if v, ok, err := singleQueryParam(q, "orderBy"); err != nil {
+	if out.OrderBy, err = enumQueryParam(q, "orderBy", out.OrderBy, "use asc or desc.", SortAsc, SortDesc); err != nil {
 		return nil, err
-	} else if ok {
-		switch o := SortOrder(v); o {
-		case SortAsc, SortDesc:
-			out.OrderBy = o
-		default:
-			return nil, QueryParameterError("orderBy", v, "use asc or desc.")
-		}
 	}
 	return out, nil
 }

@@ -142,14 +142,11 @@ func ParseLineItemSearch(body []byte) (*LineItemSearch, error) {
 		dst  *[]string
 	}{{"clusterIds", &s.ClusterIDs}, {"groupIds", &s.GroupIDs}} {
 		ids, err := uniqueStrings(f, l.name)
+		if err == nil {
+			err = checkIDs("filters."+l.name, ids)
+		}
 		if err != nil {
 			return nil, err
-		}
-		for i, id := range ids {
-			if !IsID(id) {
-				field := fmt.Sprintf("filters.%s[%d]", l.name, i)
-				return nil, FieldError(ErrValidation, field, fmt.Sprintf("Invalid value %q for %s: an id is 24 lower-case hexadecimal characters.", id, field))
-			}
 		}
 		slices.Sort(ids)
 		*l.dst = ids
@@ -238,16 +235,9 @@ func enumField(v json.RawMessage, name string, values []string) (string, error) 
 // at most DefaultMaxFilterValues values.
 func uniqueStrings(f map[string]json.RawMessage, name string) ([]string, error) {
 	field := "filters." + name
-	v, ok := f[name]
-	if !ok {
-		return nil, nil
-	}
-	var list []string
-	if json.Unmarshal(v, &list) != nil {
-		return nil, FieldError(ErrInvalidJSONAttribute, field, fmt.Sprintf("Invalid JSON attribute %s: expected an array of strings.", field))
-	}
-	if len(list) > DefaultMaxFilterValues {
-		return nil, FieldError(ErrValidation, field, fmt.Sprintf("%s has %d values; at most %d are allowed.", field, len(list), DefaultMaxFilterValues))
+	list, err := parseStringList(f, name, field, DefaultMaxFilterValues)
+	if err != nil {
+		return nil, err
 	}
 	seen := make(map[string]int, len(list))
 	for i, s := range list {

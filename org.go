@@ -67,15 +67,7 @@ type Project struct {
 
 // Validate checks the project's ids and name; errors are ErrValidation.
 func (p *Project) Validate() error {
-	switch {
-	case !IsID(p.ID):
-		return Errorf(ErrValidation, "project id %q must be 24 lower-case hexadecimal characters", p.ID)
-	case !IsID(p.OrgID):
-		return Errorf(ErrValidation, "project %s: invalid organization id %q", p.ID, p.OrgID)
-	case p.Name == "":
-		return Errorf(ErrValidation, "project %s: name is required", p.ID)
-	}
-	return nil
+	return validateNamed("project", p.ID, "organization", p.OrgID, p.Name)
 }
 
 // Cluster is a cluster of one project. Provider and Tier are descriptive
@@ -90,13 +82,20 @@ type Cluster struct {
 
 // Validate checks the cluster's ids and name; errors are ErrValidation.
 func (c *Cluster) Validate() error {
+	return validateNamed("cluster", c.ID, "project", c.ProjectID, c.Name)
+}
+
+// validateNamed checks the id, the parent's id and the name of a kind of
+// thing that belongs to a parent kind (a project to an organization, a
+// cluster to a project).
+func validateNamed(kind, id, parent, parentID, name string) error {
 	switch {
-	case !IsID(c.ID):
-		return Errorf(ErrValidation, "cluster id %q must be 24 lower-case hexadecimal characters", c.ID)
-	case !IsID(c.ProjectID):
-		return Errorf(ErrValidation, "cluster %s: invalid project id %q", c.ID, c.ProjectID)
-	case c.Name == "":
-		return Errorf(ErrValidation, "cluster %s: name is required", c.ID)
+	case !IsID(id):
+		return Errorf(ErrValidation, "%s id %q must be 24 lower-case hexadecimal characters", kind, id)
+	case !IsID(parentID):
+		return Errorf(ErrValidation, "%s %s: invalid %s id %q", kind, id, parent, parentID)
+	case name == "":
+		return Errorf(ErrValidation, "%s %s: name is required", kind, id)
 	}
 	return nil
 }

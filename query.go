@@ -119,19 +119,16 @@ func ParseQueryRequest(orgID string, body []byte, lim QueryLimits) (*Query, erro
 		name string
 		dst  *[]string
 	}{{"organizations", &q.Organizations}, {"projects", &q.Projects}, {"clusters", &q.Clusters}} {
-		ids, err := parseStringList(raw, f.name, lim.MaxFilterValues)
+		ids, err := parseStringList(raw, f.name, f.name, lim.MaxFilterValues)
+		if err == nil {
+			err = checkIDs(f.name, ids)
+		}
 		if err != nil {
 			return nil, err
 		}
-		for i, id := range ids {
-			if !IsID(id) {
-				field := fmt.Sprintf("%s[%d]", f.name, i)
-				return nil, FieldError(ErrValidation, field, fmt.Sprintf("Invalid value %q for %s: an id is 24 lower-case hexadecimal characters.", id, field))
-			}
-		}
 		*f.dst = canonicalStrings(ids)
 	}
-	names, err := parseStringList(raw, "services", lim.MaxFilterValues)
+	names, err := parseStringList(raw, "services", "services", lim.MaxFilterValues)
 	if err != nil {
 		return nil, err
 	}
@@ -300,17 +297,31 @@ func parseMonthField(raw map[string]json.RawMessage, name string) (Month, error)
 	return MonthOf(t), nil
 }
 
-func parseStringList(raw map[string]json.RawMessage, name string, max int) ([]string, error) {
+// checkIDs checks that each of ids, the array at field, is an id.
+func checkIDs(field string, ids []string) error {
+	for i, id := range ids {
+		if !IsID(id) {
+			at := fmt.Sprintf("%s[%d]", field, i)
+			return FieldError(ErrValidation, at, fmt.Sprintf("Invalid value %q for %s: an id is 24 lower-case hexadecimal characters.", id, at))
+		}
+	}
+	return nil
+}
+
+// parseStringList reads member name of raw, absent or null meaning none, as
+// an array of at most max strings; errors name it field (the member's path in
+// the body).
+func parseStringList(raw map[string]json.RawMessage, name, field string, max int) ([]string, error) {
 	v, ok := raw[name]
 	if !ok || isNull(v) {
 		return nil, nil
 	}
 	var list []string
 	if json.Unmarshal(v, &list) != nil {
-		return nil, FieldError(ErrInvalidJSONAttribute, name, fmt.Sprintf("Invalid JSON attribute %s: expected an array of strings.", name))
+		return nil, FieldError(ErrInvalidJSONAttribute, field, fmt.Sprintf("Invalid JSON attribute %s: expected an array of strings.", field))
 	}
 	if len(list) > max {
-		return nil, FieldError(ErrValidation, name, fmt.Sprintf("%s has %d values; at most %d are allowed.", name, len(list), max))
+		return nil, FieldError(ErrValidation, field, fmt.Sprintf("%s has %d values; at most %d are allowed.", field, len(list), max))
 	}
 	return list, nil
 }

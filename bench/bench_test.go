@@ -207,27 +207,19 @@ func BenchmarkEngine(b *testing.B) {
 
 // BenchmarkDuckDBRollup runs the equivalent SQL of Q1–Q4 on DuckDB's rollup
 // table in every form (RollupForms), reading every row.
-func BenchmarkDuckDBRollup(b *testing.B) {
-	for _, n := range benchSizes(b) {
-		b.Run(sizeName(n), func(b *testing.B) {
-			f := load(b, n)
-			for _, rq := range f.data.Queries() {
-				for fi, form := range RollupForms {
-					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) { benchDuck(b, f.duck, rq.FormSQL(form, f.duck)) })
-				}
-			}
-		})
-	}
-}
+func BenchmarkDuckDBRollup(b *testing.B) { benchDuckForms(b, RollupForms) }
 
 // BenchmarkDuckDBRaw runs the equivalent SQL of Q1–Q4 on DuckDB's line items
 // in every form (DuckForms).
-func BenchmarkDuckDBRaw(b *testing.B) {
+func BenchmarkDuckDBRaw(b *testing.B) { benchDuckForms(b, DuckForms) }
+
+// benchDuckForms runs Q1–Q4 on DuckDB in each of forms, at every size.
+func benchDuckForms(b *testing.B, forms []DuckForm) {
 	for _, n := range benchSizes(b) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			f := load(b, n)
 			for _, rq := range f.data.Queries() {
-				for fi, form := range DuckForms {
+				for fi, form := range forms {
 					b.Run(fmt.Sprintf("%s/form=%d", rq.Name, fi), func(b *testing.B) { benchDuck(b, f.duck, rq.FormSQL(form, f.duck)) })
 				}
 			}

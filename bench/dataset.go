@@ -64,27 +64,9 @@ func Generate(ctx context.Context, lineItems int, sinks ...func(*costexplorer.Us
 				return err
 			}
 		}
-		for i := range b.Organizations {
-			if o := &b.Organizations[i]; !seenOrg[o.ID] {
-				seenOrg[o.ID] = true
-				c := *o
-				d.Orgs = append(d.Orgs, &c)
-			}
-		}
-		for i := range b.Projects {
-			if p := &b.Projects[i]; !seenProj[p.ID] {
-				seenProj[p.ID] = true
-				c := *p
-				d.Projects = append(d.Projects, &c)
-			}
-		}
-		for i := range b.Clusters {
-			if c := &b.Clusters[i]; !seenClus[c.ID] {
-				seenClus[c.ID] = true
-				cc := *c
-				d.Clusters = append(d.Clusters, &cc)
-			}
-		}
+		d.Orgs = appendUnseen(d.Orgs, seenOrg, b.Organizations, func(o *costexplorer.Organization) string { return o.ID })
+		d.Projects = appendUnseen(d.Projects, seenProj, b.Projects, func(p *costexplorer.Project) string { return p.ID })
+		d.Clusters = appendUnseen(d.Clusters, seenClus, b.Clusters, func(c *costexplorer.Cluster) string { return c.ID })
 		for i := range b.Items {
 			it := &b.Items[i]
 			sums[rollupKey{it.Date.Month(), it.OrgID, it.ProjectID, it.ClusterID, it.Service}] += it.Amount
@@ -147,4 +129,17 @@ func (s *MemSource) Projects(context.Context) ([]*costexplorer.Project, error) {
 // Clusters returns every cluster.
 func (s *MemSource) Clusters(context.Context) ([]*costexplorer.Cluster, error) {
 	return s.d.Clusters, nil
+}
+
+// appendUnseen appends to dst a copy of each of src whose id is not in seen,
+// and marks it seen.
+func appendUnseen[T any](dst []*T, seen map[string]bool, src []T, id func(*T) string) []*T {
+	for i := range src {
+		if v := &src[i]; !seen[id(v)] {
+			seen[id(v)] = true
+			c := *v
+			dst = append(dst, &c)
+		}
+	}
+	return dst
 }

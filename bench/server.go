@@ -55,28 +55,46 @@ func StartServer(ctx context.Context, bin, dbPath, logPath string, extra ...stri
 	}
 	s := &Server{BaseURL: "http://" + addr, cmd: cmd, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(5 * time.Minute) // the engine loads the rollup first
-	for {
+	ready := func() bool {
 		res, err := http.Get(s.BaseURL + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s, nil
-			}
+		if err != nil {
+			return false
 		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}
+	err = awaitReady(ctx, ready, 50*time.Millisecond, 5*time.Minute, // the engine loads the rollup first
+		s.done, s.Stop,
+		func(err error) error { return fmt.Errorf("server exited: %v (log: %s)", err, logPath) },
+		fmt.Errorf("server not ready after 5 minutes (log: %s)", logPath))
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// awaitReady polls ready every interval until it reports true. It gives up
+// when the child process reports its exit on done (the error exited makes of
+// it), when ctx ends, or after timeout (late); in the last two cases it stops
+// the child first.
+func awaitReady(ctx context.Context, ready func() bool, interval, timeout time.Duration,
+	done <-chan error, stop func() error, exited func(error) error, late error) error {
+	deadline := time.Now().Add(timeout)
+	for !ready() {
 		select {
-		case err := <-s.done:
-			return nil, fmt.Errorf("server exited: %v (log: %s)", err, logPath)
+		case err := <-done:
+			return exited(err)
 		case <-ctx.Done():
-			s.Stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+			_ = stop()
+			return ctx.Err()
+		case <-time.After(interval):
 		}
 		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("server not ready after 5 minutes (log: %s)", logPath)
+			_ = stop()
+			return late
 		}
 	}
+	return nil
 }
 
 // PID returns the server's process id.

@@ -182,27 +182,25 @@ http {
 	}
 	n := &Nginx{BaseURL: "http://" + addr, Root: root, dir: dir, cmd: cmd, done: make(chan error, 1)}
 	go func() { n.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return n, nil
+	listening := func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
 		}
-		select {
-		case err := <-n.done:
+		c.Close()
+		return true
+	}
+	err = awaitReady(ctx, listening, 20*time.Millisecond, 30*time.Second, n.done, n.Stop,
+		func(err error) error {
 			log, _ := os.ReadFile(filepath.Join(dir, "stderr.log"))
 			elog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return nil, fmt.Errorf("nginx exited: %v: %s%s", err, log, elog)
-		case <-ctx.Done():
-			n.Stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			n.Stop()
-			return nil, errors.New("nginx not listening after 30 s")
-		}
+			return fmt.Errorf("nginx exited: %v: %s%s", err, log, elog)
+		},
+		errors.New("nginx not listening after 30 s"))
+	if err != nil {
+		return nil, err
 	}
+	return n, nil
 }
 
 // Put writes a file to serve and its gzip beside it (for gzip_static),

@@ -88,33 +88,44 @@ func newSDKClient(t testing.TB, version string, auth authMethod, cfg clientConfi
 }
 
 func new001(auth authMethod, cfg clientConfig) (*admin001.APIClient, error) {
-	opts := []admin001.ClientModifier{admin001.UseBaseURL(cfg.base)}
-	switch {
-	case auth == digestAuth && cfg.transport == nil:
-		opts = append(opts, admin001.UseDigestAuth(cfg.creds.PublicKey, cfg.creds.PrivateKey))
-	case auth == digestAuth:
-		hc, _ := digest.NewTransportWithHTTPRoundTripper(cfg.creds.PublicKey, cfg.creds.PrivateKey, cfg.transport).Client()
-		opts = append(opts, admin001.UseHTTPClient(hc))
-	default:
-		// UseOAuthAuth reads the base URL set before it (to find
-		// /api/oauth/token), so it must come after UseBaseURL.
-		opts = append(opts, admin001.UseOAuthAuth(oauthContext(cfg, auth001.HTTPClient), cfg.creds.ClientID, cfg.creds.ClientSecret))
-	}
-	return admin001.NewClient(opts...)
+	return admin001.NewClient(sdkModifiers[admin001.ClientModifier]{
+		admin001.UseBaseURL, admin001.UseDigestAuth, admin001.UseHTTPClient, admin001.UseOAuthAuth, auth001.HTTPClient,
+	}.options(auth, cfg)...)
 }
 
 func new020(auth authMethod, cfg clientConfig) (*admin020.APIClient, error) {
-	opts := []admin020.ClientModifier{admin020.UseBaseURL(cfg.base)}
+	return admin020.NewClient(sdkModifiers[admin020.ClientModifier]{
+		admin020.UseBaseURL, admin020.UseDigestAuth, admin020.UseHTTPClient, admin020.UseOAuthAuth, auth020.HTTPClient,
+	}.options(auth, cfg)...)
+}
+
+// sdkModifiers are the client options of one SDK version's admin package
+// (each version has its own ClientModifier type) and the HTTP client
+// context key of its auth package.
+type sdkModifiers[M any] struct {
+	baseURL    func(baseURL string) M
+	digestAuth func(apiKey, apiSecret string) M
+	httpClient func(*http.Client) M
+	oauthAuth  func(ctx context.Context, clientID, clientSecret string) M
+	oauthKey   any
+}
+
+// options returns the client options for auth against cfg.base, as the
+// SDK's documentation builds a client.
+func (m sdkModifiers[M]) options(auth authMethod, cfg clientConfig) []M {
+	opts := []M{m.baseURL(cfg.base)}
 	switch {
 	case auth == digestAuth && cfg.transport == nil:
-		opts = append(opts, admin020.UseDigestAuth(cfg.creds.PublicKey, cfg.creds.PrivateKey))
+		opts = append(opts, m.digestAuth(cfg.creds.PublicKey, cfg.creds.PrivateKey))
 	case auth == digestAuth:
 		hc, _ := digest.NewTransportWithHTTPRoundTripper(cfg.creds.PublicKey, cfg.creds.PrivateKey, cfg.transport).Client()
-		opts = append(opts, admin020.UseHTTPClient(hc))
+		opts = append(opts, m.httpClient(hc))
 	default:
-		opts = append(opts, admin020.UseOAuthAuth(oauthContext(cfg, auth020.HTTPClient), cfg.creds.ClientID, cfg.creds.ClientSecret))
+		// UseOAuthAuth reads the base URL set before it (to find
+		// /api/oauth/token), so it must come after UseBaseURL.
+		opts = append(opts, m.oauthAuth(oauthContext(cfg, m.oauthKey), cfg.creds.ClientID, cfg.creds.ClientSecret))
 	}
-	return admin020.NewClient(opts...)
+	return opts
 }
 
 // oauthContext is the context UseOAuthAuth takes: the SDK (through
@@ -173,24 +184,22 @@ type sdkError struct {
 // asError reads err as the client's SDK version tells its users to; ok is
 // false when admin.AsError does not recognise it.
 func (c *sdkClient) asError(err error) (e sdkError, ok bool) {
-	switch {
-	case c.a001 != nil:
-		m, ok := admin001.AsError(err)
-		if !ok {
-			return e, false
-		}
-		var g *admin001.GenericOpenAPIError
-		errors.As(err, &g)
-		return sdkError{model: m, code: m.GetErrorCode(), body: g.Body(),
-			isCode: func(code string) bool { return admin001.IsErrorCode(err, code) }}, true
-	default:
-		m, ok := admin020.AsError(err)
-		if !ok {
-			return e, false
-		}
-		var g *admin020.GenericOpenAPIError
-		errors.As(err, &g)
-		return sdkError{model: m, code: m.GetErrorCode(), body: g.Body(),
-			isCode: func(code string) bool { return admin020.IsErrorCode(err, code) }}, true
+	if c.a001 != nil {
+		return asErrorWith[*admin001.GenericOpenAPIError](err, admin001.AsError, admin001.IsErrorCode)
 	}
+	return asErrorWith[*admin020.GenericOpenAPIError](err, admin020.AsError, admin020.IsErrorCode)
+}
+
+// asErrorWith is asError with one SDK version's AsError and IsErrorCode; G
+// is its *GenericOpenAPIError.
+func asErrorWith[G interface{ Body() []byte }, M interface{ GetErrorCode() string }](err error,
+	asError func(error) (M, bool), isErrorCode func(error, string) bool) (sdkError, bool) {
+	m, ok := asError(err)
+	if !ok {
+		return sdkError{}, false
+	}
+	var g G
+	errors.As(err, &g)
+	return sdkError{model: m, code: m.GetErrorCode(), body: g.Body(),
+		isCode: func(code string) bool { return isErrorCode(err, code) }}, true
 }

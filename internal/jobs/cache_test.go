@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,9 +24,8 @@ func (s *countingStore) Process(ctx context.Context, orgID, token string, now ti
 }
 
 func TestDoneResultsAreServedFromMemory(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	db, layout, c := freshDemo(t)
 	store := &countingStore{Store: db}
-	c := &clock{now: start}
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.ResultTTL = time.Hour })
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -56,15 +54,9 @@ func TestDoneResultsAreServedFromMemory(t *testing.T) {
 }
 
 func TestResultCacheIsBounded(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	store := &countingStore{Store: db}
-	c := &clock{now: start}
-	org := layout.PayingOrg.ID
-	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	tokens, size := sixResults(t, r, org)
+	store, org, tokens, _, small := sixResultsAndRoomForFour(t)
 
 	// A cache a little larger than four results' worth holds no more than that.
-	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
 	for _, tok := range tokens {
 		if _, err := small.Usage(context.Background(), org, tok); err != nil {
 			t.Fatal(err)
@@ -80,6 +72,20 @@ func TestResultCacheIsBounded(t *testing.T) {
 	if store.reads.Load() == before {
 		t.Error("six results fit in a cache bounded to about four")
 	}
+}
+
+// sixResultsAndRoomForFour makes six done results of the same size with one
+// runner and returns them with a second, not started runner over the same
+// store whose result cache has room for four of them, and that size.
+func sixResultsAndRoomForFour(t *testing.T) (store *countingStore, org string, tokens []string, size int, small *jobs.Runner) {
+	t.Helper()
+	db, layout, c := freshDemo(t)
+	store = &countingStore{Store: db}
+	org = layout.PayingOrg.ID
+	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
+	tokens, size = sixResults(t, r, org)
+	small = newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
+	return store, org, tokens, size, small
 }
 
 // sixResults returns the tokens of six done results of the same size (each
@@ -105,8 +111,7 @@ func sixResults(t *testing.T, r *jobs.Runner, org string) ([]string, int) {
 }
 
 func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -146,8 +151,7 @@ func TestFormIsBuiltOnceAndKeptWithTheResult(t *testing.T) {
 }
 
 func TestFormInTheBackground(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	p := waitState(t, r, org, create(t, r, org))
@@ -189,15 +193,9 @@ func TestFormInTheBackground(t *testing.T) {
 }
 
 func TestFormsCountAgainstTheCacheBound(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	store := &countingStore{Store: db}
-	c := &clock{now: start}
-	org := layout.PayingOrg.ID
-	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
-	tokens, size := sixResults(t, r, org)
+	store, org, tokens, size, small := sixResultsAndRoomForFour(t)
 
 	// Room for four results: three fit with room to spare…
-	small := newRunner(t, store, engine.New(db, engine.Options{}), c, "b", func(cfg *jobs.Config) { cfg.ResultCacheBytes = int64(size) * 4 })
 	var ps []*costexplorer.QueryProcess
 	for _, tok := range tokens[:3] {
 		p, err := small.Usage(context.Background(), org, tok)
@@ -243,9 +241,8 @@ func TestFormsCountAgainstTheCacheBound(t *testing.T) {
 // The worker that finishes a process keeps it in its cache: the client
 // polling for it gets the result without reading back what was just written.
 func TestFinishedResultIsServedFromMemory(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	db, layout, c := freshDemo(t)
 	store := &countingStore{Store: db}
-	c := &clock{now: start}
 	r := startRunner(t, store, engine.New(db, engine.Options{}), c, "a", nil)
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,28 +15,11 @@ import (
 	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/jobs"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -62,7 +44,14 @@ func openDemoStore(t *testing.T, path string) (*sqlite.DB, demo.Layout) {
 	return db, demo.Describe(cfg)
 }
 
-func newRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
+// freshDemo opens a new demo store (openDemoStore) and a clock pinned at start.
+func freshDemo(t *testing.T) (*sqlite.DB, demo.Layout, *servertest.Clock) {
+	t.Helper()
+	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
+	return db, layout, servertest.NewClock(start)
+}
+
+func newRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *servertest.Clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
 	t.Helper()
 	cfg := jobs.Config{Store: db, Evaluator: ev, Now: c.Now, Owner: owner, PollInterval: 10 * time.Millisecond, Lease: 5 * time.Second}
 	if mod != nil {
@@ -72,7 +61,7 @@ func newRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c
 }
 
 // startRunner is newRunner, started; the runner stops when the test ends.
-func startRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
+func startRunner(t *testing.T, db costexplorer.Store, ev costexplorer.Evaluator, c *servertest.Clock, owner string, mod func(*jobs.Config)) *jobs.Runner {
 	t.Helper()
 	r := newRunner(t, db, ev, c, owner, mod)
 	r.Start(context.Background())
@@ -118,8 +107,7 @@ func waitState(t *testing.T, r *jobs.Runner, org, token string) *costexplorer.Qu
 }
 
 func TestRunnerComputesAndDeduplicates(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	eng := engine.New(db, engine.Options{})
 	r := startRunner(t, db, eng, c, "a", nil)
 
@@ -156,8 +144,7 @@ func TestRunnerComputesAndDeduplicates(t *testing.T) {
 }
 
 func TestRunnerHonoursMinProcessing(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) { cfg.MinProcessing = time.Minute })
 	org := layout.PayingOrg.ID
 	tok := create(t, r, org)
@@ -174,7 +161,7 @@ func TestRunnerHonoursMinProcessing(t *testing.T) {
 func TestProcessAcceptedBeforeRestartIsFinishedAfter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	db, layout := openDemoStore(t, path)
-	c := &clock{now: start}
+	c := servertest.NewClock(start)
 	org := layout.PayingOrg.ID
 
 	// The first server accepts the query but stops before any worker runs it.
@@ -196,8 +183,7 @@ func TestProcessAcceptedBeforeRestartIsFinishedAfter(t *testing.T) {
 }
 
 func TestLapsedLeaseIsTakenOver(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	org := layout.PayingOrg.ID
 	crashed := newRunner(t, db, engine.New(db, engine.Options{}), c, "crashed", nil)
 	tok := create(t, crashed, org)
@@ -247,8 +233,7 @@ func TestFailingEvaluations(t *testing.T) {
 		{"PanicRecoveredAndFailed", 100, true, costexplorer.ProcessFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-			c := &clock{now: start}
+			db, layout, c := freshDemo(t)
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{}), panics: tc.panics}
 			ev.failures.Store(tc.failures)
 			r := startRunner(t, db, ev, c, "a", func(cfg *jobs.Config) { cfg.MaxAttempts = 3; cfg.Lease = time.Second })
@@ -273,8 +258,7 @@ func TestFailingEvaluations(t *testing.T) {
 }
 
 func TestStopReleasesLeases(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	org := layout.PayingOrg.ID
 	r := newRunner(t, db, engine.New(db, engine.Options{}), c, "a", nil)
 	tok := create(t, r, org)
@@ -291,8 +275,7 @@ func TestStopReleasesLeases(t *testing.T) {
 }
 
 func TestJanitorRemovesExpiredResults(t *testing.T) {
-	db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-	c := &clock{now: start}
+	db, layout, c := freshDemo(t)
 	org := layout.PayingOrg.ID
 	r := startRunner(t, db, engine.New(db, engine.Options{}), c, "a", func(cfg *jobs.Config) {
 		cfg.ResultTTL = time.Hour

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -43,8 +42,7 @@ func TestObserveIsToldEachEndOnce(t *testing.T) {
 		{"FailedAfterMaxAttempts", 100, costexplorer.ProcessFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, layout := openDemoStore(t, filepath.Join(t.TempDir(), "db"))
-			c := &clock{now: start}
+			db, layout, c := freshDemo(t)
 			ev := &faultyEvaluator{next: engine.New(db, engine.Options{})}
 			ev.failures.Store(tc.failures)
 			obs := &outcomes{}

@@ -57,11 +57,12 @@ type instrumentedStore struct {
 
 var _ costexplorer.Store = (*instrumentedStore)(nil)
 
-// done records one call of op that started at start and returned err.
-func (i *instrumentedStore) done(op string, start time.Time, err error) {
+// done records one call of op that started at start and returned *err;
+// each method defers it with its named error result.
+func (i *instrumentedStore) done(op string, start time.Time, err *error) {
 	o := i.ops[op]
 	o.duration.Observe(time.Since(start).Seconds())
-	if storeFault(err) {
+	if storeFault(*err) {
 		o.errors.Inc()
 	}
 }
@@ -79,287 +80,207 @@ func storeFault(err error) bool {
 	return false
 }
 
-func (i *instrumentedStore) CreateOrganization(ctx context.Context, o *costexplorer.Organization) error {
-	start := time.Now()
-	err := i.s.CreateOrganization(ctx, o)
-	i.done("CreateOrganization", start, err)
-	return err
+func (i *instrumentedStore) CreateOrganization(ctx context.Context, o *costexplorer.Organization) (err error) {
+	defer i.done("CreateOrganization", time.Now(), &err)
+	return i.s.CreateOrganization(ctx, o)
 }
 
-func (i *instrumentedStore) Organization(ctx context.Context, id string) (*costexplorer.Organization, error) {
-	start := time.Now()
-	v0, err := i.s.Organization(ctx, id)
-	i.done("Organization", start, err)
-	return v0, err
+func (i *instrumentedStore) Organization(ctx context.Context, id string) (_ *costexplorer.Organization, err error) {
+	defer i.done("Organization", time.Now(), &err)
+	return i.s.Organization(ctx, id)
 }
 
-func (i *instrumentedStore) Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error) {
-	start := time.Now()
-	v0, v1, err := i.s.Organizations(ctx, f)
-	i.done("Organizations", start, err)
-	return v0, v1, err
+func (i *instrumentedStore) Organizations(ctx context.Context, f costexplorer.OrganizationFilter) (_ []*costexplorer.Organization, _ int, err error) {
+	defer i.done("Organizations", time.Now(), &err)
+	return i.s.Organizations(ctx, f)
 }
 
-func (i *instrumentedStore) LinkOrganization(ctx context.Context, payingID, linkedID string) error {
-	start := time.Now()
-	err := i.s.LinkOrganization(ctx, payingID, linkedID)
-	i.done("LinkOrganization", start, err)
-	return err
+func (i *instrumentedStore) LinkOrganization(ctx context.Context, payingID, linkedID string) (err error) {
+	defer i.done("LinkOrganization", time.Now(), &err)
+	return i.s.LinkOrganization(ctx, payingID, linkedID)
 }
 
-func (i *instrumentedStore) LinkedOrganizations(ctx context.Context, payingID string) ([]string, error) {
-	start := time.Now()
-	v0, err := i.s.LinkedOrganizations(ctx, payingID)
-	i.done("LinkedOrganizations", start, err)
-	return v0, err
+func (i *instrumentedStore) LinkedOrganizations(ctx context.Context, payingID string) (_ []string, err error) {
+	defer i.done("LinkedOrganizations", time.Now(), &err)
+	return i.s.LinkedOrganizations(ctx, payingID)
 }
 
-func (i *instrumentedStore) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
-	start := time.Now()
-	v0, err := i.s.IngestUsage(ctx, b)
-	i.done("IngestUsage", start, err)
-	return v0, err
+func (i *instrumentedStore) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (_ costexplorer.IngestResult, err error) {
+	defer i.done("IngestUsage", time.Now(), &err)
+	return i.s.IngestUsage(ctx, b)
 }
 
-func (i *instrumentedStore) DataVersion(ctx context.Context) (int64, error) {
-	start := time.Now()
-	v0, err := i.s.DataVersion(ctx)
-	i.done("DataVersion", start, err)
-	return v0, err
+func (i *instrumentedStore) DataVersion(ctx context.Context) (_ int64, err error) {
+	defer i.done("DataVersion", time.Now(), &err)
+	return i.s.DataVersion(ctx)
 }
 
-func (i *instrumentedStore) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
-	start := time.Now()
-	err := i.s.ScanRollup(ctx, fn)
-	i.done("ScanRollup", start, err)
-	return err
+func (i *instrumentedStore) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) (err error) {
+	defer i.done("ScanRollup", time.Now(), &err)
+	return i.s.ScanRollup(ctx, fn)
 }
 
-func (i *instrumentedStore) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
-	start := time.Now()
-	err := i.s.ScanLineItems(ctx, fn)
-	i.done("ScanLineItems", start, err)
-	return err
+func (i *instrumentedStore) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) (err error) {
+	defer i.done("ScanLineItems", time.Now(), &err)
+	return i.s.ScanLineItems(ctx, fn)
 }
 
-func (i *instrumentedStore) Projects(ctx context.Context) ([]*costexplorer.Project, error) {
-	start := time.Now()
-	v0, err := i.s.Projects(ctx)
-	i.done("Projects", start, err)
-	return v0, err
+func (i *instrumentedStore) Projects(ctx context.Context) (_ []*costexplorer.Project, err error) {
+	defer i.done("Projects", time.Now(), &err)
+	return i.s.Projects(ctx)
 }
 
-func (i *instrumentedStore) Clusters(ctx context.Context) ([]*costexplorer.Cluster, error) {
-	start := time.Now()
-	v0, err := i.s.Clusters(ctx)
-	i.done("Clusters", start, err)
-	return v0, err
+func (i *instrumentedStore) Clusters(ctx context.Context) (_ []*costexplorer.Cluster, err error) {
+	defer i.done("Clusters", time.Now(), &err)
+	return i.s.Clusters(ctx)
 }
 
-func (i *instrumentedStore) UsageStats(ctx context.Context) (costexplorer.UsageStats, error) {
-	start := time.Now()
-	v0, err := i.s.UsageStats(ctx)
-	i.done("UsageStats", start, err)
-	return v0, err
+func (i *instrumentedStore) UsageStats(ctx context.Context) (_ costexplorer.UsageStats, err error) {
+	defer i.done("UsageStats", time.Now(), &err)
+	return i.s.UsageStats(ctx)
 }
 
-func (i *instrumentedStore) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess) (*costexplorer.QueryProcess, error) {
-	start := time.Now()
-	v0, err := i.s.CreateProcess(ctx, p)
-	i.done("CreateProcess", start, err)
-	return v0, err
+func (i *instrumentedStore) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess) (_ *costexplorer.QueryProcess, err error) {
+	defer i.done("CreateProcess", time.Now(), &err)
+	return i.s.CreateProcess(ctx, p)
 }
 
-func (i *instrumentedStore) Process(ctx context.Context, orgID, token string, now time.Time) (*costexplorer.QueryProcess, error) {
-	start := time.Now()
-	v0, err := i.s.Process(ctx, orgID, token, now)
-	i.done("Process", start, err)
-	return v0, err
+func (i *instrumentedStore) Process(ctx context.Context, orgID, token string, now time.Time) (_ *costexplorer.QueryProcess, err error) {
+	defer i.done("Process", time.Now(), &err)
+	return i.s.Process(ctx, orgID, token, now)
 }
 
-func (i *instrumentedStore) ClaimProcess(ctx context.Context, owner string, now time.Time, lease time.Duration) (*costexplorer.QueryProcess, error) {
-	start := time.Now()
-	v0, err := i.s.ClaimProcess(ctx, owner, now, lease)
-	i.done("ClaimProcess", start, err)
-	return v0, err
+func (i *instrumentedStore) ClaimProcess(ctx context.Context, owner string, now time.Time, lease time.Duration) (_ *costexplorer.QueryProcess, err error) {
+	defer i.done("ClaimProcess", time.Now(), &err)
+	return i.s.ClaimProcess(ctx, owner, now, lease)
 }
 
-func (i *instrumentedStore) FinishProcess(ctx context.Context, token, owner string, result []byte, now time.Time) error {
-	start := time.Now()
-	err := i.s.FinishProcess(ctx, token, owner, result, now)
-	i.done("FinishProcess", start, err)
-	return err
+func (i *instrumentedStore) FinishProcess(ctx context.Context, token, owner string, result []byte, now time.Time) (err error) {
+	defer i.done("FinishProcess", time.Now(), &err)
+	return i.s.FinishProcess(ctx, token, owner, result, now)
 }
 
-func (i *instrumentedStore) FailProcess(ctx context.Context, token, owner, message string, now time.Time) error {
-	start := time.Now()
-	err := i.s.FailProcess(ctx, token, owner, message, now)
-	i.done("FailProcess", start, err)
-	return err
+func (i *instrumentedStore) FailProcess(ctx context.Context, token, owner, message string, now time.Time) (err error) {
+	defer i.done("FailProcess", time.Now(), &err)
+	return i.s.FailProcess(ctx, token, owner, message, now)
 }
 
-func (i *instrumentedStore) ReleaseLeases(ctx context.Context, owner string) error {
-	start := time.Now()
-	err := i.s.ReleaseLeases(ctx, owner)
-	i.done("ReleaseLeases", start, err)
-	return err
+func (i *instrumentedStore) ReleaseLeases(ctx context.Context, owner string) (err error) {
+	defer i.done("ReleaseLeases", time.Now(), &err)
+	return i.s.ReleaseLeases(ctx, owner)
 }
 
-func (i *instrumentedStore) DeleteExpiredProcesses(ctx context.Context, now time.Time) (int64, error) {
-	start := time.Now()
-	v0, err := i.s.DeleteExpiredProcesses(ctx, now)
-	i.done("DeleteExpiredProcesses", start, err)
-	return v0, err
+func (i *instrumentedStore) DeleteExpiredProcesses(ctx context.Context, now time.Time) (_ int64, err error) {
+	defer i.done("DeleteExpiredProcesses", time.Now(), &err)
+	return i.s.DeleteExpiredProcesses(ctx, now)
 }
 
-func (i *instrumentedStore) ProcessCounts(ctx context.Context) (map[costexplorer.ProcessState]int64, error) {
-	start := time.Now()
-	v0, err := i.s.ProcessCounts(ctx)
-	i.done("ProcessCounts", start, err)
-	return v0, err
+func (i *instrumentedStore) ProcessCounts(ctx context.Context) (_ map[costexplorer.ProcessState]int64, err error) {
+	defer i.done("ProcessCounts", time.Now(), &err)
+	return i.s.ProcessCounts(ctx)
 }
 
-func (i *instrumentedStore) CreateAPIKey(ctx context.Context, k *costexplorer.APIKey) error {
-	start := time.Now()
-	err := i.s.CreateAPIKey(ctx, k)
-	i.done("CreateAPIKey", start, err)
-	return err
+func (i *instrumentedStore) CreateAPIKey(ctx context.Context, k *costexplorer.APIKey) (err error) {
+	defer i.done("CreateAPIKey", time.Now(), &err)
+	return i.s.CreateAPIKey(ctx, k)
 }
 
-func (i *instrumentedStore) APIKeyByPublicKey(ctx context.Context, publicKey string) (*costexplorer.APIKey, error) {
-	start := time.Now()
-	v0, err := i.s.APIKeyByPublicKey(ctx, publicKey)
-	i.done("APIKeyByPublicKey", start, err)
-	return v0, err
+func (i *instrumentedStore) APIKeyByPublicKey(ctx context.Context, publicKey string) (_ *costexplorer.APIKey, err error) {
+	defer i.done("APIKeyByPublicKey", time.Now(), &err)
+	return i.s.APIKeyByPublicKey(ctx, publicKey)
 }
 
-func (i *instrumentedStore) APIKeys(ctx context.Context, orgID string) ([]*costexplorer.APIKey, error) {
-	start := time.Now()
-	v0, err := i.s.APIKeys(ctx, orgID)
-	i.done("APIKeys", start, err)
-	return v0, err
+func (i *instrumentedStore) APIKeys(ctx context.Context, orgID string) (_ []*costexplorer.APIKey, err error) {
+	defer i.done("APIKeys", time.Now(), &err)
+	return i.s.APIKeys(ctx, orgID)
 }
 
-func (i *instrumentedStore) SetAPIKeyEnabled(ctx context.Context, publicKey string, enabled bool) error {
-	start := time.Now()
-	err := i.s.SetAPIKeyEnabled(ctx, publicKey, enabled)
-	i.done("SetAPIKeyEnabled", start, err)
-	return err
+func (i *instrumentedStore) SetAPIKeyEnabled(ctx context.Context, publicKey string, enabled bool) (err error) {
+	defer i.done("SetAPIKeyEnabled", time.Now(), &err)
+	return i.s.SetAPIKeyEnabled(ctx, publicKey, enabled)
 }
 
-func (i *instrumentedStore) CreateServiceAccount(ctx context.Context, a *costexplorer.ServiceAccount) error {
-	start := time.Now()
-	err := i.s.CreateServiceAccount(ctx, a)
-	i.done("CreateServiceAccount", start, err)
-	return err
+func (i *instrumentedStore) CreateServiceAccount(ctx context.Context, a *costexplorer.ServiceAccount) (err error) {
+	defer i.done("CreateServiceAccount", time.Now(), &err)
+	return i.s.CreateServiceAccount(ctx, a)
 }
 
-func (i *instrumentedStore) ServiceAccount(ctx context.Context, clientID string) (*costexplorer.ServiceAccount, error) {
-	start := time.Now()
-	v0, err := i.s.ServiceAccount(ctx, clientID)
-	i.done("ServiceAccount", start, err)
-	return v0, err
+func (i *instrumentedStore) ServiceAccount(ctx context.Context, clientID string) (_ *costexplorer.ServiceAccount, err error) {
+	defer i.done("ServiceAccount", time.Now(), &err)
+	return i.s.ServiceAccount(ctx, clientID)
 }
 
-func (i *instrumentedStore) ServiceAccounts(ctx context.Context, orgID string) ([]*costexplorer.ServiceAccount, error) {
-	start := time.Now()
-	v0, err := i.s.ServiceAccounts(ctx, orgID)
-	i.done("ServiceAccounts", start, err)
-	return v0, err
+func (i *instrumentedStore) ServiceAccounts(ctx context.Context, orgID string) (_ []*costexplorer.ServiceAccount, err error) {
+	defer i.done("ServiceAccounts", time.Now(), &err)
+	return i.s.ServiceAccounts(ctx, orgID)
 }
 
-func (i *instrumentedStore) SetServiceAccountEnabled(ctx context.Context, clientID string, enabled bool) error {
-	start := time.Now()
-	err := i.s.SetServiceAccountEnabled(ctx, clientID, enabled)
-	i.done("SetServiceAccountEnabled", start, err)
-	return err
+func (i *instrumentedStore) SetServiceAccountEnabled(ctx context.Context, clientID string, enabled bool) (err error) {
+	defer i.done("SetServiceAccountEnabled", time.Now(), &err)
+	return i.s.SetServiceAccountEnabled(ctx, clientID, enabled)
 }
 
-func (i *instrumentedStore) Secret(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error) {
-	start := time.Now()
-	v0, err := i.s.Secret(ctx, name, create)
-	i.done("Secret", start, err)
-	return v0, err
+func (i *instrumentedStore) Secret(ctx context.Context, name string, create func() ([]byte, error)) (_ []byte, err error) {
+	defer i.done("Secret", time.Now(), &err)
+	return i.s.Secret(ctx, name, create)
 }
 
-func (i *instrumentedStore) UseNonce(ctx context.Context, nonce string, nc uint32, expires time.Time) error {
-	start := time.Now()
-	err := i.s.UseNonce(ctx, nonce, nc, expires)
-	i.done("UseNonce", start, err)
-	return err
+func (i *instrumentedStore) UseNonce(ctx context.Context, nonce string, nc uint32, expires time.Time) (err error) {
+	defer i.done("UseNonce", time.Now(), &err)
+	return i.s.UseNonce(ctx, nonce, nc, expires)
 }
 
-func (i *instrumentedStore) RevokeToken(ctx context.Context, jti string, expires time.Time) error {
-	start := time.Now()
-	err := i.s.RevokeToken(ctx, jti, expires)
-	i.done("RevokeToken", start, err)
-	return err
+func (i *instrumentedStore) RevokeToken(ctx context.Context, jti string, expires time.Time) (err error) {
+	defer i.done("RevokeToken", time.Now(), &err)
+	return i.s.RevokeToken(ctx, jti, expires)
 }
 
-func (i *instrumentedStore) TokenRevoked(ctx context.Context, jti string) (bool, error) {
-	start := time.Now()
-	v0, err := i.s.TokenRevoked(ctx, jti)
-	i.done("TokenRevoked", start, err)
-	return v0, err
+func (i *instrumentedStore) TokenRevoked(ctx context.Context, jti string) (_ bool, err error) {
+	defer i.done("TokenRevoked", time.Now(), &err)
+	return i.s.TokenRevoked(ctx, jti)
 }
 
-func (i *instrumentedStore) DeleteExpiredAuthState(ctx context.Context, now time.Time) error {
-	start := time.Now()
-	err := i.s.DeleteExpiredAuthState(ctx, now)
-	i.done("DeleteExpiredAuthState", start, err)
-	return err
+func (i *instrumentedStore) DeleteExpiredAuthState(ctx context.Context, now time.Time) (err error) {
+	defer i.done("DeleteExpiredAuthState", time.Now(), &err)
+	return i.s.DeleteExpiredAuthState(ctx, now)
 }
 
-func (i *instrumentedStore) Ping(ctx context.Context) error {
-	start := time.Now()
-	err := i.s.Ping(ctx)
-	i.done("Ping", start, err)
-	return err
+func (i *instrumentedStore) Ping(ctx context.Context) (err error) {
+	defer i.done("Ping", time.Now(), &err)
+	return i.s.Ping(ctx)
 }
 
 // Close closes the store (not timed).
 func (i *instrumentedStore) Close() error { return i.s.Close() }
 
-func (i *instrumentedStore) Invoice(ctx context.Context, orgIDs []string, id string) (*costexplorer.Invoice, error) {
-	start := time.Now()
-	v0, err := i.s.Invoice(ctx, orgIDs, id)
-	i.done("Invoice", start, err)
-	return v0, err
+func (i *instrumentedStore) Invoice(ctx context.Context, orgIDs []string, id string) (_ *costexplorer.Invoice, err error) {
+	defer i.done("Invoice", time.Now(), &err)
+	return i.s.Invoice(ctx, orgIDs, id)
 }
 
-func (i *instrumentedStore) Invoices(ctx context.Context, q *costexplorer.InvoiceListQuery, now time.Time) ([]*costexplorer.Invoice, int, error) {
-	start := time.Now()
-	v0, v1, err := i.s.Invoices(ctx, q, now)
-	i.done("Invoices", start, err)
-	return v0, v1, err
+func (i *instrumentedStore) Invoices(ctx context.Context, q *costexplorer.InvoiceListQuery, now time.Time) (_ []*costexplorer.Invoice, _ int, err error) {
+	defer i.done("Invoices", time.Now(), &err)
+	return i.s.Invoices(ctx, q, now)
 }
 
-func (i *instrumentedStore) PendingInvoice(ctx context.Context, orgID string, now time.Time) (*costexplorer.Invoice, error) {
-	start := time.Now()
-	v0, err := i.s.PendingInvoice(ctx, orgID, now)
-	i.done("PendingInvoice", start, err)
-	return v0, err
+func (i *instrumentedStore) PendingInvoice(ctx context.Context, orgID string, now time.Time) (_ *costexplorer.Invoice, err error) {
+	defer i.done("PendingInvoice", time.Now(), &err)
+	return i.s.PendingInvoice(ctx, orgID, now)
 }
 
-func (i *instrumentedStore) InvoiceLines(ctx context.Context, invoiceID string, fn func(*costexplorer.InvoiceLine) error) error {
-	start := time.Now()
-	err := i.s.InvoiceLines(ctx, invoiceID, fn)
-	i.done("InvoiceLines", start, err)
-	return err
+func (i *instrumentedStore) InvoiceLines(ctx context.Context, invoiceID string, fn func(*costexplorer.InvoiceLine) error) (err error) {
+	defer i.done("InvoiceLines", time.Now(), &err)
+	return i.s.InvoiceLines(ctx, invoiceID, fn)
 }
 
-func (i *instrumentedStore) InvoiceTagKeys(ctx context.Context, invoiceID string) ([]string, error) {
-	start := time.Now()
-	v0, err := i.s.InvoiceTagKeys(ctx, invoiceID)
-	i.done("InvoiceTagKeys", start, err)
-	return v0, err
+func (i *instrumentedStore) InvoiceTagKeys(ctx context.Context, invoiceID string) (_ []string, err error) {
+	defer i.done("InvoiceTagKeys", time.Now(), &err)
+	return i.s.InvoiceTagKeys(ctx, invoiceID)
 }
 
-func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID string, s *costexplorer.LineItemSearch, page costexplorer.PageRequest) ([]*costexplorer.InvoiceLine, int, error) {
-	start := time.Now()
-	v0, v1, err := i.s.SearchLineItems(ctx, invoiceID, s, page)
-	i.done("SearchLineItems", start, err)
-	return v0, v1, err
+func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID string, s *costexplorer.LineItemSearch, page costexplorer.PageRequest) (_ []*costexplorer.InvoiceLine, _ int, err error) {
+	defer i.done("SearchLineItems", time.Now(), &err)
+	return i.s.SearchLineItems(ctx, invoiceID, s, page)
 }
 
 func (i *instrumentedStore) InvoiceIDs(ctx context.Context) ([]costexplorer.InvoiceRef, error) {

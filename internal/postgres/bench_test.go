@@ -24,16 +24,24 @@ var benchShape = storetest.Shape{Orgs: 50, ProjectsPerOrg: 40, ClustersPerProjec
 // benchBatch is the number of line items per ingest call.
 const benchBatch = 20000
 
+// openWithDimensions opens a fresh schema holding the dimensions (no line
+// items) of the synthetic dataset of seed, and returns it with the dataset.
+func openWithDimensions(b *testing.B, seed uint64) (*postgres.DB, *storetest.Dataset) {
+	b.Helper()
+	db := open(b, freshSchema(b), postgres.Options{})
+	d := storetest.NewDataset(seed, benchShape)
+	if _, err := db.IngestUsage(context.Background(), d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	return db, d
+}
+
 // BenchmarkIngest ingests b.N batches of new line items into one growing
 // store through COPY and reports the ingest rate. Size the run with
 // -benchtime=Nx: N*20,000 line items.
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	db := open(b, freshSchema(b), postgres.Options{})
-	d := storetest.NewDataset(7, benchShape)
-	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
-		b.Fatal(err)
-	}
+	db, d := openWithDimensions(b, 7)
 	var (
 		inserted int
 		elapsed  time.Duration
@@ -65,11 +73,7 @@ func BenchmarkIngest(b *testing.B) {
 // cost of an idempotent re-import.
 func BenchmarkIngestDuplicates(b *testing.B) {
 	ctx := context.Background()
-	db := open(b, freshSchema(b), postgres.Options{})
-	d := storetest.NewDataset(8, benchShape)
-	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
-		b.Fatal(err)
-	}
+	db, d := openWithDimensions(b, 8)
 	items := d.Items(benchBatch)
 	if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items}); err != nil {
 		b.Fatal(err)

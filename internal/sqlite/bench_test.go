@@ -23,17 +23,26 @@ var benchShape = storetest.Shape{Orgs: 50, ProjectsPerOrg: 40, ClustersPerProjec
 // pages per item.
 var benchBatch = flag.Int("ingest.batch", 20000, "line items per IngestUsage call in BenchmarkIngest")
 
+// openWithDimensions opens a fresh store holding the dimensions (no line
+// items) of the synthetic dataset of seed, and returns it with its file and
+// the dataset.
+func openWithDimensions(b *testing.B, seed uint64) (*sqlite.DB, string, *storetest.Dataset) {
+	b.Helper()
+	db, path := open(b)
+	d := storetest.NewDataset(seed, benchShape)
+	if _, err := db.IngestUsage(context.Background(), d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	return db, path, d
+}
+
 // BenchmarkIngest ingests b.N batches of new line items into one growing
 // store and reports the ingest rate, the bytes on disk per line item (all
 // tables and indexes, WAL checkpointed) and the rollup rows per line item.
 // Size the run with -benchtime=Nx and -ingest.batch=M: N*M line items.
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	db, path := open(b)
-	d := storetest.NewDataset(7, benchShape)
-	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
-		b.Fatal(err)
-	}
+	db, path, d := openWithDimensions(b, 7)
 	var (
 		inserted int
 		elapsed  time.Duration
@@ -67,11 +76,7 @@ func BenchmarkIngest(b *testing.B) {
 // cost of an idempotent re-import.
 func BenchmarkIngestDuplicates(b *testing.B) {
 	ctx := context.Background()
-	db, _ := open(b)
-	d := storetest.NewDataset(8, benchShape)
-	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
-		b.Fatal(err)
-	}
+	db, _, d := openWithDimensions(b, 8)
 	items := d.Items(*benchBatch)
 	if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items}); err != nil {
 		b.Fatal(err)

@@ -164,26 +164,9 @@ func TestBackupOpensAndVerifies(t *testing.T) {
 }
 
 func TestVerifyReportsTampering(t *testing.T) {
-	db, path := open(t)
-	smallData(t, db)
-	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
-		t.Fatalf("Verify = %v, %v; want clean", lines, err)
-	}
-	conn, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Exec("UPDATE rollup SET cents = cents + 1 WHERE (month, org_id, project_id, cluster_id, service) = (SELECT month, org_id, project_id, cluster_id, service FROM rollup LIMIT 1)"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec("UPDATE usage_state SET line_items = line_items + 1"); err != nil {
-		t.Fatal(err)
-	}
-	lines, err := db.Verify(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	lines := verifyAfterTampering(t,
+		"UPDATE rollup SET cents = cents + 1 WHERE (month, org_id, project_id, cluster_id, service) = (SELECT month, org_id, project_id, cluster_id, service FROM rollup LIMIT 1)",
+		"UPDATE usage_state SET line_items = line_items + 1")
 	if len(lines) != 2 {
 		t.Fatalf("Verify found %d problems %q, want 2 (one rollup cell, the count)", len(lines), lines)
 	}

@@ -67,26 +67,37 @@ func TestVerifyReportsInvoiceDrift(t *testing.T) {
 			" WHERE id = (SELECT id FROM line_items LIMIT 1)", "holds line items of another organization"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			db, path := open(t)
-			smallData(t, db)
-			if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
-				t.Fatalf("Verify = %q, %v before tampering", lines, err)
-			}
-			conn, err := sql.Open("sqlite", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if _, err := conn.Exec(c.tamper); err != nil {
-				t.Fatal(err)
-			}
-			lines, err := db.Verify(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			lines := verifyAfterTampering(t, c.tamper)
 			if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, c.want) }) {
 				t.Fatalf("Verify = %q; want a line containing %q", lines, c.want)
 			}
 		})
 	}
+}
+
+// verifyAfterTampering opens a store of small data that Verify finds clean,
+// runs the tamper statements on the file over a separate connection, and
+// returns what Verify reports then.
+func verifyAfterTampering(t *testing.T, tamper ...string) []string {
+	t.Helper()
+	db, path := open(t)
+	smallData(t, db)
+	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
+		t.Fatalf("Verify = %q, %v before tampering", lines, err)
+	}
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range tamper {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	lines, err := db.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
