@@ -283,9 +283,7 @@ func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID strin
 	return i.s.SearchLineItems(ctx, invoiceID, s, page)
 }
 
-func (i *instrumentedStore) InvoiceIDs(ctx context.Context) ([]costexplorer.InvoiceRef, error) {
-	start := time.Now()
-	v0, err := i.s.InvoiceIDs(ctx)
-	i.done("InvoiceIDs", start, err)
-	return v0, err
+func (i *instrumentedStore) InvoiceIDs(ctx context.Context) (_ []costexplorer.InvoiceRef, err error) {
+	defer i.done("InvoiceIDs", time.Now(), &err)
+	return i.s.InvoiceIDs(ctx)
 }
