@@ -22,9 +22,11 @@ func DeriveID(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// InvoiceID returns the id of an organization's invoice for a month. Invoice
-// ids are derived, so the same organization and month always have the same
-// invoice whichever source the usage came from.
+// InvoiceID returns the derived id of an organization's invoice for a month:
+// the id an invoice gets when its source names none (the demo, a CSV without
+// an Invoice Number), the same for the same organization and month whichever
+// source the usage came from. An invoice imported or synced with its own id
+// keeps that id; the store is the authority (InvoiceStore.InvoiceIDs).
 func InvoiceID(orgID string, m Month) string { return DeriveID("invoice", orgID, m.String()) }
 
 // ClusterIDFor returns the id of a cluster known only by its project and name

@@ -22,19 +22,6 @@ type InvoiceReader interface {
 // the specification's two patterns: getInvoiceCsv's allows any hex string).
 var invoiceParam = pathParam{name: "invoiceId", valid: costexplorer.IsID, why: "an invoice id is 24 lower-case hexadecimal characters."}
 
-// canViewLinked reports whether p may see the invoices of the organizations
-// linked to its own. Atlas grants it to the Organization Owner and Billing
-// Admin roles only; a Billing Viewer sees its organization's invoices
-// without their linkedInvoices.
-func canViewLinked(p *costexplorer.Principal) bool {
-	for _, r := range p.Roles {
-		if r == costexplorer.RoleOrgOwner || r == costexplorer.RoleOrgBillingAdmin {
-			return true
-		}
-	}
-	return false
-}
-
 // jsonOptions are the options of an invoice answer to c.
 func (s *Server) jsonOptions(c *call) costexplorer.InvoiceJSONOptions {
 	o := costexplorer.InvoiceJSONOptions{Now: s.cfg.Now(), BaseURL: baseURL(c.r), Indent: c.pretty}
@@ -56,13 +43,13 @@ func (s *Server) lines(ctx context.Context) costexplorer.InvoiceLines {
 // the organization's invoices as PaginatedApiInvoiceMetadata, with every
 // parameter of the specification (costexplorer.ParseInvoiceListQuery says
 // how each is read). viewLinkedInvoices fills linkedInvoices only for a
-// caller who may see them (canViewLinked); for others it is empty.
+// caller who may see them (costexplorer.CanViewLinkedInvoices); for others it is empty.
 func (s *Server) listInvoices(c *call) (reply, error) {
 	q, err := costexplorer.ParseInvoiceListQuery(c.orgID, c.r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
-	if !canViewLinked(c.principal) {
+	if !costexplorer.CanViewLinkedInvoices(c.principal) {
 		q.ViewLinkedInvoices = false
 	}
 	o := s.jsonOptions(c)
@@ -91,7 +78,7 @@ func (s *Server) invoice(c *call) (*costexplorer.Invoice, error) {
 	ctx := c.r.Context()
 	id := c.r.PathValue("invoiceId")
 	orgs := []string{c.orgID}
-	linked := canViewLinked(c.principal)
+	linked := costexplorer.CanViewLinkedInvoices(c.principal)
 	if linked {
 		ids, err := s.cfg.Invoices.LinkedOrganizations(ctx, c.orgID)
 		if err != nil {
@@ -177,7 +164,7 @@ func (s *Server) listPendingInvoices(c *call) (reply, error) {
 	inv, err := s.cfg.Invoices.PendingInvoice(c.r.Context(), c.orgID, o.Now)
 	switch {
 	case err == nil:
-		if !canViewLinked(c.principal) {
+		if !costexplorer.CanViewLinkedInvoices(c.principal) {
 			inv.Linked = nil
 		}
 		page.Invoices = []*costexplorer.Invoice{inv}
