@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// openWithCheckpointer opens a store whose checkpointer runs with small
+// thresholds (every 10 ms, keep 1 MiB, hard bound 64 MiB), or none when
+// every is 0.
+func openWithCheckpointer(t *testing.T, every time.Duration) (*DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wal.db")
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.ckpt.stop(); err != nil {
+		t.Fatal(err)
+	}
+	db.ckpt = nil
+	if every > 0 {
+		if db.ckpt, err = newCheckpointer(ctx, path, 4096, every, 1<<20, 64<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.write.ExecContext(ctx, "CREATE TABLE burst (b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
+// burst commits about 16 MiB in one transaction: the log holds all of it
+// when the commit returns.
+func burst(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 4096) INSERT INTO burst SELECT randomblob(4000) FROM n")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func walSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path + "-wal")
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestCheckpointerBringsTheLogDown checks that after a burst of writes the
+// checkpointer, not a commit, copies the log into the database file and
+// brings the WAL file back under its keep size; without the checkpointer
+// (the control) the log stays as the burst left it, because auto-checkpoint
+// is off.
+func TestCheckpointerBringsTheLogDown(t *testing.T) {
+	t.Run("ControlNoCheckpointerLogStays", func(t *testing.T) {
+		db, path := openWithCheckpointer(t, 0)
+		burst(t, db)
+		time.Sleep(100 * time.Millisecond) // ten ticks of the other subtest's checkpointer
+		if got := walSize(t, path); got < 16<<20 {
+			t.Fatalf("WAL %d bytes after a 16 MiB burst without a checkpointer: something else checkpoints", got)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		db, path := openWithCheckpointer(t, 10*time.Millisecond)
+		burst(t, db)
+		deadline := time.Now().Add(30 * time.Second)
+		// Both the size and the counter: the goroutine counts the
+		// truncation just after making it.
+		for walSize(t, path) > 1<<20 || db.ckpt.truncate.Load() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("WAL still %d bytes 30 s after the burst (%d checkpoints, %d truncations)",
+					walSize(t, path), db.ckpt.runs.Load(), db.ckpt.truncate.Load())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// Every row is in the database file, read by a fresh connection.
+		var n int
+		if err := db.read.QueryRow("SELECT count(*) FROM burst").Scan(&n); err != nil || n != 4096 {
+			t.Fatalf("rows = %d, %v; want 4096", n, err)
+		}
+	})
+}
+
+// TestCloseStopsCheckpointer checks that Close ends the checkpointer's
+// goroutine (no leak) and may be called again.
+func TestCloseStopsCheckpointer(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "close.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := db.ckpt
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.done:
+	default:
+		t.Fatal("checkpointer still running after Close")
+	}
+	if err := c.stop(); err != nil {
+		t.Errorf("second stop: %v", err)
+	}
+}
