@@ -117,3 +117,46 @@ func TestCloseStopsCheckpointer(t *testing.T) {
 		t.Errorf("second stop: %v", err)
 	}
 }
+
+// TestCheckpointerHardBound checks the bound on the log: when a reader pins
+// it past walHardBytes (here 8 MiB), one round of the checkpointer waits for
+// the reader to leave and truncates the log, where a PASSIVE checkpoint
+// alone could copy only what the reader does not need.
+func TestCheckpointerHardBound(t *testing.T) {
+	ctx := context.Background()
+	db, path := openWithCheckpointer(t, 0)
+	c, err := newCheckpointer(ctx, path, 4096, time.Hour, 1<<20, 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.stop() })
+	if _, err := db.write.ExecContext(ctx, "INSERT INTO burst VALUES (x'00')"); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM burst").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("reader: %d, %v", n, err)
+	}
+	burst(t, db)
+	frames, copied, err := c.exec(ctx, "PASSIVE")
+	if err != nil || copied >= frames {
+		t.Fatalf("PASSIVE with a pinning reader: %d of %d frames copied, %v; want fewer", copied, frames, err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		reader.Rollback()
+		close(released)
+	}()
+	if err := c.checkpoint(ctx); err != nil {
+		t.Fatalf("checkpoint past the hard bound: %v", err)
+	}
+	<-released
+	if got := walSize(t, path); got != 0 || c.truncate.Load() != 1 {
+		t.Errorf("after the hard-bound round: WAL %d bytes, %d truncations; want 0 and 1", got, c.truncate.Load())
+	}
+}
