@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -53,45 +54,33 @@ const (
 // checkpointer copies the WAL into the database file in the background (see
 // above). Stop ends it.
 type checkpointer struct {
-	conn     *sql.Conn
-	pool     *sql.DB
-	wal      string // the -wal file
-	frame    int64  // bytes of one WAL frame: page size + 24
+	pool     *sql.DB // the read pool, whose connections it borrows
+	wal      string  // the -wal file
+	frame    int64   // bytes of one WAL frame: page size + 24
 	every    time.Duration
 	keep     int64
 	hard     int64
 	cancel   context.CancelFunc
 	done     chan struct{}
 	stopped  sync.Once
-	stopErr  error
 	runs     atomic.Int64 // PASSIVE checkpoints that ran (tests)
 	truncate atomic.Int64 // TRUNCATE checkpoints that succeeded (tests)
 }
 
-// startCheckpointer opens the checkpointer's connection on path and starts
-// it with the default thresholds.
-func startCheckpointer(ctx context.Context, path string, pageSize int64) (*checkpointer, error) {
-	return newCheckpointer(ctx, path, pageSize, checkpointEvery, walKeepBytes, walHardBytes)
+// startCheckpointer starts the checkpointer of the database at path with
+// the default thresholds. Each round borrows a connection of pool (a
+// checkpoint is not a write: query_only allows it), so that the store holds
+// no more files open than its two pools do.
+func startCheckpointer(pool *sql.DB, path string, pageSize int64) *checkpointer {
+	return newCheckpointer(pool, path, pageSize, checkpointEvery, walKeepBytes, walHardBytes)
 }
 
-func newCheckpointer(ctx context.Context, path string, pageSize int64, every time.Duration, keep, hard int64) (*checkpointer, error) {
-	// busy_timeout 0: a checkpoint that would wait gives up and comes back
-	// at the next tick, except the hard-bound one, which sets its own.
-	pool, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		return nil, err
-	}
-	pool.SetMaxOpenConns(1)
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		pool.Close()
-		return nil, translate(err)
-	}
+func newCheckpointer(pool *sql.DB, path string, pageSize int64, every time.Duration, keep, hard int64) *checkpointer {
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{conn: conn, pool: pool, wal: path + "-wal", frame: pageSize + 24,
+	c := &checkpointer{pool: pool, wal: path + "-wal", frame: pageSize + 24,
 		every: every, keep: keep, hard: hard, cancel: cancel, done: make(chan struct{})}
 	go c.run(runCtx)
-	return c, nil
+	return c
 }
 
 func (c *checkpointer) run(ctx context.Context) {
@@ -110,26 +99,45 @@ func (c *checkpointer) run(ctx context.Context) {
 	}
 }
 
-// checkpoint runs one round of the rules above.
-func (c *checkpointer) checkpoint(ctx context.Context) error {
-	frames, copied, err := c.exec(ctx, "PASSIVE")
+// checkpoint runs one round of the rules above on a borrowed connection.
+func (c *checkpointer) checkpoint(ctx context.Context) (err error) {
+	conn, err := c.pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// busy_timeout 0 for the round: a checkpoint that would wait gives up
+	// and comes back at the next tick, except the hard-bound one, which
+	// sets its own. The connection goes back to the readers with theirs,
+	// or not at all.
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, rerr)
+		}
+	}()
+	return c.round(ctx, conn)
+}
+
+func (c *checkpointer) round(ctx context.Context, conn *sql.Conn) error {
+	frames, copied, err := c.exec(ctx, conn, "PASSIVE")
 	if err != nil {
 		return err
 	}
 	c.runs.Add(1)
 	switch {
 	case frames > 0 && copied == frames && c.walSize() > c.keep:
-		if _, _, err := c.exec(ctx, "TRUNCATE"); err == nil {
+		if _, _, err := c.exec(ctx, conn, "TRUNCATE"); err == nil {
 			c.truncate.Add(1)
 		}
 	case frames*c.frame > c.hard:
-		if _, err := c.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
 			return err
 		}
-		_, _, err := c.exec(ctx, "TRUNCATE")
-		if _, err2 := c.conn.ExecContext(context.Background(), "PRAGMA busy_timeout = 0"); err == nil {
-			err = err2
-		}
+		_, _, err := c.exec(ctx, conn, "TRUNCATE")
 		if err == nil {
 			c.truncate.Add(1)
 		}
@@ -141,9 +149,9 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 // exec runs a checkpoint of mode and returns the frames in the log and how
 // many of them are in the database file. A checkpoint that could not take
 // its locks (SQLITE_BUSY) returns an error.
-func (c *checkpointer) exec(ctx context.Context, mode string) (frames, copied int64, err error) {
+func (c *checkpointer) exec(ctx context.Context, conn *sql.Conn, mode string) (frames, copied int64, err error) {
 	var busy int
-	if err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
 		return 0, 0, err
 	}
 	if busy != 0 {
@@ -163,13 +171,10 @@ func (c *checkpointer) walSize() int64 {
 	return fi.Size()
 }
 
-// stop ends the goroutine, waits for it and closes its connection. Later
-// calls return the first one's error.
-func (c *checkpointer) stop() error {
+// stop ends the goroutine and waits for it, before the pool closes.
+func (c *checkpointer) stop() {
 	c.stopped.Do(func() {
 		c.cancel()
 		<-c.done
-		c.stopErr = errors.Join(c.conn.Close(), c.pool.Close())
 	})
-	return c.stopErr
 }

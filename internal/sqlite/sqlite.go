@@ -139,21 +139,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, translate(err))
 	}
-	if db.ckpt, err = startCheckpointer(ctx, path, pageSize); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: checkpointer: %w", path, err)
-	}
+	db.ckpt = startCheckpointer(read, path, pageSize)
 	return db, nil
 }
 
 // Close stops the checkpointer and closes both pools. The last connection
 // to close checkpoints what is left of the log into the database file.
 func (db *DB) Close() error {
-	var errs []error
 	if db.ckpt != nil {
-		errs = append(errs, db.ckpt.stop())
+		db.ckpt.stop()
 	}
-	errs = append(errs, db.readStmts.close())
+	errs := []error{db.readStmts.close()}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
