@@ -56,6 +56,12 @@ type Config struct {
 	// JanitorEvery is how often Start's janitor removes expired nonces,
 	// revoked tokens and revoked sessions (1 min).
 	JanitorEvery time.Duration
+	// CallerCacheTTL is how long what a verified Bearer token or API key
+	// resolved to in the store (revocation, credential, organization) is
+	// remembered on this replica: the bound within which a change made in
+	// the store or through another replica takes effect here (default 2 s;
+	// negative: every request reads the store). See callercache.go.
+	CallerCacheTTL time.Duration
 	// OnFailure, if set, is told the kind of every refused authentication
 	// (one of the Failure* constants), for metrics. It must be cheap and
 	// must not block.
@@ -96,6 +102,9 @@ func (c *Config) setDefaults() {
 	if c.JanitorEvery <= 0 {
 		c.JanitorEvery = time.Minute
 	}
+	if c.CallerCacheTTL == 0 {
+		c.CallerCacheTTL = 2 * time.Second
+	}
 	if c.Issuer == "" {
 		c.Issuer = "costexplorer"
 	}
@@ -134,6 +143,11 @@ type Authenticator struct {
 	throttle *throttle
 	log      *slog.Logger
 	janitor  janitor
+
+	// Store reads remembered for Config.CallerCacheTTL (callercache.go).
+	tokenCallers *ttlCache[bearerCaller]               // by token id (jti)
+	apiKeys      *ttlCache[*costexplorer.APIKey]       // by public key
+	orgs         *ttlCache[*costexplorer.Organization] // by organization id
 }
 
 // New returns an Authenticator, loading the shared Digest nonce key and JWT
@@ -164,6 +178,10 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		tokens:   newTokenSigner(ed25519.NewKeyFromSeed(seed), cfg.Issuer),
 		throttle: newThrottle(cfg.BruteForce),
 		log:      cfg.Logger,
+
+		tokenCallers: newTTLCache[bearerCaller](cfg.CallerCacheTTL),
+		apiKeys:      newTTLCache[*costexplorer.APIKey](cfg.CallerCacheTTL),
+		orgs:         newTTLCache[*costexplorer.Organization](cfg.CallerCacheTTL),
 	}, nil
 }
 

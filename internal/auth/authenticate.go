@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +79,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*costexplorer.Principal, 
 	if f != nil {
 		return nil, f
 	}
-	if _, err := a.checkAccess(ctx, p, ip); err != nil {
+	if err := a.checkAccessCached(ctx, p, ip, now); err != nil {
 		f := &failure{err: err, reason: "access list", bearer: p.Kind == costexplorer.PrincipalServiceAccount}
 		if costexplorer.ErrorCode(err) == costexplorer.ErrUnauthorized {
 			f.reason = "organization gone"
@@ -116,7 +117,10 @@ func (a *Authenticator) authenticateDigest(r *http.Request, header string, now t
 	if errors.Is(nonceErr, errNonceInvalid) {
 		return nil, a.fail(now, "nonce not minted here", keys...)
 	}
-	k, err := a.store.APIKeyByPublicKey(ctx, c.Username)
+	k, cached := a.apiKeys.get(c.Username, now)
+	if !cached {
+		k, err = a.store.APIKeyByPublicKey(ctx, c.Username)
+	}
 	if costexplorer.IsNotFound(err) {
 		return nil, a.fail(now, "unknown public key", keys...)
 	}
@@ -150,6 +154,9 @@ func (a *Authenticator) authenticateDigest(r *http.Request, header string, now t
 		return nil, &failure{err: errUnavailable(fmt.Errorf("record nonce use: %w", err)), reason: "store"}
 	}
 	a.throttle.succeed(ipKey)
+	if !cached {
+		a.apiKeys.put(c.Username, k, now)
+	}
 	return apiKeyPrincipal(k), nil
 }
 
@@ -170,7 +177,7 @@ func (a *Authenticator) authenticateBearer(ctx context.Context, rest string, now
 		f.bearer = true
 		return nil, f
 	}
-	p, err := a.resume(ctx, Grant{ID: claims.ID, Kind: costexplorer.PrincipalServiceAccount, CredentialID: claims.Subject, OrgID: claims.OrgID})
+	p, err := a.resumeToken(ctx, claims, now)
 	if err != nil {
 		if costexplorer.ErrorCode(err) == costexplorer.ErrUnavailable {
 			return nil, &failure{err: err, reason: "store"}
@@ -183,6 +190,42 @@ func (a *Authenticator) authenticateBearer(ctx context.Context, rest string, now
 	}
 	a.throttle.succeed(ipKey)
 	return p, nil
+}
+
+// bearerCaller is what a token resolved to (see callercache.go).
+type bearerCaller struct {
+	p             *costexplorer.Principal
+	secretExpires time.Time // zero: never
+}
+
+// resumeToken is resume for a verified access token, through the cache of
+// what its id resolved to. The secret's expiry is checked on every request.
+func (a *Authenticator) resumeToken(ctx context.Context, claims *tokenClaims, now time.Time) (*costexplorer.Principal, error) {
+	if c, ok := a.tokenCallers.get(claims.ID, now); ok && (c.secretExpires.IsZero() || now.Before(c.secretExpires)) {
+		p := *c.p
+		return &p, nil
+	}
+	p, secretExpires, err := a.resume(ctx, Grant{ID: claims.ID, Kind: costexplorer.PrincipalServiceAccount, CredentialID: claims.Subject, OrgID: claims.OrgID})
+	if err != nil {
+		return nil, err
+	}
+	cached := *p
+	a.tokenCallers.put(claims.ID, bearerCaller{p: &cached, secretExpires: secretExpires}, now)
+	return p, nil
+}
+
+// checkAccessCached is checkAccess with the organization read through the
+// cache (see callercache.go); the access lists are checked every time.
+func (a *Authenticator) checkAccessCached(ctx context.Context, p *costexplorer.Principal, ip netip.Addr, now time.Time) error {
+	org, ok := a.orgs.get(p.OrgID, now)
+	if !ok {
+		var err error
+		if org, err = a.organization(ctx, p.OrgID); err != nil {
+			return err
+		}
+		a.orgs.put(p.OrgID, org, now)
+	}
+	return admitAccess(p, org, ip)
 }
 
 // fail records a failure against keys and returns the 401 to answer.

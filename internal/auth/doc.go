@@ -32,6 +32,16 @@
 // first, then arbitrary ones, so memory stays bounded under a flood of
 // addresses at the cost of forgetting some counts.
 //
+// Each replica remembers for Config.CallerCacheTTL (2 s) what a verified
+// Bearer token or API key resolved to in the store — revocation, the
+// credential, its organization — so that a client repeating its token does
+// not cost three reads a request. A revocation through another replica (or
+// the store), a credential disabled or deleted, roles, access lists or an
+// organization changed, take effect on a replica within that bound; a
+// revocation through a replica's own endpoint, at once there. Signatures,
+// token times, Digest responses, nonce single use, secret expiry and the
+// caller's address are checked on every request (callercache.go).
+//
 // Whether a stored credential may be used at a moment is decided in one
 // place (validity.go) for every way in: Digest requests, the token endpoint,
 // the web sign-in form, and the grants a request presents again — Bearer

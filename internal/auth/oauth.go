@@ -85,6 +85,9 @@ func (a *Authenticator) revokeToken(w http.ResponseWriter, r *http.Request, form
 			if err := a.store.RevokeToken(r.Context(), claims.ID, exp.Add(tokenLeeway)); err != nil {
 				return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The token could not be revoked; retry later.", cause: err}
 			}
+			// Other replicas see the revocation within CallerCacheTTL;
+			// this one at once.
+			a.tokenCallers.drop(claims.ID)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -57,7 +57,7 @@ func grantEnded(why string) error {
 // IP_ADDRESS_NOT_ON_ACCESS_LIST, ORG_REQUIRES_ACCESS_LIST or
 // SERVICE_UNAVAILABLE.
 func (a *Authenticator) Resume(ctx context.Context, g Grant, ip netip.Addr) (*costexplorer.Principal, *costexplorer.Organization, error) {
-	p, err := a.resume(ctx, g)
+	p, _, err := a.resume(ctx, g)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,14 +68,17 @@ func (a *Authenticator) Resume(ctx context.Context, g Grant, ip netip.Addr) (*co
 	return p, org, nil
 }
 
-// resume is Resume without the access lists.
-func (a *Authenticator) resume(ctx context.Context, g Grant) (*costexplorer.Principal, error) {
+// resume is Resume without the access lists. It also returns when a
+// service account's secret expires (zero: never, or an API key), after
+// which the grant ends.
+func (a *Authenticator) resume(ctx context.Context, g Grant) (*costexplorer.Principal, time.Time, error) {
+	var secretExpires time.Time
 	revoked, err := a.store.TokenRevoked(ctx, g.ID)
 	if err != nil {
-		return nil, errUnavailable(fmt.Errorf("check revocation: %w", err))
+		return nil, secretExpires, errUnavailable(fmt.Errorf("check revocation: %w", err))
 	}
 	if revoked {
-		return nil, grantEnded("revoked")
+		return nil, secretExpires, grantEnded("revoked")
 	}
 	var p *costexplorer.Principal
 	switch g.Kind {
@@ -84,20 +87,21 @@ func (a *Authenticator) resume(ctx context.Context, g Grant) (*costexplorer.Prin
 	case costexplorer.PrincipalServiceAccount:
 		now := a.cfg.Now()
 		p, err = usablePrincipal(ctx, a.store.ServiceAccount, g.CredentialID, func(sa *costexplorer.ServiceAccount) bool {
+			secretExpires = sa.SecretExpiresAt
 			return serviceAccountUsable(sa, now)
 		}, serviceAccountPrincipal)
 	default:
-		return nil, grantEnded("unknown credential kind")
+		return nil, secretExpires, grantEnded("unknown credential kind")
 	}
 	if err != nil {
-		return nil, err
+		return nil, secretExpires, err
 	}
 	// A key deleted and created again under the same public key is another
 	// credential; an account of another organization is another grant.
 	if p.ID != g.CredentialID || p.OrgID != g.OrgID {
-		return nil, grantEnded("credential replaced or moved")
+		return nil, secretExpires, grantEnded("credential replaced or moved")
 	}
-	return p, nil
+	return p, secretExpires, nil
 }
 
 // usablePrincipal looks up the credential called name and returns its
@@ -141,33 +145,51 @@ func serviceAccountPrincipal(sa *costexplorer.ServiceAccount) *costexplorer.Prin
 // checkAccess enforces the access lists on a credential being used from ip,
 // and returns the credential's organization.
 func (a *Authenticator) checkAccess(ctx context.Context, p *costexplorer.Principal, ip netip.Addr) (*costexplorer.Organization, error) {
-	org, err := a.store.Organization(ctx, p.OrgID)
+	org, err := a.organization(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if err := admitAccess(p, org, ip); err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// organization reads the organization of a credential being used.
+func (a *Authenticator) organization(ctx context.Context, id string) (*costexplorer.Organization, error) {
+	org, err := a.store.Organization(ctx, id)
 	if costexplorer.IsNotFound(err) {
 		return nil, grantEnded("organization gone")
 	}
 	if err != nil {
 		return nil, errUnavailable(fmt.Errorf("look up organization: %w", err))
 	}
+	return org, nil
+}
+
+// admitAccess enforces the access lists of p and of its organization org on
+// a request from ip.
+func admitAccess(p *costexplorer.Principal, org *costexplorer.Organization, ip netip.Addr) error {
 	if len(p.AccessList) == 0 {
 		if org.RequiresAccessList {
-			return nil, &costexplorer.Error{
+			return &costexplorer.Error{
 				Code:   costexplorer.ErrOrgRequiresAccessList,
 				Detail: "This organization requires access through an access list of ip ranges.",
 				Params: []any{org.ID},
 			}
 		}
-		return org, nil
+		return nil
 	}
 	if !p.AccessList.Allows(ip) {
 		shown := ip.String()
 		if !ip.IsValid() {
 			shown = "unknown"
 		}
-		return nil, &costexplorer.Error{
+		return &costexplorer.Error{
 			Code:   costexplorer.ErrIPNotOnAccessList,
 			Detail: fmt.Sprintf("IP address %s is not allowed to access this resource.", shown),
 			Params: []any{shown},
 		}
 	}
-	return org, nil
+	return nil
 }

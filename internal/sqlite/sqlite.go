@@ -47,6 +47,8 @@ type DB struct {
 	keys keyCache
 
 	readStmts stmtCache // prepared statements of the hottest reads
+
+	ckpt *checkpointer // nil until Open has started it
 }
 
 var (
@@ -94,14 +96,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// The write connection sets WAL (persistent in the file) before any read
 	// connection opens. A monthly import touches a page or so of line items
 	// per resource, all over their b-tree: a large page cache keeps them in
-	// memory (IngestUsage raises it to ingestCacheKiB), and a larger
-	// auto-checkpoint threshold (32 MiB of WAL instead of 4) lets a page
-	// changed by several consecutive batches be copied back to the database
-	// file once rather than after every batch. A process that never ingests
-	// (a server that only answers queries) keeps the small cache: its writes
-	// are query processes, whose result pages would otherwise pile up in
-	// that cache, hundreds of MB of resident memory for nothing.
-	write, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(8192)&_txlock=immediate")
+	// memory (IngestUsage raises it to ingestCacheKiB). A process that never
+	// ingests (a server that only answers queries) keeps the small cache: its
+	// writes are query processes, whose result pages would otherwise pile up
+	// in that cache, hundreds of MB of resident memory for nothing.
+	//
+	// Auto-checkpoint is off: the checkpointer (checkpoint.go) copies the
+	// log into the database file in the background, off the path of the
+	// commits, and journal_size_limit brings the file back to walKeepBytes
+	// each time the log starts again.
+	write, err := sql.Open("sqlite", path+"?"+common+fmt.Sprintf("&_pragma=journal_mode(WAL)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(%d)&_txlock=immediate", walKeepBytes))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -129,11 +133,22 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	db.read = read
+
+	var pageSize int64
+	if err := write.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, translate(err))
+	}
+	db.ckpt = startCheckpointer(read, path, pageSize)
 	return db, nil
 }
 
-// Close closes both pools.
+// Close stops the checkpointer and closes both pools. The last connection
+// to close checkpoints what is left of the log into the database file.
 func (db *DB) Close() error {
+	if db.ckpt != nil {
+		db.ckpt.stop()
+	}
 	errs := []error{db.readStmts.close()}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
