@@ -204,8 +204,12 @@ func TestRequestLog(t *testing.T) {
 		if err := e.Runner.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Created before every other process, so that it is the one the
+		// claim takes even when an earlier subtest's query is still
+		// unfinished (claims go oldest first; the runner handed its lease
+		// back when it stopped).
 		if _, err := e.DB.CreateProcess(ctx, &costexplorer.QueryProcess{Token: failed, OrgID: e.Org, Query: costexplorer.Query{OrgID: e.Org},
-			State: costexplorer.ProcessPending, CreatedAt: t0, ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			State: costexplorer.ProcessPending, CreatedAt: t0.Add(-time.Hour), ReadyAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		if p, err := e.DB.ClaimProcess(ctx, "test", t0, time.Minute); err != nil || p.Token != failed {
