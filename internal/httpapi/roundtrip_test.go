@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -53,7 +54,7 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 		months = append(months, m)
 	}
 
-	// Download every invoice, as JSON and CSV, and import each CSV.
+	// Download every invoice's CSV and import it.
 	type invoice struct {
 		org, id string
 		csv     []byte
@@ -94,6 +95,28 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 		t.Fatalf("the imported store lacks the paying organization %s", src.Org)
 	}
 
+	// The lists name the same invoices, in the same order.
+	for _, org := range orgs {
+		var a, b invoiceListView
+		src.get(invoicesPath(org)+"?itemsPerPage=500", "", src.as(t, org, costexplorer.RoleOrgBillingReadOnly)).json(t, &a)
+		dst.get(invoicesPath(org)+"?itemsPerPage=500", "", dst.as(t, org, costexplorer.RoleOrgBillingReadOnly)).json(t, &b)
+		ids := func(l invoiceListView) (out []string) {
+			for _, r := range l.Results {
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		var want []string
+		for _, inv := range invoices {
+			if inv.org == org {
+				want = append(want, inv.id)
+			}
+		}
+		if !slices.Equal(ids(a), ids(b)) || *a.TotalCount != *b.TotalCount || len(ids(a)) != len(want) {
+			t.Errorf("%s: listInvoices names %v after the round trip, %v before; downloaded %v", org, ids(b), ids(a), want)
+		}
+	}
+
 	sameOrder := 0
 	// (a), (b): every invoice, as each organization's billing viewer reads
 	// it on its own path, and as the paying organization's owner reads it
@@ -106,7 +129,7 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 		for _, path := range []string{invoicesPath(src.Org) + "/" + inv.id, invoicesPath(src.Org) + "/" + inv.id + "/csv"} {
 			var a, b map[string]any
 			if strings.HasSuffix(path, "/csv") {
-				if g := dst.get(path, csv2023, dstOwner); g.status != 200 || !slices.Equal(csvRows(g.body), csvRows(inv.csv)) || csvHead(g.body) != csvHead(inv.csv) {
+				if g := dst.get(path, csv2023, dstOwner); g.status != 200 || !slices.Equal(csvBlocks(t, g.body), csvBlocks(t, inv.csv)) || csvHead(g.body) != csvHead(inv.csv) {
 					t.Errorf("%s: the owner's CSV differs after the round trip (%d)", path, g.status)
 				}
 				continue
@@ -127,18 +150,18 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 			sameOrder++
 		}
 		// ORDER: the line items of an invoice are served in the store's key
-		// order (project and cluster surrogate keys, day, line-item id), and
-		// neither the surrogate keys nor the line-item ids survive a CSV, so
-		// the rows of one (project, cluster, day) may come back in another
-		// order. Everything else is byte for byte: the summary block, the
-		// header, and every row's bytes (compared as a multiset).
+		// order: project, cluster, day, then line-item id. The line-item id
+		// is no CSV column (the importer derives its own), so the rows of
+		// one (project, cluster, usage day) may come back in another order.
+		// Everything else is byte for byte: the summary block, the header,
+		// the sequence of (project, cluster, usage day) blocks, and within
+		// each block the bytes of its rows (as a multiset).
 		if gh, wh := csvHead(got.body), csvHead(inv.csv); gh != wh {
 			t.Errorf("%s: the CSV's summary block and header differ:\n%s\nwant:\n%s", inv.id, gh, wh)
 		}
-		if g, w := csvRows(got.body), csvRows(inv.csv); !slices.Equal(g, w) {
-			t.Errorf("%s: the CSV's rows differ (%d rows, want %d): %s", inv.id, len(g), len(w), firstLineDiff(g, w))
+		if g, w := csvBlocks(t, got.body), csvBlocks(t, inv.csv); !slices.Equal(g, w) {
+			t.Errorf("%s: the CSV's rows differ (%d blocks, want %d): %s", inv.id, len(g), len(w), firstLineDiff(g, w))
 		}
-		// The whole JSON, every field, but those a CSV cannot carry.
 		var a, b map[string]any
 		src.get(p, "", srcTok).json(t, &a)
 		dst.get(p, "", dstTok).json(t, &b)
@@ -284,12 +307,47 @@ func csvHead(b []byte) string {
 	return strings.Join(lines[:min(6, len(lines))], "")
 }
 
-// csvRows are an invoice CSV's line-item rows, sorted.
-func csvRows(b []byte) []string {
+// csvBlocks are an invoice CSV's line-item rows in blocks of one
+// (project, cluster, usage day), in order, each block its key and its rows'
+// bytes sorted.
+func csvBlocks(t *testing.T, b []byte) []string {
+	t.Helper()
 	lines := strings.SplitAfter(string(b), "\n")
-	rows := slices.Clone(lines[min(6, len(lines)):])
-	slices.Sort(rows)
-	return rows
+	if len(lines) < 7 {
+		t.Fatalf("an invoice CSV of %d lines", len(lines))
+	}
+	header, err := csv.NewReader(strings.NewReader(lines[5])).Read()
+	if err != nil {
+		t.Fatalf("header %q: %v", lines[5], err)
+	}
+	pi, ci, ui := slices.Index(header, "Project ID"), slices.Index(header, "Cluster"), slices.Index(header, "Usage Date")
+	var blocks []string
+	var keys []string
+	var rows []string
+	flush := func() {
+		if len(rows) > 0 {
+			slices.Sort(rows)
+			blocks = append(blocks, keys[len(keys)-1]+"\n"+strings.Join(rows, ""))
+		}
+		rows = nil
+	}
+	for _, line := range lines[6:] {
+		if line == "" {
+			continue
+		}
+		r, err := csv.NewReader(strings.NewReader(line)).Read()
+		if err != nil {
+			t.Fatalf("row %q: %v", line, err)
+		}
+		k := r[pi] + "," + r[ci] + "," + r[ui]
+		if len(keys) == 0 || keys[len(keys)-1] != k {
+			flush()
+			keys = append(keys, k)
+		}
+		rows = append(rows, line)
+	}
+	flush()
+	return blocks
 }
 
 func firstLineDiff(got, want []string) string {
@@ -302,7 +360,7 @@ func firstLineDiff(got, want []string) string {
 			w = want[i]
 		}
 		if g != w {
-			return fmt.Sprintf("sorted row %d: got %q, want %q", i, g, w)
+			return fmt.Sprintf("block %d: got %q, want %q", i, g, w)
 		}
 	}
 	return "none"
