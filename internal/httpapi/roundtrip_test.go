@@ -78,11 +78,19 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 	// link`).
 	dst := importAll(t, src.Org, src.Layout.Linked, invoices)
 
+	// A billing viewer of every organization on each server (a token costs
+	// a secret's hashing: made once).
+	srcViewer, dstViewer := map[string]string{}, map[string]string{}
+	for _, org := range orgs {
+		srcViewer[org] = src.as(t, org, costexplorer.RoleOrgBillingReadOnly)
+		dstViewer[org] = dst.as(t, org, costexplorer.RoleOrgBillingReadOnly)
+	}
+
 	// The lists name the same invoices, in the same order.
 	for _, org := range orgs {
 		var a, b invoiceListView
-		src.get(invoicesPath(org)+"?itemsPerPage=500", "", src.as(t, org, costexplorer.RoleOrgBillingReadOnly)).json(t, &a)
-		dst.get(invoicesPath(org)+"?itemsPerPage=500", "", dst.as(t, org, costexplorer.RoleOrgBillingReadOnly)).json(t, &b)
+		src.get(invoicesPath(org)+"?itemsPerPage=500", "", srcViewer[org]).json(t, &a)
+		dst.get(invoicesPath(org)+"?itemsPerPage=500", "", dstViewer[org]).json(t, &b)
 		ids := func(l invoiceListView) (out []string) {
 			for _, r := range l.Results {
 				out = append(out, r.ID)
@@ -107,8 +115,7 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 	// (with its linked invoices) on the paying organization's path.
 	dstOwner := dst.as(t, dst.Org, costexplorer.RoleOrgOwner)
 	for _, inv := range invoices {
-		srcTok := src.as(t, inv.org, costexplorer.RoleOrgBillingReadOnly)
-		dstTok := dst.as(t, inv.org, costexplorer.RoleOrgBillingReadOnly)
+		srcTok, dstTok := srcViewer[inv.org], dstViewer[inv.org]
 		p := invoicesPath(inv.org) + "/" + inv.id
 		for _, path := range []string{invoicesPath(src.Org) + "/" + inv.id, invoicesPath(src.Org) + "/" + inv.id + "/csv"} {
 			var a, b map[string]any
@@ -179,8 +186,8 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 	// matches.
 	all := `"startDate":"` + months[0].Date() + `","endDate":"` + (june + 1).Date() + `"`
 	for _, org := range orgs {
-		srcQ := newQuerier(t, src, org)
-		dstQ := newQuerier(t, dst, org)
+		srcQ := &querier{e: src, org: org, bearer: srcViewer[org]}
+		dstQ := &querier{e: dst, org: org, bearer: dstViewer[org]}
 		// The identities to filter on, from the source's ungrouped answer.
 		clusterMap := map[string]string{}
 		var projects, clusters []string
@@ -232,19 +239,26 @@ func TestRoundTripThroughInvoiceCSV(t *testing.T) {
 		if len(bodies) < 20 {
 			t.Fatalf("only %d queries", len(bodies))
 		}
-		nonEmpty := 0
+		// Every query is posted to both servers before any answer is read,
+		// so that their runners work while the test waits.
+		var srcToks, dstToks []string
 		for _, body := range bodies {
-			want := srcQ.run(body)
+			dstBody := body
+			for from, to := range clusterMap {
+				dstBody = strings.ReplaceAll(dstBody, from, to)
+			}
+			srcToks = append(srcToks, srcQ.submit(body))
+			dstToks = append(dstToks, dstQ.submit(dstBody))
+		}
+		nonEmpty := 0
+		for i, body := range bodies {
+			want := srcQ.result(srcToks[i])
 			for i := range want {
 				if id, ok := clusterMap[want[i].ClusterID]; ok {
 					want[i].ClusterID = id
 				}
 			}
-			dstBody := body
-			for from, to := range clusterMap {
-				dstBody = strings.ReplaceAll(dstBody, from, to)
-			}
-			got := dstQ.run(dstBody)
+			got := dstQ.result(dstToks[i])
 			if len(want) > 0 {
 				nonEmpty++
 			}
@@ -295,24 +309,36 @@ type invoice struct {
 	csv     []byte
 }
 
+// querier asks one server cost-explorer queries as one organization.
 type querier struct {
 	e      *env
 	org    string
 	bearer string
 }
 
-func newQuerier(t *testing.T, e *env, org string) *querier {
-	return &querier{e: e, org: org, bearer: e.as(t, org, costexplorer.RoleOrgBillingReadOnly)}
+// run asks the query body and returns its rows.
+func (q *querier) run(body string) []costexplorer.Row {
+	q.e.t.Helper()
+	return q.result(q.submit(body))
 }
 
-func (q *querier) run(body string) []costexplorer.Row {
+// submit posts the query body and returns its token.
+func (q *querier) submit(body string) string {
 	q.e.t.Helper()
 	saved := q.e.bearer
 	q.e.bearer = q.bearer
 	defer func() { q.e.bearer = saved }()
-	tok := q.e.create(q.org, body)
+	return q.e.create(q.org, body)
+}
+
+// result waits for the query token and returns its rows.
+func (q *querier) result(token string) []costexplorer.Row {
+	q.e.t.Helper()
+	saved := q.e.bearer
+	q.e.bearer = q.bearer
+	defer func() { q.e.bearer = saved }()
 	var env struct{ Content costexplorer.Result }
-	q.e.waitReady(q.org, tok).json(q.e.t, &env)
+	q.e.waitReady(q.org, token).json(q.e.t, &env)
 	return env.Content.UsageDetails
 }
 
