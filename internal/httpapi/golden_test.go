@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/costexplorer/costexplorer/internal/golden"
+
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/servertest"
 )
@@ -65,7 +67,7 @@ func TestGoldenResults(t *testing.T) {
 	if res.status != http.StatusAccepted {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
-	golden(t, "create_202.json", res.body)
+	golden.Check(t, "create_202.json", res.body)
 
 	for name, body := range goldenQueries(t, e) {
 		t.Run(name, func(t *testing.T) {
@@ -80,7 +82,7 @@ func TestGoldenResults(t *testing.T) {
 			if len(v.UsageDetails) == 0 {
 				t.Errorf("the golden query %s has no rows: it pins nothing", name)
 			}
-			golden(t, "result_"+name+".json", res.body)
+			golden.Check(t, "result_"+name+".json", res.body)
 
 			req := e.apiRequest("GET", usagePath(e.Org)+"/"+tok, "")
 			req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
@@ -91,7 +93,7 @@ func TestGoldenResults(t *testing.T) {
 			if lines := strings.Count(string(res.body), "\n"); lines != len(v.UsageDetails)+1 {
 				t.Errorf("CSV has %d lines for %d rows", lines, len(v.UsageDetails))
 			}
-			golden(t, "result_"+name+".csv", res.body)
+			golden.Check(t, "result_"+name+".csv", res.body)
 		})
 	}
 }
@@ -200,7 +202,7 @@ func TestErrorCatalogue(t *testing.T) {
 			defer func() { e.t = nil }()
 			res := e.do(c.req(e))
 			checkError(t, res, c.status, c.code)
-			golden(t, "errors/"+c.name+".json", res.body)
+			golden.Check(t, "errors/"+c.name+".json", res.body)
 		})
 	}
 
@@ -212,7 +214,7 @@ func TestErrorCatalogue(t *testing.T) {
 		if res.header.Get("Retry-After") != "60" {
 			t.Errorf("Retry-After = %q, want 60", res.header.Get("Retry-After"))
 		}
-		golden(t, "errors/RATE_LIMITED.json", res.body)
+		golden.Check(t, "errors/RATE_LIMITED.json", res.body)
 	})
 	t.Run("SERVICE_UNAVAILABLE", func(t *testing.T) {
 		var store *servertest.BreakableStore
@@ -223,7 +225,7 @@ func TestErrorCatalogue(t *testing.T) {
 		store.PingDown.Store(true)
 		res := e.do(e.newRequest("GET", "/readyz", nil))
 		checkError(t, res, 503, costexplorer.ErrUnavailable)
-		golden(t, "errors/SERVICE_UNAVAILABLE.json", res.body)
+		golden.Check(t, "errors/SERVICE_UNAVAILABLE.json", res.body)
 	})
 	t.Run("UNEXPECTED_ERROR", func(t *testing.T) {
 		e := newEnv(t, options{noRunner: true})
@@ -233,7 +235,7 @@ func TestErrorCatalogue(t *testing.T) {
 		if strings.Contains(string(res.body), "boom") {
 			t.Errorf("500 shows the cause: %s", res.body)
 		}
-		golden(t, "errors/UNEXPECTED_ERROR.json", res.body)
+		golden.Check(t, "errors/UNEXPECTED_ERROR.json", res.body)
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/costexplorer/costexplorer/internal/golden"
+
 	"github.com/costexplorer/costexplorer"
 )
 
@@ -126,7 +128,7 @@ func TestInvoiceGolden(t *testing.T) {
 		if res.status != http.StatusOK || res.header.Get("Content-Type") != ct {
 			t.Fatalf("%s: %d %s %.300s", name, res.status, res.header.Get("Content-Type"), res.body)
 		}
-		golden(t, "invoices/"+name, e.masked(res.body))
+		golden.Check(t, "invoices/"+name, e.masked(res.body))
 	}
 	const json23 = "application/vnd.atlas.2023-01-01+json;charset=utf-8"
 	const csv23 = "application/vnd.atlas.2023-01-01+csv;charset=utf-8"
@@ -766,7 +768,7 @@ func TestInvoiceErrorCatalogue(t *testing.T) {
 			e.t = t
 			res := c.res()
 			checkError(t, res, c.status, c.code)
-			golden(t, "errors/"+c.name+".json", res.body)
+			golden.Check(t, "errors/"+c.name+".json", res.body)
 		})
 	}
 }

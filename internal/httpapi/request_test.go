@@ -7,15 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,8 +35,6 @@ func init() {
 	// line); kin-openapi has no decoder for the Atlas media type otherwise.
 	openapi3filter.RegisterBodyDecoder("application/vnd.atlas.2023-01-01+csv", openapi3filter.PlainBodyDecoder)
 }
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // t0 is the pinned "now" of every test (servertest.T0): the demo data ends
 // on this day and the query window is counted from it.
@@ -338,28 +333,6 @@ func (e *env) doDigest(req *http.Request, user, password string) *response {
 	}
 	req.Header.Set("Authorization", digest(e.t, challenge[0], req.Method, req.URL.RequestURI(), user, password))
 	return e.do(req)
-}
-
-// golden compares got with testdata/name, rewriting it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update after checking the change)\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
 }
 
 // usagePath is the cost-explorer path of orgID.
