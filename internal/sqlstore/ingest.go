@@ -97,6 +97,7 @@ type ingestTx struct {
 	*Resolver
 
 	changed bool // a dimension was created, renamed or relinked
+	restate restatement
 
 	// What the chunks added so far have changed (see ingest_session.go).
 	inserted, duplicates int
@@ -240,13 +241,31 @@ func (t *ingestTx) addRollup(cells []Cell) error {
 	return nil
 }
 
-// finish adds tot to the running totals, changes the data version if items
-// were inserted or a dimension changed, and returns the version after the
-// ingest.
-func (t *ingestTx) finish(tot Totals) (int64, error) {
+// pruneRollup deletes, among cells (which lost items), those left at zero
+// without items: a rollup cell exists when items do, as a fresh ingest of
+// the same items would leave it (a cell of zero-amount items stays).
+func (t *ingestTx) pruneRollup(cells []CellKey) error {
+	for _, c := range cells {
+		if err := t.bulk.Exec(t.ctx, `DELETE FROM rollup WHERE month = ? AND org_id = ? AND project_id = ? AND cluster_id = ? AND service = ? AND cents = 0
+			AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
+				WHERE li.org_id = ? AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = ? AND month = ?)
+				AND li.project_id = ? AND li.cluster_id = ? AND s.service = ?)`,
+			int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, c.Org, c.Org, int64(c.Month), c.Project, c.Cluster, c.Service); err != nil {
+			return fmt.Errorf("prune rollup: %w", err)
+		}
+	}
+	return nil
+}
+
+// finish moves the running totals by the items inserted (tot) and removed
+// (gone), changes the data version if items were inserted or removed or a
+// dimension changed, and returns the version after the ingest.
+func (t *ingestTx) finish(tot, gone Totals) (int64, error) {
 	var v int64
 	var err error
 	switch {
+	case gone.Items > 0:
+		return t.finishRestated(tot, gone)
 	case tot.Items > 0:
 		err = t.q.QueryRow(t.ctx, `UPDATE usage_state SET
 			data_version = data_version + 1,
@@ -261,5 +280,38 @@ func (t *ingestTx) finish(tot Totals) (int64, error) {
 	default:
 		err = t.q.QueryRow(t.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
 	}
+	return v, err
+}
+
+// finishRestated is finish after removals. The first and last days stay
+// unless an item removed was on one of them and none inserted reaches it:
+// then they are recomputed from the items (a scan, which a daily
+// restatement, adding the newest day, never needs).
+func (t *ingestTx) finishRestated(tot, gone Totals) (int64, error) {
+	var count int64
+	var first, last NullInt64
+	if err := t.q.QueryRow(t.ctx, "SELECT line_items, first_day, last_day FROM usage_state WHERE id = 1").Scan(&count, &first, &last); err != nil {
+		return 0, err
+	}
+	lo, hi := costexplorer.Day(first), costexplorer.Day(last)
+	stale := (gone.FirstDay == lo && (tot.Items == 0 || tot.FirstDay > lo)) || (gone.LastDay == hi && (tot.Items == 0 || tot.LastDay < hi))
+	if tot.Items > 0 {
+		lo, hi = min(lo, tot.FirstDay), max(hi, tot.LastDay)
+	}
+	var firstArg, lastArg any = int64(lo), int64(hi)
+	switch {
+	case count+int64(tot.Items-gone.Items) == 0:
+		firstArg, lastArg = nil, nil
+	case stale:
+		var f, l NullInt64
+		if err := t.q.QueryRow(t.ctx, "SELECT MIN(day), MAX(day) FROM line_items").Scan(&f, &l); err != nil {
+			return 0, err
+		}
+		firstArg, lastArg = int64(f), int64(l)
+	}
+	var v int64
+	err := t.q.QueryRow(t.ctx, `UPDATE usage_state SET data_version = data_version + 1, line_items = line_items + ?, total_cents = total_cents + ?,
+		first_day = ?, last_day = ? WHERE id = 1 RETURNING data_version`,
+		int64(tot.Items-gone.Items), int64(tot.Cents-gone.Cents), firstArg, lastArg).Scan(&v)
 	return v, err
 }

@@ -107,6 +107,7 @@ type Cell struct {
 type RollupDelta struct {
 	cells    map[CellKey]costexplorer.Cents
 	invoices map[int64]*InvoiceDelta
+	shrunk   map[CellKey]bool // cells that lost items
 }
 
 // InvoiceDelta is the change to one invoice's amounts: what the items added
@@ -146,6 +147,7 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	if d.cells == nil {
 		d.cells = map[CellKey]costexplorer.Cents{}
 		d.invoices = map[int64]*InvoiceDelta{}
+		d.shrunk = map[CellKey]bool{}
 	}
 	var (
 		inv  *InvoiceDelta
@@ -153,7 +155,11 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	)
 	for i := range rows {
 		r := &rows[i]
-		d.cells[CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+		k := CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}
+		d.cells[k] += sign * r.Item.Amount
+		if sign < 0 {
+			d.shrunk[k] = true
+		}
 		if r.Invoice != last { // an invoice's rows mostly follow each other
 			last = r.Invoice
 			if inv = d.invoices[last]; inv == nil {
@@ -167,6 +173,24 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 			inv.Removed.Add(r.Item.Amount)
 		}
 	}
+}
+
+// touches reports whether items of the invoice were added or removed.
+func (d *RollupDelta) touches(invoice int64) bool {
+	_, ok := d.invoices[invoice]
+	return ok
+}
+
+// Shrunk returns the cells that lost items, in key order: a cell left
+// without items must leave the rollup (see [Store.Ingest]), which a sum
+// cannot tell.
+func (d *RollupDelta) Shrunk() []CellKey {
+	out := make([]CellKey, 0, len(d.shrunk))
+	for k := range d.shrunk {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, CompareCells)
+	return out
 }
 
 // Cells returns the changed cells in key order, which makes the rollup's
