@@ -492,6 +492,9 @@ func testInvoices(t *testing.T, open Opener) {
 			{BillStart: day(10), BillEnd: day(10), IncludeZeroCents: true},
 			{GroupIDs: sorted(f.d.Projects[0].ID)}, // another organization's project: nothing
 			{Services: []costexplorer.Service{"Support", "Credits"}},
+			// Filters of keys only, counted from the invoice's item counts.
+			{ClusterIDs: sorted(orgClusters[2]), Services: []costexplorer.Service{"Clusters", "Backup"}, IncludeZeroCents: true},
+			{GroupIDs: sorted(orgProjects...), ClusterIDs: sorted(orgClusters[0], orgClusters[3])},
 		}
 		for i, s := range searches {
 			s.SortField = cmp.Or(s.SortField, costexplorer.SortBillDates)
