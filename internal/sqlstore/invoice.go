@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -362,6 +363,31 @@ func (s *Store) InvoiceTagKeys(ctx context.Context, invoiceID string) ([]string,
 	})
 	slices.Sort(keys)
 	return keys, err
+}
+
+// InvoiceSums implements costexplorer.InvoiceStore from the invoice's item
+// counts (invoice_item_counts), a few rows whatever the number of items.
+func (s *Store) InvoiceSums(ctx context.Context, invoiceID string) ([]costexplorer.InvoiceSum, error) {
+	out := []costexplorer.InvoiceSum{}
+	err := s.r.Read(ctx, func(q Querier) error {
+		return Each(ctx, q, `SELECT COALESCE(p.ext_id, ''), COALESCE(p.name, ''), k.service, CAST(SUM(c.cents) AS BIGINT)
+			FROM invoice_item_counts c JOIN invoices i ON i.id = c.invoice_id JOIN skus k ON k.id = c.sku_id
+			LEFT JOIN projects p ON p.id = c.project_id
+			WHERE i.ext_id = ? GROUP BY p.ext_id, p.name, k.service HAVING SUM(c.items) > 0`, func(r Row) error {
+			var sum costexplorer.InvoiceSum
+			var service, cents int64
+			if err := r.Scan(&sum.ProjectID, &sum.ProjectName, &service, &cents); err != nil {
+				return err
+			}
+			sum.Service, sum.Amount = s.services.Name[service], costexplorer.Cents(cents)
+			out = append(out, sum)
+			return nil
+		}, invoiceID)
+	})
+	slices.SortFunc(out, func(a, b costexplorer.InvoiceSum) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Service, b.Service))
+	})
+	return out, err
 }
 
 // SearchLineItems implements costexplorer.InvoiceStore. Cluster and project
