@@ -36,7 +36,7 @@ func (m *Metrics) InstrumentStore(s costexplorer.Store) costexplorer.Store {
 var storeOperations = []string{
 	"CreateOrganization", "Organization", "Organizations", "LinkOrganization", "LinkedOrganizations",
 	"IngestUsage", "DataVersion", "ScanRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
-	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceIDs",
+	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceSums", "InvoiceIDs",
 	"CreateProcess", "Process", "ClaimProcess", "FinishProcess", "FailProcess", "ReleaseLeases",
 	"DeleteExpiredProcesses", "ProcessCounts",
 	"CreateAPIKey", "APIKeyByPublicKey", "APIKeys", "SetAPIKeyEnabled", "CreateServiceAccount",
@@ -282,6 +282,11 @@ func (i *instrumentedStore) InvoiceTagKeys(ctx context.Context, invoiceID string
 func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID string, s *costexplorer.LineItemSearch, page costexplorer.PageRequest) (_ []*costexplorer.InvoiceLine, _ int, err error) {
 	defer i.done("SearchLineItems", time.Now(), &err)
 	return i.s.SearchLineItems(ctx, invoiceID, s, page)
+}
+
+func (i *instrumentedStore) InvoiceSums(ctx context.Context, invoiceID string) (_ []costexplorer.InvoiceSum, err error) {
+	defer i.done("InvoiceSums", time.Now(), &err)
+	return i.s.InvoiceSums(ctx, invoiceID)
 }
 
 func (i *instrumentedStore) InvoiceIDs(ctx context.Context) (_ []costexplorer.InvoiceRef, err error) {

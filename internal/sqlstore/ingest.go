@@ -201,40 +201,12 @@ func rollupUpsert(source string) string {
 		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
 }
 
-// rollupFullChunk is the upsert of a full chunk of cells, built once.
-var rollupFullChunk = rollupUpsert("VALUES " + values(chunk, 6))
-
 // addRollup adds the cells' amounts to the rollup, in key order.
 func (t *ingestTx) addRollup(cells []Cell) error {
-	if len(cells) == 0 {
-		return nil
-	}
-	var err error
-	if t.opts.Arrays {
-		// Surrogate keys are INTEGER columns where arrays are bound.
-		n := len(cells)
-		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-		cents := make([]int64, n)
-		for i, c := range cells {
-			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
-			cents[i] = int64(c.Amount)
-		}
-		err = t.bulk.Exec(t.ctx, rollupUpsert("SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
-			months, orgs, projects, clusters, services, cents)
-	} else {
-		args := make([]any, 0, chunk*6)
-		err = eachChunk(len(cells), func(start, end int) error {
-			args = args[:0]
-			for _, c := range cells[start:end] {
-				args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
-			}
-			query := rollupFullChunk
-			if end-start < chunk {
-				query = rollupUpsert("VALUES " + values(end-start, 6))
-			}
-			return t.bulk.Exec(t.ctx, query, args...)
-		})
-	}
+	err := t.upsertInts(len(cells), 6, rollupUpsert, func(i int, row []int64) {
+		c := &cells[i]
+		row[0], row[1], row[2], row[3], row[4], row[5] = int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount)
+	})
 	if err != nil {
 		return fmt.Errorf("update rollup: %w", err)
 	}
@@ -255,6 +227,79 @@ func (t *ingestTx) pruneRollup(cells []CellKey) error {
 		}
 	}
 	return nil
+}
+
+// countsUpsert returns the statement that adds the rows of source to
+// invoice_item_counts.
+func countsUpsert(source string) string {
+	return "INSERT INTO invoice_item_counts (invoice_id, project_id, cluster_id, sku_id, items, nonzero_items, cents) " + source +
+		` ON CONFLICT (invoice_id, project_id, cluster_id, sku_id) DO UPDATE SET items = invoice_item_counts.items + excluded.items,
+		nonzero_items = invoice_item_counts.nonzero_items + excluded.nonzero_items, cents = invoice_item_counts.cents + excluded.cents`
+}
+
+// addCounts adds the changes of counts to invoice_item_counts, in key order.
+func (t *ingestTx) addCounts(counts []Count) error {
+	err := t.upsertInts(len(counts), 7, countsUpsert, func(i int, row []int64) {
+		c := &counts[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Invoice, c.Project, c.Cluster, c.SKU, c.Items, c.NonZero, int64(c.Amount)
+	})
+	if err != nil {
+		return fmt.Errorf("update invoice item counts: %w", err)
+	}
+	// A row left without items (a restatement removed them all) goes, as
+	// it would not exist after a fresh ingest of the same items.
+	for i := range counts {
+		if c := &counts[i]; c.Items < 0 {
+			if err := t.bulk.Exec(t.ctx, `DELETE FROM invoice_item_counts WHERE invoice_id = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND items = 0`,
+				c.Invoice, c.Project, c.Cluster, c.SKU); err != nil {
+				return fmt.Errorf("prune invoice item counts: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// upsertInts runs upsert over n rows of cols integers, which fill sets
+// row by row: one statement over unnest of one array a column where the
+// dialect binds arrays, else chunks of multi-row VALUES.
+func (t *ingestTx) upsertInts(n, cols int, upsert func(source string) string, fill func(i int, row []int64)) error {
+	if n == 0 {
+		return nil
+	}
+	row := make([]int64, cols)
+	if t.opts.Arrays {
+		arrays := make([][]int64, cols)
+		for c := range arrays {
+			arrays[c] = make([]int64, n)
+		}
+		for i := range n {
+			fill(i, row)
+			for c, v := range row {
+				arrays[c][i] = v
+			}
+		}
+		args := make([]any, cols)
+		for c := range arrays {
+			args[c] = arrays[c]
+		}
+		return t.bulk.Exec(t.ctx, upsert("SELECT * FROM unnest(?::bigint[]"+strings.Repeat(", ?::bigint[]", cols-1)+")"), args...)
+	}
+	full := upsert("VALUES " + values(chunk, cols))
+	args := make([]any, 0, chunk*cols)
+	return eachChunk(n, func(start, end int) error {
+		args = args[:0]
+		for i := start; i < end; i++ {
+			fill(i, row)
+			for _, v := range row {
+				args = append(args, v)
+			}
+		}
+		query := full
+		if end-start < chunk {
+			query = upsert("VALUES " + values(end-start, cols))
+		}
+		return t.bulk.Exec(t.ctx, query, args...)
+	})
 }
 
 // finish moves the running totals by the items inserted (tot) and removed

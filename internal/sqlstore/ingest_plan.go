@@ -99,15 +99,46 @@ type Cell struct {
 }
 
 // RollupDelta sums the change that line items make to the rollup, cell by
-// cell, and to their invoices' amounts, invoice by invoice, in one pass.
-// Items added count with their amount, items removed (a restatement) with
-// its opposite; a cell whose changes cancel out stays in the delta with
-// zero, as a cell of zero-amount items does, and so does an invoice (its
-// items changed: its updated time moves).
+// cell, to their invoices' amounts, invoice by invoice, and to the invoices'
+// item counts (invoice_item_counts), in one pass. Items added count with
+// their amount, items removed (a restatement) with its opposite; a cell
+// whose changes cancel out stays in the delta with zero, as a cell of
+// zero-amount items does, and so does an invoice (its items changed: its
+// updated time moves).
 type RollupDelta struct {
 	cells    map[CellKey]costexplorer.Cents
 	invoices map[int64]*InvoiceDelta
 	shrunk   map[CellKey]bool // cells that lost items
+	counts   map[CountKey]*ItemCount
+}
+
+// CountKey names a row of invoice_item_counts: the items of one invoice,
+// project, cluster (0: none) and SKU.
+type CountKey struct{ Invoice, Project, Cluster, SKU int64 }
+
+// ItemCount is what a row of invoice_item_counts holds, or the change to
+// it: how many items, how many of them of a non-zero amount, and their sum.
+type ItemCount struct {
+	Items, NonZero int64
+	Amount         costexplorer.Cents
+}
+
+// Count is a row of invoice_item_counts and its change.
+type Count struct {
+	CountKey
+	ItemCount
+}
+
+// Counts returns the changed item counts in key order.
+func (d *RollupDelta) Counts() []Count {
+	out := make([]Count, 0, len(d.counts))
+	for k, v := range d.counts {
+		out = append(out, Count{k, *v})
+	}
+	slices.SortFunc(out, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(a.Invoice, b.Invoice), cmp.Compare(a.Project, b.Project), cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.SKU, b.SKU))
+	})
+	return out
 }
 
 // InvoiceDelta is the change to one invoice's amounts: what the items added
@@ -148,10 +179,13 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 		d.cells = map[CellKey]costexplorer.Cents{}
 		d.invoices = map[int64]*InvoiceDelta{}
 		d.shrunk = map[CellKey]bool{}
+		d.counts = map[CountKey]*ItemCount{}
 	}
 	var (
 		inv  *InvoiceDelta
 		last int64 = -1
+		cnt  *ItemCount
+		ck   = CountKey{Invoice: -1}
 	)
 	for i := range rows {
 		r := &rows[i]
@@ -159,6 +193,17 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 		d.cells[k] += sign * r.Item.Amount
 		if sign < 0 {
 			d.shrunk[k] = true
+		}
+		if k := (CountKey{r.Invoice, r.Project, r.Cluster, r.SKU}); k != ck { // one resource's items mostly follow each other
+			if ck = k; d.counts[k] == nil {
+				d.counts[k] = &ItemCount{}
+			}
+			cnt = d.counts[k]
+		}
+		cnt.Items += int64(sign)
+		cnt.Amount += sign * r.Item.Amount
+		if r.Item.Amount != 0 {
+			cnt.NonZero += int64(sign)
 		}
 		if r.Invoice != last { // an invoice's rows mostly follow each other
 			last = r.Invoice

@@ -15,7 +15,8 @@ import (
 // Each chunk resolves and inserts its items at once; what must move once per
 // ingest waits for the commit, summed over the chunks in bounded memory: the
 // rollup cells (one per month, organization, project, cluster and service),
-// the invoices' amounts (one per invoice) and the running totals.
+// the invoices' amounts (one per invoice), their item counts (one per
+// invoice, project, cluster and SKU) and the running totals.
 
 // beginTx takes the data lock and opens the bulk path: the start of an
 // ingest's transaction. The caller closes t.bulk.
@@ -76,8 +77,8 @@ func (t *ingestTx) add(b *costexplorer.UsageBatch) error {
 }
 
 // commit ends the restatement of the replaced invoices, moves the rollup,
-// the invoices' amounts and the running totals by what the chunks inserted
-// and removed, and returns the ingest's result.
+// the invoices' amounts, their item counts and the running totals by what
+// the chunks inserted and removed, and returns the ingest's result.
 func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
 	if err := t.sweepReplaced(); err != nil {
 		return costexplorer.IngestResult{}, err
@@ -92,6 +93,9 @@ func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
 	}
 	res.Deltas = t.RollupRows(cells, t.s.services.Name)
 	if err := t.addInvoices(t.delta.Invoices(), nil); err != nil {
+		return res, err
+	}
+	if err := t.addCounts(t.delta.Counts()); err != nil {
 		return res, err
 	}
 	var err error

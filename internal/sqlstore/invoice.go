@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -364,6 +365,31 @@ func (s *Store) InvoiceTagKeys(ctx context.Context, invoiceID string) ([]string,
 	return keys, err
 }
 
+// InvoiceSums implements costexplorer.InvoiceStore from the invoice's item
+// counts (invoice_item_counts), a few rows whatever the number of items.
+func (s *Store) InvoiceSums(ctx context.Context, invoiceID string) ([]costexplorer.InvoiceSum, error) {
+	out := []costexplorer.InvoiceSum{}
+	err := s.r.Read(ctx, func(q Querier) error {
+		return Each(ctx, q, `SELECT COALESCE(p.ext_id, ''), COALESCE(p.name, ''), k.service, CAST(SUM(c.cents) AS BIGINT)
+			FROM invoice_item_counts c JOIN invoices i ON i.id = c.invoice_id JOIN skus k ON k.id = c.sku_id
+			LEFT JOIN projects p ON p.id = c.project_id
+			WHERE i.ext_id = ? GROUP BY p.ext_id, p.name, k.service HAVING SUM(c.items) > 0`, func(r Row) error {
+			var sum costexplorer.InvoiceSum
+			var service, cents int64
+			if err := r.Scan(&sum.ProjectID, &sum.ProjectName, &service, &cents); err != nil {
+				return err
+			}
+			sum.Service, sum.Amount = s.services.Name[service], costexplorer.Cents(cents)
+			out = append(out, sum)
+			return nil
+		}, invoiceID)
+	})
+	slices.SortFunc(out, func(a, b costexplorer.InvoiceSum) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Service, b.Service))
+	})
+	return out, err
+}
+
 // SearchLineItems implements costexplorer.InvoiceStore. Cluster and project
 // filters become surrogate keys of the invoice's organization (an id of
 // another organization matches nothing), so that the search reads only
@@ -378,28 +404,43 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 		if err != nil || d == nil {
 			return err
 		}
-		where, args, none := d.searchWhere(ls)
-		if none {
+		f := d.searchWhere(ls)
+		if f.none {
 			return nil
 		}
+		where, args := f.where, f.args
 		if page.IncludeCount {
-			if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM line_items li WHERE "+where, args...).Scan(&total); err != nil {
+			count := "SELECT COUNT(*) FROM line_items li WHERE " + where
+			if f.byKeys {
+				// Filters of keys only: the invoice's item counts answer.
+				col := "nonzero_items"
+				if ls.IncludeZeroCents {
+					col = "items"
+				}
+				count = "SELECT COALESCE(SUM(li." + col + "), 0) FROM invoice_item_counts li WHERE " + f.keys
+				args = f.args[f.keyArgs:]
+			}
+			if err := q.QueryRow(ctx, count, args...).Scan(&total); err != nil {
 				return err
 			}
+			args = f.args
 		}
 		dir := " ASC"
 		if ls.SortOrder == costexplorer.SortDescending {
 			dir = " DESC"
 		}
-		field := "COALESCE(li.bill_day, li.day)"
+		// By usage date, the order is the key's within one cluster: the
+		// page is read from the key's range without a sort, so long as
+		// li.day is not named twice (SQLite then sorts).
+		order := "li.day" + dir + ", li.id" + dir
 		switch ls.SortField {
 		case costexplorer.SortUsageDates:
-			field = "li.day"
 		case costexplorer.SortTotalPriceCents:
-			field = "li.cents"
+			order = "li.cents" + dir + ", " + order
+		default:
+			order = "COALESCE(li.bill_day, li.day)" + dir + ", " + order
 		}
-		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where +
-			" ORDER BY " + field + dir + ", li.day" + dir + ", li.id" + dir + " LIMIT ? OFFSET ?"
+		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 		return Each(ctx, q, query, func(r Row) error {
 			l := &costexplorer.InvoiceLine{}
 			if err := d.decode(r, l); err != nil {
@@ -415,25 +456,41 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 	return out, total, nil
 }
 
-// searchWhere returns the WHERE clause of a search over line_items li and
-// its arguments; none is set when a filter can match nothing.
-func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string, args []any, none bool) {
-	conds := []string{"li.org_id = ?", "li.invoice_id = ?"}
-	args = []any{d.org, d.invoice}
+// searchFilter is a search's WHERE clause over line_items li and its
+// arguments. Its last conditions (keys, from keyArgs on in args) are those
+// on the item's invoice, project, cluster and SKU, which
+// invoice_item_counts holds too; byKeys is set when there are no others,
+// so that the rows of invoice_item_counts count the matches. none is set
+// when a filter can match nothing.
+type searchFilter struct {
+	where, keys string
+	args        []any
+	keyArgs     int
+	byKeys      bool
+	none        bool
+}
+
+// searchWhere returns the search's filter.
+func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) searchFilter {
+	conds := []string{"li.org_id = ?"}
+	args := []any{d.org}
 	if !ls.IncludeZeroCents {
 		conds = append(conds, "li.cents <> 0")
 	}
+	byKeys := true
 	for _, r := range []struct {
 		col    string
 		lo, hi *costexplorer.Day
 	}{{"COALESCE(li.bill_day, li.day)", ls.BillStart, ls.BillEnd}, {"li.day", ls.UsageStart, ls.UsageEnd}} {
 		if r.lo != nil {
-			conds, args = append(conds, r.col+" >= ?"), append(args, int64(*r.lo))
+			conds, args, byKeys = append(conds, r.col+" >= ?"), append(args, int64(*r.lo)), false
 		}
 		if r.hi != nil {
-			conds, args = append(conds, r.col+" <= ?"), append(args, int64(*r.hi))
+			conds, args, byKeys = append(conds, r.col+" <= ?"), append(args, int64(*r.hi)), false
 		}
 	}
+	nonKey, keyArgs := len(conds), len(args)
+	conds, args = append(conds, "li.invoice_id = ?"), append(args, d.invoice)
 	keysOf := func(ids []string, m map[int64][2]string) []int64 {
 		var keys []int64
 		for k, v := range m {
@@ -453,7 +510,7 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 	var projects []int64
 	if len(ls.GroupIDs) > 0 {
 		if projects = keysOf(ls.GroupIDs, d.projects); len(projects) == 0 {
-			return "", nil, true
+			return searchFilter{none: true}
 		}
 	}
 	if len(ls.ClusterIDs) > 0 {
@@ -467,7 +524,7 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 			}
 		}
 		if len(of) == 0 {
-			return "", nil, true
+			return searchFilter{none: true}
 		}
 		if len(ls.GroupIDs) == 0 {
 			projects = of
@@ -478,16 +535,18 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 		in("li.project_id", projects)
 	}
 	if len(ls.Services) > 0 {
-		var skus []any
+		var skus []int64
 		for id, k := range d.skus {
 			if slices.Contains(ls.Services, d.s.services.Name[k.Service]) {
 				skus = append(skus, id)
 			}
 		}
 		if len(skus) == 0 {
-			return "", nil, true
+			return searchFilter{none: true}
 		}
-		conds, args = append(conds, "li.sku_id IN ("+placeholders(len(skus))+")"), append(args, skus...)
+		slices.Sort(skus)
+		in("li.sku_id", skus)
 	}
-	return strings.Join(conds, " AND "), args, false
+	return searchFilter{where: strings.Join(conds, " AND "), keys: strings.Join(conds[nonKey:], " AND "),
+		args: args, keyArgs: keyArgs, byKeys: byKeys}
 }
