@@ -24,6 +24,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for processStates
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 )
 
 // The tests in crash_test.go, shutdown_test.go and soak_test.go run the real
@@ -50,8 +51,8 @@ func buildBinary(t *testing.T) string {
 // proc is a running costexplorer process.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *logtest.Buffer
+	stderr *logtest.Buffer
 	done   chan struct{}
 	err    error // the Wait error, once done is closed
 }
@@ -67,7 +68,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 // one when empty).
 func startProcIn(t *testing.T, dir, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(bin, args...), stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr, p.cmd.Dir = p.stdout, p.stderr, dir
 	p.cmd.Env = append(os.Environ(), "COSTEXPLORER_DATA_DIR=", "COSTEXPLORER_DB=")
 	if err := p.cmd.Start(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 )
 
 // soakSettings are the bounds of a soak run. CI runs the short defaults;
@@ -50,7 +51,7 @@ func soakSettings(t *testing.T) (time.Duration, int64) {
 func startLive(t *testing.T, args ...string) *runningServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
+	s := &runningServer{Stdout: &logtest.Buffer{}, Stderr: &logtest.Buffer{}, stop: cancel, done: make(chan int, 1)}
 	ready := make(chan string, 1)
 	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
 	m.Ready = func(u string) { ready <- u }
