@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -370,26 +369,6 @@ func crashDuringImport(t *testing.T, bin, kind, csvPath string, rows int64, tota
 	}
 }
 
-// bearerFor gets an access token for a service account from base.
-func bearerFor(t *testing.T, base, clientID, secret string) string {
-	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/api/oauth/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	req.SetBasicAuth(clientID, secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
-	return tok.AccessToken
-}
-
 // distinctQueries returns n distinct query bodies inside the 18-month window
 // of now: every (start, end) pair, without and with a services group-by.
 func distinctQueries(now time.Time, n int) []string {
@@ -491,7 +470,7 @@ func crashWhileQueriesRun(t *testing.T, bin string, cs *crashStore) {
 		"--workers", "1", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")...)
 	base := first.waitServing(t, 90*time.Second)
 	creds := readCreds(t, cs.dir)
-	bearer := bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer := bearerToken(t, http.DefaultClient, base, creds)
 
 	bodies := distinctQueries(time.Now(), 150)
 	var (
@@ -534,7 +513,7 @@ func crashWhileQueriesRun(t *testing.T, bin string, cs *crashStore) {
 
 	second := startProcIn(t, cs.dir, bin, cs.args("serve", "--addr", "127.0.0.1:0", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")...)
 	base = second.waitServing(t, 60*time.Second)
-	bearer = bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer = bearerToken(t, http.DefaultClient, base, creds)
 	pending := map[string]bool{}
 	for _, tok := range tokens {
 		pending[tok] = true
