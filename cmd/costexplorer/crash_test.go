@@ -210,7 +210,7 @@ func newCrashStore(t *testing.T, kind string) *crashStore {
 	if kind == "SQLite" {
 		return sqliteCrashStore(dir)
 	}
-	dsn := pgSchema(t, testDatabaseURL(t))
+	dsn := pgSchema(t)
 	return &crashStore{dir: dir, sf: storeFlags{dsn: dsn}, flags: []string{"--db", dsn}, writing: func() bool {
 		// An import writes line items, then the rollup, in one
 		// transaction; a backend whose latest statement is the rollup

@@ -11,6 +11,7 @@ import (
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 )
 
 var demoItems = flag.Int("ingest.demo", 200_000, "demo line items per run of BenchmarkIngestDemo")
@@ -25,7 +26,7 @@ func BenchmarkIngestDemo(b *testing.B) {
 	ctx := context.Background()
 	now := time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC)
 	for range b.N {
-		dsn := freshSchema(b)
+		dsn := pgtest.Schema(b)
 		db := open(b, dsn, postgres.Options{})
 		var (
 			inserted int
