@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,17 +51,6 @@ func TestSameResultsAsSQLite(t *testing.T) {
 	)
 }
 
-// smallData ingests a small synthetic dataset into s.
-func smallData(t testing.TB, s costexplorer.Store) {
-	t.Helper()
-	d := storetest.NewDataset(42, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
-	b := d.Dimensions()
-	b.Items = d.All()
-	if _, err := s.IngestUsage(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // rawInt runs a query returning one integer on a separate connection.
 func rawInt(t *testing.T, dsn, q string) int64 {
 	t.Helper()
@@ -95,7 +83,7 @@ func rawExec(t *testing.T, dsn string, stmts ...string) {
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	dsn := pgtest.Schema(t)
 	db := open(t, dsn, postgres.Options{})
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	before, err := db.UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +138,7 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 func TestVerifyReportsTampering(t *testing.T) {
 	dsn := pgtest.Schema(t)
 	db := open(t, dsn, postgres.Options{})
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
 		t.Fatalf("Verify = %v, %v; want clean", lines, err)
 	}
@@ -205,7 +193,7 @@ func TestVerifyReportsBrokenReferences(t *testing.T) {
 		t.Run(tc.name+" is reported", func(t *testing.T) {
 			dsn := pgtest.Schema(t)
 			db := open(t, dsn, postgres.Options{})
-			smallData(t, db)
+			storetest.SmallData(t, db)
 			rawExec(t, dsn, tc.stmt)
 			lines, err := db.Verify(context.Background())
 			if err != nil {
