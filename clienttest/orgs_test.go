@@ -28,23 +28,12 @@ func (c *sdkClient) listOrgs(ctx context.Context, p orgListParams) call {
 // orgListRequest is the SDK's organization-list request builder, the same
 // methods at every version.
 type orgListRequest[R, V any] interface {
-	PageNum(int) R
-	ItemsPerPage(int) R
-	IncludeCount(bool) R
+	countedRequest[R, V]
 	Name(string) R
-	Execute() (*V, *http.Response, error)
 }
 
 func listOrgsWith[R orgListRequest[R, V], V any](r R, p orgListParams) call {
-	if p.pageNum != 0 {
-		r = r.PageNum(p.pageNum)
-	}
-	if p.itemsPerPage != 0 {
-		r = r.ItemsPerPage(p.itemsPerPage)
-	}
-	if p.includeCount != nil {
-		r = r.IncludeCount(*p.includeCount)
-	}
+	r = counted(r, p.pageNum, p.itemsPerPage, p.includeCount)
 	if p.name != "" {
 		r = r.Name(p.name)
 	}

@@ -9,34 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/logtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runningServer is a costexplorer command serving in-process.
 type runningServer struct {
 	URL    string
-	Stdout *syncBuffer
-	Stderr *syncBuffer
+	Stdout *logtest.Buffer
+	Stderr *logtest.Buffer
 	stop   context.CancelFunc
 	done   chan int
 }
@@ -53,7 +36,7 @@ func startCommand(t *testing.T, now time.Time, args ...string) *runningServer {
 func startMain(t *testing.T, now func() time.Time, args ...string) *runningServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
+	s := &runningServer{Stdout: &logtest.Buffer{}, Stderr: &logtest.Buffer{}, stop: cancel, done: make(chan int, 1)}
 	ready := make(chan string, 1)
 	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
 	if now != nil {

@@ -49,22 +49,7 @@ func soakSettings(t *testing.T) (time.Duration, int64) {
 // it when the test ends.
 func startLive(t *testing.T, args ...string) *runningServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
-	ready := make(chan string, 1)
-	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
-	m.Ready = func(u string) { ready <- u }
-	go func() { s.done <- m.Run(ctx, args) }()
-	select {
-	case s.URL = <-ready:
-	case code := <-s.done:
-		t.Fatalf("costexplorer %v exited with %d before serving:\n%s", args, code, s.Stderr.String())
-	case <-time.After(90 * time.Second):
-		cancel()
-		t.Fatalf("costexplorer %v did not serve within 90 s", args)
-	}
-	t.Cleanup(func() { s.Stop(t) })
-	return s
+	return startMain(t, nil, args...)
 }
 
 // soakCounts are the answers of a soak run by class.

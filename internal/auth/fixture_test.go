@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -56,25 +56,8 @@ type fixture struct {
 	clock *testClock
 	auth  *Authenticator
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	orgID string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newFixture opens a fresh database with one organization. edit adjusts the
@@ -88,7 +71,7 @@ func newFixture(t testing.TB, edit func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, ctx: ctx, path: path, db: db, logs: &syncBuffer{}, orgID: "5f0000000000000000000001",
+	f := &fixture{t: t, ctx: ctx, path: path, db: db, logs: &logtest.Buffer{}, orgID: "5f0000000000000000000001",
 		clock: &testClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}}
 	f.createOrg(f.orgID, false)
 	cfg := Config{

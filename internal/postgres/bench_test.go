@@ -13,6 +13,7 @@ import (
 	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
@@ -29,7 +30,7 @@ const benchBatch = 20000
 // items) of the synthetic dataset of seed, and returns it with the dataset.
 func openWithDimensions(b *testing.B, seed uint64) (*postgres.DB, *storetest.Dataset) {
 	b.Helper()
-	db := open(b, freshSchema(b), postgres.Options{})
+	db := open(b, pgtest.Schema(b), postgres.Options{})
 	d := storetest.NewDataset(seed, benchShape)
 	if _, err := db.IngestUsage(context.Background(), d.Dimensions()); err != nil {
 		b.Fatal(err)
@@ -117,7 +118,7 @@ func BenchmarkReferenceQueries(b *testing.B) {
 	stores := []struct {
 		name string
 		s    costexplorer.Store
-	}{{"SQLite", sq}, {"PostgreSQL", open(b, freshSchema(b), postgres.Options{})}}
+	}{{"SQLite", sq}, {"PostgreSQL", open(b, pgtest.Schema(b), postgres.Options{})}}
 
 	engines := make([]*engine.Engine, len(stores))
 	for i, st := range stores {

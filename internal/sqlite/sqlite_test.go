@@ -36,18 +36,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// smallData ingests a small synthetic dataset into db.
-func smallData(t testing.TB, db *sqlite.DB) {
-	t.Helper()
-	d := storetest.NewDataset(42, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
-	b := d.Dimensions()
-	b.Items = d.All()
-	if _, err := db.IngestUsage(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// rawQuery runs a query on the file with a separate connection.
+// rawInt runs a query returning one integer on the file, with a separate
+// connection.
 func rawInt(t *testing.T, path, q string) int64 {
 	t.Helper()
 	conn, err := sql.Open("sqlite", path)
@@ -64,7 +54,7 @@ func rawInt(t *testing.T, path, q string) int64 {
 
 func TestMigrationsAreAppliedOnce(t *testing.T) {
 	db, path := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	v1, err := db.DataVersion(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +111,7 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 
 func TestReopenKeepsData(t *testing.T) {
 	db, path := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	before, err := db.UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +133,7 @@ func TestReopenKeepsData(t *testing.T) {
 
 func TestBackupOpensAndVerifies(t *testing.T) {
 	db, _ := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	dest := filepath.Join(t.TempDir(), "backups", "copy.db")
 	if err := db.Backup(context.Background(), dest); err != nil {
 		t.Fatalf("Backup: %v", err)
@@ -305,7 +295,7 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 
 func TestContextCancelledDuringScanPassesThrough(t *testing.T) {
 	db, _ := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
 	err := db.ScanLineItems(ctx, func(*costexplorer.LineItem) error {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/costexplorer/costexplorer/internal/storetest"
 )
 
 // line_items carries no FOREIGN KEY clauses (0 stands for "no project or
@@ -26,7 +28,7 @@ func TestVerifyReportsBrokenLineItemReferences(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db, path := open(t)
-			smallData(t, db)
+			storetest.SmallData(t, db)
 			conn, err := sql.Open("sqlite", path)
 			if err != nil {
 				t.Fatal(err)
@@ -81,7 +83,7 @@ func TestVerifyReportsInvoiceDrift(t *testing.T) {
 func verifyAfterTampering(t *testing.T, tamper ...string) []string {
 	t.Helper()
 	db, path := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
 		t.Fatalf("Verify = %q, %v before tampering", lines, err)
 	}
