@@ -227,7 +227,7 @@ func BenchmarkRestate(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		for _, replace := range []bool{true, false} {
 			b.Run(fmt.Sprintf("items=%d/restate=%v", n, replace), func(b *testing.B) {
-				storetest.BenchRestate(b, open(b, freshSchema(b), postgres.Options{}), n, replace, nil)
+				storetest.BenchRestate(b, open(b, pgtest.Schema(b), postgres.Options{}), n, replace, nil)
 			})
 		}
 	}
