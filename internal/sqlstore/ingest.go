@@ -53,9 +53,11 @@ type IngestOptions struct {
 // skipped. Each item joins the invoice of its organization and month,
 // created by its first item (see resolveInvoices); the invoices' amounts
 // move by the inserted items in the same transaction, and the batch's
-// invoice metadata is recorded. The data version changes when items were
-// inserted, a dimension was created, renamed or relinked (names appear in
-// query results) or an invoice created or changed, and only then.
+// invoice metadata and sync marks are recorded. The invoices the batch
+// lists in ReplaceInvoices are restated (see ingest_restate.go). The data
+// version changes when items were inserted or removed, a dimension was
+// created, renamed or relinked (names appear in query results) or an invoice
+// created or changed, and only then (not for sync marks alone).
 func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts IngestOptions) (costexplorer.IngestResult, error) {
 	if err := b.Validate(); err != nil {
 		return costexplorer.IngestResult{}, err
