@@ -212,6 +212,19 @@ type lineDecoder struct {
 	skus               map[int64]SKUKey
 	tags               map[int64]costexplorer.Tags
 	details            map[int64]Details
+
+	// The destinations of a row's columns (lineColumns), reused row after
+	// row so that decoding allocates nothing of its own.
+	row  lineRow
+	dest []any
+}
+
+// lineRow holds one row of lineColumns as scanned.
+type lineRow struct {
+	id                                                                costexplorer.LineItemID
+	project, cluster, sku, day, price, cents, billDay, detail, tagSet NullInt64
+	discount                                                          NullInt64
+	quantity, discountPercent                                         NullFloat64
 }
 
 // newLineDecoder reads what decoding the invoice's lines needs; nil when the
@@ -220,6 +233,9 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	d := &lineDecoder{s: s, invoiceID: invoiceID,
 		projects: map[int64][2]string{0: {}}, clusters: map[int64][2]string{0: {}}, clusterProject: map[int64]int64{},
 		skus: map[int64]SKUKey{}, tags: map[int64]costexplorer.Tags{0: {}}, details: map[int64]Details{0: {}}}
+	w := &d.row
+	d.dest = []any{lineItemID{&w.id}, &w.project, &w.cluster, &w.sku, &w.day, &w.quantity, &w.price, &w.cents,
+		&w.billDay, &w.detail, &w.tagSet, &w.discountPercent, &w.discount}
 	err := q.QueryRow(ctx, "SELECT i.id, i.org_id, o.ext_id, o.name FROM invoices i JOIN organizations o ON o.id = i.org_id WHERE i.ext_id = ?",
 		invoiceID).Scan(&d.invoice, &d.org, &d.orgID, &d.orgName)
 	if s.d.IsNoRows(err) || !costexplorer.IsID(invoiceID) {
@@ -296,18 +312,20 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	return d, nil
 }
 
-// lineColumns are the columns decode scans, in order.
+// lineColumns are the columns decode scans, in order (lineRow; NULL
+// scans as 0).
 const lineColumns = `li.id, li.project_id, li.cluster_id, li.sku_id, li.day, li.quantity, li.unit_price_nanos, li.cents,
-	COALESCE(li.bill_day, 0), COALESCE(li.detail_id, 0), COALESCE(li.tag_set_id, 0), COALESCE(li.discount_percent, 0), COALESCE(li.discount_cents, 0)`
+	li.bill_day, li.detail_id, li.tag_set_id, li.discount_percent, li.discount_cents`
 
 // decode scans one row of lineColumns into l.
 func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
-	var project, cluster, sku, day, price, cents, billDay, detail, tagSet, discount int64
-	li := &l.LineItem
-	if err := r.Scan(lineItemID{&li.ID}, &project, &cluster, &sku, &day, &li.Quantity, &price, &cents,
-		&billDay, &detail, &tagSet, &li.DiscountPercent, &discount); err != nil {
+	if err := r.Scan(d.dest...); err != nil {
 		return err
 	}
+	w := &d.row
+	project, cluster, sku, day, tagSet, detail := int64(w.project), int64(w.cluster), int64(w.sku), int64(w.day), int64(w.tagSet), int64(w.detail)
+	li := &l.LineItem
+	li.ID, li.Quantity, li.DiscountPercent = w.id, float64(w.quantity), float64(w.discountPercent)
 	p, okP := d.projects[project]
 	c, okC := d.clusters[cluster]
 	k, okS := d.skus[sku]
@@ -319,8 +337,8 @@ func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
 	li.OrgID, li.ProjectID, li.ClusterID = d.orgID, p[0], c[0]
 	l.OrgName, l.ProjectName, l.ClusterName = d.orgName, p[1], c[1]
 	li.SKU, li.Unit, li.Service = k.Name, k.Unit, d.s.services.Name[k.Service]
-	li.Date, li.UnitPriceNanos, li.Amount = costexplorer.Day(day), price, costexplorer.Cents(cents)
-	li.InvoiceID, li.BillDate, li.Discount, li.Tags = d.invoiceID, costexplorer.Day(billDay), costexplorer.Cents(discount), tg
+	li.Date, li.UnitPriceNanos, li.Amount = costexplorer.Day(day), int64(w.price), costexplorer.Cents(w.cents)
+	li.InvoiceID, li.BillDate, li.Discount, li.Tags = d.invoiceID, costexplorer.Day(w.billDay), costexplorer.Cents(w.discount), tg
 	det.Apply(li)
 	return nil
 }
