@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -81,25 +82,9 @@ func TestMigrationsAreAppliedOnce(t *testing.T) {
 
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-			if err != nil {
-				errs <- err
-				return
-			}
-			db.Close()
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("concurrent Open: %v", err)
-	}
+	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
+		return sqlite.Open(context.Background(), path, sqlite.Options{})
+	})
 	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations"); n != 2 { // 0001, 0002
 		t.Fatalf("%d migrations recorded, want 2", n)
 	}
