@@ -219,44 +219,30 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	}
 	items := d.All()
 
+	// Eight claimers and eight ingesters, alternating between the handles.
 	var (
 		mu      sync.Mutex
 		claimed = map[string]int{}
-		wg      sync.WaitGroup
-		errs    = make(chan error, 16)
 	)
-	for w := range 8 {
-		db := []*sqlite.DB{a, b}[w%2]
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for {
-				p, err := db.ClaimProcess(ctx, "w", t0, time.Minute)
-				if costexplorer.IsNotFound(err) {
-					return
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				claimed[p.Token]++
-				mu.Unlock()
+	storetest.AtOnce(t, 16, "two handles", func(i int) error {
+		db := []*sqlite.DB{a, b}[i%2]
+		if w := i - 8; w >= 0 {
+			_, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items[w*len(items)/8 : (w+1)*len(items)/8]})
+			return err
+		}
+		for {
+			p, err := db.ClaimProcess(ctx, "w", t0, time.Minute)
+			if costexplorer.IsNotFound(err) {
+				return nil
 			}
-		}()
-		go func() {
-			defer wg.Done()
-			part := items[w*len(items)/8 : (w+1)*len(items)/8]
-			if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: part}); err != nil {
-				errs <- err
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("two handles: %v", err)
-	}
+			mu.Lock()
+			claimed[p.Token]++
+			mu.Unlock()
+		}
+	})
 	if len(claimed) != processes {
 		t.Fatalf("%d processes claimed, want %d", len(claimed), processes)
 	}

@@ -178,31 +178,18 @@ func testCredentials(t *testing.T, open Opener) {
 		s := open(t)
 		const callers = 16
 		var ok, conflicts atomic.Int32
-		var wg sync.WaitGroup
-		errs := make(chan error, callers)
-		start := make(chan struct{})
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				err := s.UseNonce(t.Context(), "shared", 7, t0.Add(time.Minute))
-				switch costexplorer.ErrorCode(err) {
-				case "":
-					ok.Add(1)
-				case costexplorer.ErrConflict:
-					conflicts.Add(1)
-				default:
-					errs <- err
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("UseNonce: %v", err)
-		}
+		AtOnce(t, callers, "UseNonce", func(int) error {
+			err := s.UseNonce(t.Context(), "shared", 7, t0.Add(time.Minute))
+			switch costexplorer.ErrorCode(err) {
+			case "":
+				ok.Add(1)
+			case costexplorer.ErrConflict:
+				conflicts.Add(1)
+			default:
+				return err
+			}
+			return nil
+		})
 		if ok.Load() != 1 || conflicts.Load() != callers-1 {
 			t.Fatalf("%d successes and %d conflicts, want 1 and %d", ok.Load(), conflicts.Load(), callers-1)
 		}
