@@ -22,12 +22,19 @@ import (
 func open(t testing.TB) (*sqlite.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "costexplorer.db")
+	return openAt(t, path), path
+}
+
+// openAt opens a store on the file at path (another handle when it is
+// open already, as another process would), closed when t ends.
+func openAt(t testing.TB, path string) *sqlite.DB {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, path
+	return db
 }
 
 func TestConformance(t *testing.T) {
@@ -98,12 +105,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	db2, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
-	after, err := db2.UsageStats(context.Background())
+	after, err := openAt(t, path).UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +199,7 @@ func TestCancelledContextPassesThrough(t *testing.T) {
 // still go to exactly one caller and concurrent ingests must not fail busy.
 func TestTwoHandlesShareOneFile(t *testing.T) {
 	a, path := open(t)
-	b, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b := openAt(t, path)
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	const processes = 30
