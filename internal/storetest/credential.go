@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,25 +139,16 @@ func testCredentials(t *testing.T, open Opener) {
 		s := open(t)
 		const callers = 16
 		got := make([][]byte, callers)
-		errs := make([]error, callers)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
+		AtOnce(t, callers, "Secret", func(i int) error {
+			var err error
+			got[i], err = s.Secret(t.Context(), "nonce-key", func() ([]byte, error) {
+				b := make([]byte, 32)
+				rand.Read(b)
+				return b, nil
+			})
+			return err
+		})
 		for i := range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				got[i], errs[i] = s.Secret(t.Context(), "nonce-key", func() ([]byte, error) {
-					b := make([]byte, 32)
-					rand.Read(b)
-					return b, nil
-				})
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i := range callers {
-			must(t, errs[i])
 			if !bytes.Equal(got[i], got[0]) {
 				t.Fatalf("caller %d got %x, caller 0 got %x", i, got[i], got[0])
 			}
