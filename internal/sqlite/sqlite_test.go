@@ -60,10 +60,16 @@ func rawInt(t *testing.T, path, q string) int64 {
 	return n
 }
 
-func TestMigrationsAreAppliedOnce(t *testing.T) {
+// TestReopenKeepsDataAndMigratesOnce reopens a store twice: its data (the
+// version and the stats) is kept, and migration 1 is recorded once.
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	db, path := open(t)
 	storetest.SmallData(t, db)
 	v1, err := db.DataVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +80,13 @@ func TestMigrationsAreAppliedOnce(t *testing.T) {
 			t.Fatalf("reopen: %v", err)
 		}
 		v, err := db.DataVersion(context.Background())
-		db.Close()
 		if err != nil || v != v1 {
 			t.Fatalf("after reopen DataVersion = %d, %v; want %d (data kept)", v, err, v1)
+		}
+		after, err := db.UsageStats(context.Background())
+		db.Close()
+		if err != nil || before != after || after.LineItems == 0 {
+			t.Fatalf("stats after reopen %+v, %v; want %+v", after, err, before)
 		}
 	}
 	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations WHERE version = 1"); n != 1 {
@@ -94,23 +104,6 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	})
 	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations"); n != 2 { // 0001, 0002
 		t.Fatalf("%d migrations recorded, want 2", n)
-	}
-}
-
-func TestReopenKeepsData(t *testing.T) {
-	db, path := open(t)
-	storetest.SmallData(t, db)
-	before, err := db.UsageStats(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	after, err := openAt(t, path).UsageStats(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if before != after || after.LineItems == 0 {
-		t.Fatalf("stats after reopen %+v, want %+v", after, before)
 	}
 }
 
