@@ -341,12 +341,7 @@ func TestInvoices(t *testing.T) {
 			}
 		})
 		t.Run("Errors", func(t *testing.T) {
-			for _, tc := range []struct {
-				name   string
-				r      call
-				status int
-				code   string
-			}{
+			c.checkErrors(t, ctx, []errorCase{
 				{"ErrUnknownInvoice", c.getInvoice(ctx, org, "0123456789abcdef01234567"), 404, "RESOURCE_NOT_FOUND"},
 				{"ErrInvalidInvoiceID", c.getInvoice(ctx, org, "not-an-invoice"), 400, "INVALID_PATH_PARAMETER"},
 				{"ErrForeignOrg", c.listInvoices(ctx, "0123456789abcdef01234567", invoiceListParams{}), 401, "USER_UNAUTHORIZED"},
@@ -355,9 +350,7 @@ func TestInvoices(t *testing.T) {
 				{"ErrUnknownInvoiceCSV", c.downloadInvoiceCsv(ctx, org, "0123456789abcdef01234567"), 404, "RESOURCE_NOT_FOUND"},
 				{"ErrSearchService", c.searchLineItems(ctx, org, ids[1], lineItemSearch{services: []string{"Compute"}}), 400, "INVALID_ENUM_VALUE"},
 				{"ErrSearchDates", c.searchLineItems(ctx, org, ids[1], lineItemSearch{usageStart: "2025-02-01", usageEnd: "2025-01-01"}), 400, "START_DATE_AFTER_END_DATE"},
-			} {
-				t.Run(tc.name, func(t *testing.T) { c.checkError(t, ctx, tc.name, tc.r, tc.status, tc.code) })
-			}
+			})
 		})
 	})
 }

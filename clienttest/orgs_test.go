@@ -89,20 +89,13 @@ func TestOrganizations(t *testing.T) {
 			}
 		})
 		t.Run("Errors", func(t *testing.T) {
-			for _, tc := range []struct {
-				name   string
-				r      call
-				status int
-				code   string
-			}{
+			c.checkErrors(t, ctx, []errorCase{
 				{"ErrItemsPerPageTooLarge", c.listOrgs(ctx, orgListParams{itemsPerPage: 501}), 400, "INVALID_QUERY_PARAMETER"},
 				{"ErrPageNumNegative", c.listOrgs(ctx, orgListParams{pageNum: -1}), 400, "INVALID_QUERY_PARAMETER"},
 				{"ErrInvalidOrgID", c.getOrg(ctx, "not-an-org"), 400, "INVALID_PATH_PARAMETER"},
 				// An organization the caller cannot reach, whether or not it exists.
 				{"ErrForeignOrg", c.getOrg(ctx, "0123456789abcdef01234567"), 401, "USER_UNAUTHORIZED"},
-			} {
-				t.Run(tc.name, func(t *testing.T) { c.checkError(t, ctx, tc.name, tc.r, tc.status, tc.code) })
-			}
+			})
 		})
 	})
 }

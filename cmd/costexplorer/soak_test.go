@@ -234,21 +234,27 @@ func TestSoakMixedClients(t *testing.T) {
 	// once to a bound (the store's pool of read connections, up to four,
 	// each holding the database file and its log open; lazily started
 	// goroutines) has grown before the baseline.
-	warm, warmStop := context.WithTimeout(context.Background(), time.Second)
-	var warmWG sync.WaitGroup
-	for i, w := range clients {
-		for j := range 3 {
-			warmWG.Add(1)
-			go func() {
-				defer warmWG.Done()
-				r := rand.New(rand.NewPCG(uint64(i), uint64(j)+100))
-				for warm.Err() == nil {
-					session(warm, w.c, r)
-				}
-			}()
+	// sessions starts three session loops a client, each on its own random
+	// source (seeded by the client, the loop and seed), that run while ctx
+	// lasts and more holds; the function it returns waits for them.
+	sessions := func(ctx context.Context, seed uint64, more func() bool) (wait func()) {
+		var wg sync.WaitGroup
+		for i, w := range clients {
+			for j := range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(uint64(i), uint64(j)+seed))
+					for ctx.Err() == nil && more() {
+						session(ctx, w.c, r)
+					}
+				}()
+			}
 		}
+		return wg.Wait
 	}
-	warmWG.Wait()
+	warm, warmStop := context.WithTimeout(context.Background(), time.Second)
+	sessions(warm, 100, func() bool { return true })()
 	warmStop()
 	time.Sleep(time.Second)
 	counts.reset()
@@ -261,20 +267,8 @@ func TestSoakMixedClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
 	start := time.Now()
-	var wg sync.WaitGroup
 	var peak atomic.Uint64
-	for i, w := range clients {
-		for j := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(i), uint64(j)))
-				for ctx.Err() == nil && counts.requests.Load() < maxRequests {
-					session(ctx, w.c, r)
-				}
-			}()
-		}
-	}
+	wait := sessions(ctx, 0, func() bool { return counts.requests.Load() < maxRequests })
 	// Report progress every tenth of the run (at least every 10 s on long
 	// runs), with the heap, so that a long soak shows its trend.
 	every := min(max(duration/10, time.Second), 10*time.Second)
@@ -297,7 +291,7 @@ func TestSoakMixedClients(t *testing.T) {
 			}
 		}
 	}()
-	wg.Wait()
+	wait()
 	cancel()
 	elapsed := time.Since(start)
 

@@ -147,6 +147,29 @@ func (f *fixture) serviceAccount(orgID string, acl ...string) (*costexplorer.Ser
 	return sa, secret
 }
 
+// revokeInStore revokes token in the store directly, as another replica's
+// revocation endpoint would, for an hour.
+func (f *fixture) revokeInStore(t *testing.T, token string) {
+	t.Helper()
+	claims, err := f.auth.tokens.verifySignature(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.RevokeToken(f.ctx, claims.ID, f.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// disableServiceAccount disables the account in the store, enabling it
+// again when t ends.
+func (f *fixture) disableServiceAccount(t *testing.T, clientID string) {
+	t.Helper()
+	if err := f.db.SetServiceAccountEnabled(f.ctx, clientID, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.db.SetServiceAccountEnabled(f.ctx, clientID, true) })
+}
+
 // digestClient returns an HTTP client that signs with the key.
 func (f *fixture) digestClient(publicKey, privateKey string, edit func(*digestTransport)) *http.Client {
 	tr := &digestTransport{Username: publicKey, Password: privateKey, Base: f.srv.Client().Transport}

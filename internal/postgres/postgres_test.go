@@ -2,10 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"io"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -107,29 +107,9 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	dsn := pgtest.Schema(t)
-	const replicas = 4
-	var wg sync.WaitGroup
-	errs := make(chan error, replicas)
-	start := make(chan struct{})
-	for range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			db, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
-			if err != nil {
-				errs <- err
-				return
-			}
-			db.Close()
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("concurrent Open: %v", err)
-	}
+	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
+		return postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
+	})
 	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
 	if err != nil || len(files) < 3 {
 		t.Fatalf("migration files %q: %v", files, err)

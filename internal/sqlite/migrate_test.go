@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
 // A store written before invoices existed (migration 0001 only) opens with
@@ -57,11 +56,7 @@ func TestMigration0002FilesStoredItemsUnderInvoices(t *testing.T) {
 	}
 	conn.Close()
 
-	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openAt(t, path)
 	for _, c := range []struct {
 		month costexplorer.Month
 		want  costexplorer.InvoiceAmounts
