@@ -15,6 +15,7 @@ import (
 type Source interface {
 	DataVersion(ctx context.Context) (int64, error)
 	ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error
+	ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error
 	InvoiceIDs(ctx context.Context) ([]costexplorer.InvoiceRef, error)
 	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
 	Projects(ctx context.Context) ([]*costexplorer.Project, error)
@@ -63,7 +64,10 @@ type flight struct {
 	err  error
 }
 
-var _ costexplorer.Evaluator = (*Engine)(nil)
+var (
+	_ costexplorer.Evaluator      = (*Engine)(nil)
+	_ costexplorer.UsageEvaluator = (*Engine)(nil)
+)
 
 // New returns an engine over src. It reads nothing until Load or the first
 // Evaluate.
@@ -100,6 +104,26 @@ func (e *Engine) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexp
 		return nil, err
 	}
 	return s.evaluate(q), nil
+}
+
+// EvaluateUsage answers a usage query (DESIGN §5.5) over the daily rollup,
+// as costexplorer.EvaluateUsageNaive defines the answer. It makes sure the
+// snapshot is fresh, as Evaluate does. ErrNotFound when the engine knows no
+// organization q.OrgID; ErrValidation for a query that its validation
+// should have refused (a bad granularity or dimension, more than
+// MaxGroupBy group-bys).
+func (e *Engine) EvaluateUsage(ctx context.Context, q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
+	if q == nil {
+		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil usage query")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := e.fresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.evaluateUsage(q)
 }
 
 // Stats describes the current snapshot (zero before the first load).

@@ -125,6 +125,9 @@ type snapshot struct {
 	// neither filter nor group by project or cluster read it instead.
 	cells     table
 	byService table
+
+	// daily is the daily rollup, for usage queries (daily.go).
+	daily *dailyTable
 }
 
 // cellRec is a rollup cell during the build, before it is split into columns.
@@ -203,6 +206,10 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: scan rollup: %w", err)
 	}
+	daily := newDailyBuilder(s)
+	if err := scanDaily(ctx, src, daily); err != nil {
+		return nil, err
+	}
 	for _, o := range orgs {
 		if o.PayingOrgID != "" {
 			s.orgs.put(o.PayingOrgID, "")
@@ -210,6 +217,7 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	}
 
 	orgMap, projMap, clusMap, svcMap := s.orgs.finish(), s.projects.finish(), s.clusters.finish(), s.services.finish()
+	s.daily = daily.finish(orgMap, projMap, clusMap, svcMap)
 	for i := range recs {
 		r := &recs[i]
 		r.org, r.proj, r.clus, r.svc = orgMap[r.org], projMap[r.proj], clusMap[r.clus], uint16(svcMap[r.svc])
@@ -341,7 +349,7 @@ func (t *table) bytes() int64 {
 
 // bytes approximates the memory the snapshot holds.
 func (s *snapshot) bytes() int64 {
-	n := s.cells.bytes() + s.byService.bytes()
+	n := s.cells.bytes() + s.byService.bytes() + s.daily.bytes()
 	for _, l := range s.linked {
 		n += 24 + int64(len(l))*4
 	}
