@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -66,6 +67,7 @@ type dailyTable struct {
 	skus    *dict   // SKU id → its name (costexplorer.SKUName), result order
 	tagSets []costexplorer.Tags
 	cells   int
+	series  int
 }
 
 func (t *dailyTable) bytes() int64 {
@@ -84,7 +86,7 @@ func (t *dailyTable) bytes() int64 {
 // order); any other order is still summed right, in more series and
 // segments.
 type dailyBuilder struct {
-	s    *snapshot
+	d    *dims
 	t    *dailyTable
 	tags map[costexplorer.Tags]int32
 
@@ -110,8 +112,8 @@ type seriesKey struct {
 	sku, tags  int32
 }
 
-func newDailyBuilder(s *snapshot) *dailyBuilder {
-	b := &dailyBuilder{s: s, t: &dailyTable{skus: newDict(true)}, tags: map[costexplorer.Tags]int32{}}
+func newDailyBuilder(d *dims) *dailyBuilder {
+	b := &dailyBuilder{d: d, t: &dailyTable{skus: newDict(true)}, tags: map[costexplorer.Tags]int32{}}
 	b.tags[costexplorer.Tags{}] = 0
 	b.t.tagSets = []costexplorer.Tags{{}}
 	b.org, b.proj, b.clus, b.sku = -1, -1, -1, -1
@@ -121,13 +123,13 @@ func newDailyBuilder(s *snapshot) *dailyBuilder {
 // add reads one row.
 func (b *dailyBuilder) add(r *costexplorer.DailyRollupRow) error {
 	if b.org < 0 || r.OrgID != b.lastOrg {
-		b.lastOrg, b.org = r.OrgID, b.s.orgs.put(r.OrgID, "")
+		b.lastOrg, b.org = r.OrgID, b.d.orgs.put(r.OrgID, "")
 	}
 	if b.proj < 0 || r.ProjectID != b.lastProj {
-		b.lastProj, b.proj = r.ProjectID, b.s.projects.put(r.ProjectID, "")
+		b.lastProj, b.proj = r.ProjectID, b.d.projects.put(r.ProjectID, "")
 	}
 	if b.clus < 0 || r.ClusterID != b.lastClus {
-		b.lastClus, b.clus = r.ClusterID, b.s.clusters.put(r.ClusterID, "")
+		b.lastClus, b.clus = r.ClusterID, b.d.clusters.put(r.ClusterID, "")
 	}
 	if b.sku < 0 || r.SKU != b.lastSKU {
 		b.lastSKU, b.sku = r.SKU, b.t.skus.put(r.SKU, costexplorer.SKUName(r.SKU))
@@ -141,7 +143,7 @@ func (b *dailyBuilder) add(r *costexplorer.DailyRollupRow) error {
 		}
 		b.lastTags, b.tag = r.Tags, tg
 	}
-	svc := b.s.services.put(string(r.Service), string(r.Service))
+	svc := b.d.services.put(string(r.Service), string(r.Service))
 	if svc > 0xFFFF {
 		return fmt.Errorf("engine: more than 65536 distinct services in the daily rollup")
 	}
@@ -187,6 +189,7 @@ func (b *dailyBuilder) flush() {
 	g := &b.cur
 	g.end = append(g.end, int32(len(g.day)))
 	b.t.cells += len(g.day)
+	b.t.series += len(g.end)
 	b.t.segs = append(b.t.segs, dailySeg{
 		org: g.org, month: g.month, first: g.first,
 		proj: slices.Clone(g.proj), clus: slices.Clone(g.clus), svc: slices.Clone(g.svc), sku: slices.Clone(g.sku),
@@ -215,9 +218,9 @@ func (b *dailyBuilder) finish(orgMap, projMap, clusMap, svcMap []int32) *dailyTa
 	slices.SortStableFunc(t.segs, func(a, b dailySeg) int {
 		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.month, b.month))
 	})
-	t.orgSegs = make([]int32, len(b.s.orgs.ids)+1)
+	t.orgSegs = make([]int32, len(b.d.orgs.ids)+1)
 	si := 0
-	for o := range len(b.s.orgs.ids) + 1 {
+	for o := range len(b.d.orgs.ids) + 1 {
 		for si < len(t.segs) && int(t.segs[si].org) < o {
 			si++
 		}
@@ -226,10 +229,38 @@ func (b *dailyBuilder) finish(orgMap, projMap, clusMap, svcMap []int32) *dailyTa
 	return t
 }
 
-// scanDaily reads the source's daily rollup into b.
-func scanDaily(ctx context.Context, src Source, b *dailyBuilder) error {
-	if err := src.ScanDailyRollup(ctx, b.add); err != nil {
-		return fmt.Errorf("engine: scan daily rollup: %w", err)
+// dailySnapshot is one immutable copy of the daily rollup with its own
+// dictionaries (a few megabytes: built apart from the monthly snapshot, it
+// cannot share that one's numbers).
+type dailySnapshot struct {
+	generation
+	loadedAt time.Time
+	loadTook time.Duration
+	dims
+	table *dailyTable
+}
+
+func (s *dailySnapshot) bytes() int64 { return s.table.bytes() + s.dims.bytes() }
+
+// buildDaily reads the source's daily rollup into a new snapshot, the data
+// version first (see build).
+func buildDaily(ctx context.Context, src Source, now func() time.Time) (*dailySnapshot, error) {
+	began := time.Now()
+	version, err := src.DataVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: data version: %w", err)
 	}
-	return nil
+	d, orgs, err := loadDims(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	b := newDailyBuilder(d)
+	if err := src.ScanDailyRollup(ctx, b.add); err != nil {
+		return nil, fmt.Errorf("engine: scan daily rollup: %w", err)
+	}
+	orgMap, projMap, clusMap, svcMap := d.finish(orgs)
+	s := &dailySnapshot{generation: generation{version: version}, dims: *d, table: b.finish(orgMap, projMap, clusMap, svcMap)}
+	s.loadedAt = now()
+	s.loadTook = time.Since(began)
+	return s, nil
 }

@@ -58,7 +58,7 @@ func kindOf(d costexplorer.Dimension) (dimKind, string, bool) {
 }
 
 // dictOf returns the dictionary of a fixed dimension.
-func (s *snapshot) dictOf(k dimKind) *dict {
+func (s *dailySnapshot) dictOf(k dimKind) *dict {
 	switch k {
 	case dimOrg:
 		return s.orgs
@@ -69,7 +69,7 @@ func (s *snapshot) dictOf(k dimKind) *dict {
 	case dimSvc:
 		return s.services
 	}
-	return s.daily.skus
+	return s.table.skus
 }
 
 // value returns a series' number in dimension k (a tag set for tags).
@@ -101,12 +101,12 @@ type grouper struct {
 	n      int64
 }
 
-func (s *snapshot) grouper(k dimKind, key string) *grouper {
+func (s *dailySnapshot) grouper(k dimKind, key string) *grouper {
 	if k != dimTag {
 		d := s.dictOf(k)
 		return &grouper{kind: k, d: d, n: int64(len(d.ids))}
 	}
-	sets := s.daily.tagSets
+	sets := s.table.tagSets
 	ids := make([]string, len(sets))
 	for i, ts := range sets {
 		ids[i] = strings.Join(ts.Values(key), costexplorer.TagValueSeparator)
@@ -148,7 +148,7 @@ type matcher struct {
 }
 
 // matcher compiles e; ErrValidation for a leaf whose dimension is not valid.
-func (s *snapshot) matcher(e *costexplorer.Filter) (*matcher, error) {
+func (s *dailySnapshot) matcher(e *costexplorer.Filter) (*matcher, error) {
 	switch {
 	case e == nil:
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "filter: null expression")
@@ -195,7 +195,7 @@ func (s *snapshot) matcher(e *costexplorer.Filter) (*matcher, error) {
 	}
 	m := &matcher{kind: kind}
 	if kind == dimTag {
-		for _, ts := range s.daily.tagSets {
+		for _, ts := range s.table.tagSets {
 			m.ok = append(m.ok, pass(ts.Values(key)))
 		}
 		return m, nil
@@ -253,7 +253,7 @@ type usageEval struct {
 }
 
 // evaluateUsage answers q on s.
-func (s *snapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
+func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
 	if q.Granularity != costexplorer.Daily && q.Granularity != costexplorer.Monthly {
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "granularity %q is not DAILY or MONTHLY", q.Granularity)
 	}
@@ -289,7 +289,7 @@ func (s *snapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplorer.Usa
 		scope = append(scope, s.linked[root]...)
 	}
 
-	t := s.daily
+	t := s.table
 	first, last := q.Start.Month(), (q.End - 1).Month()
 	// One cursor per organization in scope over its segments, by month.
 	type cursor struct{ i, end int32 }
