@@ -35,6 +35,8 @@ type dailySeg struct {
 	sku        []int32
 	tags       []int32
 	end        []int32
+	total      []int64   // the sum of the series' cents: a monthly query over the whole month reads it
+	qtotal     []float64 // and of their quantities
 
 	// Cell columns.
 	day   []uint8 // day of the month, from 0
@@ -55,7 +57,7 @@ func (g *dailySeg) amount(i int32) int64 {
 }
 
 func (g *dailySeg) bytes() int64 {
-	return int64(len(g.end))*(4+4+2+4+4+4) + int64(len(g.day))*(1+4+4) + int64(len(g.big))*48 + 11*24 + 24
+	return int64(len(g.end))*(4+4+2+4+4+4+8+8) + int64(len(g.day))*(1+4+4) + int64(len(g.big))*48 + 13*24 + 24
 }
 
 // dailyTable is the daily rollup at one level of detail: segments ordered
@@ -163,7 +165,7 @@ func (b *dailyBuilder) add(r *costexplorer.DailyRollupRow) error {
 		if b.haveLast {
 			g.end = append(g.end, int32(len(g.day)))
 		}
-		g.proj, g.clus, g.svc, g.sku, g.tags = append(g.proj, k.proj), append(g.clus, k.clus), append(g.svc, k.svc), append(g.sku, k.sku), append(g.tags, k.tags)
+		g.newSeries(k)
 		b.lastKey, b.haveLast = k, true
 	}
 	b.lastDay = day
@@ -171,8 +173,16 @@ func (b *dailyBuilder) add(r *costexplorer.DailyRollupRow) error {
 	return nil
 }
 
+// newSeries starts a series (its cells follow).
+func (g *dailySeg) newSeries(k seriesKey) {
+	g.proj, g.clus, g.svc, g.sku, g.tags = append(g.proj, k.proj), append(g.clus, k.clus), append(g.svc, k.svc), append(g.sku, k.sku), append(g.tags, k.tags)
+	g.total, g.qtotal = append(g.total, 0), append(g.qtotal, 0)
+}
+
 // addCell appends a cell to the segment's last series.
 func (g *dailySeg) addCell(day int, cents int64, qty float64) {
+	g.total[len(g.total)-1] += cents
+	g.qtotal[len(g.qtotal)-1] += qty
 	c := int32(len(g.day))
 	g.day = append(g.day, uint8(day))
 	if cents > math.MinInt32 && cents <= math.MaxInt32 {
@@ -192,7 +202,7 @@ func (g *dailySeg) compact() dailySeg {
 	return dailySeg{
 		org: g.org, month: g.month, first: g.first,
 		proj: slices.Clone(g.proj), clus: slices.Clone(g.clus), svc: slices.Clone(g.svc), sku: slices.Clone(g.sku),
-		tags: slices.Clone(g.tags), end: slices.Clone(g.end),
+		tags: slices.Clone(g.tags), end: slices.Clone(g.end), total: slices.Clone(g.total), qtotal: slices.Clone(g.qtotal),
 		day: slices.Clone(g.day), cents: slices.Clone(g.cents), qty: slices.Clone(g.qty), big: g.big,
 	}
 }
@@ -236,7 +246,7 @@ func (b *dailyBuilder) flush() {
 				if len(agg.day) > 0 {
 					agg.end = append(agg.end, int32(len(agg.day)))
 				}
-				agg.proj, agg.clus, agg.svc, agg.sku, agg.tags = append(agg.proj, 0), append(agg.clus, 0), append(agg.svc, uint16(v)), append(agg.sku, 0), append(agg.tags, 0)
+				agg.newSeries(seriesKey{svc: uint16(v)})
 				series = true
 			}
 			agg.addCell(d, b.svcCents[v][d], b.svcQty[v][d])
@@ -250,7 +260,7 @@ func (b *dailyBuilder) flush() {
 
 	// The scratch columns are reused by the next segment.
 	*g = dailySeg{proj: g.proj[:0], clus: g.clus[:0], svc: g.svc[:0], sku: g.sku[:0], tags: g.tags[:0], end: g.end[:0],
-		day: g.day[:0], cents: g.cents[:0], qty: g.qty[:0]}
+		total: g.total[:0], qtotal: g.qtotal[:0], day: g.day[:0], cents: g.cents[:0], qty: g.qty[:0]}
 	b.open = false
 }
 

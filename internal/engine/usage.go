@@ -319,10 +319,11 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 		}
 		monthFirst := costexplorer.DayOf(m.Start())
 		lo, hi := max(0, int(q.Start-monthFirst)), min(31, int(q.End-monthFirst))
+		whole := q.Start <= monthFirst && q.End >= costexplorer.DayOf((m + 1).Start())
 		for ci := range curs {
 			c := &curs[ci]
 			for ; c.i < c.end && t.segs[c.i].month == m; c.i++ {
-				ev.sum(&t.segs[c.i], lo, hi)
+				ev.sum(&t.segs[c.i], lo, hi, whole)
 			}
 		}
 		ev.emit(monthFirst, lo, hi)
@@ -356,14 +357,14 @@ func (m *matcher) serviceLevel() bool {
 	return m.kind == dimOrg || m.kind == dimSvc
 }
 
-// sum adds the cells of segment g on days [lo, hi) of its month.
-func (ev *usageEval) sum(g *dailySeg, lo, hi int) {
+// sum adds the cells of segment g on days [lo, hi) of its month (whole:
+// all of it).
+func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 	var (
 		start   int32
 		lastKey int64 = -1
 		gi      int32
 	)
-	whole := lo == 0 && hi >= 31
 	for si, end := range g.end {
 		v := seriesRef{org: g.org, proj: g.proj[si], clus: g.clus[si], svc: g.svc[si], sku: g.sku[si], tags: g.tags[si]}
 		cells := start
@@ -379,6 +380,15 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int) {
 			gi, lastKey = ev.groupOf(key), key
 		}
 		base := int(gi) * ev.slots
+		if whole && ev.slots == 1 {
+			// A monthly period over the whole month: the series' sums.
+			ev.cents[base] += g.total[si]
+			ev.hit[base] = true
+			if ev.quantity {
+				ev.qty[base] += g.qtotal[si]
+			}
+			continue
+		}
 		for c := cells; c < end; c++ {
 			d := int(g.day[c])
 			if !whole && (d < lo || d >= hi) {
