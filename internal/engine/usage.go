@@ -319,7 +319,7 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 		}
 		monthFirst := costexplorer.DayOf(m.Start())
 		lo, hi := max(0, int(q.Start-monthFirst)), min(31, int(q.End-monthFirst))
-		whole := q.Start <= monthFirst && q.End >= costexplorer.DayOf((m + 1).Start())
+		whole := q.Start <= monthFirst && q.End >= costexplorer.DayOf((m+1).Start())
 		for ci := range curs {
 			c := &curs[ci]
 			for ; c.i < c.end && t.segs[c.i].month == m; c.i++ {
