@@ -94,7 +94,9 @@ type dailyBuilder struct {
 	svcQty   [][31]float64
 	svcHit   [][31]bool
 
+	arena    *arena   // where the columns of finished segments go
 	cur      dailySeg // the segment being read, in scratch columns
+	agg      dailySeg // its per-service sums, in scratch columns
 	open     bool     // cur holds a segment
 	next     costexplorer.Day
 	lastDay  int
@@ -117,7 +119,7 @@ type seriesKey struct {
 }
 
 func newDailyBuilder(d *dims) *dailyBuilder {
-	b := &dailyBuilder{d: d, skus: newDict(true), tags: map[costexplorer.Tags]int32{}}
+	b := &dailyBuilder{d: d, arena: &arena{}, skus: newDict(true), tags: map[costexplorer.Tags]int32{}}
 	b.tags[costexplorer.Tags{}] = 0
 	b.tagSets = []costexplorer.Tags{{}}
 	b.org, b.proj, b.clus, b.sku = -1, -1, -1, -1
@@ -197,14 +199,18 @@ func (g *dailySeg) addCell(day int, cents int64, qty float64) {
 	g.qty = append(g.qty, float32(qty))
 }
 
-// compact returns a copy of g whose columns have no spare capacity.
-func (g *dailySeg) compact() dailySeg {
-	return dailySeg{
+// compact returns a copy of g whose columns are in the arena, without
+// spare capacity, and resets g's columns for the next segment.
+func (g *dailySeg) compact(a *arena) dailySeg {
+	c := dailySeg{
 		org: g.org, month: g.month, first: g.first,
-		proj: slices.Clone(g.proj), clus: slices.Clone(g.clus), svc: slices.Clone(g.svc), sku: slices.Clone(g.sku),
-		tags: slices.Clone(g.tags), end: slices.Clone(g.end), total: slices.Clone(g.total), qtotal: slices.Clone(g.qtotal),
-		day: slices.Clone(g.day), cents: slices.Clone(g.cents), qty: slices.Clone(g.qty), big: g.big,
+		proj: clone(a, g.proj), clus: clone(a, g.clus), svc: clone(a, g.svc), sku: clone(a, g.sku),
+		tags: clone(a, g.tags), end: clone(a, g.end), total: clone(a, g.total), qtotal: clone(a, g.qtotal),
+		day: clone(a, g.day), cents: clone(a, g.cents), qty: clone(a, g.qty), big: g.big,
 	}
+	*g = dailySeg{proj: g.proj[:0], clus: g.clus[:0], svc: g.svc[:0], sku: g.sku[:0], tags: g.tags[:0], end: g.end[:0],
+		total: g.total[:0], qtotal: g.qtotal[:0], day: g.day[:0], cents: g.cents[:0], qty: g.qty[:0]}
+	return c
 }
 
 // flush ends the segment being read: its columns are copied to their exact
@@ -218,7 +224,9 @@ func (b *dailyBuilder) flush() {
 	g.end = append(g.end, int32(len(g.day)))
 	b.t.cells += len(g.day)
 	b.t.series += len(g.end)
-	b.t.segs = append(b.t.segs, g.compact())
+	seg := g.compact(b.arena)
+	b.t.segs = append(b.t.segs, seg)
+	g = &seg
 
 	n := len(b.d.services.ids)
 	if len(b.svcCents) < n {
@@ -235,7 +243,8 @@ func (b *dailyBuilder) flush() {
 		}
 		start = end
 	}
-	agg := dailySeg{org: g.org, month: g.month, first: g.first}
+	agg := &b.agg
+	agg.org, agg.month, agg.first = g.org, g.month, g.first
 	for v := range n {
 		series := false
 		for d := range 31 {
@@ -256,11 +265,7 @@ func (b *dailyBuilder) flush() {
 	agg.end = append(agg.end, int32(len(agg.day)))
 	b.bySvc.cells += len(agg.day)
 	b.bySvc.series += len(agg.end)
-	b.bySvc.segs = append(b.bySvc.segs, agg)
-
-	// The scratch columns are reused by the next segment.
-	*g = dailySeg{proj: g.proj[:0], clus: g.clus[:0], svc: g.svc[:0], sku: g.sku[:0], tags: g.tags[:0], end: g.end[:0],
-		total: g.total[:0], qtotal: g.qtotal[:0], day: g.day[:0], cents: g.cents[:0], qty: g.qty[:0]}
+	b.bySvc.segs = append(b.bySvc.segs, agg.compact(b.arena))
 	b.open = false
 }
 
@@ -291,6 +296,7 @@ func (b *dailyBuilder) finish(s *dailySnapshot, orgMap, projMap, clusMap, svcMap
 		}
 	}
 	s.table, s.bySvc = b.t, b.bySvc
+	b.arena.own(s)
 }
 
 // dailySnapshot is one immutable copy of the daily rollup with its own

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -328,6 +329,9 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 		}
 		ev.emit(monthFirst, lo, hi)
 	}
+	// The columns live in the snapshot's arena, which is released once the
+	// snapshot is unreachable: it must stay reachable until they are read.
+	runtime.KeepAlive(s)
 	return ev.rows, nil
 }
 
