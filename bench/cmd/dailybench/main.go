@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -144,7 +143,7 @@ func run(ctx context.Context) error {
 	for _, u := range queries(org, scope, bench.ReferenceNow) {
 		var rows int
 		times := make([]time.Duration, 0, *engineRuns)
-		cpu := cpuTime()
+		cpu := bench.CPUTime()
 		for range *engineRuns {
 			t := time.Now()
 			r, err := eng.EvaluateUsage(ctx, &u.q)
@@ -154,7 +153,7 @@ func run(ctx context.Context) error {
 			}
 			rows = len(r)
 		}
-		cpu = (cpuTime() - cpu) / time.Duration(*engineRuns)
+		cpu = (bench.CPUTime() - cpu) / time.Duration(*engineRuns)
 		et := bench.Summarise(times)
 		times = times[:0]
 		var duckRows int
@@ -172,17 +171,6 @@ func run(ctx context.Context) error {
 			bench.Ms(et.Median), bench.Ms(et.P99), bench.Ms(cpu), bench.Ms(dt.Median), float64(et.Median)/float64(dt.Median))
 	}
 	return nil
-}
-
-// cpuTime returns the user and system CPU time of the process so far: on a
-// loaded machine, steadier than wall time (the garbage collector's work
-// included).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // largestOrg returns the organization with the most daily cells of its own
