@@ -125,7 +125,7 @@ func (t *ingestTx) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
 }
 
 // chunk is how many rows one multi-row statement of the ingest carries: few
-// statements per batch, and at 9 parameters a row far below both dialects'
+// statements per batch, and at 10 parameters a row far below both dialects.
 // limits (32,766 in SQLite, 65,535 in PostgreSQL).
 const chunk = 256
 
@@ -196,21 +196,81 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	})
 }
 
-// rollupUpsert returns the statement that adds the rows of source to the
-// rollup.
+// rollupUpsert and dailyUpsert return the statements that add the rows of
+// source to the monthly and the daily rollup.
 func rollupUpsert(source string) string {
 	return "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) " + source +
 		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
 }
 
-// addRollup adds the cells' amounts to the rollup, in key order.
+func dailyUpsert(source string) string {
+	return "INSERT INTO daily_rollup (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day, cents, quantity, items) " + source +
+		" ON CONFLICT (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day) DO UPDATE SET" +
+		" cents = daily_rollup.cents + excluded.cents, quantity = daily_rollup.quantity + excluded.quantity, items = daily_rollup.items + excluded.items"
+}
+
+// addRollup adds the cells' amounts to the monthly rollup, in key order.
 func (t *ingestTx) addRollup(cells []Cell) error {
-	err := t.upsertInts(len(cells), 6, rollupUpsert, func(i int, row []int64) {
+	// Surrogate keys are INTEGER columns where arrays are bound.
+	err := t.upsert(rollupUpsert, []string{"int", "int", "int", "int", "int", "bigint"}, len(cells), func(i int, row []any) {
 		c := &cells[i]
 		row[0], row[1], row[2], row[3], row[4], row[5] = int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount)
 	})
 	if err != nil {
 		return fmt.Errorf("update rollup: %w", err)
+	}
+	return nil
+}
+
+// addDaily adds the cells' sums to the daily rollup, in key order.
+func (t *ingestTx) addDaily(cells []DailyCell) error {
+	err := t.upsert(dailyUpsert, []string{"int", "int", "int", "int", "int", "int", "int", "bigint", "float8", "bigint"}, len(cells), func(i int, row []any) {
+		c := &cells[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Org, int64(c.Month), c.Project, c.Cluster, c.SKU, c.TagSet, int64(c.Day)
+		row[7], row[8], row[9] = int64(c.Amount), c.Quantity, c.Items
+	})
+	if err != nil {
+		return fmt.Errorf("update daily rollup: %w", err)
+	}
+	return t.pruneDaily(cells)
+}
+
+// pruneDaily deletes, among cells, those that lost items and are left with
+// none: a daily cell exists while items do, as a fresh ingest of the same
+// items would leave it.
+func (t *ingestTx) pruneDaily(cells []DailyCell) error {
+	var gone []DailyKey
+	for i := range cells {
+		if cells[i].Items < 0 {
+			gone = append(gone, cells[i].DailyKey)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	const del = "DELETE FROM daily_rollup WHERE items = 0 AND org_id = ? AND month = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND tag_set_id = ? AND day = ?"
+	var err error
+	if t.opts.Arrays {
+		cols := make([][]int32, 7)
+		for c := range cols {
+			cols[c] = make([]int32, len(gone))
+		}
+		for i, k := range gone {
+			cols[0][i], cols[1][i], cols[2][i], cols[3][i] = int32(k.Org), int32(k.Month), int32(k.Project), int32(k.Cluster)
+			cols[4][i], cols[5][i], cols[6][i] = int32(k.SKU), int32(k.TagSet), int32(k.Day)
+		}
+		err = t.bulk.Exec(t.ctx, `DELETE FROM daily_rollup d USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(o, m, p, c, s, t, d)
+			WHERE d.items = 0 AND d.org_id = k.o AND d.month = k.m AND d.project_id = k.p AND d.cluster_id = k.c AND d.sku_id = k.s AND d.tag_set_id = k.t AND d.day = k.d`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
+	} else {
+		for _, k := range gone {
+			if err = t.bulk.Exec(t.ctx, del, k.Org, int64(k.Month), k.Project, k.Cluster, k.SKU, k.TagSet, int64(k.Day)); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune daily rollup: %w", err)
 	}
 	return nil
 }
@@ -262,7 +322,7 @@ func countsUpsert(source string) string {
 
 // addCounts adds the changes of counts to invoice_item_counts, in key order.
 func (t *ingestTx) addCounts(counts []Count) error {
-	err := t.upsertInts(len(counts), 7, countsUpsert, func(i int, row []int64) {
+	err := t.upsert(countsUpsert, []string{"bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"}, len(counts), func(i int, row []any) {
 		c := &counts[i]
 		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Invoice, c.Project, c.Cluster, c.SKU, c.Items, c.NonZero, int64(c.Amount)
 	})
@@ -282,44 +342,56 @@ func (t *ingestTx) addCounts(counts []Count) error {
 	return nil
 }
 
-// upsertInts runs upsert over n rows of cols integers, which fill sets
-// row by row: one statement over unnest of one array a column where the
-// dialect binds arrays, else chunks of multi-row VALUES.
-func (t *ingestTx) upsertInts(n, cols int, upsert func(source string) string, fill func(i int, row []int64)) error {
+// upsert runs statement(source) over n rows of len(types) columns, which
+// fill sets (int64 for "int" and "bigint", float64 for "float8"): one
+// statement over unnest of one array a column where the dialect binds
+// arrays, else one multi-row VALUES statement a chunk.
+func (t *ingestTx) upsert(statement func(source string) string, types []string, n int, fill func(i int, row []any)) error {
 	if n == 0 {
 		return nil
 	}
-	row := make([]int64, cols)
+	cols := len(types)
+	row := make([]any, cols)
 	if t.opts.Arrays {
-		arrays := make([][]int64, cols)
-		for c := range arrays {
-			arrays[c] = make([]int64, n)
+		arrays := make([]any, cols)
+		casts := make([]string, cols)
+		for c, typ := range types {
+			casts[c] = "?::" + typ + "[]"
+			switch typ {
+			case "int":
+				arrays[c] = make([]int32, n)
+			case "bigint":
+				arrays[c] = make([]int64, n)
+			default:
+				arrays[c] = make([]float64, n)
+			}
 		}
 		for i := range n {
 			fill(i, row)
 			for c, v := range row {
-				arrays[c][i] = v
+				switch a := arrays[c].(type) {
+				case []int32:
+					a[i] = int32(v.(int64))
+				case []int64:
+					a[i] = v.(int64)
+				case []float64:
+					a[i] = v.(float64)
+				}
 			}
 		}
-		args := make([]any, cols)
-		for c := range arrays {
-			args[c] = arrays[c]
-		}
-		return t.bulk.Exec(t.ctx, upsert("SELECT * FROM unnest(?::bigint[]"+strings.Repeat(", ?::bigint[]", cols-1)+")"), args...)
+		return t.bulk.Exec(t.ctx, statement("SELECT * FROM unnest("+strings.Join(casts, ", ")+")"), arrays...)
 	}
-	full := upsert("VALUES " + values(chunk, cols))
+	full := statement("VALUES " + values(chunk, cols))
 	args := make([]any, 0, chunk*cols)
 	return eachChunk(n, func(start, end int) error {
 		args = args[:0]
 		for i := start; i < end; i++ {
 			fill(i, row)
-			for _, v := range row {
-				args = append(args, v)
-			}
+			args = append(args, row...)
 		}
 		query := full
 		if end-start < chunk {
-			query = upsert("VALUES " + values(end-start, cols))
+			query = statement("VALUES " + values(end-start, cols))
 		}
 		return t.bulk.Exec(t.ctx, query, args...)
 	})

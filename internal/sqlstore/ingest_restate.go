@@ -47,7 +47,7 @@ func storedOf(r *ItemRow) storedItem {
 // row returns the stored item as a resolved row, for its removal.
 func (s *storedItem) row(id costexplorer.LineItemID, org, invoice int64) ItemRow {
 	return ItemRow{
-		Item: &costexplorer.LineItem{ID: id, Date: s.day, Amount: s.cents},
+		Item: &costexplorer.LineItem{ID: id, Date: s.day, Amount: s.cents, Quantity: s.quantity},
 		Org:  org, Invoice: invoice, Project: s.project, Cluster: s.cluster, SKU: s.sku, Service: s.service,
 		TagSet: s.tagSet, Detail: s.detail,
 	}
