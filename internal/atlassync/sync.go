@@ -1,0 +1,609 @@
+package atlassync
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/importer"
+)
+
+// Store is what a sync needs of the target store.
+type Store interface {
+	costexplorer.UsageSessionStore
+	IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error)
+	Organization(ctx context.Context, id string) (*costexplorer.Organization, error)
+	SyncMarks(ctx context.Context, source string) ([]costexplorer.SyncMark, error)
+}
+
+// Config is one sync: where from, where to, and how.
+type Config struct {
+	// Client calls the source, with its credentials (see NewClient).
+	Client *client.Client
+	// Store is the target.
+	Store Store
+	// Source names the source in the store's sync marks (the client's base
+	// URL when empty).
+	Source string
+	// Orgs are the organizations to sync (with their linked
+	// organizations); empty means every organization the credential lists.
+	Orgs []string
+	// DryRun lists what a sync would bring without bringing it: no invoice
+	// is downloaded and nothing is written.
+	DryRun bool
+	// Concurrency is how many organizations are synced at a time (2 when
+	// 0). Each organization's invoices go one after the other, oldest first.
+	Concurrency int
+	// Attempts is how many times one invoice is tried when its download
+	// fails half-way (3 when 0).
+	Attempts int
+	// Now is the clock (time.Now when nil): the sync marks' time, and the
+	// date on which a status is judged derivable.
+	Now func() time.Time
+	// Requests, when set, counts the requests sent (see RequestCounter).
+	Requests *RequestCounter
+	// Progress, when set, is called after each invoice.
+	Progress func(Progress)
+	// Logger receives a line per invoice brought over (discarded when nil).
+	Logger *slog.Logger
+}
+
+// Progress is where a running sync is.
+type Progress struct {
+	Invoices, Total int // invoices done, and to do
+	Items           int // line items brought so far
+	Elapsed         time.Duration
+}
+
+// Reason says why an invoice is (or is not) brought over.
+type Reason string
+
+// The reasons.
+const (
+	ReasonNew       Reason = "new"       // never synced
+	ReasonChanged   Reason = "changed"   // its updated stamp moved since the last sync
+	ReasonPending   Reason = "pending"   // pending: restated on every run
+	ReasonUnchanged Reason = "unchanged" // closed and unchanged: skipped
+)
+
+// InvoicePlan is one invoice of the source and what the sync does with it.
+type InvoicePlan struct {
+	OrgID, InvoiceID string
+	Month            costexplorer.Month
+	Status           costexplorer.InvoiceStatus
+	Updated          time.Time
+	Reason           Reason
+	// PreviousItems is how many items the last sync brought (0: none).
+	PreviousItems int
+	// Items is how many it brought this time (0 for a dry run or a skip).
+	Items int
+}
+
+// Report is what a sync did (or, for a dry run, would do).
+type Report struct {
+	Orgs     int
+	Invoices []InvoicePlan
+	// Synced invoices were brought over; Unchanged ones skipped.
+	Synced, Unchanged int
+	// Items were written; Restated are the items they replaced.
+	Items, Restated int
+	Requests        int64
+	Duration        time.Duration
+}
+
+// Run syncs the store from the source. It returns the report of what was
+// done even on an error (every invoice it lists as synced is in the store);
+// an error of one organization does not stop the others, and the errors are
+// joined.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	s := &syncer{cfg: cfg, rep: &Report{}}
+	s.setDefaults()
+	start := time.Now()
+	var before int64
+	if cfg.Requests != nil {
+		before = cfg.Requests.Count()
+	}
+	err := s.run(ctx)
+	s.rep.Duration = time.Since(start)
+	if cfg.Requests != nil {
+		s.rep.Requests = cfg.Requests.Count() - before
+	}
+	return s.rep, err
+}
+
+type syncer struct {
+	cfg   Config
+	rep   *Report
+	marks map[string]costexplorer.SyncMark
+
+	mu    sync.Mutex // guards rep and done while units run
+	done  int
+	start time.Time
+}
+
+func (s *syncer) setDefaults() {
+	c := &s.cfg
+	if c.Source == "" {
+		c.Source = c.Client.BaseURL()
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = 3
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// unit is the invoices of one organization to bring over, oldest first,
+// read through the path of the organization listed (a paying
+// organization's credential reads its linked organizations' invoices there).
+type unit struct {
+	org      costexplorer.Organization // Name empty when not listed
+	pathOrg  string
+	invoices []*planned
+	clusters clusterIDs
+}
+
+// planned is an invoice to bring over, with what the source said of it.
+type planned struct {
+	plan *InvoicePlan
+	src  *client.Invoice
+	meta costexplorer.Invoice
+}
+
+func (s *syncer) run(ctx context.Context) error {
+	s.start = time.Now()
+	orgs, err := s.organizations(ctx)
+	if err != nil {
+		return err
+	}
+	s.rep.Orgs = len(orgs)
+	marks, err := s.cfg.Store.SyncMarks(ctx, s.cfg.Source)
+	if err != nil {
+		return fmt.Errorf("read the sync marks: %w", err)
+	}
+	s.marks = make(map[string]costexplorer.SyncMark, len(marks))
+	for _, m := range marks {
+		s.marks[m.InvoiceID] = m
+	}
+	var units []*unit
+	var links []costexplorer.Organization // linked organizations, PayingOrgID set
+	for _, o := range orgs {
+		us, ls, err := s.plan(ctx, o)
+		if err != nil {
+			return err
+		}
+		units = append(units, us...)
+		links = append(links, ls...)
+	}
+	if s.cfg.DryRun {
+		return nil
+	}
+	if err := s.runUnits(ctx, units); err != nil {
+		return err
+	}
+	return s.link(ctx, links)
+}
+
+// organizations lists the organizations to sync.
+func (s *syncer) organizations(ctx context.Context) ([]costexplorer.Organization, error) {
+	var out []costexplorer.Organization
+	if len(s.cfg.Orgs) > 0 {
+		for _, id := range s.cfg.Orgs {
+			o, err := s.cfg.Client.Organization(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("organization %s: %w", id, err)
+			}
+			out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
+		}
+		return out, nil
+	}
+	for o, err := range s.cfg.Client.AllOrganizations(ctx, client.ListOptions{ItemsPerPage: 500}) {
+		if err != nil {
+			return nil, fmt.Errorf("list the organizations: %w", err)
+		}
+		out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
+	}
+	return out, nil
+}
+
+// plan lists org's invoices and its linked organizations' and decides
+// which to bring over; for those, it reads what the list lacks (payments,
+// cluster ids).
+func (s *syncer) plan(ctx context.Context, org costexplorer.Organization) ([]*unit, []costexplorer.Organization, error) {
+	own := &unit{org: org, pathOrg: org.ID}
+	linked := map[string]*unit{}
+	var linkedOrder []string
+	parent := map[string]string{} // linked invoice id → the paying organization's invoice of that month
+	opts := client.InvoiceListOptions{SortBy: client.SortByStartDate, OrderBy: client.OrderAsc, ItemsPerPage: 500}
+	for inv, err := range s.cfg.Client.AllInvoices(ctx, org.ID, opts) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("list the invoices of %s: %w", org.ID, err)
+		}
+		s.consider(own, &inv)
+		for i := range inv.LinkedInvoices {
+			l := &inv.LinkedInvoices[i]
+			u := linked[l.OrgID]
+			if u == nil {
+				u = &unit{org: costexplorer.Organization{ID: l.OrgID, PayingOrgID: org.ID}, pathOrg: org.ID}
+				linked[l.OrgID] = u
+				linkedOrder = append(linkedOrder, l.OrgID)
+			}
+			s.consider(u, l)
+			parent[l.ID] = inv.ID
+		}
+	}
+	units := []*unit{own}
+	var links []costexplorer.Organization
+	for _, id := range linkedOrder {
+		units = append(units, linked[id])
+		links = append(links, linked[id].org)
+	}
+	if s.cfg.DryRun {
+		return units, links, nil
+	}
+	if err := s.readPayments(ctx, org.ID, units, parent); err != nil {
+		return nil, nil, err
+	}
+	clusters, err := s.clusterIDs(ctx, org.ID, units)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range units {
+		u.clusters = clusters
+	}
+	return units, links, nil
+}
+
+// consider decides whether inv is brought over and notes it in the report
+// and, if so, in u.
+func (s *syncer) consider(u *unit, inv *client.Invoice) {
+	mark, seen := s.marks[inv.ID]
+	p := &InvoicePlan{OrgID: inv.OrgID, InvoiceID: inv.ID, Month: inv.Month(), Status: inv.StatusName, Updated: inv.Updated}
+	switch {
+	case !seen:
+		p.Reason = ReasonNew
+	case inv.StatusName == client.InvoicePending:
+		p.Reason = ReasonPending
+	case !mark.SourceUpdated.Equal(inv.Updated):
+		p.Reason = ReasonChanged
+	default:
+		p.Reason = ReasonUnchanged
+	}
+	if seen {
+		p.PreviousItems = mark.Items
+	}
+	s.rep.Invoices = append(s.rep.Invoices, *p)
+	p = &s.rep.Invoices[len(s.rep.Invoices)-1]
+	if p.Reason == ReasonUnchanged {
+		s.rep.Unchanged++
+		return
+	}
+	src := *inv
+	src.LinkedInvoices = nil
+	u.invoices = append(u.invoices, &planned{plan: p, src: &src, meta: metadata(&src)})
+}
+
+// metadata is what the store records of an invoice beyond its items, as
+// far as the list tells it (payments and refunds come from the invoice
+// itself, see readPayments).
+func metadata(inv *client.Invoice) costexplorer.Invoice {
+	return costexplorer.Invoice{
+		ID: inv.ID, OrgID: inv.OrgID, Month: inv.Month(), Created: inv.Created, Updated: inv.Updated,
+		SalesTax: inv.SalesTax, StartingBalance: inv.StartingBalance,
+	}
+}
+
+// needsPayments reports whether the list's view of inv suggests payments or
+// refunds, which only the invoice itself lists: money paid, or a status
+// that payments decide. A pending, closed, issued or free invoice with
+// nothing paid has none, which saves reading the invoice (all its items, as
+// JSON) on every run.
+func needsPayments(inv *client.Invoice) bool {
+	switch inv.StatusName {
+	case client.InvoicePending, client.InvoiceClosed, client.InvoiceInvoiced, client.InvoiceFree:
+		return inv.AmountPaid != 0
+	}
+	return true
+}
+
+// readPayments reads the payments and refunds of the planned invoices that
+// have some, one invoice document per month: the paying organization's
+// carries its linked organizations' invoices of that month.
+func (s *syncer) readPayments(ctx context.Context, orgID string, units []*unit, parent map[string]string) error {
+	want := map[string][]*planned{} // document id → the planned invoices it informs
+	var order []string
+	for _, u := range units {
+		for _, p := range u.invoices {
+			if !needsPayments(p.src) {
+				continue
+			}
+			doc := cmp.Or(parent[p.src.ID], p.src.ID)
+			if want[doc] == nil {
+				order = append(order, doc)
+			}
+			want[doc] = append(want[doc], p)
+		}
+	}
+	for _, doc := range order {
+		full, err := s.cfg.Client.StreamInvoice(ctx, orgID, doc, nil)
+		if err != nil {
+			return fmt.Errorf("invoice %s: %w", doc, err)
+		}
+		byID := map[string]*client.Invoice{full.ID: full}
+		for i := range full.LinkedInvoices {
+			byID[full.LinkedInvoices[i].ID] = &full.LinkedInvoices[i]
+		}
+		for _, p := range want[doc] {
+			if inv := byID[p.src.ID]; inv != nil {
+				p.meta.Payments, p.meta.Refunds = payments(inv)
+			}
+		}
+	}
+	return nil
+}
+
+// payments converts the payments and refunds of an invoice.
+func payments(inv *client.Invoice) ([]costexplorer.Payment, []costexplorer.Refund) {
+	var ps []costexplorer.Payment
+	for _, p := range inv.Payments {
+		ps = append(ps, costexplorer.Payment{
+			ID: p.ID, Created: p.Created, Updated: p.Updated, Status: costexplorer.PaymentStatus(p.StatusName),
+			Currency: p.Currency, UnitPrice: p.UnitPrice, Subtotal: p.Subtotal, SalesTax: p.SalesTax,
+			AmountBilled: p.AmountBilled, AmountPaid: p.AmountPaid,
+		})
+	}
+	var rs []costexplorer.Refund
+	for _, r := range inv.Refunds {
+		rs = append(rs, costexplorer.Refund{PaymentID: r.PaymentID, Amount: r.Amount, Created: r.Created, Reason: r.Reason})
+	}
+	return ps, rs
+}
+
+// recordedStatus is the status to record for an invoice the source reports
+// as src: none when the store, deriving it on date now from the amounts and
+// payments it will hold, finds the same (then it moves on with time, as the
+// source's does: CLOSED, then INVOICED, then PAID); the source's otherwise.
+func recordedStatus(src *client.Invoice, meta *costexplorer.Invoice, now time.Time) costexplorer.InvoiceStatus {
+	derived := *meta
+	derived.Amounts = costexplorer.InvoiceAmounts{Charges: src.Subtotal, Credits: src.Credits}
+	if derived.StatusAt(now) == src.StatusName {
+		return ""
+	}
+	return src.StatusName
+}
+
+// runUnits brings the units over, Concurrency at a time.
+func (s *syncer) runUnits(ctx context.Context, units []*unit) error {
+	total := 0
+	for _, u := range units {
+		total += len(u.invoices)
+	}
+	var (
+		errs []error
+		emu  sync.Mutex
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(s.cfg.Concurrency, max(len(units), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(units) {
+					return
+				}
+				if err := s.runUnit(ctx, units[i], total); err != nil {
+					emu.Lock()
+					errs = append(errs, err)
+					emu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runUnit brings one organization's invoices over, oldest first, and stops
+// at the first that fails.
+func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
+	for _, p := range u.invoices {
+		p.meta.RecordedStatus = recordedStatus(p.src, &p.meta, s.cfg.Now())
+		var err error
+		for attempt := 0; attempt < s.cfg.Attempts; attempt++ {
+			if attempt > 0 {
+				if err := sleep(ctx, time.Duration(attempt)*500*time.Millisecond); err != nil {
+					return err
+				}
+			}
+			if err = s.invoice(ctx, u, p); err == nil || !retryable(ctx, err) {
+				break
+			}
+			s.cfg.Logger.Warn("sync: invoice failed, trying again", "invoice", p.src.ID, "attempt", attempt+1, "err", err)
+		}
+		if err != nil {
+			return fmt.Errorf("invoice %s of %s (%s): %w", p.src.ID, p.src.OrgID, p.plan.Month, err)
+		}
+		s.mu.Lock()
+		s.rep.Synced++
+		s.rep.Items += p.plan.Items
+		s.rep.Restated += p.plan.PreviousItems
+		s.done++
+		prog := Progress{Invoices: s.done, Total: total, Items: s.rep.Items, Elapsed: time.Since(s.start)}
+		s.mu.Unlock()
+		s.cfg.Logger.Info("sync: invoice", "invoice", p.src.ID, "org", p.src.OrgID, "month", p.plan.Month.String(),
+			"reason", string(p.plan.Reason), "items", p.plan.Items, "before", p.plan.PreviousItems)
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(prog)
+		}
+	}
+	return nil
+}
+
+// errAbandoned ends a download whose import stopped.
+var errAbandoned = errors.New("import stopped")
+
+// invoice brings one invoice over in one transaction: its old items out,
+// the CSV's in, its metadata and its sync mark.
+func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sess, err := s.cfg.Store.BeginUsage(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Rollback()
+	first := &costexplorer.UsageBatch{ReplaceInvoices: []string{p.src.ID}}
+	if u.org.Name != "" {
+		first.Organizations = []costexplorer.Organization{{ID: u.org.ID, Name: u.org.Name}}
+	}
+	if err := sess.Add(ctx, first); err != nil {
+		return err
+	}
+
+	pr, pw := io.Pipe()
+	var dlErr error
+	downloaded := make(chan struct{})
+	go func() {
+		defer close(downloaded)
+		_, dlErr = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, pw)
+		pw.CloseWithError(cmp.Or(dlErr, io.EOF))
+	}()
+	sum, err := importer.ImportInto(ctx, sess, p.src.ID+".csv", pr, importer.Options{
+		ClusterID: u.clusters.lookup,
+		ItemID:    itemIDs(p.src.ID),
+	})
+	pr.CloseWithError(errAbandoned)
+	if err != nil {
+		cancel() // stop the download
+	}
+	<-downloaded
+	switch {
+	case dlErr != nil && !errors.Is(dlErr, errAbandoned):
+		return fmt.Errorf("download the CSV: %w", dlErr)
+	case err != nil:
+		return err
+	}
+	if sum.Rows == 0 && u.org.Name == "" {
+		// An invoice without items of an organization the store may not
+		// know: it needs a name from somewhere before it can be stored.
+		if _, err := s.cfg.Store.Organization(ctx, u.org.ID); err != nil {
+			s.cfg.Logger.Warn("sync: skip an empty invoice of an organization without a name", "invoice", p.src.ID, "org", u.org.ID)
+			return nil
+		}
+	}
+	last := &costexplorer.UsageBatch{
+		Invoices: []costexplorer.Invoice{p.meta},
+		Synced: []costexplorer.SyncMark{{
+			Source: s.cfg.Source, InvoiceID: p.src.ID, SourceUpdated: p.src.Updated, Items: sum.Rows, SyncedAt: s.cfg.Now(),
+		}},
+	}
+	if err := sess.Add(ctx, last); err != nil {
+		return err
+	}
+	if _, err := sess.Commit(ctx); err != nil {
+		return err
+	}
+	p.plan.Items = sum.Rows
+	return nil
+}
+
+// itemIDs gives the items of invoice id ids that grow with their row: the
+// invoice's hash, then the row number, big-endian. Ids are unique across
+// invoices, and a store that orders an invoice's items by id keeps the
+// source's order (which is its own).
+func itemIDs(invoiceID string) func(int) costexplorer.LineItemID {
+	h := sha256.Sum256([]byte("atlas-sync\x00" + invoiceID))
+	return func(row int) costexplorer.LineItemID {
+		var id costexplorer.LineItemID
+		copy(id[:8], h[:8])
+		binary.BigEndian.PutUint64(id[8:], uint64(row))
+		return id
+	}
+}
+
+// link records which organizations the paying ones pay for, once their
+// invoices (and so the organizations, named by their rows) are stored.
+func (s *syncer) link(ctx context.Context, links []costexplorer.Organization) error {
+	var b costexplorer.UsageBatch
+	for _, l := range links {
+		o, err := s.cfg.Store.Organization(ctx, l.ID)
+		if err != nil {
+			if costexplorer.ErrorCode(err) == costexplorer.ErrNotFound {
+				continue // no items yet: nothing to pay for
+			}
+			return err
+		}
+		if o.PayingOrgID != l.PayingOrgID {
+			b.Organizations = append(b.Organizations, costexplorer.Organization{ID: o.ID, Name: o.Name, PayingOrgID: l.PayingOrgID})
+		}
+	}
+	if len(b.Organizations) == 0 {
+		return nil
+	}
+	if _, err := s.cfg.Store.IngestUsage(ctx, &b); err != nil {
+		return fmt.Errorf("link the organizations: %w", err)
+	}
+	return nil
+}
+
+// retryable reports whether an invoice that failed with err may succeed if
+// tried again: the source failed or the connection did, not the request.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var ae *client.APIError
+	var ne net.Error
+	var de *costexplorer.Error
+	var ie *importer.ImportError
+	switch {
+	case errors.As(err, &ae):
+		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
+	case errors.As(err, &ie), errors.As(err, &de):
+		return false // the data or the request is at fault: it would fail again
+	case errors.As(err, &ne), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return true
+	}
+	return false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sortPlans orders a report's invoices by organization then month.
+func sortPlans(ps []InvoicePlan) {
+	slices.SortStableFunc(ps, func(a, b InvoicePlan) int {
+		return cmp.Or(cmp.Compare(a.OrgID, b.OrgID), cmp.Compare(a.Month, b.Month))
+	})
+}
