@@ -3,8 +3,6 @@ package atlassync
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +46,12 @@ type Config struct {
 	// Concurrency is how many organizations are synced at a time (2 when
 	// 0). Each organization's invoices go one after the other, oldest first.
 	Concurrency int
+	// ExactOrder numbers line items as the source's line-item search
+	// orders them, at the cost of reading that search (one request per 500
+	// items, and a key per item of an invoice in memory), so that searches
+	// break ties of a day as the source does (see order.go). Without it
+	// every other answer is the source's already.
+	ExactOrder bool
 	// Attempts is how many times one invoice is tried when its download
 	// fails half-way (3 when 0).
 	Attempts int
@@ -470,6 +474,14 @@ var errAbandoned = errors.New("import stopped")
 func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ids := rowIDs(p.src.ID)
+	if s.cfg.ExactOrder {
+		r, err := s.sourceOrder(ctx, u, p.src)
+		if err != nil {
+			return err
+		}
+		ids = r.id
+	}
 	sess, err := s.cfg.Store.BeginUsage(ctx)
 	if err != nil {
 		return err
@@ -491,10 +503,7 @@ func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
 		_, dlErr = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, pw)
 		pw.CloseWithError(cmp.Or(dlErr, io.EOF))
 	}()
-	sum, err := importer.ImportInto(ctx, sess, p.src.ID+".csv", pr, importer.Options{
-		ClusterID: u.clusters.lookup,
-		ItemID:    itemIDs(p.src.ID),
-	})
+	sum, err := importer.ImportInto(ctx, sess, p.src.ID+".csv", pr, importer.Options{ClusterID: u.clusters.lookup, ItemID: ids})
 	pr.CloseWithError(errAbandoned)
 	if err != nil {
 		cancel() // stop the download
@@ -528,20 +537,6 @@ func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
 	}
 	p.plan.Items = sum.Rows
 	return nil
-}
-
-// itemIDs gives the items of invoice id ids that grow with their row: the
-// invoice's hash, then the row number, big-endian. Ids are unique across
-// invoices, and a store that orders an invoice's items by id keeps the
-// source's order (which is its own).
-func itemIDs(invoiceID string) func(int) costexplorer.LineItemID {
-	h := sha256.Sum256([]byte("atlas-sync\x00" + invoiceID))
-	return func(row int) costexplorer.LineItemID {
-		var id costexplorer.LineItemID
-		copy(id[:8], h[:8])
-		binary.BigEndian.PutUint64(id[8:], uint64(row))
-		return id
-	}
 }
 
 // link records which organizations the paying ones pay for, once their
