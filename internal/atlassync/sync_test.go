@@ -3,10 +3,12 @@ package atlassync_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
 	"github.com/costexplorer/costexplorer/internal/atlassync"
+	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
@@ -96,4 +98,64 @@ func TestFirstSyncAnswersAsTheSource(t *testing.T) {
 	}
 	t.Logf("second sync: %d invoices, %d items, %d requests", again.Synced, again.Items, again.Requests)
 	p.same(t, 2, 10)
+}
+
+// advance moves the source's demo data and clock to day.
+func (p *pair) advance(t *testing.T, day time.Time) demo.AdvanceResult {
+	t.Helper()
+	cfg := servertest.Demo
+	cfg.Anchor, cfg.Now = servertest.T0, day
+	res, err := demo.Advance(context.Background(), p.src.DB, cfg)
+	if err != nil {
+		t.Fatalf("advance the source to %s: %v", day.Format(time.DateOnly), err)
+	}
+	p.src.Clock.Advance(day.Sub(p.src.Clock.Now()))
+	return res
+}
+
+// TestSyncFollowsTheSourceAcrossDaysAndMonths: the source moves on a day
+// (a new day on the pending invoice, its provisional days restated), then
+// across the month's end (the pending invoice closes, restated one last
+// time, a new one opens); each sync brings the target back to the source's
+// answers, bringing only what changed.
+func TestSyncFollowsTheSourceAcrossDaysAndMonths(t *testing.T) {
+	p := newPair(t)
+	counter := &atlassync.RequestCounter{}
+	c := p.digest(t, counter)
+	first := p.sync(t, c, counter)
+
+	p.advance(t, servertest.T0.AddDate(0, 0, 1))
+	day := p.sync(t, c, counter)
+	reasons := countReasons(day)
+	// Only the pending invoices are brought: the paying organization's and
+	// its linked ones'; every closed invoice is skipped.
+	if reasons[atlassync.ReasonPending] != day.Synced || day.Synced == 0 || day.Unchanged != first.Synced-day.Synced {
+		t.Errorf("a day later: %v, %d synced, %d unchanged of %d", reasons, day.Synced, day.Unchanged, first.Synced)
+	}
+	if day.Restated == 0 || day.Items <= day.Restated {
+		t.Errorf("a day later: %d items replacing %d: want the pending invoices grown", day.Items, day.Restated)
+	}
+	t.Logf("a day later: %d invoices, %d items (replacing %d), %d requests", day.Synced, day.Items, day.Restated, day.Requests)
+	p.same(t, 3, 50)
+
+	// Across the month's end: June's invoices close (restated once more:
+	// their last days were provisional) and July's open.
+	p.advance(t, time.Date(2025, 7, 2, 12, 0, 0, 0, time.UTC))
+	month := p.sync(t, c, counter)
+	reasons = countReasons(month)
+	if reasons[atlassync.ReasonNew] == 0 || reasons[atlassync.ReasonChanged] == 0 {
+		t.Errorf("across the month's end: %v, want new (July) and changed (June, closed) invoices", reasons)
+	}
+	t.Logf("across the month's end: %v, %d items, %d requests", reasons, month.Items, month.Requests)
+	p.same(t, 4, 50)
+}
+
+// countReasons counts the invoices of a report by reason, those synced
+// only (and the unchanged ones).
+func countReasons(rep *atlassync.Report) map[atlassync.Reason]int {
+	n := map[atlassync.Reason]int{}
+	for _, inv := range rep.Invoices {
+		n[inv.Reason]++
+	}
+	return n
 }

@@ -94,6 +94,9 @@ func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
 	if err := t.addInvoices(t.delta.Invoices(), nil); err != nil {
 		return res, err
 	}
+	if err := t.stampInvoices(); err != nil {
+		return res, err
+	}
 	var err error
 	res.DataVersion, err = t.finish(t.totals, t.restate.removed)
 	return res, err
