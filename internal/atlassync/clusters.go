@@ -3,7 +3,6 @@ package atlassync
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/costexplorer/costexplorer"
@@ -44,18 +43,21 @@ func (s *syncer) clusterIDs(ctx context.Context, orgID string, units []*unit) (c
 	first = max(first, last-costexplorer.DefaultHistoryMonths+1)
 	c := s.cfg.Client
 	req := client.QueryRequest{Start: first, End: last + 1}
-	tok, err := c.CreateQuery(ctx, orgID, req)
 	var u *client.Usage
-	if err == nil {
-		u, err = c.WaitForUsage(ctx, orgID, tok)
-	}
+	err := s.retry(ctx, "cost explorer of "+orgID, func() error {
+		tok, err := c.CreateQuery(ctx, orgID, req)
+		if err == nil {
+			u, err = c.WaitForUsage(ctx, orgID, tok)
+		}
+		return err
+	})
 	var ae *client.APIError
 	if errors.As(err, &ae) && ae.StatusCode != http.StatusUnauthorized && ae.StatusCode < 500 {
 		s.cfg.Logger.Warn("sync: the cost explorer does not name the clusters: their ids are derived", "org", orgID, "err", err)
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cost explorer of %s: %w", orgID, err)
+		return nil, err
 	}
 	m := clusterIDs{}
 	for _, r := range u.Rows {

@@ -214,21 +214,29 @@ func (s *syncer) organizations(ctx context.Context) ([]costexplorer.Organization
 	var out []costexplorer.Organization
 	if len(s.cfg.Orgs) > 0 {
 		for _, id := range s.cfg.Orgs {
-			o, err := s.cfg.Client.Organization(ctx, id)
+			var o *client.Organization
+			err := s.retry(ctx, "organization "+id, func() (err error) {
+				o, err = s.cfg.Client.Organization(ctx, id)
+				return err
+			})
 			if err != nil {
-				return nil, fmt.Errorf("organization %s: %w", id, err)
+				return nil, err
 			}
 			out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
 		}
 		return out, nil
 	}
-	for o, err := range s.cfg.Client.AllOrganizations(ctx, client.ListOptions{ItemsPerPage: 500}) {
-		if err != nil {
-			return nil, fmt.Errorf("list the organizations: %w", err)
+	err := s.retry(ctx, "list the organizations", func() error {
+		out = out[:0]
+		for o, err := range s.cfg.Client.AllOrganizations(ctx, client.ListOptions{ItemsPerPage: 500}) {
+			if err != nil {
+				return err
+			}
+			out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
 		}
-		out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // plan lists org's invoices and its linked organizations' and decides
@@ -240,10 +248,21 @@ func (s *syncer) plan(ctx context.Context, org costexplorer.Organization) ([]*un
 	var linkedOrder []string
 	parent := map[string]string{} // linked invoice id → the paying organization's invoice of that month
 	opts := client.InvoiceListOptions{SortBy: client.SortByStartDate, OrderBy: client.OrderAsc, ItemsPerPage: 500}
-	for inv, err := range s.cfg.Client.AllInvoices(ctx, org.ID, opts) {
-		if err != nil {
-			return nil, nil, fmt.Errorf("list the invoices of %s: %w", org.ID, err)
+	var listed []client.Invoice
+	err := s.retry(ctx, "list the invoices of "+org.ID, func() error {
+		listed = listed[:0]
+		for inv, err := range s.cfg.Client.AllInvoices(ctx, org.ID, opts) {
+			if err != nil {
+				return err
+			}
+			listed = append(listed, inv)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, inv := range listed {
 		s.consider(own, &inv)
 		for i := range inv.LinkedInvoices {
 			l := &inv.LinkedInvoices[i]
@@ -350,9 +369,13 @@ func (s *syncer) readPayments(ctx context.Context, orgID string, units []*unit, 
 		}
 	}
 	for _, doc := range order {
-		full, err := s.cfg.Client.StreamInvoice(ctx, orgID, doc, nil)
+		var full *client.Invoice
+		err := s.retry(ctx, "invoice "+doc, func() (err error) {
+			full, err = s.cfg.Client.StreamInvoice(ctx, orgID, doc, nil)
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("invoice %s: %w", doc, err)
+			return err
 		}
 		byID := map[string]*client.Invoice{full.ID: full}
 		for i := range full.LinkedInvoices {
@@ -435,20 +458,9 @@ func (s *syncer) runUnits(ctx context.Context, units []*unit) error {
 func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
 	for _, p := range u.invoices {
 		p.meta.RecordedStatus = recordedStatus(p.src, &p.meta, s.cfg.Now())
-		var err error
-		for attempt := 0; attempt < s.cfg.Attempts; attempt++ {
-			if attempt > 0 {
-				if err := sleep(ctx, time.Duration(attempt)*500*time.Millisecond); err != nil {
-					return err
-				}
-			}
-			if err = s.invoice(ctx, u, p); err == nil || !retryable(ctx, err) {
-				break
-			}
-			s.cfg.Logger.Warn("sync: invoice failed, trying again", "invoice", p.src.ID, "attempt", attempt+1, "err", err)
-		}
-		if err != nil {
-			return fmt.Errorf("invoice %s of %s (%s): %w", p.src.ID, p.src.OrgID, p.plan.Month, err)
+		what := fmt.Sprintf("invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
+		if err := s.retry(ctx, what, func() error { return s.invoice(ctx, u, p) }); err != nil {
+			return err
 		}
 		s.mu.Lock()
 		s.rep.Synced++
@@ -462,6 +474,28 @@ func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
 		if s.cfg.Progress != nil {
 			s.cfg.Progress(prog)
 		}
+	}
+	return nil
+}
+
+// retry calls fn up to Attempts times while it fails in a way that may
+// pass (a body cut short, a source that keeps failing past the client's own
+// retries), waiting a little longer each time.
+func (s *syncer) retry(ctx context.Context, what string, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < s.cfg.Attempts; attempt++ {
+		if attempt > 0 {
+			s.cfg.Logger.Warn("sync: trying again", "what", what, "attempt", attempt+1, "err", err)
+			if err := sleep(ctx, time.Duration(attempt)*250*time.Millisecond); err != nil {
+				return err
+			}
+		}
+		if err = fn(); err == nil || !retryable(ctx, err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
