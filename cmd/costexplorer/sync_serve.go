@@ -87,10 +87,15 @@ func (s *serveSync) connection(m *Main) (*connection, error) {
 }
 
 // startSync starts the scheduled sync when --sync-source is set (nil
-// otherwise): into the server's store, with the server's metrics.
-func (m *Main) startSync(ctx context.Context, cfg *serveSync, srv *server.Server, log *slog.Logger) (*atlassync.Scheduler, error) {
+// otherwise): into the store itself (the server's engine sees the changes
+// as it sees another replica's), with the server's metrics.
+func (m *Main) startSync(ctx context.Context, cfg *serveSync, srv *server.Server, store costexplorer.Store, log *slog.Logger) (*atlassync.Scheduler, error) {
 	if cfg.Source == "" {
 		return nil, nil
+	}
+	target, ok := store.(atlassync.Store)
+	if !ok {
+		return nil, fmt.Errorf("--sync-source: the store cannot take a sync (no ingest sessions)")
 	}
 	conn, err := cfg.connection(m)
 	if err != nil {
@@ -102,8 +107,8 @@ func (m *Main) startSync(ctx context.Context, cfg *serveSync, srv *server.Server
 		return nil, fmt.Errorf("--sync-source: %w", err)
 	}
 	sched := &atlassync.Scheduler{
-		Config: atlassync.Config{Client: c, Store: srv.Store, Orgs: cfg.Orgs, Now: m.Now, Requests: counter, Logger: log},
-		Leases: srv.Store,
+		Config: atlassync.Config{Client: c, Store: target, Orgs: cfg.Orgs, Now: m.Now, Requests: counter, Logger: log},
+		Leases: store,
 		Holder: srv.Runner.Owner(),
 		Every:  cfg.Every,
 		Observe: func(rep *atlassync.Report, err error) {
@@ -114,5 +119,3 @@ func (m *Main) startSync(ctx context.Context, cfg *serveSync, srv *server.Server
 	log.Info("sync scheduled", "source", cfg.Source, "every", cfg.Every)
 	return sched, nil
 }
-
-var _ costexplorer.SyncStore = costexplorer.Store(nil)
