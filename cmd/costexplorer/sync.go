@@ -104,13 +104,14 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 
 // syncClientOptions are the client settings of a sync: every request
 // counted, GETs retried after 5xx answers and network faults, 429s after
-// Retry-After, and requests paced at Atlas's refill rate (100 a minute) once
-// the source says its limit is nearly spent.
+// Retry-After (patiently: a sync would rather wait than fail), and requests
+// paced at Atlas's refill rate (100 a minute) once the source says its
+// limit is nearly spent.
 func syncClientOptions(counter *atlassync.RequestCounter) []client.Option {
 	return []client.Option{
 		client.WithHTTPClient(&http.Client{Transport: counter}),
 		client.WithServerErrorRetries(5),
-		client.WithRateLimitRetries(5),
+		client.WithRateLimitRetries(30),
 		client.WithRateLimitPacing(600*time.Millisecond, 2),
 	}
 }

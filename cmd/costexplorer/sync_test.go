@@ -2,14 +2,20 @@ package main
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/server"
 	"github.com/costexplorer/costexplorer/internal/servertest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
@@ -131,4 +137,105 @@ func TestSyncExitStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncKilledAtRandomPoints SIGKILLs `costexplorer sync` at random points
+// of a first sync (listing, downloading, ingesting, committing), several
+// times over, each run going on from what the last left: after each kill
+// `admin verify` is clean; a last run completes, and the target then holds
+// exactly the source's data (for SQLite: answers every invoice and query
+// request as the source does). The kill points are drawn from a seed that
+// the log shows.
+func TestSyncKilledAtRandomPoints(t *testing.T) {
+	bin := buildBinary(t)
+	cfg := servertest.Demo
+	cfg.LineItems = 40_000
+	// The source's rate limit is off: the test makes a dozen syncs in a
+	// row, which real Atlas would spread over hours (TestSyncRateLimited
+	// syncs under it).
+	src := servertest.New(t, servertest.Options{Demo: &cfg, Config: func(c *server.Config) { c.RateLimit.Capacity = -1 }})
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(src.PrivateKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// What the credential reaches: the paying organization and its linked
+	// ones (the demo has organizations of its own besides).
+	reach := map[string]bool{src.Org: true}
+	for _, o := range src.Layout.Linked {
+		reach[o.ID] = true
+	}
+	var want costexplorer.UsageStats
+	err := src.DB.ScanLineItems(context.Background(), func(li *costexplorer.LineItem) error {
+		if reach[li.OrgID] {
+			want.LineItems++
+			want.Total += li.Amount
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncArgs := []string{"sync", "--source", src.URL, "--public-key", src.PublicKey, "--private-key-file", keyFile, "--exact-order"}
+	// How long a whole first sync takes here: the kills fall within it.
+	ref := t.TempDir()
+	start := time.Now()
+	if code, out, errOut := runBinIn(t, ref, bin, append(syncArgs, "--data-dir", ref)...); code != 0 {
+		t.Fatalf("reference sync: exit %d\n%s%s", code, out, errOut)
+	}
+	whole := time.Since(start)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	t.Logf("seed %d; a whole first sync takes %s", seed, whole.Round(time.Millisecond))
+	for _, kind := range crashStoreKinds() {
+		t.Run(kind, func(t *testing.T) {
+			cs := newCrashStore(t, kind)
+			args := cs.args(syncArgs...)
+			killed := 0
+			for i := range 5 {
+				p := startProcIn(t, cs.dir, bin, args...)
+				// The first kill falls early in the first sync; the
+				// others anywhere in a run (a later run, which goes on
+				// from what the others committed, is shorter).
+				at := time.Duration(rng.Int64N(int64(whole) / int64(2-min(i, 1))))
+				select {
+				case <-p.done:
+				case <-time.After(at):
+					p.signal(t, syscall.SIGKILL)
+					<-p.done
+					killed++
+				}
+				cs.verify(t, bin)
+			}
+			code, out, errOut := runBinIn(t, cs.dir, bin, args...)
+			if code != 0 {
+				t.Fatalf("the last sync: exit %d\n%s%s", code, out, errOut)
+			}
+			t.Logf("%d runs killed; then %s", killed, strings.TrimSpace(out))
+			cs.verify(t, bin)
+			if got := cs.stats(t); got.LineItems != want.LineItems || got.Total != want.Total {
+				t.Fatalf("target holds %d items, %s; the source %d, %s", got.LineItems, got.Total, want.LineItems, want.Total)
+			}
+			if kind == "SQLite" {
+				sameAsSource(t, src, cs.dir, 20)
+			}
+		})
+	}
+}
+
+// TestSyncUnderRateLimit syncs from a source whose rate limit is small (8
+// requests, then 10 a second): the sync paces its requests once
+// RateLimit-Remaining runs low (and would wait out a 429: see
+// atlassync's TestSyncWaitsOutRateLimits) and completes exactly.
+func TestSyncUnderRateLimit(t *testing.T) {
+	// A running clock: the bucket refills with time.
+	src := servertest.New(t, servertest.Options{Clock: servertest.NewRunningClock(servertest.T0), Config: func(c *server.Config) {
+		c.RateLimit = httpapi.RateLimit{Capacity: 8, Refill: 10, Period: time.Second}
+	}})
+	dir := t.TempDir()
+	r := runCLI(t, syncEnv(src, dir), "", "sync", "--exact-order").wantCode(t, 0)
+	rec := httptest.NewRecorder()
+	src.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	limited, _ := servertest.MetricValue(t, rec.Body.String(), "costexplorer_http_rate_limited_total")
+	t.Logf("%v answers 429; %s", limited, strings.TrimSpace(r.stdout))
+	sameAsSource(t, src, dir, 10)
 }

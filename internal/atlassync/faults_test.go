@@ -9,12 +9,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
 	"github.com/costexplorer/costexplorer/internal/atlassync"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/server"
 	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
@@ -212,3 +215,36 @@ func verifyClean(t *testing.T, s interface {
 		t.Fatalf("verify: %v %v", err, problems)
 	}
 }
+
+// TestSyncWaitsOutRateLimits: a client that does not pace meets the
+// source's rate limit (8 requests, then 10 a second) and waits out each 429
+// as Retry-After says; the sync completes exactly.
+func TestSyncWaitsOutRateLimits(t *testing.T) {
+	src := servertest.New(t, servertest.Options{Clock: servertest.NewRunningClock(servertest.T0), Config: func(c *server.Config) {
+		c.RateLimit = httpapi.RateLimit{Capacity: 8, Refill: 10, Period: time.Second}
+	}})
+	p := &pair{src: src, dst: servertest.New(t, servertest.Options{NoDemo: true, Clock: src.Clock})}
+	var limited atomic.Int64
+	counter := &atlassync.RequestCounter{Next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+			limited.Add(1)
+		}
+		return resp, err
+	})}
+	c, err := client.New(src.URL, client.WithDigest(src.PublicKey, src.PrivateKey),
+		client.WithHTTPClient(httpClient(counter)), client.WithRateLimitRetries(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := p.sync(t, c, counter)
+	if limited.Load() == 0 {
+		t.Fatal("no 429: the test proves nothing")
+	}
+	t.Logf("%d answers 429 of %d requests", limited.Load(), rep.Requests)
+	p.same(t, 6, 10)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

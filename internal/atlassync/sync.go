@@ -9,7 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,6 +53,9 @@ type Config struct {
 	// break ties of a day as the source does (see order.go). Without it
 	// every other answer is the source's already.
 	ExactOrder bool
+	// TempDir holds the invoices downloaded before they are imported (the
+	// system's temporary directory when empty).
+	TempDir string
 	// Attempts is how many times one invoice is tried when its download
 	// fails half-way (3 when 0).
 	Attempts int
@@ -454,14 +458,39 @@ func (s *syncer) runUnits(ctx context.Context, units []*unit) error {
 }
 
 // runUnit brings one organization's invoices over, oldest first, and stops
-// at the first that fails.
+// at the first that fails. It downloads them all first, to learn the order
+// of their projects and clusters (see dims.go).
 func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
-	for _, p := range u.invoices {
-		p.meta.RecordedStatus = recordedStatus(p.src, &p.meta, s.cfg.Now())
-		what := fmt.Sprintf("invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
-		if err := s.retry(ctx, what, func() error { return s.invoice(ctx, u, p) }); err != nil {
+	if len(u.invoices) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp(s.cfg.TempDir, "costexplorer-sync-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	d := newDimOrder()
+	files := make([]string, len(u.invoices))
+	for i, p := range u.invoices {
+		files[i] = filepath.Join(dir, p.src.ID+".csv")
+		what := fmt.Sprintf("download invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
+		if err := s.retry(ctx, what, func() error { return s.download(ctx, u, p, files[i]) }); err != nil {
 			return err
 		}
+		if err := d.read(files[i]); err != nil {
+			return fmt.Errorf("invoice %s: %w", p.src.ID, err)
+		}
+	}
+	if err := s.createDims(ctx, u, d); err != nil {
+		return err
+	}
+	for i, p := range u.invoices {
+		p.meta.RecordedStatus = recordedStatus(p.src, &p.meta, s.cfg.Now())
+		what := fmt.Sprintf("invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
+		if err := s.retry(ctx, what, func() error { return s.invoice(ctx, u, p, files[i]) }); err != nil {
+			return err
+		}
+		_ = os.Remove(files[i])
 		s.mu.Lock()
 		s.rep.Synced++
 		s.rep.Items += p.plan.Items
@@ -476,6 +505,16 @@ func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
 		}
 	}
 	return nil
+}
+
+// download writes the invoice's CSV to path.
+func (s *syncer) download(ctx context.Context, u *unit, p *planned, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, f)
+	return errors.Join(err, f.Close())
 }
 
 // retry calls fn up to Attempts times while it fails in a way that may
@@ -500,14 +539,10 @@ func (s *syncer) retry(ctx context.Context, what string, fn func() error) error 
 	return nil
 }
 
-// errAbandoned ends a download whose import stopped.
-var errAbandoned = errors.New("import stopped")
-
 // invoice brings one invoice over in one transaction: its old items out,
-// the CSV's in, its metadata and its sync mark.
-func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// the items of its CSV (downloaded to path) in, its metadata and its sync
+// mark.
+func (s *syncer) invoice(ctx context.Context, u *unit, p *planned, path string) error {
 	ids := rowIDs(p.src.ID)
 	if s.cfg.ExactOrder {
 		r, err := s.sourceOrder(ctx, u, p.src)
@@ -516,6 +551,11 @@ func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
 		}
 		ids = r.id
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	sess, err := s.cfg.Store.BeginUsage(ctx)
 	if err != nil {
 		return err
@@ -528,34 +568,9 @@ func (s *syncer) invoice(ctx context.Context, u *unit, p *planned) error {
 	if err := sess.Add(ctx, first); err != nil {
 		return err
 	}
-
-	pr, pw := io.Pipe()
-	var dlErr error
-	downloaded := make(chan struct{})
-	go func() {
-		defer close(downloaded)
-		_, dlErr = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, pw)
-		pw.CloseWithError(cmp.Or(dlErr, io.EOF))
-	}()
-	sum, err := importer.ImportInto(ctx, sess, p.src.ID+".csv", pr, importer.Options{ClusterID: u.clusters.lookup, ItemID: ids})
-	pr.CloseWithError(errAbandoned)
+	sum, err := importer.ImportInto(ctx, sess, p.src.ID+".csv", f, importer.Options{ClusterID: u.clusters.lookup, ItemID: ids})
 	if err != nil {
-		cancel() // stop the download
-	}
-	<-downloaded
-	switch {
-	case dlErr != nil && !errors.Is(dlErr, errAbandoned):
-		return fmt.Errorf("download the CSV: %w", dlErr)
-	case err != nil:
 		return err
-	}
-	if sum.Rows == 0 && u.org.Name == "" {
-		// An invoice without items of an organization the store may not
-		// know: it needs a name from somewhere before it can be stored.
-		if _, err := s.cfg.Store.Organization(ctx, u.org.ID); err != nil {
-			s.cfg.Logger.Warn("sync: skip an empty invoice of an organization without a name", "invoice", p.src.ID, "org", u.org.ID)
-			return nil
-		}
 	}
 	last := &costexplorer.UsageBatch{
 		Invoices: []costexplorer.Invoice{p.meta},
@@ -628,11 +643,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// sortPlans orders a report's invoices by organization then month.
-func sortPlans(ps []InvoicePlan) {
-	slices.SortStableFunc(ps, func(a, b InvoicePlan) int {
-		return cmp.Or(cmp.Compare(a.OrgID, b.OrgID), cmp.Compare(a.Month, b.Month))
-	})
 }
