@@ -29,6 +29,7 @@ type serveSync struct {
 	PrivateKeyFile   string
 	ClientID         string
 	ClientSecretFile string
+	ExactOrder       bool
 }
 
 func (s *serveSync) register(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (s *serveSync) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.PublicKey, "sync-public-key", "", "API key public part for the sync (or MONGODB_ATLAS_PUBLIC_API_KEY)")
 	fs.StringVar(&s.PrivateKeyFile, "sync-private-key-file", "", "file holding the sync's API key private part (or COSTEXPLORER_SYNC_PRIVATE_KEY, MONGODB_ATLAS_PRIVATE_API_KEY)")
 	fs.StringVar(&s.ClientID, "sync-client-id", "", "service account client id for the sync (or MONGODB_ATLAS_CLIENT_ID)")
+	fs.BoolVar(&s.ExactOrder, "sync-exact-order", false, "also read each synced invoice's line-item search, so that searches order ties as the source does (a request per 500 items)")
 	fs.StringVar(&s.ClientSecretFile, "sync-client-secret-file", "", "file holding the sync's service account secret (or COSTEXPLORER_SYNC_CLIENT_SECRET, MONGODB_ATLAS_CLIENT_SECRET)")
 }
 
@@ -107,7 +109,7 @@ func (m *Main) startSync(ctx context.Context, cfg *serveSync, srv *server.Server
 		return nil, fmt.Errorf("--sync-source: %w", err)
 	}
 	sched := &atlassync.Scheduler{
-		Config: atlassync.Config{Client: c, Store: target, Orgs: cfg.Orgs, Now: m.Now, Requests: counter, Logger: log},
+		Config: atlassync.Config{Client: c, Store: target, Orgs: cfg.Orgs, ExactOrder: cfg.ExactOrder, Now: m.Now, Requests: counter, Logger: log},
 		Leases: store,
 		Holder: srv.Runner.Owner(),
 		Every:  cfg.Every,

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -238,4 +240,80 @@ func TestSyncUnderRateLimit(t *testing.T) {
 	limited, _ := servertest.MetricValue(t, rec.Body.String(), "costexplorer_http_rate_limited_total")
 	t.Logf("%v answers 429; %s", limited, strings.TrimSpace(r.stdout))
 	sameAsSource(t, src, dir, 10)
+}
+
+// TestServeScheduledSync runs two `serve` replicas on one store, both with
+// --sync-source: one of them takes the store's lease and syncs (its
+// metrics say so, the other's do not), admin sync status shows the lease
+// and the marks, and once both stop the lease is free again.
+func TestServeScheduledSync(t *testing.T) {
+	src := servertest.New(t, servertest.Options{})
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(src.PrivateKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error",
+		"--sync-source", src.URL, "--sync-public-key", src.PublicKey, "--sync-private-key-file", keyFile, "--sync-every", "1h", "--sync-exact-order"}
+	now := func() time.Time { return cliNow }
+	replicas := []*runningServer{startMain(t, now, args...), startMain(t, now, args...)}
+	deadline := time.Now().Add(time.Minute)
+	for len(syncMarks(t, dir, src.URL)) < 18 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sync within a minute:\n%s\n%s", replicas[0].Stderr, replicas[1].Stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	syncing := 0
+	for i, r := range replicas {
+		var last float64
+		for time.Now().Before(deadline) { // the metrics follow the run's last commit
+			body := fetchMetrics(t, r.URL)
+			if v, ok := servertest.MetricValue(t, body, "costexplorer_sync_last_success_timestamp_seconds"); ok {
+				last = v
+				items, _ := servertest.MetricValue(t, body, "costexplorer_sync_items_total")
+				if items != 6099 {
+					t.Errorf("replica %d: costexplorer_sync_items_total %v, want 6099", i, items)
+				}
+				break
+			}
+			if i == 1 && syncing == 1 {
+				break // the other replica synced: this one must not
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if last > 0 {
+			syncing++
+		}
+	}
+	if syncing != 1 {
+		t.Fatalf("%d replicas synced, want exactly one", syncing)
+	}
+	status := runCLI(t, map[string]string{"COSTEXPLORER_SYNC_SOURCE": src.URL}, "", "admin", "sync", "status", "--data-dir", dir).wantCode(t, 0)
+	if !strings.Contains(status.stdout, "Lease:    held by ") || !strings.Contains(status.stdout, "18 invoice(s), 6099 item(s)") {
+		t.Errorf("admin sync status while serving:\n%s", status.stdout)
+	}
+	for _, r := range replicas {
+		r.Stop(t)
+	}
+	status = runCLI(t, map[string]string{"COSTEXPLORER_SYNC_SOURCE": src.URL}, "", "admin", "sync", "status", "--data-dir", dir).wantCode(t, 0)
+	if !strings.Contains(status.stdout, "Lease:    free") {
+		t.Errorf("admin sync status once stopped:\n%s", status.stdout)
+	}
+	sameAsSource(t, src, dir, 10)
+}
+
+// fetchMetrics returns the Prometheus exposition of the server at base.
+func fetchMetrics(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
