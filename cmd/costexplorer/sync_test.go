@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"math/rand/v2"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
