@@ -26,8 +26,11 @@ type OrganizationStore interface {
 type UsageStore interface {
 	// IngestUsage stores a batch in one transaction: dimensions are created or
 	// renamed, items whose id is already stored are skipped, and the rollup
-	// gains the amounts of the new items. A batch that fails validation or
-	// references unknown dimensions changes nothing.
+	// gains the amounts of the new items; the invoices the batch lists in
+	// ReplaceInvoices are restated (their items replaced, the rollup and
+	// their amounts moved by the difference), and its sync marks recorded. A
+	// batch that fails validation or references unknown dimensions changes
+	// nothing.
 	IngestUsage(ctx context.Context, b *UsageBatch) (IngestResult, error)
 
 	// DataVersion returns a number that changes whenever usage data changes

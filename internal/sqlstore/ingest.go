@@ -55,9 +55,11 @@ type IngestOptions struct {
 // skipped. Each item joins the invoice of its organization and month,
 // created by its first item (see resolveInvoices); the invoices' amounts
 // move by the inserted items in the same transaction, and the batch's
-// invoice metadata is recorded. The data version changes when items were
-// inserted, a dimension was created, renamed or relinked (names appear in
-// query results) or an invoice created or changed, and only then.
+// invoice metadata and sync marks are recorded. The invoices the batch
+// lists in ReplaceInvoices are restated (see ingest_restate.go). The data
+// version changes when items were inserted or removed, a dimension was
+// created, renamed or relinked (names appear in query results) or an invoice
+// created or changed, and only then (not for sync marks alone).
 func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts IngestOptions) (costexplorer.IngestResult, error) {
 	if err := b.Validate(); err != nil {
 		return costexplorer.IngestResult{}, err
@@ -248,16 +250,37 @@ func (t *ingestTx) addRollup(cells []Cell) error {
 
 // pruneRollup deletes, among cells (which lost items), those left at zero
 // without items: a rollup cell exists when items do, as a fresh ingest of
-// the same items would leave it (a cell of zero-amount items stays).
+// the same items would leave it (a cell of zero-amount items stays). Where
+// the dialect binds arrays, one statement prunes them all.
 func (t *ingestTx) pruneRollup(cells []CellKey) error {
-	for _, c := range cells {
-		if err := t.bulk.Exec(t.ctx, `DELETE FROM rollup WHERE month = ? AND org_id = ? AND project_id = ? AND cluster_id = ? AND service = ? AND cents = 0
-			AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
-				WHERE li.org_id = ? AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = ? AND month = ?)
-				AND li.project_id = ? AND li.cluster_id = ? AND s.service = ?)`,
-			int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, c.Org, c.Org, int64(c.Month), c.Project, c.Cluster, c.Service); err != nil {
-			return fmt.Errorf("prune rollup: %w", err)
+	const (
+		empty = `cents = 0 AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
+			WHERE li.org_id = rollup.org_id AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = rollup.org_id AND month = rollup.month)
+			AND li.project_id = rollup.project_id AND li.cluster_id = rollup.cluster_id AND s.service = rollup.service)`
+		one  = "DELETE FROM rollup WHERE month = ? AND org_id = ? AND project_id = ? AND cluster_id = ? AND service = ? AND " + empty
+		many = `DELETE FROM rollup USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(m, o, p, c, s)
+			WHERE rollup.month = k.m AND rollup.org_id = k.o AND rollup.project_id = k.p AND rollup.cluster_id = k.c AND rollup.service = k.s AND ` + empty
+	)
+	if len(cells) == 0 {
+		return nil
+	}
+	var err error
+	if t.opts.Arrays {
+		n := len(cells)
+		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		for i, c := range cells {
+			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
 		}
+		err = t.bulk.Exec(t.ctx, many, months, orgs, projects, clusters, services)
+	} else {
+		for _, c := range cells {
+			if err = t.bulk.Exec(t.ctx, one, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune rollup: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -63,7 +64,7 @@ type replacedInvoice struct {
 type restatement struct {
 	listed   map[string]bool            // the 24-hex ids listed so far
 	invoices map[int64]*replacedInvoice // by surrogate key
-	emptied  map[int64]bool             // invoices that lost items: their dictionary lists are rebuilt
+	dropped  map[dictUse]bool           // dictionary rows that removed items used, by invoice
 	removed  Totals                     // what the removed items took away
 }
 
@@ -75,7 +76,7 @@ func (t *ingestTx) listReplaced(b *costexplorer.UsageBatch, rows []ItemRow) erro
 	}
 	r := &t.restate
 	if r.listed == nil {
-		r.listed, r.invoices, r.emptied = map[string]bool{}, map[int64]*replacedInvoice{}, map[int64]bool{}
+		r.listed, r.invoices, r.dropped = map[string]bool{}, map[int64]*replacedInvoice{}, map[dictUse]bool{}
 	}
 	for _, ext := range b.ReplaceInvoices {
 		if r.listed[ext] {
@@ -183,12 +184,7 @@ func (t *ingestTx) restateItems(unique []ItemRow) ([]ItemRow, error) {
 // invoices that lost items: the end of a restatement, at the commit.
 func (t *ingestTx) sweepReplaced() error {
 	r := &t.restate
-	keys := make([]int64, 0, len(r.invoices))
-	for k := range r.invoices {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.invoices)) {
 		inv := r.invoices[k]
 		gone := make([]ItemRow, 0, len(inv.old))
 		for id, s := range inv.old {
@@ -200,19 +196,30 @@ func (t *ingestTx) sweepReplaced() error {
 			return err
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(r.emptied)) {
-		org := r.invoices[k].org
-		for _, l := range []struct{ table, column string }{{"invoice_tag_sets", "tag_set_id"}, {"invoice_details", "detail_id"}} {
-			if err := t.bulk.Exec(t.ctx, "DELETE FROM "+l.table+" WHERE invoice_id = ?", k); err != nil {
-				return fmt.Errorf("%s: %w", l.table, err)
-			}
-			if err := t.bulk.Exec(t.ctx, "INSERT INTO "+l.table+" (invoice_id, "+l.column+") SELECT DISTINCT invoice_id, "+l.column+
-				" FROM line_items WHERE org_id = ? AND invoice_id = ? AND "+l.column+" IS NOT NULL", org, k); err != nil {
-				return fmt.Errorf("%s: %w", l.table, err)
-			}
+	// An invoice's lists name the tag sets and details its items use: a row
+	// that removed items used leaves the list when no item uses it still.
+	for _, u := range slices.SortedFunc(maps.Keys(r.dropped), compareDictUses) {
+		l := dictLists[u.list]
+		if err := t.bulk.Exec(t.ctx, "DELETE FROM "+l.table+" WHERE invoice_id = ? AND "+l.column+" = ? AND NOT EXISTS (SELECT 1 FROM line_items WHERE org_id = ? AND invoice_id = ? AND "+l.column+" = ?)",
+			u.invoice, u.dict, r.invoices[u.invoice].org, u.invoice, u.dict); err != nil {
+			return fmt.Errorf("%s: %w", l.table, err)
 		}
 	}
 	return nil
+}
+
+// dictLists are the invoices' lists of the dictionary rows their items use.
+var dictLists = [2]struct{ table, column string }{{"invoice_tag_sets", "tag_set_id"}, {"invoice_details", "detail_id"}}
+
+// dictUse is the use of a dictionary row (of dictLists[list]) by an
+// invoice's items.
+type dictUse struct {
+	list          int
+	invoice, dict int64
+}
+
+func compareDictUses(a, b dictUse) int {
+	return cmp.Or(cmp.Compare(a.list, b.list), cmp.Compare(a.invoice, b.invoice), cmp.Compare(a.dict, b.dict))
 }
 
 // removeItems deletes the stored rows gone (in key order) and takes them
@@ -248,7 +255,12 @@ func (t *ingestTx) removeItems(gone []ItemRow) error {
 	t.delta.Remove(gone)
 	t.restate.removed = t.restate.removed.Plus(TotalsOf(gone))
 	for i := range gone {
-		t.restate.emptied[gone[i].Invoice] = true
+		r := &gone[i]
+		for list, dict := range [2]int64{r.TagSet, r.Detail} {
+			if dict != 0 {
+				t.restate.dropped[dictUse{list, r.Invoice, dict}] = true
+			}
+		}
 	}
 	return nil
 }

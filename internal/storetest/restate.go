@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,7 +273,7 @@ func testRestate(t *testing.T, open Opener) {
 		}
 		done := make(chan struct{})
 		var wg sync.WaitGroup
-		var reads int
+		var reads atomic.Int64
 		var readErr error
 		wg.Add(1)
 		go func() {
@@ -288,7 +289,7 @@ func testRestate(t *testing.T, open Opener) {
 					readErr = err
 					return
 				}
-				reads++
+				reads.Add(1)
 				// Each read is one snapshot: rollup and invoice each equal
 				// their old or their new sum.
 				if (v.rollup != oldView.rollup && v.rollup != newView.rollup) || (v.charges != oldView.charges && v.charges != newView.charges) {
@@ -297,9 +298,12 @@ func testRestate(t *testing.T, open Opener) {
 				}
 			}
 		}()
-		for i := range 8 {
+		// Restate back and forth until the reader has read a few times
+		// (a bounded number of restatements).
+		var restated int
+		for ; restated < 200 && (restated < 8 || reads.Load() < 20); restated++ {
 			items := f.new
-			if i%2 == 1 {
+			if restated%2 == 1 {
 				items = f.old
 			}
 			if _, err := f.s.IngestUsage(t.Context(), f.replace(items)); err != nil {
@@ -311,7 +315,10 @@ func testRestate(t *testing.T, open Opener) {
 		close(done)
 		wg.Wait()
 		must(t, readErr)
-		t.Logf("%d reads during 8 restatements", reads)
+		if reads.Load() < 20 {
+			t.Fatalf("only %d reads during %d restatements", reads.Load(), restated)
+		}
+		t.Logf("%d reads during %d restatements", reads.Load(), restated)
 		verify(t, f.s)
 	})
 
