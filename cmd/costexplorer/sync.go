@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -57,6 +58,7 @@ type syncFlags struct {
 	orgs       stringList
 	dryRun     bool
 	exactOrder bool
+	verbose    bool
 }
 
 // runSync runs `costexplorer sync`.
@@ -68,6 +70,7 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&f.source, "source", m.envOr(defaultSyncSource, "COSTEXPLORER_SYNC_SOURCE"), "base URL of the source (COSTEXPLORER_SYNC_SOURCE)")
 	fs.Var(&f.orgs, "org", "organization to sync, with its linked organizations (repeatable; default: every organization the credential lists)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be synced, and write nothing")
+	fs.BoolVar(&f.verbose, "verbose", false, "log each invoice brought over, and each retry, on standard error")
 	fs.BoolVar(&f.exactOrder, "exact-order", false, "also read each invoice's line-item search (a request per 500 items) so that searches order ties as the source does")
 	var cf connFlags
 	var unused string
@@ -93,7 +96,7 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 	}
 	rep, err := atlassync.Run(ctx, atlassync.Config{
 		Client: c, Store: target, Orgs: f.orgs, DryRun: f.dryRun, ExactOrder: f.exactOrder, Now: m.Now, Requests: counter,
-		Progress: m.syncProgress(),
+		Progress: m.syncProgress(), Logger: m.syncLogger(f.verbose),
 	})
 	printSyncReport(m.Stdout, rep, f.dryRun)
 	if err != nil {
@@ -130,6 +133,16 @@ func (m *Main) syncProgress() func(atlassync.Progress) {
 			fmt.Fprintln(f)
 		}
 	}
+}
+
+// syncLogger logs retries (warnings) on standard error, and with verbose
+// each invoice brought over.
+func (m *Main) syncLogger(verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // printSyncReport writes what a sync did, or would do.

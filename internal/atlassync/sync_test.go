@@ -31,6 +31,10 @@ func newPair(t *testing.T) *pair {
 // digest is a client of the source with its owner's API key, counting its
 // requests into counter.
 func (p *pair) digest(t *testing.T, counter *atlassync.RequestCounter) *client.Client {
+	return p.digestB(t, counter)
+}
+
+func (p *pair) digestB(t testing.TB, counter *atlassync.RequestCounter) *client.Client {
 	t.Helper()
 	c, err := client.New(p.src.URL, client.WithDigest(p.src.PublicKey, p.src.PrivateKey),
 		client.WithHTTPClient(httpClient(counter)), client.WithServerErrorRetries(5), client.WithRateLimitRetries(5))
