@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -268,7 +267,7 @@ func TestServeScheduledSync(t *testing.T) {
 	for i, r := range replicas {
 		var last float64
 		for time.Now().Before(deadline) { // the metrics follow the run's last commit
-			body := fetchMetrics(t, r.URL)
+			body := string((&opsClient{t: t, base: r.URL, c: http.DefaultClient}).do("GET", "/metrics", "", "").body)
 			if v, ok := servertest.MetricValue(t, body, "costexplorer_sync_last_success_timestamp_seconds"); ok {
 				last = v
 				items, _ := servertest.MetricValue(t, body, "costexplorer_sync_items_total")
@@ -301,19 +300,4 @@ func TestServeScheduledSync(t *testing.T) {
 		t.Errorf("admin sync status once stopped:\n%s", status.stdout)
 	}
 	sameAsSource(t, src, dir, 10)
-}
-
-// fetchMetrics returns the Prometheus exposition of the server at base.
-func fetchMetrics(t *testing.T, base string) string {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -525,8 +525,10 @@ func (s *syncer) retry(ctx context.Context, what string, fn func() error) error 
 	for attempt := 0; attempt < s.cfg.Attempts; attempt++ {
 		if attempt > 0 {
 			s.cfg.Logger.Warn("sync: trying again", "what", what, "attempt", attempt+1, "err", err)
-			if err := sleep(ctx, time.Duration(attempt)*250*time.Millisecond); err != nil {
-				return err
+			select {
+			case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
 		if err = fn(); err == nil || !retryable(ctx, err) {
@@ -632,15 +634,4 @@ func retryable(ctx context.Context, err error) bool {
 		return true
 	}
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -43,28 +43,18 @@ func (m *Metrics) ObserveSync(r SyncRun) {
 
 // newSyncMetrics returns the sync metrics, registered on reg.
 func newSyncMetrics(reg *prometheus.Registry) *syncMetrics {
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "costexplorer_sync_" + name, Help: help})
+	}
 	sm := &syncMetrics{
-		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "costexplorer_sync_last_success_timestamp_seconds",
-			Help: "When the last successful scheduled sync ended (Unix time).",
-		}),
-		items: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "costexplorer_sync_items_total",
-			Help: "Line items brought over by scheduled syncs on this replica.",
-		}),
-		restated: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "costexplorer_sync_restated_items_total",
-			Help: "Line items of re-synced invoices replaced by scheduled syncs on this replica (a pending invoice's every run).",
-		}),
-		errors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "costexplorer_sync_errors_total",
-			Help: "Scheduled syncs on this replica that failed.",
-		}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "costexplorer_sync_duration_seconds",
-			Help:    "Duration of scheduled syncs on this replica.",
-			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
-		}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "costexplorer_sync_last_success_timestamp_seconds",
+			Help: "When the last successful scheduled sync ended (Unix time)."}),
+		items: counter("items_total", "Line items brought over by scheduled syncs on this replica."),
+		restated: counter("restated_items_total",
+			"Line items of re-synced invoices replaced by scheduled syncs on this replica (a pending invoice's every run)."),
+		errors: counter("errors_total", "Scheduled syncs on this replica that failed."),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "costexplorer_sync_duration_seconds",
+			Help: "Duration of scheduled syncs on this replica.", Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800}}),
 	}
 	reg.MustRegister(sm.lastSuccess, sm.items, sm.restated, sm.errors, sm.duration)
 	return sm
