@@ -118,7 +118,7 @@ type Report struct {
 // an error of one organization does not stop the others, and the errors are
 // joined.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	s := &syncer{cfg: cfg, rep: &Report{}}
+	s := &syncer{cfg: cfg, rep: &Report{}, planned: map[string]bool{}}
 	s.setDefaults()
 	start := time.Now()
 	var before int64
@@ -127,6 +127,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	err := s.run(ctx)
 	s.rep.Duration = time.Since(start)
+	for _, p := range s.plans {
+		s.rep.Invoices = append(s.rep.Invoices, *p)
+	}
 	if cfg.Requests != nil {
 		s.rep.Requests = cfg.Requests.Count() - before
 	}
@@ -134,9 +137,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 type syncer struct {
-	cfg   Config
-	rep   *Report
-	marks map[string]costexplorer.SyncMark
+	cfg     Config
+	rep     *Report
+	marks   map[string]costexplorer.SyncMark
+	plans   []*InvoicePlan  // every invoice listed, in order (the report's)
+	planned map[string]bool // the invoice ids in plans
 
 	mu    sync.Mutex // guards rep and done while units run
 	done  int
@@ -305,6 +310,10 @@ func (s *syncer) plan(ctx context.Context, org costexplorer.Organization) ([]*un
 // consider decides whether inv is brought over and notes it in the report
 // and, if so, in u.
 func (s *syncer) consider(u *unit, inv *client.Invoice) {
+	if s.planned[inv.ID] {
+		return // listed twice: as a linked invoice and as an organization's own
+	}
+	s.planned[inv.ID] = true
 	mark, seen := s.marks[inv.ID]
 	p := &InvoicePlan{OrgID: inv.OrgID, InvoiceID: inv.ID, Month: inv.Month(), Status: inv.StatusName, Updated: inv.Updated}
 	switch {
@@ -320,8 +329,7 @@ func (s *syncer) consider(u *unit, inv *client.Invoice) {
 	if seen {
 		p.PreviousItems = mark.Items
 	}
-	s.rep.Invoices = append(s.rep.Invoices, *p)
-	p = &s.rep.Invoices[len(s.rep.Invoices)-1]
+	s.plans = append(s.plans, p)
 	if p.Reason == ReasonUnchanged {
 		s.rep.Unchanged++
 		return

@@ -106,6 +106,13 @@ func TestFirstSyncAnswersAsTheSource(t *testing.T) {
 		t.Fatalf("first sync: %+v", rep)
 	}
 	t.Logf("first sync: %d invoices, %d items, %d requests", rep.Synced, rep.Items, rep.Requests)
+	sum := 0
+	for _, inv := range rep.Invoices {
+		sum += inv.Items
+	}
+	if sum != rep.Items || len(rep.Invoices) != rep.Synced {
+		t.Errorf("the report's invoices hold %d items in %d invoices; its totals %d in %d", sum, len(rep.Invoices), rep.Items, rep.Synced)
+	}
 	p.same(t, 1, 50)
 
 	// A second sync on an unchanged source brings the pending invoices
@@ -169,6 +176,34 @@ func TestSyncFollowsTheSourceAcrossDaysAndMonths(t *testing.T) {
 	}
 	t.Logf("across the month's end: %v, %d items, %d requests", reasons, month.Items, month.Requests)
 	p.same(t, 4, 50)
+
+	// The source drops a third of the paying organization's pending items
+	// and changes the amount of some others (a correction): the sync
+	// removes and replaces them.
+	pending := costexplorer.InvoiceID(p.src.Org, costexplorer.MonthOf(p.src.Clock.Now()))
+	var kept []costexplorer.LineItem
+	n := 0
+	err := p.src.DB.ScanLineItems(context.Background(), func(li *costexplorer.LineItem) error {
+		if li.InvoiceID != pending {
+			return nil
+		}
+		if n++; n%3 != 0 {
+			if n%5 == 0 {
+				li.Amount += 123
+			}
+			kept = append(kept, *li)
+		}
+		return nil
+	})
+	if err != nil || n < 30 {
+		t.Fatalf("the pending invoice %s: %d items, %v", pending, n, err)
+	}
+	if _, err := p.src.DB.IngestUsage(context.Background(), &costexplorer.UsageBatch{ReplaceInvoices: []string{pending}, Items: kept}); err != nil {
+		t.Fatal(err)
+	}
+	fewer := p.sync(t, c, counter)
+	t.Logf("after the source dropped %d of %d pending items: %d items replacing %d", n-len(kept), n, fewer.Items, fewer.Restated)
+	p.same(t, 8, 20)
 }
 
 // countReasons counts the invoices of a report by reason, those synced
