@@ -93,14 +93,16 @@ measure() { # NAME: reads lines of sync_once from stdin
   echo "$name: ${results[$name]}"
 }
 
-for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done | measure "first sync"
-for i in $(seq "$runs"); do sync_once "$work/exact-$i" --exact-order; done | measure "first sync, --exact-order"
-for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done | measure "second sync, source unchanged"
+# measure reads from a process substitution, not a pipe: it runs in this
+# shell, so results keeps what it records.
+measure "first sync" < <(for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done)
+measure "first sync, --exact-order" < <(for i in $(seq "$runs"); do sync_once "$work/exact-$i" --exact-order; done)
+measure "second sync, source unchanged" < <(for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done)
 stop_source
 echo "== advancing the source to $day1"
 start_source "$day1"
-for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done | measure "daily sync (source a day later)"
-for i in $(seq "$runs"); do sync_once "$work/exact-$i" --exact-order; done | measure "daily sync, --exact-order"
+measure "daily sync (source a day later)" < <(for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done)
+measure "daily sync, --exact-order" < <(for i in $(seq "$runs"); do sync_once "$work/exact-$i" --exact-order; done)
 
 cat <<MD
 
