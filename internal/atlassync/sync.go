@@ -633,7 +633,10 @@ func retryable(ctx context.Context, err error) bool {
 	var ne net.Error
 	var de *costexplorer.Error
 	var ie *importer.ImportError
+	var dns *net.DNSError
 	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dns):
+		return false // nobody there: the client has tried again already
 	case errors.As(err, &ae):
 		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
 	case errors.As(err, &ie), errors.As(err, &de):
