@@ -121,9 +121,11 @@ type UsageBatch struct {
 	// (an import, a sync, the demo): for each, the invoice of its
 	// organization and month is created if missing, and its RecordedStatus,
 	// Issued, SalesTax, StartingBalance, Payments and Refunds replace those
-	// stored. Amounts, Created, Updated and Linked are ignored: the store
-	// derives them. An id other than the stored invoice's of that
-	// organization and month is ErrConflict.
+	// stored. Created and Updated, when set, replace the stored stamps once
+	// the ingest has moved the invoice (a sync keeps its source's); zero,
+	// the store keeps its own (the ingest's clock). Amounts and Linked are
+	// ignored: the store derives them. An id other than the stored invoice's
+	// of that organization and month is ErrConflict.
 	Invoices []Invoice
 
 	// ReplaceInvoices restates invoices: it lists the 24-hex ids of

@@ -34,6 +34,10 @@ type Client struct {
 	userAgent string
 	version   string
 	retries   int
+	// serverRetries is how many times a GET failing with a 5xx or a
+	// network error is sent again; pace spaces requests near the rate limit.
+	serverRetries int
+	pace          *pacer
 
 	// digest and oauth hold the credentials; at most one is set.
 	digest *digestAuth
@@ -191,11 +195,14 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body []byt
 }
 
 // Do sends req with the client's credentials and returns the response
-// whatever its status: the caller reads (and closes) the body. Only a 429 is
-// acted on here: it is retried after Retry-After as [WithRateLimitRetries]
-// allows. A request with a body must be replayable (NewRequest's are).
+// whatever its status: the caller reads (and closes) the body. A 429 is
+// retried after Retry-After as [WithRateLimitRetries] allows; a GET failing
+// with a 5xx or a network error as [WithServerErrorRetries] allows; requests
+// are spaced as [WithRateLimitPacing] says. A request with a body must be
+// replayable (NewRequest's are).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	limited, failed := 0, 0
 	for attempt := 0; ; attempt++ {
 		r := req
 		if attempt > 0 {
@@ -204,19 +211,39 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
+		if d := c.pace.wait(time.Now()); d > 0 {
+			if err := c.sleep(ctx, d); err != nil {
+				return nil, err
+			}
+		}
 		resp, err := c.send(r)
 		if err != nil {
-			return nil, err
+			if req.Method != http.MethodGet || failed >= c.serverRetries || !retryableError(ctx, err) {
+				return nil, err
+			}
+			if err := c.sleep(ctx, c.serverRetryWait(failed, nil)); err != nil {
+				return nil, err
+			}
+			failed++
+			continue
 		}
-		if resp.StatusCode != http.StatusTooManyRequests || attempt >= c.retries {
+		c.pace.observe(resp.Header)
+		var wait time.Duration
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests && limited < c.retries:
+			if wait = retryAfter(resp.Header, time.Now()); wait <= 0 {
+				wait = backoff(limited, 0, c.jitter())
+			}
+			wait = min(wait, maxRetryWait)
+			limited++
+		case req.Method == http.MethodGet && retryableStatus(resp.StatusCode) && failed < c.serverRetries:
+			wait = c.serverRetryWait(failed, resp)
+			failed++
+		default:
 			return resp, nil
 		}
-		wait := retryAfter(resp.Header, time.Now())
-		if wait <= 0 {
-			wait = backoff(attempt, 0, c.jitter())
-		}
 		drain(resp)
-		if err := c.sleep(ctx, min(wait, maxRetryWait)); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}

@@ -44,9 +44,14 @@ func decodeInvoiceStream(dec *json.Decoder, inv *Invoice, each func(*LineItem) e
 		switch key {
 		case "lineItems":
 			var li LineItem
+			var skip json.RawMessage
 			err = eachElement(dec, func() error {
+				if each == nil { // read past the item without decoding it
+					skip = skip[:0]
+					return dec.Decode(&skip)
+				}
 				li = LineItem{}
-				if err := dec.Decode(&li); err != nil || each == nil {
+				if err := dec.Decode(&li); err != nil {
 					return err
 				}
 				return each(&li)

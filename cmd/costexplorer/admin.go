@@ -112,6 +112,13 @@ func adminCommands() []adminCommand {
 			flags:    func(*flag.FlagSet) adminRun { return runVerify },
 		},
 		{
+			name: "sync status", args: 0,
+			usage:    "admin sync status [--source URL]",
+			summary:  "show what the syncs from a source brought (one mark per invoice), the sync lease, and the last run",
+			examples: []string{"costexplorer admin sync status --source https://cloud.mongodb.com"},
+			flags:    syncStatusFlags,
+		},
+		{
 			name: "backup", args: 0,
 			usage:    "admin backup --out FILE",
 			summary:  "write a consistent copy of the embedded SQLite store while it is in use",

@@ -46,6 +46,7 @@ func commands() []command {
 		{"demo", "start the server with demo data on the embedded store (creates it on first start)", runDemo},
 		{"serve", "start the server on an existing data directory or database", runServe},
 		{"import", "import usage data: costexplorer import usage FILE…", runImport},
+		{"sync", "fill the store from Atlas's Invoices API (or another costexplorer), restating pending invoices", runSync},
 		{"export", "export FOCUS cost and usage data: costexplorer export focus --org ORG --from YYYY-MM --to YYYY-MM", runExport},
 		{"admin", "manage organizations, API keys, service accounts; verify and back up the store", runAdmin},
 		{"api", "call the Atlas-compatible API like the Atlas CLI: costexplorer api invoices …", runAPI},

@@ -41,6 +41,7 @@ type serverConfig struct {
 	TLSKey         string
 	ConfigFile     string
 	PrintConfig    bool
+	Sync           serveSync
 }
 
 func defaultServerConfig() serverConfig {
@@ -87,6 +88,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM), with --tls-cert")
 	fs.StringVar(&c.ConfigFile, "config", "", "configuration file: one \"option = value\" per line, option names as the flags'")
 	fs.BoolVar(&c.PrintConfig, "print-config", false, "print the effective configuration (secrets masked) and exit")
+	c.Sync.register(fs)
 }
 
 // applyEnv fills every option not given on the command line, first from its
@@ -263,6 +265,7 @@ func (c *serverConfig) validate() error {
 	if c.TokenTTL < time.Minute {
 		bad("token-ttl", "must be at least 1m")
 	}
+	c.Sync.validate(bad)
 	for _, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
 			bad("trusted-proxy", "%q is not an IP or CIDR", p)

@@ -50,7 +50,9 @@ type connFlags struct {
 // named orgFlag that sets *org.
 func (cf *connFlags) register(fs *flag.FlagSet, orgFlag string, org *string) {
 	cf.fs, cf.orgFlag, cf.org = fs, orgFlag, org
-	fs.StringVar(org, orgFlag, "", "organization id (default: COSTEXPLORER_ORG_ID, MONGODB_ATLAS_ORG_ID or the profile's org)")
+	if orgFlag != "" { // sync takes organizations of its own
+		fs.StringVar(org, orgFlag, "", "organization id (default: COSTEXPLORER_ORG_ID, MONGODB_ATLAS_ORG_ID or the profile's org)")
+	}
 	fs.StringVar(&cf.baseURL, "base-url", "", "API base URL (default http://127.0.0.1:8080)")
 	fs.StringVar(&cf.publicKey, "public-key", "", "API key public part (HTTP Digest)")
 	fs.StringVar(&cf.privateKey, "private-key", "", "API key private part (visible in the process list: prefer --private-key-file or the environment)")
@@ -252,10 +254,10 @@ func parseProfiles(path string, b []byte) (map[string]map[string]string, error) 
 	return out, nil
 }
 
-// newClient returns a client for c, or an auth-class error when no
-// credentials are configured.
-func (m *Main) newClient(c *connection) (*client.Client, error) {
-	opts := []client.Option{client.WithUserAgent("costexplorer-cli/" + version)}
+// newClient returns a client for c, with the extra options, or an
+// auth-class error when no credentials are configured.
+func (m *Main) newClient(c *connection, extra ...client.Option) (*client.Client, error) {
+	opts := append([]client.Option{client.WithUserAgent("costexplorer-cli/" + version)}, extra...)
 	switch {
 	case c.PublicKey != "" && c.PrivateKey != "":
 		opts = append(opts, client.WithDigest(c.PublicKey, c.PrivateKey))

@@ -107,6 +107,11 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 		log.Info("metrics serving", "url", "http://"+displayAddr(mln.Addr())+"/metrics")
 	}
 	srv.Start(ctx)
+	sched, err := m.startSync(ctx, &cfg.Sync, srv, store, log)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
 	baseURL := scheme + "://" + displayAddr(ln.Addr())
 	log.Info("costexplorer serving", "url", baseURL, "owner", srv.Runner.Owner())
 	if banner != nil {
@@ -129,6 +134,11 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 	log.Info("shutting down", "grace", cfg.ShutdownGrace)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
+	if sched != nil {
+		if err := sched.Stop(sctx); err != nil {
+			log.Warn("sync: stop", "err", err)
+		}
+	}
 	shutdownErr := srv.Shutdown(sctx)
 	for range listeners {
 		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

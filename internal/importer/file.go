@@ -67,10 +67,62 @@ func importStream(ctx context.Context, ss costexplorer.UsageSessionStore, name s
 		return sum, fmt.Errorf("%s: ingest: %w", name, err)
 	}
 	defer sess.Rollback()
+	p := newParser(name, r, occ)
+	if sum, err = addChunks(ctx, sess, p, chunkRows); err != nil {
+		return sum, err
+	}
+	if sum.Rows == 0 {
+		return sum, nil // sess.Rollback: nothing to commit
+	}
+	res, err := sess.Commit(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("%s: ingest: %w", name, err)
+	}
+	sum.Inserted, sum.Duplicates = res.Inserted, res.Duplicates
+	return sum, nil
+}
 
-	// The store takes chunk n while the parser reads chunk n+1: two cores
-	// busy, and at most three chunks in memory (one read, one queued, one
-	// in the store).
+// Options adapt a sessioned import ([ImportInto]) to a source that knows
+// more than its CSV says: a sync from an Atlas-compatible server, which
+// learns cluster ids from the cost explorer and replaces an invoice as a
+// whole.
+type Options struct {
+	// ClusterID returns the id of the cluster a row names by project and
+	// name, or "" for the derived id (costexplorer.ClusterIDFor). Nil
+	// derives every id.
+	ClusterID func(projectID, name string) string
+	// ItemID, when set, gives the item li of the n-th row (from 1) the id
+	// ItemID(n, li) instead of one derived from the row's content and
+	// occurrence: no occurrences are counted, and ids that grow with n keep
+	// the rows in the file's order wherever a store orders by id.
+	ItemID func(row int, li *costexplorer.LineItem) costexplorer.LineItemID
+}
+
+// ImportInto reads the invoice CSV r into sess in chunks of ChunkRows rows
+// without committing: the caller adds what else belongs in the same
+// transaction, then commits (or rolls back on an error). Rows are read as
+// Import reads them; o adapts their ids. On an error sess has ended or must
+// be rolled back.
+func ImportInto(ctx context.Context, sess costexplorer.UsageSession, name string, r io.Reader, o Options) (Summary, error) {
+	var occ occurrences = firstOccurrence{}
+	if o.ItemID == nil {
+		sc, err := newSpillCounter(0)
+		if err != nil {
+			return Summary{File: name}, &ImportError{File: name, Msg: err.Error()}
+		}
+		defer sc.close()
+		occ = sc
+	}
+	p := newParser(name, r, occ)
+	p.opts = o
+	return addChunks(ctx, sess, p, ChunkRows)
+}
+
+// addChunks parses p's file into sess in chunks of chunkRows rows. The
+// store takes chunk n while the parser reads chunk n+1: two cores busy, and
+// at most three chunks in memory (one read, one queued, one in the store).
+func addChunks(ctx context.Context, sess costexplorer.UsageSession, p *parser, chunkRows int) (Summary, error) {
+	sum := Summary{File: p.name}
 	chunks := make(chan *costexplorer.UsageBatch, 1)
 	failed := make(chan struct{})
 	var storeErr error
@@ -87,7 +139,6 @@ func importStream(ctx context.Context, ss costexplorer.UsageSessionStore, name s
 		}
 	}()
 	errStore := errors.New("store failed")
-	p := newParser(name, r, occ)
 	p.chunkRows = chunkRows
 	p.batch.Items = make([]costexplorer.LineItem, 0, chunkRows)
 	p.emit = func(b *costexplorer.UsageBatch) error {
@@ -106,16 +157,8 @@ func importStream(ctx context.Context, ss costexplorer.UsageSessionStore, name s
 	case parseErr != nil && !errors.Is(parseErr, errStore):
 		return sum, parseErr
 	case storeErr != nil:
-		return sum, fmt.Errorf("%s: ingest: %w", name, storeErr)
+		return sum, fmt.Errorf("%s: ingest: %w", p.name, storeErr)
 	}
-	if sum.Rows == 0 {
-		return sum, nil // sess.Rollback: nothing to commit
-	}
-	res, err := sess.Commit(ctx)
-	if err != nil {
-		return sum, fmt.Errorf("%s: ingest: %w", name, err)
-	}
-	sum.Inserted, sum.Duplicates = res.Inserted, res.Duplicates
 	return sum, nil
 }
 

@@ -220,6 +220,7 @@ type parser struct {
 	projects map[string]string       // emitted projects → organization
 	clusters map[string]*clusterSeen // emitted clusters
 	occ      occurrences
+	opts     Options
 	occur    int    // the occurrence of the row being replayed (see spillCounter), else 0
 	idBuf    []byte // the identity of the current row
 

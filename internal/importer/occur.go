@@ -37,6 +37,13 @@ func (c exactCounter) next(h contentHash) (int, error) {
 
 func (exactCounter) close() {}
 
+// firstOccurrence counts nothing: every row is a first occurrence, for an
+// import whose ids do not depend on content (Options.ItemID).
+type firstOccurrence struct{}
+
+func (firstOccurrence) next(contentHash) (int, error) { return 1, nil }
+func (firstOccurrence) close()                        {}
+
 // spillCounter counts the rows of a file of any size in bounded memory, for
 // the streaming import. A Bloom filter (at most maxBloomBytes) answers for
 // most rows that their content is new: occurrence 1, and the hash is

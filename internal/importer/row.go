@@ -133,14 +133,19 @@ func (p *parser) row() error {
 	if clusterName != "" {
 		if projectID != p.lastCluster.project || clusterName != p.lastCluster.name {
 			p.lastCluster.project, p.lastCluster.name = projectID, clusterName
-			p.lastCluster.id = costexplorer.ClusterIDFor(projectID, clusterName)
+			p.lastCluster.id = ""
+			if p.opts.ClusterID != nil {
+				p.lastCluster.id = p.opts.ClusterID(projectID, clusterName)
+			}
+			if p.lastCluster.id == "" {
+				p.lastCluster.id = costexplorer.ClusterIDFor(projectID, clusterName)
+			}
 		}
 		clusterID = p.lastCluster.id
 		p.cluster(clusterID, projectID, clusterName, skuID)
 	}
 
 	li := costexplorer.LineItem{
-		ID:              p.lineItemID(k),
 		OrgID:           orgID,
 		ProjectID:       projectID,
 		ClusterID:       clusterID,
@@ -165,6 +170,7 @@ func (p *parser) row() error {
 	if pct > 0 {
 		li.Discount = costexplorer.DiscountFrom(priceNanos, qty, amount)
 	}
+	li.ID = p.lineItemID(k, &li)
 	if err := li.Validate(); err != nil {
 		return p.errAt(p.line, 1, "%v", err)
 	}
@@ -245,8 +251,13 @@ func (p *parser) identity(usage, billed costexplorer.Day, priceNanos int64, qty 
 
 // lineItemID derives the id from the row's identity (see identity) and its
 // occurrence k among identical rows of this file: the id of
-// costexplorer.NewLineItemID over the identity's parts and k.
-func (p *parser) lineItemID(k int) costexplorer.LineItemID {
+// costexplorer.NewLineItemID over the identity's parts and k. With
+// Options.ItemID it is that function's id of the row's number and item
+// instead.
+func (p *parser) lineItemID(k int, li *costexplorer.LineItem) costexplorer.LineItemID {
+	if p.opts.ItemID != nil {
+		return p.opts.ItemID(p.rows+1, li)
+	}
 	b := strconv.AppendInt(p.idBuf, int64(k), 10)
 	sum := sha256.Sum256(append(b, 0))
 	return costexplorer.LineItemID(sum[:16])

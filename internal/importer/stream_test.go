@@ -138,3 +138,52 @@ func TestParse_RecordTooLong(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestImportInto_Options(t *testing.T) {
+	ctx := context.Background()
+	data := repeatsFile(500)
+	db, _ := openStore(t)
+	sess, err := db.BeginUsage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Rollback()
+	const cluster3 = "0123456789abcdef01234567"
+	var rows []int
+	sum, err := ImportInto(ctx, sess, "f.csv", strings.NewReader(data), Options{
+		ClusterID: func(projectID, name string) string {
+			if name == "cluster-3" {
+				return cluster3
+			}
+			return "" // derived
+		},
+		ItemID: func(row int, li *costexplorer.LineItem) costexplorer.LineItemID {
+			rows = append(rows, row)
+			var id costexplorer.LineItemID
+			id[14], id[15] = byte(row>>8), byte(row)
+			return id
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is stored until the caller commits.
+	if n := len(itemIDs(t, db)); n != 0 {
+		t.Fatalf("%d items visible before the commit", n)
+	}
+	if _, err := sess.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Every row, repeats too, got the id of its number, in order: no
+	// occurrence counting, no deferred rows.
+	if len(rows) != sum.Rows || !slices.IsSorted(rows) || rows[0] != 1 || rows[len(rows)-1] != sum.Rows {
+		t.Fatalf("ItemID saw rows %v… of %d", rows[:min(5, len(rows))], sum.Rows)
+	}
+	clusters := map[string]bool{}
+	for _, s := range itemIDs(t, db) {
+		clusters[strings.Fields(s)[1]] = true
+	}
+	if !clusters[cluster3] || !clusters[costexplorer.ClusterIDFor(projA, "cluster-4")] {
+		t.Errorf("clusters %v: want the given id for cluster-3 and derived ids for the others", clusters)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,9 @@ type Metrics struct {
 	processDuration *prometheus.HistogramVec
 	storeDuration   *prometheus.HistogramVec
 	storeErrors     *prometheus.CounterVec
+
+	syncOnce sync.Once // registers syncMetrics with the first ObserveSync
+	sync     *syncMetrics
 }
 
 var (

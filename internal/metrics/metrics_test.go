@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -353,5 +354,41 @@ func TestSeveralServersInOneProcess(t *testing.T) {
 	}
 	if got := mustSample(t, a.Registry(), "costexplorer_http_requests_total", "route", "GET /healthz", "status", "200"); got != 1 {
 		t.Errorf("requests = %v", got)
+	}
+}
+
+func TestObserveSync(t *testing.T) {
+	m := metrics.New(nil)
+	end := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+	m.ObserveSync(metrics.SyncRun{Items: 100, Restated: 40, Duration: 2 * time.Second, End: end})
+	m.ObserveSync(metrics.SyncRun{Items: 5, Duration: time.Second, Err: errors.New("source down"), End: end.Add(time.Hour)})
+	got := map[string]float64{}
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			switch {
+			case mt.Counter != nil:
+				got[mf.GetName()] = mt.Counter.GetValue()
+			case mt.Gauge != nil:
+				got[mf.GetName()] = mt.Gauge.GetValue()
+			case mt.Histogram != nil:
+				got[mf.GetName()] = float64(mt.Histogram.GetSampleCount())
+			}
+		}
+	}
+	want := map[string]float64{
+		"costexplorer_sync_items_total":                    105,
+		"costexplorer_sync_restated_items_total":           40,
+		"costexplorer_sync_errors_total":                   1,
+		"costexplorer_sync_duration_seconds":               2,
+		"costexplorer_sync_last_success_timestamp_seconds": float64(end.Unix()), // the failed run moves it not
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
 	}
 }

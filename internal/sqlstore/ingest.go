@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"strings"
@@ -105,6 +107,9 @@ type ingestTx struct {
 	inserted, duplicates int
 	delta                RollupDelta
 	totals               Totals
+	// updated holds the Updated stamps the ingest's invoice metadata
+	// sets, by invoice key, written once the amounts have moved.
+	updated map[int64]time.Time
 }
 
 // Load reads the keys of the stored dimensions among the ids given (see

@@ -348,6 +348,12 @@ func (t *ingestTx) addInvoiceDicts(table, column string, inserted []ItemRow, key
 func (t *ingestTx) recordInvoices(metas []costexplorer.Invoice, refs []InvoiceRef) error {
 	for i := range metas {
 		m, ref := &metas[i], refs[i]
+		if !m.Updated.IsZero() {
+			if t.updated == nil {
+				t.updated = map[int64]time.Time{}
+			}
+			t.updated[ref.ID] = m.Updated
+		}
 		stored, err := readInvoiceMeta(t.ctx, t.q, ref.ID)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", m, err)
@@ -404,4 +410,15 @@ func sameMeta(stored *costexplorer.Invoice, m *costexplorer.Invoice) bool {
 	}) && slices.EqualFunc(stored.Refunds, m.Refunds, func(a, b costexplorer.Refund) bool {
 		return a.PaymentID == b.PaymentID && a.Amount == b.Amount && a.Reason == b.Reason && eq(a.Created, b.Created)
 	})
+}
+
+// stampInvoices sets the Updated stamps the ingest's metadata gave, last:
+// after every change of the ingest that moves an invoice's own stamp.
+func (t *ingestTx) stampInvoices() error {
+	for id, at := range t.updated {
+		if err := t.bulk.Exec(t.ctx, "UPDATE invoices SET updated_at = ? WHERE id = ?", Micros(at), id); err != nil {
+			return fmt.Errorf("stamp invoice: %w", err)
+		}
+	}
+	return nil
 }

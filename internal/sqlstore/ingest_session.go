@@ -106,6 +106,9 @@ func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
 	if err := t.addCounts(t.delta.Counts()); err != nil {
 		return res, err
 	}
+	if err := t.stampInvoices(); err != nil {
+		return res, err
+	}
 	var err error
 	res.DataVersion, err = t.finish(t.totals, t.restate.removed)
 	return res, err

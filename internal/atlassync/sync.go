@@ -1,0 +1,648 @@
+package atlassync
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/importer"
+)
+
+// Store is what a sync needs of the target store.
+type Store interface {
+	costexplorer.UsageSessionStore
+	IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error)
+	Organization(ctx context.Context, id string) (*costexplorer.Organization, error)
+	SyncMarks(ctx context.Context, source string) ([]costexplorer.SyncMark, error)
+}
+
+// Config is one sync: where from, where to, and how.
+type Config struct {
+	// Client calls the source, with its credentials (see NewClient).
+	Client *client.Client
+	// Store is the target.
+	Store Store
+	// Source names the source in the store's sync marks (the client's base
+	// URL when empty).
+	Source string
+	// Orgs are the organizations to sync (with their linked
+	// organizations); empty means every organization the credential lists.
+	Orgs []string
+	// DryRun lists what a sync would bring without bringing it: no invoice
+	// is downloaded and nothing is written.
+	DryRun bool
+	// Concurrency is how many organizations are synced at a time (2 when
+	// 0). Each organization's invoices go one after the other, oldest first.
+	Concurrency int
+	// ExactOrder numbers line items as the source's line-item search
+	// orders them, at the cost of reading that search (one request per 500
+	// items, and a key per item of an invoice in memory), so that searches
+	// break ties of a day as the source does (see order.go). Without it
+	// every other answer is the source's already.
+	ExactOrder bool
+	// TempDir holds the invoices downloaded before they are imported (the
+	// system's temporary directory when empty).
+	TempDir string
+	// Attempts is how many times one invoice is tried when its download
+	// fails half-way (3 when 0).
+	Attempts int
+	// Now is the clock (time.Now when nil): the sync marks' time, and the
+	// date on which a status is judged derivable.
+	Now func() time.Time
+	// Requests, when set, counts the requests sent (see RequestCounter).
+	Requests *RequestCounter
+	// Progress, when set, is called after each invoice.
+	Progress func(Progress)
+	// Logger receives a line per invoice brought over (discarded when nil).
+	Logger *slog.Logger
+}
+
+// Progress is where a running sync is.
+type Progress struct {
+	Invoices, Total int // invoices done, and to do
+	Items           int // line items brought so far
+	Elapsed         time.Duration
+}
+
+// Reason says why an invoice is (or is not) brought over.
+type Reason string
+
+// The reasons.
+const (
+	ReasonNew       Reason = "new"       // never synced
+	ReasonChanged   Reason = "changed"   // its updated stamp moved since the last sync
+	ReasonPending   Reason = "pending"   // pending: restated on every run
+	ReasonUnchanged Reason = "unchanged" // closed and unchanged: skipped
+)
+
+// InvoicePlan is one invoice of the source and what the sync does with it.
+type InvoicePlan struct {
+	OrgID, InvoiceID string
+	Month            costexplorer.Month
+	Status           costexplorer.InvoiceStatus
+	Updated          time.Time
+	Reason           Reason
+	// PreviousItems is how many items the last sync brought (0: none).
+	PreviousItems int
+	// Items is how many it brought this time (0 for a dry run or a skip).
+	Items int
+}
+
+// Report is what a sync did (or, for a dry run, would do).
+type Report struct {
+	Orgs     int
+	Invoices []InvoicePlan
+	// Synced invoices were brought over; Unchanged ones skipped.
+	Synced, Unchanged int
+	// Items were written; Restated are the items they replaced.
+	Items, Restated int
+	Requests        int64
+	Duration        time.Duration
+}
+
+// Run syncs the store from the source. It returns the report of what was
+// done even on an error (every invoice it lists as synced is in the store);
+// an error of one organization does not stop the others, and the errors are
+// joined.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	s := &syncer{cfg: cfg, rep: &Report{}, planned: map[string]bool{}}
+	s.setDefaults()
+	start := time.Now()
+	var before int64
+	if cfg.Requests != nil {
+		before = cfg.Requests.Count()
+	}
+	err := s.run(ctx)
+	s.rep.Duration = time.Since(start)
+	for _, p := range s.plans {
+		s.rep.Invoices = append(s.rep.Invoices, *p)
+	}
+	if cfg.Requests != nil {
+		s.rep.Requests = cfg.Requests.Count() - before
+	}
+	return s.rep, err
+}
+
+type syncer struct {
+	cfg     Config
+	rep     *Report
+	marks   map[string]costexplorer.SyncMark
+	plans   []*InvoicePlan  // every invoice listed, in order (the report's)
+	planned map[string]bool // the invoice ids in plans
+
+	mu    sync.Mutex // guards rep and done while units run
+	done  int
+	start time.Time
+}
+
+func (s *syncer) setDefaults() {
+	c := &s.cfg
+	if c.Source == "" {
+		c.Source = c.Client.BaseURL()
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = 3
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// unit is the invoices of one organization to bring over, oldest first,
+// read through the path of the organization listed (a paying
+// organization's credential reads its linked organizations' invoices there).
+type unit struct {
+	org      costexplorer.Organization // Name empty when not listed
+	pathOrg  string
+	invoices []*planned
+	clusters clusterIDs
+}
+
+// planned is an invoice to bring over, with what the source said of it.
+type planned struct {
+	plan *InvoicePlan
+	src  *client.Invoice
+	meta costexplorer.Invoice
+}
+
+func (s *syncer) run(ctx context.Context) error {
+	s.start = time.Now()
+	orgs, err := s.organizations(ctx)
+	if err != nil {
+		return err
+	}
+	s.rep.Orgs = len(orgs)
+	marks, err := s.cfg.Store.SyncMarks(ctx, s.cfg.Source)
+	if err != nil {
+		return fmt.Errorf("read the sync marks: %w", err)
+	}
+	s.marks = make(map[string]costexplorer.SyncMark, len(marks))
+	for _, m := range marks {
+		s.marks[m.InvoiceID] = m
+	}
+	var units []*unit
+	var links []costexplorer.Organization // linked organizations, PayingOrgID set
+	for _, o := range orgs {
+		us, ls, err := s.plan(ctx, o)
+		if err != nil {
+			return err
+		}
+		units = append(units, us...)
+		links = append(links, ls...)
+	}
+	if s.cfg.DryRun {
+		return nil
+	}
+	if err := s.runUnits(ctx, units); err != nil {
+		return err
+	}
+	return s.link(ctx, links)
+}
+
+// organizations lists the organizations to sync.
+func (s *syncer) organizations(ctx context.Context) ([]costexplorer.Organization, error) {
+	var out []costexplorer.Organization
+	if len(s.cfg.Orgs) > 0 {
+		for _, id := range s.cfg.Orgs {
+			var o *client.Organization
+			err := s.retry(ctx, "organization "+id, func() (err error) {
+				o, err = s.cfg.Client.Organization(ctx, id)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
+		}
+		return out, nil
+	}
+	err := s.retry(ctx, "list the organizations", func() error {
+		out = out[:0]
+		for o, err := range s.cfg.Client.AllOrganizations(ctx, client.ListOptions{ItemsPerPage: 500}) {
+			if err != nil {
+				return err
+			}
+			out = append(out, costexplorer.Organization{ID: o.ID, Name: o.Name})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// plan lists org's invoices and its linked organizations' and decides
+// which to bring over; for those, it reads what the list lacks (payments,
+// cluster ids).
+func (s *syncer) plan(ctx context.Context, org costexplorer.Organization) ([]*unit, []costexplorer.Organization, error) {
+	own := &unit{org: org, pathOrg: org.ID}
+	linked := map[string]*unit{}
+	var linkedOrder []string
+	parent := map[string]string{} // linked invoice id → the paying organization's invoice of that month
+	opts := client.InvoiceListOptions{SortBy: client.SortByStartDate, OrderBy: client.OrderAsc, ItemsPerPage: 500}
+	var listed []client.Invoice
+	err := s.retry(ctx, "list the invoices of "+org.ID, func() error {
+		listed = listed[:0]
+		for inv, err := range s.cfg.Client.AllInvoices(ctx, org.ID, opts) {
+			if err != nil {
+				return err
+			}
+			listed = append(listed, inv)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, inv := range listed {
+		s.consider(own, &inv)
+		for i := range inv.LinkedInvoices {
+			l := &inv.LinkedInvoices[i]
+			u := linked[l.OrgID]
+			if u == nil {
+				u = &unit{org: costexplorer.Organization{ID: l.OrgID, PayingOrgID: org.ID}, pathOrg: org.ID}
+				linked[l.OrgID] = u
+				linkedOrder = append(linkedOrder, l.OrgID)
+			}
+			s.consider(u, l)
+			parent[l.ID] = inv.ID
+		}
+	}
+	units := []*unit{own}
+	var links []costexplorer.Organization
+	for _, id := range linkedOrder {
+		units = append(units, linked[id])
+		links = append(links, linked[id].org)
+	}
+	if s.cfg.DryRun {
+		return units, links, nil
+	}
+	if err := s.readPayments(ctx, org.ID, units, parent); err != nil {
+		return nil, nil, err
+	}
+	clusters, err := s.clusterIDs(ctx, org.ID, units)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range units {
+		u.clusters = clusters
+	}
+	return units, links, nil
+}
+
+// consider decides whether inv is brought over and notes it in the report
+// and, if so, in u.
+func (s *syncer) consider(u *unit, inv *client.Invoice) {
+	if s.planned[inv.ID] {
+		return // listed twice: as a linked invoice and as an organization's own
+	}
+	s.planned[inv.ID] = true
+	mark, seen := s.marks[inv.ID]
+	p := &InvoicePlan{OrgID: inv.OrgID, InvoiceID: inv.ID, Month: inv.Month(), Status: inv.StatusName, Updated: inv.Updated}
+	switch {
+	case !seen:
+		p.Reason = ReasonNew
+	case inv.StatusName == client.InvoicePending:
+		p.Reason = ReasonPending
+	case !mark.SourceUpdated.Equal(inv.Updated):
+		p.Reason = ReasonChanged
+	default:
+		p.Reason = ReasonUnchanged
+	}
+	if seen {
+		p.PreviousItems = mark.Items
+	}
+	s.plans = append(s.plans, p)
+	if p.Reason == ReasonUnchanged {
+		s.rep.Unchanged++
+		return
+	}
+	src := *inv
+	src.LinkedInvoices = nil
+	u.invoices = append(u.invoices, &planned{plan: p, src: &src, meta: metadata(&src)})
+}
+
+// metadata is what the store records of an invoice beyond its items, as
+// far as the list tells it (payments and refunds come from the invoice
+// itself, see readPayments).
+func metadata(inv *client.Invoice) costexplorer.Invoice {
+	return costexplorer.Invoice{
+		ID: inv.ID, OrgID: inv.OrgID, Month: inv.Month(), Created: inv.Created, Updated: inv.Updated,
+		SalesTax: inv.SalesTax, StartingBalance: inv.StartingBalance,
+	}
+}
+
+// needsPayments reports whether the list's view of inv suggests payments or
+// refunds, which only the invoice itself lists: money paid, or a status
+// that payments decide. A pending, closed, issued or free invoice with
+// nothing paid has none, which saves reading the invoice (all its items, as
+// JSON) on every run.
+func needsPayments(inv *client.Invoice) bool {
+	switch inv.StatusName {
+	case client.InvoicePending, client.InvoiceClosed, client.InvoiceInvoiced, client.InvoiceFree:
+		return inv.AmountPaid != 0
+	}
+	return true
+}
+
+// readPayments reads the payments and refunds of the planned invoices that
+// have some, one invoice document per month: the paying organization's
+// carries its linked organizations' invoices of that month.
+func (s *syncer) readPayments(ctx context.Context, orgID string, units []*unit, parent map[string]string) error {
+	want := map[string][]*planned{} // document id → the planned invoices it informs
+	var order []string
+	for _, u := range units {
+		for _, p := range u.invoices {
+			if !needsPayments(p.src) {
+				continue
+			}
+			doc := cmp.Or(parent[p.src.ID], p.src.ID)
+			if want[doc] == nil {
+				order = append(order, doc)
+			}
+			want[doc] = append(want[doc], p)
+		}
+	}
+	for _, doc := range order {
+		var full *client.Invoice
+		err := s.retry(ctx, "invoice "+doc, func() (err error) {
+			full, err = s.cfg.Client.StreamInvoice(ctx, orgID, doc, nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		byID := map[string]*client.Invoice{full.ID: full}
+		for i := range full.LinkedInvoices {
+			byID[full.LinkedInvoices[i].ID] = &full.LinkedInvoices[i]
+		}
+		for _, p := range want[doc] {
+			if inv := byID[p.src.ID]; inv != nil {
+				p.meta.Payments, p.meta.Refunds = payments(inv)
+			}
+		}
+	}
+	return nil
+}
+
+// payments converts the payments and refunds of an invoice.
+func payments(inv *client.Invoice) ([]costexplorer.Payment, []costexplorer.Refund) {
+	var ps []costexplorer.Payment
+	for _, p := range inv.Payments {
+		ps = append(ps, costexplorer.Payment{
+			ID: p.ID, Created: p.Created, Updated: p.Updated, Status: costexplorer.PaymentStatus(p.StatusName),
+			Currency: p.Currency, UnitPrice: p.UnitPrice, Subtotal: p.Subtotal, SalesTax: p.SalesTax,
+			AmountBilled: p.AmountBilled, AmountPaid: p.AmountPaid,
+		})
+	}
+	var rs []costexplorer.Refund
+	for _, r := range inv.Refunds {
+		rs = append(rs, costexplorer.Refund{PaymentID: r.PaymentID, Amount: r.Amount, Created: r.Created, Reason: r.Reason})
+	}
+	return ps, rs
+}
+
+// recordedStatus is the status to record for an invoice the source reports
+// as src: none when the store, deriving it on date now from the amounts and
+// payments it will hold, finds the same (then it moves on with time, as the
+// source's does: CLOSED, then INVOICED, then PAID); the source's otherwise.
+func recordedStatus(src *client.Invoice, meta *costexplorer.Invoice, now time.Time) costexplorer.InvoiceStatus {
+	derived := *meta
+	derived.Amounts = costexplorer.InvoiceAmounts{Charges: src.Subtotal, Credits: src.Credits}
+	if derived.StatusAt(now) == src.StatusName {
+		return ""
+	}
+	return src.StatusName
+}
+
+// runUnits brings the units over, Concurrency at a time.
+func (s *syncer) runUnits(ctx context.Context, units []*unit) error {
+	total := 0
+	for _, u := range units {
+		total += len(u.invoices)
+	}
+	var (
+		errs []error
+		emu  sync.Mutex
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(s.cfg.Concurrency, max(len(units), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(units) {
+					return
+				}
+				if err := s.runUnit(ctx, units[i], total); err != nil {
+					emu.Lock()
+					errs = append(errs, err)
+					emu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runUnit brings one organization's invoices over, oldest first, and stops
+// at the first that fails. It downloads them all first, to learn the order
+// of their projects and clusters (see dims.go).
+func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
+	if len(u.invoices) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp(s.cfg.TempDir, "costexplorer-sync-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	d := newDimOrder()
+	files := make([]string, len(u.invoices))
+	for i, p := range u.invoices {
+		files[i] = filepath.Join(dir, p.src.ID+".csv")
+		what := fmt.Sprintf("download invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
+		if err := s.retry(ctx, what, func() error { return s.download(ctx, u, p, files[i]) }); err != nil {
+			return err
+		}
+		if err := d.read(files[i]); err != nil {
+			return fmt.Errorf("invoice %s: %w", p.src.ID, err)
+		}
+	}
+	if err := s.createDims(ctx, u, d); err != nil {
+		return err
+	}
+	for i, p := range u.invoices {
+		p.meta.RecordedStatus = recordedStatus(p.src, &p.meta, s.cfg.Now())
+		what := fmt.Sprintf("invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
+		if err := s.retry(ctx, what, func() error { return s.invoice(ctx, u, p, files[i]) }); err != nil {
+			return err
+		}
+		_ = os.Remove(files[i])
+		s.mu.Lock()
+		s.rep.Synced++
+		s.rep.Items += p.plan.Items
+		s.rep.Restated += p.plan.PreviousItems
+		s.done++
+		prog := Progress{Invoices: s.done, Total: total, Items: s.rep.Items, Elapsed: time.Since(s.start)}
+		s.mu.Unlock()
+		s.cfg.Logger.Info("sync: invoice", "invoice", p.src.ID, "org", p.src.OrgID, "month", p.plan.Month.String(),
+			"reason", string(p.plan.Reason), "items", p.plan.Items, "before", p.plan.PreviousItems)
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(prog)
+		}
+	}
+	return nil
+}
+
+// download writes the invoice's CSV to path.
+func (s *syncer) download(ctx context.Context, u *unit, p *planned, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, f)
+	return errors.Join(err, f.Close())
+}
+
+// retry calls fn up to Attempts times while it fails in a way that may
+// pass (a body cut short, a source that keeps failing past the client's own
+// retries), waiting a little longer each time.
+func (s *syncer) retry(ctx context.Context, what string, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < s.cfg.Attempts; attempt++ {
+		if attempt > 0 {
+			s.cfg.Logger.Warn("sync: trying again", "what", what, "attempt", attempt+1, "err", err)
+			select {
+			case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err = fn(); err == nil || !retryable(ctx, err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// invoice brings one invoice over in one transaction: its old items out,
+// the items of its CSV (downloaded to path) in, its metadata and its sync
+// mark.
+func (s *syncer) invoice(ctx context.Context, u *unit, p *planned, path string) error {
+	ids := rowIDs(p.src.ID)
+	if s.cfg.ExactOrder {
+		r, err := s.sourceOrder(ctx, u, p.src)
+		if err != nil {
+			return err
+		}
+		ids = r.id
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sess, err := s.cfg.Store.BeginUsage(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Rollback()
+	first := &costexplorer.UsageBatch{ReplaceInvoices: []string{p.src.ID}}
+	if u.org.Name != "" {
+		first.Organizations = []costexplorer.Organization{{ID: u.org.ID, Name: u.org.Name}}
+	}
+	if err := sess.Add(ctx, first); err != nil {
+		return err
+	}
+	sum, err := importer.ImportInto(ctx, sess, p.src.ID+".csv", f, importer.Options{ClusterID: u.clusters.lookup, ItemID: ids})
+	if err != nil {
+		return err
+	}
+	last := &costexplorer.UsageBatch{
+		Invoices: []costexplorer.Invoice{p.meta},
+		Synced: []costexplorer.SyncMark{{
+			Source: s.cfg.Source, InvoiceID: p.src.ID, SourceUpdated: p.src.Updated, Items: sum.Rows, SyncedAt: s.cfg.Now(),
+		}},
+	}
+	if err := sess.Add(ctx, last); err != nil {
+		return err
+	}
+	if _, err := sess.Commit(ctx); err != nil {
+		return err
+	}
+	p.plan.Items = sum.Rows
+	return nil
+}
+
+// link records which organizations the paying ones pay for, once their
+// invoices (and so the organizations, named by their rows) are stored.
+func (s *syncer) link(ctx context.Context, links []costexplorer.Organization) error {
+	var b costexplorer.UsageBatch
+	for _, l := range links {
+		o, err := s.cfg.Store.Organization(ctx, l.ID)
+		if err != nil {
+			if costexplorer.ErrorCode(err) == costexplorer.ErrNotFound {
+				continue // no items yet: nothing to pay for
+			}
+			return err
+		}
+		if o.PayingOrgID != l.PayingOrgID {
+			b.Organizations = append(b.Organizations, costexplorer.Organization{ID: o.ID, Name: o.Name, PayingOrgID: l.PayingOrgID})
+		}
+	}
+	if len(b.Organizations) == 0 {
+		return nil
+	}
+	if _, err := s.cfg.Store.IngestUsage(ctx, &b); err != nil {
+		return fmt.Errorf("link the organizations: %w", err)
+	}
+	return nil
+}
+
+// retryable reports whether an invoice that failed with err may succeed if
+// tried again: the source failed or the connection did, not the request.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var ae *client.APIError
+	var ne net.Error
+	var de *costexplorer.Error
+	var ie *importer.ImportError
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dns):
+		return false // nobody there: the client has tried again already
+	case errors.As(err, &ae):
+		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
+	case errors.As(err, &ie), errors.As(err, &de):
+		return false // the data or the request is at fault: it would fail again
+	case errors.As(err, &ne), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return true
+	}
+	return false
+}
