@@ -294,11 +294,20 @@ func appendUsageDetail(b []byte, l *InvoiceLine) []byte {
 }
 
 // appendDayTimestamp appends the first instant of d as a quoted RFC 3339
-// timestamp ("2024-06-01T00:00:00Z").
+// timestamp ("2024-06-01T00:00:00Z"), as time.Time.AppendFormat writes it,
+// without the layout's interpretation (three times a line item).
 func appendDayTimestamp(b []byte, d Day) []byte {
+	t := d.Time()
+	y, m, dd := t.Date()
+	if y < 1000 || y > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339)
+		return append(b, '"')
+	}
 	b = append(b, '"')
-	b = d.Time().AppendFormat(b, time.RFC3339)
-	return append(b, '"')
+	b = strconv.AppendInt(b, int64(y), 10)
+	b = append(b, '-', byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+dd/10), byte('0'+dd%10))
+	return append(b, "T00:00:00Z\""...)
 }
 
 // paymentJSON is the Atlas BillingPayment.

@@ -528,3 +528,19 @@ func TestInvoiceJSONNeedsADate(t *testing.T) {
 		t.Error("WriteInvoiceListJSON without Now")
 	}
 }
+
+// TestAppendDayTimestamp: the hand-written timestamp of a day is what
+// time.Time.AppendFormat writes for it, on every day from 1970 to 2300 and
+// beyond four-digit years.
+func TestAppendDayTimestamp(t *testing.T) {
+	days := []Day{0, DayOf(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)), DayOf(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))}
+	for d := Day(0); d < 120_000; d++ {
+		days = append(days, d)
+	}
+	for _, d := range days {
+		want := `"` + d.Time().Format(time.RFC3339) + `"`
+		if got := string(appendDayTimestamp(nil, d)); got != want {
+			t.Fatalf("day %d: %s, want %s", d, got, want)
+		}
+	}
+}

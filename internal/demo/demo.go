@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/importer"
 )
 
 // DefaultLineItems is the size `costexplorer demo` generates. It is chosen so
@@ -133,7 +134,8 @@ func Generate(ctx context.Context, cfg Config, emit func(*costexplorer.UsageBatc
 		return err
 	}
 	g := &generator{plan: p, ctx: ctx, emit: emit, orgIn: make([]bool, len(p.orgs)),
-		tagCache: map[tagState]costexplorer.Tags{}, amounts: map[invoiceKey]costexplorer.InvoiceAmounts{}, regionOf: make([]string, len(p.clusters))}
+		tagCache: map[tagState]costexplorer.Tags{}, amounts: map[invoiceKey]costexplorer.InvoiceAmounts{}, regionOf: make([]string, len(p.clusters)),
+		occur: map[costexplorer.LineItemID]int{}}
 	for ci := range p.clusters {
 		g.regionOf[ci] = p.region(ci)
 	}
@@ -141,17 +143,17 @@ func Generate(ctx context.Context, cfg Config, emit func(*costexplorer.UsageBatc
 	last := len(p.days) - 1
 	for oi := range p.orgs {
 		o := &p.orgs[oi]
-		if err := g.uses(o.uses, o.salt, oi, -1, -1, o.org.ID, 0, last, false); err != nil {
+		if err := g.uses(o.uses, o.salt, oi, -1, -1, 0, last, false); err != nil {
 			return err
 		}
 		for pi := o.projects.lo; pi < o.projects.hi; pi++ {
 			pp := &p.projects[pi]
-			if err := g.uses(pp.uses, pp.salt, oi, pi, -1, pp.project.ID, pp.first, last, false); err != nil {
+			if err := g.uses(pp.uses, pp.salt, oi, pi, -1, pp.first, last, false); err != nil {
 				return err
 			}
 			for ci := pp.clusters.lo; ci < pp.clusters.hi; ci++ {
 				c := &p.clusters[ci]
-				if err := g.uses(c.uses, c.salt, oi, pi, ci, c.cluster.ID, c.first, c.last, c.deleted); err != nil {
+				if err := g.uses(c.uses, c.salt, oi, pi, ci, c.first, c.last, c.deleted); err != nil {
 					return err
 				}
 			}
@@ -179,6 +181,7 @@ type generator struct {
 	tagCache map[tagState]costexplorer.Tags
 	amounts  map[invoiceKey]costexplorer.InvoiceAmounts // of the items emitted so far
 	regionOf []string                                   // by cluster index
+	occur    map[costexplorer.LineItemID]int            // of one resource's items of a day, by their first id
 }
 
 func (g *generator) reset() {
@@ -217,7 +220,7 @@ func (g *generator) addOrg(oi int) {
 // as oi/pi/ci say, -1 for none) from day index first to last. Iteration is
 // day-major so a resource's items stay together and batches carry few
 // dimensions.
-func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, entity string, first, last int, deleted bool) error {
+func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, first, last int, deleted bool) error {
 	if len(us) == 0 {
 		return nil
 	}
@@ -228,8 +231,13 @@ func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, entity string, f
 	if ci >= 0 {
 		clusterID = g.clusters[ci].cluster.ID
 	}
+	clusterName := ""
+	if ci >= 0 {
+		clusterName = g.clusters[ci].cluster.Name
+	}
 	for d := first; d <= last; d++ {
 		day := &g.days[d]
+		clear(g.occur)
 		for ui := range us {
 			u := &us[ui]
 			if u.model == qtyMonthly && !day.first {
@@ -242,7 +250,6 @@ func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, entity string, f
 			h := mix(salt ^ uint64(d)<<20 ^ uint64(ui))
 			q := g.provisional(u, d, quantity(u, day, d, h, d == first && first > 0, d == last && deleted), h)
 			g.b.Items = append(g.b.Items, costexplorer.LineItem{
-				ID:             costexplorer.NewLineItemID("demo", g.seed, entity, s.id, day.str),
 				OrgID:          orgID,
 				ProjectID:      projectID,
 				ClusterID:      clusterID,
@@ -256,6 +263,15 @@ func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, entity string, f
 			})
 			li := &g.b.Items[len(g.b.Items)-1]
 			g.describe(li, s, pi, ci, d)
+			// The id the importer derives for the item's row of the invoice
+			// CSV, so that the CSV served keeps its order through an import
+			// (the store orders a cluster's items of a day by id). Identical
+			// rows can only be of one resource and day: counted here.
+			first := importer.ItemID(li, clusterName, 1)
+			g.occur[first]++
+			if li.ID = first; g.occur[first] > 1 {
+				li.ID = importer.ItemID(li, clusterName, g.occur[first])
+			}
 			k := invoiceKey{oi, day.day.Month()}
 			a := g.amounts[k]
 			a.Add(li.Amount)

@@ -19,7 +19,7 @@ import (
 
 // openStore opens a fresh SQLite store in a temporary directory and returns
 // it with the path of its file.
-func openStore(t *testing.T) (*sqlite.DB, string) {
+func openStore(t testing.TB) (*sqlite.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "costexplorer.db")
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,6 +237,9 @@ func TestRoundTrip_InvoiceCSV(t *testing.T) {
 	for i := range lines {
 		want := lines[i].LineItem
 		want.ID = b.Items[i].ID // an imported row's id is derived from its content
+		if id := ItemID(&lines[i].LineItem, lines[i].ClusterName, 1); id != want.ID {
+			t.Errorf("item %d: ItemID %s, the importer derives %s", i, id, want.ID)
+		}
 		if b.Items[i] != want {
 			t.Errorf("item %d:\n got %+v\nwant %+v", i, b.Items[i], want)
 		}
@@ -253,6 +257,27 @@ func TestRoundTrip_InvoiceCSV(t *testing.T) {
 	}
 	if b2 := mustParse(t, "again.csv", again.String()); !reflect.DeepEqual(b, b2) {
 		t.Error("importing the served CSV again gives other items (or ids)")
+	}
+}
+
+// TestItemID_CountsIdenticalRows: identical rows of a file are told apart
+// by their occurrence, as ItemID's k.
+func TestItemID_CountsIdenticalRows(t *testing.T) {
+	li := costexplorer.LineItem{OrgID: atlasOrg, Service: costexplorer.ServiceCredits, SKU: "CREDIT", Date: costexplorer.DayOf(costexplorer.MakeMonth(2024, 6).Start()),
+		Quantity: 1, Unit: "credits", UnitPriceNanos: -50_000_000_000, Amount: -5000, Description: "Credit"}
+	b := &costexplorer.UsageBatch{Organizations: []costexplorer.Organization{{ID: atlasOrg, Name: "Org"}}, Items: []costexplorer.LineItem{li, li, li}}
+	var buf bytes.Buffer
+	if err := costexplorer.WriteBatchCSV(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	got := mustParse(t, "three.csv", buf.String())
+	var ids []costexplorer.LineItemID
+	for _, it := range got.Items {
+		ids = append(ids, it.ID)
+	}
+	want := []costexplorer.LineItemID{ItemID(&li, "", 1), ItemID(&li, "", 2), ItemID(&li, "", 3)}
+	if !slices.Equal(ids, want) {
+		t.Errorf("ids %v, want %v", ids, want)
 	}
 }
 

@@ -147,3 +147,31 @@ func TestValues(t *testing.T) {
 		t.Errorf("placeholders(1) = %q, want %q", got, want)
 	}
 }
+
+// TestRollupDeltaCounts: the delta counts the items of each invoice,
+// project, cluster and SKU, those of a non-zero amount and their sum; items
+// removed (a restatement) count negatively, down to zero.
+func TestRollupDeltaCounts(t *testing.T) {
+	a, b, zero, other := row("a", 1, 5, 7, 1, jan2, 100), row("b", 1, 5, 7, 1, jan9, -40), row("z", 1, 5, 7, 1, jan9, 0), row("o", 1, 5, 8, 1, jan9, 3)
+	for _, r := range []*ItemRow{&a, &b, &zero, &other} {
+		r.Invoice = 9
+	}
+	other.SKU = 2
+	var d RollupDelta
+	d.Add([]ItemRow{a, b, zero, other})
+	want := []Count{
+		{CountKey{Invoice: 9, Project: 5, Cluster: 7, SKU: 1}, ItemCount{Items: 3, NonZero: 2, Amount: 60}},
+		{CountKey{Invoice: 9, Project: 5, Cluster: 8, SKU: 2}, ItemCount{Items: 1, NonZero: 1, Amount: 3}},
+	}
+	if got := d.Counts(); !slices.Equal(got, want) {
+		t.Fatalf("counts %+v, want %+v", got, want)
+	}
+	d.Remove([]ItemRow{a, zero, other})
+	want = []Count{
+		{CountKey{Invoice: 9, Project: 5, Cluster: 7, SKU: 1}, ItemCount{Items: 1, NonZero: 1, Amount: -40}},
+		{CountKey{Invoice: 9, Project: 5, Cluster: 8, SKU: 2}, ItemCount{}},
+	}
+	if got := d.Counts(); !slices.Equal(got, want) {
+		t.Fatalf("after removals: counts %+v, want %+v", got, want)
+	}
+}

@@ -168,9 +168,10 @@ func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
 			GROUP BY invoice_id, project_id, cluster_id, sku_id) g WHERE NOT EXISTS (SELECT 1 FROM invoice_item_counts k
 			WHERE k.invoice_id = g.invoice_id AND k.project_id = g.project_id AND k.cluster_id = g.cluster_id AND k.sku_id = g.sku_id
 			AND k.items = g.n AND k.nonzero_items = g.nz AND k.cents = g.c)`, "%d invoice item counts: they differ from a recount of the line items"},
-		{`SELECT COUNT(*) FROM invoice_item_counts k WHERE (k.items <> 0 OR k.nonzero_items <> 0 OR k.cents <> 0)
-			AND NOT EXISTS (SELECT 1 FROM line_items li WHERE li.invoice_id = k.invoice_id AND li.project_id = k.project_id
-			AND li.cluster_id = k.cluster_id AND li.sku_id = k.sku_id)`, "%d invoice item counts: they count line items that do not exist"},
+		{`SELECT COUNT(*) FROM invoice_item_counts k JOIN invoices i ON i.id = k.invoice_id
+			WHERE (k.items <> 0 OR k.nonzero_items <> 0 OR k.cents <> 0)
+			AND NOT EXISTS (SELECT 1 FROM line_items li WHERE li.org_id = i.org_id AND li.invoice_id = k.invoice_id
+			AND li.project_id = k.project_id AND li.cluster_id = k.cluster_id AND li.sku_id = k.sku_id)`, "%d invoice item counts: they count line items that do not exist"},
 	} {
 		var n int64
 		if err := q.QueryRow(ctx, c.query).Scan(&n); err != nil {
