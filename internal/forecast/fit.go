@@ -1,0 +1,193 @@
+package forecast
+
+import (
+	"math"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// model is a fitted trend with weekday effects for the regular days of one
+// series, plus the excess of its first-of-month charges. Day t is counted
+// from the model's origin (t = 0 is the first day it forecasts).
+type model struct {
+	origin costexplorer.Day
+	// beta: level at t = 0, slope per day, then the effects of six
+	// weekdays against the seventh (the origin's weekday), as far as the
+	// data allowed: params says how many of the eight are fitted.
+	beta   [nParams]float64
+	params int
+	trend  bool // whether the slope is fitted (else it stays zero)
+	// excess is the latest first-of-month day minus the regular model's
+	// value for that day: the monthly charges (support, premium features,
+	// credits) that land on the 1st.
+	excess float64
+	// nonneg clamps regular days at zero when no fitted day was negative.
+	nonneg bool
+	// sigma is the residual standard deviation of the regular days, n
+	// their number: the fallback interval's inputs.
+	sigma float64
+	n     int
+}
+
+// nParams is the full model's parameter count: level, slope, six weekdays.
+const nParams = 8
+
+// series reads a Series as float cents by day, zero outside it.
+type series struct {
+	start costexplorer.Day
+	y     []costexplorer.Cents
+}
+
+func (s series) at(d costexplorer.Day) float64 {
+	i := int(d - s.start)
+	if i < 0 || i >= len(s.y) {
+		return 0
+	}
+	return float64(s.y[i])
+}
+
+func isFirst(d costexplorer.Day) bool { return d.Time().Day() == 1 }
+
+// x fills the regressors of day t (from the origin) for the first p params.
+func (m *model) x(t int, p int, x *[nParams]float64) {
+	*x = [nParams]float64{}
+	x[0] = 1
+	if p > 1 && m.trend {
+		x[1] = float64(t)
+	}
+	if p > 2 {
+		if w := ((t % 7) + 7) % 7; w > 0 {
+			x[1+w] = 1
+		}
+	}
+}
+
+// regular is the model's value for day d, ignoring first-of-month charges.
+func (m *model) regular(d costexplorer.Day) float64 {
+	var x [nParams]float64
+	m.x(int(d-m.origin), m.params, &x)
+	v := 0.0
+	for i := range m.params {
+		v += m.beta[i] * x[i]
+	}
+	if m.nonneg && v < 0 {
+		v = 0
+	}
+	return v
+}
+
+// sum is the model's total of days [from, to).
+func (m *model) sum(from, to costexplorer.Day) float64 {
+	v := 0.0
+	for d := from; d < to; d++ {
+		v += m.regular(d)
+		if isFirst(d) {
+			v += m.excess
+		}
+	}
+	return v
+}
+
+// fit fits the model on the days of s before origin (see the package
+// documentation for the choices).
+func fit(s series, origin costexplorer.Day, o Options) model {
+	m := model{origin: origin, nonneg: true}
+	// The data starts at the series' first non-zero day: before it the
+	// group did not exist (a partial first month, a new cluster).
+	first := origin
+	for d := max(s.start, origin-costexplorer.Day(o.Window)); d < origin; d++ {
+		if s.at(d) != 0 {
+			first = d
+			break
+		}
+	}
+	lastFirst := costexplorer.Day(-1) // the latest 1st of a month with data
+	var days []costexplorer.Day
+	for d := first; d < origin; d++ {
+		if isFirst(d) {
+			lastFirst = d
+			continue
+		}
+		days = append(days, d)
+		if s.at(d) < 0 {
+			m.nonneg = false
+		}
+	}
+	m.n = len(days)
+	switch {
+	case len(days) == 0:
+		m.params = 0
+	case len(days) < o.MinTrendDays/2:
+		m.params = 1 // a weighted mean
+	default:
+		m.params = nParams // weekdays, and a trend from MinTrendDays on
+		m.trend = len(days) >= o.MinTrendDays
+	}
+	if m.params > 0 {
+		// Weighted least squares through the normal equations; a tiny ridge
+		// keeps them solvable when a weekday (or the trend) is missing.
+		var a [nParams][nParams + 1]float64
+		var x [nParams]float64
+		for _, d := range days {
+			t := int(d - origin)
+			w := math.Exp2(float64(t+1) / o.HalfLife)
+			m.x(t, m.params, &x)
+			y := s.at(d)
+			for i := range m.params {
+				for j := range m.params {
+					a[i][j] += w * x[i] * x[j]
+				}
+				a[i][m.params] += w * x[i] * y
+			}
+		}
+		for i := range m.params {
+			a[i][i] += 1e-9 * (1 + a[0][0])
+		}
+		m.beta = solve(a, m.params)
+		ss := 0.0
+		for _, d := range days {
+			r := s.at(d) - m.regular(d)
+			ss += r * r
+		}
+		if k := len(days) - m.params; k > 0 {
+			m.sigma = math.Sqrt(ss / float64(k))
+		}
+	}
+	if lastFirst >= 0 {
+		m.excess = s.at(lastFirst) - m.regular(lastFirst)
+	}
+	return m
+}
+
+// solve solves the augmented system a of size n by Gaussian elimination
+// with partial pivoting; a singular column gets zero.
+func solve(a [nParams][nParams + 1]float64, n int) [nParams]float64 {
+	for c := range n {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		a[c], a[p] = a[p], a[c]
+		if a[c][c] == 0 {
+			continue
+		}
+		for r := range n {
+			if r == c || a[r][c] == 0 {
+				continue
+			}
+			f := a[r][c] / a[c][c]
+			for k := c; k <= n; k++ {
+				a[r][k] -= f * a[c][k]
+			}
+		}
+	}
+	var b [nParams]float64
+	for i := range n {
+		if a[i][i] != 0 {
+			b[i] = a[i][n] / a[i][i]
+		}
+	}
+	return b
+}
