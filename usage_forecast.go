@@ -1,8 +1,10 @@
 package costexplorer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // The forecast of the project's own API (POST
@@ -30,6 +32,100 @@ type UsageForecastQuery struct {
 	Filter  *Filter
 	AsOf    Day
 	Since   Day
+}
+
+// UsageForecastRequest is the usage:forecast body as it travels: every
+// member optional. The Go client writes it; ParseUsageForecastRequest reads
+// the same fields one by one.
+type UsageForecastRequest struct {
+	GroupBy []Dimension `json:"groupBy,omitempty"`
+	Filter  *Filter     `json:"filter,omitempty"`
+	AsOf    string      `json:"asOf,omitempty"`
+}
+
+// forecastFields are the accepted body fields; anything else is rejected.
+var forecastFields = []string{"groupBy", "filter", "asOf"}
+
+// ParseUsageForecastRequest decodes and validates a usage:forecast body for
+// orgID; an empty body asks for the defaults. groupBy is a list of at most
+// one dimension, filter the expression of usage:query, asOf a day no later
+// than lim.Now's and after the first day of the billing data window
+// (default: lim.Now's day). It returns an *Error whose code is one of
+// ErrMalformedJSON, ErrInvalidJSONAttribute, ErrInvalidAttribute,
+// ErrInvalidEnumValue, ErrInvalidDateFormat, ErrInvalidDateRange or
+// ErrValidation, naming the offending field.
+func ParseUsageForecastRequest(orgID string, body []byte, lim QueryLimits) (*UsageForecastQuery, error) {
+	if lim.HistoryMonths <= 0 {
+		lim.HistoryMonths = DefaultHistoryMonths
+	}
+	if lim.MaxFilterValues <= 0 {
+		lim.MaxFilterValues = DefaultMaxFilterValues
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	raw, err := decodeObject(body, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFields(raw, forecastFields, ""); err != nil {
+		return nil, err
+	}
+	today := DayOf(lim.Now)
+	q := &UsageForecastQuery{OrgID: orgID, AsOf: today, Since: DayOf((MonthOf(lim.Now) - Month(lim.HistoryMonths-1)).Start())}
+	if q.GroupBy, err = parseGroupBy(raw, 1); err != nil {
+		return nil, err
+	}
+	if q.Filter, err = parseFilterField(raw, lim.MaxFilterValues); err != nil {
+		return nil, err
+	}
+	if v, ok := raw["asOf"]; ok && !isNull(v) {
+		if q.AsOf, err = parseDayField(raw, "asOf", ""); err != nil {
+			return nil, err
+		}
+		if q.AsOf > today || q.AsOf <= q.Since {
+			return nil, FieldError(ErrInvalidDateRange, "asOf", fmt.Sprintf("asOf %s is outside the billing data window: use a day after %s and no later than today, %s.", q.AsOf, q.Since, today))
+		}
+	}
+	return q, nil
+}
+
+// parseGroupBy reads groupBy: a list of at most max distinct dimensions.
+func parseGroupBy(raw map[string]json.RawMessage, max int) ([]Dimension, error) {
+	dims, err := parseStringList(raw, "groupBy", "groupBy", max)
+	if err != nil {
+		return nil, err
+	}
+	var out []Dimension
+	for i, s := range dims {
+		d := Dimension(s)
+		field := fmt.Sprintf("groupBy[%d]", i)
+		if !d.Valid() {
+			return nil, FieldError(ErrInvalidEnumValue, field, fmt.Sprintf("Invalid enumeration value %q for %s: use organizations, projects, clusters, services, skus or tag:KEY.", s, field))
+		}
+		if slices.Contains(out, d) {
+			return nil, FieldError(ErrValidation, field, fmt.Sprintf("%s repeats %q: group by a dimension once.", field, s))
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// parseFilterField reads the optional filter expression.
+func parseFilterField(raw map[string]json.RawMessage, maxValues int) (*Filter, error) {
+	v, ok := raw["filter"]
+	if !ok || isNull(v) {
+		return nil, nil
+	}
+	nodes := 0
+	f, err := parseFilter(v, "filter", 1, &nodes, maxValues)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Validate(MaxFilterDepth, maxValues); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // MonthForecast is the forecast of one calendar month: Amount is the point
