@@ -7,13 +7,13 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
-// Backtest is the accuracy of month-end forecasts made on one day of each
-// month of a series' history.
+// Backtest is the accuracy of the forecasts of one month's total made on
+// one day of each month of a series' history.
 type Backtest struct {
 	// Months are the months tested, oldest first.
 	Months []BacktestMonth
-	// MedianAPE is the median absolute percentage error of the month-end
-	// point forecasts (0.03 is 3 %).
+	// MedianAPE is the median absolute percentage error of the point
+	// forecasts (0.03 is 3 %).
 	MedianAPE float64
 	// Coverage is the share of months whose actual total fell within the
 	// prediction interval (bounds included).
@@ -33,12 +33,13 @@ func (b *BacktestMonth) Covered() bool {
 	return b.Forecast.Lower <= b.Total && b.Total <= b.Forecast.Upper
 }
 
-// RunBacktest forecasts the month end on day `day` (1–28) of every month
-// of s that is complete and whose forecast day has o.Window days of s
-// before it, as Forecast would have on that day (it reads nothing later),
-// and compares it with the month's total. Months whose total is zero are
+// RunBacktest forecasts, on day `day` (1–28) of every month of s, the
+// total of the month `ahead` months later (0: the month end), as Forecast
+// would have on that day (it reads nothing later), wherever that month is
+// complete in s and the forecast day has o.Window days of s before it, and
+// compares it with the month's total. Months whose total is zero are
 // skipped (no percentage error exists).
-func RunBacktest(s Series, day int, o Options) Backtest {
+func RunBacktest(s Series, day, ahead int, o Options) Backtest {
 	o = o.withDefaults()
 	end := s.Start + costexplorer.Day(len(s.Days))
 	ser := series{start: s.Start, y: s.Days}
@@ -48,7 +49,7 @@ func RunBacktest(s Series, day int, o Options) Backtest {
 		if to > end {
 			break
 		}
-		asOf := from + costexplorer.Day(day-1)
+		asOf := costexplorer.DayOf((mo - costexplorer.Month(ahead)).Start()) + costexplorer.Day(day-1)
 		if asOf-costexplorer.Day(o.Window) < s.Start {
 			continue
 		}
@@ -56,8 +57,8 @@ func RunBacktest(s Series, day int, o Options) Backtest {
 		if total == 0 {
 			continue
 		}
-		f := Forecast(s, asOf, Options{Window: o.Window, HalfLife: o.HalfLife, MinTrendDays: o.MinTrendDays,
-			Ahead: 1, Coverage: o.Coverage, Origins: o.Origins, MinOrigins: o.MinOrigins})[0]
+		o.Ahead = ahead
+		f := Forecast(s, asOf, o)[ahead]
 		b.Months = append(b.Months, BacktestMonth{Forecast: f, Total: total,
 			APE: math.Abs(float64(f.Point-total)) / math.Abs(float64(total))})
 	}

@@ -58,7 +58,7 @@ func TestBacktestDemo(t *testing.T) {
 		t.Skip("generates the default demo dataset")
 	}
 	total, byService := demoSeries(t, demoConfig)
-	b := forecast.RunBacktest(total, 10, forecast.Options{})
+	b := forecast.RunBacktest(total, 10, 0, forecast.Options{})
 	for _, m := range b.Months {
 		f := m.Forecast
 		t.Logf("%s: actual %s, forecast %s [%s, %s] (%.1f %%)", f.Month, m.Total, f.Point, f.Lower, f.Upper, 100*m.APE)
@@ -73,8 +73,15 @@ func TestBacktestDemo(t *testing.T) {
 	if b.Coverage < 0.5 || b.Coverage == 1 && len(b.Months) > 20 {
 		t.Errorf("80 %% interval coverage %.2f, want between 0.5 and 1", b.Coverage)
 	}
+	for ahead := 1; ahead <= 3; ahead++ {
+		b := forecast.RunBacktest(total, 10, ahead, forecast.Options{})
+		t.Logf("total, %d month(s) ahead: %d months, median APE %.2f %%, coverage %.0f %%", ahead, len(b.Months), 100*b.MedianAPE, 100*b.Coverage)
+		if b.MedianAPE > 0.15 || len(b.Months) < 10 {
+			t.Errorf("%d month(s) ahead: %d months, median APE %.3f, want at most 0.15", ahead, len(b.Months), b.MedianAPE)
+		}
+	}
 	for svc, s := range byService {
-		b := forecast.RunBacktest(s, 10, forecast.Options{})
+		b := forecast.RunBacktest(s, 10, 0, forecast.Options{})
 		t.Logf("%s: %d months, median APE %.2f %%, coverage %.0f %%", svc, len(b.Months), 100*b.MedianAPE, 100*b.Coverage)
 	}
 }

@@ -10,17 +10,21 @@
 // is still accruing. Each series (a group, or the total) is modelled on its
 // own, in three parts.
 //
-// Regular days. On the last Window days (84) before asOf, from the series'
-// first non-zero day (before it the group did not exist: a partial first
-// month, a new cluster), every day but the 1st of a month is fitted by
-// weighted least squares with a level, a linear trend and an additive
-// effect for each day of the week. Weights halve every HalfLife days (28)
-// back, so a change of level (a cluster added or deleted) takes over within
-// weeks. With fewer than MinTrendDays (28) regular days the trend is left
-// out (a trend from a fortnight extrapolates noise over months); with
-// fewer than half that, the weekdays too (a weighted mean). Zero days are
-// data like any other. When no fitted day is negative, a forecast day is
-// never below zero (a deleted cluster's trend does not go on falling).
+// Regular days. Every day but the 1st of a month is a regular day; the
+// series starts at its first non-zero day (before it the group did not
+// exist: a partial first month, a new cluster). The trend is the slope of
+// an ordinary least-squares fit of a level, a linear trend and an additive
+// effect per day of the week over the last TrendWindow days (364): a slope
+// extrapolated over months must not chase the last few weeks. The level
+// and the weekday effects are then fitted, the slope held, by weighted
+// least squares over the last Window days (84), weights halving every
+// HalfLife days (28) back, so that a change of level (a cluster added or
+// deleted) takes over within weeks. With fewer than MinTrendDays (28)
+// regular days there is no trend (a trend from a fortnight extrapolates
+// noise over months); with fewer than half that, no weekdays either (a
+// weighted mean). Zero days are data like any other. When no fitted day is
+// negative, a forecast day is never below zero (a deleted cluster's
+// level does not go on falling).
 //
 // The 1st of the month. Monthly charges — support plans, premium features,
 // credits — land on the 1st. The excess of the latest 1st over the regular

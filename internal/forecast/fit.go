@@ -94,62 +94,57 @@ func fit(s series, origin costexplorer.Day, o Options) model {
 	m := model{origin: origin, nonneg: true}
 	// The data starts at the series' first non-zero day: before it the
 	// group did not exist (a partial first month, a new cluster).
+	back := costexplorer.Day(max(o.Window, o.TrendWindow))
 	first := origin
-	for d := max(s.start, origin-costexplorer.Day(o.Window)); d < origin; d++ {
+	for d := max(s.start, origin-back); d < origin; d++ {
 		if s.at(d) != 0 {
 			first = d
 			break
 		}
 	}
 	lastFirst := costexplorer.Day(-1) // the latest 1st of a month with data
-	var days []costexplorer.Day
+	var long, short []costexplorer.Day
 	for d := first; d < origin; d++ {
 		if isFirst(d) {
 			lastFirst = d
 			continue
 		}
-		days = append(days, d)
-		if s.at(d) < 0 {
-			m.nonneg = false
+		if d >= origin-costexplorer.Day(o.TrendWindow) {
+			long = append(long, d)
+		}
+		if d >= origin-costexplorer.Day(o.Window) {
+			short = append(short, d)
+			if s.at(d) < 0 {
+				m.nonneg = false
+			}
 		}
 	}
-	m.n = len(days)
+	m.n = len(short)
 	switch {
-	case len(days) == 0:
+	case len(short) == 0:
 		m.params = 0
-	case len(days) < o.MinTrendDays/2:
+	case len(short) < o.MinTrendDays/2:
 		m.params = 1 // a weighted mean
 	default:
 		m.params = nParams // weekdays, and a trend from MinTrendDays on
-		m.trend = len(days) >= o.MinTrendDays
 	}
 	if m.params > 0 {
-		// Weighted least squares through the normal equations; a tiny ridge
-		// keeps them solvable when a weekday (or the trend) is missing.
-		var a [nParams][nParams + 1]float64
-		var x [nParams]float64
-		for _, d := range days {
-			t := int(d - origin)
-			w := math.Exp2(float64(t+1) / o.HalfLife)
-			m.x(t, m.params, &x)
-			y := s.at(d)
-			for i := range m.params {
-				for j := range m.params {
-					a[i][j] += w * x[i] * x[j]
-				}
-				a[i][m.params] += w * x[i] * y
-			}
+		slope := 0.0
+		if len(long) >= o.MinTrendDays {
+			// The trend, from the longer window without decay: a slope
+			// extrapolated over months must not chase the last weeks.
+			m.trend = true
+			slope = m.wls(s, long, nParams, 0, 0)[1]
+			m.trend = false
 		}
-		for i := range m.params {
-			a[i][i] += 1e-9 * (1 + a[0][0])
-		}
-		m.beta = solve(a, m.params)
+		m.beta = m.wls(s, short, m.params, o.HalfLife, slope)
+		m.beta[1], m.trend = slope, slope != 0
 		ss := 0.0
-		for _, d := range days {
+		for _, d := range short {
 			r := s.at(d) - m.regular(d)
 			ss += r * r
 		}
-		if k := len(days) - m.params; k > 0 {
+		if k := len(short) - m.params; k > 0 {
 			m.sigma = math.Sqrt(ss / float64(k))
 		}
 	}
@@ -157,6 +152,34 @@ func fit(s series, origin costexplorer.Day, o Options) model {
 		m.excess = s.at(lastFirst) - m.regular(lastFirst)
 	}
 	return m
+}
+
+// wls fits the first p parameters of the model on days by weighted least
+// squares through the normal equations (weights halving every halfLife
+// days back, none when 0), after taking slope × t off each day; a tiny
+// ridge keeps them solvable when a weekday (or the trend) is missing.
+func (m *model) wls(s series, days []costexplorer.Day, p int, halfLife, slope float64) [nParams]float64 {
+	var a [nParams][nParams + 1]float64
+	var x [nParams]float64
+	for _, d := range days {
+		t := int(d - m.origin)
+		w := 1.0
+		if halfLife > 0 {
+			w = math.Exp2(float64(t+1) / halfLife)
+		}
+		m.x(t, p, &x)
+		y := s.at(d) - slope*float64(t)
+		for i := range p {
+			for j := range p {
+				a[i][j] += w * x[i] * x[j]
+			}
+			a[i][p] += w * x[i] * y
+		}
+	}
+	for i := range p {
+		a[i][i] += 1e-9 * (1 + a[0][0])
+	}
+	return solve(a, p)
 }
 
 // solve solves the augmented system a of size n by Gaussian elimination

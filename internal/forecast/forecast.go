@@ -31,6 +31,9 @@ type Options struct {
 	Window int
 	// HalfLife is the age in days at which a day's weight halves (28).
 	HalfLife float64
+	// TrendWindow is how many days before the forecast day the trend is
+	// fitted on, without decay (364).
+	TrendWindow int
 	// MinTrendDays is how many regular days a trend needs (28); with
 	// half as many the model is a level with weekday effects, with fewer a
 	// weighted mean.
@@ -49,6 +52,7 @@ type Options struct {
 const (
 	DefaultWindow       = 84
 	DefaultHalfLife     = 28
+	DefaultTrendWindow  = 364
 	DefaultMinTrendDays = 28
 	DefaultAhead        = 3
 	DefaultCoverage     = 0.8
@@ -62,6 +66,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HalfLife <= 0 {
 		o.HalfLife = DefaultHalfLife
+	}
+	if o.TrendWindow <= 0 {
+		o.TrendWindow = DefaultTrendWindow
 	}
 	if o.MinTrendDays <= 0 {
 		o.MinTrendDays = DefaultMinTrendDays
@@ -86,7 +93,7 @@ func (o Options) withDefaults() Options {
 // the intervals are measured at. Days before it do not change the answer.
 func History(asOf costexplorer.Day, o Options) costexplorer.Day {
 	o = o.withDefaults()
-	return asOf - costexplorer.Day(longestTarget(asOf, o)+7*o.Origins+o.Window)
+	return asOf - costexplorer.Day(longestTarget(asOf, o)+7*o.Origins+max(o.Window, o.TrendWindow))
 }
 
 // longestTarget is the end of the last forecast month, in days from asOf.
