@@ -12,14 +12,17 @@
 //
 // Regular days. Every day but the 1st of a month is a regular day; the
 // series starts at its first non-zero day (before it the group did not
-// exist: a partial first month, a new cluster). The trend is the slope of
-// an ordinary least-squares fit of a level, a linear trend and an additive
-// effect per day of the week over the last TrendWindow days (364): a slope
-// extrapolated over months must not chase the last few weeks. The level
-// and the weekday effects are then fitted, the slope held, by weighted
-// least squares over the last Window days (84), weights halving every
-// HalfLife days (28) back, so that a change of level (a cluster added or
-// deleted) takes over within weeks. With fewer than MinTrendDays (28)
+// exist: a partial first month, a new cluster). The trend is robust and
+// slow: over the last TrendWindow days (364), the regular days are
+// averaged by week (taking out the weekday effects), and the slope is the
+// median of the slopes between every two weekly means at most eight weeks
+// apart (a Theil–Sen estimate over short spans). A slope extrapolated over
+// months must not chase the last few weeks, and a step in the level (a
+// large cluster deleted) must not read as a trend: it moves only the few
+// pairs across it. The level and the weekday effects are then fitted, the
+// slope held, by weighted least squares over the last Window days (84),
+// weights halving every HalfLife days (28) back, so that a change of level
+// (a cluster added or deleted) takes over within weeks. With fewer than MinTrendDays (28)
 // regular days there is no trend (a trend from a fortnight extrapolates
 // noise over months); with fewer than half that, no weekdays either (a
 // weighted mean). Zero days are data like any other. When no fitted day is

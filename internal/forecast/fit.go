@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"math"
+	"slices"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -131,11 +132,7 @@ func fit(s series, origin costexplorer.Day, o Options) model {
 	if m.params > 0 {
 		slope := 0.0
 		if len(long) >= o.MinTrendDays {
-			// The trend, from the longer window without decay: a slope
-			// extrapolated over months must not chase the last weeks.
-			m.trend = true
-			slope = m.wls(s, long, nParams, 0, 0)[1]
-			m.trend = false
+			slope = m.theilSen(s, long)
 		}
 		m.beta = m.wls(s, short, m.params, o.HalfLife, slope)
 		m.beta[1], m.trend = slope, slope != 0
@@ -152,6 +149,47 @@ func fit(s series, origin costexplorer.Day, o Options) model {
 		m.excess = s.at(lastFirst) - m.regular(lastFirst)
 	}
 	return m
+}
+
+// theilSen is the trend of the regular days: the Theil–Sen slope (the
+// median of the slopes between every two points) of their weekly means,
+// each week a run of seven days back from the origin with at least five
+// regular days. Weekly means take out the weekday effects; the median
+// takes out the steps a cluster's creation or deletion makes, which a
+// least-squares slope over months would extrapolate. days are sorted and
+// before the origin.
+// maxLag is the longest span, in weeks, of the pairs whose slopes
+// theilSen takes the median of: a step in the level then moves only the
+// pairs across it within eight weeks, a small share of all of them, where
+// over all pairs a step a third of the way back moves half of them.
+const maxLag = 8
+
+func (m *model) theilSen(s series, days []costexplorer.Day) float64 {
+	type week struct {
+		t, y float64
+		n    int
+	}
+	weeks := make([]week, int(m.origin-days[0])/7+1)
+	for _, d := range days {
+		w := &weeks[int(m.origin-1-d)/7]
+		w.t += float64(d - m.origin)
+		w.y += s.at(d)
+		w.n++
+	}
+	var slopes []float64
+	for i, a := range weeks {
+		for _, b := range weeks[i+1 : min(i+1+maxLag, len(weeks))] {
+			if a.n >= 5 && b.n >= 5 {
+				ta, tb := a.t/float64(a.n), b.t/float64(b.n)
+				slopes = append(slopes, (a.y/float64(a.n)-b.y/float64(b.n))/(ta-tb))
+			}
+		}
+	}
+	if len(slopes) == 0 {
+		return 0
+	}
+	slices.Sort(slopes)
+	return quantile(slopes, 0.5)
 }
 
 // wls fits the first p parameters of the model on days by weighted least

@@ -203,3 +203,23 @@ func TestForecastIntervalWidensWithNoise(t *testing.T) {
 		}
 	}
 }
+
+func TestForecastLevelStepIsNotATrend(t *testing.T) {
+	// A large cluster deleted in March: 1,100 $ a day, then 100 $ a day.
+	// The step is no trend: the months ahead stay near 100 $ a day.
+	asOf := day(t, "2025-06-15")
+	s := makeSeries(day(t, "2025-01-01"), asOf, func(d costexplorer.Day) costexplorer.Cents {
+		if d < day(t, "2025-03-06") {
+			return 110000
+		}
+		return 10000
+	})
+	got := forecast.Forecast(s, asOf, forecast.Options{})
+	checkOrdered(t, got)
+	for _, m := range got[1:] {
+		days := float64(costexplorer.DayOf((m.Month + 1).Start()) - costexplorer.DayOf(m.Month.Start()))
+		if !near(m.Point, days*10000, days*10000*0.05) {
+			t.Errorf("%s: point %d, want about %.0f", m.Month, m.Point, days*10000)
+		}
+	}
+}
