@@ -72,6 +72,8 @@ type chartColumn struct {
 	TotalY     string
 	Title      string
 	Segments   []chartSegment
+	Forecast   *chartForecast // nil for a month without one
+	Future     bool           // a month to come, with a forecast only
 }
 
 // chartSegment is one group's part of a month's column. Cents is exact: the
@@ -95,8 +97,16 @@ type legendItem struct {
 // buildChart lays out the stacked column chart of ss over months. Each
 // month shows its maxChartGroups largest groups (by absolute amount) and an
 // "Other" segment for the rest; positive amounts stack up from zero and
-// negative ones (credits) down from it.
-func buildChart(title, subject string, months []costexplorer.Month, ss []*series) *chartModel {
+// negative ones (credits) down from it. fc, the forecasts of the total
+// (forecast.go), adds to the months it covers, after them if need be, a
+// dashed column and a band.
+func buildChart(title, subject string, months []costexplorer.Month, ss []*series, fc []costexplorer.MonthForecast) *chartModel {
+	data := len(months)
+	for _, f := range fc {
+		if len(months) == 0 || f.Month > months[len(months)-1] {
+			months = append(slices.Clip(months), f.Month)
+		}
+	}
 	n := len(months)
 	width := chartMinWidth
 	if w := chartLeft + chartRight + n*chartMinSlot; w > width {
@@ -120,7 +130,7 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 	for mi := range months {
 		var in []*series
 		for _, s := range ss {
-			if s.Cents[mi] != 0 {
+			if mi < data && s.Cents[mi] != 0 {
 				in = append(in, s)
 			}
 		}
@@ -169,6 +179,9 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 		}
 		hi, lo = max(hi, pos), min(lo, neg)
 	}
+	for _, f := range fc {
+		hi, lo = max(hi, f.Upper, f.Amount), min(lo, f.Lower)
+	}
 	step := niceStep(hi - lo)
 	top := ceilTo(hi, step)
 	bottom := -ceilTo(-lo, step)
@@ -189,6 +202,10 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 	slot := float64(width-chartLeft-chartRight) / float64(max(n, 1))
 	barW := math.Min(slot*0.62, chartMaxBarWidth)
 	totals := monthTotals(ss, n)
+	fcOf := map[costexplorer.Month]*costexplorer.MonthForecast{}
+	for i := range fc {
+		fcOf[fc[i].Month] = &fc[i]
+	}
 	var desc []string
 	for mi, mo := range months {
 		cx := chartLeft + slot*(float64(mi)+0.5)
@@ -226,8 +243,26 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 			col.Segments = append(col.Segments, seg)
 		}
 		col.TotalY = num(y(up) - 6)
+		if f := fcOf[mo]; f != nil {
+			col.Forecast = &chartForecast{
+				X: num(cx - barW/2), W: num(barW),
+				PointY: num(y(f.Amount)), ColH: num(y(0) - y(f.Amount)),
+				LowY: num(y(f.Upper)), BandH: num(y(f.Lower) - y(f.Upper)),
+				Cents: int64(f.Amount), LowCents: int64(f.Lower), HighCents: int64(f.Upper),
+				Label: formatCompact(f.Amount), LabelY: num(y(max(f.Upper, up)) - 6),
+				Title: "Forecast, " + monthLabel(mo) + ": " + f.Amount.Grouped("$") + " (80 % interval " +
+					f.Lower.Grouped("$") + " to " + f.Upper.Grouped("$") + ")",
+			}
+			col.TotalY = num(min(y(up), y(f.Upper)) - 20)
+			desc = append(desc, "forecast "+monthLabel(mo)+" "+f.Amount.Grouped("$"))
+		}
+		if mi >= data {
+			// A month to come: its forecast only.
+			col.TotalLabel, col.Title, col.Future = "", monthLabel(mo)+": forecast only", true
+		} else {
+			desc = append(desc, monthLabel(mo)+" "+totals[mi].Grouped("$"))
+		}
 		m.Columns = append(m.Columns, col)
-		desc = append(desc, monthLabel(mo)+" "+totals[mi].Grouped("$"))
 	}
 	d := "Stacked columns of usage per month"
 	if subject != "" {

@@ -40,6 +40,9 @@ type Config struct {
 	Store costexplorer.Store
 	// Usage runs the query processes: the same service as the API's.
 	Usage costexplorer.UsageService
+	// UsageQueries, if set, answers the daily totals the chart's forecast
+	// is made from (forecast.go); without it the chart has none.
+	UsageQueries costexplorer.UsageEvaluator
 	// Auth checks the credentials of the sign-in form.
 	Auth Authenticator
 	// Now is the clock of the month range, the query window and session
