@@ -79,20 +79,27 @@ func TestParseUsageForecastRequestErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseUsageForecastRequest(testOrg, []byte(tc.body), testLimits)
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("err = %v, want *Error %s", err, tc.code)
-			}
-			if e.Code != tc.code {
-				t.Errorf("code = %s, want %s (%s)", e.Code, tc.code, e.Detail)
-			}
-			var field string
-			if len(e.Fields) > 0 {
-				field = e.Fields[0].Field
-			}
-			if field != tc.field {
-				t.Errorf("field = %q, want %q (%s)", field, tc.field, e.Detail)
-			}
+			checkFieldError(t, err, tc.code, tc.field)
 		})
+	}
+}
+
+// checkFieldError checks that err is an *Error with code about field (""
+// for none).
+func checkFieldError(t *testing.T, err error, code, field string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v, want *Error %s", err, code)
+	}
+	if e.Code != code {
+		t.Errorf("code = %s, want %s (%s)", e.Code, code, e.Detail)
+	}
+	var got string
+	if len(e.Fields) > 0 {
+		got = e.Fields[0].Field
+	}
+	if got != field {
+		t.Errorf("field = %q, want %q (%s)", got, field, e.Detail)
 	}
 }

@@ -78,19 +78,27 @@ func runForecast(ctx context.Context, m *Main, args []string) error {
 // request builds the API request of the flags.
 func (a *forecastArgs) request() (client.UsageForecastRequest, error) {
 	var req client.UsageForecastRequest
-	if a.org == "" {
-		return req, usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
-	}
-	switch a.output {
-	case "table", "json", "csv":
-	default:
-		return req, usageErrorf("--output must be table, json or csv")
+	if err := checkOrgOutput(a.org, a.output); err != nil {
+		return req, err
 	}
 	if a.groupBy != "" {
 		req.GroupBy = []costexplorer.Dimension{costexplorer.Dimension(a.groupBy)}
 	}
 	req.AsOf = a.asOf
 	return req, nil
+}
+
+// checkOrgOutput checks the flags every reporting command shares: an
+// organization, and an output of table, json or csv.
+func checkOrgOutput(org, output string) error {
+	if org == "" {
+		return usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
+	}
+	switch output {
+	case "table", "json", "csv":
+		return nil
+	}
+	return usageErrorf("--output must be table, json or csv")
 }
 
 // forecastLabel is how a result's group reads: its name (its id when the
