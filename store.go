@@ -22,7 +22,8 @@ type OrganizationStore interface {
 	LinkedOrganizations(ctx context.Context, payingID string) ([]string, error)
 }
 
-// UsageStore keeps usage line items, their dimensions and the monthly rollup.
+// UsageStore keeps usage line items, their dimensions and the monthly and
+// daily rollups.
 type UsageStore interface {
 	// IngestUsage stores a batch in one transaction: dimensions are created or
 	// renamed, items whose id is already stored are skipped, and the rollup
@@ -36,6 +37,10 @@ type UsageStore interface {
 
 	// ScanRollup calls fn for every rollup row.
 	ScanRollup(ctx context.Context, fn func(*RollupRow) error) error
+
+	// ScanDailyRollup calls fn for every cell of the daily rollup that holds
+	// line items, by organization and month (a month's cells together).
+	ScanDailyRollup(ctx context.Context, fn func(*DailyRollupRow) error) error
 
 	// ScanLineItems calls fn for every line item (for verification and tests).
 	ScanLineItems(ctx context.Context, fn func(*LineItem) error) error

@@ -17,6 +17,7 @@ type memSource struct {
 	projects []*costexplorer.Project
 	clusters []*costexplorer.Cluster
 	rollup   []costexplorer.RollupRow
+	daily    []costexplorer.DailyRollupRow
 	invoices []costexplorer.InvoiceRef // none: every invoice id is derived
 }
 
@@ -31,6 +32,19 @@ func (m *memSource) DataVersion(context.Context) (int64, error) {
 func (m *memSource) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
 	m.mu.Lock()
 	rows := m.rollup
+	m.mu.Unlock()
+	for i := range rows {
+		r := rows[i]
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memSource) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
+	m.mu.Lock()
+	rows := m.daily
 	m.mu.Unlock()
 	for i := range rows {
 		r := rows[i]

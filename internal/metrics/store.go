@@ -15,8 +15,8 @@ import (
 // its failures counted in costexplorer_store_operation_errors_total. This is
 // the store latency the server sees, on every path that reaches the store
 // (HTTP handlers, authentication, the query workers, engine reloads), queue
-// time in the connection pool included. Scans (ScanRollup, ScanLineItems)
-// include the caller's work per row.
+// time in the connection pool included. Scans (ScanRollup, ScanDailyRollup,
+// ScanLineItems) include the caller's work per row.
 //
 // The wrapper has only the methods of costexplorer.Store: optional
 // interfaces of the store (costexplorer.Verifier, Backup) are not exposed.
@@ -35,7 +35,7 @@ func (m *Metrics) InstrumentStore(s costexplorer.Store) costexplorer.Store {
 // fixed values of the operation label.
 var storeOperations = []string{
 	"CreateOrganization", "Organization", "Organizations", "LinkOrganization", "LinkedOrganizations",
-	"IngestUsage", "DataVersion", "ScanRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
+	"IngestUsage", "DataVersion", "ScanRollup", "ScanDailyRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
 	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceIDs",
 	"CreateProcess", "Process", "ClaimProcess", "FinishProcess", "FailProcess", "ReleaseLeases",
 	"DeleteExpiredProcesses", "ProcessCounts",
@@ -118,6 +118,11 @@ func (i *instrumentedStore) DataVersion(ctx context.Context) (_ int64, err error
 func (i *instrumentedStore) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) (err error) {
 	defer i.done("ScanRollup", time.Now(), &err)
 	return i.s.ScanRollup(ctx, fn)
+}
+
+func (i *instrumentedStore) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) (err error) {
+	defer i.done("ScanDailyRollup", time.Now(), &err)
+	return i.s.ScanDailyRollup(ctx, fn)
 }
 
 func (i *instrumentedStore) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) (err error) {

@@ -122,7 +122,7 @@ func (t *ingestTx) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
 }
 
 // chunk is how many rows one multi-row statement of the ingest carries: few
-// statements per batch, and at 9 parameters a row far below both dialects'
+// statements per batch, and at 10 parameters a row far below both dialects.
 // limits (32,766 in SQLite, 65,535 in PostgreSQL).
 const chunk = 256
 
@@ -193,51 +193,98 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	})
 }
 
-// rollupUpsert returns the statement that adds the rows of source to the
-// rollup.
+// rollupUpsert and dailyUpsert return the statements that add the rows of
+// source to the monthly and the daily rollup.
 func rollupUpsert(source string) string {
 	return "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) " + source +
 		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
 }
 
-// rollupFullChunk is the upsert of a full chunk of cells, built once.
-var rollupFullChunk = rollupUpsert("VALUES " + values(chunk, 6))
+func dailyUpsert(source string) string {
+	return "INSERT INTO daily_rollup (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day, cents, quantity, items) " + source +
+		" ON CONFLICT (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day) DO UPDATE SET" +
+		" cents = daily_rollup.cents + excluded.cents, quantity = daily_rollup.quantity + excluded.quantity, items = daily_rollup.items + excluded.items"
+}
 
-// addRollup adds the cells' amounts to the rollup, in key order.
+// addRollup adds the cells' amounts to the monthly rollup, in key order.
 func (t *ingestTx) addRollup(cells []Cell) error {
-	if len(cells) == 0 {
-		return nil
-	}
-	var err error
-	if t.opts.Arrays {
-		// Surrogate keys are INTEGER columns where arrays are bound.
-		n := len(cells)
-		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-		cents := make([]int64, n)
-		for i, c := range cells {
-			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
-			cents[i] = int64(c.Amount)
-		}
-		err = t.bulk.Exec(t.ctx, rollupUpsert("SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
-			months, orgs, projects, clusters, services, cents)
-	} else {
-		args := make([]any, 0, chunk*6)
-		err = eachChunk(len(cells), func(start, end int) error {
-			args = args[:0]
-			for _, c := range cells[start:end] {
-				args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
-			}
-			query := rollupFullChunk
-			if end-start < chunk {
-				query = rollupUpsert("VALUES " + values(end-start, 6))
-			}
-			return t.bulk.Exec(t.ctx, query, args...)
-		})
-	}
+	// Surrogate keys are INTEGER columns where arrays are bound.
+	err := t.upsert(rollupUpsert, []string{"int", "int", "int", "int", "int", "bigint"}, len(cells), func(i int, row []any) {
+		c := &cells[i]
+		row[0], row[1], row[2], row[3], row[4], row[5] = int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount)
+	})
 	if err != nil {
 		return fmt.Errorf("update rollup: %w", err)
 	}
 	return nil
+}
+
+// addDaily adds the cells' sums to the daily rollup, in key order.
+func (t *ingestTx) addDaily(cells []DailyCell) error {
+	err := t.upsert(dailyUpsert, []string{"int", "int", "int", "int", "int", "int", "int", "bigint", "float8", "bigint"}, len(cells), func(i int, row []any) {
+		c := &cells[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Org, int64(c.Month), c.Project, c.Cluster, c.SKU, c.TagSet, int64(c.Day)
+		row[7], row[8], row[9] = int64(c.Amount), c.Quantity, c.Items
+	})
+	if err != nil {
+		return fmt.Errorf("update daily rollup: %w", err)
+	}
+	return nil
+}
+
+// upsert runs statement(source) over n rows of len(types) columns, which
+// fill sets (int64 for "int" and "bigint", float64 for "float8"): one
+// statement over unnest of one array a column where the dialect binds
+// arrays, else one multi-row VALUES statement a chunk.
+func (t *ingestTx) upsert(statement func(source string) string, types []string, n int, fill func(i int, row []any)) error {
+	if n == 0 {
+		return nil
+	}
+	cols := len(types)
+	row := make([]any, cols)
+	if t.opts.Arrays {
+		arrays := make([]any, cols)
+		casts := make([]string, cols)
+		for c, typ := range types {
+			casts[c] = "?::" + typ + "[]"
+			switch typ {
+			case "int":
+				arrays[c] = make([]int32, n)
+			case "bigint":
+				arrays[c] = make([]int64, n)
+			default:
+				arrays[c] = make([]float64, n)
+			}
+		}
+		for i := range n {
+			fill(i, row)
+			for c, v := range row {
+				switch a := arrays[c].(type) {
+				case []int32:
+					a[i] = int32(v.(int64))
+				case []int64:
+					a[i] = v.(int64)
+				case []float64:
+					a[i] = v.(float64)
+				}
+			}
+		}
+		return t.bulk.Exec(t.ctx, statement("SELECT * FROM unnest("+strings.Join(casts, ", ")+")"), arrays...)
+	}
+	full := statement("VALUES " + values(chunk, cols))
+	args := make([]any, 0, chunk*cols)
+	return eachChunk(n, func(start, end int) error {
+		args = args[:0]
+		for i := start; i < end; i++ {
+			fill(i, row)
+			args = append(args, row...)
+		}
+		query := full
+		if end-start < chunk {
+			query = statement("VALUES " + values(end-start, cols))
+		}
+		return t.bulk.Exec(t.ctx, query, args...)
+	})
 }
 
 // finish adds tot to the running totals, changes the data version if items

@@ -98,14 +98,18 @@ type Cell struct {
 	Amount costexplorer.Cents
 }
 
-// RollupDelta sums the change that line items make to the rollup, cell by
-// cell, and to their invoices' amounts, invoice by invoice, in one pass.
-// Items added count with their amount, items removed (a restatement) with
-// its opposite; a cell whose changes cancel out stays in the delta with
-// zero, as a cell of zero-amount items does, and so does an invoice (its
-// items changed: its updated time moves).
+// RollupDelta sums the change that line items make to the monthly and the
+// daily rollup, cell by cell, and to their invoices' amounts, invoice by
+// invoice, in one pass. Items added count with their amount, quantity and
+// one item, items removed (a restatement) with their opposites; a cell whose
+// changes cancel out stays in the delta with zero, as a cell of zero-amount
+// items does, and so does an invoice (its items changed: its updated time
+// moves). Daily cells are about as many as line items, so the ingest takes
+// them out after each chunk (TakeDaily) instead of holding them to the
+// commit.
 type RollupDelta struct {
 	cells    map[CellKey]costexplorer.Cents
+	daily    map[DailyKey]DailySums
 	invoices map[int64]*InvoiceDelta
 }
 
@@ -147,13 +151,23 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 		d.cells = map[CellKey]costexplorer.Cents{}
 		d.invoices = map[int64]*InvoiceDelta{}
 	}
+	if d.daily == nil {
+		d.daily = make(map[DailyKey]DailySums, len(rows))
+	}
 	var (
 		inv  *InvoiceDelta
 		last int64 = -1
 	)
 	for i := range rows {
 		r := &rows[i]
-		d.cells[CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+		month := r.Item.Date.Month()
+		d.cells[CellKey{month, r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+		dk := DailyKey{r.Org, month, r.Project, r.Cluster, r.SKU, r.TagSet, r.Item.Date}
+		ds := d.daily[dk]
+		ds.Amount += sign * r.Item.Amount
+		ds.Quantity += float64(sign) * r.Item.Quantity
+		ds.Items += int64(sign)
+		d.daily[dk] = ds
 		if r.Invoice != last { // an invoice's rows mostly follow each other
 			last = r.Invoice
 			if inv = d.invoices[last]; inv == nil {
@@ -177,6 +191,17 @@ func (d *RollupDelta) Cells() []Cell {
 		out = append(out, Cell{k, v})
 	}
 	slices.SortFunc(out, func(a, b Cell) int { return CompareCells(a.CellKey, b.CellKey) })
+	return out
+}
+
+// TakeDaily returns the changed daily cells in key order and forgets them.
+func (d *RollupDelta) TakeDaily() []DailyCell {
+	out := make([]DailyCell, 0, len(d.daily))
+	for k, v := range d.daily {
+		out = append(out, DailyCell{k, v})
+	}
+	slices.SortFunc(out, func(a, b DailyCell) int { return CompareDaily(a.DailyKey, b.DailyKey) })
+	clear(d.daily)
 	return out
 }
 

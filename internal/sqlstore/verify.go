@@ -174,3 +174,40 @@ func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
 	}
 	return nil
 }
+
+// VerifyDaily is the check of the daily rollup both dialects run: every
+// cell equals a recomputation from the line items (amount and item count
+// exactly, quantity to a millionth of the sum of the absolute quantities,
+// as float sums depend on their order), and no line item lacks its cell. A
+// cell whose items were all removed may stay, holding zeros.
+func VerifyDaily(ctx context.Context, q Querier, r *Report) error {
+	const shown = 100
+	n := 0
+	err := Each(ctx, q, `SELECT org_id, month, project_id, cluster_id, sku_id, tag_set_id, day,
+			CAST(SUM(sc) AS BIGINT), CAST(SUM(si) AS BIGINT), SUM(sq), CAST(SUM(lc) AS BIGINT), CAST(SUM(li) AS BIGINT), SUM(lq)
+		FROM (SELECT org_id, month, project_id, cluster_id, sku_id, tag_set_id, day,
+				cents AS sc, items AS si, quantity AS sq, 0 AS lc, 0 AS li, 0.0 AS lq, 0.0 AS la
+			FROM daily_rollup
+			UNION ALL
+			SELECT l.org_id, i.month, l.project_id, l.cluster_id, l.sku_id, COALESCE(l.tag_set_id, 0), l.day,
+				0, 0, 0.0, l.cents, 1, l.quantity, ABS(l.quantity)
+			FROM line_items l JOIN invoices i ON i.id = l.invoice_id) x
+		GROUP BY org_id, month, project_id, cluster_id, sku_id, tag_set_id, day
+		HAVING SUM(sc) <> SUM(lc) OR SUM(si) <> SUM(li) OR ABS(SUM(sq) - SUM(lq)) > 1e-6 * SUM(la) + 1e-9`, func(row Row) error {
+		var k DailyKey
+		var sc, si, lc, li int64
+		var sq, lq float64
+		if err := row.Scan(&k.Org, &k.Month, &k.Project, &k.Cluster, &k.SKU, &k.TagSet, &k.Day, &sc, &si, &sq, &lc, &li, &lq); err != nil {
+			return err
+		}
+		if n++; n <= shown {
+			r.Addf("daily rollup: org #%d project #%d cluster #%d sku #%d tag set #%d %s: holds %s, quantity %g, %d items; line items sum to %s, quantity %g, %d items",
+				k.Org, k.Project, k.Cluster, k.SKU, k.TagSet, k.Day, costexplorer.Cents(sc), sq, si, costexplorer.Cents(lc), lq, li)
+		}
+		return nil
+	})
+	if n > shown {
+		r.Addf("daily rollup: %d more cells differ", n-shown)
+	}
+	return err
+}
