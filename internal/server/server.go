@@ -202,6 +202,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		Store:         s.Store,
 		Invoices:      s.Store,
 		Usage:         s.Runner,
+		UsageQueries:  s.Engine,
 		Auth:          s.Auth,
 		Now:           cfg.Now,
 		Logger:        log,
