@@ -62,7 +62,10 @@ func TestQueryRequestDefaults(t *testing.T) {
 				t.Errorf("services = %v, want all %d", r.Services, len(costexplorer.Services))
 			}
 		}, ""},
-		{"ServicesGivenKept", func(a *queryArgs) { a.groupBy = stringList{"services"}; a.services = stringList{"Clusters,Backup", "Support"} },
+		{"ServicesGivenKept", func(a *queryArgs) {
+			a.groupBy = stringList{"services"}
+			a.services = stringList{"Clusters,Backup", "Support"}
+		},
 			func(t *testing.T, r client.QueryRequest) {
 				if !slices.Equal(r.Services, []client.Service{"Clusters", "Backup", "Support"}) {
 					t.Errorf("services = %v", r.Services)

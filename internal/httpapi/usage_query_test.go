@@ -3,7 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-		"net/http"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
