@@ -66,7 +66,7 @@ func (a *queryArgs) usageQuery(now time.Time) (client.UsageQueryRequest, *costex
 	}
 	req.TimePeriod = client.TimePeriod{Start: start.String(), End: end.String()}
 	for _, g := range a.groupBy {
-		d, err := parseDimension(g)
+		d, err := costexplorer.ParseDimension(g)
 		if err != nil {
 			return req, nil, usageErrorf("--group-by: %v", err)
 		}
@@ -77,7 +77,7 @@ func (a *queryArgs) usageQuery(now time.Time) (client.UsageQueryRequest, *costex
 	}
 	var filters []*costexplorer.Filter
 	for _, f := range a.filters {
-		e, err := parseFilterText(f)
+		e, err := costexplorer.ParseFilterText(f)
 		if err != nil {
 			return req, nil, usageErrorf("--filter: %v", err)
 		}
@@ -97,7 +97,7 @@ func (a *queryArgs) usageQuery(now time.Time) (client.UsageQueryRequest, *costex
 		}
 		filters = append(filters, leaf)
 	}
-	req.Filter = andFilters(filters)
+	req.Filter = costexplorer.AndFilters(filters)
 	if a.quantity {
 		req.Metrics = []costexplorer.Metric{costexplorer.MetricAmount, costexplorer.MetricQuantity}
 	}
