@@ -84,7 +84,7 @@ func ParseUsageQueryRequest(orgID string, body []byte, lim QueryLimits) (*UsageQ
 	}
 	q := &UsageQuery{OrgID: orgID}
 
-	g, err := requiredString(raw, "granularity", "")
+	g, err := requiredString(raw, "granularity", "", "a string")
 	if err != nil {
 		return nil, page, err
 	}
@@ -315,22 +315,26 @@ func checkFields(raw map[string]json.RawMessage, fields []string, prefix string)
 	return nil
 }
 
-// requiredString reads the string member name of raw.
-func requiredString(raw map[string]json.RawMessage, name, prefix string) (string, error) {
+// requiredString reads the string member name of raw; want says what the
+// string should be in the error about another type.
+func requiredString(raw map[string]json.RawMessage, name, prefix, want string) (string, error) {
 	v, ok := raw[name]
 	if !ok || isNull(v) {
 		return "", FieldError(ErrMissingAttribute, prefix+name, fmt.Sprintf("The required attribute %s%s was not specified.", prefix, name))
 	}
 	var s string
 	if json.Unmarshal(v, &s) != nil {
-		return "", FieldError(ErrInvalidJSONAttribute, prefix+name, fmt.Sprintf("Invalid JSON attribute %s%s: expected a string.", prefix, name))
+		return "", FieldError(ErrInvalidJSONAttribute, prefix+name, fmt.Sprintf("Invalid JSON attribute %s%s: expected %s.", prefix, name, want))
 	}
 	return s, nil
 }
 
+// dateString is what a date member should be.
+const dateString = "a date string YYYY-MM-DD"
+
 // parseDayField reads the day member name of raw, written YYYY-MM-DD.
 func parseDayField(raw map[string]json.RawMessage, name, prefix string) (Day, error) {
-	s, err := requiredString(raw, name, prefix)
+	s, err := requiredString(raw, name, prefix, dateString)
 	if err != nil {
 		return 0, err
 	}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/costexplorer/costexplorer"
@@ -40,33 +39,21 @@ func negotiateOwn(accept []string, csvAllowed bool) (negotiation, error) {
 		return negotiation{format: formatJSON}, nil
 	}
 	best, bestQ, found := negotiation{}, -1.0, false
-	for _, header := range accept {
-		for item := range strings.SplitSeq(header, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(item))
-			if err != nil {
+	for mt, q := range acceptItems(accept) {
+		var f format
+		switch mt {
+		case "application/json", "application/*", "*/*":
+			f = formatJSON
+		case "text/csv", "text/*":
+			if !csvAllowed {
 				continue
 			}
-			q := 1.0
-			if s, ok := params["q"]; ok {
-				if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
-					continue
-				}
-			}
-			var f format
-			switch mt {
-			case "application/json", "application/*", "*/*":
-				f = formatJSON
-			case "text/csv", "text/*":
-				if !csvAllowed {
-					continue
-				}
-				f = formatCSV
-			default:
-				continue
-			}
-			if q > 0 && (q > bestQ || (q == bestQ && f == formatJSON)) {
-				best, bestQ, found = negotiation{format: f}, q, true
-			}
+			f = formatCSV
+		default:
+			continue
+		}
+		if q > bestQ || (q == bestQ && f == formatJSON) {
+			best, bestQ, found = negotiation{format: f}, q, true
 		}
 	}
 	if !found {
