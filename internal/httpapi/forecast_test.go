@@ -17,14 +17,46 @@ func forecastPath(orgID string) string {
 	return "/api/costexplorer/v1/orgs/" + orgID + "/usage:forecast"
 }
 
+// ownRequest builds an authenticated POST to path of the project's own API
+// with a JSON body; accept "" sends no Accept header.
+func (e *env) ownRequest(path, body, accept string) *http.Request {
+	e.t.Helper()
+	req := e.newRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
+	return req
+}
+
 // forecastRequest builds an authenticated usage:forecast request with a
 // JSON body.
 func (e *env) forecastRequest(orgID, body string) *http.Request {
 	e.t.Helper()
-	req := e.newRequest("POST", forecastPath(orgID), strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.bearer)
-	return req
+	return e.ownRequest(forecastPath(orgID), body, "")
+}
+
+// checkBillingRoles sends the request newReq builds as a service account
+// of each role: the roles that may see billing get 200, the others 401.
+func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
+	t.Helper()
+	for _, role := range costexplorer.Roles {
+		t.Run(string(role), func(t *testing.T) {
+			e.t = t
+			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
+			req := newReq()
+			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
+			res := e.do(req)
+			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
+				if res.status != http.StatusOK {
+					t.Errorf("%d %s", res.status, res.body)
+				}
+			} else {
+				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
+			}
+		})
+	}
 }
 
 // forecast posts a usage:forecast body for the demo organization and
@@ -119,22 +151,7 @@ func TestForecastActualIsTheStores(t *testing.T) {
 // roles.
 func TestForecastRoles(t *testing.T) {
 	e := newEnv(t, options{})
-	for _, role := range costexplorer.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			e.t = t
-			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
-			req := e.forecastRequest(e.Org, `{}`)
-			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
-			res := e.do(req)
-			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
-				if res.status != http.StatusOK {
-					t.Errorf("%d %s", res.status, res.body)
-				}
-			} else {
-				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
-			}
-		})
-	}
+	e.checkBillingRoles(t, func() *http.Request { return e.forecastRequest(e.Org, `{}`) })
 }
 
 // TestForecastBadRequests is the table of malformed usage:forecast

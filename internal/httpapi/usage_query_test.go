@@ -21,13 +21,7 @@ func usageQueryPath(orgID string) string {
 // body; accept "" sends no Accept header.
 func (e *env) usageRequest(orgID, body, accept string) *http.Request {
 	e.t.Helper()
-	req := e.newRequest("POST", usageQueryPath(orgID), strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	req.Header.Set("Authorization", "Bearer "+e.bearer)
-	return req
+	return e.ownRequest(usageQueryPath(orgID), body, accept)
 }
 
 // usageQuery posts a usage:query body for the demo organization and
@@ -259,22 +253,7 @@ func TestUsageQueryAccept(t *testing.T) {
 func TestUsageQueryRoles(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapiRateLimit(len(costexplorer.Roles) + 3)})
 	body := `{"granularity":"DAILY","timePeriod":{"start":"2025-06-01","end":"2025-06-02"}}`
-	for _, role := range costexplorer.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			e.t = t
-			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
-			req := e.usageRequest(e.Org, body, "")
-			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
-			res := e.do(req)
-			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
-				if res.status != http.StatusOK {
-					t.Errorf("%d %s", res.status, res.body)
-				}
-			} else {
-				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
-			}
-		})
-	}
+	e.checkBillingRoles(t, func() *http.Request { return e.usageRequest(e.Org, body, "") })
 	t.Run("SharesTheCostExplorerBucket", func(t *testing.T) {
 		e.t = t
 		// Each request above took a token of the organization's bucket;
