@@ -46,7 +46,7 @@ func goldenChart(t *testing.T, title, subject string) (*chartModel, []*series) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buildChart(title, subject, months, ss), ss
+	return buildChart(title, subject, monthPeriods(months), ss), ss
 }
 
 func TestChartGolden(t *testing.T) {

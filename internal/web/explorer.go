@@ -201,7 +201,7 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess)
 	if q.GroupBy != costexplorer.GroupByNone {
 		subject += ", grouped by " + string(q.GroupBy)
 	}
-	chart := buildChart("Usage per month, "+subject, subject, months, ss)
+	chart := buildChart("Usage per month, "+subject, subject, monthPeriods(months), ss)
 	svg, err := renderChart(chart)
 	if err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)
