@@ -145,7 +145,8 @@ func (e *Engine) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexp
 // snapshot is fresh, as Evaluate does. ErrNotFound when the engine knows no
 // organization q.OrgID; ErrValidation for a query that its validation
 // should have refused (a bad granularity or dimension, more than
-// MaxGroupBy group-bys).
+// MaxGroupBy group-bys). The rows of one group share one Groups slice:
+// callers read it, never write it.
 func (e *Engine) EvaluateUsage(ctx context.Context, q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
 	if q == nil {
 		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil usage query")

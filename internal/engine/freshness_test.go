@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -287,5 +289,55 @@ func TestEvaluateUsageSeesDataIngestedAfterLoad(t *testing.T) {
 	}
 	if rows := usage(); !reflect.DeepEqual(rows, want) {
 		t.Fatalf("after the ingest: %s\nwant: %s", dumpUsage(rows), dumpUsage(want))
+	}
+}
+
+// The daily columns live outside the Go heap and are released with their
+// snapshot: queries running while snapshots are replaced and collected
+// still read theirs whole.
+func TestEvaluateUsageWhileSnapshotsAreReplaced(t *testing.T) {
+	st := newTestStore(t)
+	ingest(t, st, exampleBatch())
+	e := New(st, Options{})
+	q := &costexplorer.UsageQuery{OrgID: orgP.ID, Granularity: costexplorer.Daily,
+		Start: costexplorer.DayOf(may.Start()), End: costexplorer.DayOf(july.Start()),
+		GroupBy: []costexplorer.Dimension{costexplorer.DimSKUs, costexplorer.DimClusters}}
+	want, err := e.EvaluateUsage(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				got, err := e.EvaluateUsage(context.Background(), q)
+				if err == nil && !reflect.DeepEqual(got, want) {
+					err = fmt.Errorf("rows changed:%s\nwant:%s", dumpUsage(got), dumpUsage(want))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for range 20 {
+		if err := e.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -69,7 +70,7 @@ func (s *dailySnapshot) dictOf(k dimKind) *dict {
 	case dimSvc:
 		return s.services
 	}
-	return s.table.skus
+	return s.skus
 }
 
 // value returns a series' number in dimension k (a tag set for tags).
@@ -106,7 +107,7 @@ func (s *dailySnapshot) grouper(k dimKind, key string) *grouper {
 		d := s.dictOf(k)
 		return &grouper{kind: k, d: d, n: int64(len(d.ids))}
 	}
-	sets := s.table.tagSets
+	sets := s.tagSets
 	ids := make([]string, len(sets))
 	for i, ts := range sets {
 		ids[i] = strings.Join(ts.Values(key), costexplorer.TagValueSeparator)
@@ -195,7 +196,7 @@ func (s *dailySnapshot) matcher(e *costexplorer.Filter) (*matcher, error) {
 	}
 	m := &matcher{kind: kind}
 	if kind == dimTag {
-		for _, ts := range s.table.tagSets {
+		for _, ts := range s.tagSets {
 			m.ok = append(m.ok, pass(ts.Values(key)))
 		}
 		return m, nil
@@ -248,8 +249,8 @@ type usageEval struct {
 	qty   []float64
 	hit   []bool
 
-	rows []costexplorer.UsageRow
-	buf  []costexplorer.UsageGroup // backing array of the rows' groups
+	rows   []costexplorer.UsageRow
+	groups map[int64][]costexplorer.UsageGroup // by key: one slice shared by the rows of a group
 }
 
 // evaluateUsage answers q on s.
@@ -260,7 +261,8 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 	if len(q.GroupBy) > costexplorer.MaxGroupBy {
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "more than %d group-bys", costexplorer.MaxGroupBy)
 	}
-	ev := &usageEval{q: q, quantity: q.Has(costexplorer.MetricQuantity), slots: 31, index: map[int64]int32{}, rows: []costexplorer.UsageRow{}}
+	ev := &usageEval{q: q, quantity: q.Has(costexplorer.MetricQuantity), slots: 31, index: map[int64]int32{},
+		rows: []costexplorer.UsageRow{}, groups: map[int64][]costexplorer.UsageGroup{}}
 	if q.Granularity == costexplorer.Monthly {
 		ev.slots = 1
 	}
@@ -289,7 +291,12 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 		scope = append(scope, s.linked[root]...)
 	}
 
-	t := s.table
+	// Queries that read no dimension but the organization and the service
+	// read the per-service sums.
+	t := &s.table
+	if ev.serviceLevel() {
+		t = &s.bySvc
+	}
 	first, last := q.Start.Month(), (q.End - 1).Month()
 	// One cursor per organization in scope over its segments, by month.
 	type cursor struct{ i, end int32 }
@@ -313,25 +320,55 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 		}
 		monthFirst := costexplorer.DayOf(m.Start())
 		lo, hi := max(0, int(q.Start-monthFirst)), min(31, int(q.End-monthFirst))
+		whole := q.Start <= monthFirst && q.End >= costexplorer.DayOf((m+1).Start())
 		for ci := range curs {
 			c := &curs[ci]
 			for ; c.i < c.end && t.segs[c.i].month == m; c.i++ {
-				ev.sum(&t.segs[c.i], lo, hi)
+				ev.sum(&t.segs[c.i], lo, hi, whole)
 			}
 		}
 		ev.emit(monthFirst, lo, hi)
 	}
+	// The columns live in the snapshot's arena, which is released once the
+	// snapshot is unreachable: it must stay reachable until they are read.
+	runtime.KeepAlive(s)
 	return ev.rows, nil
 }
 
-// sum adds the cells of segment g on days [lo, hi) of its month.
-func (ev *usageEval) sum(g *dailySeg, lo, hi int) {
+// serviceLevel reports whether the query groups and filters by nothing but
+// organizations and services.
+func (ev *usageEval) serviceLevel() bool {
+	for _, g := range ev.groupers {
+		if g.kind != dimOrg && g.kind != dimSvc {
+			return false
+		}
+	}
+	return ev.filter.serviceLevel()
+}
+
+func (m *matcher) serviceLevel() bool {
+	if m == nil {
+		return true
+	}
+	if m.and || m.or || m.not {
+		for _, k := range m.kids {
+			if !k.serviceLevel() {
+				return false
+			}
+		}
+		return true
+	}
+	return m.kind == dimOrg || m.kind == dimSvc
+}
+
+// sum adds the cells of segment g on days [lo, hi) of its month (whole:
+// all of it).
+func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 	var (
 		start   int32
 		lastKey int64 = -1
 		gi      int32
 	)
-	whole := lo == 0 && hi >= 31
 	for si, end := range g.end {
 		v := seriesRef{org: g.org, proj: g.proj[si], clus: g.clus[si], svc: g.svc[si], sku: g.sku[si], tags: g.tags[si]}
 		cells := start
@@ -347,6 +384,15 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int) {
 			gi, lastKey = ev.groupOf(key), key
 		}
 		base := int(gi) * ev.slots
+		if whole && ev.slots == 1 {
+			// A monthly period over the whole month: the series' sums.
+			ev.cents[base] += g.total[si]
+			ev.hit[base] = true
+			if ev.quantity {
+				ev.qty[base] += g.qtotal[si]
+			}
+			continue
+		}
 		for c := cells; c < end; c++ {
 			d := int(g.day[c])
 			if !whole && (d < lo || d >= hi) {
@@ -404,35 +450,48 @@ func (ev *usageEval) emit(monthFirst costexplorer.Day, lo, hi int) {
 	if ev.slots == 1 { // monthly: one period
 		lo, hi = 0, 1
 	}
+	rows := 0
+	for _, h := range ev.hit {
+		if h {
+			rows++
+		}
+	}
+	ev.rows = slices.Grow(ev.rows, rows)
+	groups := make([][]costexplorer.UsageGroup, len(order))
+	for i, gi := range order {
+		groups[i] = ev.groupsOf(ev.keys[gi])
+	}
 	for d := lo; d < hi; d++ {
 		start := ev.q.PeriodStart(monthFirst + costexplorer.Day(d))
-		for _, gi := range order {
+		for i, gi := range order {
 			slot := int(gi)*ev.slots + d
 			if !ev.hit[slot] {
 				continue
 			}
-			ev.rows = append(ev.rows, costexplorer.UsageRow{Start: start, Groups: ev.groups(ev.keys[gi]), Amount: costexplorer.Cents(ev.cents[slot])})
+			r := costexplorer.UsageRow{Start: start, Groups: groups[i], Amount: costexplorer.Cents(ev.cents[slot])}
 			if ev.quantity {
-				ev.rows[len(ev.rows)-1].Quantity = ev.qty[slot]
+				r.Quantity = ev.qty[slot]
 			}
+			ev.rows = append(ev.rows, r)
 		}
 	}
 	clear(ev.index)
 	ev.keys, ev.cents, ev.hit, ev.qty = ev.keys[:0], ev.cents[:0], ev.hit[:0], ev.qty[:0]
 }
 
-// groups returns the groups of a key, in a slice of the shared backing array.
-func (ev *usageEval) groups(key int64) []costexplorer.UsageGroup {
-	n := len(ev.groupers)
-	if cap(ev.buf)-len(ev.buf) < n {
-		ev.buf = make([]costexplorer.UsageGroup, 0, max(256*n, 1))
+// groupsOf returns the groups of a key, one slice for every row of the
+// group.
+func (ev *usageEval) groupsOf(key int64) []costexplorer.UsageGroup {
+	if gs, ok := ev.groups[key]; ok {
+		return gs
 	}
-	gs := ev.buf[len(ev.buf) : len(ev.buf)+n : len(ev.buf)+n]
-	ev.buf = ev.buf[:len(ev.buf)+n]
-	for i := n - 1; i >= 0; i-- {
+	gs := make([]costexplorer.UsageGroup, len(ev.groupers))
+	k := key
+	for i := len(gs) - 1; i >= 0; i-- {
 		gr := ev.groupers[i]
-		gs[i] = gr.group(int32(key % gr.n))
-		key /= gr.n
+		gs[i] = gr.group(int32(k % gr.n))
+		k /= gr.n
 	}
+	ev.groups[key] = gs
 	return gs
 }

@@ -206,7 +206,7 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess,
 	if q.GroupBy != costexplorer.GroupByNone {
 		subject += ", grouped by " + string(q.GroupBy)
 	}
-	chart := buildChart("Usage per month, "+subject, subject, months, ss, fc)
+	chart := buildChart("Usage per month, "+subject, subject, withForecast(monthPeriods(months), months, fc), ss)
 	svg, err := renderChart(chart)
 	if err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"slices"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/forecast"
@@ -74,4 +75,37 @@ type chartForecast struct {
 	Cents, LowCents, HighCents int64
 	Label, LabelY              string
 	Title                      string
+}
+
+// forecastMark lays out forecast f of the period named long whose column
+// is centred at cx, barW wide, on the value axis y, over a stack whose top
+// is up.
+func forecastMark(f *costexplorer.MonthForecast, long string, cx, barW float64, y func(costexplorer.Cents) float64, up costexplorer.Cents) *chartForecast {
+	return &chartForecast{
+		X: num(cx - barW/2), W: num(barW),
+		PointY: num(y(f.Amount)), ColH: num(y(0) - y(f.Amount)),
+		LowY: num(y(f.Upper)), BandH: num(y(f.Lower) - y(f.Upper)),
+		Cents: int64(f.Amount), LowCents: int64(f.Lower), HighCents: int64(f.Upper),
+		Label: formatCompact(f.Amount), LabelY: num(y(max(f.Upper, up)) - 6),
+		Title: "Forecast, " + long + ": " + f.Amount.Grouped("$") + " (80 % interval " +
+			f.Lower.Grouped("$") + " to " + f.Upper.Grouped("$") + ")",
+	}
+}
+
+// withForecast attaches the forecasts fc to the month periods ps of
+// months, and appends a future period for each forecast month after them.
+func withForecast(ps []chartPeriod, months []costexplorer.Month, fc []costexplorer.MonthForecast) []chartPeriod {
+	for i := range fc {
+		f := &fc[i]
+		if j := slices.Index(months, f.Month); j >= 0 {
+			ps[j].Forecast = f
+			continue
+		}
+		if len(months) > 0 && f.Month > months[len(months)-1] {
+			p := monthPeriods([]costexplorer.Month{f.Month})[0]
+			p.Link, p.Forecast, p.Future = "", f, true
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
