@@ -602,15 +602,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 // API's usage:forecast of the total, made the same day.
 func checkForecastAgainstAPI(t *testing.T, e *env, bearer string, got *pageData) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+e.Org+"/usage:forecast", strings.NewReader(`{}`))
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Content-Type", "application/json")
-	res, body := e.send(http.DefaultClient, req)
-	var f costexplorer.UsageForecast
-	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &f) != nil || len(f.Results) != 1 {
-		t.Fatalf("usage:forecast: %d %s", res.StatusCode, body)
-	}
-	want := f.Results[0].Months
+	want := e.apiForecast(bearer, `{}`)
 	if len(got.Forecast) != len(want) {
 		t.Fatalf("the chart draws %d forecast months, the API has %d: %+v", len(got.Forecast), len(want), got.Forecast)
 	}
@@ -621,4 +613,19 @@ func checkForecastAgainstAPI(t *testing.T, e *env, bearer string, got *pageData)
 			t.Errorf("forecast %d: the chart draws %+v, the API says %s %d [%d, %d]", i, g, m.Month, m.Amount, m.Lower, m.Upper)
 		}
 	}
+}
+
+// apiForecast returns the months of the API's usage:forecast of the total
+// of the demo organization for body.
+func (e *env) apiForecast(bearer, body string) []costexplorer.MonthForecast {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+e.Org+"/usage:forecast", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/json")
+	res, rb := e.send(http.DefaultClient, req)
+	var f costexplorer.UsageForecast
+	if res.StatusCode != http.StatusOK || json.Unmarshal(rb, &f) != nil || len(f.Results) != 1 {
+		e.t.Fatalf("usage:forecast %s: %d %s", body, res.StatusCode, rb)
+	}
+	return f.Results[0].Months
 }

@@ -18,14 +18,24 @@ import (
 // or nil when the page has no evaluator or q's window does not end with
 // the current month.
 func (s *Server) forecastOf(ctx context.Context, q *costexplorer.Query, current costexplorer.Month) ([]costexplorer.MonthForecast, error) {
-	if s.cfg.UsageQueries == nil || q.End-1 != current {
+	if q.End-1 != current {
 		return nil, nil
 	}
-	fq, err := costexplorer.ParseUsageForecastRequest(q.OrgID, nil, costexplorer.QueryLimits{Now: s.cfg.Now(), HistoryMonths: s.cfg.HistoryMonths})
+	return s.forecastTotal(ctx, q.OrgID, filterOf(q))
+}
+
+// forecastTotal returns the forecast made today of the total of orgID's
+// items that filter passes: the month of today, then the months after
+// it; nil when the page has no evaluator.
+func (s *Server) forecastTotal(ctx context.Context, orgID string, filter *costexplorer.Filter) ([]costexplorer.MonthForecast, error) {
+	if s.cfg.UsageQueries == nil {
+		return nil, nil
+	}
+	fq, err := costexplorer.ParseUsageForecastRequest(orgID, nil, costexplorer.QueryLimits{Now: s.cfg.Now(), HistoryMonths: s.cfg.HistoryMonths})
 	if err != nil {
 		return nil, err
 	}
-	fq.Filter = filterOf(q)
+	fq.Filter = filter
 	f, err := forecast.Usage(ctx, s.cfg.UsageQueries, fq)
 	if err != nil || len(f.Results) == 0 {
 		return nil, err
@@ -108,4 +118,19 @@ func withForecast(ps []chartPeriod, months []costexplorer.Month, fc []costexplor
 		}
 	}
 	return ps
+}
+
+// forecastCard is the forecast month end on the month-to-date card.
+type forecastCard struct {
+	End, Lower, Upper moneyCell
+}
+
+// forecastCardOf returns the month-end forecast of the filter for the
+// month-to-date card; nil without an evaluator.
+func (s *Server) forecastCardOf(ctx context.Context, orgID string, filter *costexplorer.Filter) (*forecastCard, error) {
+	fc, err := s.forecastTotal(ctx, orgID, filter)
+	if err != nil || len(fc) == 0 {
+		return nil, err
+	}
+	return &forecastCard{End: cell(fc[0].Amount), Lower: cell(fc[0].Lower), Upper: cell(fc[0].Upper)}, nil
 }

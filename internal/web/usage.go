@@ -98,6 +98,9 @@ type mtdCard struct {
 	LastFull    moneyCell
 	Change      string // "+3.2 %", or "" when last month had nothing
 	ChangeClass string // up, down
+	// Forecast is the forecast of the month's end with its 80 % interval
+	// (forecast.go), nil without one.
+	Forecast *forecastCard
 }
 
 // usage serves GET /usage.
@@ -265,6 +268,9 @@ func (s *Server) monthToDate(r *http.Request, orgID string, filter *costexplorer
 	}
 	c := &mtdCard{Month: monthLabel(cur), Through: dayLabel(today), Spent: cell(spent), LastSame: cell(same),
 		LastMonth: monthLabel(cur - 1), LastFull: cell(full)}
+	if c.Forecast, err = s.forecastCardOf(r.Context(), orgID, filter); err != nil {
+		return nil, err
+	}
 	if same != 0 {
 		pct := float64(spent-same) / float64(abs(same)) * 100
 		c.Change = fmt.Sprintf("%+.1f %%", pct)

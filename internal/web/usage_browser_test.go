@@ -33,6 +33,8 @@ type usageData struct {
 	} `json:"table"`
 	Grand string `json:"grand"`
 	Spent string `json:"spent"`
+	// Forecast is the month-end forecast card: point, lower, upper.
+	Forecast []string `json:"forecast"`
 }
 
 const readUsagePage = `(() => {
@@ -52,6 +54,7 @@ const readUsagePage = `(() => {
     })),
     grand: attr(foot.querySelector('td.rowtotal'), 'data-cents'),
     spent: attr(document.getElementById('mtd'), 'data-spent-cents'),
+    forecast: ['data-forecast-cents', 'data-lower-cents', 'data-upper-cents'].map(a => attr(document.getElementById('mtd-forecast'), a)),
   };
 })()`
 
@@ -184,5 +187,12 @@ func TestBrowserUsage(t *testing.T) {
 	}
 	if monthly.Spent == "" || cents(monthly.Spent) == 0 {
 		t.Errorf("the month-to-date card shows %q", monthly.Spent)
+	}
+	// The forecast month end on the card is the API's usage:forecast for
+	// the page's filter, to the cent.
+	f := e.apiForecast(bearer, `{"filter":{"not":{"dimension":"tag:environment","absent":true}}}`)[0]
+	if want := []int64{int64(f.Amount), int64(f.Lower), int64(f.Upper)}; len(monthly.Forecast) != 3 ||
+		cents(monthly.Forecast[0]) != want[0] || cents(monthly.Forecast[1]) != want[1] || cents(monthly.Forecast[2]) != want[2] {
+		t.Errorf("the forecast card shows %q, the API says %v", monthly.Forecast, want)
 	}
 }
