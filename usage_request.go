@@ -97,30 +97,11 @@ func ParseUsageQueryRequest(orgID string, body []byte, lim QueryLimits) (*UsageQ
 		return nil, page, err
 	}
 
-	dims, err := parseStringList(raw, "groupBy", "groupBy", MaxGroupBy)
-	if err != nil {
+	if q.GroupBy, err = parseGroupBy(raw, MaxGroupBy); err != nil {
 		return nil, page, err
 	}
-	for i, s := range dims {
-		d := Dimension(s)
-		field := fmt.Sprintf("groupBy[%d]", i)
-		if !d.Valid() {
-			return nil, page, FieldError(ErrInvalidEnumValue, field, fmt.Sprintf("Invalid enumeration value %q for %s: use organizations, projects, clusters, services, skus or tag:KEY.", s, field))
-		}
-		if slices.Contains(q.GroupBy, d) {
-			return nil, page, FieldError(ErrValidation, field, fmt.Sprintf("%s repeats %q: group by a dimension once.", field, s))
-		}
-		q.GroupBy = append(q.GroupBy, d)
-	}
-
-	if v, ok := raw["filter"]; ok && !isNull(v) {
-		nodes := 0
-		if q.Filter, err = parseFilter(v, "filter", 1, &nodes, lim.MaxFilterValues); err != nil {
-			return nil, page, err
-		}
-		if err := q.Filter.Validate(MaxFilterDepth, lim.MaxFilterValues); err != nil {
-			return nil, page, err
-		}
+	if q.Filter, err = parseFilterField(raw, lim.MaxFilterValues); err != nil {
+		return nil, page, err
 	}
 
 	metrics, err := parseStringList(raw, "metrics", "metrics", 2*len(usageMetrics))

@@ -128,21 +128,8 @@ func TestParseUsageQueryRequestErrors(t *testing.T) {
 		{"NextTooLong", usageBody(`"next":"` + strings.Repeat("a", maxCursorLength+1) + `"`), ErrValidation, "next"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q, _, err := ParseUsageQueryRequest(testOrg, []byte(tc.body), testLimits)
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("err = %v (query %+v), want *Error %s", err, q, tc.code)
-			}
-			if e.Code != tc.code {
-				t.Errorf("code = %s, want %s (%s)", e.Code, tc.code, e.Detail)
-			}
-			var field string
-			if len(e.Fields) > 0 {
-				field = e.Fields[0].Field
-			}
-			if field != tc.field {
-				t.Errorf("field = %q, want %q (%s)", field, tc.field, e.Detail)
-			}
+			_, _, err := ParseUsageQueryRequest(testOrg, []byte(tc.body), testLimits)
+			checkFieldError(t, err, tc.code, tc.field)
 		})
 	}
 }

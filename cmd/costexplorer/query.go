@@ -192,13 +192,8 @@ func (m *Main) clientError(err error) error {
 // request builds the API request of the flags; now fixes the default window.
 func (a *queryArgs) request(now time.Time) (client.QueryRequest, error) {
 	var req client.QueryRequest
-	if a.org == "" {
-		return req, usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
-	}
-	switch a.output {
-	case "table", "json", "csv":
-	default:
-		return req, usageErrorf("--output must be table, json or csv")
+	if err := checkOrgOutput(a.org, a.output); err != nil {
+		return req, err
 	}
 	if a.timeout <= 0 {
 		return req, usageErrorf("--timeout must be positive")

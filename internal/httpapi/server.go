@@ -205,6 +205,7 @@ func (s *Server) operations() []op {
 		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}, limit: invoicesSet},
 		// The project's own API (own.go, DESIGN §5.5).
 		{method: "POST", path: own + "/usage:query", api: s.usageQuery, own: true, csv: true, org: orgBilling, limit: invoicesSet, body: true},
+		{method: "POST", path: own + "/usage:forecast", api: s.usageForecast, own: true, org: orgBilling, limit: invoicesSet, body: true},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},

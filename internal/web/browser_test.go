@@ -92,6 +92,14 @@ type pageData struct {
 	} `json:"rows"`
 	Totals map[string]string `json:"totals"`
 	Grand  string            `json:"grand"`
+	// Forecast is the chart's forecast of the total: per month, the point
+	// and the 80 % interval's bounds.
+	Forecast []struct {
+		Month string `json:"month"`
+		Cents string `json:"cents"`
+		Lower string `json:"lower"`
+		Upper string `json:"upper"`
+	} `json:"forecast"`
 }
 
 const readPage = `(() => {
@@ -110,6 +118,10 @@ const readPage = `(() => {
     })),
     rows: [...document.querySelectorAll('table.usage tbody tr')].map(tr => ({
       key: attr(tr, 'data-key'), cells: cells(tr), total: attr(tr.querySelector('td.rowtotal'), 'data-cents'),
+    })),
+    forecast: [...document.querySelectorAll('svg.chart-svg g.forecast')].map(g => ({
+      month: attr(g.parentElement, 'data-month'),
+      cents: attr(g, 'data-cents'), lower: attr(g, 'data-lower-cents'), upper: attr(g, 'data-upper-cents'),
     })),
     totals: cells(foot),
     grand: attr(foot.querySelector('td.rowtotal'), 'data-cents'),
@@ -317,6 +329,12 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("no month of the detailed view has an Other segment; the dataset no longer exercises it")
 	}
 	checkAgainstAPI(t, &detail, detailRes.UsageDetails, []string{"2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"})
+	// The window ends with the current month: the chart draws the
+	// forecast of the total, the API's usage:forecast to the cent.
+	checkForecastAgainstAPI(t, e, bearer, &detail)
+	if len(got.Forecast) != 0 {
+		t.Errorf("a window that ends before the current month has a forecast: %+v", got.Forecast)
+	}
 	run("back to the projects view", chromedp.Navigate(e.URL+"/explorer?from=2025-02&to=2025-05&groupBy=projects"))
 
 	// A first load of this view (a bookmark), cache off: its weight.
@@ -577,5 +595,30 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	}
 	if cents(got.Grand) != grand {
 		t.Errorf("table grand total %s cents, API %d", got.Grand, grand)
+	}
+}
+
+// checkForecastAgainstAPI compares the forecast the chart draws with the
+// API's usage:forecast of the total, made the same day.
+func checkForecastAgainstAPI(t *testing.T, e *env, bearer string, got *pageData) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+e.Org+"/usage:forecast", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/json")
+	res, body := e.send(http.DefaultClient, req)
+	var f costexplorer.UsageForecast
+	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &f) != nil || len(f.Results) != 1 {
+		t.Fatalf("usage:forecast: %d %s", res.StatusCode, body)
+	}
+	want := f.Results[0].Months
+	if len(got.Forecast) != len(want) {
+		t.Fatalf("the chart draws %d forecast months, the API has %d: %+v", len(got.Forecast), len(want), got.Forecast)
+	}
+	for i, m := range want {
+		g := got.Forecast[i]
+		if g.Month != m.Month.String() || g.Cents != strconv.FormatInt(int64(m.Amount), 10) ||
+			g.Lower != strconv.FormatInt(int64(m.Lower), 10) || g.Upper != strconv.FormatInt(int64(m.Upper), 10) {
+			t.Errorf("forecast %d: the chart draws %+v, the API says %s %d [%d, %d]", i, g, m.Month, m.Amount, m.Lower, m.Upper)
+		}
 	}
 }

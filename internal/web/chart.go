@@ -111,6 +111,8 @@ type chartColumn struct {
 	TotalY     string
 	Title      string
 	Segments   []chartSegment
+	Forecast   *chartForecast // nil for a month without one
+	Future     bool           // a month to come, with a forecast only
 }
 
 // chartSegment is one group's part of a month's column. Cents is exact: the
@@ -134,8 +136,16 @@ type legendItem struct {
 // buildChart lays out the stacked column chart of ss over the periods
 // (months or days). Each period shows its maxChartGroups largest groups (by
 // absolute amount) and an "Other" segment for the rest; positive amounts
-// stack up from zero and negative ones (credits) down from it.
-func buildChart(title, subject string, months []chartPeriod, ss []*series) *chartModel {
+// stack up from zero and negative ones (credits) down from it. fc, the
+// forecasts of the total by month (forecast.go), adds to the months it
+// covers, after them if need be, a dashed column and a band.
+func buildChart(title, subject string, months []chartPeriod, ss []*series, fc []costexplorer.MonthForecast) *chartModel {
+	data := len(months)
+	for _, f := range fc {
+		if len(months) == 0 || f.Month.String() > months[len(months)-1].Key {
+			months = append(slices.Clip(months), monthPeriods([]costexplorer.Month{f.Month})...)
+		}
+	}
 	n := len(months)
 	width := chartMinWidth
 	minSlot := chartMinSlot
@@ -163,7 +173,7 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 	for mi := range months {
 		var in []*series
 		for _, s := range ss {
-			if s.Cents[mi] != 0 {
+			if mi < data && s.Cents[mi] != 0 {
 				in = append(in, s)
 			}
 		}
@@ -212,6 +222,9 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 		}
 		hi, lo = max(hi, pos), min(lo, neg)
 	}
+	for _, f := range fc {
+		hi, lo = max(hi, f.Upper, f.Amount), min(lo, f.Lower)
+	}
 	step := niceStep(hi - lo)
 	top := ceilTo(hi, step)
 	bottom := -ceilTo(-lo, step)
@@ -232,6 +245,10 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 	slot := float64(width-chartLeft-chartRight) / float64(max(n, 1))
 	barW := math.Min(slot*0.62, chartMaxBarWidth)
 	totals := monthTotals(ss, n)
+	fcOf := map[string]*costexplorer.MonthForecast{}
+	for i := range fc {
+		fcOf[fc[i].Month.String()] = &fc[i]
+	}
 	var desc []string
 	for mi, mo := range months {
 		cx := chartLeft + slot*(float64(mi)+0.5)
@@ -273,8 +290,26 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 			col.Segments = append(col.Segments, seg)
 		}
 		col.TotalY = num(y(up) - 6)
+		if f := fcOf[mo.Key]; f != nil {
+			col.Forecast = &chartForecast{
+				X: num(cx - barW/2), W: num(barW),
+				PointY: num(y(f.Amount)), ColH: num(y(0) - y(f.Amount)),
+				LowY: num(y(f.Upper)), BandH: num(y(f.Lower) - y(f.Upper)),
+				Cents: int64(f.Amount), LowCents: int64(f.Lower), HighCents: int64(f.Upper),
+				Label: formatCompact(f.Amount), LabelY: num(y(max(f.Upper, up)) - 6),
+				Title: "Forecast, " + mo.Long + ": " + f.Amount.Grouped("$") + " (80 % interval " +
+					f.Lower.Grouped("$") + " to " + f.Upper.Grouped("$") + ")",
+			}
+			col.TotalY = num(min(y(up), y(f.Upper)) - 20)
+			desc = append(desc, "forecast "+mo.Long+" "+f.Amount.Grouped("$"))
+		}
+		if mi >= data {
+			// A month to come: its forecast only.
+			col.TotalLabel, col.Title, col.Future = "", mo.Long+": forecast only", true
+		} else {
+			desc = append(desc, mo.Long+" "+totals[mi].Grouped("$"))
+		}
 		m.Columns = append(m.Columns, col)
-		desc = append(desc, mo.Long+" "+totals[mi].Grouped("$"))
 	}
 	per, Per, adj := "month", "Month", "Monthly"
 	if minSlot == chartDaySlot {

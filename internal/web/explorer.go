@@ -160,7 +160,12 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
 		page.RefreshSeconds = refreshSeconds(p.ReadyAt.Sub(now))
 		page.StatusURL = "/status/" + token
 	default:
-		res, err := s.resultView(q, p)
+		fc, err := s.forecastOf(ctx, q, current)
+		if err != nil {
+			s.unexpected(w, r, err, rq.view)
+			return
+		}
+		res, err := s.resultView(q, p, fc)
 		if err != nil {
 			s.unexpected(w, r, err, rq.view)
 			return
@@ -178,7 +183,7 @@ func refreshSeconds(d time.Duration) int {
 }
 
 // resultView builds the chart and table of a ready process.
-func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess) (*resultView, error) {
+func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess, fc []costexplorer.MonthForecast) (*resultView, error) {
 	var res costexplorer.Result
 	if err := json.Unmarshal(p.Result, &res); err != nil {
 		return nil, fmt.Errorf("decode result of %s: %w", p.Token, err)
@@ -201,7 +206,7 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess)
 	if q.GroupBy != costexplorer.GroupByNone {
 		subject += ", grouped by " + string(q.GroupBy)
 	}
-	chart := buildChart("Usage per month, "+subject, subject, monthPeriods(months), ss)
+	chart := buildChart("Usage per month, "+subject, subject, monthPeriods(months), ss, fc)
 	svg, err := renderChart(chart)
 	if err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)

@@ -98,6 +98,12 @@ type mtdCard struct {
 	LastFull    moneyCell
 	Change      string // "+3.2 %", or "" when last month had nothing
 	ChangeClass string // up, down
+	// Forecast is the month end forecast (internal/forecast, the API's
+	// usage:forecast of the filter's total), nil when there is none.
+	Forecast *costexplorer.MonthForecast
+	Point    moneyCell
+	Low      moneyCell
+	High     moneyCell
 }
 
 // usage serves GET /usage.
@@ -117,6 +123,14 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
 	if err == nil {
 		page.Card, err = s.monthToDate(r, rq.p.OrgID, filter, now, lim)
 	}
+	var fc []costexplorer.MonthForecast
+	if err == nil {
+		fc, err = s.filterForecast(r.Context(), rq.p.OrgID, filter)
+	}
+	if len(fc) > 0 {
+		c := page.Card
+		c.Forecast, c.Point, c.Low, c.High = &fc[0], cell(fc[0].Amount), cell(fc[0].Lower), cell(fc[0].Upper)
+	}
 	var q *costexplorer.UsageQuery
 	var rows []costexplorer.UsageRow
 	if err == nil {
@@ -132,7 +146,10 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.render(w, r, http.StatusBadRequest, "usage.html", page)
 		return
 	}
-	if page.Result, err = usageResultView(q, rows); err != nil {
+	if q.Granularity != costexplorer.Monthly || (q.End-1).Month() != costexplorer.MonthOf(now) {
+		fc = nil // the forecast is drawn on a monthly chart that ends with this month
+	}
+	if page.Result, err = usageResultView(q, rows, fc); err != nil {
 		s.unexpected(w, r, err, rq.view)
 		return
 	}
@@ -277,7 +294,7 @@ func (s *Server) monthToDate(r *http.Request, orgID string, filter *costexplorer
 }
 
 // usageResultView builds the chart and the table of an answer.
-func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow) (*usageResult, error) {
+func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow, fc []costexplorer.MonthForecast) (*usageResult, error) {
 	var periods []chartPeriod
 	periodOf := func(d costexplorer.Day) string { return d.String() }
 	if q.Granularity == costexplorer.Daily {
@@ -319,7 +336,7 @@ func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow) (
 	if q.Granularity == costexplorer.Monthly {
 		per = "month"
 	}
-	chart := buildChart("Usage per "+per+", "+subject, subject, periods, ss)
+	chart := buildChart("Usage per "+per+", "+subject, subject, periods, ss, fc)
 	svg, err := renderChart(chart)
 	if err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)

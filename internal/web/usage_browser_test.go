@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -106,12 +107,7 @@ func TestBrowserUsage(t *testing.T) {
 	submit(t, ctx, "show usage", chromedp.ID("run"))
 	waitFor(t, ctx, "the daily result", `location.search.includes("by=tag%3Ateam") && document.querySelector('#result[data-state="ready"]') !== null`)
 	got := read("read the daily page")
-	if dir := os.Getenv("COSTEXPLORER_SCREENSHOTS"); dir != "" {
-		shot, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{})
-		if err == nil {
-			_ = os.WriteFile(filepath.Join(dir, "usage-daily.png"), shot.Data, 0o644)
-		}
-	}
+	screenshot(ctx, "usage-daily.png")
 
 	// The API's answer: per day and team (the chart), per team and service
 	// (the table).
@@ -179,10 +175,23 @@ func TestBrowserUsage(t *testing.T) {
 	submit(t, ctx, "switch to monthly", chromedp.CSS(`nav.switch-links a`))
 	waitFor(t, ctx, "the monthly result", `location.search.includes("granularity=monthly") && document.querySelector('#result[data-state="ready"]') !== null`)
 	monthly := read("read the monthly page")
+	screenshot(ctx, "usage-monthly.png")
 	if len(monthly.Columns) != 1 || monthly.Columns[0].Key != "2025-06" || cents(monthly.Columns[0].Total) != grand {
 		t.Errorf("monthly chart %+v, want one column 2025-06 of %d cents", monthly.Columns, grand)
 	}
 	if monthly.Spent == "" || cents(monthly.Spent) == 0 {
 		t.Errorf("the month-to-date card shows %q", monthly.Spent)
+	}
+}
+
+// screenshot saves the page as name under $COSTEXPLORER_SCREENSHOTS, when
+// set: for a person to look at, never compared.
+func screenshot(ctx context.Context, name string) {
+	dir := os.Getenv("COSTEXPLORER_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if shot, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{}); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, name), shot.Data, 0o644)
 	}
 }

@@ -117,6 +117,21 @@ func TestUsagePage(t *testing.T) {
 		if cur == 0 || !strings.Contains(body, want) {
 			t.Errorf("the card lacks %s", want)
 		}
+		// The forecast of the month end: the API's usage:forecast of the
+		// same filter.
+		req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+e.Org+"/usage:forecast", strings.NewReader(`{"filter":{"dimension":"tag:team","in":["data"]}}`))
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("Content-Type", "application/json")
+		res, rb := e.send(http.DefaultClient, req)
+		var f costexplorer.UsageForecast
+		if res.StatusCode != http.StatusOK || json.Unmarshal(rb, &f) != nil || len(f.Results) != 1 {
+			t.Fatalf("usage:forecast: %d %s", res.StatusCode, rb)
+		}
+		m := f.Results[0].Months[0]
+		want = `id="mtd-forecast" data-cents="` + strconv.FormatInt(int64(m.Amount), 10) + `" data-lower-cents="` + strconv.FormatInt(int64(m.Lower), 10) + `" data-upper-cents="` + strconv.FormatInt(int64(m.Upper), 10) + `"`
+		if m.Month != costexplorer.MakeMonth(2025, 6) || !strings.Contains(body, want) {
+			t.Errorf("the card lacks the forecast %s", want)
+		}
 	})
 
 	for name, path := range map[string]string{
