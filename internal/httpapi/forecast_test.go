@@ -119,22 +119,7 @@ func TestForecastActualIsTheStores(t *testing.T) {
 // roles.
 func TestForecastRoles(t *testing.T) {
 	e := newEnv(t, options{})
-	for _, role := range costexplorer.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			e.t = t
-			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
-			req := e.forecastRequest(e.Org, `{}`)
-			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
-			res := e.do(req)
-			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
-				if res.status != http.StatusOK {
-					t.Errorf("%d %s", res.status, res.body)
-				}
-			} else {
-				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
-			}
-		})
-	}
+	e.checkBillingRoles(t, func() *http.Request { return e.forecastRequest(e.Org, `{}`) })
 }
 
 // TestForecastBadRequests is the table of malformed usage:forecast

@@ -254,16 +254,15 @@ func TestUsageQueryAccept(t *testing.T) {
 	})
 }
 
-// TestUsageQueryRoles checks that usage:query has the cost explorer's
-// roles and rate-limit bucket.
-func TestUsageQueryRoles(t *testing.T) {
-	e := newEnv(t, options{rateLimit: httpapiRateLimit(len(costexplorer.Roles) + 3)})
-	body := `{"granularity":"DAILY","timePeriod":{"start":"2025-06-01","end":"2025-06-02"}}`
+// checkBillingRoles sends the request newReq makes with a credential of
+// each role: the roles that may see billing data get 200, the others 401.
+func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
+	t.Helper()
 	for _, role := range costexplorer.Roles {
 		t.Run(string(role), func(t *testing.T) {
 			e.t = t
 			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
-			req := e.usageRequest(e.Org, body, "")
+			req := newReq()
 			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 			res := e.do(req)
 			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
@@ -275,6 +274,14 @@ func TestUsageQueryRoles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUsageQueryRoles checks that usage:query has the cost explorer's
+// roles and rate-limit bucket.
+func TestUsageQueryRoles(t *testing.T) {
+	e := newEnv(t, options{rateLimit: httpapiRateLimit(len(costexplorer.Roles) + 3)})
+	body := `{"granularity":"DAILY","timePeriod":{"start":"2025-06-01","end":"2025-06-02"}}`
+	e.checkBillingRoles(t, func() *http.Request { return e.usageRequest(e.Org, body, "") })
 	t.Run("SharesTheCostExplorerBucket", func(t *testing.T) {
 		e.t = t
 		// Each request above took a token of the organization's bucket;

@@ -85,11 +85,7 @@ type pageData struct {
 			Cents string `json:"cents"`
 		} `json:"segs"`
 	} `json:"months"`
-	Rows []struct {
-		Key   string            `json:"key"`
-		Cells map[string]string `json:"cells"`
-		Total string            `json:"total"`
-	} `json:"rows"`
+	Rows   []tableData       `json:"rows"`
 	Totals map[string]string `json:"totals"`
 	Grand  string            `json:"grand"`
 	// Forecast is the chart's forecast of the total: per month, the point
@@ -572,22 +568,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	}
 
 	// The table: one row per group, every cell and total exact.
-	if len(got.Rows) != len(want) {
-		t.Errorf("table has %d rows, the API result %d groups", len(got.Rows), len(want))
-	}
-	for _, row := range got.Rows {
-		var sum int64
-		for _, m := range months {
-			c := cents(row.Cells[m])
-			sum += c
-			if c != want[row.Key][m] {
-				t.Errorf("table %s %s: %d cents, API %d", row.Key, m, c, want[row.Key][m])
-			}
-		}
-		if cents(row.Total) != sum {
-			t.Errorf("table %s: row total %s, cells add up to %d", row.Key, row.Total, sum)
-		}
-	}
+	checkTable(t, got.Rows, months, want)
 	for _, m := range months {
 		if cents(got.Totals[m]) != monthTotal[m] {
 			t.Errorf("table total %s: %s cents, API %d", m, got.Totals[m], monthTotal[m])
@@ -602,15 +583,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 // API's usage:forecast of the total, made the same day.
 func checkForecastAgainstAPI(t *testing.T, e *env, bearer string, got *pageData) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+e.Org+"/usage:forecast", strings.NewReader(`{}`))
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Content-Type", "application/json")
-	res, body := e.send(http.DefaultClient, req)
-	var f costexplorer.UsageForecast
-	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &f) != nil || len(f.Results) != 1 {
-		t.Fatalf("usage:forecast: %d %s", res.StatusCode, body)
-	}
-	want := f.Results[0].Months
+	want := e.apiForecast(bearer, `{}`)
 	if len(got.Forecast) != len(want) {
 		t.Fatalf("the chart draws %d forecast months, the API has %d: %+v", len(got.Forecast), len(want), got.Forecast)
 	}

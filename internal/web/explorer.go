@@ -227,18 +227,25 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess,
 		t.Months = append(t.Months, monthLabel(m))
 		t.MonthKeys = append(t.MonthKeys, m.String())
 	}
+	t.Rows, t.Totals = seriesTable(ss, len(months))
+	t.Grand = cell(grand)
+	return v, nil
+}
+
+// seriesTable returns a table row per series, a cell per period of n, and
+// the total row's cells.
+func seriesTable(ss []*series, n int) (rows []tableRow, totals []moneyCell) {
 	for _, sr := range ss {
 		row := tableRow{Label: sr.Label, Key: sr.Key, Total: cell(sr.Total)}
 		for _, c := range sr.Cents {
 			row.Cells = append(row.Cells, cell(c))
 		}
-		t.Rows = append(t.Rows, row)
+		rows = append(rows, row)
 	}
-	for _, c := range monthTotals(ss, len(months)) {
-		t.Totals = append(t.Totals, cell(c))
+	for _, c := range monthTotals(ss, n) {
+		totals = append(totals, cell(c))
 	}
-	t.Grand = cell(grand)
-	return v, nil
+	return rows, totals
 }
 
 // dimensionName is the table's first column heading for a grouping.

@@ -352,16 +352,7 @@ func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow, f
 		for _, p := range periods {
 			t.Columns = append(t.Columns, usageColumn{Key: p.Key, Label: p.Long})
 		}
-		for _, sr := range ss {
-			row := tableRow{Label: sr.Label, Key: sr.Key, Total: cell(sr.Total)}
-			for _, c := range sr.Cents {
-				row.Cells = append(row.Cells, cell(c))
-			}
-			t.Rows = append(t.Rows, row)
-		}
-		for _, c := range monthTotals(ss, len(periods)) {
-			t.Totals = append(t.Totals, cell(c))
-		}
+		t.Rows, t.Totals = seriesTable(ss, len(periods))
 		return res, nil
 	}
 	// Two dimensions: the table pivots, a column per group of the second,
