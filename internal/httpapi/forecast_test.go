@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -128,14 +127,7 @@ func TestForecastBadRequests(t *testing.T) {
 	e := newEnv(t, options{})
 	const other = "0123456789abcdef01234567"
 	del := "\x00"
-	cases := []struct {
-		name    string
-		org     string
-		body    string
-		headers map[string]string
-		status  int
-		code    string
-	}{
+	cases := []ownBadRequest{
 		{"NullBody", "", `null`, nil, 400, costexplorer.ErrMalformedJSON},
 		{"ArrayBody", "", `[]`, nil, 400, costexplorer.ErrMalformedJSON},
 		{"TrailingData", "", `{}{}`, nil, 400, costexplorer.ErrMalformedJSON},
@@ -165,17 +157,5 @@ func TestForecastBadRequests(t *testing.T) {
 		{"ContentTypeAtlas", "", `{}`, map[string]string{"Content-Type": "application/vnd.atlas.2023-01-01+json"}, 415, costexplorer.ErrUnsupportedMediaType},
 		{"BodyOverOneMiB", "", `{"asOf":"` + strings.Repeat("a", 1<<20) + `"}`, nil, 413, costexplorer.ErrBodyTooLarge},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			org := cmp.Or(c.org, e.Org)
-			e.checkRefused(t, e.forecastRequest(org, c.body), c.headers, c.status, c.code)
-		})
-	}
-	t.Run("WrongMethod", func(t *testing.T) {
-		e.t = t
-		req := e.forecastRequest(e.Org, `{}`)
-		req.Method = "GET"
-		checkError(t, e.do(req), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
-	})
+	e.checkOwnBadRequests(t, cases, e.forecastRequest)
 }

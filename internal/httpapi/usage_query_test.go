@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -299,6 +301,43 @@ func TestUsageQueryRoles(t *testing.T) {
 	})
 }
 
+// ownBadRequest is a malformed request to one of the project's own
+// operations: the organization ("" for the demo's), the body, the headers
+// to set ("\x00" removes one; "query" is the query string), and the status
+// and errorCode it gets.
+type ownBadRequest struct {
+	name    string
+	org     string
+	body    string
+	headers map[string]string
+	status  int
+	code    string
+}
+
+// checkOwnBadRequests sends each case through newReq and checks its
+// refusal (never a 5xx), then that GET is 405.
+func (e *env) checkOwnBadRequests(t *testing.T, cases []ownBadRequest, newReq func(org, body string) *http.Request) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			req := newReq(cmp.Or(c.org, e.Org), c.body)
+			headers := maps.Clone(c.headers)
+			if q, ok := headers["query"]; ok {
+				req.URL.RawQuery = q
+				delete(headers, "query")
+			}
+			e.checkRefused(t, req, headers, c.status, c.code)
+		})
+	}
+	t.Run("WrongMethod", func(t *testing.T) {
+		e.t = t
+		req := newReq(e.Org, "{}")
+		req.Method = "GET"
+		checkError(t, e.do(req), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
+	})
+}
+
 // TestUsageQueryBadRequests is the table of malformed usage:query requests
 // through the server: each gets its status and errorCode, none a 5xx.
 func TestUsageQueryBadRequests(t *testing.T) {
@@ -310,14 +349,7 @@ func TestUsageQueryBadRequests(t *testing.T) {
 		return `{"granularity":"DAILY","timePeriod":{"start":"` + start + `","end":"` + end + `"}}`
 	}
 	del := "\x00"
-	cases := []struct {
-		name    string
-		org     string
-		body    string
-		headers map[string]string
-		status  int
-		code    string
-	}{
+	cases := []ownBadRequest{
 		{"EmptyBody", "", "", nil, 400, costexplorer.ErrMalformedJSON},
 		{"ArrayBody", "", `[]`, nil, 400, costexplorer.ErrMalformedJSON},
 		{"TrailingData", "", ok + `{}`, nil, 400, costexplorer.ErrMalformedJSON},
@@ -370,27 +402,7 @@ func TestUsageQueryBadRequests(t *testing.T) {
 	if len(cases) < 30 {
 		t.Fatalf("only %d bad requests", len(cases))
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			org := c.org
-			if org == "" {
-				org = e.Org
-			}
-			req := e.usageRequest(org, c.body, "")
-			if q, ok := c.headers["query"]; ok {
-				req.URL.RawQuery = q
-				delete(c.headers, "query")
-			}
-			e.checkRefused(t, req, c.headers, c.status, c.code)
-		})
-	}
-	t.Run("WrongMethod", func(t *testing.T) {
-		e.t = t
-		req := e.usageRequest(e.Org, ok, "")
-		req.Method = "GET"
-		checkError(t, e.do(req), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
-	})
+	e.checkOwnBadRequests(t, cases, func(org, body string) *http.Request { return e.usageRequest(org, body, "") })
 	t.Run("AtlasPathsStayStrict", func(t *testing.T) {
 		e.t = t
 		// The Atlas query still refuses what its contract lacks.

@@ -499,14 +499,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	if len(rows) == 0 {
 		t.Fatal("the API result is empty; the test would prove nothing")
 	}
-	cents := func(s string) int64 {
-		t.Helper()
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("not a number of cents: %q", s)
-		}
-		return v
-	}
+	cents := func(s string) int64 { t.Helper(); return parseCents(t, s) }
 	abs := func(v int64) int64 { return max(v, -v) }
 
 	// The chart: one column per month; each month's segments are its 19

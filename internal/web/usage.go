@@ -108,10 +108,7 @@ type mtdCard struct {
 
 // usage serves GET /usage.
 func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
-		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
-			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see billing data of "+rq.org.Name+
-				". The Cost Explorer needs the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
+	if !s.mayViewBilling(w, r, rq) {
 		return
 	}
 	now := s.cfg.Now()

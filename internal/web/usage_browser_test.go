@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/chromedp/cdproto/page"
@@ -78,14 +77,7 @@ func TestBrowserUsage(t *testing.T) {
 		}
 		return &d
 	}
-	cents := func(s string) int64 {
-		t.Helper()
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("not a number of cents: %q", s)
-		}
-		return v
-	}
+	cents := func(s string) int64 { t.Helper(); return parseCents(t, s) }
 
 	run("open the sign-in form", chromedp.Navigate(e.URL+"/usage"), chromedp.WaitVisible(chromedp.ID("secret")))
 	run("fill in the sign-in form", chromedp.SendKeys(chromedp.ID("id"), pk), chromedp.SendKeys(chromedp.ID("secret"), private))

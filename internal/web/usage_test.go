@@ -60,6 +60,16 @@ type tableData struct {
 	Total string            `json:"total"`
 }
 
+// parseCents reads a data-cents attribute.
+func parseCents(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("not a number of cents: %q", s)
+	}
+	return v
+}
+
 // checkTable compares the rows of a table with want[row][column] in cents:
 // a row per key of want, every cell exact, each row total its cells' sum.
 func checkTable(t *testing.T, rows []tableData, cols []string, want map[string]map[string]int64) {
@@ -70,10 +80,7 @@ func checkTable(t *testing.T, rows []tableData, cols []string, want map[string]m
 	for _, row := range rows {
 		var sum int64
 		for _, c := range cols {
-			v, err := strconv.ParseInt(row.Cells[c], 10, 64)
-			if err != nil {
-				t.Fatalf("table %q × %s: not cents: %q", row.Key, c, row.Cells[c])
-			}
+			v := parseCents(t, row.Cells[c])
 			sum += v
 			if v != want[row.Key][c] {
 				t.Errorf("table %q × %s: %d cents, API %d", row.Key, c, v, want[row.Key][c])
