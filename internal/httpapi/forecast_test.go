@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -17,46 +16,14 @@ func forecastPath(orgID string) string {
 	return "/api/costexplorer/v1/orgs/" + orgID + "/usage:forecast"
 }
 
-// ownRequest builds an authenticated POST to path of the project's own API
-// with a JSON body; accept "" sends no Accept header.
-func (e *env) ownRequest(path, body, accept string) *http.Request {
-	e.t.Helper()
-	req := e.newRequest("POST", path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	req.Header.Set("Authorization", "Bearer "+e.bearer)
-	return req
-}
-
 // forecastRequest builds an authenticated usage:forecast request with a
 // JSON body.
 func (e *env) forecastRequest(orgID, body string) *http.Request {
 	e.t.Helper()
-	return e.ownRequest(forecastPath(orgID), body, "")
-}
-
-// checkBillingRoles sends the request newReq builds as a service account
-// of each role: the roles that may see billing get 200, the others 401.
-func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
-	t.Helper()
-	for _, role := range costexplorer.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			e.t = t
-			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
-			req := newReq()
-			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
-			res := e.do(req)
-			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
-				if res.status != http.StatusOK {
-					t.Errorf("%d %s", res.status, res.body)
-				}
-			} else {
-				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
-			}
-		})
-	}
+	req := e.newRequest("POST", forecastPath(orgID), strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
+	return req
 }
 
 // forecast posts a usage:forecast body for the demo organization and
@@ -160,14 +127,7 @@ func TestForecastBadRequests(t *testing.T) {
 	e := newEnv(t, options{})
 	const other = "0123456789abcdef01234567"
 	del := "\x00"
-	cases := []struct {
-		name    string
-		org     string
-		body    string
-		headers map[string]string
-		status  int
-		code    string
-	}{
+	cases := []ownBadRequest{
 		{"NullBody", "", `null`, nil, 400, costexplorer.ErrMalformedJSON},
 		{"ArrayBody", "", `[]`, nil, 400, costexplorer.ErrMalformedJSON},
 		{"TrailingData", "", `{}{}`, nil, 400, costexplorer.ErrMalformedJSON},
@@ -197,17 +157,5 @@ func TestForecastBadRequests(t *testing.T) {
 		{"ContentTypeAtlas", "", `{}`, map[string]string{"Content-Type": "application/vnd.atlas.2023-01-01+json"}, 415, costexplorer.ErrUnsupportedMediaType},
 		{"BodyOverOneMiB", "", `{"asOf":"` + strings.Repeat("a", 1<<20) + `"}`, nil, 413, costexplorer.ErrBodyTooLarge},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			org := cmp.Or(c.org, e.Org)
-			e.checkRefused(t, e.forecastRequest(org, c.body), c.headers, c.status, c.code)
-		})
-	}
-	t.Run("WrongMethod", func(t *testing.T) {
-		e.t = t
-		req := e.forecastRequest(e.Org, `{}`)
-		req.Method = "GET"
-		checkError(t, e.do(req), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
-	})
+	e.checkOwnBadRequests(t, cases, e.forecastRequest)
 }

@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -21,7 +23,13 @@ func usageQueryPath(orgID string) string {
 // body; accept "" sends no Accept header.
 func (e *env) usageRequest(orgID, body, accept string) *http.Request {
 	e.t.Helper()
-	return e.ownRequest(usageQueryPath(orgID), body, accept)
+	req := e.newRequest("POST", usageQueryPath(orgID), strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
+	return req
 }
 
 // usageQuery posts a usage:query body for the demo organization and
@@ -248,6 +256,28 @@ func TestUsageQueryAccept(t *testing.T) {
 	})
 }
 
+// checkBillingRoles sends the request newReq makes with a credential of
+// each role: the roles that may see billing data get 200, the others 401.
+func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
+	t.Helper()
+	for _, role := range costexplorer.Roles {
+		t.Run(string(role), func(t *testing.T) {
+			e.t = t
+			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
+			req := newReq()
+			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
+			res := e.do(req)
+			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
+				if res.status != http.StatusOK {
+					t.Errorf("%d %s", res.status, res.body)
+				}
+			} else {
+				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
+			}
+		})
+	}
+}
+
 // TestUsageQueryRoles checks that usage:query has the cost explorer's
 // roles and rate-limit bucket.
 func TestUsageQueryRoles(t *testing.T) {
@@ -271,6 +301,43 @@ func TestUsageQueryRoles(t *testing.T) {
 	})
 }
 
+// ownBadRequest is a malformed request to one of the project's own
+// operations: the organization ("" for the demo's), the body, the headers
+// to set ("\x00" removes one; "query" is the query string), and the status
+// and errorCode it gets.
+type ownBadRequest struct {
+	name    string
+	org     string
+	body    string
+	headers map[string]string
+	status  int
+	code    string
+}
+
+// checkOwnBadRequests sends each case through newReq and checks its
+// refusal (never a 5xx), then that GET is 405.
+func (e *env) checkOwnBadRequests(t *testing.T, cases []ownBadRequest, newReq func(org, body string) *http.Request) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			req := newReq(cmp.Or(c.org, e.Org), c.body)
+			headers := maps.Clone(c.headers)
+			if q, ok := headers["query"]; ok {
+				req.URL.RawQuery = q
+				delete(headers, "query")
+			}
+			e.checkRefused(t, req, headers, c.status, c.code)
+		})
+	}
+	t.Run("WrongMethod", func(t *testing.T) {
+		e.t = t
+		req := newReq(e.Org, "{}")
+		req.Method = "GET"
+		checkError(t, e.do(req), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
+	})
+}
+
 // TestUsageQueryBadRequests is the table of malformed usage:query requests
 // through the server: each gets its status and errorCode, none a 5xx.
 func TestUsageQueryBadRequests(t *testing.T) {
@@ -282,14 +349,7 @@ func TestUsageQueryBadRequests(t *testing.T) {
 		return `{"granularity":"DAILY","timePeriod":{"start":"` + start + `","end":"` + end + `"}}`
 	}
 	del := "\x00"
-	cases := []struct {
-		name    string
-		org     string
-		body    string
-		headers map[string]string
-		status  int
-		code    string
-	}{
+	cases := []ownBadRequest{
 		{"EmptyBody", "", "", nil, 400, costexplorer.ErrMalformedJSON},
 		{"ArrayBody", "", `[]`, nil, 400, costexplorer.ErrMalformedJSON},
 		{"TrailingData", "", ok + `{}`, nil, 400, costexplorer.ErrMalformedJSON},
@@ -342,27 +402,7 @@ func TestUsageQueryBadRequests(t *testing.T) {
 	if len(cases) < 30 {
 		t.Fatalf("only %d bad requests", len(cases))
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			org := c.org
-			if org == "" {
-				org = e.Org
-			}
-			req := e.usageRequest(org, c.body, "")
-			if q, ok := c.headers["query"]; ok {
-				req.URL.RawQuery = q
-				delete(c.headers, "query")
-			}
-			e.checkRefused(t, req, c.headers, c.status, c.code)
-		})
-	}
-	t.Run("WrongMethod", func(t *testing.T) {
-		e.t = t
-		req := e.usageRequest(e.Org, ok, "")
-		req.Method = "GET"
-		checkError(t, e.do(req), http.StatusMethodNotAllowed, costexplorer.ErrMethodNotAllowed)
-	})
+	e.checkOwnBadRequests(t, cases, func(org, body string) *http.Request { return e.usageRequest(org, body, "") })
 	t.Run("AtlasPathsStayStrict", func(t *testing.T) {
 		e.t = t
 		// The Atlas query still refuses what its contract lacks.

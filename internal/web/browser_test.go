@@ -85,11 +85,7 @@ type pageData struct {
 			Cents string `json:"cents"`
 		} `json:"segs"`
 	} `json:"months"`
-	Rows []struct {
-		Key   string            `json:"key"`
-		Cells map[string]string `json:"cells"`
-		Total string            `json:"total"`
-	} `json:"rows"`
+	Rows   []tableData       `json:"rows"`
 	Totals map[string]string `json:"totals"`
 	Grand  string            `json:"grand"`
 	// Forecast is the chart's forecast of the total: per month, the point
@@ -503,14 +499,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	if len(rows) == 0 {
 		t.Fatal("the API result is empty; the test would prove nothing")
 	}
-	cents := func(s string) int64 {
-		t.Helper()
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("not a number of cents: %q", s)
-		}
-		return v
-	}
+	cents := func(s string) int64 { t.Helper(); return parseCents(t, s) }
 	abs := func(v int64) int64 { return max(v, -v) }
 
 	// The chart: one column per month; each month's segments are its 19
@@ -572,22 +561,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	}
 
 	// The table: one row per group, every cell and total exact.
-	if len(got.Rows) != len(want) {
-		t.Errorf("table has %d rows, the API result %d groups", len(got.Rows), len(want))
-	}
-	for _, row := range got.Rows {
-		var sum int64
-		for _, m := range months {
-			c := cents(row.Cells[m])
-			sum += c
-			if c != want[row.Key][m] {
-				t.Errorf("table %s %s: %d cents, API %d", row.Key, m, c, want[row.Key][m])
-			}
-		}
-		if cents(row.Total) != sum {
-			t.Errorf("table %s: row total %s, cells add up to %d", row.Key, row.Total, sum)
-		}
-	}
+	checkTable(t, got.Rows, months, want)
 	for _, m := range months {
 		if cents(got.Totals[m]) != monthTotal[m] {
 			t.Errorf("table total %s: %s cents, API %d", m, got.Totals[m], monthTotal[m])
@@ -613,19 +587,4 @@ func checkForecastAgainstAPI(t *testing.T, e *env, bearer string, got *pageData)
 			t.Errorf("forecast %d: the chart draws %+v, the API says %s %d [%d, %d]", i, g, m.Month, m.Amount, m.Lower, m.Upper)
 		}
 	}
-}
-
-// apiForecast returns the months of the API's usage:forecast of the total
-// of the demo organization for body.
-func (e *env) apiForecast(bearer, body string) []costexplorer.MonthForecast {
-	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+e.Org+"/usage:forecast", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Content-Type", "application/json")
-	res, rb := e.send(http.DefaultClient, req)
-	var f costexplorer.UsageForecast
-	if res.StatusCode != http.StatusOK || json.Unmarshal(rb, &f) != nil || len(f.Results) != 1 {
-		e.t.Fatalf("usage:forecast %s: %d %s", body, res.StatusCode, rb)
-	}
-	return f.Results[0].Months
 }

@@ -68,10 +68,6 @@ type chartPeriod struct {
 	Sub   string // the line under it: the year, or the month on a day column
 	Long  string // "Jan 2025", "3 Nov 2026"
 	Link  string // where the column leads: the invoice of its month
-	// Forecast, if set, is drawn dashed with its band (forecast.go);
-	// Future says the period has no data yet, only the forecast.
-	Forecast *costexplorer.MonthForecast
-	Future   bool
 }
 
 // monthPeriods returns the chart periods of months.
@@ -115,8 +111,8 @@ type chartColumn struct {
 	TotalY     string
 	Title      string
 	Segments   []chartSegment
-	Forecast   *chartForecast // nil for a period without one
-	Future     bool           // a period to come, with a forecast only
+	Forecast   *chartForecast // nil for a month without one
+	Future     bool           // a month to come, with a forecast only
 }
 
 // chartSegment is one group's part of a month's column. Cents is exact: the
@@ -140,10 +136,16 @@ type legendItem struct {
 // buildChart lays out the stacked column chart of ss over the periods
 // (months or days). Each period shows its maxChartGroups largest groups (by
 // absolute amount) and an "Other" segment for the rest; positive amounts
-// stack up from zero and negative ones (credits) down from it. A period
-// with a forecast also shows it (forecast.go), and future periods (after
-// the series' data) only that.
-func buildChart(title, subject string, months []chartPeriod, ss []*series) *chartModel {
+// stack up from zero and negative ones (credits) down from it. fc, the
+// forecasts of the total by month (forecast.go), adds to the months it
+// covers, after them if need be, a dashed column and a band.
+func buildChart(title, subject string, months []chartPeriod, ss []*series, fc []costexplorer.MonthForecast) *chartModel {
+	data := len(months)
+	for _, f := range fc {
+		if len(months) == 0 || f.Month.String() > months[len(months)-1].Key {
+			months = append(slices.Clip(months), monthPeriods([]costexplorer.Month{f.Month})...)
+		}
+	}
 	n := len(months)
 	width := chartMinWidth
 	minSlot := chartMinSlot
@@ -171,7 +173,7 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 	for mi := range months {
 		var in []*series
 		for _, s := range ss {
-			if mi < len(s.Cents) && s.Cents[mi] != 0 {
+			if mi < data && s.Cents[mi] != 0 {
 				in = append(in, s)
 			}
 		}
@@ -220,10 +222,8 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 		}
 		hi, lo = max(hi, pos), min(lo, neg)
 	}
-	for _, p := range months {
-		if f := p.Forecast; f != nil {
-			hi, lo = max(hi, f.Upper, f.Amount), min(lo, f.Lower)
-		}
+	for _, f := range fc {
+		hi, lo = max(hi, f.Upper, f.Amount), min(lo, f.Lower)
 	}
 	step := niceStep(hi - lo)
 	top := ceilTo(hi, step)
@@ -245,6 +245,10 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 	slot := float64(width-chartLeft-chartRight) / float64(max(n, 1))
 	barW := math.Min(slot*0.62, chartMaxBarWidth)
 	totals := monthTotals(ss, n)
+	fcOf := map[string]*costexplorer.MonthForecast{}
+	for i := range fc {
+		fcOf[fc[i].Month.String()] = &fc[i]
+	}
 	var desc []string
 	for mi, mo := range months {
 		cx := chartLeft + slot*(float64(mi)+0.5)
@@ -286,12 +290,21 @@ func buildChart(title, subject string, months []chartPeriod, ss []*series) *char
 			col.Segments = append(col.Segments, seg)
 		}
 		col.TotalY = num(y(up) - 6)
-		if f := mo.Forecast; f != nil {
-			col.Forecast = forecastMark(f, mo.Long, cx, barW, y, up)
+		if f := fcOf[mo.Key]; f != nil {
+			col.Forecast = &chartForecast{
+				X: num(cx - barW/2), W: num(barW),
+				PointY: num(y(f.Amount)), ColH: num(y(0) - y(f.Amount)),
+				LowY: num(y(f.Upper)), BandH: num(y(f.Lower) - y(f.Upper)),
+				Cents: int64(f.Amount), LowCents: int64(f.Lower), HighCents: int64(f.Upper),
+				Label: formatCompact(f.Amount), LabelY: num(y(max(f.Upper, up)) - 6),
+				Title: "Forecast, " + mo.Long + ": " + f.Amount.Grouped("$") + " (80 % interval " +
+					f.Lower.Grouped("$") + " to " + f.Upper.Grouped("$") + ")",
+			}
 			col.TotalY = num(min(y(up), y(f.Upper)) - 20)
 			desc = append(desc, "forecast "+mo.Long+" "+f.Amount.Grouped("$"))
 		}
-		if mo.Future {
+		if mi >= data {
+			// A month to come: its forecast only.
 			col.TotalLabel, col.Title, col.Future = "", mo.Long+": forecast only", true
 		} else {
 			desc = append(desc, mo.Long+" "+totals[mi].Grouped("$"))

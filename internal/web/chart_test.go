@@ -46,7 +46,7 @@ func goldenChart(t *testing.T, title, subject string) (*chartModel, []*series) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buildChart(title, subject, monthPeriods(months), ss), ss
+	return buildChart(title, subject, monthPeriods(months), ss, nil), ss
 }
 
 func TestChartGolden(t *testing.T) {
@@ -190,7 +190,7 @@ func TestChartForecast(t *testing.T) {
 		{Month: months[2] + 1, Amount: 410000, Lower: 360000, Upper: 470000},
 		{Month: months[2] + 2, Amount: 420000, Lower: 340000, Upper: 520000},
 	}
-	m := buildChart("Usage per month", "", withForecast(monthPeriods(months), months, fc), ss)
+	m := buildChart("Usage per month", "", monthPeriods(months), ss, fc)
 	if len(m.Columns) != 5 || m.Columns[2].Future || !m.Columns[3].Future || !m.Columns[4].Future {
 		t.Fatalf("%d columns, want the 3 months and 2 future ones", len(m.Columns))
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"slices"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/forecast"
@@ -18,23 +17,28 @@ import (
 // or nil when the page has no evaluator or q's window does not end with
 // the current month.
 func (s *Server) forecastOf(ctx context.Context, q *costexplorer.Query, current costexplorer.Month) ([]costexplorer.MonthForecast, error) {
-	if q.End-1 != current {
+	if s.cfg.UsageQueries == nil || q.End-1 != current {
 		return nil, nil
 	}
-	return s.forecastTotal(ctx, q.OrgID, filterOf(q))
+	fq, err := costexplorer.ParseUsageForecastRequest(q.OrgID, nil, costexplorer.QueryLimits{Now: s.cfg.Now(), HistoryMonths: s.cfg.HistoryMonths})
+	if err != nil {
+		return nil, err
+	}
+	return s.totalForecast(ctx, fq, filterOf(q))
 }
 
-// forecastTotal returns the forecast made today of the total of orgID's
-// items that filter passes: the month of today, then the months after
-// it; nil when the page has no evaluator.
-func (s *Server) forecastTotal(ctx context.Context, orgID string, filter *costexplorer.Filter) ([]costexplorer.MonthForecast, error) {
-	if s.cfg.UsageQueries == nil {
-		return nil, nil
-	}
+// filterForecast returns the forecast of the total of the items filter
+// passes (every item when nil), made today: this month and the ones after.
+func (s *Server) filterForecast(ctx context.Context, orgID string, filter *costexplorer.Filter) ([]costexplorer.MonthForecast, error) {
 	fq, err := costexplorer.ParseUsageForecastRequest(orgID, nil, costexplorer.QueryLimits{Now: s.cfg.Now(), HistoryMonths: s.cfg.HistoryMonths})
 	if err != nil {
 		return nil, err
 	}
+	return s.totalForecast(ctx, fq, filter)
+}
+
+// totalForecast runs fq with filter and returns the months of its total.
+func (s *Server) totalForecast(ctx context.Context, fq *costexplorer.UsageForecastQuery, filter *costexplorer.Filter) ([]costexplorer.MonthForecast, error) {
 	fq.Filter = filter
 	f, err := forecast.Usage(ctx, s.cfg.UsageQueries, fq)
 	if err != nil || len(f.Results) == 0 {
@@ -85,52 +89,4 @@ type chartForecast struct {
 	Cents, LowCents, HighCents int64
 	Label, LabelY              string
 	Title                      string
-}
-
-// forecastMark lays out forecast f of the period named long whose column
-// is centred at cx, barW wide, on the value axis y, over a stack whose top
-// is up.
-func forecastMark(f *costexplorer.MonthForecast, long string, cx, barW float64, y func(costexplorer.Cents) float64, up costexplorer.Cents) *chartForecast {
-	return &chartForecast{
-		X: num(cx - barW/2), W: num(barW),
-		PointY: num(y(f.Amount)), ColH: num(y(0) - y(f.Amount)),
-		LowY: num(y(f.Upper)), BandH: num(y(f.Lower) - y(f.Upper)),
-		Cents: int64(f.Amount), LowCents: int64(f.Lower), HighCents: int64(f.Upper),
-		Label: formatCompact(f.Amount), LabelY: num(y(max(f.Upper, up)) - 6),
-		Title: "Forecast, " + long + ": " + f.Amount.Grouped("$") + " (80 % interval " +
-			f.Lower.Grouped("$") + " to " + f.Upper.Grouped("$") + ")",
-	}
-}
-
-// withForecast attaches the forecasts fc to the month periods ps of
-// months, and appends a future period for each forecast month after them.
-func withForecast(ps []chartPeriod, months []costexplorer.Month, fc []costexplorer.MonthForecast) []chartPeriod {
-	for i := range fc {
-		f := &fc[i]
-		if j := slices.Index(months, f.Month); j >= 0 {
-			ps[j].Forecast = f
-			continue
-		}
-		if len(months) > 0 && f.Month > months[len(months)-1] {
-			p := monthPeriods([]costexplorer.Month{f.Month})[0]
-			p.Link, p.Forecast, p.Future = "", f, true
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
-// forecastCard is the forecast month end on the month-to-date card.
-type forecastCard struct {
-	End, Lower, Upper moneyCell
-}
-
-// forecastCardOf returns the month-end forecast of the filter for the
-// month-to-date card; nil without an evaluator.
-func (s *Server) forecastCardOf(ctx context.Context, orgID string, filter *costexplorer.Filter) (*forecastCard, error) {
-	fc, err := s.forecastTotal(ctx, orgID, filter)
-	if err != nil || len(fc) == 0 {
-		return nil, err
-	}
-	return &forecastCard{End: cell(fc[0].Amount), Lower: cell(fc[0].Lower), Upper: cell(fc[0].Upper)}, nil
 }

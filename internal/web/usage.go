@@ -98,17 +98,17 @@ type mtdCard struct {
 	LastFull    moneyCell
 	Change      string // "+3.2 %", or "" when last month had nothing
 	ChangeClass string // up, down
-	// Forecast is the forecast of the month's end with its 80 % interval
-	// (forecast.go), nil without one.
-	Forecast *forecastCard
+	// Forecast is the month end forecast (internal/forecast, the API's
+	// usage:forecast of the filter's total), nil when there is none.
+	Forecast *costexplorer.MonthForecast
+	Point    moneyCell
+	Low      moneyCell
+	High     moneyCell
 }
 
 // usage serves GET /usage.
 func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
-		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
-			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see billing data of "+rq.org.Name+
-				". The Cost Explorer needs the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
+	if !s.mayViewBilling(w, r, rq) {
 		return
 	}
 	now := s.cfg.Now()
@@ -119,6 +119,14 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
 	filter, err := parsePageFilter(page.Form.Filter)
 	if err == nil {
 		page.Card, err = s.monthToDate(r, rq.p.OrgID, filter, now, lim)
+	}
+	var fc []costexplorer.MonthForecast
+	if err == nil {
+		fc, err = s.filterForecast(r.Context(), rq.p.OrgID, filter)
+	}
+	if len(fc) > 0 {
+		c := page.Card
+		c.Forecast, c.Point, c.Low, c.High = &fc[0], cell(fc[0].Amount), cell(fc[0].Lower), cell(fc[0].Upper)
 	}
 	var q *costexplorer.UsageQuery
 	var rows []costexplorer.UsageRow
@@ -135,7 +143,10 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
 		s.render(w, r, http.StatusBadRequest, "usage.html", page)
 		return
 	}
-	if page.Result, err = usageResultView(q, rows); err != nil {
+	if q.Granularity != costexplorer.Monthly || (q.End-1).Month() != costexplorer.MonthOf(now) {
+		fc = nil // the forecast is drawn on a monthly chart that ends with this month
+	}
+	if page.Result, err = usageResultView(q, rows, fc); err != nil {
 		s.unexpected(w, r, err, rq.view)
 		return
 	}
@@ -268,9 +279,6 @@ func (s *Server) monthToDate(r *http.Request, orgID string, filter *costexplorer
 	}
 	c := &mtdCard{Month: monthLabel(cur), Through: dayLabel(today), Spent: cell(spent), LastSame: cell(same),
 		LastMonth: monthLabel(cur - 1), LastFull: cell(full)}
-	if c.Forecast, err = s.forecastCardOf(r.Context(), orgID, filter); err != nil {
-		return nil, err
-	}
 	if same != 0 {
 		pct := float64(spent-same) / float64(abs(same)) * 100
 		c.Change = fmt.Sprintf("%+.1f %%", pct)
@@ -283,7 +291,7 @@ func (s *Server) monthToDate(r *http.Request, orgID string, filter *costexplorer
 }
 
 // usageResultView builds the chart and the table of an answer.
-func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow) (*usageResult, error) {
+func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow, fc []costexplorer.MonthForecast) (*usageResult, error) {
 	var periods []chartPeriod
 	periodOf := func(d costexplorer.Day) string { return d.String() }
 	if q.Granularity == costexplorer.Daily {
@@ -325,7 +333,7 @@ func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow) (
 	if q.Granularity == costexplorer.Monthly {
 		per = "month"
 	}
-	chart := buildChart("Usage per "+per+", "+subject, subject, periods, ss)
+	chart := buildChart("Usage per "+per+", "+subject, subject, periods, ss, fc)
 	svg, err := renderChart(chart)
 	if err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)
@@ -341,16 +349,7 @@ func usageResultView(q *costexplorer.UsageQuery, rows []costexplorer.UsageRow) (
 		for _, p := range periods {
 			t.Columns = append(t.Columns, usageColumn{Key: p.Key, Label: p.Long})
 		}
-		for _, sr := range ss {
-			row := tableRow{Label: sr.Label, Key: sr.Key, Total: cell(sr.Total)}
-			for _, c := range sr.Cents {
-				row.Cells = append(row.Cells, cell(c))
-			}
-			t.Rows = append(t.Rows, row)
-		}
-		for _, c := range monthTotals(ss, len(periods)) {
-			t.Totals = append(t.Totals, cell(c))
-		}
+		t.Rows, t.Totals = seriesTable(ss, len(periods))
 		return res, nil
 	}
 	// Two dimensions: the table pivots, a column per group of the second,

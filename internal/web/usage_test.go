@@ -16,18 +16,80 @@ import (
 // up to 10000 rows is the whole answer here).
 func (e *env) apiUsage(bearer, orgID string, body string) []costexplorer.UsageResult {
 	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+orgID+"/usage:query", strings.NewReader(body))
+	var a costexplorer.UsageAnswer
+	e.apiPost(bearer, orgID, "usage:query", body, &a)
+	if a.Next != nil {
+		e.t.Fatalf("usage:query %s has more than one page", body)
+	}
+	return a.Results
+}
+
+// apiPost posts a JSON body to one of the project's own operations of
+// orgID and decodes the 200 answer into out.
+func (e *env) apiPost(bearer, orgID, op, body string, out any) {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.URL+"/api/costexplorer/v1/orgs/"+orgID+"/"+op, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Content-Type", "application/json")
 	res, rb := e.send(http.DefaultClient, req)
 	if res.StatusCode != http.StatusOK {
-		e.t.Fatalf("usage:query %s: %d %s", body, res.StatusCode, rb)
+		e.t.Fatalf("%s %s: %d %s", op, body, res.StatusCode, rb)
 	}
-	var a costexplorer.UsageAnswer
-	if err := json.Unmarshal(rb, &a); err != nil || a.Next != nil {
-		e.t.Fatalf("usage:query answer: %v, next %v", err, a.Next)
+	if err := json.Unmarshal(rb, out); err != nil {
+		e.t.Fatalf("%s answer: %v", op, err)
 	}
-	return a.Results
+}
+
+// apiForecast returns the months of the API's usage:forecast of the total
+// for body.
+func (e *env) apiForecast(bearer, body string) []costexplorer.MonthForecast {
+	e.t.Helper()
+	var f costexplorer.UsageForecast
+	e.apiPost(bearer, e.Org, "usage:forecast", body, &f)
+	if len(f.Results) != 1 {
+		e.t.Fatalf("usage:forecast %s: %d results, want the total", body, len(f.Results))
+	}
+	return f.Results[0].Months
+}
+
+// tableData is a row of a result table as the browser tests read it: its
+// key, its cells by column and its total, in cents.
+type tableData struct {
+	Key   string            `json:"key"`
+	Cells map[string]string `json:"cells"`
+	Total string            `json:"total"`
+}
+
+// parseCents reads a data-cents attribute.
+func parseCents(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("not a number of cents: %q", s)
+	}
+	return v
+}
+
+// checkTable compares the rows of a table with want[row][column] in cents:
+// a row per key of want, every cell exact, each row total its cells' sum.
+func checkTable(t *testing.T, rows []tableData, cols []string, want map[string]map[string]int64) {
+	t.Helper()
+	if len(rows) != len(want) {
+		t.Errorf("the table has %d rows, the API %d groups", len(rows), len(want))
+	}
+	for _, row := range rows {
+		var sum int64
+		for _, c := range cols {
+			v := parseCents(t, row.Cells[c])
+			sum += v
+			if v != want[row.Key][c] {
+				t.Errorf("table %q × %s: %d cents, API %d", row.Key, c, v, want[row.Key][c])
+			}
+		}
+		if row.Total != strconv.FormatInt(sum, 10) {
+			t.Errorf("table %q: row total %s, cells add up to %d", row.Key, row.Total, sum)
+		}
+	}
 }
 
 func TestUsagePage(t *testing.T) {
@@ -116,6 +178,13 @@ func TestUsagePage(t *testing.T) {
 		want := `data-spent-cents="` + strconv.FormatInt(cur, 10) + `" data-last-same-cents="` + strconv.FormatInt(same, 10) + `" data-last-full-cents="` + strconv.FormatInt(full, 10) + `"`
 		if cur == 0 || !strings.Contains(body, want) {
 			t.Errorf("the card lacks %s", want)
+		}
+		// The forecast of the month end: the API's usage:forecast of the
+		// same filter.
+		m := e.apiForecast(bearer, `{"filter":{"dimension":"tag:team","in":["data"]}}`)[0]
+		want = `id="mtd-forecast" data-cents="` + strconv.FormatInt(int64(m.Amount), 10) + `" data-lower-cents="` + strconv.FormatInt(int64(m.Lower), 10) + `" data-upper-cents="` + strconv.FormatInt(int64(m.Upper), 10) + `"`
+		if m.Month != costexplorer.MakeMonth(2025, 6) || !strings.Contains(body, want) {
+			t.Errorf("the card lacks the forecast %s", want)
 		}
 	})
 

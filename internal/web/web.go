@@ -40,9 +40,9 @@ type Config struct {
 	Store costexplorer.Store
 	// Usage runs the query processes: the same service as the API's.
 	Usage costexplorer.UsageService
-	// UsageQueries answers the "By day & tag" page and the daily totals
-	// the forecasts are made from: the same evaluator as the API's
-	// usage:query and usage:forecast (internal/engine).
+	// UsageQueries answers the "By day & tag" page and the daily totals the
+	// chart's forecast is made from (forecast.go): the same evaluator as the
+	// API's usage:query (internal/engine).
 	UsageQueries costexplorer.UsageEvaluator
 	// Auth checks the credentials of the sign-in form.
 	Auth Authenticator
