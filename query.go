@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -88,27 +87,15 @@ func ParseQueryRequest(orgID string, body []byte, lim QueryLimits) (*Query, erro
 	if lim.MaxFilterValues <= 0 {
 		lim.MaxFilterValues = DefaultMaxFilterValues
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return nil, &Error{Code: ErrMalformedJSON, Detail: "Received JSON is malformed."}
+	raw, err := decodeObject(body, "")
+	if err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, &Error{Code: ErrMalformedJSON, Detail: "Received JSON is malformed: unexpected data after the object."}
-	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !slices.Contains(queryFields, k) {
-			return nil, FieldError(ErrInvalidAttribute, k, fmt.Sprintf("Invalid attribute %s specified.", k))
-		}
+	if err := checkFields(raw, queryFields, ""); err != nil {
+		return nil, err
 	}
 
 	q := &Query{OrgID: orgID}
-	var err error
 	if q.Start, err = parseMonthField(raw, "startDate"); err != nil {
 		return nil, err
 	}
@@ -279,13 +266,9 @@ func isLowerHex(s string, n int) bool {
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
 
 func parseMonthField(raw map[string]json.RawMessage, name string) (Month, error) {
-	v, ok := raw[name]
-	if !ok || isNull(v) {
-		return 0, FieldError(ErrMissingAttribute, name, fmt.Sprintf("The required attribute %s was not specified.", name))
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return 0, FieldError(ErrInvalidJSONAttribute, name, fmt.Sprintf("Invalid JSON attribute %s: expected a date string YYYY-MM-DD.", name))
+	s, err := requiredString(raw, name, "", dateString)
+	if err != nil {
+		return 0, err
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {

@@ -254,10 +254,10 @@ func (e *Filter) Validate(maxDepth, maxValues int) error {
 
 func (e *Filter) validate(path string, depth, maxDepth, maxValues int) error {
 	if e == nil {
-		return Errorf(ErrValidation, "%s is null", path)
+		return filterError(path, "%s is null", path)
 	}
 	if depth > maxDepth {
-		return Errorf(ErrValidation, "%s nests deeper than %d levels", path, maxDepth)
+		return filterError(path, "%s nests deeper than %d levels", path, maxDepth)
 	}
 	kinds := 0
 	for _, set := range []bool{e.And != nil, e.Or != nil, e.Not != nil, e.Dimension != "" || e.In != nil || e.Absent} {
@@ -266,14 +266,14 @@ func (e *Filter) validate(path string, depth, maxDepth, maxValues int) error {
 		}
 	}
 	if kinds != 1 {
-		return Errorf(ErrValidation, "%s must have exactly one of and, or, not, or a dimension with in or absent", path)
+		return filterError(path, "%s must have exactly one of and, or, not, or a dimension with in or absent", path)
 	}
 	for name, list := range map[string][]*Filter{"and": e.And, "or": e.Or} {
 		if list == nil {
 			continue
 		}
 		if len(list) == 0 {
-			return Errorf(ErrValidation, "%s.%s is empty", path, name)
+			return filterError(path, "%s.%s is empty", path, name)
 		}
 		for i, c := range list {
 			if err := c.validate(fmt.Sprintf("%s.%s[%d]", path, name, i), depth+1, maxDepth, maxValues); err != nil {
@@ -286,15 +286,21 @@ func (e *Filter) validate(path string, depth, maxDepth, maxValues int) error {
 		return e.Not.validate(path+".not", depth+1, maxDepth, maxValues)
 	}
 	if !e.Dimension.Valid() {
-		return Errorf(ErrValidation, "%s.dimension %q is not one of organizations, projects, clusters, services, skus or tag:KEY", path, e.Dimension)
+		return filterError(path, "%s.dimension %q is not one of organizations, projects, clusters, services, skus or tag:KEY", path, e.Dimension)
 	}
 	if e.Absent == (len(e.In) > 0) {
-		return Errorf(ErrValidation, "%s must have either a non-empty in or absent: true", path)
+		return filterError(path, "%s must have either a non-empty in or absent: true", path)
 	}
 	if len(e.In) > maxValues {
-		return Errorf(ErrValidation, "%s.in has %d values, more than %d", path, len(e.In), maxValues)
+		return filterError(path, "%s.in has %d values, more than %d", path, len(e.In), maxValues)
 	}
 	return nil
+}
+
+// filterError is a validation error about the filter node at path; the
+// field is the node's path, so that a client sees which node is wrong.
+func filterError(path, format string, args ...any) error {
+	return FieldError(ErrValidation, path, fmt.Sprintf(format, args...))
 }
 
 // UsageNames gives the display name of a group id of a fixed dimension (the

@@ -51,6 +51,7 @@ func commands() []command {
 		{"admin", "manage organizations, API keys, service accounts; verify and back up the store", runAdmin},
 		{"api", "call the Atlas-compatible API like the Atlas CLI: costexplorer api invoices …", runAPI},
 		{"query", "run a cost-explorer query and print a table, JSON or CSV", runQuery},
+		{"forecast", "forecast the month end and the next three months, in total or per group", runForecast},
 		{"invoices", "list an organization's invoices, or show one by service and project: costexplorer invoices list|show", runInvoices},
 		{"completion", "print a shell completion script: costexplorer completion bash|zsh", runCompletion},
 		{"version", "print the version", runVersion},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,14 +23,24 @@ const queryHelp = `--from and --to are months (YYYY-MM), both included; they bec
 day of --from) and endDate (the first day of the month after --to). Default: the six months up to
 and including the current one.
 
+With --granularity, --filter, --quantity, days (YYYY-MM-DD) in --from or --to, two --group-by, a
+group-by of skus or tag:KEY, or --group-by projects or clusters without their ids, query asks the
+project's own API (/api/costexplorer/v1 usage:query) instead of the Atlas cost explorer: it answers
+at once, by day or month, and may group by up to two dimensions. There, --from and --to may be days
+(both included; a month means its first or last day), the default window of a daily query is the
+current month, --project, --cluster, --service and --organization become filters (--partial also
+lets through items without the dimension), and --output json writes {"results": […], "next": null}
+with every page, csv the API's CSV. A daily table lists each day's groups; a monthly one pivots.
+` + filterHelp + `
+
 The API needs at least one filter value for the dimension it groups by. When --group-by is given
 without values for its dimension, query fills them where it can:
   --group-by organizations   every organization the query of --org covers: the organization
                              itself and, for a paying organization, its linked organizations
                              (found with a first query without grouping over the same window)
   --group-by services        every service name
-  --group-by projects        needs --project (there is no default: name the projects)
-  --group-by clusters        needs --cluster (there is no default: name the clusters)
+  --group-by projects        every project the caller can see, or those of --project
+  --group-by clusters        every cluster the caller can see, or those of --cluster
 Without --group-by the rows are the finest detail: organization / project / cluster / service.
 
 The table has a row per group (largest total first), a column per month, and totals. On a
@@ -40,7 +51,10 @@ type queryArgs struct {
 	conn          connFlags
 	org           string
 	from, to      string
-	groupBy       string
+	groupBy       stringList
+	granularity   string
+	filters       stringList
+	quantity      bool
 	projects      stringList
 	clusters      stringList
 	services      stringList
@@ -56,11 +70,15 @@ func runQuery(ctx context.Context, m *Main, args []string) error {
 		"costexplorer query --org ORG --from 2025-01 --to 2025-06 --group-by services",
 		"costexplorer query --org ORG --group-by projects --project P1 --project P2 --output csv > spend.csv",
 		"costexplorer query --org ORG --group-by organizations --organization ORG --organization LINKED_ORG",
-		"costexplorer query --org ORG --service Clusters --service Backup --partial --output json | jq .")
+		"costexplorer query --org ORG --service Clusters --service Backup --partial --output json | jq .",
+		"costexplorer query --org ORG --granularity daily --group-by tag:team --group-by services --filter 'tag:environment=production'")
 	a.conn.register(fs, "org", &a.org)
 	fs.StringVar(&a.from, "from", "", "first month YYYY-MM (default: five months before --to)")
 	fs.StringVar(&a.to, "to", "", "last month YYYY-MM, included (default: the current month)")
-	fs.StringVar(&a.groupBy, "group-by", "", "group rows by organizations, projects, clusters or services")
+	fs.Var(&a.groupBy, "group-by", "group rows by organizations, projects, clusters, services, skus or tag:KEY (at most twice)")
+	fs.StringVar(&a.granularity, "granularity", "", "daily or monthly periods (the project's own API)")
+	fs.Var(&a.filters, "filter", "filter expression, e.g. 'tag:environment=production and services=Clusters' (repeatable)")
+	fs.BoolVar(&a.quantity, "quantity", false, "also sum the items' quantities (the project's own API)")
 	fs.Var(&a.projects, "project", "project id filter (repeatable, or comma-separated)")
 	fs.Var(&a.clusters, "cluster", "cluster id filter (repeatable, or comma-separated)")
 	fs.Var(&a.services, "service", "service name filter, e.g. Clusters (repeatable, or comma-separated)")
@@ -71,6 +89,9 @@ func runQuery(ctx context.Context, m *Main, args []string) error {
 	conn, err := a.conn.parse(m, args, queryHelp)
 	if err != nil {
 		return err
+	}
+	if a.ownAPI() {
+		return m.runUsageQuery(ctx, conn, &a)
 	}
 	req, err := a.request(m.Now())
 	if err != nil {
@@ -171,13 +192,8 @@ func (m *Main) clientError(err error) error {
 // request builds the API request of the flags; now fixes the default window.
 func (a *queryArgs) request(now time.Time) (client.QueryRequest, error) {
 	var req client.QueryRequest
-	if a.org == "" {
-		return req, usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
-	}
-	switch a.output {
-	case "table", "json", "csv":
-	default:
-		return req, usageErrorf("--output must be table, json or csv")
+	if err := checkOrgOutput(a.org, a.output); err != nil {
+		return req, err
 	}
 	if a.timeout <= 0 {
 		return req, usageErrorf("--timeout must be positive")
@@ -194,7 +210,11 @@ func (a *queryArgs) request(now time.Time) (client.QueryRequest, error) {
 		req.Services = append(req.Services, client.Service(s))
 	}
 	req.IncludePartialMatches = a.partial
-	switch g := client.GroupBy(a.groupBy); g {
+	var groupBy string
+	if len(a.groupBy) > 0 {
+		groupBy = a.groupBy[0]
+	}
+	switch g := client.GroupBy(groupBy); g {
 	case client.GroupByNone:
 	case client.GroupByOrganizations:
 		// Filled by coveredOrganizations when empty.
@@ -211,9 +231,9 @@ func (a *queryArgs) request(now time.Time) (client.QueryRequest, error) {
 			return req, usageErrorf("--group-by clusters needs the clusters to show: give --cluster ID (repeatable)")
 		}
 	default:
-		return req, usageErrorf("--group-by must be organizations, projects, clusters or services, not %q", a.groupBy)
+		return req, usageErrorf("--group-by must be organizations, projects, clusters or services, not %q", groupBy)
 	}
-	req.GroupBy = client.GroupBy(a.groupBy)
+	req.GroupBy = client.GroupBy(groupBy)
 	return req, nil
 }
 
@@ -285,11 +305,70 @@ func (m *Main) progress(token string) func() {
 	}
 }
 
-// tableGroup is one row of the table: a group's amounts per month.
+// pivot is a table of amounts: a row per group, a column per period, with
+// totals.
+type pivot struct {
+	head   string
+	cols   []string
+	groups map[string]*tableGroup
+	order  []*tableGroup
+	colSum map[string]costexplorer.Cents
+	grand  costexplorer.Cents
+}
+
+// tableGroup is one row of a pivot: a group's amounts per column.
 type tableGroup struct {
 	key, label string
-	months     map[costexplorer.Month]costexplorer.Cents
+	cells      map[string]costexplorer.Cents
 	total      costexplorer.Cents
+}
+
+func newPivot(head string, cols []string) *pivot {
+	return &pivot{head: head, cols: cols, groups: map[string]*tableGroup{}, colSum: map[string]costexplorer.Cents{}}
+}
+
+// add adds amount to the cell of the group key (shown as label) in column
+// col.
+func (p *pivot) add(key, label, col string, amount costexplorer.Cents) {
+	tg := p.groups[key]
+	if tg == nil {
+		tg = &tableGroup{key: key, label: label, cells: map[string]costexplorer.Cents{}}
+		p.groups[key] = tg
+		p.order = append(p.order, tg)
+	}
+	tg.cells[col] += amount
+	tg.total += amount
+	p.colSum[col] += amount
+	p.grand += amount
+}
+
+// write writes the pivot: a row per group, largest total first, a column
+// per period, a total column and a total row, amounts as 1,234.56
+// right-aligned. A period without usage for a group shows "-".
+func (p *pivot) write(w io.Writer) error {
+	slices.SortFunc(p.order, func(a, b *tableGroup) int {
+		if c := cmp.Compare(b.total, a.total); c != 0 {
+			return c
+		}
+		return strings.Compare(a.label+"\x00"+a.key, b.label+"\x00"+b.key)
+	})
+	cells := [][]string{append(append([]string{p.head}, p.cols...), "TOTAL")}
+	line := func(label string, amounts map[string]costexplorer.Cents, total costexplorer.Cents) {
+		row := []string{label}
+		for _, c := range p.cols {
+			if v, ok := amounts[c]; ok {
+				row = append(row, v.Grouped(""))
+			} else {
+				row = append(row, "-")
+			}
+		}
+		cells = append(cells, append(row, total.Grouped("")))
+	}
+	for _, tg := range p.order {
+		line(tg.label, tg.cells, tg.total)
+	}
+	line("TOTAL", p.colSum, p.grand)
+	return writeCells(w, 1, cells)
 }
 
 // groupKey returns the identity and the label of a result row's group. For
@@ -324,43 +403,9 @@ func groupKey(g client.GroupBy, r *client.Row) (key, label string) {
 	return strings.Join([]string{r.OrganizationID, r.ProjectID, r.ClusterID, string(r.Service)}, "/"), strings.Join(parts, " / ")
 }
 
-// renderTable writes rows as a table: a row per group, largest total first,
-// a column per month, a total column and a total row, amounts as 1,234.56
-// right-aligned. A month without usage for a group shows "-".
+// renderTable writes the rows of an Atlas query as a pivot of its groups
+// and months.
 func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, rows []client.Row) error {
-	groups := map[string]*tableGroup{}
-	var order []*tableGroup
-	colTotal := map[costexplorer.Month]costexplorer.Cents{}
-	var grand costexplorer.Cents
-	for i := range rows {
-		r := &rows[i]
-		d, err := time.Parse(time.DateOnly, r.UsageDate)
-		if err != nil {
-			return fmt.Errorf("row %d: invalid usageDate %q", i, r.UsageDate)
-		}
-		mo := costexplorer.MonthOf(d)
-		key, label := groupKey(g, r)
-		tg := groups[key]
-		if tg == nil {
-			tg = &tableGroup{key: key, label: label, months: map[costexplorer.Month]costexplorer.Cents{}}
-			groups[key] = tg
-			order = append(order, tg)
-		}
-		tg.months[mo] += r.UsageAmount
-		tg.total += r.UsageAmount
-		colTotal[mo] += r.UsageAmount
-		grand += r.UsageAmount
-	}
-	slices.SortFunc(order, func(a, b *tableGroup) int {
-		if a.total != b.total {
-			if a.total > b.total {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.label+"\x00"+a.key, b.label+"\x00"+b.key)
-	})
-
 	head := map[client.GroupBy]string{
 		client.GroupByOrganizations: "ORGANIZATION", client.GroupByProjects: "PROJECT",
 		client.GroupByClusters: "PROJECT / CLUSTER", client.GroupByServices: "SERVICE",
@@ -368,27 +413,27 @@ func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, row
 	if head == "" {
 		head = "ORGANIZATION / PROJECT / CLUSTER / SERVICE"
 	}
-	cells := [][]string{{head}}
-	for _, mo := range months {
-		cells[0] = append(cells[0], mo.String())
+	cols := make([]string, len(months))
+	for i, mo := range months {
+		cols[i] = mo.String()
 	}
-	cells[0] = append(cells[0], "TOTAL")
-	line := func(label string, amounts map[costexplorer.Month]costexplorer.Cents, total costexplorer.Cents) {
-		row := []string{label}
-		for _, mo := range months {
-			if v, ok := amounts[mo]; ok {
-				row = append(row, v.Grouped(""))
-			} else {
-				row = append(row, "-")
-			}
+	p := newPivot(head, cols)
+	for i := range rows {
+		r := &rows[i]
+		d, err := time.Parse(time.DateOnly, r.UsageDate)
+		if err != nil {
+			return fmt.Errorf("row %d: invalid usageDate %q", i, r.UsageDate)
 		}
-		cells = append(cells, append(row, total.Grouped("")))
+		key, label := groupKey(g, r)
+		p.add(key, label, costexplorer.MonthOf(d).String(), r.UsageAmount)
 	}
-	for _, tg := range order {
-		line(tg.label, tg.months, tg.total)
-	}
-	line("TOTAL", colTotal, grand)
+	return p.write(w)
+}
 
+// writeCells writes a table whose first row is the heading and last row the
+// total: the first left columns left-aligned, the others right-aligned, a
+// rule above the total.
+func writeCells(w io.Writer, left int, cells [][]string) error {
 	width := make([]int, len(cells[0]))
 	for _, row := range cells {
 		for i, c := range row {
@@ -409,14 +454,17 @@ func renderTable(w io.Writer, g client.GroupBy, months []costexplorer.Month, row
 		}
 		for i, c := range row {
 			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
-			if i == 0 {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if i < left {
 				b.WriteString(c)
-				if len(row) > 1 {
+				if i < len(row)-1 {
 					b.WriteString(pad)
 				}
 				continue
 			}
-			b.WriteString("  " + pad + c)
+			b.WriteString(pad + c)
 		}
 		b.WriteString("\n")
 	}

@@ -57,32 +57,35 @@ func TestQueryRequestDefaults(t *testing.T) {
 				t.Errorf("request = %+v, want no grouping and no filters", r)
 			}
 		}, ""},
-		{"ServicesDefaultToAll", func(a *queryArgs) { a.groupBy = "services" }, func(t *testing.T, r client.QueryRequest) {
+		{"ServicesDefaultToAll", func(a *queryArgs) { a.groupBy = stringList{"services"} }, func(t *testing.T, r client.QueryRequest) {
 			if !slices.Equal(r.Services, costexplorer.Services) {
 				t.Errorf("services = %v, want all %d", r.Services, len(costexplorer.Services))
 			}
 		}, ""},
-		{"ServicesGivenKept", func(a *queryArgs) { a.groupBy = "services"; a.services = stringList{"Clusters,Backup", "Support"} },
+		{"ServicesGivenKept", func(a *queryArgs) {
+			a.groupBy = stringList{"services"}
+			a.services = stringList{"Clusters,Backup", "Support"}
+		},
 			func(t *testing.T, r client.QueryRequest) {
 				if !slices.Equal(r.Services, []client.Service{"Clusters", "Backup", "Support"}) {
 					t.Errorf("services = %v", r.Services)
 				}
 			}, ""},
-		{"OrganizationsLeftForDiscovery", func(a *queryArgs) { a.groupBy = "organizations" }, func(t *testing.T, r client.QueryRequest) {
+		{"OrganizationsLeftForDiscovery", func(a *queryArgs) { a.groupBy = stringList{"organizations"} }, func(t *testing.T, r client.QueryRequest) {
 			if r.GroupBy != client.GroupByOrganizations || r.Organizations != nil {
 				t.Errorf("request = %+v", r)
 			}
 		}, ""},
 		{"ProjectsFiltersAndPartial", func(a *queryArgs) {
-			a.groupBy, a.projects, a.partial = "projects", stringList{"bbbbbbbbbbbbbbbbbbbbbbbb"}, true
+			a.groupBy, a.projects, a.partial = stringList{"projects"}, stringList{"bbbbbbbbbbbbbbbbbbbbbbbb"}, true
 		}, func(t *testing.T, r client.QueryRequest) {
 			if !slices.Equal(r.Projects, []string{"bbbbbbbbbbbbbbbbbbbbbbbb"}) || !r.IncludePartialMatches {
 				t.Errorf("request = %+v", r)
 			}
 		}, ""},
-		{"ProjectsNeedValues", func(a *queryArgs) { a.groupBy = "projects" }, nil, "--group-by projects needs"},
-		{"ClustersNeedValues", func(a *queryArgs) { a.groupBy = "clusters" }, nil, "--group-by clusters needs"},
-		{"UnknownGroupBy", func(a *queryArgs) { a.groupBy = "regions" }, nil, "--group-by must be"},
+		{"ProjectsNeedValues", func(a *queryArgs) { a.groupBy = stringList{"projects"} }, nil, "--group-by projects needs"},
+		{"ClustersNeedValues", func(a *queryArgs) { a.groupBy = stringList{"clusters"} }, nil, "--group-by clusters needs"},
+		{"UnknownGroupBy", func(a *queryArgs) { a.groupBy = stringList{"regions"} }, nil, "--group-by must be"},
 		{"NoOrg", func(a *queryArgs) { a.org = "" }, nil, "--org is required"},
 		{"BadOutput", func(a *queryArgs) { a.output = "yaml" }, nil, "--output must be"},
 	}
@@ -200,7 +203,7 @@ func TestQueryExitStatus(t *testing.T) {
 		wantStderr string
 	}{
 		{"OK", s.env(), []string{"query", "--from", "2025-06"}, 0, ""},
-		{"Usage", s.env(), []string{"query", "--group-by", "clusters"}, exitUsage, "--group-by clusters needs the clusters to show"},
+		{"Usage", s.env(), []string{"query", "--group-by", "regions"}, exitUsage, "--group-by: unknown dimension \"regions\""},
 		{"APIErrorOutsideWindow", s.env(), []string{"query", "--from", "2023-01"}, exitAPIError, "400 INVALID_DATE_RANGE: startDate 2023-01-01 is outside the billing data window"},
 		{"APIErrorBadService", s.env(), []string{"query", "--service", "Coffee"}, exitAPIError, "400 INVALID_ENUM_VALUE"},
 		{"Auth", wrong, []string{"query"}, exitAuth, "401 USER_UNAUTHORIZED"},

@@ -2,7 +2,10 @@
 // operations, the invoice operations and the SKU catalogue (invoices.go,
 // skus.go; DESIGN §5.2), the organization endpoints, the system status, the OAuth
 // endpoints (served by internal/auth), health checks and the project's own
-// OpenAPI document (openapi.yaml, embedded and served at /openapi.yaml).
+// OpenAPI document (openapi.yaml, embedded and served at /openapi.yaml), and
+// the project's own API under /api/costexplorer/v1 (usage:query; own.go),
+// which takes the same steps with plain media types instead of Atlas
+// versions.
 //
 // Every route is in one table (routes in server.go). Each Atlas operation
 // declares its steps there — the versions it exists at, whether CSV may be

@@ -24,7 +24,9 @@ func (stubAuth) RevokeHandler() http.Handler { return http.NotFoundHandler() }
 // TestOpenAPIMatchesRoutes holds openapi.yaml to the route table: every
 // route is an operation of the document and every operation a route, and
 // the success media types of each Atlas operation are exactly its versions
-// in the formats it serves (JSON unless CSV-only, CSV when allowed).
+// in the formats it serves (JSON unless CSV-only, CSV when allowed), and
+// those of the project's own operations application/json and, when
+// allowed, text/csv.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, err := openapi3.NewLoader().LoadFromData(OpenAPI())
 	if err != nil {
@@ -43,6 +45,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			continue
 		}
 		want := map[string]bool{}
+		if o.own {
+			want["application/json"], want["text/csv"] = true, o.csv
+			maps.DeleteFunc(want, func(_ string, v bool) bool { return !v })
+		}
 		for _, v := range o.versions {
 			if !o.csvOnly {
 				want["application/vnd.atlas."+v+"+json"] = true

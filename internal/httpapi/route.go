@@ -32,6 +32,9 @@ type op struct {
 	limit endpointSet
 	// body says whether the operation reads a JSON request body.
 	body bool
+	// own marks an operation of the project's own API (/api/costexplorer/v1,
+	// own.go): plain media types instead of versions, the same other steps.
+	own bool
 
 	// handler serves a route that is not an Atlas operation.
 	handler http.Handler
@@ -53,7 +56,11 @@ func (o *op) check() error {
 	switch {
 	case o.handler != nil:
 		return errors.New(o.method + " " + o.path + ": an Atlas operation has api, not handler")
-	case len(o.versions) == 0:
+	case o.own != strings.HasPrefix(o.path, ownPrefix):
+		return errors.New(o.method + " " + o.path + ": the project's own operations, and only they, are under " + ownPrefix)
+	case o.own && len(o.versions) > 0:
+		return errors.New(o.method + " " + o.path + ": the project's own API has no versions")
+	case !o.own && len(o.versions) == 0:
 		return errors.New(o.method + " " + o.path + ": no versions")
 	case o.csvOnly && !o.csv:
 		return errors.New(o.method + " " + o.path + ": a CSV-only operation serves CSV")
@@ -127,13 +134,14 @@ type call struct {
 //
 //  1. authenticate (Auth.Authenticate);
 //  2. negotiate the version and format from Accept against o.versions and
-//     o.csv;
+//     o.csv (for the project's own API, o.own, the format alone: own.go);
 //  3. read the common parameters pretty and envelope;
 //  4. check the {orgId} path parameter and authorize the caller on it
 //     (o.org);
 //  5. check the other path parameters (o.params);
 //  6. take a token of the organization's bucket of o.limit;
-//  7. check the request media type and read the body (o.body);
+//  7. check the request media type (Atlas's, or application/json for
+//     o.own) and read the body (o.body);
 //
 // then it runs the operation and writes its reply, or its error through the
 // one error writer.
@@ -162,7 +170,12 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 		info.principal = p // for the request log line
 	}
 	c := &call{r: r.WithContext(costexplorer.WithPrincipal(r.Context(), p)), principal: p}
-	if c.neg, err = negotiateFormats(r.Header.Values("Accept"), o.versions, !o.csvOnly, o.csv); err != nil {
+	if o.own {
+		c.neg, err = negotiateOwn(r.Header.Values("Accept"), o.csv)
+	} else {
+		c.neg, err = negotiateFormats(r.Header.Values("Accept"), o.versions, !o.csvOnly, o.csv)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if c.commonParams, err = parseCommonParams(r); err != nil {
@@ -194,7 +207,12 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 		}
 	}
 	if o.body {
-		if err := checkRequestContentType(r.Header.Get("Content-Type"), o.versions, c.neg.version); err != nil {
+		if o.own {
+			err = checkOwnContentType(r.Header.Get("Content-Type"))
+		} else {
+			err = checkRequestContentType(r.Header.Get("Content-Type"), o.versions, c.neg.version)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if c.body, err = readBody(w, r, s.cfg.MaxBodyBytes); err != nil {

@@ -35,7 +35,7 @@ type OrganizationReader interface {
 	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
 }
 
-// Config holds what a Server needs. Store, Invoices, Usage and Auth are
+// Config holds what a Server needs. Store, Invoices, Usage, UsageQueries and Auth are
 // required; zero values of the others take the defaults given on each field.
 type Config struct {
 	// Store answers the organization endpoints.
@@ -44,6 +44,8 @@ type Config struct {
 	Invoices InvoiceReader
 	// Usage creates and returns cost-explorer query processes (internal/jobs).
 	Usage costexplorer.UsageService
+	// UsageQueries answers the project's own usage:query (internal/engine).
+	UsageQueries costexplorer.UsageEvaluator
 	// Auth guards every /api/atlas/v2 endpoint and serves the OAuth endpoints.
 	Auth Authenticator
 	// Now is the clock of the query window and of readiness (time.Now).
@@ -92,11 +94,11 @@ type Server struct {
 	handler  http.Handler
 }
 
-// New returns a Server. It panics if Store, Invoices, Usage or Auth is
+// New returns a Server. It panics if Store, Invoices, Usage, UsageQueries or Auth is
 // missing: a server without authentication must never start.
 func New(cfg Config) *Server {
-	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.Auth == nil {
-		panic("httpapi: Config.Store, Config.Invoices, Config.Usage and Config.Auth are required")
+	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.UsageQueries == nil || cfg.Auth == nil {
+		panic("httpapi: Config.Store, Config.Invoices, Config.Usage, Config.UsageQueries and Config.Auth are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -194,6 +196,7 @@ func (s *Server) operations() []op {
 		invoices = "/api/atlas/v2/orgs/{orgId}/invoices"
 		invoice  = invoices + "/{invoiceId}"
 		search   = invoice + "/lineItems:search"
+		own      = "/api/costexplorer/v1/orgs/{orgId}"
 	)
 	// The versions each operation exists at (DESIGN §1.5, §5.2).
 	v2023 := []string{v20230101}
@@ -217,6 +220,9 @@ func (s *Server) operations() []op {
 		// The SKU catalogue names no organization: its bucket is the caller's.
 		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025, limit: invoicesSet},
 		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}, limit: invoicesSet},
+		// The project's own API (own.go, DESIGN §5.5).
+		{method: "POST", path: own + "/usage:query", api: s.usageQuery, own: true, csv: true, org: orgBilling, limit: invoicesSet, body: true},
+		{method: "POST", path: own + "/usage:forecast", api: s.usageForecast, own: true, org: orgBilling, limit: invoicesSet, body: true},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"iter"
 	"mime"
 	"strconv"
 	"strings"
@@ -61,42 +62,48 @@ func negotiate(accept []string, versions []string, csvAllowed bool) (negotiation
 // (downloadInvoiceCsv answers CSV only: a JSON Accept is 406 there).
 func negotiateFormats(accept []string, versions []string, jsonAllowed, csvAllowed bool) (negotiation, error) {
 	best, bestQ, found := negotiation{}, -1.0, false
-	for _, header := range accept {
-		for _, item := range strings.Split(header, ",") {
-			item = strings.TrimSpace(item)
-			if item == "" {
-				continue
-			}
-			mt, params, err := mime.ParseMediaType(item)
-			if err != nil {
-				continue
-			}
-			q := 1.0
-			if s, ok := params["q"]; ok {
-				if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
-					continue
-				}
-			}
-			if q == 0 {
-				continue
-			}
-			date, f, ok := parseAtlasMediaType(mt)
-			if !ok || (f == formatCSV && !csvAllowed) || (f == formatJSON && !jsonAllowed) {
-				continue
-			}
-			v, ok := resolveVersion(date, versions)
-			if !ok {
-				continue
-			}
-			if q > bestQ || (q == bestQ && f == formatJSON && best.format == formatCSV) {
-				best, bestQ, found = negotiation{version: v, format: f}, q, true
-			}
+	for mt, q := range acceptItems(accept) {
+		date, f, ok := parseAtlasMediaType(mt)
+		if !ok || (f == formatCSV && !csvAllowed) || (f == formatJSON && !jsonAllowed) {
+			continue
+		}
+		v, ok := resolveVersion(date, versions)
+		if !ok {
+			continue
+		}
+		if q > bestQ || (q == bestQ && f == formatJSON && best.format == formatCSV) {
+			best, bestQ, found = negotiation{version: v, format: f}, q, true
 		}
 	}
 	if !found {
 		return negotiation{}, errInvalidVersion()
 	}
 	return best, nil
+}
+
+// acceptItems yields each media type (lower case, without parameters) of
+// the Accept values with its weight q, skipping malformed items, malformed
+// weights and q=0.
+func acceptItems(accept []string) iter.Seq2[string, float64] {
+	return func(yield func(string, float64) bool) {
+		for _, header := range accept {
+			for item := range strings.SplitSeq(header, ",") {
+				mt, params, err := mime.ParseMediaType(strings.TrimSpace(item))
+				if err != nil {
+					continue
+				}
+				q := 1.0
+				if s, ok := params["q"]; ok {
+					if q, err = strconv.ParseFloat(s, 64); err != nil || q < 0 || q > 1 {
+						continue
+					}
+				}
+				if q > 0 && !yield(mt, q) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // parseAtlasMediaType splits "application/vnd.atlas.2023-01-01+json" (lower

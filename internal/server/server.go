@@ -183,6 +183,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		s.Web, err = web.New(ctx, web.Config{
 			Store:         s.Store,
 			Usage:         s.Runner,
+			UsageQueries:  s.Engine,
 			Auth:          s.Auth,
 			Now:           cfg.Now,
 			Logger:        log,
@@ -202,6 +203,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		Store:         s.Store,
 		Invoices:      s.Store,
 		Usage:         s.Runner,
+		UsageQueries:  s.Engine,
 		Auth:          s.Auth,
 		Now:           cfg.Now,
 		Logger:        log,

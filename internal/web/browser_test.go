@@ -85,13 +85,17 @@ type pageData struct {
 			Cents string `json:"cents"`
 		} `json:"segs"`
 	} `json:"months"`
-	Rows []struct {
-		Key   string            `json:"key"`
-		Cells map[string]string `json:"cells"`
-		Total string            `json:"total"`
-	} `json:"rows"`
+	Rows   []tableData       `json:"rows"`
 	Totals map[string]string `json:"totals"`
 	Grand  string            `json:"grand"`
+	// Forecast is the chart's forecast of the total: per month, the point
+	// and the 80 % interval's bounds.
+	Forecast []struct {
+		Month string `json:"month"`
+		Cents string `json:"cents"`
+		Lower string `json:"lower"`
+		Upper string `json:"upper"`
+	} `json:"forecast"`
 }
 
 const readPage = `(() => {
@@ -110,6 +114,10 @@ const readPage = `(() => {
     })),
     rows: [...document.querySelectorAll('table.usage tbody tr')].map(tr => ({
       key: attr(tr, 'data-key'), cells: cells(tr), total: attr(tr.querySelector('td.rowtotal'), 'data-cents'),
+    })),
+    forecast: [...document.querySelectorAll('svg.chart-svg g.forecast')].map(g => ({
+      month: attr(g.parentElement, 'data-month'),
+      cents: attr(g, 'data-cents'), lower: attr(g, 'data-lower-cents'), upper: attr(g, 'data-upper-cents'),
     })),
     totals: cells(foot),
     grand: attr(foot.querySelector('td.rowtotal'), 'data-cents'),
@@ -317,6 +325,12 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("no month of the detailed view has an Other segment; the dataset no longer exercises it")
 	}
 	checkAgainstAPI(t, &detail, detailRes.UsageDetails, []string{"2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"})
+	// The window ends with the current month: the chart draws the
+	// forecast of the total, the API's usage:forecast to the cent.
+	checkForecastAgainstAPI(t, e, bearer, &detail)
+	if len(got.Forecast) != 0 {
+		t.Errorf("a window that ends before the current month has a forecast: %+v", got.Forecast)
+	}
 	run("back to the projects view", chromedp.Navigate(e.URL+"/explorer?from=2025-02&to=2025-05&groupBy=projects"))
 
 	// A first load of this view (a bookmark), cache off: its weight.
@@ -485,14 +499,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	if len(rows) == 0 {
 		t.Fatal("the API result is empty; the test would prove nothing")
 	}
-	cents := func(s string) int64 {
-		t.Helper()
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("not a number of cents: %q", s)
-		}
-		return v
-	}
+	cents := func(s string) int64 { t.Helper(); return parseCents(t, s) }
 	abs := func(v int64) int64 { return max(v, -v) }
 
 	// The chart: one column per month; each month's segments are its 19
@@ -554,22 +561,7 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	}
 
 	// The table: one row per group, every cell and total exact.
-	if len(got.Rows) != len(want) {
-		t.Errorf("table has %d rows, the API result %d groups", len(got.Rows), len(want))
-	}
-	for _, row := range got.Rows {
-		var sum int64
-		for _, m := range months {
-			c := cents(row.Cells[m])
-			sum += c
-			if c != want[row.Key][m] {
-				t.Errorf("table %s %s: %d cents, API %d", row.Key, m, c, want[row.Key][m])
-			}
-		}
-		if cents(row.Total) != sum {
-			t.Errorf("table %s: row total %s, cells add up to %d", row.Key, row.Total, sum)
-		}
-	}
+	checkTable(t, got.Rows, months, want)
 	for _, m := range months {
 		if cents(got.Totals[m]) != monthTotal[m] {
 			t.Errorf("table total %s: %s cents, API %d", m, got.Totals[m], monthTotal[m])
@@ -577,5 +569,22 @@ func checkAgainstAPI(t *testing.T, got *pageData, rows []costexplorer.Row, month
 	}
 	if cents(got.Grand) != grand {
 		t.Errorf("table grand total %s cents, API %d", got.Grand, grand)
+	}
+}
+
+// checkForecastAgainstAPI compares the forecast the chart draws with the
+// API's usage:forecast of the total, made the same day.
+func checkForecastAgainstAPI(t *testing.T, e *env, bearer string, got *pageData) {
+	t.Helper()
+	want := e.apiForecast(bearer, `{}`)
+	if len(got.Forecast) != len(want) {
+		t.Fatalf("the chart draws %d forecast months, the API has %d: %+v", len(got.Forecast), len(want), got.Forecast)
+	}
+	for i, m := range want {
+		g := got.Forecast[i]
+		if g.Month != m.Month.String() || g.Cents != strconv.FormatInt(int64(m.Amount), 10) ||
+			g.Lower != strconv.FormatInt(int64(m.Lower), 10) || g.Upper != strconv.FormatInt(int64(m.Upper), 10) {
+			t.Errorf("forecast %d: the chart draws %+v, the API says %s %d [%d, %d]", i, g, m.Month, m.Amount, m.Lower, m.Upper)
+		}
 	}
 }

@@ -38,6 +38,8 @@ const (
 	chartRight       = 12
 	chartMinWidth    = 840
 	chartMinSlot     = 56 // horizontal room per month beyond 14 months
+	chartDaySlot     = 24 // horizontal room per day beyond 30 days
+	chartLabelSlot   = 44 // narrower columns show no total above them
 	chartMaxBarWidth = 72
 )
 
@@ -59,9 +61,46 @@ type chartTick struct {
 	Zero  bool
 }
 
-// chartColumn is one month: its stacked segments and its total.
+// chartPeriod is a column of the chart: a month or a day.
+type chartPeriod struct {
+	Key   string // YYYY-MM or YYYY-MM-DD
+	Label string // "Jan", "3"
+	Sub   string // the line under it: the year, or the month on a day column
+	Long  string // "Jan 2025", "3 Nov 2026"
+	Link  string // where the column leads: the invoice of its month
+}
+
+// monthPeriods returns the chart periods of months.
+func monthPeriods(months []costexplorer.Month) []chartPeriod {
+	ps := make([]chartPeriod, len(months))
+	for i, mo := range months {
+		ps[i] = chartPeriod{Key: mo.String(), Label: mo.Num().String()[:3], Sub: strconv.Itoa(mo.Year()),
+			Long: monthLabel(mo), Link: "/invoices?month=" + mo.String()}
+	}
+	return ps
+}
+
+// dayPeriods returns the chart periods of the days from start to end
+// (exclusive); the month shows under the first day and each first of a
+// month.
+func dayPeriods(start, end costexplorer.Day) []chartPeriod {
+	var ps []chartPeriod
+	for d := start; d < end; d++ {
+		t := d.Time()
+		p := chartPeriod{Key: d.String(), Label: strconv.Itoa(t.Day()), Long: dayLabel(d),
+			Link: "/invoices?month=" + d.Month().String()}
+		if d == start || t.Day() == 1 {
+			p.Sub = t.Month().String()[:3]
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// chartColumn is one period: its stacked segments and its total.
 type chartColumn struct {
-	Month      string // YYYY-MM
+	Month      string // the period's key, YYYY-MM or YYYY-MM-DD
+	Link       string
 	Label      string // "Jan"
 	Year       string
 	X          string // centre
@@ -72,6 +111,8 @@ type chartColumn struct {
 	TotalY     string
 	Title      string
 	Segments   []chartSegment
+	Forecast   *chartForecast // nil for a month without one
+	Future     bool           // a month to come, with a forecast only
 }
 
 // chartSegment is one group's part of a month's column. Cents is exact: the
@@ -92,14 +133,26 @@ type legendItem struct {
 	Key   string
 }
 
-// buildChart lays out the stacked column chart of ss over months. Each
-// month shows its maxChartGroups largest groups (by absolute amount) and an
-// "Other" segment for the rest; positive amounts stack up from zero and
-// negative ones (credits) down from it.
-func buildChart(title, subject string, months []costexplorer.Month, ss []*series) *chartModel {
+// buildChart lays out the stacked column chart of ss over the periods
+// (months or days). Each period shows its maxChartGroups largest groups (by
+// absolute amount) and an "Other" segment for the rest; positive amounts
+// stack up from zero and negative ones (credits) down from it. fc, the
+// forecasts of the total by month (forecast.go), adds to the months it
+// covers, after them if need be, a dashed column and a band.
+func buildChart(title, subject string, months []chartPeriod, ss []*series, fc []costexplorer.MonthForecast) *chartModel {
+	data := len(months)
+	for _, f := range fc {
+		if len(months) == 0 || f.Month.String() > months[len(months)-1].Key {
+			months = append(slices.Clip(months), monthPeriods([]costexplorer.Month{f.Month})...)
+		}
+	}
 	n := len(months)
 	width := chartMinWidth
-	if w := chartLeft + chartRight + n*chartMinSlot; w > width {
+	minSlot := chartMinSlot
+	if len(months) > 0 && len(months[0].Key) > len("2006-01") {
+		minSlot = chartDaySlot
+	}
+	if w := chartLeft + chartRight + n*minSlot; w > width {
 		width = w
 	}
 	m := &chartModel{Width: width, Height: chartHeight, Title: title}
@@ -120,7 +173,7 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 	for mi := range months {
 		var in []*series
 		for _, s := range ss {
-			if s.Cents[mi] != 0 {
+			if mi < data && s.Cents[mi] != 0 {
 				in = append(in, s)
 			}
 		}
@@ -169,6 +222,9 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 		}
 		hi, lo = max(hi, pos), min(lo, neg)
 	}
+	for _, f := range fc {
+		hi, lo = max(hi, f.Upper, f.Amount), min(lo, f.Lower)
+	}
 	step := niceStep(hi - lo)
 	top := ceilTo(hi, step)
 	bottom := -ceilTo(-lo, step)
@@ -189,19 +245,27 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 	slot := float64(width-chartLeft-chartRight) / float64(max(n, 1))
 	barW := math.Min(slot*0.62, chartMaxBarWidth)
 	totals := monthTotals(ss, n)
+	fcOf := map[string]*costexplorer.MonthForecast{}
+	for i := range fc {
+		fcOf[fc[i].Month.String()] = &fc[i]
+	}
 	var desc []string
 	for mi, mo := range months {
 		cx := chartLeft + slot*(float64(mi)+0.5)
 		col := chartColumn{
-			Month:      mo.String(),
-			Label:      mo.Num().String()[:3],
-			Year:       strconv.Itoa(mo.Year()),
+			Month:      mo.Key,
+			Link:       mo.Link,
+			Label:      mo.Label,
+			Year:       mo.Sub,
 			X:          num(cx),
 			LabelY:     num(plotBottom + 18),
 			YearY:      num(plotBottom + 34),
 			TotalCents: int64(totals[mi]),
 			TotalLabel: formatCompact(totals[mi]),
-			Title:      monthLabel(mo) + ": " + totals[mi].Grouped("$") + " in total",
+			Title:      mo.Long + ": " + totals[mi].Grouped("$") + " in total",
+		}
+		if slot < chartLabelSlot {
+			col.TotalLabel = "" // no room: the column's title and the table have it
 		}
 		var up, down costexplorer.Cents
 		for _, p := range parts[mi] {
@@ -222,22 +286,44 @@ func buildChart(title, subject string, months []costexplorer.Month, ss []*series
 			} else {
 				seg.Fill, seg.Key, seg.Group = colour[p.s], p.s.Key, p.s.Label
 			}
-			seg.Title = seg.Group + ", " + monthLabel(mo) + ": " + p.cents.Grouped("$")
+			seg.Title = seg.Group + ", " + mo.Long + ": " + p.cents.Grouped("$")
 			col.Segments = append(col.Segments, seg)
 		}
 		col.TotalY = num(y(up) - 6)
+		if f := fcOf[mo.Key]; f != nil {
+			col.Forecast = &chartForecast{
+				X: num(cx - barW/2), W: num(barW),
+				PointY: num(y(f.Amount)), ColH: num(y(0) - y(f.Amount)),
+				LowY: num(y(f.Upper)), BandH: num(y(f.Lower) - y(f.Upper)),
+				Cents: int64(f.Amount), LowCents: int64(f.Lower), HighCents: int64(f.Upper),
+				Label: formatCompact(f.Amount), LabelY: num(y(max(f.Upper, up)) - 6),
+				Title: "Forecast, " + mo.Long + ": " + f.Amount.Grouped("$") + " (80 % interval " +
+					f.Lower.Grouped("$") + " to " + f.Upper.Grouped("$") + ")",
+			}
+			col.TotalY = num(min(y(up), y(f.Upper)) - 20)
+			desc = append(desc, "forecast "+mo.Long+" "+f.Amount.Grouped("$"))
+		}
+		if mi >= data {
+			// A month to come: its forecast only.
+			col.TotalLabel, col.Title, col.Future = "", mo.Long+": forecast only", true
+		} else {
+			desc = append(desc, mo.Long+" "+totals[mi].Grouped("$"))
+		}
 		m.Columns = append(m.Columns, col)
-		desc = append(desc, monthLabel(mo)+" "+totals[mi].Grouped("$"))
 	}
-	d := "Stacked columns of usage per month"
+	per, Per, adj := "month", "Month", "Monthly"
+	if minSlot == chartDaySlot {
+		per, Per, adj = "day", "Day", "Daily"
+	}
+	d := "Stacked columns of usage per " + per
 	if subject != "" {
 		d += ", " + subject
 	}
-	d += ". Each month shows its " + strconv.Itoa(maxChartGroups) + " largest groups; the rest is combined as Other."
+	d += ". Each " + per + " shows its " + strconv.Itoa(maxChartGroups) + " largest groups; the rest is combined as Other."
 	if len(desc) > 0 {
-		d += " Monthly totals: " + strings.Join(desc, "; ") + "."
+		d += " " + adj + " totals: " + strings.Join(desc, "; ") + "."
 	}
-	m.Desc = d + " The Usage By Month table lists every value."
+	m.Desc = d + " The Usage By " + Per + " table lists every value."
 	return m
 }
 

@@ -46,7 +46,7 @@ func goldenChart(t *testing.T, title, subject string) (*chartModel, []*series) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buildChart(title, subject, months, ss), ss
+	return buildChart(title, subject, monthPeriods(months), ss, nil), ss
 }
 
 func TestChartGolden(t *testing.T) {
@@ -172,5 +172,47 @@ func TestNiceStep(t *testing.T) {
 		if got := niceStep(tc.span); got != tc.want {
 			t.Errorf("niceStep(%d) = %d, want %d", tc.span, got, tc.want)
 		}
+	}
+}
+
+// TestChartForecast checks the forecast drawn over the last month of the
+// golden rows and the two months after it: future columns with no
+// segments, the value axis reaching the highest bound, exact cents in the
+// data attributes, and a well-formed SVG (golden).
+func TestChartForecast(t *testing.T) {
+	g, months, rows := goldenRows()
+	ss, err := groupRows(g, months, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := []costexplorer.MonthForecast{
+		{Month: months[2], Amount: 400000, Lower: 380000, Upper: 430000, ActualToDate: 231007},
+		{Month: months[2] + 1, Amount: 410000, Lower: 360000, Upper: 470000},
+		{Month: months[2] + 2, Amount: 420000, Lower: 340000, Upper: 520000},
+	}
+	m := buildChart("Usage per month", "", monthPeriods(months), ss, fc)
+	if len(m.Columns) != 5 || m.Columns[2].Future || !m.Columns[3].Future || !m.Columns[4].Future {
+		t.Fatalf("%d columns, want the 3 months and 2 future ones", len(m.Columns))
+	}
+	for i, c := range m.Columns {
+		switch {
+		case i < 2 && c.Forecast != nil:
+			t.Errorf("%s has a forecast", c.Month)
+		case i >= 2 && (c.Forecast == nil || c.Forecast.Cents != int64(fc[i-2].Amount) || c.Forecast.HighCents != int64(fc[i-2].Upper)):
+			t.Errorf("%s: forecast %+v, want %+v", c.Month, c.Forecast, fc[i-2])
+		case i >= 3 && (len(c.Segments) != 0 || c.TotalLabel != ""):
+			t.Errorf("future %s has segments or a total", c.Month)
+		}
+	}
+	if top := m.Ticks[len(m.Ticks)-1]; top.Label != formatCompact(600000) {
+		t.Errorf("axis top %s, want %s (above the highest bound)", top.Label, formatCompact(600000))
+	}
+	svg, err := renderChart(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "chart-forecast.golden.svg", []byte(svg))
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Errorf("not well-formed: %v", err)
 	}
 }

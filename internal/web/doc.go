@@ -1,9 +1,15 @@
 // Package web serves the Cost Explorer web page: a sign-in form, the explorer
-// (filters, a stacked monthly column chart, the "Usage By Month" table),
+// (filters, a stacked monthly column chart with, when the window ends with
+// the current month, the forecast of the total dashed with its 80 % band,
+// the "Usage By Month" table),
 // downloads of exactly what is shown, and the Invoices view (the list, one
 // invoice by service and by project with its line items page by page, its
 // linked invoices and its CSV, byte for byte the API's), which each month of
-// the explorer links to.
+// the explorer links to, and the "By day & tag" page (usage.go): the
+// project's own usage queries by day or month, by a tag and a second
+// dimension, with filter expressions and a month-to-date card, evaluated
+// synchronously by the same costexplorer.UsageEvaluator as the API's
+// usage:query.
 //
 // The page is a client of the same services as the API. It authenticates
 // with the same credentials (auth.Authenticator's CheckAPIKey and

@@ -98,10 +98,7 @@ func cell(c costexplorer.Cents) moneyCell {
 // filters in the URL (or the defaults), the query's processing state or its
 // result.
 func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
-	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
-		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
-			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see billing data of "+rq.org.Name+
-				". The Cost Explorer needs the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
+	if !s.mayViewBilling(w, r, rq) {
 		return
 	}
 	ctx := r.Context()
@@ -160,7 +157,12 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
 		page.RefreshSeconds = refreshSeconds(p.ReadyAt.Sub(now))
 		page.StatusURL = "/status/" + token
 	default:
-		res, err := s.resultView(q, p)
+		fc, err := s.forecastOf(ctx, q, current)
+		if err != nil {
+			s.unexpected(w, r, err, rq.view)
+			return
+		}
+		res, err := s.resultView(q, p, fc)
 		if err != nil {
 			s.unexpected(w, r, err, rq.view)
 			return
@@ -171,6 +173,18 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
 	s.render(w, r, status, "explorer.html", page)
 }
 
+// mayViewBilling reports whether the caller may see its organization's
+// billing data, and answers 403 when not.
+func (s *Server) mayViewBilling(w http.ResponseWriter, r *http.Request, rq *request) bool {
+	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
+		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
+			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see billing data of "+rq.org.Name+
+				". The Cost Explorer needs the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
+		return false
+	}
+	return true
+}
+
 // refreshSeconds is how long the processing page waits before looking again:
 // until the process may be ready, at least one second and at most five.
 func refreshSeconds(d time.Duration) int {
@@ -178,7 +192,7 @@ func refreshSeconds(d time.Duration) int {
 }
 
 // resultView builds the chart and table of a ready process.
-func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess) (*resultView, error) {
+func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess, fc []costexplorer.MonthForecast) (*resultView, error) {
 	var res costexplorer.Result
 	if err := json.Unmarshal(p.Result, &res); err != nil {
 		return nil, fmt.Errorf("decode result of %s: %w", p.Token, err)
@@ -201,7 +215,7 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess)
 	if q.GroupBy != costexplorer.GroupByNone {
 		subject += ", grouped by " + string(q.GroupBy)
 	}
-	chart := buildChart("Usage per month, "+subject, subject, months, ss)
+	chart := buildChart("Usage per month, "+subject, subject, monthPeriods(months), ss, fc)
 	svg, err := renderChart(chart)
 	if err != nil {
 		return nil, fmt.Errorf("render chart: %w", err)
@@ -222,18 +236,25 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess)
 		t.Months = append(t.Months, monthLabel(m))
 		t.MonthKeys = append(t.MonthKeys, m.String())
 	}
+	t.Rows, t.Totals = seriesTable(ss, len(months))
+	t.Grand = cell(grand)
+	return v, nil
+}
+
+// seriesTable returns a table row per series, a cell per period of n, and
+// the total row's cells.
+func seriesTable(ss []*series, n int) (rows []tableRow, totals []moneyCell) {
 	for _, sr := range ss {
 		row := tableRow{Label: sr.Label, Key: sr.Key, Total: cell(sr.Total)}
 		for _, c := range sr.Cents {
 			row.Cells = append(row.Cells, cell(c))
 		}
-		t.Rows = append(t.Rows, row)
+		rows = append(rows, row)
 	}
-	for _, c := range monthTotals(ss, len(months)) {
-		t.Totals = append(t.Totals, cell(c))
+	for _, c := range monthTotals(ss, n) {
+		totals = append(totals, cell(c))
 	}
-	t.Grand = cell(grand)
-	return v, nil
+	return rows, totals
 }
 
 // dimensionName is the table's first column heading for a grouping.

@@ -190,3 +190,9 @@ func formatCompact(c costexplorer.Cents) string {
 func monthLabel(m costexplorer.Month) string {
 	return m.Num().String()[:3] + " " + strconv.Itoa(m.Year())
 }
+
+// dayLabel is a day as people write it: "3 Nov 2026".
+func dayLabel(d costexplorer.Day) string {
+	t := d.Time()
+	return strconv.Itoa(t.Day()) + " " + t.Month().String()[:3] + " " + strconv.Itoa(t.Year())
+}

@@ -32,7 +32,7 @@ type Authenticator interface {
 	Resume(ctx context.Context, g auth.Grant, ip netip.Addr) (*costexplorer.Principal, *costexplorer.Organization, error)
 }
 
-// Config holds what a Server needs. Store, Usage and Auth are required; zero
+// Config holds what a Server needs. Store, Usage, UsageQueries and Auth are required; zero
 // values of the others take the defaults given on each field.
 type Config struct {
 	// Store lists organizations, projects and clusters, re-checks
@@ -40,6 +40,10 @@ type Config struct {
 	Store costexplorer.Store
 	// Usage runs the query processes: the same service as the API's.
 	Usage costexplorer.UsageService
+	// UsageQueries answers the "By day & tag" page and the daily totals the
+	// chart's forecast is made from (forecast.go): the same evaluator as the
+	// API's usage:query (internal/engine).
+	UsageQueries costexplorer.UsageEvaluator
 	// Auth checks the credentials of the sign-in form.
 	Auth Authenticator
 	// Now is the clock of the month range, the query window and session
@@ -79,8 +83,8 @@ var _ http.Handler = (*Server)(nil)
 // New returns a Server, loading the shared session key from the store (the
 // first replica to start creates it).
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Usage == nil || cfg.Auth == nil {
-		return nil, errors.New("web: Config.Store, Config.Usage and Config.Auth are required")
+	if cfg.Store == nil || cfg.Usage == nil || cfg.UsageQueries == nil || cfg.Auth == nil {
+		return nil, errors.New("web: Config.Store, Config.Usage, Config.UsageQueries and Config.Auth are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -143,6 +147,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.withSession(s.explorer))
 	mux.HandleFunc("GET /explorer", s.withSession(s.explorer))
+	mux.HandleFunc("GET /usage", s.withSession(s.usage))
 	mux.HandleFunc("GET /signin", s.signInForm)
 	mux.HandleFunc("POST /signin", s.signIn)
 	mux.HandleFunc("POST /signout", s.withSession(s.signOut))
