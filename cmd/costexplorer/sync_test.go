@@ -150,7 +150,7 @@ func TestSyncExitStatus(t *testing.T) {
 func TestSyncKilledAtRandomPoints(t *testing.T) {
 	bin := buildBinary(t)
 	cfg := servertest.Demo
-	cfg.LineItems = 40_000
+	cfg.LineItems = 20_000
 	// The source's rate limit is off: the test makes a dozen syncs in a
 	// row, which real Atlas would spread over hours (TestSyncRateLimited
 	// syncs under it).
@@ -192,7 +192,7 @@ func TestSyncKilledAtRandomPoints(t *testing.T) {
 			cs := newCrashStore(t, kind)
 			args := cs.args(syncArgs...)
 			killed := 0
-			for i := range 5 {
+			for i := range 4 {
 				p := startProcIn(t, cs.dir, bin, args...)
 				// The first kill falls early in the first sync; the
 				// others anywhere in a run (a later run, which goes on
@@ -223,14 +223,14 @@ func TestSyncKilledAtRandomPoints(t *testing.T) {
 	}
 }
 
-// TestSyncUnderRateLimit syncs from a source whose rate limit is small (8
+// TestSyncUnderRateLimit syncs from a source whose rate limit is small (30
 // requests, then 10 a second): the sync paces its requests once
 // RateLimit-Remaining runs low (and would wait out a 429: see
 // atlassync's TestSyncWaitsOutRateLimits) and completes exactly.
 func TestSyncUnderRateLimit(t *testing.T) {
 	// A running clock: the bucket refills with time.
 	src := servertest.New(t, servertest.Options{Clock: servertest.NewRunningClock(servertest.T0), Config: func(c *server.Config) {
-		c.RateLimit = httpapi.RateLimit{Capacity: 8, Refill: 10, Period: time.Second}
+		c.RateLimit = httpapi.RateLimit{Capacity: 30, Refill: 10, Period: time.Second}
 	}})
 	dir := t.TempDir()
 	r := runCLI(t, syncEnv(src, dir), "", "sync", "--exact-order").wantCode(t, 0)
