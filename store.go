@@ -62,6 +62,7 @@ type Store interface {
 	InvoiceStore
 	ProcessStore
 	CredentialStore
+	SyncStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -34,16 +34,9 @@ func (d *Duck) AppendDaily(b *costexplorer.UsageBatch) error {
 		if _, err := d.db.Exec(duckDailySchema); err != nil {
 			return fmt.Errorf("duckdb daily schema: %w", err)
 		}
-		conn, err := d.connector.Connect(context.Background())
-		if err != nil {
+		if err := d.appendTo("daily"); err != nil {
 			return err
 		}
-		app, err := duckdb.NewAppenderFromConn(conn, "", "daily")
-		if err != nil {
-			conn.Close()
-			return err
-		}
-		d.conn, d.app = conn, app
 	}
 	orNull := func(s string) any {
 		if s == "" {

@@ -165,3 +165,44 @@ func TestServeRejectsInvalidConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoNowGeneratesAndAdvances starts the demo as of a day, then on later
+// days: each later start advances the stored data (restating recent days,
+// closing the month that ended), a start without --now keeps it, and going
+// back is a usage error. The store stays consistent throughout.
+func TestDemoNowGeneratesAndAdvances(t *testing.T) {
+	dir := t.TempDir()
+	start := func(args ...string) string {
+		t.Helper()
+		s := startCommand(t, testNow, append([]string{"demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000"}, args...)...)
+		s.Stop(t)
+		return s.Stderr.String()
+	}
+	if out := start("--now", "2026-11-28"); !strings.Contains(out, "generated and stored") || !strings.Contains(out, "as of 2026-11-28") {
+		t.Fatalf("first start as of 2026-11-28:\n%s", out)
+	}
+	if out := start("--now", "2026-11-29"); !strings.Contains(out, "advanced from 2026-11-28 to 2026-11-29") {
+		t.Fatalf("start as of the next day:\n%s", out)
+	}
+	out := start("--now", "2026-12-02")
+	if !strings.Contains(out, "advanced from 2026-11-29 to 2026-12-02") || strings.Contains(out, " 0 removed") {
+		t.Fatalf("start across the month end (restating 2026-11-29):\n%s", out)
+	}
+	if out := start(); !strings.Contains(out, "reusing") || !strings.Contains(out, "as of 2026-12-02") {
+		t.Fatalf("start without --now:\n%s", out)
+	}
+	// The environment sets --now as it sets every flag.
+	r := runCLI(t, map[string]string{"COSTEXPLORER_NOW": "2026-11-30"}, "", "demo", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	r.wantCode(t, 2)
+	if !strings.Contains(r.stderr, "cannot go back") {
+		t.Fatalf("going back: %s", r.stderr)
+	}
+	if r := runAdminIn(t, dir, "verify").wantCode(t, 0); !strings.Contains(r.stdout, "is consistent") {
+		t.Fatalf("verify: %s", r.stdout)
+	}
+	db := openAdminStore(t, dir)
+	stats, err := db.UsageStats(t.Context())
+	if err != nil || stats.LastDay.String() != "2026-12-02" {
+		t.Fatalf("stats %+v, %v; want data as of 2026-12-02", stats, err)
+	}
+}

@@ -328,11 +328,7 @@ func (s *dailySnapshot) bytes() int64 {
 // version first (see build).
 func buildDaily(ctx context.Context, src Source, now func() time.Time) (*dailySnapshot, error) {
 	began := time.Now()
-	version, err := src.DataVersion(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("engine: data version: %w", err)
-	}
-	d, orgs, err := loadDims(ctx, src)
+	version, d, orgs, err := begin(ctx, src)
 	if err != nil {
 		return nil, err
 	}

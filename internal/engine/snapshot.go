@@ -175,6 +175,17 @@ func loadDims(ctx context.Context, src Source) (*dims, []*costexplorer.Organizat
 	return d, orgs, nil
 }
 
+// begin reads what every build reads first: the data version, before
+// anything else, and the dimensions.
+func begin(ctx context.Context, src Source) (int64, *dims, []*costexplorer.Organization, error) {
+	version, err := src.DataVersion(ctx)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("engine: data version: %w", err)
+	}
+	d, orgs, err := loadDims(ctx, src)
+	return version, d, orgs, err
+}
+
 // finish renumbers the dictionaries in result order once a rollup has been
 // read (ids seen only there have entries too), links each paying
 // organization to its linked ones, and returns the maps from the old numbers
@@ -205,11 +216,7 @@ func (d *dims) finish(orgs []*costexplorer.Organization) (orgMap, projMap, clusM
 // never missed (at worst read twice).
 func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, error) {
 	began := time.Now()
-	version, err := src.DataVersion(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("engine: data version: %w", err)
-	}
-	d, orgs, err := loadDims(ctx, src)
+	version, d, orgs, err := begin(ctx, src)
 	if err != nil {
 		return nil, err
 	}

@@ -30,24 +30,20 @@ func (m *memSource) DataVersion(context.Context) (int64, error) {
 }
 
 func (m *memSource) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
-	m.mu.Lock()
-	rows := m.rollup
-	m.mu.Unlock()
-	for i := range rows {
-		r := rows[i]
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return scanAll(m, &m.rollup, fn)
 }
 
 func (m *memSource) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
+	return scanAll(m, &m.daily, fn)
+}
+
+// scanAll calls fn with a copy of each of the rows m holds at the call.
+func scanAll[T any](m *memSource, rows *[]T, fn func(*T) error) error {
 	m.mu.Lock()
-	rows := m.daily
+	rs := *rows
 	m.mu.Unlock()
-	for i := range rows {
-		r := rows[i]
+	for i := range rs {
+		r := rs[i]
 		if err := fn(&r); err != nil {
 			return err
 		}

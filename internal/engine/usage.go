@@ -243,14 +243,31 @@ type usageEval struct {
 
 	// The groups of the month being summed: keys[i] is group i's key
 	// (numbers of each group-by, combined in result order), sums by slot.
+	// A key's group is dense[key]-1 when the key space is small, else
+	// index[key].
+	dense []int32
 	index map[int64]int32
 	keys  []int64
 	cents []int64
 	qty   []float64
 	hit   []bool
 
-	rows   []costexplorer.UsageRow
+	months []monthSums // the months summed, in order
+	nrows  int         // the rows they make
+
 	groups map[int64][]costexplorer.UsageGroup // by key: one slice shared by the rows of a group
+}
+
+// monthSums is the sums of one month, kept until every month is summed, so
+// that the rows are allocated once, at their number.
+type monthSums struct {
+	first  costexplorer.Day
+	lo, hi int
+	order  []int32 // its groups in result order
+	keys   []int64
+	cents  []int64
+	qty    []float64
+	hit    []bool
 }
 
 // evaluateUsage answers q on s.
@@ -262,7 +279,7 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "more than %d group-bys", costexplorer.MaxGroupBy)
 	}
 	ev := &usageEval{q: q, quantity: q.Has(costexplorer.MetricQuantity), slots: 31, index: map[int64]int32{},
-		rows: []costexplorer.UsageRow{}, groups: map[int64][]costexplorer.UsageGroup{}}
+		groups: map[int64][]costexplorer.UsageGroup{}}
 	if q.Granularity == costexplorer.Monthly {
 		ev.slots = 1
 	}
@@ -279,12 +296,19 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 			return nil, err
 		}
 	}
+	keys := int64(1)
+	for _, g := range ev.groupers {
+		keys *= g.n
+	}
+	if keys <= denseKeys {
+		ev.dense = make([]int32, keys)
+	}
 	root, ok := s.orgs.index[q.OrgID]
 	if !ok {
 		return nil, costexplorer.Errorf(costexplorer.ErrNotFound, "organization %s not found", q.OrgID)
 	}
 	if q.End <= q.Start {
-		return ev.rows, nil
+		return []costexplorer.UsageRow{}, nil
 	}
 	scope := []int32{root}
 	if int(root) < len(s.linked) {
@@ -327,12 +351,12 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 				ev.sum(&t.segs[c.i], lo, hi, whole)
 			}
 		}
-		ev.emit(monthFirst, lo, hi)
+		ev.endMonth(monthFirst, lo, hi)
 	}
 	// The columns live in the snapshot's arena, which is released once the
 	// snapshot is unreachable: it must stay reachable until they are read.
 	runtime.KeepAlive(s)
-	return ev.rows, nil
+	return ev.rows(), nil
 }
 
 // serviceLevel reports whether the query groups and filters by nothing but
@@ -411,13 +435,25 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 	}
 }
 
+// denseKeys bounds the key space that a slice indexes instead of a map
+// (4 bytes a key, allocated per query).
+const denseKeys = 1 << 16
+
 // groupOf returns the number of the month's group of key, adding it.
 func (ev *usageEval) groupOf(key int64) int32 {
-	if gi, ok := ev.index[key]; ok {
+	if ev.dense != nil {
+		if gi := ev.dense[key]; gi > 0 {
+			return gi - 1
+		}
+	} else if gi, ok := ev.index[key]; ok {
 		return gi
 	}
 	gi := int32(len(ev.keys))
-	ev.index[key] = gi
+	if ev.dense != nil {
+		ev.dense[key] = gi + 1
+	} else {
+		ev.index[key] = gi
+	}
 	ev.keys = append(ev.keys, key)
 	n := len(ev.cents) + ev.slots
 	ev.cents = slices.Grow(ev.cents, ev.slots)[:n]
@@ -431,15 +467,19 @@ func (ev *usageEval) groupOf(key int64) int32 {
 	return gi
 }
 
-// emit appends the rows of the month that starts on monthFirst, days
-// [lo, hi), and forgets its groups.
-func (ev *usageEval) emit(monthFirst costexplorer.Day, lo, hi int) {
-	order := make([]int32, len(ev.keys))
-	for i := range order {
-		order[i] = int32(i)
+// endMonth keeps the sums of the month that starts on monthFirst, days
+// [lo, hi), with its groups in result order, and starts the next month.
+func (ev *usageEval) endMonth(monthFirst costexplorer.Day, lo, hi int) {
+	m := monthSums{first: monthFirst, lo: lo, hi: hi, keys: ev.keys, cents: ev.cents, qty: ev.qty, hit: ev.hit}
+	if ev.slots == 1 { // monthly: one period
+		m.lo, m.hi = 0, 1
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		switch ka, kb := ev.keys[a], ev.keys[b]; {
+	m.order = make([]int32, len(m.keys))
+	for i := range m.order {
+		m.order[i] = int32(i)
+	}
+	slices.SortFunc(m.order, func(a, b int32) int {
+		switch ka, kb := m.keys[a], m.keys[b]; {
 		case ka < kb:
 			return -1
 		case ka > kb:
@@ -447,36 +487,46 @@ func (ev *usageEval) emit(monthFirst costexplorer.Day, lo, hi int) {
 		}
 		return 0
 	})
-	if ev.slots == 1 { // monthly: one period
-		lo, hi = 0, 1
-	}
-	rows := 0
-	for _, h := range ev.hit {
+	for _, h := range m.hit {
 		if h {
-			rows++
+			ev.nrows++
 		}
 	}
-	ev.rows = slices.Grow(ev.rows, rows)
-	groups := make([][]costexplorer.UsageGroup, len(order))
-	for i, gi := range order {
-		groups[i] = ev.groupsOf(ev.keys[gi])
-	}
-	for d := lo; d < hi; d++ {
-		start := ev.q.PeriodStart(monthFirst + costexplorer.Day(d))
-		for i, gi := range order {
-			slot := int(gi)*ev.slots + d
-			if !ev.hit[slot] {
-				continue
-			}
-			r := costexplorer.UsageRow{Start: start, Groups: groups[i], Amount: costexplorer.Cents(ev.cents[slot])}
-			if ev.quantity {
-				r.Quantity = ev.qty[slot]
-			}
-			ev.rows = append(ev.rows, r)
+	ev.months = append(ev.months, m)
+	for _, k := range m.keys {
+		if ev.dense != nil {
+			ev.dense[k] = 0
 		}
 	}
 	clear(ev.index)
-	ev.keys, ev.cents, ev.hit, ev.qty = ev.keys[:0], ev.cents[:0], ev.hit[:0], ev.qty[:0]
+	ev.keys, ev.cents, ev.qty, ev.hit = nil, nil, nil, nil
+}
+
+// rows returns the rows of every month, day by day, each day's groups in
+// result order.
+func (ev *usageEval) rows() []costexplorer.UsageRow {
+	rows := make([]costexplorer.UsageRow, 0, ev.nrows)
+	for _, m := range ev.months {
+		groups := make([][]costexplorer.UsageGroup, len(m.order))
+		for i, gi := range m.order {
+			groups[i] = ev.groupsOf(m.keys[gi])
+		}
+		for d := m.lo; d < m.hi; d++ {
+			start := ev.q.PeriodStart(m.first + costexplorer.Day(d))
+			for i, gi := range m.order {
+				slot := int(gi)*ev.slots + d
+				if !m.hit[slot] {
+					continue
+				}
+				r := costexplorer.UsageRow{Start: start, Groups: groups[i], Amount: costexplorer.Cents(m.cents[slot])}
+				if ev.quantity {
+					r.Quantity = m.qty[slot]
+				}
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows
 }
 
 // groupsOf returns the groups of a key, one slice for every row of the

@@ -42,6 +42,7 @@ var storeOperations = []string{
 	"CreateAPIKey", "APIKeyByPublicKey", "APIKeys", "SetAPIKeyEnabled", "CreateServiceAccount",
 	"ServiceAccount", "ServiceAccounts", "SetServiceAccountEnabled", "Secret", "UseNonce", "RevokeToken",
 	"TokenRevoked", "DeleteExpiredAuthState",
+	"SyncMarks", "AcquireLease", "ReleaseLease", "Lease",
 	"Ping",
 }
 
@@ -291,4 +292,24 @@ func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID strin
 func (i *instrumentedStore) InvoiceIDs(ctx context.Context) (_ []costexplorer.InvoiceRef, err error) {
 	defer i.done("InvoiceIDs", time.Now(), &err)
 	return i.s.InvoiceIDs(ctx)
+}
+
+func (i *instrumentedStore) SyncMarks(ctx context.Context, source string) (_ []costexplorer.SyncMark, err error) {
+	defer i.done("SyncMarks", time.Now(), &err)
+	return i.s.SyncMarks(ctx, source)
+}
+
+func (i *instrumentedStore) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (_ bool, err error) {
+	defer i.done("AcquireLease", time.Now(), &err)
+	return i.s.AcquireLease(ctx, name, holder, ttl)
+}
+
+func (i *instrumentedStore) ReleaseLease(ctx context.Context, name, holder string) (err error) {
+	defer i.done("ReleaseLease", time.Now(), &err)
+	return i.s.ReleaseLease(ctx, name, holder)
+}
+
+func (i *instrumentedStore) Lease(ctx context.Context, name string) (_ string, _ time.Time, err error) {
+	defer i.done("Lease", time.Now(), &err)
+	return i.s.Lease(ctx, name)
 }

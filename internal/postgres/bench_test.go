@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -214,5 +215,19 @@ func referenceQueries(b *testing.B, s costexplorer.Store, lay demo.Layout) []nam
 		{"Q2", costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Projects: its, GroupBy: costexplorer.GroupByProjects}},
 		{"Q3", costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Projects: five, Clusters: theirClusters, GroupBy: costexplorer.GroupByClusters}},
 		{"Q4", costexplorer.Query{OrgID: lay.PayingOrg.ID, Start: last - 17, End: last + 1, Organizations: orgs, GroupBy: costexplorer.GroupByOrganizations}},
+	}
+}
+
+// BenchmarkRestate restates a pending invoice every iteration, as a daily
+// sync does, beside a re-import of the same invoice (all duplicates) as the
+// baseline (see storetest.BenchRestate). Only wall time: the work is the
+// server's.
+func BenchmarkRestate(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		for _, replace := range []bool{true, false} {
+			b.Run(fmt.Sprintf("items=%d/restate=%v", n, replace), func(b *testing.B) {
+				storetest.BenchRestate(b, open(b, freshSchema(b), postgres.Options{}), n, replace, nil)
+			})
+		}
 	}
 }

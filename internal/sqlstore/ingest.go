@@ -97,6 +97,7 @@ type ingestTx struct {
 	*Resolver
 
 	changed bool // a dimension was created, renamed or relinked
+	restate restatement
 
 	// What the chunks added so far have changed (see ingest_session.go).
 	inserted, duplicates int
@@ -229,6 +230,62 @@ func (t *ingestTx) addDaily(cells []DailyCell) error {
 	if err != nil {
 		return fmt.Errorf("update daily rollup: %w", err)
 	}
+	return t.pruneDaily(cells)
+}
+
+// pruneDaily deletes, among cells, those that lost items and are left with
+// none: a daily cell exists while items do, as a fresh ingest of the same
+// items would leave it.
+func (t *ingestTx) pruneDaily(cells []DailyCell) error {
+	var gone []DailyKey
+	for i := range cells {
+		if cells[i].Items < 0 {
+			gone = append(gone, cells[i].DailyKey)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	const del = "DELETE FROM daily_rollup WHERE items = 0 AND org_id = ? AND month = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND tag_set_id = ? AND day = ?"
+	var err error
+	if t.opts.Arrays {
+		cols := make([][]int32, 7)
+		for c := range cols {
+			cols[c] = make([]int32, len(gone))
+		}
+		for i, k := range gone {
+			cols[0][i], cols[1][i], cols[2][i], cols[3][i] = int32(k.Org), int32(k.Month), int32(k.Project), int32(k.Cluster)
+			cols[4][i], cols[5][i], cols[6][i] = int32(k.SKU), int32(k.TagSet), int32(k.Day)
+		}
+		err = t.bulk.Exec(t.ctx, `DELETE FROM daily_rollup d USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(o, m, p, c, s, t, d)
+			WHERE d.items = 0 AND d.org_id = k.o AND d.month = k.m AND d.project_id = k.p AND d.cluster_id = k.c AND d.sku_id = k.s AND d.tag_set_id = k.t AND d.day = k.d`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
+	} else {
+		for _, k := range gone {
+			if err = t.bulk.Exec(t.ctx, del, k.Org, int64(k.Month), k.Project, k.Cluster, k.SKU, k.TagSet, int64(k.Day)); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune daily rollup: %w", err)
+	}
+	return nil
+}
+
+// pruneRollup deletes, among cells (which lost items), those left at zero
+// without items: a rollup cell exists when items do, as a fresh ingest of
+// the same items would leave it (a cell of zero-amount items stays).
+func (t *ingestTx) pruneRollup(cells []CellKey) error {
+	for _, c := range cells {
+		if err := t.bulk.Exec(t.ctx, `DELETE FROM rollup WHERE month = ? AND org_id = ? AND project_id = ? AND cluster_id = ? AND service = ? AND cents = 0
+			AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
+				WHERE li.org_id = ? AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = ? AND month = ?)
+				AND li.project_id = ? AND li.cluster_id = ? AND s.service = ?)`,
+			int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, c.Org, c.Org, int64(c.Month), c.Project, c.Cluster, c.Service); err != nil {
+			return fmt.Errorf("prune rollup: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -287,13 +344,15 @@ func (t *ingestTx) upsert(statement func(source string) string, types []string, 
 	})
 }
 
-// finish adds tot to the running totals, changes the data version if items
-// were inserted or a dimension changed, and returns the version after the
-// ingest.
-func (t *ingestTx) finish(tot Totals) (int64, error) {
+// finish moves the running totals by the items inserted (tot) and removed
+// (gone), changes the data version if items were inserted or removed or a
+// dimension changed, and returns the version after the ingest.
+func (t *ingestTx) finish(tot, gone Totals) (int64, error) {
 	var v int64
 	var err error
 	switch {
+	case gone.Items > 0:
+		return t.finishRestated(tot, gone)
 	case tot.Items > 0:
 		err = t.q.QueryRow(t.ctx, `UPDATE usage_state SET
 			data_version = data_version + 1,
@@ -308,5 +367,38 @@ func (t *ingestTx) finish(tot Totals) (int64, error) {
 	default:
 		err = t.q.QueryRow(t.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
 	}
+	return v, err
+}
+
+// finishRestated is finish after removals. The first and last days stay
+// unless an item removed was on one of them and none inserted reaches it:
+// then they are recomputed from the items (a scan, which a daily
+// restatement, adding the newest day, never needs).
+func (t *ingestTx) finishRestated(tot, gone Totals) (int64, error) {
+	var count int64
+	var first, last NullInt64
+	if err := t.q.QueryRow(t.ctx, "SELECT line_items, first_day, last_day FROM usage_state WHERE id = 1").Scan(&count, &first, &last); err != nil {
+		return 0, err
+	}
+	lo, hi := costexplorer.Day(first), costexplorer.Day(last)
+	stale := (gone.FirstDay == lo && (tot.Items == 0 || tot.FirstDay > lo)) || (gone.LastDay == hi && (tot.Items == 0 || tot.LastDay < hi))
+	if tot.Items > 0 {
+		lo, hi = min(lo, tot.FirstDay), max(hi, tot.LastDay)
+	}
+	var firstArg, lastArg any = int64(lo), int64(hi)
+	switch {
+	case count+int64(tot.Items-gone.Items) == 0:
+		firstArg, lastArg = nil, nil
+	case stale:
+		var f, l NullInt64
+		if err := t.q.QueryRow(t.ctx, "SELECT MIN(day), MAX(day) FROM line_items").Scan(&f, &l); err != nil {
+			return 0, err
+		}
+		firstArg, lastArg = int64(f), int64(l)
+	}
+	var v int64
+	err := t.q.QueryRow(t.ctx, `UPDATE usage_state SET data_version = data_version + 1, line_items = line_items + ?, total_cents = total_cents + ?,
+		first_day = ?, last_day = ? WHERE id = 1 RETURNING data_version`,
+		int64(tot.Items-gone.Items), int64(tot.Cents-gone.Cents), firstArg, lastArg).Scan(&v)
 	return v, err
 }

@@ -111,6 +111,7 @@ type RollupDelta struct {
 	cells    map[CellKey]costexplorer.Cents
 	daily    map[DailyKey]DailySums
 	invoices map[int64]*InvoiceDelta
+	shrunk   map[CellKey]bool // cells that lost items
 }
 
 // InvoiceDelta is the change to one invoice's amounts: what the items added
@@ -150,6 +151,7 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	if d.cells == nil {
 		d.cells = map[CellKey]costexplorer.Cents{}
 		d.invoices = map[int64]*InvoiceDelta{}
+		d.shrunk = map[CellKey]bool{}
 	}
 	if d.daily == nil {
 		d.daily = make(map[DailyKey]DailySums, len(rows))
@@ -161,7 +163,11 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	for i := range rows {
 		r := &rows[i]
 		month := r.Item.Date.Month()
-		d.cells[CellKey{month, r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+		k := CellKey{month, r.Org, r.Project, r.Cluster, r.Service}
+		d.cells[k] += sign * r.Item.Amount
+		if sign < 0 {
+			d.shrunk[k] = true
+		}
 		dk := DailyKey{r.Org, month, r.Project, r.Cluster, r.SKU, r.TagSet, r.Item.Date}
 		ds := d.daily[dk]
 		ds.Amount += sign * r.Item.Amount
@@ -181,6 +187,24 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 			inv.Removed.Add(r.Item.Amount)
 		}
 	}
+}
+
+// touches reports whether items of the invoice were added or removed.
+func (d *RollupDelta) touches(invoice int64) bool {
+	_, ok := d.invoices[invoice]
+	return ok
+}
+
+// Shrunk returns the cells that lost items, in key order: a cell left
+// without items must leave the rollup (see [Store.Ingest]), which a sum
+// cannot tell.
+func (d *RollupDelta) Shrunk() []CellKey {
+	out := make([]CellKey, 0, len(d.shrunk))
+	for k := range d.shrunk {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, CompareCells)
+	return out
 }
 
 // Cells returns the changed cells in key order, which makes the rollup's

@@ -52,7 +52,14 @@ func (t *ingestTx) add(b *costexplorer.UsageBatch) error {
 	if err := t.resolveDicts(rows); err != nil {
 		return err
 	}
-	inserted, err := t.bulk.InsertItems(t.ctx, UniqueItems(rows))
+	if err := t.listReplaced(b, rows); err != nil {
+		return err
+	}
+	unique, err := t.restateItems(UniqueItems(rows))
+	if err != nil {
+		return err
+	}
+	inserted, err := t.bulk.InsertItems(t.ctx, unique)
 	if err != nil {
 		return err
 	}
@@ -67,15 +74,25 @@ func (t *ingestTx) add(b *costexplorer.UsageBatch) error {
 	if err := t.addInvoices(nil, inserted); err != nil {
 		return err
 	}
-	return t.recordInvoices(b.Invoices, refs)
+	if err := t.recordInvoices(b.Invoices, refs); err != nil {
+		return err
+	}
+	return t.recordMarks(b.Synced)
 }
 
-// commit moves the rollup, the invoices' amounts and the running totals by
-// what the chunks inserted, and returns the ingest's result.
+// commit ends the restatement of the replaced invoices, moves the rollup,
+// the invoices' amounts and the running totals by what the chunks inserted
+// and removed, and returns the ingest's result.
 func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
-	res := costexplorer.IngestResult{Inserted: t.inserted, Duplicates: t.duplicates}
+	if err := t.sweepReplaced(); err != nil {
+		return costexplorer.IngestResult{}, err
+	}
+	res := costexplorer.IngestResult{Inserted: t.inserted, Duplicates: t.duplicates, Removed: t.restate.removed.Items}
 	cells := t.delta.Cells()
 	if err := t.addRollup(cells); err != nil {
+		return res, err
+	}
+	if err := t.pruneRollup(t.delta.Shrunk()); err != nil {
 		return res, err
 	}
 	res.Deltas = t.RollupRows(cells, t.s.services.Name)
@@ -86,7 +103,7 @@ func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
 		return res, err
 	}
 	var err error
-	res.DataVersion, err = t.finish(t.totals)
+	res.DataVersion, err = t.finish(t.totals, t.restate.removed)
 	return res, err
 }
 

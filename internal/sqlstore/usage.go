@@ -222,9 +222,10 @@ func loadItemDicts(ctx context.Context, q Querier) (*itemDicts, error) {
 	return x, err
 }
 
-// ScanDailyRollup calls fn for every daily rollup cell that holds line
-// items, from one snapshot, in key order (an organization's month
-// together). fn must not keep the row.
+// ScanDailyRollup calls fn for every daily rollup cell, from one snapshot,
+// in key order (an organization's month together). Ingest deletes a cell
+// whose items were all removed; one left with none (a store written before
+// that rule) is skipped. fn must not keep the row.
 func (s *Store) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
 	return s.r.ReadTx(ctx, func(q Querier) error {
 		d, err := LoadDims(ctx, q, true)

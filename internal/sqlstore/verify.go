@@ -178,8 +178,8 @@ func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
 // VerifyDaily is the check of the daily rollup both dialects run: every
 // cell equals a recomputation from the line items (amount and item count
 // exactly, quantity to a millionth of the sum of the absolute quantities,
-// as float sums depend on their order), and no line item lacks its cell. A
-// cell whose items were all removed may stay, holding zeros.
+// as float sums depend on their order), no line item lacks its cell, and no
+// cell is left without items.
 func VerifyDaily(ctx context.Context, q Querier, r *Report) error {
 	const shown = 100
 	n := 0
@@ -193,7 +193,7 @@ func VerifyDaily(ctx context.Context, q Querier, r *Report) error {
 				0, 0, 0.0, l.cents, 1, l.quantity, ABS(l.quantity)
 			FROM line_items l JOIN invoices i ON i.id = l.invoice_id) x
 		GROUP BY org_id, month, project_id, cluster_id, sku_id, tag_set_id, day
-		HAVING SUM(sc) <> SUM(lc) OR SUM(si) <> SUM(li) OR ABS(SUM(sq) - SUM(lq)) > 1e-6 * SUM(la) + 1e-9`, func(row Row) error {
+		HAVING SUM(sc) <> SUM(lc) OR SUM(si) <> SUM(li) OR SUM(li) = 0 OR ABS(SUM(sq) - SUM(lq)) > 1e-6 * SUM(la) + 1e-9`, func(row Row) error {
 		var k DailyKey
 		var sc, si, lc, li int64
 		var sq, lq float64

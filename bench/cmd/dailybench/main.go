@@ -16,13 +16,13 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -62,15 +62,15 @@ func run(ctx context.Context) error {
 	dbPath, duckPath := filepath.Join(*work, "daily.db"), filepath.Join(*work, "daily.duckdb")
 
 	var (
-		d    *bench.Dataset
-		duck *bench.Duck
-		err  error
+		duck  *bench.Duck
+		err   error
+		total int64 // line items
 	)
 	if *reuse {
-		if d, err = bench.Generate(ctx, *items); err != nil {
+		if duck, err = bench.OpenDuckFile(ctx, duckPath); err != nil {
 			return err
 		}
-		if duck, err = bench.OpenDuckFile(ctx, duckPath); err != nil {
+		if total, err = duck.Count(ctx, "daily"); err != nil {
 			return err
 		}
 	} else {
@@ -86,7 +86,7 @@ func run(ctx context.Context) error {
 		}
 		var storeTook time.Duration
 		start := time.Now()
-		d, err = bench.Generate(ctx, *items, duck.AppendDaily, func(b *costexplorer.UsageBatch) error {
+		d, err := bench.Generate(ctx, *items, duck.AppendDaily, func(b *costexplorer.UsageBatch) error {
 			t := time.Now()
 			_, err := store.IngestUsage(ctx, b)
 			storeTook += time.Since(t)
@@ -98,6 +98,7 @@ func run(ctx context.Context) error {
 		if err := store.Close(); err != nil {
 			return err
 		}
+		total = d.LineItems
 		fmt.Printf("generated %d line items in %v; SQLite ingest (both rollups kept) %.0f items/s\n",
 			d.LineItems, time.Since(start).Round(time.Second), float64(d.LineItems)/storeTook.Seconds())
 		if err := duck.FinishDaily(ctx); err != nil {
@@ -130,14 +131,19 @@ func run(ctx context.Context) error {
 	}
 	st := eng.Stats()
 	fmt.Printf("engine: daily %d cells in %d series, %.1f MB (%.2f bytes a line item), built in %v; monthly %.1f MB\n",
-		st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(d.LineItems),
+		st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(total),
 		st.DailyLoadDuration.Round(time.Millisecond), float64(st.Bytes)/1e6)
 
 	fmt.Printf("\n| query | rows | engine median (p99) ms | engine CPU ms a query | DuckDB median ms | engine ÷ DuckDB |\n| --- | --- | --- | --- | --- | --- |\n")
-	for _, u := range queries(d) {
+	org, scope, err := largestOrg(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("largest organization %s, with %d linked\n", org, len(scope)-1)
+	for _, u := range queries(org, scope, bench.ReferenceNow) {
 		var rows int
 		times := make([]time.Duration, 0, *engineRuns)
-		cpu := cpuTime()
+		cpu := bench.CPUTime()
 		for range *engineRuns {
 			t := time.Now()
 			r, err := eng.EvaluateUsage(ctx, &u.q)
@@ -147,7 +153,7 @@ func run(ctx context.Context) error {
 			}
 			rows = len(r)
 		}
-		cpu = (cpuTime() - cpu) / time.Duration(*engineRuns)
+		cpu = (bench.CPUTime() - cpu) / time.Duration(*engineRuns)
 		et := bench.Summarise(times)
 		times = times[:0]
 		var duckRows int
@@ -167,33 +173,46 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// cpuTime returns the user and system CPU time of the process so far: on a
-// loaded machine, steadier than wall time (the garbage collector's work
-// included).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// largestOrg returns the organization with the most daily cells of its own
+// (as the reference queries' "largest organization": in the demo data, the
+// paying one) and its scope: itself and the organizations it pays for.
+func largestOrg(ctx context.Context, dbPath string) (string, []string, error) {
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		return "", nil, err
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// queries returns the reference usage queries on d: the largest
-// organization (with its linked ones: the engine's scope) over 90 days by
-// cluster, over 18 months by service, over 90 days by team tag, and over 18
-// months by team and service for production only.
-func queries(d *bench.Dataset) []usageQuery {
-	org := d.Queries()[0].Query.OrgID // Q1's: the largest organization
+	defer db.Close()
+	var org string
+	var id int64
+	if err := db.QueryRowContext(ctx, `SELECT o.ext_id, o.id FROM daily_rollup d JOIN organizations o ON o.id = d.org_id
+		GROUP BY o.id ORDER BY COUNT(*) DESC, o.ext_id LIMIT 1`).Scan(&org, &id); err != nil {
+		return "", nil, fmt.Errorf("largest organization: %w", err)
+	}
 	scope := []string{org}
-	for _, o := range d.Orgs {
-		if o.PayingOrgID == org {
-			scope = append(scope, o.ID)
+	rows, err := db.QueryContext(ctx, "SELECT ext_id FROM organizations WHERE paying_org_id = ?", id)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return "", nil, err
 		}
+		scope = append(scope, o)
 	}
 	slices.Sort(scope)
-	end := costexplorer.DayOf(d.Config.Now) + 1
+	return org, scope, rows.Err()
+}
+
+// queries returns the reference usage queries: the largest organization
+// (with its linked ones: the engine's scope) over 90 days by cluster, over
+// 18 months by service, over 90 days by team tag, and over 18 months by team
+// and service for production only; the data ends on now.
+func queries(org string, scope []string, now time.Time) []usageQuery {
+	end := costexplorer.DayOf(now) + 1
 	start90 := end - 90
-	start18 := costexplorer.DayOf((costexplorer.MonthOf(d.Config.Now) - 17).Start())
+	start18 := costexplorer.DayOf((costexplorer.MonthOf(now) - 17).Start())
 	in := "org IN ('" + strings.Join(scope, "', '") + "')"
 	window := func(s costexplorer.Day) string {
 		return fmt.Sprintf("day >= DATE '%s' AND day < DATE '%s'", s, end)

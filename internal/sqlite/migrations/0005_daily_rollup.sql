@@ -8,8 +8,8 @@
 -- the key orders cells as the engine loads them: an organization's month,
 -- then each (project, cluster, SKU, tag set) series day by day. project_id and
 -- cluster_id are 0 for charges without them, tag_set_id 0 for no tags.
--- items counts the line items summed: a cell whose items were all removed
--- (a restatement) holds 0 and is not a cell any more.
+-- items counts the line items summed; ingest deletes a cell whose items were
+-- all removed (a restatement), as it does a monthly one.
 CREATE TABLE daily_rollup (
     org_id     INTEGER NOT NULL,
     month      INTEGER NOT NULL,
