@@ -2,10 +2,7 @@ package client
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"iter"
-	"net/http"
 	"net/url"
 
 	"github.com/costexplorer/costexplorer"
@@ -55,28 +52,9 @@ func UsageQueryPath(orgID string) string {
 // after req.Next, at most req.PageSize rows (the server's default when 0).
 // A bad request is an *APIError with status 400 naming the field.
 func (c *Client) QueryUsage(ctx context.Context, orgID string, req UsageQueryRequest) (*UsageAnswer, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.NewRequest(ctx, http.MethodPost, UsageQueryPath(orgID), body)
-	if err != nil {
-		return nil, err
-	}
-	// The project's own API speaks plain media types, not Atlas's.
-	r.Header.Set("Accept", "application/json")
-	r.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(r)
-	if err != nil {
-		return nil, err
-	}
-	defer drain(resp)
-	if resp.StatusCode != http.StatusOK {
-		return nil, newAPIError(resp)
-	}
 	var a UsageAnswer
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
-		return nil, fmt.Errorf("client: decode the usage:query answer: %w", err)
+	if err := c.callOwn(ctx, UsageQueryPath(orgID), req, &a); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }

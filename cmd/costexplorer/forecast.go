@@ -20,6 +20,8 @@ of one dimension (organizations, projects, clusters, services, skus or tag:KEY),
 prediction interval (docs/forecast.md: trend and weekly seasonality of the daily totals). The
 month-end forecast is what was spent before --as-of (SPENT) plus the forecast of the days left.
 
+` + filterHelp + `
+
 --as-of is the day the forecast is made (default: the server's today); the days before it are
 known, that day itself is still accruing.
 
@@ -31,18 +33,21 @@ type forecastArgs struct {
 	conn    connFlags
 	org     string
 	groupBy string
+	filters stringList
 	asOf    string
 	output  string
 }
 
 func runForecast(ctx context.Context, m *Main, args []string) error {
 	var a forecastArgs
-	fs := m.newFlagSet("forecast", "forecast --org ORG [--group-by DIM] [--as-of YYYY-MM-DD] [--output table|json|csv]",
+	fs := m.newFlagSet("forecast", "forecast --org ORG [--group-by DIM] [--filter EXPR] [--as-of YYYY-MM-DD] [--output table|json|csv]",
 		"costexplorer forecast --org ORG",
+		"costexplorer forecast --org ORG --group-by services --filter 'tag:environment=production'",
 		"costexplorer forecast --org ORG --group-by services --output csv > forecast.csv",
 		"costexplorer forecast --org ORG --group-by tag:team --as-of 2026-11-10 --output json | jq .")
 	a.conn.register(fs, "org", &a.org)
 	fs.StringVar(&a.groupBy, "group-by", "", "one dimension: organizations, projects, clusters, services, skus or tag:KEY (default: the total)")
+	fs.Var(&a.filters, "filter", "filter expression, e.g. 'tag:environment=production and services=Clusters' (repeatable)")
 	fs.StringVar(&a.asOf, "as-of", "", "the forecast day YYYY-MM-DD (default: the server's today)")
 	fs.StringVar(&a.output, "output", "table", "output: table, json (the API's body) or csv")
 	conn, err := a.conn.parse(m, args, forecastHelp)
@@ -82,8 +87,21 @@ func (a *forecastArgs) request() (client.UsageForecastRequest, error) {
 		return req, err
 	}
 	if a.groupBy != "" {
-		req.GroupBy = []costexplorer.Dimension{costexplorer.Dimension(a.groupBy)}
+		d, err := costexplorer.ParseDimension(a.groupBy)
+		if err != nil {
+			return req, usageErrorf("--group-by: %v", err)
+		}
+		req.GroupBy = []costexplorer.Dimension{d}
 	}
+	var filters []*costexplorer.Filter
+	for _, f := range a.filters {
+		e, err := costexplorer.ParseFilterText(f)
+		if err != nil {
+			return req, usageErrorf("--filter: %v", err)
+		}
+		filters = append(filters, e)
+	}
+	req.Filter = costexplorer.AndFilters(filters)
 	req.AsOf = a.asOf
 	return req, nil
 }

@@ -19,6 +19,7 @@ func TestForecastCLI(t *testing.T) {
 		{"Total", "forecast/total.golden", []string{"forecast"}},
 		{"ByServicesCSV", "forecast/services.csv", []string{"forecast", "--group-by", "services", "--as-of", "2025-06-10", "--output", "csv"}},
 		{"ByTeamTable", "forecast/team.golden", []string{"forecast", "--group-by", "tag:team", "--as-of", "2025-06-10"}},
+		{"FilteredBySingularDimension", "forecast/production-clusters.golden", []string{"forecast", "--group-by", "cluster", "--filter", "tag:environment=production and services=Clusters"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, env, "", tt.args...)
@@ -46,7 +47,9 @@ func TestForecastCLI(t *testing.T) {
 	}{
 		{"BadOutput", []string{"forecast", "--output", "yaml"}, exitUsage, "--output must be table, json or csv"},
 		{"Positional", []string{"forecast", "services"}, exitUsage, ""},
-		{"BadGroupBy", []string{"forecast", "--group-by", "regions"}, exitAPIError, "400 INVALID_ENUM_VALUE"},
+		{"BadGroupBy", []string{"forecast", "--group-by", "regions"}, exitUsage, "--group-by: unknown dimension"},
+		{"BadFilter", []string{"forecast", "--filter", "tag:team"}, exitUsage, "--filter:"},
+		{"FilterValueRefused", []string{"forecast", "--filter", "services=Coffee"}, exitAPIError, "400 INVALID_ENUM_VALUE"},
 		{"AsOfInTheFuture", []string{"forecast", "--as-of", "2099-01-01"}, exitAPIError, "400 INVALID_DATE_RANGE"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,13 +44,8 @@ func isDay(s string) bool { return len(s) == len(time.DateOnly) }
 // asks for (for the CSV header and the table).
 func (a *queryArgs) usageQuery(now time.Time) (client.UsageQueryRequest, *costexplorer.UsageQuery, error) {
 	var req client.UsageQueryRequest
-	if a.org == "" {
-		return req, nil, usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
-	}
-	switch a.output {
-	case "table", "json", "csv":
-	default:
-		return req, nil, usageErrorf("--output must be table, json or csv")
+	if err := checkOrgOutput(a.org, a.output); err != nil {
+		return req, nil, err
 	}
 	switch strings.ToLower(a.granularity) {
 	case "daily":
