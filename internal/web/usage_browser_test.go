@@ -26,17 +26,12 @@ type usageData struct {
 			Cents string `json:"cents"`
 		} `json:"segs"`
 	} `json:"columns"`
-	Cols     []string    `json:"cols"`
-	Table    []tableData `json:"table"`
-	Grand    string      `json:"grand"`
-	Spent    string      `json:"spent"`
-	Forecast []struct {
-		Month string `json:"month"`
-		Cents string `json:"cents"`
-		Lower string `json:"lower"`
-		Upper string `json:"upper"`
-	} `json:"forecast"`
-	CardForecast string `json:"cardForecast"`
+	Cols         []string       `json:"cols"`
+	Table        []tableData    `json:"table"`
+	Grand        string         `json:"grand"`
+	Spent        string         `json:"spent"`
+	Forecast     []forecastData `json:"forecast"`
+	CardForecast string         `json:"cardForecast"`
 }
 
 const readUsagePage = `(() => {
