@@ -134,12 +134,12 @@ func run(ctx context.Context) error {
 		st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(total),
 		st.DailyLoadDuration.Round(time.Millisecond), float64(st.Bytes)/1e6)
 
-	fmt.Printf("\n| query | rows | engine median (p99) ms | engine CPU ms a query | DuckDB median ms | engine ÷ DuckDB |\n| --- | --- | --- | --- | --- | --- |\n")
 	org, scope, err := largestOrg(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("largest organization %s, with %d linked\n", org, len(scope)-1)
+	fmt.Printf("\n| query | rows | engine median (p99) ms | engine CPU ms a query | DuckDB median ms | engine ÷ DuckDB |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, u := range queries(org, scope, bench.ReferenceNow) {
 		var rows int
 		times := make([]time.Duration, 0, *engineRuns)
