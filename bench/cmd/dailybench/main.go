@@ -27,7 +27,6 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/bench"
-	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -120,15 +119,11 @@ func run(ctx context.Context) error {
 		fmt.Printf("server with both rollups loaded: RSS %d MB, peak (VmHWM, the builds included) %d MB\n", cur>>20, peak>>20)
 	}
 
-	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	eng, store, err := bench.LoadEngine(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	eng := engine.New(store, engine.Options{RefreshInterval: time.Hour})
-	if err := eng.Load(ctx); err != nil {
-		return err
-	}
 	st := eng.Stats()
 	fmt.Printf("engine: daily %d cells in %d series, %.1f MB (%.2f bytes a line item), built in %v; monthly %.1f MB\n",
 		st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(total),
