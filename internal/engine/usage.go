@@ -417,19 +417,40 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 			}
 			continue
 		}
-		for c := cells; c < end; c++ {
-			d := int(g.day[c])
-			if !whole && (d < lo || d >= hi) {
+		if ev.slots == 1 {
+			// A monthly period over part of the month: the cells in the
+			// window.
+			for c := cells; c < end; c++ {
+				if d := int(g.day[c]); d >= lo && d < hi {
+					ev.cents[base] += g.amount(c)
+					ev.hit[base] = true
+					if ev.quantity {
+						ev.qty[base] += float64(g.qty[c])
+					}
+				}
+			}
+			continue
+		}
+		// Daily: each cell to its day's slot, in the group's 31.
+		days, cents, hit := g.day[cells:end], g.cents[cells:end], ev.hit[base:base+31]
+		sums := ev.cents[base : base+31]
+		for i, d := range days {
+			if !whole && (int(d) < lo || int(d) >= hi) {
 				continue
 			}
-			slot := base
-			if ev.slots > 1 {
-				slot += d
+			v := int64(cents[i])
+			if v == bigCents {
+				v = g.big[cells+int32(i)]
 			}
-			ev.cents[slot] += g.amount(c)
-			ev.hit[slot] = true
-			if ev.quantity {
-				ev.qty[slot] += float64(g.qty[c])
+			sums[d] += v
+			hit[d] = true
+		}
+		if ev.quantity {
+			qty, qsums := g.qty[cells:end], ev.qty[base:base+31]
+			for i, d := range days {
+				if whole || int(d) >= lo && int(d) < hi {
+					qsums[d] += float64(qty[i])
+				}
 			}
 		}
 	}
