@@ -17,6 +17,20 @@ import (
 // that existed throughout is never skipped. A cursor is only good for the
 // query it came from; with another it is 400.
 
+// DefaultMaxUsageRows bounds the answer of a usage query, all its pages
+// together: beyond it the query is refused (ErrValidation) and should be
+// narrowed — a shorter window, monthly periods, fewer group-bys — since
+// every page of it is evaluated in full.
+const DefaultMaxUsageRows = 1_000_000
+
+// CheckUsageRows refuses an answer of n rows when it is more than max.
+func CheckUsageRows(n, max int) error {
+	if n <= max {
+		return nil
+	}
+	return FieldError(ErrValidation, "groupBy", fmt.Sprintf("The answer has %d rows, more than the %d a usage query may return: narrow the window, ask for MONTHLY periods or group by fewer dimensions.", n, max))
+}
+
 // usageCursor is a cursor before its encoding.
 type usageCursor struct {
 	Query  string      `json:"q"`

@@ -8,6 +8,8 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
+	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
 // ReferenceNow pins the end of every generated dataset, so that a size always
@@ -148,6 +150,22 @@ func (s *MemSource) Projects(context.Context) ([]*costexplorer.Project, error) {
 // Clusters returns every cluster.
 func (s *MemSource) Clusters(context.Context) ([]*costexplorer.Cluster, error) {
 	return s.d.Clusters, nil
+}
+
+// LoadEngine opens the SQLite store at dbPath and loads an engine on it, as
+// a server does (the data never changes during a run: the version is checked
+// once an hour). The caller closes the store.
+func LoadEngine(ctx context.Context, dbPath string) (*engine.Engine, *sqlite.DB, error) {
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	eng := engine.New(store, engine.Options{RefreshInterval: time.Hour})
+	if err := eng.Load(ctx); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return eng, store, nil
 }
 
 // appendUnseen appends to dst a copy of each of src whose id is not in seen,

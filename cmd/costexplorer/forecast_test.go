@@ -6,29 +6,17 @@ import (
 	"testing"
 
 	"github.com/costexplorer/costexplorer/client"
-	"github.com/costexplorer/costexplorer/internal/golden"
 )
 
 func TestForecastCLI(t *testing.T) {
 	s := startCLIServer(t)
 	env := s.env()
-	for _, tt := range []struct {
-		name, golden string
-		args         []string
-	}{
+	checkCLIGoldens(t, env, []cliGolden{
 		{"Total", "forecast/total.golden", []string{"forecast"}},
 		{"ByServicesCSV", "forecast/services.csv", []string{"forecast", "--group-by", "services", "--as-of", "2025-06-10", "--output", "csv"}},
 		{"ByTeamTable", "forecast/team.golden", []string{"forecast", "--group-by", "tag:team", "--as-of", "2025-06-10"}},
 		{"FilteredBySingularDimension", "forecast/production-clusters.golden", []string{"forecast", "--group-by", "cluster", "--filter", "tag:environment=production and services=Clusters"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, env, "", tt.args...)
-			if r.code != 0 {
-				t.Fatalf("exit %d: %s", r.code, r.stderr)
-			}
-			golden.Check(t, tt.golden, []byte(r.stdout))
-		})
-	}
+	})
 	t.Run("JSONIsTheServersBody", func(t *testing.T) {
 		r := runCLI(t, env, "", "forecast", "--group-by", "services", "--output", "json")
 		if r.code != 0 {

@@ -141,28 +141,13 @@ TOTAL     1,245.31    950.00  2,195.31
 func TestQueryGolden(t *testing.T) {
 	s := startCLIServer(t)
 	env := s.env()
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
+	checkCLIGoldens(t, env, []cliGolden{
 		{"ByServices", "query/services.golden", []string{"query", "--from", "2025-01", "--to", "2025-06", "--group-by", "services"}},
 		{"ByOrganizationsDiscoversLinked", "query/organizations.golden", []string{"query", "--group-by", "organizations"}},
 		{"OrganizationGiven", "query/organization-given.golden", []string{"query", "--from", "2025-04", "--group-by", "organizations", "--organization", s.creds.OrgID}},
 		{"FinestDetailOneService", "query/detail-clusters.golden", []string{"query", "--from", "2025-05", "--service", "Clusters"}},
 		{"ServicesPartial", "query/services-partial.golden", []string{"query", "--from", "2025-06", "--to", "2025-06", "--group-by", "services", "--service", "Support,Credits", "--partial"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, env, "", tt.args...)
-			if r.code != 0 {
-				t.Fatalf("exit %d: %s", r.code, r.stderr)
-			}
-			if r.stderr != "" {
-				t.Errorf("stderr = %q, want nothing (not a terminal)", r.stderr)
-			}
-			golden.Check(t, tt.golden, []byte(r.stdout))
-		})
-	}
+	})
 
 	t.Run("RawFormatsAreServerBodies", func(t *testing.T) {
 		args := []string{"query", "--from", "2025-04", "--to", "2025-06", "--group-by", "services", "--service", "Clusters", "--service", "Backup"}
@@ -219,6 +204,30 @@ func TestQueryExitStatus(t *testing.T) {
 			if !strings.Contains(r.stderr, tt.wantStderr) {
 				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, r.stderr)
 			}
+		})
+	}
+}
+
+// cliGolden is a command whose standard output is a golden file.
+type cliGolden struct {
+	name, golden string
+	args         []string
+}
+
+// checkCLIGoldens runs each command with env: it must exit 0, write
+// nothing on standard error (not a terminal) and print its golden file.
+func checkCLIGoldens(t *testing.T, env map[string]string, cases []cliGolden) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, env, "", tt.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if r.stderr != "" {
+				t.Errorf("stderr = %q, want nothing (not a terminal)", r.stderr)
+			}
+			golden.Check(t, tt.golden, []byte(r.stdout))
 		})
 	}
 }

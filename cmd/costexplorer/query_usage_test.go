@@ -7,7 +7,6 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
-	"github.com/costexplorer/costexplorer/internal/golden"
 )
 
 func TestDayWindow(t *testing.T) {
@@ -49,23 +48,11 @@ func TestQueryUsageGolden(t *testing.T) {
 	env := s.env()
 	daily := []string{"query", "--granularity", "daily", "--from", "2025-06-01", "--to", "2025-06-03",
 		"--group-by", "tag:team", "--group-by", "services", "--filter", "tag:environment=production"}
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
+	checkCLIGoldens(t, env, []cliGolden{
 		{"DailyTeamsAndServices", "query/usage-daily.golden", daily},
 		{"ProjectsWithoutIDsMeansAll", "query/usage-projects.golden", []string{"query", "--from", "2025-04", "--group-by", "projects"}},
 		{"MonthlyByTagPartialMonth", "query/usage-monthly-tag.golden", []string{"query", "--from", "2025-04-10", "--group-by", "tag:cost-center", "--filter", "tag:team!=data and tag:environment!=", "--service", "Clusters"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, env, "", tt.args...)
-			if r.code != 0 {
-				t.Fatalf("exit %d: %s", r.code, r.stderr)
-			}
-			golden.Check(t, tt.golden, []byte(r.stdout))
-		})
-	}
+	})
 
 	t.Run("OutputsAreTheAPIAnswer", func(t *testing.T) {
 		c, err := client.New(s.URL, client.WithDigest(s.creds.PublicKey, s.creds.PrivateKey))

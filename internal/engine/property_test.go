@@ -236,15 +236,21 @@ func naive(w *world, q *costexplorer.Query) []costexplorer.Row {
 	return rows
 }
 
-func TestEvaluateMatchesNaiveEvaluation(t *testing.T) {
+// propertyRuns returns the seeds to run (the flag's alone when given) and
+// the queries each runs (short with -short).
+func propertyRuns(queries, short int) ([]uint64, int) {
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
 	if *propertySeed != 0 {
 		seeds = []uint64{*propertySeed}
 	}
-	queries := 60
 	if testing.Short() {
-		queries = 20
+		queries = short
 	}
+	return seeds, queries
+}
+
+func TestEvaluateMatchesNaiveEvaluation(t *testing.T) {
+	seeds, queries := propertyRuns(60, 20)
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, seed))
@@ -469,14 +475,7 @@ func dumpUsage(rows []costexplorer.UsageRow) string {
 }
 
 func TestEvaluateUsageMatchesNaiveEvaluation(t *testing.T) {
-	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
-	if *propertySeed != 0 {
-		seeds = []uint64{*propertySeed}
-	}
-	queries := 150
-	if testing.Short() {
-		queries = 40
-	}
+	seeds, queries := propertyRuns(150, 40)
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, seed^0x5eed))

@@ -60,6 +60,10 @@ type Config struct {
 	RateLimit RateLimit
 	// MaxBodyBytes bounds a request body; larger bodies get 413 (1 MiB).
 	MaxBodyBytes int64
+	// MaxUsageRows bounds the answer of a usage:query, all pages together
+	// (costexplorer.DefaultMaxUsageRows): a larger one is 400, asking for
+	// a narrower query rather than paging through millions of rows.
+	MaxUsageRows int
 	// Web, if set, serves every path outside /api/ (the web UI).
 	Web http.Handler
 	// Ready, if set, is the /readyz check: an error answers 503.
@@ -112,6 +116,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxUsageRows <= 0 {
+		cfg.MaxUsageRows = costexplorer.DefaultMaxUsageRows
 	}
 	s := &Server{cfg: cfg, build: buildRevision(), limiters: map[endpointSet]*limiter{}}
 	if cfg.RateLimit.Capacity >= 0 {

@@ -24,6 +24,9 @@ func (s *Server) usageQuery(c *call) (reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := costexplorer.CheckUsageRows(len(rows), s.cfg.MaxUsageRows); err != nil {
+		return nil, err
+	}
 	rows, next := costexplorer.PageUsageRows(q, rows, page)
 	if c.neg.format != formatCSV {
 		return ownJSONReply{http.StatusOK, costexplorer.NewUsageAnswer(q, rows, next)}, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/golden"
+	"github.com/costexplorer/costexplorer/internal/server"
 )
 
 // usageQueryPath is the path of usage:query for orgID.
@@ -220,6 +221,18 @@ func TestUsageQueryPaging(t *testing.T) {
 	c, _ := json.Marshal(*first.Next)
 	other := strings.Replace(body, `"services","tag:team"`, `"services"`, 1)
 	checkError(t, e.do(e.usageRequest(e.Org, other+`,"next":`+string(c)+`}`, "")), http.StatusBadRequest, costexplorer.ErrValidation)
+}
+
+// TestUsageQueryMaxRows checks that an answer larger than the bound is
+// refused with a 400 that says how to narrow it, and a smaller one served.
+func TestUsageQueryMaxRows(t *testing.T) {
+	e := newEnv(t, options{config: func(c *server.Config) { c.MaxUsageRows = 20 }})
+	res := e.do(e.usageRequest(e.Org, `{"granularity":"DAILY","timePeriod":{"start":"2025-06-01","end":"2025-06-08"},"groupBy":["services"]}`, ""))
+	checkError(t, res, http.StatusBadRequest, costexplorer.ErrValidation)
+	if !strings.Contains(res.apiErr(t).Detail, "narrow the window") {
+		t.Errorf("the refusal does not say what to do: %s", res.body)
+	}
+	e.usageQuery(`{"granularity":"MONTHLY","timePeriod":{"start":"2025-06-01","end":"2025-06-08"},"groupBy":["services"]}`)
 }
 
 // TestUsageQueryAccept checks the plain media types of the project's own

@@ -52,6 +52,9 @@ type Config struct {
 	RateLimit httpapi.RateLimit
 	// MaxBodyBytes bounds a request body (413 beyond).
 	MaxBodyBytes int64
+	// MaxUsageRows bounds a usage:query answer (httpapi.Config.MaxUsageRows;
+	// 0: the default).
+	MaxUsageRows int
 
 	// Authentication (internal/auth).
 	NonceTTL       time.Duration  // Digest nonce lifetime
@@ -210,6 +213,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		HistoryMonths: cfg.HistoryMonths,
 		RateLimit:     cfg.RateLimit,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
+		MaxUsageRows:  cfg.MaxUsageRows,
 		Ready:         readiness(s.Store, s.Engine),
 		Metrics:       metricsHandler,
 		Observer:      s.Metrics,

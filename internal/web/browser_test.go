@@ -90,12 +90,15 @@ type pageData struct {
 	Grand  string            `json:"grand"`
 	// Forecast is the chart's forecast of the total: per month, the point
 	// and the 80 % interval's bounds.
-	Forecast []struct {
-		Month string `json:"month"`
-		Cents string `json:"cents"`
-		Lower string `json:"lower"`
-		Upper string `json:"upper"`
-	} `json:"forecast"`
+	Forecast []forecastData `json:"forecast"`
+}
+
+// forecastData is a month's forecast as the chart draws it, in cents.
+type forecastData struct {
+	Month string `json:"month"`
+	Cents string `json:"cents"`
+	Lower string `json:"lower"`
+	Upper string `json:"upper"`
 }
 
 const readPage = `(() => {

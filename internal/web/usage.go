@@ -242,6 +242,9 @@ func (s *Server) pageQuery(r *http.Request, orgID string, page *usagePage, filte
 		return nil, nil, err
 	}
 	rows, err := s.cfg.UsageQueries.EvaluateUsage(r.Context(), q)
+	if err == nil {
+		err = costexplorer.CheckUsageRows(len(rows), costexplorer.DefaultMaxUsageRows)
+	}
 	return q, rows, err
 }
 

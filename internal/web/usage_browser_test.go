@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/cdproto/page"
@@ -25,10 +26,12 @@ type usageData struct {
 			Cents string `json:"cents"`
 		} `json:"segs"`
 	} `json:"columns"`
-	Cols  []string    `json:"cols"`
-	Table []tableData `json:"table"`
-	Grand string      `json:"grand"`
-	Spent string      `json:"spent"`
+	Cols         []string       `json:"cols"`
+	Table        []tableData    `json:"table"`
+	Grand        string         `json:"grand"`
+	Spent        string         `json:"spent"`
+	Forecast     []forecastData `json:"forecast"`
+	CardForecast string         `json:"cardForecast"`
 }
 
 const readUsagePage = `(() => {
@@ -48,6 +51,11 @@ const readUsagePage = `(() => {
     })),
     grand: attr(foot.querySelector('td.rowtotal'), 'data-cents'),
     spent: attr(document.getElementById('mtd'), 'data-spent-cents'),
+    forecast: [...document.querySelectorAll('svg.chart-svg g.forecast')].map(f => ({
+      month: attr(f.parentElement, 'data-month'), cents: attr(f, 'data-cents'),
+      lower: attr(f, 'data-lower-cents'), upper: attr(f, 'data-upper-cents'),
+    })),
+    cardForecast: document.getElementById('mtd-forecast') ? attr(document.getElementById('mtd-forecast'), 'data-cents') : '',
   };
 })()`
 
@@ -154,6 +162,21 @@ func TestBrowserUsage(t *testing.T) {
 	}
 	if monthly.Spent == "" || cents(monthly.Spent) == 0 {
 		t.Errorf("the month-to-date card shows %q", monthly.Spent)
+	}
+	// The chart ends with this month, so it draws the forecast of the
+	// filter's total, dashed with its band: the API's usage:forecast.
+	fc := e.apiForecast(bearer, `{"filter":{"not":{"dimension":"tag:environment","absent":true}}}`)
+	if len(monthly.Forecast) != len(fc) {
+		t.Fatalf("the chart draws %d forecast months, the API has %d", len(monthly.Forecast), len(fc))
+	}
+	for i, f := range monthly.Forecast {
+		w := fc[i]
+		if f.Month != w.Month.String() || cents(f.Cents) != int64(w.Amount) || cents(f.Lower) != int64(w.Lower) || cents(f.Upper) != int64(w.Upper) {
+			t.Errorf("forecast %d: the chart has %+v, the API %+v", i, f, w)
+		}
+	}
+	if monthly.CardForecast != strconv.FormatInt(int64(fc[0].Amount), 10) {
+		t.Errorf("the card's forecast %q, the API's %d", monthly.CardForecast, fc[0].Amount)
 	}
 }
 

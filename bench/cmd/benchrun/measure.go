@@ -342,15 +342,11 @@ func fileBytes(paths ...string) int64 {
 // measureStoreEngine times Q1–Q4 on our engine built from the SQLite store
 // (as a server builds it) and on DuckDB.
 func measureStoreEngine(ctx context.Context, cfg *config, res *SizeResult, dbPath string, duck *bench.Duck, queries []bench.RefQuery) error {
-	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	eng, store, err := bench.LoadEngine(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	eng := engine.New(store, engine.Options{RefreshInterval: time.Hour})
-	if err := eng.Load(ctx); err != nil {
-		return err
-	}
 	return measureEngine(ctx, cfg, res, eng, duck, queries)
 }
 

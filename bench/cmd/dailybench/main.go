@@ -27,7 +27,6 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/bench"
-	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -120,26 +119,22 @@ func run(ctx context.Context) error {
 		fmt.Printf("server with both rollups loaded: RSS %d MB, peak (VmHWM, the builds included) %d MB\n", cur>>20, peak>>20)
 	}
 
-	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	eng, store, err := bench.LoadEngine(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	eng := engine.New(store, engine.Options{RefreshInterval: time.Hour})
-	if err := eng.Load(ctx); err != nil {
-		return err
-	}
 	st := eng.Stats()
 	fmt.Printf("engine: daily %d cells in %d series, %.1f MB (%.2f bytes a line item), built in %v; monthly %.1f MB\n",
 		st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(total),
 		st.DailyLoadDuration.Round(time.Millisecond), float64(st.Bytes)/1e6)
 
-	fmt.Printf("\n| query | rows | engine median (p99) ms | engine CPU ms a query | DuckDB median ms | engine ÷ DuckDB |\n| --- | --- | --- | --- | --- | --- |\n")
 	org, scope, err := largestOrg(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("largest organization %s, with %d linked\n", org, len(scope)-1)
+	fmt.Printf("\n| query | rows | engine median (p99) ms | engine CPU ms a query | DuckDB median ms | engine ÷ DuckDB |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, u := range queries(org, scope, bench.ReferenceNow) {
 		var rows int
 		times := make([]time.Duration, 0, *engineRuns)
