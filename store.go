@@ -56,6 +56,7 @@ type Store interface {
 	UsageStore
 	InvoiceStore
 	ProcessStore
+	InvoiceReportStore
 	CredentialStore
 
 	// Ping checks that the database answers.
