@@ -66,6 +66,12 @@ type Config struct {
 	Metrics http.Handler
 	// Observer, if set, is told about every request (internal/metrics).
 	Observer Observer
+	// Reports creates and reads invoice reports (internal/jobs.Reports).
+	Reports ReportService
+	// ReportKey signs and verifies the reports' download URLs: a secret
+	// every replica shares (the store's), so that any replica serves a URL
+	// another signed.
+	ReportKey []byte
 }
 
 // Observer is told what the server does, for metrics. Its methods are
@@ -94,8 +100,8 @@ type Server struct {
 // New returns a Server. It panics if Store, Invoices, Usage or Auth is
 // missing: a server without authentication must never start.
 func New(cfg Config) *Server {
-	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.Auth == nil {
-		panic("httpapi: Config.Store, Config.Invoices, Config.Usage and Config.Auth are required")
+	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.Auth == nil || cfg.Reports == nil || len(cfg.ReportKey) == 0 {
+		panic("httpapi: Config.Store, Config.Invoices, Config.Usage, Config.Auth, Config.Reports and Config.ReportKey are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -177,6 +183,7 @@ func (s *Server) operations() []op {
 		invoices = "/api/atlas/v2/orgs/{orgId}/invoices"
 		invoice  = invoices + "/{invoiceId}"
 		search   = invoice + "/lineItems:search"
+		reports  = invoice + "/reports"
 	)
 	// The versions each operation exists at (DESIGN §1.5, §5.2).
 	v2023 := []string{v20230101}
@@ -200,6 +207,13 @@ func (s *Server) operations() []op {
 		// The SKU catalogue names no organization: its bucket is the caller's.
 		{method: "GET", path: "/api/atlas/v2/skus", api: s.listSkus, versions: v2025, limit: invoicesSet},
 		{method: "GET", path: "/api/atlas/v2/skus/{skuId}", api: s.getSku, versions: v2025, params: []pathParam{skuParam}, limit: invoicesSet},
+		// Invoice reports (DESIGN §5.4); the download URL they hand out is
+		// signed, not authenticated.
+		{method: "POST", path: reports, api: s.createOrgInvoiceReport, versions: v2025, org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		{method: "GET", path: reports, api: s.listOrgInvoiceReports, versions: v2025, org: orgBilling, params: inv, limit: invoicesSet},
+		{method: "GET", path: reports + "/{reportId}", api: s.getOrgInvoiceReport, versions: v2025, org: orgBilling,
+			params: []pathParam{invoiceParam, reportParam}, limit: invoicesSet},
+		{method: "GET", path: reportDownloadPath, handler: http.HandlerFunc(s.downloadInvoiceReport)},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},
