@@ -27,6 +27,9 @@ type Request struct {
 	From, To costexplorer.Month
 	Spec     Spec
 	Format   Format
+	// Orgs, when not empty, keeps only the invoices of these organizations
+	// (among OrgID and its linked ones): what a caller may see, or chose.
+	Orgs []string
 	// Progress, if set, is called after every ProgressEvery rows and at the
 	// end with the number of rows written so far.
 	Progress func(rows int64, done bool)
@@ -81,6 +84,9 @@ func Export(ctx context.Context, st Store, req Request, w io.Writer) (Summary, e
 		return sum, err
 	}
 	for _, o := range orgs {
+		if len(req.Orgs) > 0 && !slices.Contains(req.Orgs, o.ID) {
+			continue
+		}
 		invs, err := invoicesOf(ctx, st, o.ID, req.From, req.To)
 		if err != nil {
 			return x.sum, err
