@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -328,4 +330,50 @@ func TestInvoiceReportBadRequests(t *testing.T) {
 			t.Errorf("an expired report is still listed: %+v", list.Results)
 		}
 	})
+}
+
+// failingChunks is a store whose report files cannot be written, as when the
+// database refuses every write of a chunk.
+type failingChunks struct{ costexplorer.Store }
+
+func (failingChunks) WriteInvoiceReportChunk(context.Context, string, int, int, []byte) error {
+	return errors.New("disk full (test)")
+}
+
+// TestInvoiceReportFailsAfterItsAttempts makes every attempt of a report
+// fail: each leaves the report RUNNING until its lease lapses, another
+// attempt takes it, and after the fifth it is FAILED with a reason for the
+// client (the cause stays in the log), still listed, without a download URL.
+func TestInvoiceReportFailsAfterItsAttempts(t *testing.T) {
+	e := newEnv(t, options{noRunner: true, logger: discardLogger(),
+		store: func(s costexplorer.Store) costexplorer.Store { return failingChunks{s} }})
+	inv := costexplorer.InvoiceID(e.Org, costexplorer.MonthOf(t0)-1)
+	rep := e.createReport(t, e.Org, inv, `{"reportType":"FOCUS","reportFormat":"CSV"}`, "")
+	for attempt := 1; attempt <= 5; attempt++ {
+		if !e.Reports.RunOne(t.Context()) {
+			t.Fatalf("attempt %d: nothing to claim", attempt)
+		}
+		var v reportView
+		e.reportReq("GET", reportsPath(e.Org, inv)+"/"+rep.ReportID, "", "").json(t, &v)
+		want := "RUNNING"
+		if attempt == 5 {
+			want = "FAILED"
+		}
+		if v.State != want {
+			t.Fatalf("after attempt %d: %+v, want %s", attempt, v, want)
+		}
+		e.Clock.Advance(31 * time.Second) // the lease lapses
+	}
+	if e.Reports.RunOne(t.Context()) {
+		t.Error("a failed report was claimed again")
+	}
+	res := e.reportReq("GET", reportsPath(e.Org, inv)+"/"+rep.ReportID, "", "")
+	var v reportView
+	res.json(t, &v)
+	if v.State != "FAILED" || v.FailureReason != "The report could not be generated." || v.DownloadURL != "" || v.ExpiresAt != "" {
+		t.Fatalf("failed report = %s", res.body)
+	}
+	if strings.Contains(string(res.body), "disk full") {
+		t.Error("the cause of the failure reaches the client")
+	}
 }

@@ -70,36 +70,16 @@ var _ costexplorer.UsageService = (*Runner)(nil)
 
 // New returns a Runner; call Start to run its workers.
 func New(cfg Config) *Runner {
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 250 * time.Millisecond
-	}
-	if cfg.ResultTTL <= 0 {
-		cfg.ResultTTL = 24 * time.Hour
-	}
-	if cfg.MaxAttempts <= 0 {
-		// Graceful restarts hand leases back, which also counts as an
-		// attempt; five leaves room for those and still stops a query that
-		// crashes every server that claims it.
-		cfg.MaxAttempts = 5
-	}
-	if cfg.JanitorEvery <= 0 {
-		cfg.JanitorEvery = time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Owner == "" {
-		cfg.Owner = DefaultOwner()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	positive(&cfg.Workers, 2)
+	positive(&cfg.Lease, 30*time.Second)
+	positive(&cfg.PollInterval, 250*time.Millisecond)
+	positive(&cfg.ResultTTL, 24*time.Hour)
+	// Graceful restarts hand leases back, which also counts as an attempt;
+	// five leaves room for those and still stops a query that crashes every
+	// server that claims it.
+	positive(&cfg.MaxAttempts, 5)
+	positive(&cfg.JanitorEvery, time.Minute)
+	identity(&cfg.Now, &cfg.Owner, &cfg.Logger)
 	r := &Runner{cfg: cfg}
 	r.pool = &pool{
 		workers: cfg.Workers, poll: cfg.PollInterval, janitorEvery: cfg.JanitorEvery,

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -26,6 +27,28 @@ type pool struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	started bool
+}
+
+// positive sets *v to def unless it is positive: the defaults of the
+// settings of leased work.
+func positive[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// identity fills the clock (time.Now), the lease owner's name
+// (DefaultOwner) and the logger (discarding) when they are unset.
+func identity(now *func() time.Time, owner *string, logger **slog.Logger) {
+	if *now == nil {
+		*now = time.Now
+	}
+	if *owner == "" {
+		*owner = DefaultOwner()
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // poke wakes an idle worker, if any.

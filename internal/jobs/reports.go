@@ -47,36 +47,14 @@ type Reports struct {
 
 // NewReports returns Reports; call Start to run its workers.
 func NewReports(cfg ReportConfig) *Reports {
-	if cfg.Workers <= 0 {
-		cfg.Workers = 1
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 250 * time.Millisecond
-	}
-	if cfg.TTL <= 0 {
-		cfg.TTL = 24 * time.Hour
-	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 5
-	}
-	if cfg.JanitorEvery <= 0 {
-		cfg.JanitorEvery = time.Minute
-	}
-	if cfg.ChunkBytes <= 0 {
-		cfg.ChunkBytes = 256 << 10
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Owner == "" {
-		cfg.Owner = DefaultOwner()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	positive(&cfg.Workers, 1)
+	positive(&cfg.Lease, 30*time.Second)
+	positive(&cfg.PollInterval, 250*time.Millisecond)
+	positive(&cfg.TTL, 24*time.Hour)
+	positive(&cfg.MaxAttempts, 5) // as for query processes
+	positive(&cfg.JanitorEvery, time.Minute)
+	positive(&cfg.ChunkBytes, 256<<10)
+	identity(&cfg.Now, &cfg.Owner, &cfg.Logger)
 	r := &Reports{cfg: cfg}
 	r.pool = &pool{
 		workers: cfg.Workers, poll: cfg.PollInterval, janitorEvery: cfg.JanitorEvery,
