@@ -153,6 +153,14 @@ func TestInvoiceReportLifecycle(t *testing.T) {
 		t.Fatalf("succeeded report = %+v, want a URL expiring 24 h after it ran", got)
 	}
 	golden.Check(t, "reports/get_succeeded.json", e.maskReport(res.body, first.ReportID))
+	env := e.reportReq("GET", reportsPath(linked, inv)+"/"+first.ReportID+"?envelope=true", "", viewer)
+	if env.status != http.StatusOK || !bytes.HasPrefix(env.body, []byte(`{"status":200,"content":{"downloadUrl":`)) {
+		t.Errorf("enveloped report: %d %s", env.status, env.body)
+	}
+	env = e.reportReq("POST", reportsPath(linked, inv)+"?envelope=true", `{"reportType":"FOCUS","reportFormat":"CSV"}`, viewer)
+	if env.status != http.StatusOK || !bytes.HasPrefix(env.body, []byte(`{"status":201,"content":{"formatSpecVersion":"1.3"`)) {
+		t.Errorf("enveloped create: %d %s", env.status, env.body)
+	}
 
 	dl := e.download(t, got.DownloadURL)
 	if dl.status != http.StatusOK || dl.header.Get("Content-Type") != "application/gzip" ||
