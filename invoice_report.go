@@ -66,6 +66,39 @@ type InvoiceReport struct {
 	ExpiresAt            time.Time
 }
 
+// InvoiceReportResponse is a report as the invoice reports API shows it
+// (InvoiceReportResponse): the server writes it, the client reads it.
+// DownloadURL and ExpiresAt are set only on a single succeeded report,
+// FailureReason only on a failed one.
+type InvoiceReportResponse struct {
+	DownloadURL       string    `json:"downloadUrl,omitempty"`
+	ExpiresAt         time.Time `json:"expiresAt,omitzero"`
+	FailureReason     string    `json:"failureReason,omitempty"`
+	FormatSpecVersion string    `json:"formatSpecVersion,omitempty"`
+	InvoiceID         string    `json:"invoiceId"`
+	ReportFormat      string    `json:"reportFormat"`
+	ReportID          string    `json:"reportId"`
+	ReportType        string    `json:"reportType"`
+	State             string    `json:"state"`
+}
+
+// Done reports whether the report has ended (succeeded or failed).
+func (r *InvoiceReportResponse) Done() bool {
+	return r.State == string(ReportSucceeded) || r.State == string(ReportFailed)
+}
+
+// Response returns r as the API shows it, without a download URL.
+func (r *InvoiceReport) Response() InvoiceReportResponse {
+	v := InvoiceReportResponse{
+		FormatSpecVersion: r.SpecVersion, InvoiceID: r.InvoiceID, ReportFormat: r.Format,
+		ReportID: r.ID, ReportType: r.Type, State: string(r.State),
+	}
+	if r.State == ReportFailed {
+		v.FailureReason = r.FailureReason
+	}
+	return v
+}
+
 // InvoiceReportRequest is the body of createOrgInvoiceReport, validated.
 type InvoiceReportRequest struct {
 	Type, Format, SpecVersion string

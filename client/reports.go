@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/costexplorer/costexplorer"
 )
 
 // InvoiceReportVersion is the API version of the invoice reports operations:
@@ -24,21 +26,8 @@ type InvoiceReportRequest struct {
 
 // InvoiceReport is InvoiceReportResponse: a report's state (PENDING,
 // RUNNING, SUCCEEDED, FAILED) and, on a single succeeded report, its
-// download URL and when that expires.
-type InvoiceReport struct {
-	DownloadURL       string    `json:"downloadUrl,omitempty"`
-	ExpiresAt         time.Time `json:"expiresAt,omitzero"`
-	FailureReason     string    `json:"failureReason,omitempty"`
-	FormatSpecVersion string    `json:"formatSpecVersion,omitempty"`
-	InvoiceID         string    `json:"invoiceId"`
-	ReportFormat      string    `json:"reportFormat"`
-	ReportID          string    `json:"reportId"`
-	ReportType        string    `json:"reportType"`
-	State             string    `json:"state"`
-}
-
-// Done reports whether the report has ended (succeeded or failed).
-func (r *InvoiceReport) Done() bool { return r.State == "SUCCEEDED" || r.State == "FAILED" }
+// download URL and when that expires. Done reports whether it has ended.
+type InvoiceReport = costexplorer.InvoiceReportResponse
 
 // InvoiceReportsPath is the path of an invoice's reports, or of one report
 // when reportID is not empty.

@@ -34,33 +34,15 @@ var reportParam = pathParam{name: "reportId", valid: costexplorer.IsID, why: "a 
 // credentials: its signature is the credential).
 const reportDownloadPath = "/api/costexplorer/v1/invoices/{invoiceId}/reports/{reportId}/download"
 
-// invoiceReportView is InvoiceReportResponse.
-type invoiceReportView struct {
-	DownloadURL       string `json:"downloadUrl,omitempty"`
-	ExpiresAt         string `json:"expiresAt,omitempty"`
-	FailureReason     string `json:"failureReason,omitempty"`
-	FormatSpecVersion string `json:"formatSpecVersion,omitempty"`
-	InvoiceID         string `json:"invoiceId"`
-	ReportFormat      string `json:"reportFormat"`
-	ReportID          string `json:"reportId"`
-	ReportType        string `json:"reportType"`
-	State             string `json:"state"`
-}
-
 // reportView returns rep as the API shows it; withURL adds the signed
 // download URL and its expiry to a succeeded report (a single report, never
 // a listed one, as the specification says).
-func (s *Server) reportView(r *http.Request, rep *costexplorer.InvoiceReport, withURL bool) invoiceReportView {
-	v := invoiceReportView{
-		FormatSpecVersion: rep.SpecVersion, InvoiceID: rep.InvoiceID, ReportFormat: rep.Format,
-		ReportID: rep.ID, ReportType: rep.Type, State: string(rep.State),
-	}
-	switch {
-	case rep.State == costexplorer.ReportSucceeded && withURL:
-		v.DownloadURL = baseURL(r) + s.signedDownloadPath(rep.InvoiceID, rep.ID, rep.ExpiresAt.Unix())
-		v.ExpiresAt = time.Unix(rep.ExpiresAt.Unix(), 0).UTC().Format(time.RFC3339)
-	case rep.State == costexplorer.ReportFailed:
-		v.FailureReason = rep.FailureReason
+func (s *Server) reportView(r *http.Request, rep *costexplorer.InvoiceReport, withURL bool) costexplorer.InvoiceReportResponse {
+	v := rep.Response()
+	if rep.State == costexplorer.ReportSucceeded && withURL {
+		exp := rep.ExpiresAt.Unix()
+		v.DownloadURL = baseURL(r) + s.signedDownloadPath(rep.InvoiceID, rep.ID, exp)
+		v.ExpiresAt = time.Unix(exp, 0).UTC()
 	}
 	return v
 }
@@ -87,10 +69,10 @@ func (s *Server) createOrgInvoiceReport(c *call) (reply, error) {
 
 // reportList is PaginatedInvoiceReportView.
 type reportList struct {
-	Links      []costexplorer.Link `json:"links"`
-	Results    []invoiceReportView `json:"results"`
-	TotalCount *int                `json:"totalCount,omitempty"`
-	Status     *int                `json:"status,omitempty"`
+	Links      []costexplorer.Link                  `json:"links"`
+	Results    []costexplorer.InvoiceReportResponse `json:"results"`
+	TotalCount *int                                 `json:"totalCount,omitempty"`
+	Status     *int                                 `json:"status,omitempty"`
 }
 
 // listOrgInvoiceReports serves GET …/invoices/{invoiceId}/reports: the
@@ -111,7 +93,7 @@ func (s *Server) listOrgInvoiceReports(c *call) (reply, error) {
 	}
 	list := reportList{
 		Links:   pageLinks(c.r, page, page.Offset()+len(reps) < total),
-		Results: make([]invoiceReportView, 0, len(reps)),
+		Results: make([]costexplorer.InvoiceReportResponse, 0, len(reps)),
 	}
 	for _, rep := range reps {
 		list.Results = append(list.Results, s.reportView(c.r, rep, false))
