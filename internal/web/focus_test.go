@@ -66,6 +66,27 @@ func TestFocusDownload(t *testing.T) {
 		t.Error("the export lacks the selected organizations' rows")
 	}
 
+	// An invoice's page offers its FOCUS rows: those of the invoice alone,
+	// as the invoice reports API makes them.
+	linkedMay := costexplorer.InvoiceID(linked, to)
+	_, page = admin.get("/invoices/" + linkedMay)
+	m = regexp.MustCompile(`id="download-invoice-focus" href="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the invoice page offers no FOCUS download:\n%s", page)
+	}
+	res, body = admin.get(html.UnescapeString(m[1]))
+	inv, err := e.DB.Invoice(context.Background(), []string{linked}, linkedMay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one bytes.Buffer
+	if _, err := focus.ExportInvoice(context.Background(), e.DB, inv, focus.Request{}, &one); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || !bytes.Equal([]byte(body), one.Bytes()) {
+		t.Fatalf("the invoice's FOCUS download (%d, %d bytes) is not its report's file (%d bytes)", res.StatusCode, len(body), one.Len())
+	}
+
 	// Parquet, and the whole billing account when no organization is named.
 	res, body = admin.get("/focus?from=2025-03&to=2025-05&format=parquet&spec=1.2")
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(body, "PAR1") ||
