@@ -139,7 +139,9 @@ func (r *Reports) runOne(ctx context.Context) bool {
 			return false // shutting down: Stop releases the lease
 		}
 		log.Error("make invoice report", "err", err)
-		if rep.Attempts >= r.cfg.MaxAttempts || costexplorer.IsNotFound(err) {
+		// A missing invoice or an unknown version fails at once: no other
+		// try can make them.
+		if code := costexplorer.ErrorCode(err); rep.Attempts >= r.cfg.MaxAttempts || code == costexplorer.ErrNotFound || code == costexplorer.ErrValidation {
 			r.fail(ctx, rep, "The report could not be generated.", log)
 		}
 		return true // otherwise the lease lapses and it is tried again
@@ -167,7 +169,9 @@ func (r *Reports) make(ctx context.Context, rep *costexplorer.InvoiceReport) (in
 	}
 	spec, err := focus.ParseSpec(rep.SpecVersion)
 	if err != nil {
-		return 0, costexplorer.Errorf(costexplorer.ErrNotFound, "%v", err) // cannot succeed on another try
+		// Validated at creation: only a row written by another version of
+		// the server gets here, and another try cannot succeed.
+		return 0, costexplorer.Errorf(costexplorer.ErrValidation, "%v", err)
 	}
 	w := &chunkWriter{ctx: ctx, st: st, id: rep.ID, attempt: rep.Attempts, buf: make([]byte, 0, r.cfg.ChunkBytes)}
 	if _, err := focus.ExportInvoice(ctx, st, inv, focus.Request{Spec: spec, Format: focus.CSV}, w); err != nil {
