@@ -64,7 +64,7 @@ func crashWhileReportsRun(t *testing.T, bin string, cs *crashStore) {
 		"--lease", "2s", "--rate-limit-capacity", "100000")...)
 	base := first.waitServing(t, 90*time.Second)
 	creds := readCreds(t, cs.dir)
-	bearer := bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer := bearerToken(t, http.DefaultClient, base, creds)
 	c := &http.Client{Timeout: 60 * time.Second}
 	invoices := base + "/api/atlas/v2/orgs/" + creds.OrgID + "/invoices"
 
@@ -106,7 +106,7 @@ func crashWhileReportsRun(t *testing.T, bin string, cs *crashStore) {
 
 	second := startProcIn(t, cs.dir, bin, cs.args("serve", "--addr", "127.0.0.1:0", "--lease", "2s", "--rate-limit-capacity", "100000")...)
 	base = second.waitServing(t, 60*time.Second)
-	bearer = bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer = bearerToken(t, http.DefaultClient, base, creds)
 	invoices = base + "/api/atlas/v2/orgs/" + creds.OrgID + "/invoices"
 	poll := func(r crashReport) crashReport {
 		t.Helper()
