@@ -38,4 +38,13 @@ type EngineStats struct {
 	DataVersion   int64         // the source's data version the snapshot reflects
 	LoadedAt      time.Time     // when the snapshot was built (zero before the first load)
 	LoadDuration  time.Duration // how long the build took (monotonic clock)
+
+	// The daily rollup, for usage queries (loaded apart; zero before its
+	// first load): cells (about one a line item), series (runs of one
+	// resource, SKU and tag set in a month), approximate memory held, and
+	// how long its build took.
+	DailyCells        int
+	DailySeries       int
+	DailyBytes        int64
+	DailyLoadDuration time.Duration
 }

@@ -69,6 +69,12 @@ type InvoiceStore interface {
 	// otherwise). An unknown invoice id has no items.
 	SearchLineItems(ctx context.Context, invoiceID string, s *LineItemSearch, page PageRequest) ([]*InvoiceLine, int, error)
 
+	// InvoiceSums returns the amounts of the invoice's line items summed by
+	// project and service, read from what the store keeps in step with the
+	// items (not from the items): one sum for each project and service that
+	// has items, ordered by project id then service. An unknown id has none.
+	InvoiceSums(ctx context.Context, invoiceID string) ([]InvoiceSum, error)
+
 	// InvoiceIDs returns the id of every invoice with its organization and
 	// month, ordered by organization id then month: the invoiceId of the
 	// cost explorer's rows (internal/engine reads it with the rollup). An
@@ -76,6 +82,14 @@ type InvoiceStore interface {
 	// a synced id, else [InvoiceID] — so the id cannot be recomputed from
 	// the organization and month.
 	InvoiceIDs(ctx context.Context) ([]InvoiceRef, error)
+}
+
+// InvoiceSum is the sum of an invoice's line items of one project (ids and
+// name empty for items without one) and service.
+type InvoiceSum struct {
+	ProjectID, ProjectName string
+	Service                Service
+	Amount                 Cents
 }
 
 // InvoiceRef names the invoice of one organization and month.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/golden"
 )
 
 // wireNow is the date the wire goldens are written on: the test invoice is
@@ -41,7 +43,7 @@ func TestWriteInvoiceCSV(t *testing.T) {
 	if err := WriteInvoiceCSV(&buf, inv, "Test 2", []string{"environment", "team"}, scanLines(testLines())); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "invoice.csv", buf.Bytes())
+	golden.Check(t, "invoice.csv", buf.Bytes())
 
 	lines := strings.Split(buf.String(), "\n")
 	for i, want := range []string{
@@ -155,7 +157,7 @@ func TestWriteInvoiceJSON(t *testing.T) {
 	if err := WriteInvoiceJSON(&compact, inv, scanLines(lines), wireOpts); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "invoice.json", compact.Bytes())
+	golden.Check(t, "invoice.json", compact.Bytes())
 	checkWire(t, compact.Bytes())
 
 	o := wireOpts
@@ -231,7 +233,7 @@ func TestWriteInvoiceListJSON(t *testing.T) {
 	if err := WriteInvoiceListJSON(&buf, page, wireOpts); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "invoice_list.json", buf.Bytes())
+	golden.Check(t, "invoice_list.json", buf.Bytes())
 	checkWire(t, buf.Bytes())
 	if bytes.Contains(buf.Bytes(), []byte("lineItems")) || bytes.Contains(buf.Bytes(), []byte("payments")) {
 		t.Error("BillingInvoiceMetadata has no line items or payments")
@@ -257,7 +259,7 @@ func TestWritePendingInvoicesJSON(t *testing.T) {
 	if err := WritePendingInvoicesJSON(&buf, &InvoicePage{Invoices: []*Invoice{inv}}, scanLines(testLines()), o); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "invoice_pending.json", buf.Bytes())
+	golden.Check(t, "invoice_pending.json", buf.Bytes())
 	checkWire(t, buf.Bytes())
 	if !bytes.Contains(buf.Bytes(), []byte(`"statusName":"PENDING"`)) {
 		t.Error("the current month's invoice is not PENDING")
@@ -282,7 +284,7 @@ func TestWriteLineItemPageJSON(t *testing.T) {
 	if err := WriteLineItemPageJSON(&buf, page, wireOpts); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "invoice_line_items.json", buf.Bytes())
+	golden.Check(t, "invoice_line_items.json", buf.Bytes())
 	checkWire(t, buf.Bytes())
 }
 
@@ -291,7 +293,7 @@ func TestSKUAnswers(t *testing.T) {
 	if total != len(SKUs()) || len(page) != 3 || page[0].ID != SKUs()[3].ID {
 		t.Fatalf("page %+v of %d", page, total)
 	}
-	golden(t, "skus_page.json", []byte(mustJSON(t, SKUList{Links: []Link{}, Results: page, TotalCount: &total})+"\n"))
+	golden.Check(t, "skus_page.json", []byte(mustJSON(t, SKUList{Links: []Link{}, Results: page, TotalCount: &total})+"\n"))
 	if past, _ := ListSKUs(PageRequest{ItemsPerPage: 500, PageNum: 1000}); past == nil || len(past) != 0 {
 		t.Fatalf("page past the end %v: want an empty list", past)
 	}

@@ -59,3 +59,12 @@ func (d Day) Month() Month { return MonthOf(d.Time()) }
 
 // String returns d as YYYY-MM-DD.
 func (d Day) String() string { return d.Time().Format("2006-01-02") }
+
+// ParseDay parses a day written YYYY-MM-DD.
+func ParseDay(s string) (Day, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid day %q: want YYYY-MM-DD", s)
+	}
+	return DayOf(t), nil
+}

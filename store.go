@@ -22,12 +22,16 @@ type OrganizationStore interface {
 	LinkedOrganizations(ctx context.Context, payingID string) ([]string, error)
 }
 
-// UsageStore keeps usage line items, their dimensions and the monthly rollup.
+// UsageStore keeps usage line items, their dimensions and the monthly and
+// daily rollups.
 type UsageStore interface {
 	// IngestUsage stores a batch in one transaction: dimensions are created or
 	// renamed, items whose id is already stored are skipped, and the rollup
-	// gains the amounts of the new items. A batch that fails validation or
-	// references unknown dimensions changes nothing.
+	// gains the amounts of the new items; the invoices the batch lists in
+	// ReplaceInvoices are restated (their items replaced, the rollup and
+	// their amounts moved by the difference), and its sync marks recorded. A
+	// batch that fails validation or references unknown dimensions changes
+	// nothing.
 	IngestUsage(ctx context.Context, b *UsageBatch) (IngestResult, error)
 
 	// DataVersion returns a number that changes whenever usage data changes
@@ -36,6 +40,10 @@ type UsageStore interface {
 
 	// ScanRollup calls fn for every rollup row.
 	ScanRollup(ctx context.Context, fn func(*RollupRow) error) error
+
+	// ScanDailyRollup calls fn for every cell of the daily rollup that holds
+	// line items, by organization and month (a month's cells together).
+	ScanDailyRollup(ctx context.Context, fn func(*DailyRollupRow) error) error
 
 	// ScanLineItems calls fn for every line item (for verification and tests).
 	ScanLineItems(ctx context.Context, fn func(*LineItem) error) error
@@ -58,6 +66,7 @@ type Store interface {
 	ProcessStore
 	InvoiceReportStore
 	CredentialStore
+	SyncStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -125,6 +125,28 @@ type UsageBatch struct {
 	// derives them. An id other than the stored invoice's of that
 	// organization and month is ErrConflict.
 	Invoices []Invoice
+
+	// ReplaceInvoices restates invoices: it lists the 24-hex ids of
+	// invoices whose stored line items the batch replaces. Every item stored
+	// before the batch (before the session, for a [UsageSession], where the
+	// list of a chunk holds for the later chunks too) that belongs to a
+	// listed invoice and is not among the batch's items is deleted, an item
+	// stored with the same id but another content is replaced, and an item
+	// stored alike is left as it is (a duplicate); the rollup and the
+	// invoices' amounts move by the difference, in the ingest's one
+	// transaction, so that a reader sees the invoice before or after, never
+	// a mix. An id that no stored invoice has is allowed: the batch's first
+	// item creates the invoice, as always. Every item of a batch that lists
+	// invoices must belong to a listed invoice (the invoice of its
+	// organization and month), else the batch is ErrValidation; and a
+	// session cannot list an invoice that its earlier chunks added items to
+	// without listing it (ErrValidation: which items were there before
+	// would be ambiguous).
+	ReplaceInvoices []string
+
+	// Synced records what a sync brought (see [SyncMark]), upserted by
+	// source and invoice in the ingest's transaction.
+	Synced []SyncMark
 }
 
 // Validate checks everything in the batch that needs no store: the ids and
@@ -132,7 +154,13 @@ type UsageBatch struct {
 // references resolve (an item's project belongs to its organization, …) is
 // the store's to check, against what it holds.
 func (b *UsageBatch) Validate() error {
-	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateAll(b.Items), validateAll(b.Invoices))
+	for _, id := range b.ReplaceInvoices {
+		if !IsID(id) {
+			return Errorf(ErrValidation, "replace invoices: invalid invoice id %q", id)
+		}
+	}
+	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateAll(b.Items),
+		validateAll(b.Invoices), validateAll(b.Synced))
 }
 
 // validateAll validates each element of s and returns the first error.
@@ -148,13 +176,18 @@ func validateAll[T any, PT interface {
 	return nil
 }
 
-// IngestResult reports what an ingest changed. Deltas are the rollup cells the
-// batch added to (new items only), so an in-process engine can apply them
-// without re-reading the store. DataVersion is the store's version after the
-// ingest.
+// IngestResult reports what an ingest changed. Inserted counts the items
+// stored, Duplicates those skipped as stored already (alike, for a
+// replaced invoice), Removed the items of replaced invoices deleted (those
+// the batch no longer holds, and the old content of those it changed, which
+// count in Inserted too). Deltas are the rollup cells the batch moved (by
+// new items, and by removed ones with the opposite amount), so an
+// in-process engine can apply them without re-reading the store.
+// DataVersion is the store's version after the ingest.
 type IngestResult struct {
 	Inserted    int
 	Duplicates  int
+	Removed     int
 	Deltas      []RollupRow
 	DataVersion int64
 }

@@ -77,17 +77,8 @@ func OpenDuck(ctx context.Context, path string) (*Duck, error) {
 // Append adds the line items of b with DuckDB's appender (its bulk-load
 // path).
 func (d *Duck) Append(b *costexplorer.UsageBatch) error {
-	if d.app == nil {
-		conn, err := d.connector.Connect(context.Background())
-		if err != nil {
-			return err
-		}
-		app, err := duckdb.NewAppenderFromConn(conn, "", "line_items")
-		if err != nil {
-			conn.Close()
-			return err
-		}
-		d.conn, d.app = conn, app
+	if err := d.appendTo("line_items"); err != nil {
+		return err
 	}
 	for i := range b.Items {
 		it := &b.Items[i]
@@ -104,6 +95,24 @@ func (d *Duck) Append(b *costexplorer.UsageBatch) error {
 		}
 	}
 	d.items += int64(len(b.Items))
+	return nil
+}
+
+// appendTo opens the appender on table unless one is open.
+func (d *Duck) appendTo(table string) error {
+	if d.app != nil {
+		return nil
+	}
+	conn, err := d.connector.Connect(context.Background())
+	if err != nil {
+		return err
+	}
+	app, err := duckdb.NewAppenderFromConn(conn, "", table)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	d.conn, d.app = conn, app
 	return nil
 }
 

@@ -270,6 +270,28 @@ func (c *Client) callVersion(ctx context.Context, method, path, since string, bo
 	return nil
 }
 
+// get sends a GET of path, with the Accept header accept (the client's JSON
+// media type when empty), and returns the answer when its status is 2xx,
+// for the caller to read and drain; any other status is an *APIError.
+func (c *Client) get(ctx context.Context, path, accept string) (*http.Response, error) {
+	req, err := c.NewRequest(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer drain(resp)
+		return nil, newAPIError(resp)
+	}
+	return resp, nil
+}
+
 // rewind returns a copy of req whose body can be sent again.
 func rewind(req *http.Request) (*http.Request, error) {
 	r := req.Clone(req.Context())

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 )
 
 // StreamInvoice gets one invoice (getInvoice) and passes each of its line
@@ -16,18 +15,11 @@ import (
 // the item passed to it is reused by the next call, so copy it to keep it.
 // An error of each stops the download and is returned.
 func (c *Client) StreamInvoice(ctx context.Context, orgID, invoiceID string, each func(*LineItem) error) (*Invoice, error) {
-	req, err := c.NewRequest(ctx, http.MethodGet, InvoicesPath(orgID, invoiceID), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
+	resp, err := c.get(ctx, InvoicesPath(orgID, invoiceID), "")
 	if err != nil {
 		return nil, err
 	}
 	defer drain(resp)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newAPIError(resp)
-	}
 	inv := &Invoice{}
 	if err := decodeInvoiceStream(json.NewDecoder(resp.Body), inv, each); err != nil {
 		return nil, fmt.Errorf("client: decode invoice %s: %w", invoiceID, err)

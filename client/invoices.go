@@ -372,19 +372,11 @@ func (c *Client) PendingInvoices(ctx context.Context, orgID string) ([]Invoice, 
 // memory whatever the invoice's size, and returns the number of bytes
 // written.
 func (c *Client) InvoiceCSV(ctx context.Context, orgID, invoiceID string, w io.Writer) (int64, error) {
-	req, err := c.NewRequest(ctx, http.MethodGet, InvoicesPath(orgID, invoiceID)+"/csv", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Accept", c.MediaType("csv"))
-	resp, err := c.Do(req)
+	resp, err := c.get(ctx, InvoicesPath(orgID, invoiceID)+"/csv", c.MediaType("csv"))
 	if err != nil {
 		return 0, err
 	}
 	defer drain(resp)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return 0, newAPIError(resp)
-	}
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {
 		return n, fmt.Errorf("client: copy the invoice CSV: %w", err)

@@ -106,29 +106,14 @@ func TestInvoiceListOptionsValues(t *testing.T) {
 }
 
 func TestLineItemQueryJSON(t *testing.T) {
-	tests := []struct {
-		name string
-		q    LineItemQuery
-		want string
-	}{
+	checkMarshal(t, []marshalCase{
 		{"Empty", LineItemQuery{}, `{}`},
 		{"SortOnly", LineItemQuery{SortField: SortTotalPriceCents, SortOrder: SortAscending}, `{"sortField":"TOTAL_PRICE_CENTS","sortOrder":"ASCENDING"}`},
 		{"Filters", LineItemQuery{
 			UsageStartDate: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), UsageEndDate: time.Date(2025, 6, 7, 0, 0, 0, 0, time.UTC),
 			ClusterIDs: []string{"aaaaaaaaaaaaaaaaaaaaaaaa"}, SKUServices: []string{"Atlas"}, IncludeZeroCentLineItems: true,
 		}, `{"filters":{"usageStartDate":"2025-06-01","usageEndDate":"2025-06-07","clusterIds":["aaaaaaaaaaaaaaaaaaaaaaaa"],"skuServices":["Atlas"],"includeZeroCentLineItems":true}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := json.Marshal(tt.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(b) != tt.want {
-				t.Errorf("got  %s\nwant %s", b, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestDecodeInvoiceStream(t *testing.T) {

@@ -175,11 +175,7 @@ func TestParseAPIError(t *testing.T) {
 }
 
 func TestQueryRequestJSON(t *testing.T) {
-	tests := []struct {
-		name string
-		req  QueryRequest
-		want string
-	}{
+	checkMarshal(t, []marshalCase{
 		{"Minimal", QueryRequest{Start: MakeMonth(2025, time.January), End: MakeMonth(2025, time.July)},
 			`{"startDate":"2025-01-01","endDate":"2025-07-01"}`},
 		{"Full", QueryRequest{Start: MakeMonth(2024, time.December), End: MakeMonth(2025, time.January),
@@ -187,15 +183,28 @@ func TestQueryRequestJSON(t *testing.T) {
 			Clusters: []string{"cccccccccccccccccccccccc"}, Services: []Service{"Clusters", "Data Transfer"},
 			GroupBy: GroupByServices, IncludePartialMatches: true},
 			`{"startDate":"2024-12-01","endDate":"2025-01-01","organizations":["aaaaaaaaaaaaaaaaaaaaaaaa"],"projects":["bbbbbbbbbbbbbbbbbbbbbbbb"],"clusters":["cccccccccccccccccccccccc"],"services":["Clusters","Data Transfer"],"groupBy":"services","includePartialMatches":true}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := json.Marshal(tt.req)
+	})
+}
+
+// marshalCase is a case of a table of request bodies: a value and the JSON
+// it must encode to, byte for byte.
+type marshalCase struct {
+	name string
+	v    any
+	want string
+}
+
+// checkMarshal checks that each case's value encodes to its JSON.
+func checkMarshal(t *testing.T, cases []marshalCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.v)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(b) != tt.want {
-				t.Errorf("got  %s\nwant %s", b, tt.want)
+			if string(b) != tc.want {
+				t.Errorf("got  %s\nwant %s", b, tc.want)
 			}
 		})
 	}

@@ -129,18 +129,11 @@ var ErrProcessing = errors.New("client: the query is still processing")
 // Usage looks once at the result of a query: ready with its rows, or still
 // processing. An unknown or expired token is an *APIError with status 404.
 func (c *Client) Usage(ctx context.Context, orgID, token string) (*Usage, error) {
-	req, err := c.NewRequest(ctx, http.MethodGet, UsagePath(orgID, token)+"?envelope=true", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
+	resp, err := c.get(ctx, UsagePath(orgID, token)+"?envelope=true", "")
 	if err != nil {
 		return nil, err
 	}
 	defer drain(resp)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newAPIError(resp)
-	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("client: read the usage answer: %w", err)
@@ -197,18 +190,9 @@ func (c *Client) UsageCSV(ctx context.Context, orgID, token string) (io.ReadClos
 }
 
 func (c *Client) usageCSV(ctx context.Context, orgID, token string) (io.ReadCloser, time.Duration, error) {
-	req, err := c.NewRequest(ctx, http.MethodGet, UsagePath(orgID, token)+"?envelope=true", nil)
+	resp, err := c.get(ctx, UsagePath(orgID, token)+"?envelope=true", c.MediaType("csv"))
 	if err != nil {
 		return nil, 0, err
-	}
-	req.Header.Set("Accept", c.MediaType("csv"))
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer drain(resp)
-		return nil, 0, newAPIError(resp)
 	}
 	wait := retryAfter(resp.Header, time.Now())
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))

@@ -59,6 +59,22 @@ func (c *sdkClient) checkOK(t testing.TB, ctx context.Context, what string, r ca
 	sameJSON(t, c.String()+": "+what, r.value, raw.body)
 }
 
+// errorCase is a call that must fail with status and errorCode code.
+type errorCase struct {
+	name   string
+	r      call
+	status int
+	code   string
+}
+
+// checkErrors checks each case with checkError, in a subtest of its name.
+func (c *sdkClient) checkErrors(t *testing.T, ctx context.Context, cases []errorCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { c.checkError(t, ctx, tc.name, tc.r, tc.status, tc.code) })
+	}
+}
+
 // checkError fails the test unless the SDK call failed with an error that
 // admin.AsError recognises, whose code admin.IsErrorCode matches, with the
 // HTTP status wantStatus, and whose decoded model is exactly the body a raw

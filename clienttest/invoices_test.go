@@ -31,28 +31,17 @@ type invoiceListParams struct {
 // invoiceListRequest is the SDK's listInvoices request builder, the same
 // methods at both versions.
 type invoiceListRequest[R, V any] interface {
-	PageNum(int) R
-	ItemsPerPage(int) R
-	IncludeCount(bool) R
+	countedRequest[R, V]
 	ViewLinkedInvoices(bool) R
 	StatusNames([]string) R
 	FromDate(string) R
 	ToDate(string) R
 	SortBy(string) R
 	OrderBy(string) R
-	Execute() (*V, *http.Response, error)
 }
 
 func listInvoicesWith[R invoiceListRequest[R, V], V any](r R, p invoiceListParams) call {
-	if p.pageNum != 0 {
-		r = r.PageNum(p.pageNum)
-	}
-	if p.itemsPerPage != 0 {
-		r = r.ItemsPerPage(p.itemsPerPage)
-	}
-	if p.includeCount != nil {
-		r = r.IncludeCount(*p.includeCount)
-	}
+	r = counted(r, p.pageNum, p.itemsPerPage, p.includeCount)
 	if p.viewLinked != nil {
 		r = r.ViewLinkedInvoices(*p.viewLinked)
 	}
@@ -158,14 +147,36 @@ type pagedRequest[R, V any] interface {
 	Execute() (*V, *http.Response, error)
 }
 
-func pagedWith[R pagedRequest[R, V], V any](r R, pageNum, itemsPerPage int) call {
+// countedRequest is a request builder with paging and the includeCount
+// parameter (the lists of organizations and invoices).
+type countedRequest[R, V any] interface {
+	pagedRequest[R, V]
+	IncludeCount(bool) R
+}
+
+// paged sets the paging parameters that are not zero on r.
+func paged[R pagedRequest[R, V], V any](r R, pageNum, itemsPerPage int) R {
 	if pageNum != 0 {
 		r = r.PageNum(pageNum)
 	}
 	if itemsPerPage != 0 {
 		r = r.ItemsPerPage(itemsPerPage)
 	}
-	return result(r.Execute())
+	return r
+}
+
+// counted sets the paging parameters that are not zero, and includeCount
+// unless nil, on r.
+func counted[R countedRequest[R, V], V any](r R, pageNum, itemsPerPage int, includeCount *bool) R {
+	r = paged(r, pageNum, itemsPerPage)
+	if includeCount != nil {
+		r = r.IncludeCount(*includeCount)
+	}
+	return r
+}
+
+func pagedWith[R pagedRequest[R, V], V any](r R, pageNum, itemsPerPage int) call {
+	return result(paged(r, pageNum, itemsPerPage).Execute())
 }
 
 // searchLineItems is GET …/invoices/{invoiceId}/lineItems:search with a
@@ -330,12 +341,7 @@ func TestInvoices(t *testing.T) {
 			}
 		})
 		t.Run("Errors", func(t *testing.T) {
-			for _, tc := range []struct {
-				name   string
-				r      call
-				status int
-				code   string
-			}{
+			c.checkErrors(t, ctx, []errorCase{
 				{"ErrUnknownInvoice", c.getInvoice(ctx, org, "0123456789abcdef01234567"), 404, "RESOURCE_NOT_FOUND"},
 				{"ErrInvalidInvoiceID", c.getInvoice(ctx, org, "not-an-invoice"), 400, "INVALID_PATH_PARAMETER"},
 				{"ErrForeignOrg", c.listInvoices(ctx, "0123456789abcdef01234567", invoiceListParams{}), 401, "USER_UNAUTHORIZED"},
@@ -344,9 +350,7 @@ func TestInvoices(t *testing.T) {
 				{"ErrUnknownInvoiceCSV", c.downloadInvoiceCsv(ctx, org, "0123456789abcdef01234567"), 404, "RESOURCE_NOT_FOUND"},
 				{"ErrSearchService", c.searchLineItems(ctx, org, ids[1], lineItemSearch{services: []string{"Compute"}}), 400, "INVALID_ENUM_VALUE"},
 				{"ErrSearchDates", c.searchLineItems(ctx, org, ids[1], lineItemSearch{usageStart: "2025-02-01", usageEnd: "2025-01-01"}), 400, "START_DATE_AFTER_END_DATE"},
-			} {
-				t.Run(tc.name, func(t *testing.T) { c.checkError(t, ctx, tc.name, tc.r, tc.status, tc.code) })
-			}
+			})
 		})
 	})
 }

@@ -28,23 +28,12 @@ func (c *sdkClient) listOrgs(ctx context.Context, p orgListParams) call {
 // orgListRequest is the SDK's organization-list request builder, the same
 // methods at every version.
 type orgListRequest[R, V any] interface {
-	PageNum(int) R
-	ItemsPerPage(int) R
-	IncludeCount(bool) R
+	countedRequest[R, V]
 	Name(string) R
-	Execute() (*V, *http.Response, error)
 }
 
 func listOrgsWith[R orgListRequest[R, V], V any](r R, p orgListParams) call {
-	if p.pageNum != 0 {
-		r = r.PageNum(p.pageNum)
-	}
-	if p.itemsPerPage != 0 {
-		r = r.ItemsPerPage(p.itemsPerPage)
-	}
-	if p.includeCount != nil {
-		r = r.IncludeCount(*p.includeCount)
-	}
+	r = counted(r, p.pageNum, p.itemsPerPage, p.includeCount)
 	if p.name != "" {
 		r = r.Name(p.name)
 	}
@@ -100,20 +89,13 @@ func TestOrganizations(t *testing.T) {
 			}
 		})
 		t.Run("Errors", func(t *testing.T) {
-			for _, tc := range []struct {
-				name   string
-				r      call
-				status int
-				code   string
-			}{
+			c.checkErrors(t, ctx, []errorCase{
 				{"ErrItemsPerPageTooLarge", c.listOrgs(ctx, orgListParams{itemsPerPage: 501}), 400, "INVALID_QUERY_PARAMETER"},
 				{"ErrPageNumNegative", c.listOrgs(ctx, orgListParams{pageNum: -1}), 400, "INVALID_QUERY_PARAMETER"},
 				{"ErrInvalidOrgID", c.getOrg(ctx, "not-an-org"), 400, "INVALID_PATH_PARAMETER"},
 				// An organization the caller cannot reach, whether or not it exists.
 				{"ErrForeignOrg", c.getOrg(ctx, "0123456789abcdef01234567"), 401, "USER_UNAUTHORIZED"},
-			} {
-				t.Run(tc.name, func(t *testing.T) { c.checkError(t, ctx, tc.name, tc.r, tc.status, tc.code) })
-			}
+			})
 		})
 	})
 }

@@ -37,12 +37,7 @@ func TestUsageErrors(t *testing.T) {
 		for i := range manyOrgs {
 			manyOrgs[i] = fmt.Sprintf("%024x", i)
 		}
-		for _, tc := range []struct {
-			name   string
-			r      call
-			status int
-			code   string
-		}{
+		c.checkErrors(t, ctx, []errorCase{
 			{"ErrStartDateAfterEndDate", c.createUsageQuery(ctx, org, with(func(q *usageQuery) { q.StartDate, q.EndDate = q.EndDate, q.StartDate })), 400, "START_DATE_AFTER_END_DATE"},
 			{"ErrStartBeforeHistory", c.createUsageQuery(ctx, org, with(func(q *usageQuery) { q.StartDate = "2020-01-01" })), 400, "INVALID_DATE_RANGE"},
 			{"ErrEndAfterNextMonth", c.createUsageQuery(ctx, org, with(func(q *usageQuery) { q.EndDate = "2099-01-01" })), 400, "INVALID_DATE_RANGE"},
@@ -61,9 +56,7 @@ func TestUsageErrors(t *testing.T) {
 			{"ErrTokenPath", c.getUsage(ctx, org, "not-a-token"), 400, "INVALID_PATH_PARAMETER"},
 			{"ErrUnknownToken", c.getUsage(ctx, org, strings.Repeat("0", 64)), 404, "RESOURCE_NOT_FOUND"},
 			{"ErrGetForeignOrg", c.getUsage(ctx, foreignOrg, strings.Repeat("0", 64)), 401, "USER_UNAUTHORIZED"},
-		} {
-			t.Run(tc.name, func(t *testing.T) { c.checkError(t, ctx, tc.name, tc.r, tc.status, tc.code) })
-		}
+		})
 	})
 }
 

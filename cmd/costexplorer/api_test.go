@@ -77,6 +77,23 @@ func (s *cliServer) rawFetch(t *testing.T, method, path, accept string, body []b
 	return resp.StatusCode, b
 }
 
+// wantServed checks that the command printed nothing but what the server
+// answers (200, not empty) to method path with accept and body, byte for
+// byte: the api command passes the answer through untouched.
+func (s *cliServer) wantServed(t *testing.T, r cliResult, method, path, accept string, body []byte) {
+	t.Helper()
+	status, raw := s.rawFetch(t, method, path, accept, body)
+	if status != 200 || len(raw) == 0 {
+		t.Fatalf("raw fetch: %d %q", status, raw)
+	}
+	if r.stdout != string(raw) {
+		t.Errorf("printed:\n%s\nthe server answers:\n%s", r.stdout, raw)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr = %q, want nothing", r.stderr)
+	}
+}
+
 const servicesBody = `{"startDate":"2025-04-01","endDate":"2025-07-01","services":["Clusters","Backup","Support"],"groupBy":"services"}`
 
 // TestAPIPrintsServerBodyAsReceived checks that every operation prints the
@@ -136,16 +153,7 @@ func TestAPIPrintsServerBodyAsReceived(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			status, raw := s.rawFetch(t, "GET", tt.path, tt.accept, nil)
-			if status != 200 || len(raw) == 0 {
-				t.Fatalf("raw fetch: %d %q", status, raw)
-			}
-			if r.stdout != string(raw) {
-				t.Errorf("printed:\n%s\nthe server answers:\n%s", r.stdout, raw)
-			}
-			if r.stderr != "" {
-				t.Errorf("stderr = %q, want nothing", r.stderr)
-			}
+			s.wantServed(t, r, "GET", tt.path, tt.accept, nil)
 		})
 	}
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for processStates
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 )
 
 // The tests in crash_test.go, shutdown_test.go and soak_test.go run the real
@@ -50,8 +50,8 @@ func buildBinary(t *testing.T) string {
 // proc is a running costexplorer process.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *logtest.Buffer
+	stderr *logtest.Buffer
 	done   chan struct{}
 	err    error // the Wait error, once done is closed
 }
@@ -67,7 +67,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 // one when empty).
 func startProcIn(t *testing.T, dir, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(bin, args...), stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr, p.cmd.Dir = p.stdout, p.stderr, dir
 	p.cmd.Env = append(os.Environ(), "COSTEXPLORER_DATA_DIR=", "COSTEXPLORER_DB=")
 	if err := p.cmd.Start(); err != nil {
@@ -210,7 +210,7 @@ func newCrashStore(t *testing.T, kind string) *crashStore {
 	if kind == "SQLite" {
 		return sqliteCrashStore(dir)
 	}
-	dsn := pgSchema(t, testDatabaseURL(t))
+	dsn := pgSchema(t)
 	return &crashStore{dir: dir, sf: storeFlags{dsn: dsn}, flags: []string{"--db", dsn}, writing: func() bool {
 		// An import writes line items, then the rollup, in one
 		// transaction; a backend whose latest statement is the rollup
@@ -369,26 +369,6 @@ func crashDuringImport(t *testing.T, bin, kind, csvPath string, rows int64, tota
 	}
 }
 
-// bearerFor gets an access token for a service account from base.
-func bearerFor(t *testing.T, base, clientID, secret string) string {
-	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/api/oauth/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	req.SetBasicAuth(clientID, secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
-	return tok.AccessToken
-}
-
 // distinctQueries returns n distinct query bodies inside the 18-month window
 // of now: every (start, end) pair, without and with a services group-by.
 func distinctQueries(now time.Time, n int) []string {
@@ -497,7 +477,7 @@ func crashWhileQueriesRun(t *testing.T, bin string, cs *crashStore) {
 		"--workers", "1", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")...)
 	base := first.waitServing(t, 90*time.Second)
 	creds := readCreds(t, cs.dir)
-	bearer := bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer := bearerToken(t, http.DefaultClient, base, creds)
 
 	bodies := distinctQueries(time.Now(), 150)
 	var (
@@ -540,7 +520,7 @@ func crashWhileQueriesRun(t *testing.T, bin string, cs *crashStore) {
 
 	second := startProcIn(t, cs.dir, bin, cs.args("serve", "--addr", "127.0.0.1:0", "--lease", "2s", "--min-processing", "1s", "--rate-limit-capacity", "100000")...)
 	base = second.waitServing(t, 60*time.Second)
-	bearer = bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer = bearerToken(t, http.DefaultClient, base, creds)
 	pending := map[string]bool{}
 	for _, tok := range tokens {
 		pending[tok] = true

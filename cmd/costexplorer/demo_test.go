@@ -9,34 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/logtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runningServer is a costexplorer command serving in-process.
 type runningServer struct {
 	URL    string
-	Stdout *syncBuffer
-	Stderr *syncBuffer
+	Stdout *logtest.Buffer
+	Stderr *logtest.Buffer
 	stop   context.CancelFunc
 	done   chan int
 }
@@ -53,7 +36,7 @@ func startCommand(t *testing.T, now time.Time, args ...string) *runningServer {
 func startMain(t *testing.T, now func() time.Time, args ...string) *runningServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
+	s := &runningServer{Stdout: &logtest.Buffer{}, Stderr: &logtest.Buffer{}, stop: cancel, done: make(chan int, 1)}
 	ready := make(chan string, 1)
 	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
 	if now != nil {
@@ -163,5 +146,46 @@ func TestServeRejectsInvalidConfiguration(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("error does not name %s:\n%s", want, stderr.String())
 		}
+	}
+}
+
+// TestDemoNowGeneratesAndAdvances starts the demo as of a day, then on later
+// days: each later start advances the stored data (restating recent days,
+// closing the month that ended), a start without --now keeps it, and going
+// back is a usage error. The store stays consistent throughout.
+func TestDemoNowGeneratesAndAdvances(t *testing.T) {
+	dir := t.TempDir()
+	start := func(args ...string) string {
+		t.Helper()
+		s := startCommand(t, testNow, append([]string{"demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000"}, args...)...)
+		s.Stop(t)
+		return s.Stderr.String()
+	}
+	if out := start("--now", "2026-11-28"); !strings.Contains(out, "generated and stored") || !strings.Contains(out, "as of 2026-11-28") {
+		t.Fatalf("first start as of 2026-11-28:\n%s", out)
+	}
+	if out := start("--now", "2026-11-29"); !strings.Contains(out, "advanced from 2026-11-28 to 2026-11-29") {
+		t.Fatalf("start as of the next day:\n%s", out)
+	}
+	out := start("--now", "2026-12-02")
+	if !strings.Contains(out, "advanced from 2026-11-29 to 2026-12-02") || strings.Contains(out, " 0 removed") {
+		t.Fatalf("start across the month end (restating 2026-11-29):\n%s", out)
+	}
+	if out := start(); !strings.Contains(out, "reusing") || !strings.Contains(out, "as of 2026-12-02") {
+		t.Fatalf("start without --now:\n%s", out)
+	}
+	// The environment sets --now as it sets every flag.
+	r := runCLI(t, map[string]string{"COSTEXPLORER_NOW": "2026-11-30"}, "", "demo", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	r.wantCode(t, 2)
+	if !strings.Contains(r.stderr, "cannot go back") {
+		t.Fatalf("going back: %s", r.stderr)
+	}
+	if r := runAdminIn(t, dir, "verify").wantCode(t, 0); !strings.Contains(r.stdout, "is consistent") {
+		t.Fatalf("verify: %s", r.stdout)
+	}
+	db := openAdminStore(t, dir)
+	stats, err := db.UsageStats(t.Context())
+	if err != nil || stats.LastDay.String() != "2026-12-02" {
+		t.Fatalf("stats %+v, %v; want data as of 2026-12-02", stats, err)
 	}
 }

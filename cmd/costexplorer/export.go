@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,24 +44,9 @@ func runExport(ctx context.Context, m *Main, args []string) error {
 	format := fs.String("format", "csv", "file format: csv (gzip-compressed) or parquet")
 	spec := fs.String("spec", string(focus.Latest), "FOCUS version: 1.3 or 1.2")
 	output := fs.String("output", "", "file to write (default: standard output)")
-	if len(args) == 0 || isHelp(args[0]) {
-		fs.SetOutput(m.Stdout)
-		fs.Usage()
-		if len(args) == 0 {
-			return fmt.Errorf("%w: missing what to export: costexplorer export focus …", errUsage)
-		}
-		return flag.ErrHelp
-	}
-	if args[0] != "focus" {
-		fs.Usage()
-		return fmt.Errorf("%w: cannot export %q: the only kind is focus", errUsage, args[0])
-	}
-	rest, err := parseInterleaved(fs, args[1:])
+	rest, err := parseKind(m, fs, args, "export", "focus", "costexplorer export focus …")
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	req, err := exportRequest(*org, *from, *to, *format, *spec, rest)
 	if err != nil {

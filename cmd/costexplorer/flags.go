@@ -50,6 +50,34 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseKind parses the arguments of a command that takes the one kind it
+// handles first (`export focus …`, `import usage FILE…`), then flags and
+// positional arguments in any order, which it returns. No argument prints
+// the usage and is a usage error; a help flag prints it; any other kind is a
+// usage error naming synopsis.
+func parseKind(m *Main, fs *flag.FlagSet, args []string, verb, kind, synopsis string) ([]string, error) {
+	if len(args) == 0 || isHelp(args[0]) {
+		fs.SetOutput(m.Stdout)
+		fs.Usage()
+		if len(args) == 0 {
+			return nil, fmt.Errorf("%w: missing what to %s: %s", errUsage, verb, synopsis)
+		}
+		return nil, flag.ErrHelp
+	}
+	if args[0] != kind {
+		fs.Usage()
+		return nil, fmt.Errorf("%w: cannot %s %q: the only kind is %s (%s)", errUsage, verb, args[0], kind, synopsis)
+	}
+	rest, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return rest, nil
+}
+
 // parseNoArgs parses the flags of a command that takes no positional
 // arguments, wherever they stand; a bad flag or a stray argument is a usage
 // error (exit 2).

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,24 +45,9 @@ func runImport(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("import usage", importUsage, importExamples...)
 	var sf storeFlags
 	sf.register(fs, m)
-	if len(args) == 0 || isHelp(args[0]) {
-		fs.SetOutput(m.Stdout)
-		fs.Usage()
-		if len(args) == 0 {
-			return fmt.Errorf("%w: missing what to import: costexplorer import usage FILE…", errUsage)
-		}
-		return flag.ErrHelp
-	}
-	if args[0] != "usage" {
-		fs.Usage()
-		return fmt.Errorf("%w: cannot import %q: the only kind is usage (costexplorer import usage FILE…)", errUsage, args[0])
-	}
-	files, err := parseInterleaved(fs, args[1:])
+	files, err := parseKind(m, fs, args, "import", "usage", "costexplorer import usage FILE…")
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	if len(files) == 0 {
 		fs.Usage()

@@ -97,16 +97,7 @@ func TestAPIInvoicesPrintServerBodyAsReceived(t *testing.T) {
 			if tt.body != "" {
 				reqBody = []byte(tt.body)
 			}
-			status, raw := s.rawFetch(t, tt.method, tt.path, tt.accept, reqBody)
-			if status != 200 || len(raw) == 0 {
-				t.Fatalf("raw fetch: %d %q", status, raw)
-			}
-			if r.stdout != string(raw) {
-				t.Errorf("printed:\n%s\nthe server answers:\n%s", r.stdout, raw)
-			}
-			if r.stderr != "" {
-				t.Errorf("stderr = %q, want nothing", r.stderr)
-			}
+			s.wantServed(t, r, tt.method, tt.path, tt.accept, reqBody)
 		})
 	}
 }

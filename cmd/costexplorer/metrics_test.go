@@ -20,6 +20,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 	"github.com/costexplorer/costexplorer/internal/servertest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
@@ -365,7 +366,7 @@ func openBreakable(t *testing.T) *servertest.BreakableStore {
 // while /healthz stays 200 throughout.
 func TestReadyzFollowsTheStore(t *testing.T) {
 	store := openBreakable(t)
-	var stderr syncBuffer
+	var stderr logtest.Buffer
 	m := NewMain(strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
 	m.Now = func() time.Time { return testNow }
 	ready := make(chan string, 1)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with the given
@@ -117,8 +118,8 @@ func TestTLSRoundTripOverHTTP2(t *testing.T) {
 	defer cancel()
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
-	var stderr syncBuffer
-	m := NewMain(strings.NewReader(""), &syncBuffer{}, &stderr, func(string) string { return "" })
+	var stderr logtest.Buffer
+	m := NewMain(strings.NewReader(""), &logtest.Buffer{}, &stderr, func(string) string { return "" })
 	// A running clock: readiness waits for --min-processing to pass.
 	m.Now = time.Now
 	m.Ready = func(u string) { ready <- u }

@@ -10,14 +10,12 @@ import (
 	"bufio"
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -35,6 +33,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
 
@@ -45,14 +44,19 @@ const replicaRequestTimeout = 10 * time.Second
 // testDatabaseURL returns TEST_DATABASE_URL or skips t.
 func testDatabaseURL(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("TEST_DATABASE_URL")
-	if dsn == "" {
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL replica tests (scripts/test.sh starts a throwaway cluster and sets it)")
-	}
+	dsn := pgtest.URL(t)
 	if testing.Short() {
 		t.Skip("process-level replica tests are skipped with -short")
 	}
 	return dsn
+}
+
+// pgSchema returns a DSN on a fresh schema of TEST_DATABASE_URL's database,
+// dropped when t ends (pgtest.Schema), or skips t as testDatabaseURL does.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	testDatabaseURL(t)
+	return pgtest.Schema(t)
 }
 
 // buildReplicaBinary builds costexplorer into t's temporary directory (the build
@@ -67,38 +71,6 @@ func buildReplicaBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// pgSchema creates a fresh schema in the database of dsn, dropped when t
-// ends, and returns a DSN whose connections use it, so that this test shares
-// nothing with tests running beside it on the same database.
-func pgSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "replicas_" + hex.EncodeToString(b)
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatalf("connect to %s: %v", redactDSN(dsn), err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL must be a postgres:// URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // replicaFixture is the data and credentials every replica test starts from.
@@ -412,7 +384,7 @@ func processRows(t *testing.T, dsn string, tokens []string) map[string][2]string
 }
 
 func TestReplicasShareOneDatabase(t *testing.T) {
-	dsn := pgSchema(t, testDatabaseURL(t))
+	dsn := pgSchema(t)
 	bin := buildReplicaBinary(t)
 	f := seedReplicas(t, bin, dsn)
 	a := startReplica(t, bin, "replica A", dsn)

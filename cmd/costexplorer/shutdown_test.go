@@ -57,7 +57,7 @@ func TestGracefulShutdownDropsNoAcceptedRequest(t *testing.T) {
 		"--rate-limit-capacity", "100000")
 	base := srv.waitServing(t, 90*time.Second)
 	creds := readCreds(t, dir)
-	bearer := bearerFor(t, base, creds.ClientID, creds.ClientSecret)
+	bearer := bearerToken(t, http.DefaultClient, base, creds)
 	usage := base + "/api/atlas/v2/orgs/" + creds.OrgID + "/billing/costExplorer/usage"
 	oneShot := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 

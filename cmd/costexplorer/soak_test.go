@@ -49,22 +49,7 @@ func soakSettings(t *testing.T) (time.Duration, int64) {
 // it when the test ends.
 func startLive(t *testing.T, args ...string) *runningServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
-	ready := make(chan string, 1)
-	m := NewMain(strings.NewReader(""), s.Stdout, s.Stderr, func(string) string { return "" })
-	m.Ready = func(u string) { ready <- u }
-	go func() { s.done <- m.Run(ctx, args) }()
-	select {
-	case s.URL = <-ready:
-	case code := <-s.done:
-		t.Fatalf("costexplorer %v exited with %d before serving:\n%s", args, code, s.Stderr.String())
-	case <-time.After(90 * time.Second):
-		cancel()
-		t.Fatalf("costexplorer %v did not serve within 90 s", args)
-	}
-	t.Cleanup(func() { s.Stop(t) })
-	return s
+	return startMain(t, nil, args...)
 }
 
 // soakCounts are the answers of a soak run by class.
@@ -249,21 +234,27 @@ func TestSoakMixedClients(t *testing.T) {
 	// once to a bound (the store's pool of read connections, up to four,
 	// each holding the database file and its log open; lazily started
 	// goroutines) has grown before the baseline.
-	warm, warmStop := context.WithTimeout(context.Background(), time.Second)
-	var warmWG sync.WaitGroup
-	for i, w := range clients {
-		for j := range 3 {
-			warmWG.Add(1)
-			go func() {
-				defer warmWG.Done()
-				r := rand.New(rand.NewPCG(uint64(i), uint64(j)+100))
-				for warm.Err() == nil {
-					session(warm, w.c, r)
-				}
-			}()
+	// sessions starts three session loops a client, each on its own random
+	// source (seeded by the client, the loop and seed), that run while ctx
+	// lasts and more holds; the function it returns waits for them.
+	sessions := func(ctx context.Context, seed uint64, more func() bool) (wait func()) {
+		var wg sync.WaitGroup
+		for i, w := range clients {
+			for j := range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(uint64(i), uint64(j)+seed))
+					for ctx.Err() == nil && more() {
+						session(ctx, w.c, r)
+					}
+				}()
+			}
 		}
+		return wg.Wait
 	}
-	warmWG.Wait()
+	warm, warmStop := context.WithTimeout(context.Background(), time.Second)
+	sessions(warm, 100, func() bool { return true })()
 	warmStop()
 	time.Sleep(time.Second)
 	counts.reset()
@@ -276,20 +267,8 @@ func TestSoakMixedClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
 	start := time.Now()
-	var wg sync.WaitGroup
 	var peak atomic.Uint64
-	for i, w := range clients {
-		for j := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(i), uint64(j)))
-				for ctx.Err() == nil && counts.requests.Load() < maxRequests {
-					session(ctx, w.c, r)
-				}
-			}()
-		}
-	}
+	wait := sessions(ctx, 0, func() bool { return counts.requests.Load() < maxRequests })
 	// Report progress every tenth of the run (at least every 10 s on long
 	// runs), with the heap, so that a long soak shows its trend.
 	every := min(max(duration/10, time.Second), 10*time.Second)
@@ -312,7 +291,7 @@ func TestSoakMixedClients(t *testing.T) {
 			}
 		}
 	}()
-	wg.Wait()
+	wait()
 	cancel()
 	elapsed := time.Since(start)
 

@@ -122,13 +122,7 @@ func TestCallerCacheBound(t *testing.T) {
 	t.Run("ErrRevokedInTheStoreWithinTheBound", func(t *testing.T) {
 		token := f.accessToken(sa.ClientID, secret)
 		f.bearerAt(a, token).principal(t)
-		claims, err := f.auth.tokens.verifySignature(token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.db.RevokeToken(f.ctx, claims.ID, f.clock.Now().Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
+		f.revokeInStore(t, token)
 		f.clock.Advance(ttl - time.Millisecond)
 		f.bearerAt(a, token).principal(t) // still within the bound: the cache answers
 		f.clock.Advance(time.Millisecond)
@@ -137,10 +131,7 @@ func TestCallerCacheBound(t *testing.T) {
 	t.Run("ErrAccountDisabledWithinTheBound", func(t *testing.T) {
 		token := f.accessToken(sa.ClientID, secret)
 		f.bearerAt(a, token).principal(t)
-		if err := f.db.SetServiceAccountEnabled(f.ctx, sa.ClientID, false); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.db.SetServiceAccountEnabled(f.ctx, sa.ClientID, true) })
+		f.disableServiceAccount(t, sa.ClientID)
 		f.clock.Advance(ttl)
 		f.bearerAt(a, token).wantAtlasError(t, 401, "USER_UNAUTHORIZED")
 		t.Run("OKEnabledAgainAtOnce", func(t *testing.T) {
@@ -179,13 +170,7 @@ func TestCallerCacheOff(t *testing.T) {
 	sa, secret := f.serviceAccount(f.orgID)
 	token := f.accessToken(sa.ClientID, secret)
 	f.bearer(token, nil).principal(t)
-	claims, err := f.auth.tokens.verifySignature(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.db.RevokeToken(f.ctx, claims.ID, f.clock.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	f.revokeInStore(t, token)
 	f.bearer(token, nil).wantAtlasError(t, 401, "USER_UNAUTHORIZED")
 }
 

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/httpapi"
+	"github.com/costexplorer/costexplorer/internal/logtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -56,25 +56,8 @@ type fixture struct {
 	clock *testClock
 	auth  *Authenticator
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	orgID string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newFixture opens a fresh database with one organization. edit adjusts the
@@ -88,7 +71,7 @@ func newFixture(t testing.TB, edit func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, ctx: ctx, path: path, db: db, logs: &syncBuffer{}, orgID: "5f0000000000000000000001",
+	f := &fixture{t: t, ctx: ctx, path: path, db: db, logs: &logtest.Buffer{}, orgID: "5f0000000000000000000001",
 		clock: &testClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}}
 	f.createOrg(f.orgID, false)
 	cfg := Config{
@@ -162,6 +145,29 @@ func (f *fixture) serviceAccount(orgID string, acl ...string) (*costexplorer.Ser
 		f.t.Fatal(err)
 	}
 	return sa, secret
+}
+
+// revokeInStore revokes token in the store directly, as another replica's
+// revocation endpoint would, for an hour.
+func (f *fixture) revokeInStore(t *testing.T, token string) {
+	t.Helper()
+	claims, err := f.auth.tokens.verifySignature(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.RevokeToken(f.ctx, claims.ID, f.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// disableServiceAccount disables the account in the store, enabling it
+// again when t ends.
+func (f *fixture) disableServiceAccount(t *testing.T, clientID string) {
+	t.Helper()
+	if err := f.db.SetServiceAccountEnabled(f.ctx, clientID, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.db.SetServiceAccountEnabled(f.ctx, clientID, true) })
 }
 
 // digestClient returns an HTTP client that signs with the key.

@@ -176,10 +176,7 @@ func TestBearerRefusals(t *testing.T) {
 	t.Run("ErrAccountDisabled", func(t *testing.T) {
 		token := f.accessToken(sa.ClientID, secret)
 		f.bearer(token, nil).principal(t)
-		if err := f.db.SetServiceAccountEnabled(f.ctx, sa.ClientID, false); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.db.SetServiceAccountEnabled(f.ctx, sa.ClientID, true) })
+		f.disableServiceAccount(t, sa.ClientID)
 		// The replica remembers what the token resolved to for
 		// CallerCacheTTL: the stated bound (callercache_test.go).
 		f.clock.Advance(f.auth.cfg.CallerCacheTTL)

@@ -27,12 +27,24 @@ const (
 	DefaultBatchSize = 20_000
 )
 
-// Config sizes and pins a generated dataset.
+// Config sizes and pins a generated dataset: the data is a pure function of
+// it.
+//
+// Anchor is the day the demo's world is laid out as of: its organizations,
+// projects and clusters, when each was created or deleted, the months of
+// history (Months ending with Anchor's month) and the size (LineItems,
+// counted to Anchor). Now is the day the data ends, Anchor's or later. Past
+// Anchor the world runs on: the resources alive on Anchor's day keep running
+// and growing, and, as a source like Atlas does, the usage of the last
+// [ProvisionalDays] days is provisional (metered charges slightly short), so
+// that the data as of a later day restates them. The data as of Now is the
+// same whether generated at once or reached day by day (see [Advance]).
 type Config struct {
 	Seed      int64
-	LineItems int       // approximate target number of line items (default DefaultLineItems)
-	Months    int       // months of history ending with Now's month (default DefaultMonths)
+	LineItems int       // approximate target number of line items as of Anchor (default DefaultLineItems)
+	Months    int       // months of history ending with Anchor's month (default DefaultMonths)
 	Now       time.Time // the data ends on Now's day (default: the current time; tests pin it)
+	Anchor    time.Time // the world is laid out as of Anchor's day (default: Now), not after Now
 	BatchSize int       // items per emitted batch (default DefaultBatchSize)
 }
 
@@ -48,6 +60,10 @@ func (cfg Config) withDefaults() Config {
 		cfg.Now = time.Now()
 	}
 	cfg.Now = cfg.Now.UTC()
+	if cfg.Anchor.IsZero() {
+		cfg.Anchor = cfg.Now
+	}
+	cfg.Anchor = cfg.Anchor.UTC()
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
@@ -69,11 +85,12 @@ type Layout struct {
 }
 
 // Describe returns the layout of the dataset Generate(cfg) emits, without
-// generating it.
+// generating it. cfg must be valid (see [Config.Validate]).
 func Describe(cfg Config) Layout {
 	p, err := newPlan(cfg.withDefaults())
 	if err != nil {
-		// The SKU list is fixed and checked by the package tests.
+		// The SKU list is fixed and checked by the package tests; the
+		// caller validated cfg.
 		panic(err)
 	}
 	l := Layout{
@@ -92,6 +109,15 @@ func Describe(cfg Config) Layout {
 		}
 	}
 	return l
+}
+
+// Validate checks that Now is not before Anchor.
+func (cfg Config) Validate() error {
+	cfg = cfg.withDefaults()
+	if now, anchor := costexplorer.DayOf(cfg.Now), costexplorer.DayOf(cfg.Anchor); now < anchor {
+		return costexplorer.Errorf(costexplorer.ErrValidation, "the demo data cannot end on %s, before the day its world is laid out as of (%s)", now, anchor)
+	}
+	return nil
 }
 
 // Generate streams the dataset of cfg to emit in batches of cfg.BatchSize
@@ -214,7 +240,7 @@ func (g *generator) uses(us []use, salt uint64, oi, pi, ci int, entity string, f
 			}
 			s := &g.skus.list[u.sku]
 			h := mix(salt ^ uint64(d)<<20 ^ uint64(ui))
-			q := quantity(u, day, d, h, d == first && first > 0, d == last && deleted)
+			q := g.provisional(u, d, quantity(u, day, d, h, d == first && first > 0, d == last && deleted), h)
 			g.b.Items = append(g.b.Items, costexplorer.LineItem{
 				ID:             costexplorer.NewLineItemID("demo", g.seed, entity, s.id, day.str),
 				OrgID:          orgID,

@@ -35,11 +35,11 @@ type tagState struct {
 func (p *plan) projectTags(pi, d int) (team int8, costCode int16) {
 	h := mix(p.projects[pi].salt ^ 0x7a95)
 	team = int8(h % uint64(len(teams)))
-	if h>>8%3 == 0 && d >= int(h>>16%uint64(len(p.days))) {
+	if h>>8%3 == 0 && d >= int(h>>16%uint64(p.planned)) {
 		team = (team + 1) % int8(len(teams))
 	}
 	costCode = int16(100 + h>>24%40)
-	if d >= len(p.days)/2 {
+	if d >= p.planned/2 {
 		costCode += 100
 	}
 	return team, costCode

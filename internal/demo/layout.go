@@ -76,8 +76,9 @@ type plan struct {
 	cfg      Config
 	skus     *skuTable
 	seed     string
-	days     []dayInfo
-	firsts   []int // firsts[i]: number of month starts among days[0:i]
+	days     []dayInfo // the window, to Now's day
+	planned  int       // days[:planned] end on Anchor's day: the world is laid out over them
+	firsts   []int     // firsts[i]: number of month starts among days[0:i]
 	orgs     []orgPlan
 	projects []projectPlan
 	clusters []clusterPlan
@@ -93,22 +94,43 @@ const (
 	minClusters          = 6
 )
 
-// newPlan builds the plan whose item count comes closest to cfg.LineItems:
-// it builds once at a guessed scale, counts, and rescales once.
+// newPlan builds the plan whose item count as of cfg.Anchor comes closest to
+// cfg.LineItems: it builds once at a guessed scale, counts, and rescales
+// once; then it runs the world on to cfg.Now.
 func newPlan(cfg Config) (*plan, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	skus, err := newSKUTable()
 	if err != nil {
 		return nil, err
 	}
+	at := cfg
+	at.Now = cfg.Anchor
 	n := max(minClusters, cfg.LineItems/itemsPerClusterGuess)
-	p := buildPlan(cfg, skus, n)
+	p := buildPlan(at, skus, n)
 	if got := p.count(); got > 0 {
 		n2 := max(minClusters, int(int64(n)*int64(cfg.LineItems)/got))
 		if n2 != n {
-			p = buildPlan(cfg, skus, n2)
+			p = buildPlan(at, skus, n2)
 		}
 	}
+	p.cfg = cfg
+	p.runTo(costexplorer.DayOf(cfg.Now))
 	return p, nil
+}
+
+// runTo extends the window past Anchor's day to last: the organizations,
+// the projects and the clusters alive on Anchor's day keep running (a
+// cluster deleted before stays deleted; none is created).
+func (p *plan) runTo(last costexplorer.Day) {
+	end := len(p.days) - 1
+	p.appendDays(p.days[end].day+1, last)
+	for i := range p.clusters {
+		if c := &p.clusters[i]; c.last == end && !c.deleted {
+			c.last = len(p.days) - 1
+		}
+	}
 }
 
 // rng is splitmix64: tiny, fast, and fully specified here, so the generated
@@ -246,6 +268,12 @@ func (p *plan) buildDays() {
 	last := costexplorer.DayOf(p.cfg.Now)
 	start := costexplorer.DayOf((costexplorer.MonthOf(p.cfg.Now) - costexplorer.Month(p.cfg.Months-1)).Start())
 	p.firsts = append(p.firsts, 0)
+	p.appendDays(start, last)
+	p.planned = len(p.days)
+}
+
+// appendDays adds the days from start to last to the window.
+func (p *plan) appendDays(start, last costexplorer.Day) {
 	for d := start; d <= last; d++ {
 		t := d.Time()
 		season := int64(65536)

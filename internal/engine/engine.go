@@ -15,6 +15,7 @@ import (
 type Source interface {
 	DataVersion(ctx context.Context) (int64, error)
 	ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error
+	ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error
 	InvoiceIDs(ctx context.Context) ([]costexplorer.InvoiceRef, error)
 	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
 	Projects(ctx context.Context) ([]*costexplorer.Project, error)
@@ -41,45 +42,82 @@ type Options struct {
 type Stats = costexplorer.EngineStats
 
 // Engine evaluates cost-explorer queries over an in-memory copy of the
-// monthly rollup of a Source. It is safe for concurrent use.
+// monthly rollup of a Source, and usage queries over one of its daily
+// rollup. The two copies are loaded and refreshed apart (each its own
+// loader), so that the much larger daily one never delays a cost-explorer
+// query. It is safe for concurrent use.
 type Engine struct {
 	src  Source
 	opts Options
 
-	snap      atomic.Pointer[snapshot]
-	lastCheck atomic.Int64         // elapsed() at the last data-version check
-	elapsed   func() time.Duration // monotonic time since New; tests replace it
+	elapsed func() time.Duration // monotonic time since New; tests replace it
+
+	monthly loader[snapshot, *snapshot]
+	daily   loader[dailySnapshot, *dailySnapshot]
+}
+
+// generation is what a loader knows of what it loaded: the number of the
+// build that made it and the source's data version it reflects.
+type generation struct {
+	seq     uint64
+	version int64
+}
+
+func (g *generation) gen() *generation { return g }
+
+// loaded is a snapshot a loader keeps: P is a pointer to S.
+type loaded[S any] interface {
+	*S
+	gen() *generation
+}
+
+// loader keeps one snapshot fresh: it rebuilds it, single-flight, when the
+// source's data version moves.
+type loader[S any, P loaded[S]] struct {
+	build func(ctx context.Context) (P, error)
+
+	snap      atomic.Pointer[S]
+	lastCheck atomic.Int64 // elapsed() at the last data-version check
 
 	mu      sync.Mutex
-	flight  *flight // the build in progress, if any
-	flights uint64  // builds started so far
+	flight  *flight[S] // the build in progress, if any
+	flights uint64     // builds started so far
 }
 
 // flight is one build of a snapshot, shared by every caller that needs it.
-type flight struct {
+type flight[S any] struct {
 	seq  uint64
 	done chan struct{}
-	snap *snapshot
+	snap *S
 	err  error
 }
 
-var _ costexplorer.Evaluator = (*Engine)(nil)
+var (
+	_ costexplorer.Evaluator      = (*Engine)(nil)
+	_ costexplorer.UsageEvaluator = (*Engine)(nil)
+)
 
 // New returns an engine over src. It reads nothing until Load or the first
-// Evaluate.
+// Evaluate or EvaluateUsage.
 func New(src Source, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	start := time.Now()
-	return &Engine{src: src, opts: opts, elapsed: func() time.Duration { return time.Since(start) }}
+	e := &Engine{src: src, opts: opts, elapsed: func() time.Duration { return time.Since(start) }}
+	e.monthly.build = func(ctx context.Context) (*snapshot, error) { return build(ctx, src, opts.Now) }
+	e.daily.build = func(ctx context.Context) (*dailySnapshot, error) { return buildDaily(ctx, src, opts.Now) }
+	return e
 }
 
-// Load (re)builds the snapshot from the source, whatever its data version.
-// A build already in progress that began before the call does not count:
-// Load returns only once data read after its call is in place.
+// Load (re)builds both snapshots from the source, whatever its data
+// version. A build already in progress that began before the call does not
+// count: Load returns only once data read after its call is in place.
 func (e *Engine) Load(ctx context.Context) error {
-	_, err := e.rebuild(ctx, e.started(), nil)
+	if _, err := e.monthly.rebuild(ctx, e, e.monthly.started(), nil); err != nil {
+		return err
+	}
+	_, err := e.daily.rebuild(ctx, e, e.daily.started(), nil)
 	return err
 }
 
@@ -95,20 +133,41 @@ func (e *Engine) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexp
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s, err := e.fresh(ctx)
+	s, err := e.monthly.fresh(ctx, e)
 	if err != nil {
 		return nil, err
 	}
 	return s.evaluate(q), nil
 }
 
-// Stats describes the current snapshot (zero before the first load).
+// EvaluateUsage answers a usage query (DESIGN §5.5) over the daily rollup,
+// as costexplorer.EvaluateUsageNaive defines the answer. It makes sure the
+// snapshot is fresh, as Evaluate does. ErrNotFound when the engine knows no
+// organization q.OrgID; ErrValidation for a query that its validation
+// should have refused (a bad granularity or dimension, more than
+// MaxGroupBy group-bys). The rows of one group share one Groups slice:
+// callers read it, never write it.
+func (e *Engine) EvaluateUsage(ctx context.Context, q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
+	if q == nil {
+		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil usage query")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := e.daily.fresh(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return s.evaluateUsage(q)
+}
+
+// Stats describes the current snapshots (zero before the first load).
 func (e *Engine) Stats() Stats {
-	s := e.snap.Load()
+	s := e.monthly.snap.Load()
 	if s == nil {
 		return Stats{}
 	}
-	return Stats{
+	st := Stats{
 		RollupRows:    len(s.cells.amount),
 		Segments:      len(s.cells.segs),
 		Organizations: len(s.orgs.ids),
@@ -120,38 +179,42 @@ func (e *Engine) Stats() Stats {
 		LoadedAt:      s.loadedAt,
 		LoadDuration:  s.loadTook,
 	}
+	if d := e.daily.snap.Load(); d != nil {
+		st.DailyCells, st.DailySeries, st.DailyBytes, st.DailyLoadDuration = d.table.cells, d.table.series, d.bytes(), d.loadTook
+	}
+	return st
 }
 
 // fresh returns a snapshot that reflects the source's data version as of this
 // call (or as of the last check, within RefreshInterval).
-func (e *Engine) fresh(ctx context.Context) (*snapshot, error) {
-	s := e.snap.Load()
+func (l *loader[S, P]) fresh(ctx context.Context, e *Engine) (*S, error) {
+	s := l.snap.Load()
 	now := e.elapsed()
-	if s != nil && e.opts.RefreshInterval > 0 && now-time.Duration(e.lastCheck.Load()) < e.opts.RefreshInterval {
+	if s != nil && e.opts.RefreshInterval > 0 && now-time.Duration(l.lastCheck.Load()) < e.opts.RefreshInterval {
 		return s, nil
 	}
 	// Builds started before the version is read may have read older data;
 	// only a build started after it is certain to be at least as new.
-	seen := e.started()
+	seen := l.started()
 	v, err := e.src.DataVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: data version: %w", err)
 	}
-	e.lastCheck.Store(int64(now))
-	if s != nil && s.version == v {
+	l.lastCheck.Store(int64(now))
+	if s != nil && P(s).gen().version == v {
 		return s, nil
 	}
-	if s = e.snap.Load(); s != nil && s.version == v {
+	if s = l.snap.Load(); s != nil && P(s).gen().version == v {
 		return s, nil // another caller has just built it
 	}
-	return e.rebuild(ctx, seen, &v)
+	return l.rebuild(ctx, e, seen, &v)
 }
 
 // started returns how many builds have started.
-func (e *Engine) started() uint64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.flights
+func (l *loader[S, P]) started() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.flights
 }
 
 // rebuild returns a snapshot built by a build that started after the first
@@ -161,48 +224,48 @@ func (e *Engine) started() uint64 {
 // detached from any one caller's cancellation, so a caller that gives up does
 // not fail the others; each caller still stops waiting when its own context
 // ends.
-func (e *Engine) rebuild(ctx context.Context, after uint64, version *int64) (*snapshot, error) {
+func (l *loader[S, P]) rebuild(ctx context.Context, e *Engine, after uint64, version *int64) (*S, error) {
 	for {
-		e.mu.Lock()
-		f := e.flight
-		if cur := e.snap.Load(); f == nil && cur != nil && (cur.seq > after || version != nil && cur.version == *version) {
+		l.mu.Lock()
+		f := l.flight
+		if cur := l.snap.Load(); f == nil && cur != nil && (P(cur).gen().seq > after || version != nil && P(cur).gen().version == *version) {
 			// A build finished between the caller's check and now.
-			e.mu.Unlock()
+			l.mu.Unlock()
 			return cur, nil
 		}
 		if f == nil {
-			e.flights++
-			f = &flight{seq: e.flights, done: make(chan struct{})}
-			e.flight = f
-			go e.run(context.WithoutCancel(ctx), f)
+			l.flights++
+			f = &flight[S]{seq: l.flights, done: make(chan struct{})}
+			l.flight = f
+			go l.run(context.WithoutCancel(ctx), e, f)
 		}
-		e.mu.Unlock()
+		l.mu.Unlock()
 		select {
 		case <-f.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if f.seq > after || f.err == nil && version != nil && f.snap.version == *version {
+		if f.seq > after || f.err == nil && version != nil && P(f.snap).gen().version == *version {
 			return f.snap, f.err
 		}
 	}
 }
 
 // run performs one build and publishes its snapshot.
-func (e *Engine) run(ctx context.Context, f *flight) {
+func (l *loader[S, P]) run(ctx context.Context, e *Engine, f *flight[S]) {
 	defer close(f.done)
 	defer func() {
-		e.mu.Lock()
-		e.flight = nil
-		e.mu.Unlock()
+		l.mu.Lock()
+		l.flight = nil
+		l.mu.Unlock()
 	}()
-	s, err := build(ctx, e.src, e.opts.Now)
+	s, err := l.build(ctx)
 	if err != nil {
 		f.err = err
 		return
 	}
-	s.seq = f.seq
-	f.snap = s
-	e.snap.Store(s)
-	e.lastCheck.Store(int64(e.elapsed()))
+	s.gen().seq = f.seq
+	f.snap = (*S)(s)
+	l.snap.Store((*S)(s))
+	l.lastCheck.Store(int64(e.elapsed()))
 }

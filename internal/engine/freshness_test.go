@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -251,5 +253,91 @@ func TestEvaluateReportsSourceErrors(t *testing.T) {
 	}
 	if got := e.Stats(); got != (Stats{}) {
 		t.Errorf("Stats after failed loads = %+v, want zero", got)
+	}
+}
+
+// The daily snapshot is refreshed as the monthly one is, apart from it.
+func TestEvaluateUsageSeesDataIngestedAfterLoad(t *testing.T) {
+	st := newTestStore(t)
+	ingest(t, st, exampleBatch())
+	e := New(st, Options{})
+	if err := e.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	day := costexplorer.DayOf(may.Start()) + 9 // moreUsage's
+	q := &costexplorer.UsageQuery{OrgID: orgU.ID, Granularity: costexplorer.Daily, Start: day - 5, End: day + 1,
+		GroupBy: []costexplorer.Dimension{costexplorer.DimClusters}}
+	usage := func() []costexplorer.UsageRow {
+		t.Helper()
+		rows, err := e.EvaluateUsage(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	if rows := usage(); len(rows) != 1 || rows[0].Amount != 9999 || rows[0].Start != day-5 {
+		t.Fatalf("before: %s", dumpUsage(rows))
+	}
+	if st := e.Stats(); st.DailyCells == 0 || st.DailyBytes <= 0 {
+		t.Errorf("stats = %+v, want the daily rollup's", st)
+	}
+	ingest(t, st, moreUsage())
+	want := []costexplorer.UsageRow{
+		{Start: day - 5, Groups: []costexplorer.UsageGroup{{ID: clusDelta.ID, Name: "delta-db"}}, Amount: 9999},
+		{Start: day, Groups: []costexplorer.UsageGroup{{ID: clusDelta.ID, Name: "delta-db"}}, Amount: 1},
+		{Start: day, Groups: []costexplorer.UsageGroup{{ID: hexID('c', 5), Name: "eps-db"}}, Amount: 250},
+	}
+	if rows := usage(); !reflect.DeepEqual(rows, want) {
+		t.Fatalf("after the ingest: %s\nwant: %s", dumpUsage(rows), dumpUsage(want))
+	}
+}
+
+// The daily columns live outside the Go heap and are released with their
+// snapshot: queries running while snapshots are replaced and collected
+// still read theirs whole.
+func TestEvaluateUsageWhileSnapshotsAreReplaced(t *testing.T) {
+	st := newTestStore(t)
+	ingest(t, st, exampleBatch())
+	e := New(st, Options{})
+	q := &costexplorer.UsageQuery{OrgID: orgP.ID, Granularity: costexplorer.Daily,
+		Start: costexplorer.DayOf(may.Start()), End: costexplorer.DayOf(july.Start()),
+		GroupBy: []costexplorer.Dimension{costexplorer.DimSKUs, costexplorer.DimClusters}}
+	want, err := e.EvaluateUsage(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				got, err := e.EvaluateUsage(context.Background(), q)
+				if err == nil && !reflect.DeepEqual(got, want) {
+					err = fmt.Errorf("rows changed:%s\nwant:%s", dumpUsage(got), dumpUsage(want))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for range 20 {
+		if err := e.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

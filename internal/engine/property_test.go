@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -269,6 +272,308 @@ func TestEvaluateMatchesNaiveEvaluation(t *testing.T) {
 			// The comparison is only worth something if the queries find data.
 			if nonEmpty == 0 && len(w.batch.Items) > 50 {
 				t.Errorf("all %d queries had empty results", queries)
+			}
+		})
+	}
+}
+
+// The usage property test: random line items with SKUs, tags and quantities,
+// random usage queries (days, up to two group-bys, filter expressions), and
+// the engine's rows compared with costexplorer.EvaluateUsageNaive over the
+// raw line items.
+
+var (
+	propertySKUs = []string{"ATLAS_AWS_INSTANCE_M10", "ATLAS_AWS_INSTANCE_M30", "ATLAS_GCP_INSTANCE_M10", "MMS_SUPPORT", "CREDIT", "ATLAS_AWS_BACKUP_SNAPSHOT_STORAGE"}
+	// Tag values include a name that sorts before the others and one shared
+	// by two keys, so grouping by one key never reads another's.
+	propertyTags = []costexplorer.Tags{
+		{},
+		costexplorer.MustTags(map[string][]string{"team": {"payments"}}),
+		costexplorer.MustTags(map[string][]string{"team": {"search"}, "env": {"prod"}}),
+		costexplorer.MustTags(map[string][]string{"team": {"payments", "search"}, "env": {"staging"}}),
+		costexplorer.MustTags(map[string][]string{"env": {"prod"}, "cost-center": {"-1"}}),
+		costexplorer.MustTags(map[string][]string{"team": {"A"}, "env": {"payments"}}),
+	}
+	propertyTagKeys = []string{"team", "env", "cost-center", "nokey"}
+)
+
+// decorate gives w's items SKUs, tags and quantities.
+func decorate(r *rand.Rand, w *world) {
+	for i := range w.batch.Items {
+		it := &w.batch.Items[i]
+		it.SKU = propertySKUs[r.IntN(len(propertySKUs))]
+		it.Tags = propertyTags[r.IntN(len(propertyTags))]
+		it.Quantity = float64(r.IntN(200000)-20000) / 1000
+	}
+}
+
+func (w *world) facts() []costexplorer.UsageFact {
+	out := make([]costexplorer.UsageFact, len(w.batch.Items))
+	for i := range w.batch.Items {
+		out[i] = costexplorer.FactOf(&w.batch.Items[i])
+	}
+	return out
+}
+
+// usageNames names groups as the engine's dictionaries have them.
+func (w *world) usageNames() costexplorer.UsageNames {
+	names := map[string]string{}
+	for _, o := range w.batch.Organizations {
+		names[o.ID] = o.Name
+	}
+	for _, p := range w.batch.Projects {
+		names[p.ID] = p.Name
+	}
+	for _, c := range w.batch.Clusters {
+		names[c.ID] = c.Name
+	}
+	return func(d costexplorer.Dimension, id string) string {
+		switch d {
+		case costexplorer.DimSKUs:
+			return costexplorer.SKUName(id)
+		case costexplorer.DimServices:
+			return id
+		}
+		return names[id]
+	}
+}
+
+// scopeOf returns the organizations a query of org reads.
+func (w *world) scopeOf(org string) []string {
+	scope := []string{org}
+	for _, o := range w.batch.Organizations {
+		if o.PayingOrgID == org {
+			scope = append(scope, o.ID)
+		}
+	}
+	return scope
+}
+
+// randomValues draws values of dimension d: known ones and, now and then,
+// one that exists nowhere.
+func randomValues(r *rand.Rand, w *world, d costexplorer.Dimension) []string {
+	var all []string
+	switch d {
+	case costexplorer.DimOrganizations:
+		for _, o := range w.batch.Organizations {
+			all = append(all, o.ID)
+		}
+	case costexplorer.DimProjects:
+		for _, p := range w.batch.Projects {
+			all = append(all, p.ID)
+		}
+	case costexplorer.DimClusters:
+		for _, c := range w.batch.Clusters {
+			all = append(all, c.ID)
+		}
+	case costexplorer.DimServices:
+		all = []string{string(costexplorer.ServiceClusters), string(costexplorer.ServiceBackup), string(costexplorer.ServiceSupport), string(costexplorer.ServiceCredits)}
+	case costexplorer.DimSKUs:
+		all = propertySKUs
+	default:
+		all = []string{"payments", "search", "prod", "staging", "A", "-1"}
+	}
+	var out []string
+	for _, v := range all {
+		if r.IntN(3) == 0 {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 || r.IntN(5) == 0 {
+		out = append(out, hexID('f', r.IntN(1000)))
+	}
+	return out
+}
+
+func randomDimension(r *rand.Rand) costexplorer.Dimension {
+	fixed := []costexplorer.Dimension{costexplorer.DimOrganizations, costexplorer.DimProjects, costexplorer.DimClusters, costexplorer.DimServices, costexplorer.DimSKUs}
+	if r.IntN(3) == 0 {
+		return costexplorer.TagDimension(propertyTagKeys[r.IntN(len(propertyTagKeys))])
+	}
+	return fixed[r.IntN(len(fixed))]
+}
+
+func randomFilter(r *rand.Rand, w *world, depth int) *costexplorer.Filter {
+	switch k := r.IntN(6); {
+	case depth < 3 && k == 0:
+		return &costexplorer.Filter{Not: randomFilter(r, w, depth+1)}
+	case depth < 3 && k <= 2:
+		var list []*costexplorer.Filter
+		for range 1 + r.IntN(3) {
+			list = append(list, randomFilter(r, w, depth+1))
+		}
+		if k == 1 {
+			return &costexplorer.Filter{And: list}
+		}
+		return &costexplorer.Filter{Or: list}
+	}
+	d := randomDimension(r)
+	if r.IntN(4) == 0 {
+		return &costexplorer.Filter{Dimension: d, Absent: true}
+	}
+	return &costexplorer.Filter{Dimension: d, In: randomValues(r, w, d)}
+}
+
+func randomUsageQuery(r *rand.Rand, w *world) *costexplorer.UsageQuery {
+	orgs := w.batch.Organizations
+	q := &costexplorer.UsageQuery{OrgID: orgs[r.IntN(len(orgs))].ID, Granularity: costexplorer.Daily}
+	if r.IntN(20) == 0 {
+		q.OrgID = hexID('f', 1)
+	}
+	if r.IntN(3) == 0 {
+		q.Granularity = costexplorer.Monthly
+	}
+	first := costexplorer.DayOf(w.months[0].Start())
+	a, b := first-5+costexplorer.Day(r.IntN(200)), first-5+costexplorer.Day(r.IntN(200))
+	q.Start, q.End = min(a, b), max(a, b)
+	if r.IntN(10) > 0 {
+		q.End++
+	}
+	for range r.IntN(costexplorer.MaxGroupBy + 1) {
+		q.GroupBy = append(q.GroupBy, randomDimension(r))
+	}
+	if r.IntN(3) > 0 {
+		q.Filter = randomFilter(r, w, 1)
+	}
+	if r.IntN(2) == 0 {
+		q.Metrics = []costexplorer.Metric{costexplorer.MetricAmount, costexplorer.MetricQuantity}
+	}
+	return q
+}
+
+// sameUsageRows compares rows exactly but for quantities, which may differ
+// by the float32 rounding of each daily cell: tol holds, row by row, the
+// sum of the absolute quantities the row adds up.
+func sameUsageRows(got, want, tol []costexplorer.UsageRow, quantity bool) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		g, w := &got[i], &want[i]
+		if g.Start != w.Start || g.Amount != w.Amount || !slices.Equal(g.Groups, w.Groups) {
+			return false
+		}
+		if quantity && math.Abs(g.Quantity-w.Quantity) > 1e-6*tol[i].Quantity+1e-9 {
+			return false
+		}
+	}
+	return true
+}
+
+func dumpUsage(rows []costexplorer.UsageRow) string {
+	s := ""
+	for _, r := range rows {
+		s += fmt.Sprintf("\n  %s %v %s %g", r.Start, r.Groups, r.Amount, r.Quantity)
+	}
+	return s
+}
+
+func TestEvaluateUsageMatchesNaiveEvaluation(t *testing.T) {
+	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
+	if *propertySeed != 0 {
+		seeds = []uint64{*propertySeed}
+	}
+	queries := 150
+	if testing.Short() {
+		queries = 40
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+			w := randomWorld(r)
+			decorate(r, w)
+			st := newTestStore(t)
+			ingest(t, st, w.batch)
+			e := New(st, Options{})
+			facts := w.facts()
+			abs := w.facts()
+			for i := range abs {
+				abs[i].Quantity = math.Abs(abs[i].Quantity)
+			}
+			names := w.usageNames()
+			nonEmpty := 0
+			for i := range queries {
+				q := randomUsageQuery(r, w)
+				got, err := e.EvaluateUsage(context.Background(), q)
+				if _, known := w.orgs[q.OrgID]; !known {
+					if !costexplorer.IsNotFound(err) {
+						t.Fatalf("query %d of unknown organization %s: %v, want ErrNotFound", i, q.OrgID, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				scope := w.scopeOf(q.OrgID)
+				want := costexplorer.EvaluateUsageNaive(q, scope, facts, names)
+				tol := costexplorer.EvaluateUsageNaive(q, scope, abs, names)
+				if len(want) > 0 {
+					nonEmpty++
+				}
+				if !sameUsageRows(got, want, tol, q.Has(costexplorer.MetricQuantity)) {
+					t.Fatalf("query %d %+v (filter %s)\n got: %s\nwant: %s", i, *q, filterJSON(q.Filter), dumpUsage(got), dumpUsage(want))
+				}
+			}
+			t.Logf("items %d, non-empty %d/%d", len(w.batch.Items), nonEmpty, queries)
+			if nonEmpty == 0 && len(w.batch.Items) > 50 {
+				t.Errorf("all %d queries had empty results", queries)
+			}
+		})
+	}
+}
+
+func filterJSON(f *costexplorer.Filter) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// TestDailySumsEqualMonthlyAnswers checks the two rollups against each
+// other: for every organization and month, the daily rows grouped by
+// organization and service add up, to the cent, to the cost explorer's
+// monthly answer grouped by service.
+func TestDailySumsEqualMonthlyAnswers(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, seed^0xda1))
+			w := randomWorld(r)
+			decorate(r, w)
+			st := newTestStore(t)
+			ingest(t, st, w.batch)
+			e := New(st, Options{})
+			type key struct {
+				org string
+				svc costexplorer.Service
+			}
+			compared := 0
+			for _, o := range w.batch.Organizations {
+				for _, m := range w.months {
+					monthly, err := e.Evaluate(context.Background(), &costexplorer.Query{OrgID: o.ID, Start: m, End: m + 1,
+						GroupBy: costexplorer.GroupByServices, Services: costexplorer.Services})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := map[key]costexplorer.Cents{}
+					for _, row := range monthly {
+						want[key{row.OrganizationID, row.Service}] += row.UsageAmount
+					}
+					daily, err := e.EvaluateUsage(context.Background(), &costexplorer.UsageQuery{OrgID: o.ID, Granularity: costexplorer.Daily,
+						Start: costexplorer.DayOf(m.Start()), End: costexplorer.DayOf((m + 1).Start()),
+						GroupBy: []costexplorer.Dimension{costexplorer.DimOrganizations, costexplorer.DimServices}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := map[key]costexplorer.Cents{}
+					for _, row := range daily {
+						got[key{row.Groups[0].ID, costexplorer.Service(row.Groups[1].ID)}] += row.Amount
+					}
+					if !maps.Equal(got, want) {
+						t.Fatalf("organization %s, %s: daily sums %v, monthly answer %v", o.ID, m, got, want)
+					}
+					compared += len(want)
+				}
+			}
+			if compared == 0 && len(w.batch.Items) > 0 {
+				t.Fatal("no monthly answer to compare")
 			}
 		})
 	}

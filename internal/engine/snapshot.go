@@ -105,20 +105,25 @@ type table struct {
 	amount  []costexplorer.Cents
 }
 
-// snapshot is one immutable, query-ready copy of the rollup. It is never
-// modified after build returns, so any number of queries may read it while a
-// newer one is being built.
-type snapshot struct {
-	seq      uint64 // the number of the build that made it
-	version  int64
-	loadedAt time.Time
-	loadTook time.Duration
-
+// dims are the dictionaries of a snapshot and the links between
+// organizations.
+type dims struct {
 	orgs     *dict
 	linked   [][]int32 // linked[o]: the organizations whose paying organization is o
 	projects *dict
 	clusters *dict
 	services *dict
+}
+
+// snapshot is one immutable, query-ready copy of the rollup. It is never
+// modified after build returns, so any number of queries may read it while a
+// newer one is being built.
+type snapshot struct {
+	generation
+	loadedAt time.Time
+	loadTook time.Duration
+
+	dims
 
 	// cells is the rollup itself. byService sums it over projects and
 	// clusters (a few cells per organization and month): queries that
@@ -137,49 +142,85 @@ type cellRec struct {
 	amt   costexplorer.Cents
 }
 
+// loadDims reads the dimensions of the source: every organization, project,
+// cluster and known service gets its number before any rollup is read.
+func loadDims(ctx context.Context, src Source) (*dims, []*costexplorer.Organization, error) {
+	d := &dims{orgs: newDict(false), projects: newDict(true), clusters: newDict(true), services: newDict(false)}
+	orgs, _, err := src.Organizations(ctx, costexplorer.OrganizationFilter{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: organizations: %w", err)
+	}
+	for _, o := range orgs {
+		d.orgs.put(o.ID, o.Name)
+	}
+	projects, err := src.Projects(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: projects: %w", err)
+	}
+	for _, p := range projects {
+		d.projects.put(p.ID, p.Name)
+	}
+	clusters, err := src.Clusters(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: clusters: %w", err)
+	}
+	for _, c := range clusters {
+		d.clusters.put(c.ID, c.Name)
+	}
+	// Every known service gets a number up front, so a service filter
+	// resolves the same way whether or not the service has usage.
+	for _, v := range costexplorer.Services {
+		d.services.put(string(v), string(v))
+	}
+	return d, orgs, nil
+}
+
+// begin reads what every build reads first: the data version, before
+// anything else, and the dimensions.
+func begin(ctx context.Context, src Source) (int64, *dims, []*costexplorer.Organization, error) {
+	version, err := src.DataVersion(ctx)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("engine: data version: %w", err)
+	}
+	d, orgs, err := loadDims(ctx, src)
+	return version, d, orgs, err
+}
+
+// finish renumbers the dictionaries in result order once a rollup has been
+// read (ids seen only there have entries too), links each paying
+// organization to its linked ones, and returns the maps from the old numbers
+// to the new.
+func (d *dims) finish(orgs []*costexplorer.Organization) (orgMap, projMap, clusMap, svcMap []int32) {
+	for _, o := range orgs {
+		if o.PayingOrgID != "" {
+			d.orgs.put(o.PayingOrgID, "")
+		}
+	}
+	orgMap, projMap, clusMap, svcMap = d.orgs.finish(), d.projects.finish(), d.clusters.finish(), d.services.finish()
+	d.linked = make([][]int32, len(d.orgs.ids))
+	for _, o := range orgs {
+		if o.PayingOrgID != "" {
+			p := d.orgs.index[o.PayingOrgID]
+			d.linked[p] = append(d.linked[p], d.orgs.index[o.ID])
+		}
+	}
+	for _, l := range d.linked {
+		slices.Sort(l)
+	}
+	return orgMap, projMap, clusMap, svcMap
+}
+
 // build reads the source into a new snapshot. The data version is read before
 // anything else: if the data changes during the build, the snapshot carries
 // the older version and the next freshness check rebuilds it, so a change is
 // never missed (at worst read twice).
 func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, error) {
 	began := time.Now()
-	version, err := src.DataVersion(ctx)
+	version, d, orgs, err := begin(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("engine: data version: %w", err)
+		return nil, err
 	}
-	s := &snapshot{
-		version:  version,
-		orgs:     newDict(false),
-		projects: newDict(true),
-		clusters: newDict(true),
-		services: newDict(false),
-	}
-	orgs, _, err := src.Organizations(ctx, costexplorer.OrganizationFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("engine: organizations: %w", err)
-	}
-	for _, o := range orgs {
-		s.orgs.put(o.ID, o.Name)
-	}
-	projects, err := src.Projects(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("engine: projects: %w", err)
-	}
-	for _, p := range projects {
-		s.projects.put(p.ID, p.Name)
-	}
-	clusters, err := src.Clusters(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("engine: clusters: %w", err)
-	}
-	for _, c := range clusters {
-		s.clusters.put(c.ID, c.Name)
-	}
-	// Every known service gets a number up front, so a service filter
-	// resolves the same way whether or not the service has usage.
-	for _, v := range costexplorer.Services {
-		s.services.put(string(v), string(v))
-	}
+	s := &snapshot{generation: generation{version: version}, dims: *d}
 
 	var recs []cellRec
 	err = src.ScanRollup(ctx, func(r *costexplorer.RollupRow) error {
@@ -203,26 +244,10 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: scan rollup: %w", err)
 	}
-	for _, o := range orgs {
-		if o.PayingOrgID != "" {
-			s.orgs.put(o.PayingOrgID, "")
-		}
-	}
-
-	orgMap, projMap, clusMap, svcMap := s.orgs.finish(), s.projects.finish(), s.clusters.finish(), s.services.finish()
+	orgMap, projMap, clusMap, svcMap := s.dims.finish(orgs)
 	for i := range recs {
 		r := &recs[i]
 		r.org, r.proj, r.clus, r.svc = orgMap[r.org], projMap[r.proj], clusMap[r.clus], uint16(svcMap[r.svc])
-	}
-	s.linked = make([][]int32, len(s.orgs.ids))
-	for _, o := range orgs {
-		if o.PayingOrgID != "" {
-			p := s.orgs.index[o.PayingOrgID]
-			s.linked[p] = append(s.linked[p], s.orgs.index[o.ID])
-		}
-	}
-	for _, l := range s.linked {
-		slices.Sort(l)
 	}
 	invoices, err := loadInvoiceIDs(ctx, src, s.orgs)
 	if err != nil {
@@ -341,9 +366,13 @@ func (t *table) bytes() int64 {
 
 // bytes approximates the memory the snapshot holds.
 func (s *snapshot) bytes() int64 {
-	n := s.cells.bytes() + s.byService.bytes()
-	for _, l := range s.linked {
+	return s.cells.bytes() + s.byService.bytes() + s.dims.bytes()
+}
+
+func (d *dims) bytes() int64 {
+	n := d.orgs.bytes() + d.projects.bytes() + d.clusters.bytes() + d.services.bytes()
+	for _, l := range d.linked {
 		n += 24 + int64(len(l))*4
 	}
-	return n + s.orgs.bytes() + s.projects.bytes() + s.clusters.bytes() + s.services.bytes()
+	return n
 }

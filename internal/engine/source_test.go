@@ -17,6 +17,7 @@ type memSource struct {
 	projects []*costexplorer.Project
 	clusters []*costexplorer.Cluster
 	rollup   []costexplorer.RollupRow
+	daily    []costexplorer.DailyRollupRow
 	invoices []costexplorer.InvoiceRef // none: every invoice id is derived
 }
 
@@ -29,11 +30,20 @@ func (m *memSource) DataVersion(context.Context) (int64, error) {
 }
 
 func (m *memSource) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
+	return scanAll(m, &m.rollup, fn)
+}
+
+func (m *memSource) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
+	return scanAll(m, &m.daily, fn)
+}
+
+// scanAll calls fn with a copy of each of the rows m holds at the call.
+func scanAll[T any](m *memSource, rows *[]T, fn func(*T) error) error {
 	m.mu.Lock()
-	rows := m.rollup
+	rs := *rows
 	m.mu.Unlock()
-	for i := range rows {
-		r := rows[i]
+	for i := range rs {
+		r := rs[i]
 		if err := fn(&r); err != nil {
 			return err
 		}

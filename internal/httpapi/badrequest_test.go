@@ -28,15 +28,7 @@ func TestBadRequests(t *testing.T) {
 	deep := `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
 	del := "\x00" // header value meaning "remove the header"
 
-	cases := []struct {
-		name    string
-		method  string
-		path    string
-		body    string
-		headers map[string]string
-		status  int
-		code    string
-	}{
+	cases := []badRequest{
 		// Bodies.
 		{"EmptyBody", "POST", usage, "", nil, 400, costexplorer.ErrMalformedJSON},
 		{"NullBody", "POST", usage, "null", nil, 400, costexplorer.ErrMalformedJSON},

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -54,15 +53,7 @@ func benchDB(b *testing.B) string {
 // an earlier iteration): every window of the 18 months × each groupBy (with
 // its filter values) × includePartialMatches.
 func benchQueries(b *testing.B, e *env) []string {
-	ctx := context.Background()
-	projects, err := e.DB.Projects(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	clusters, err := e.DB.Clusters(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
+	projects, clusters := e.projectsAndClusters(b)
 	var projIDs, clusterIDs []string
 	for _, p := range projects {
 		if p.OrgID == e.Org {

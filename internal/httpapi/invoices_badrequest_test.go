@@ -30,15 +30,7 @@ func TestInvoiceBadRequests(t *testing.T) {
 	)
 	del := "\x00" // header value meaning "remove the header"
 	a24 := map[string]string{"Accept": accept2024}
-	cases := []struct {
-		name    string
-		method  string
-		path    string
-		body    string
-		headers map[string]string
-		status  int
-		code    string
-	}{
+	cases := []badRequest{
 		// listInvoices query parameters.
 		{"ListItemsPerPageZero", "GET", list + "?itemsPerPage=0", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
 		{"ListItemsPerPage501", "GET", list + "?itemsPerPage=501", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
@@ -152,6 +144,19 @@ func TestInvoiceBadRequests(t *testing.T) {
 			e.checkRefused(t, req, c.headers, c.status, c.code)
 		})
 	}
+}
+
+// badRequest is a case of the tables of malformed requests: the request
+// (a header value "\x00" removes the header) and the status and errorCode
+// it must be refused with.
+type badRequest struct {
+	name    string
+	method  string
+	path    string
+	body    string
+	headers map[string]string
+	status  int
+	code    string
 }
 
 // checkRefused sets headers on req (the value "\x00" removes the header),

@@ -212,14 +212,7 @@ func medianBench(b *testing.B, req func() *http.Request) {
 // the invoice id and the cluster's id.
 func ingestBigInvoice(b *testing.B, e *env, orgID string, m costexplorer.Month, n int) (string, string) {
 	ctx := context.Background()
-	projects, err := e.DB.Projects(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	clusters, err := e.DB.Clusters(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
+	projects, clusters := e.projectsAndClusters(b)
 	var project *costexplorer.Project
 	var cluster *costexplorer.Cluster
 	for _, p := range projects {

@@ -818,3 +818,19 @@ func TestInvoiceStreamFailure(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestNonCanonicalPathsAreMissing checks that a path with an empty, "." or
+// ".." segment is a missing resource, not a redirect to its clean form
+// (which can be another operation: "…/invoices//csv" cleans to
+// "…/invoices/csv").
+func TestNonCanonicalPathsAreMissing(t *testing.T) {
+	e := newEnv(t, options{})
+	base := invoicesPath(e.Org)
+	for _, p := range []string{base + "//csv", base + "/./csv", base + "/../invoices", base + "//lineItems:search", "/api/atlas/v2//orgs"} {
+		res := e.get(p, "", "")
+		checkError(t, res, http.StatusNotFound, costexplorer.ErrNotFound)
+		if loc := res.header.Get("Location"); loc != "" {
+			t.Errorf("GET %s redirects to %s", p, loc)
+		}
+	}
+}

@@ -36,14 +36,7 @@ func forbidden(t *testing.T, e *env, reachable []string) secrets {
 	if err != nil {
 		t.Fatal(err)
 	}
-	projects, err := e.DB.Projects(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clusters, err := e.DB.Clusters(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	projects, clusters := e.projectsAndClusters(t)
 	projOrg := map[string]string{}
 	for _, p := range projects {
 		projOrg[p.ID] = p.OrgID

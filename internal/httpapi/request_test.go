@@ -110,6 +110,21 @@ func loadDocument(t testing.TB) *openapi3.T {
 	return doc
 }
 
+// projectsAndClusters returns every project and cluster in the server's
+// store, of every organization.
+func (e *env) projectsAndClusters(tb testing.TB) ([]*costexplorer.Project, []*costexplorer.Cluster) {
+	tb.Helper()
+	projects, err := e.DB.Projects(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clusters, err := e.DB.Clusters(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return projects, clusters
+}
+
 // accessToken gets a Bearer token for a service account.
 func (e *env) accessToken(clientID, secret string) string {
 	e.t.Helper()

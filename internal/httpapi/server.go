@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -172,7 +173,23 @@ func (s *Server) routes() http.Handler {
 			WriteError(w, r, errNotFound("Cannot find resource "+r.URL.Path+"."))
 		})
 	}
-	return s.recoverAndLog(mux)
+	return s.recoverAndLog(canonicalAPIPaths(mux))
+}
+
+// canonicalAPIPaths answers a non-canonical path under /api/ (one with an
+// empty, "." or ".." segment) 404 RESOURCE_NOT_FOUND. Go's ServeMux would
+// redirect it to its clean form, which can be another operation
+// ("…/invoices//csv" to "…/invoices/csv"); Atlas answers it as a missing
+// resource, and so does this server.
+func canonicalAPIPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") && path.Clean(p) != strings.TrimSuffix(p, "/") {
+			WriteError(w, r, errNotFound("Cannot find resource "+p+"."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // operations is the one route table: every path the server serves, with

@@ -1,19 +1,16 @@
 package importer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const (
 	testHeader = "Date,Usage Date,Description,Note,Organization Name,Organization ID,Project,Project ID,SKU,Region,Cluster,Replica Set,Config Server,Application,Unit,Unit Price,Quantity,Discount Percent,Amount"
@@ -70,19 +67,7 @@ func TestParse_Fixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join("testdata", "invoice.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("parsed batch differs from %s (run with -update if intended):\n%s", path, got)
-	}
+	golden.Check(t, "invoice.golden.json", got)
 
 	// Facts the golden file must show, checked by hand once.
 	if len(b.Items) != 14 || len(b.Organizations) != 2 || len(b.Projects) != 3 || len(b.Clusters) != 4 {

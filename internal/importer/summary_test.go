@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/golden"
 )
 
 const (
@@ -58,17 +59,7 @@ func TestParse_AtlasLayout(t *testing.T) {
 	}
 	got, _ := json.MarshalIndent(map[string]any{"organizations": b.Organizations, "items": items}, "", "  ")
 	got = append(got, '\n')
-	path := filepath.Join("testdata", "invoice_atlas.golden.json")
-	if *update {
-		os.WriteFile(path, got, 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("parsed batch differs from %s (run with -update if intended):\n%s", path, got)
-	}
+	golden.Check(t, "invoice_atlas.golden.json", got)
 
 	// Facts the golden file must show, checked by hand once.
 	for _, li := range b.Items {

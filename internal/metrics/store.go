@@ -15,8 +15,8 @@ import (
 // its failures counted in costexplorer_store_operation_errors_total. This is
 // the store latency the server sees, on every path that reaches the store
 // (HTTP handlers, authentication, the query workers, engine reloads), queue
-// time in the connection pool included. Scans (ScanRollup, ScanLineItems)
-// include the caller's work per row.
+// time in the connection pool included. Scans (ScanRollup, ScanDailyRollup,
+// ScanLineItems) include the caller's work per row.
 //
 // The wrapper has only the methods of costexplorer.Store: optional
 // interfaces of the store (costexplorer.Verifier, Backup) are not exposed.
@@ -35,8 +35,8 @@ func (m *Metrics) InstrumentStore(s costexplorer.Store) costexplorer.Store {
 // fixed values of the operation label.
 var storeOperations = []string{
 	"CreateOrganization", "Organization", "Organizations", "LinkOrganization", "LinkedOrganizations",
-	"IngestUsage", "DataVersion", "ScanRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
-	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceIDs",
+	"IngestUsage", "DataVersion", "ScanRollup", "ScanDailyRollup", "ScanLineItems", "Projects", "Clusters", "UsageStats",
+	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceSums", "InvoiceIDs",
 	"CreateProcess", "Process", "ClaimProcess", "FinishProcess", "FailProcess", "ReleaseLeases",
 	"DeleteExpiredProcesses", "ProcessCounts",
 	"CreateInvoiceReport", "InvoiceReport", "InvoiceReports", "ClaimInvoiceReport", "WriteInvoiceReportChunk",
@@ -45,6 +45,7 @@ var storeOperations = []string{
 	"CreateAPIKey", "APIKeyByPublicKey", "APIKeys", "SetAPIKeyEnabled", "CreateServiceAccount",
 	"ServiceAccount", "ServiceAccounts", "SetServiceAccountEnabled", "Secret", "UseNonce", "RevokeToken",
 	"TokenRevoked", "DeleteExpiredAuthState",
+	"SyncMarks", "AcquireLease", "ReleaseLease", "Lease",
 	"Ping",
 }
 
@@ -121,6 +122,11 @@ func (i *instrumentedStore) DataVersion(ctx context.Context) (_ int64, err error
 func (i *instrumentedStore) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) (err error) {
 	defer i.done("ScanRollup", time.Now(), &err)
 	return i.s.ScanRollup(ctx, fn)
+}
+
+func (i *instrumentedStore) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) (err error) {
+	defer i.done("ScanDailyRollup", time.Now(), &err)
+	return i.s.ScanDailyRollup(ctx, fn)
 }
 
 func (i *instrumentedStore) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) (err error) {
@@ -286,6 +292,11 @@ func (i *instrumentedStore) SearchLineItems(ctx context.Context, invoiceID strin
 	return i.s.SearchLineItems(ctx, invoiceID, s, page)
 }
 
+func (i *instrumentedStore) InvoiceSums(ctx context.Context, invoiceID string) (_ []costexplorer.InvoiceSum, err error) {
+	defer i.done("InvoiceSums", time.Now(), &err)
+	return i.s.InvoiceSums(ctx, invoiceID)
+}
+
 func (i *instrumentedStore) InvoiceIDs(ctx context.Context) (_ []costexplorer.InvoiceRef, err error) {
 	defer i.done("InvoiceIDs", time.Now(), &err)
 	return i.s.InvoiceIDs(ctx)
@@ -339,4 +350,24 @@ func (i *instrumentedStore) InvoiceReportFile(ctx context.Context, id string, no
 func (i *instrumentedStore) DeleteExpiredInvoiceReports(ctx context.Context, now time.Time) (_ int64, err error) {
 	defer i.done("DeleteExpiredInvoiceReports", time.Now(), &err)
 	return i.s.DeleteExpiredInvoiceReports(ctx, now)
+}
+
+func (i *instrumentedStore) SyncMarks(ctx context.Context, source string) (_ []costexplorer.SyncMark, err error) {
+	defer i.done("SyncMarks", time.Now(), &err)
+	return i.s.SyncMarks(ctx, source)
+}
+
+func (i *instrumentedStore) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (_ bool, err error) {
+	defer i.done("AcquireLease", time.Now(), &err)
+	return i.s.AcquireLease(ctx, name, holder, ttl)
+}
+
+func (i *instrumentedStore) ReleaseLease(ctx context.Context, name, holder string) (err error) {
+	defer i.done("ReleaseLease", time.Now(), &err)
+	return i.s.ReleaseLease(ctx, name, holder)
+}
+
+func (i *instrumentedStore) Lease(ctx context.Context, name string) (_ string, _ time.Time, err error) {
+	defer i.done("Lease", time.Now(), &err)
+	return i.s.Lease(ctx, name)
 }

@@ -31,7 +31,7 @@ var dialect = sqlstore.Dialect{
 	// The simple protocol runs a multi-statement script as one; the script
 	// is passed as written, not rebound.
 	ExecScript: func(ctx context.Context, q sqlstore.Querier, script string) error {
-		_, err := q.(querier).c.Exec(ctx, script, pgx.QueryExecModeSimpleProtocol)
+		_, err := q.(txQuerier).c.Exec(ctx, script, pgx.QueryExecModeSimpleProtocol)
 		return err
 	},
 	Translate: translate,
@@ -44,50 +44,33 @@ type pgxQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// querier runs the core's statements in a transaction (or on any pgx
-// connection), rebinding its '?' placeholders.
-type querier struct{ c pgxQuerier }
+// querier runs the core's statements on a pgx transaction or connection C,
+// rebinding its '?' placeholders. It is used at two types: txQuerier in a
+// transaction, connQuerier on a pooled connection, each statement
+// committing by itself (a pointer-shaped value: it is passed as a Querier
+// without an allocation, on the path of every authenticated request).
+type querier[C pgxQuerier] struct{ c C }
 
-func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return execOn(ctx, q.c, query, args)
-}
+type (
+	txQuerier   = querier[pgx.Tx]
+	connQuerier = querier[*pgxpool.Conn]
+)
 
-func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return queryOn(ctx, q.c, query, args)
-}
-
-func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
-}
-
-// connQuerier runs the core's statements on a pooled connection, each
-// committing by itself. (A pointer-shaped value: it is passed as a Querier
-// without an allocation, on the path of every authenticated request.)
-type connQuerier struct{ c *pgxpool.Conn }
-
-func (q connQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return execOn(ctx, q.c, query, args)
-}
-
-func (q connQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return queryOn(ctx, q.c, query, args)
-}
-
-func (q connQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
-}
-
-func execOn(ctx context.Context, c pgxQuerier, query string, args []any) (int64, error) {
-	tag, err := c.Exec(ctx, dialect.Bind(query), args...)
+func (q querier[C]) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.c.Exec(ctx, dialect.Bind(query), args...)
 	return tag.RowsAffected(), err
 }
 
-func queryOn(ctx context.Context, c pgxQuerier, query string, args []any) (sqlstore.Rows, error) {
-	rows, err := c.Query(ctx, dialect.Bind(query), args...)
+func (q querier[C]) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.c.Query(ctx, dialect.Bind(query), args...)
 	if err != nil {
 		return nil, err
 	}
 	return rows, nil
+}
+
+func (q querier[C]) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.c.QueryRow(ctx, dialect.Bind(query), args...)
 }
 
 // runner is the store's [sqlstore.Runner]: single statements on a pooled
@@ -104,7 +87,7 @@ func (r runner) Read(ctx context.Context, fn func(sqlstore.Querier) error) error
 }
 
 func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return r.db.readTx(ctx, func(tx pgx.Tx) error { return fn(querier{tx}) })
+	return r.db.readTx(ctx, func(tx pgx.Tx) error { return fn(txQuerier{tx}) })
 }
 
 func (r runner) Write(ctx context.Context, fn func(sqlstore.Querier) error) error {
@@ -112,11 +95,11 @@ func (r runner) Write(ctx context.Context, fn func(sqlstore.Querier) error) erro
 }
 
 func (r runner) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return r.db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(querier{tx}) })
+	return r.db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error { return fn(txQuerier{tx}) })
 }
 
 var (
-	_ sqlstore.Querier = querier{}
+	_ sqlstore.Querier = txQuerier{}
 	_ sqlstore.Querier = connQuerier{}
 	_ sqlstore.Runner  = runner{}
 )

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
@@ -28,7 +30,7 @@ const benchBatch = 20000
 // items) of the synthetic dataset of seed, and returns it with the dataset.
 func openWithDimensions(b *testing.B, seed uint64) (*postgres.DB, *storetest.Dataset) {
 	b.Helper()
-	db := open(b, freshSchema(b), postgres.Options{})
+	db := open(b, pgtest.Schema(b), postgres.Options{})
 	d := storetest.NewDataset(seed, benchShape)
 	if _, err := db.IngestUsage(context.Background(), d.Dimensions()); err != nil {
 		b.Fatal(err)
@@ -116,7 +118,7 @@ func BenchmarkReferenceQueries(b *testing.B) {
 	stores := []struct {
 		name string
 		s    costexplorer.Store
-	}{{"SQLite", sq}, {"PostgreSQL", open(b, freshSchema(b), postgres.Options{})}}
+	}{{"SQLite", sq}, {"PostgreSQL", open(b, pgtest.Schema(b), postgres.Options{})}}
 
 	engines := make([]*engine.Engine, len(stores))
 	for i, st := range stores {
@@ -214,5 +216,19 @@ func referenceQueries(b *testing.B, s costexplorer.Store, lay demo.Layout) []nam
 		{"Q2", costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Projects: its, GroupBy: costexplorer.GroupByProjects}},
 		{"Q3", costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Projects: five, Clusters: theirClusters, GroupBy: costexplorer.GroupByClusters}},
 		{"Q4", costexplorer.Query{OrgID: lay.PayingOrg.ID, Start: last - 17, End: last + 1, Organizations: orgs, GroupBy: costexplorer.GroupByOrganizations}},
+	}
+}
+
+// BenchmarkRestate restates a pending invoice every iteration, as a daily
+// sync does, beside a re-import of the same invoice (all duplicates) as the
+// baseline (see storetest.BenchRestate). Only wall time: the work is the
+// server's.
+func BenchmarkRestate(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		for _, replace := range []bool{true, false} {
+			b.Run(fmt.Sprintf("items=%d/restate=%v", n, replace), func(b *testing.B) {
+				storetest.BenchRestate(b, open(b, pgtest.Schema(b), postgres.Options{}), n, replace, nil)
+			})
+		}
 	}
 }

@@ -34,7 +34,7 @@ func (db *DB) BeginUsage(ctx context.Context) (costexplorer.UsageSession, error)
 var ingestOptions = sqlstore.IngestOptions{
 	Arrays: true,
 	Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
-		return &bulk{tx: q.(querier).c.(pgx.Tx)}, nil
+		return &bulk{tx: q.(txQuerier).c}, nil
 	},
 }
 
@@ -50,7 +50,7 @@ func (*bulk) Close() {}
 
 // Exec runs a statement; pgx prepares and caches it by its text.
 func (b *bulk) Exec(ctx context.Context, query string, args ...any) error {
-	_, err := querier{b.tx}.Exec(ctx, query, args...)
+	_, err := txQuerier{b.tx}.Exec(ctx, query, args...)
 	return err
 }
 

@@ -2,76 +2,20 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
-
-// baseDSN returns TEST_DATABASE_URL, or skips t: these tests need a real
-// PostgreSQL (scripts/test.sh starts a throwaway one).
-func baseDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("TEST_DATABASE_URL")
-	if dsn == "" {
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL tests (scripts/test.sh starts a throwaway cluster and sets it)")
-	}
-	return dsn
-}
-
-// withSearchPath returns dsn with its search_path set to schema.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("TEST_DATABASE_URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
-
-// freshSchema creates an empty schema for t, dropped (with everything in it)
-// when t ends, and returns a DSN whose connections use it. Every test gets
-// its own, so tests are independent and may share one database.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	base := baseDSN(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	admin := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	admin("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { admin("DROP SCHEMA " + schema + " CASCADE") })
-	return withSearchPath(t, base, schema)
-}
 
 // open opens a store on dsn, closed when t ends (before its schema is
 // dropped: cleanups run last-in first-out).
@@ -86,14 +30,14 @@ func open(t testing.TB, dsn string, opts postgres.Options) *postgres.DB {
 }
 
 func TestConformance(t *testing.T) {
-	baseDSN(t)
+	pgtest.URL(t)
 	storetest.Run(t, func(t *testing.T) costexplorer.Store {
-		return open(t, freshSchema(t), postgres.Options{})
+		return open(t, pgtest.Schema(t), postgres.Options{})
 	})
 }
 
 func TestSameResultsAsSQLite(t *testing.T) {
-	baseDSN(t)
+	pgtest.URL(t)
 	storetest.SameResults(t,
 		func(t *testing.T) costexplorer.Store {
 			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), sqlite.Options{})
@@ -103,19 +47,8 @@ func TestSameResultsAsSQLite(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			return db
 		},
-		func(t *testing.T) costexplorer.Store { return open(t, freshSchema(t), postgres.Options{}) },
+		func(t *testing.T) costexplorer.Store { return open(t, pgtest.Schema(t), postgres.Options{}) },
 	)
-}
-
-// smallData ingests a small synthetic dataset into s.
-func smallData(t testing.TB, s costexplorer.Store) {
-	t.Helper()
-	d := storetest.NewDataset(42, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
-	b := d.Dimensions()
-	b.Items = d.All()
-	if _, err := s.IngestUsage(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // rawInt runs a query returning one integer on a separate connection.
@@ -148,9 +81,9 @@ func rawExec(t *testing.T, dsn string, stmts ...string) {
 }
 
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	db := open(t, dsn, postgres.Options{})
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	before, err := db.UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -173,43 +106,23 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 }
 
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
-	dsn := freshSchema(t)
-	const replicas = 4
-	var wg sync.WaitGroup
-	errs := make(chan error, replicas)
-	start := make(chan struct{})
-	for range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			db, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
-			if err != nil {
-				errs <- err
-				return
-			}
-			db.Close()
-		}()
+	dsn := pgtest.Schema(t)
+	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
+		return postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
+	})
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("migration files %q: %v", files, err)
 	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("concurrent Open: %v", err)
-	}
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("migration files: %v %v", files, err)
-	}
-	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each file once
+	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each once
 		t.Fatalf("%d migrations recorded, want %d", n, len(files))
 	}
 }
 
 func TestVerifyReportsTampering(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	db := open(t, dsn, postgres.Options{})
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
 		t.Fatalf("Verify = %v, %v; want clean", lines, err)
 	}
@@ -227,8 +140,10 @@ func TestVerifyReportsTampering(t *testing.T) {
 	}
 	// The dangling SKU, the tampered cell, the cell the extra item would
 	// belong to (its service unknown), the count (the extra item is not
-	// counted), the total and the invoice's credits.
-	want := []string{"its SKU is missing", "holds", "missing, line items sum to", "usage state: counts", "usage state: total", "its line items sum to"}
+	// counted), the total, the invoice's credits, its item counts and the
+	// daily cell the extra item would belong to.
+	want := []string{"its SKU is missing", "holds", "missing, line items sum to", "usage state: counts", "usage state: total", "its line items sum to",
+		"invoice item counts: they differ", "daily rollup: "}
 	if len(lines) != len(want) {
 		t.Fatalf("Verify found %d problems %q, want %d", len(lines), lines, len(want))
 	}
@@ -262,9 +177,9 @@ func TestVerifyReportsBrokenReferences(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" is reported", func(t *testing.T) {
-			dsn := freshSchema(t)
+			dsn := pgtest.Schema(t)
 			db := open(t, dsn, postgres.Options{})
-			smallData(t, db)
+			storetest.SmallData(t, db)
 			rawExec(t, dsn, tc.stmt)
 			lines, err := db.Verify(context.Background())
 			if err != nil {
@@ -282,7 +197,7 @@ func TestVerifyReportsBrokenReferences(t *testing.T) {
 }
 
 func TestCancelledContextPassesThrough(t *testing.T) {
-	db := open(t, freshSchema(t), postgres.Options{})
+	db := open(t, pgtest.Schema(t), postgres.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{}); err != context.Canceled {
@@ -302,7 +217,7 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 }
 
 func TestTerminatedConnectionsAreUnavailableThenRecover(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t)
 	u := mustParse(t, dsn)
 	app := "terminate-" + u.Query().Get("search_path")
 	q := u.Query()
@@ -317,7 +232,7 @@ func TestTerminatedConnectionsAreUnavailableThenRecover(t *testing.T) {
 	}
 	// pg_terminate_backend ends the store's connections (and only those) the
 	// way a fast shutdown does: FATAL 57P01, administrator command.
-	if n := rawInt(t, baseDSN(t), "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '"+app+"'"); n == 0 {
+	if n := rawInt(t, pgtest.URL(t), "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '"+app+"'"); n == 0 {
 		t.Fatal("no connection of the store was terminated")
 	}
 	// Each call either succeeds (the pool noticed the dead connection and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkAuthReads(b *testing.B) {
 		if os.Getenv("TEST_DATABASE_URL") == "" {
 			b.Skip("TEST_DATABASE_URL is not set")
 		}
-		authReads(b, open(b, freshSchema(b), postgres.Options{}))
+		authReads(b, open(b, pgtest.Schema(b), postgres.Options{}))
 	})
 }
 

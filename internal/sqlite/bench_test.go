@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"flag"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -130,4 +131,18 @@ func reportStorage(b *testing.B, db *sqlite.DB, path string, items int) {
 		b.Logf("%-20s %12d bytes  %6.1f bytes/item", name, size, float64(size)/float64(stats.LineItems))
 	}
 	b.Logf("%d line items, %d rollup rows, file %d bytes", stats.LineItems, stats.RollupRows, fi.Size())
+}
+
+// BenchmarkRestate restates a pending invoice every iteration, as a daily
+// sync does, beside a re-import of the same invoice (all duplicates) as the
+// baseline (see storetest.BenchRestate).
+func BenchmarkRestate(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		for _, replace := range []bool{true, false} {
+			b.Run(fmt.Sprintf("items=%d/restate=%v", n, replace), func(b *testing.B) {
+				db, _ := open(b)
+				storetest.BenchRestate(b, db, n, replace, cpuTime)
+			})
+		}
+	}
 }

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
-	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
 // A store written before invoices existed (migration 0001 only) opens with
 // its line items filed under invoices with derived ids and amounts equal to
-// their sums, and Verify finds nothing to report.
+// their sums, its daily rollup filled from them (migration 0005), and Verify
+// finds nothing to report.
 func TestMigration0002FilesStoredItemsUnderInvoices(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	script, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
@@ -57,11 +57,7 @@ func TestMigration0002FilesStoredItemsUnderInvoices(t *testing.T) {
 	}
 	conn.Close()
 
-	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openAt(t, path)
 	for _, c := range []struct {
 		month costexplorer.Month
 		want  costexplorer.InvoiceAmounts
@@ -73,6 +69,16 @@ func TestMigration0002FilesStoredItemsUnderInvoices(t *testing.T) {
 		if inv.Amounts != c.want || inv.Month != c.month {
 			t.Errorf("%s: %+v, want %+v", c.month, inv.Amounts, c.want)
 		}
+	}
+	var daily []costexplorer.DailyRollupRow
+	if err := db.ScanDailyRollup(context.Background(), func(r *costexplorer.DailyRollupRow) error {
+		daily = append(daily, *r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(daily) != 4 || daily[0].Day != jan || daily[0].Amount != 7990 || daily[0].SKU != "ATLAS_SUPPORT_PRO" || daily[0].Items != 1 {
+		t.Errorf("daily rollup %+v, want the four items' cells, from %s", daily, jan)
 	}
 	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
 		t.Errorf("Verify = %q, %v", lines, err)

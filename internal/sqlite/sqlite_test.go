@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,12 +22,19 @@ import (
 func open(t testing.TB) (*sqlite.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "costexplorer.db")
+	return openAt(t, path), path
+}
+
+// openAt opens a store on the file at path (another handle when it is
+// open already, as another process would), closed when t ends.
+func openAt(t testing.TB, path string) *sqlite.DB {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, path
+	return db
 }
 
 func TestConformance(t *testing.T) {
@@ -36,18 +44,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// smallData ingests a small synthetic dataset into db.
-func smallData(t testing.TB, db *sqlite.DB) {
-	t.Helper()
-	d := storetest.NewDataset(42, storetest.Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
-	b := d.Dimensions()
-	b.Items = d.All()
-	if _, err := db.IngestUsage(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// rawQuery runs a query on the file with a separate connection.
+// rawInt runs a query returning one integer on the file, with a separate
+// connection.
 func rawInt(t *testing.T, path, q string) int64 {
 	t.Helper()
 	conn, err := sql.Open("sqlite", path)
@@ -62,10 +60,16 @@ func rawInt(t *testing.T, path, q string) int64 {
 	return n
 }
 
-func TestMigrationsAreAppliedOnce(t *testing.T) {
+// TestReopenKeepsDataAndMigratesOnce reopens a store twice: its data (the
+// version and the stats) is kept, and migration 1 is recorded once.
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	db, path := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	v1, err := db.DataVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.UsageStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +80,13 @@ func TestMigrationsAreAppliedOnce(t *testing.T) {
 			t.Fatalf("reopen: %v", err)
 		}
 		v, err := db.DataVersion(context.Background())
-		db.Close()
 		if err != nil || v != v1 {
 			t.Fatalf("after reopen DataVersion = %d, %v; want %d (data kept)", v, err, v1)
+		}
+		after, err := db.UsageStats(context.Background())
+		db.Close()
+		if err != nil || before != after || after.LineItems == 0 {
+			t.Fatalf("stats after reopen %+v, %v; want %+v", after, err, before)
 		}
 	}
 	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations WHERE version = 1"); n != 1 {
@@ -91,59 +99,21 @@ func TestMigrationsAreAppliedOnce(t *testing.T) {
 
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-			if err != nil {
-				errs <- err
-				return
-			}
-			db.Close()
-		}()
+	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
+		return sqlite.Open(context.Background(), path, sqlite.Options{})
+	})
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("migration files %q: %v", files, err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("concurrent Open: %v", err)
-	}
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("migration files: %v %v", files, err)
-	}
-	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each file once
+	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each once
 		t.Fatalf("%d migrations recorded, want %d", n, len(files))
-	}
-}
-
-func TestReopenKeepsData(t *testing.T) {
-	db, path := open(t)
-	smallData(t, db)
-	before, err := db.UsageStats(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	db2, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
-	after, err := db2.UsageStats(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if before != after || after.LineItems == 0 {
-		t.Fatalf("stats after reopen %+v, want %+v", after, before)
 	}
 }
 
 func TestBackupOpensAndVerifies(t *testing.T) {
 	db, _ := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	dest := filepath.Join(t.TempDir(), "backups", "copy.db")
 	if err := db.Backup(context.Background(), dest); err != nil {
 		t.Fatalf("Backup: %v", err)
@@ -226,11 +196,7 @@ func TestCancelledContextPassesThrough(t *testing.T) {
 // still go to exactly one caller and concurrent ingests must not fail busy.
 func TestTwoHandlesShareOneFile(t *testing.T) {
 	a, path := open(t)
-	b, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b := openAt(t, path)
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	const processes = 30
@@ -248,44 +214,30 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	}
 	items := d.All()
 
+	// Eight claimers and eight ingesters, alternating between the handles.
 	var (
 		mu      sync.Mutex
 		claimed = map[string]int{}
-		wg      sync.WaitGroup
-		errs    = make(chan error, 16)
 	)
-	for w := range 8 {
-		db := []*sqlite.DB{a, b}[w%2]
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for {
-				p, err := db.ClaimProcess(ctx, "w", t0, time.Minute)
-				if costexplorer.IsNotFound(err) {
-					return
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				claimed[p.Token]++
-				mu.Unlock()
+	storetest.AtOnce(t, 16, "two handles", func(i int) error {
+		db := []*sqlite.DB{a, b}[i%2]
+		if w := i - 8; w >= 0 {
+			_, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items[w*len(items)/8 : (w+1)*len(items)/8]})
+			return err
+		}
+		for {
+			p, err := db.ClaimProcess(ctx, "w", t0, time.Minute)
+			if costexplorer.IsNotFound(err) {
+				return nil
 			}
-		}()
-		go func() {
-			defer wg.Done()
-			part := items[w*len(items)/8 : (w+1)*len(items)/8]
-			if _, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: part}); err != nil {
-				errs <- err
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("two handles: %v", err)
-	}
+			mu.Lock()
+			claimed[p.Token]++
+			mu.Unlock()
+		}
+	})
 	if len(claimed) != processes {
 		t.Fatalf("%d processes claimed, want %d", len(claimed), processes)
 	}
@@ -305,7 +257,7 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 
 func TestContextCancelledDuringScanPassesThrough(t *testing.T) {
 	db, _ := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
 	err := db.ScanLineItems(ctx, func(*costexplorer.LineItem) error {

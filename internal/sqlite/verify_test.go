@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/costexplorer/costexplorer/internal/storetest"
 )
 
 // line_items carries no FOREIGN KEY clauses (0 stands for "no project or
@@ -26,7 +28,7 @@ func TestVerifyReportsBrokenLineItemReferences(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db, path := open(t)
-			smallData(t, db)
+			storetest.SmallData(t, db)
 			conn, err := sql.Open("sqlite", path)
 			if err != nil {
 				t.Fatal(err)
@@ -81,7 +83,7 @@ func TestVerifyReportsInvoiceDrift(t *testing.T) {
 func verifyAfterTampering(t *testing.T, tamper ...string) []string {
 	t.Helper()
 	db, path := open(t)
-	smallData(t, db)
+	storetest.SmallData(t, db)
 	if lines, err := db.Verify(context.Background()); err != nil || len(lines) != 0 {
 		t.Fatalf("Verify = %q, %v before tampering", lines, err)
 	}
@@ -100,4 +102,26 @@ func verifyAfterTampering(t *testing.T, tamper ...string) []string {
 		t.Fatal(err)
 	}
 	return lines
+}
+
+// The daily rollup is kept by ingest too: Verify recomputes every cell from
+// the line items and reports a drifted amount, item count or quantity, a
+// missing cell and a cell no line item belongs to.
+func TestVerifyReportsDailyRollupDrift(t *testing.T) {
+	const first = "(SELECT org_id, month, project_id, cluster_id, sku_id, tag_set_id, day FROM daily_rollup LIMIT 1)"
+	const key = "(org_id, month, project_id, cluster_id, sku_id, tag_set_id, day)"
+	for _, c := range []struct{ name, tamper string }{
+		{"Amount", "UPDATE daily_rollup SET cents = cents + 1 WHERE " + key + " = " + first},
+		{"Items", "UPDATE daily_rollup SET items = items + 1 WHERE " + key + " = " + first},
+		{"Quantity", "UPDATE daily_rollup SET quantity = quantity + 0.5 WHERE " + key + " = " + first},
+		{"MissingCell", "DELETE FROM daily_rollup WHERE " + key + " = " + first},
+		{"StrayCell", "INSERT INTO daily_rollup SELECT org_id, month, project_id, cluster_id, sku_id, tag_set_id + 1000, day, 1, 0, 1 FROM daily_rollup LIMIT 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lines := verifyAfterTampering(t, c.tamper)
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "daily rollup: ") {
+				t.Fatalf("Verify = %q; want one line about the daily rollup", lines)
+			}
+		})
+	}
 }

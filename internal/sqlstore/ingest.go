@@ -53,9 +53,11 @@ type IngestOptions struct {
 // skipped. Each item joins the invoice of its organization and month,
 // created by its first item (see resolveInvoices); the invoices' amounts
 // move by the inserted items in the same transaction, and the batch's
-// invoice metadata is recorded. The data version changes when items were
-// inserted, a dimension was created, renamed or relinked (names appear in
-// query results) or an invoice created or changed, and only then.
+// invoice metadata and sync marks are recorded. The invoices the batch
+// lists in ReplaceInvoices are restated (see ingest_restate.go). The data
+// version changes when items were inserted or removed, a dimension was
+// created, renamed or relinked (names appear in query results) or an invoice
+// created or changed, and only then (not for sync marks alone).
 func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts IngestOptions) (costexplorer.IngestResult, error) {
 	if err := b.Validate(); err != nil {
 		return costexplorer.IngestResult{}, err
@@ -97,6 +99,7 @@ type ingestTx struct {
 	*Resolver
 
 	changed bool // a dimension was created, renamed or relinked
+	restate restatement
 
 	// What the chunks added so far have changed (see ingest_session.go).
 	inserted, duplicates int
@@ -122,7 +125,7 @@ func (t *ingestTx) ResolveSKUs(keys []SKUKey, into map[SKUKey]int64) error {
 }
 
 // chunk is how many rows one multi-row statement of the ingest carries: few
-// statements per batch, and at 9 parameters a row far below both dialects'
+// statements per batch, and at 10 parameters a row far below both dialects.
 // limits (32,766 in SQLite, 65,535 in PostgreSQL).
 const chunk = 256
 
@@ -193,60 +196,216 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	})
 }
 
-// rollupUpsert returns the statement that adds the rows of source to the
-// rollup.
+// rollupUpsert and dailyUpsert return the statements that add the rows of
+// source to the monthly and the daily rollup.
 func rollupUpsert(source string) string {
 	return "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) " + source +
 		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
 }
 
-// rollupFullChunk is the upsert of a full chunk of cells, built once.
-var rollupFullChunk = rollupUpsert("VALUES " + values(chunk, 6))
+func dailyUpsert(source string) string {
+	return "INSERT INTO daily_rollup (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day, cents, quantity, items) " + source +
+		" ON CONFLICT (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day) DO UPDATE SET" +
+		" cents = daily_rollup.cents + excluded.cents, quantity = daily_rollup.quantity + excluded.quantity, items = daily_rollup.items + excluded.items"
+}
 
-// addRollup adds the cells' amounts to the rollup, in key order.
+// addRollup adds the cells' amounts to the monthly rollup, in key order.
 func (t *ingestTx) addRollup(cells []Cell) error {
-	if len(cells) == 0 {
-		return nil
-	}
-	var err error
-	if t.opts.Arrays {
-		// Surrogate keys are INTEGER columns where arrays are bound.
-		n := len(cells)
-		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-		cents := make([]int64, n)
-		for i, c := range cells {
-			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
-			cents[i] = int64(c.Amount)
-		}
-		err = t.bulk.Exec(t.ctx, rollupUpsert("SELECT * FROM unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bigint[])"),
-			months, orgs, projects, clusters, services, cents)
-	} else {
-		args := make([]any, 0, chunk*6)
-		err = eachChunk(len(cells), func(start, end int) error {
-			args = args[:0]
-			for _, c := range cells[start:end] {
-				args = append(args, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount))
-			}
-			query := rollupFullChunk
-			if end-start < chunk {
-				query = rollupUpsert("VALUES " + values(end-start, 6))
-			}
-			return t.bulk.Exec(t.ctx, query, args...)
-		})
-	}
+	// Surrogate keys are INTEGER columns where arrays are bound.
+	err := t.upsert(rollupUpsert, []string{"int", "int", "int", "int", "int", "bigint"}, len(cells), func(i int, row []any) {
+		c := &cells[i]
+		row[0], row[1], row[2], row[3], row[4], row[5] = int64(c.Month), c.Org, c.Project, c.Cluster, c.Service, int64(c.Amount)
+	})
 	if err != nil {
 		return fmt.Errorf("update rollup: %w", err)
 	}
 	return nil
 }
 
-// finish adds tot to the running totals, changes the data version if items
-// were inserted or a dimension changed, and returns the version after the
-// ingest.
-func (t *ingestTx) finish(tot Totals) (int64, error) {
+// addDaily adds the cells' sums to the daily rollup, in key order.
+func (t *ingestTx) addDaily(cells []DailyCell) error {
+	err := t.upsert(dailyUpsert, []string{"int", "int", "int", "int", "int", "int", "int", "bigint", "float8", "bigint"}, len(cells), func(i int, row []any) {
+		c := &cells[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Org, int64(c.Month), c.Project, c.Cluster, c.SKU, c.TagSet, int64(c.Day)
+		row[7], row[8], row[9] = int64(c.Amount), c.Quantity, c.Items
+	})
+	if err != nil {
+		return fmt.Errorf("update daily rollup: %w", err)
+	}
+	return t.pruneDaily(cells)
+}
+
+// pruneDaily deletes, among cells, those that lost items and are left with
+// none: a daily cell exists while items do, as a fresh ingest of the same
+// items would leave it.
+func (t *ingestTx) pruneDaily(cells []DailyCell) error {
+	var gone []DailyKey
+	for i := range cells {
+		if cells[i].Items < 0 {
+			gone = append(gone, cells[i].DailyKey)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	const del = "DELETE FROM daily_rollup WHERE items = 0 AND org_id = ? AND month = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND tag_set_id = ? AND day = ?"
+	var err error
+	if t.opts.Arrays {
+		cols := make([][]int32, 7)
+		for c := range cols {
+			cols[c] = make([]int32, len(gone))
+		}
+		for i, k := range gone {
+			cols[0][i], cols[1][i], cols[2][i], cols[3][i] = int32(k.Org), int32(k.Month), int32(k.Project), int32(k.Cluster)
+			cols[4][i], cols[5][i], cols[6][i] = int32(k.SKU), int32(k.TagSet), int32(k.Day)
+		}
+		err = t.bulk.Exec(t.ctx, `DELETE FROM daily_rollup d USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(o, m, p, c, s, t, d)
+			WHERE d.items = 0 AND d.org_id = k.o AND d.month = k.m AND d.project_id = k.p AND d.cluster_id = k.c AND d.sku_id = k.s AND d.tag_set_id = k.t AND d.day = k.d`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
+	} else {
+		for _, k := range gone {
+			if err = t.bulk.Exec(t.ctx, del, k.Org, int64(k.Month), k.Project, k.Cluster, k.SKU, k.TagSet, int64(k.Day)); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune daily rollup: %w", err)
+	}
+	return nil
+}
+
+// pruneRollup deletes, among cells (which lost items), those left at zero
+// without items: a rollup cell exists when items do, as a fresh ingest of
+// the same items would leave it (a cell of zero-amount items stays). Where
+// the dialect binds arrays, one statement prunes them all.
+func (t *ingestTx) pruneRollup(cells []CellKey) error {
+	const (
+		empty = `cents = 0 AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
+			WHERE li.org_id = rollup.org_id AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = rollup.org_id AND month = rollup.month)
+			AND li.project_id = rollup.project_id AND li.cluster_id = rollup.cluster_id AND s.service = rollup.service)`
+		one  = "DELETE FROM rollup WHERE month = ? AND org_id = ? AND project_id = ? AND cluster_id = ? AND service = ? AND " + empty
+		many = `DELETE FROM rollup USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(m, o, p, c, s)
+			WHERE rollup.month = k.m AND rollup.org_id = k.o AND rollup.project_id = k.p AND rollup.cluster_id = k.c AND rollup.service = k.s AND ` + empty
+	)
+	if len(cells) == 0 {
+		return nil
+	}
+	var err error
+	if t.opts.Arrays {
+		n := len(cells)
+		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		for i, c := range cells {
+			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
+		}
+		err = t.bulk.Exec(t.ctx, many, months, orgs, projects, clusters, services)
+	} else {
+		for _, c := range cells {
+			if err = t.bulk.Exec(t.ctx, one, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("prune rollup: %w", err)
+	}
+	return nil
+}
+
+// countsUpsert returns the statement that adds the rows of source to
+// invoice_item_counts.
+func countsUpsert(source string) string {
+	return "INSERT INTO invoice_item_counts (invoice_id, project_id, cluster_id, sku_id, items, nonzero_items, cents) " + source +
+		` ON CONFLICT (invoice_id, project_id, cluster_id, sku_id) DO UPDATE SET items = invoice_item_counts.items + excluded.items,
+		nonzero_items = invoice_item_counts.nonzero_items + excluded.nonzero_items, cents = invoice_item_counts.cents + excluded.cents`
+}
+
+// addCounts adds the changes of counts to invoice_item_counts, in key order.
+func (t *ingestTx) addCounts(counts []Count) error {
+	err := t.upsert(countsUpsert, []string{"bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint"}, len(counts), func(i int, row []any) {
+		c := &counts[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Invoice, c.Project, c.Cluster, c.SKU, c.Items, c.NonZero, int64(c.Amount)
+	})
+	if err != nil {
+		return fmt.Errorf("update invoice item counts: %w", err)
+	}
+	// A row left without items (a restatement removed them all) goes, as
+	// it would not exist after a fresh ingest of the same items.
+	for i := range counts {
+		if c := &counts[i]; c.Items < 0 {
+			if err := t.bulk.Exec(t.ctx, `DELETE FROM invoice_item_counts WHERE invoice_id = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND items = 0`,
+				c.Invoice, c.Project, c.Cluster, c.SKU); err != nil {
+				return fmt.Errorf("prune invoice item counts: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// upsert runs statement(source) over n rows of len(types) columns, which
+// fill sets (int64 for "int" and "bigint", float64 for "float8"): one
+// statement over unnest of one array a column where the dialect binds
+// arrays, else one multi-row VALUES statement a chunk.
+func (t *ingestTx) upsert(statement func(source string) string, types []string, n int, fill func(i int, row []any)) error {
+	if n == 0 {
+		return nil
+	}
+	cols := len(types)
+	row := make([]any, cols)
+	if t.opts.Arrays {
+		arrays := make([]any, cols)
+		casts := make([]string, cols)
+		for c, typ := range types {
+			casts[c] = "?::" + typ + "[]"
+			switch typ {
+			case "int":
+				arrays[c] = make([]int32, n)
+			case "bigint":
+				arrays[c] = make([]int64, n)
+			default:
+				arrays[c] = make([]float64, n)
+			}
+		}
+		for i := range n {
+			fill(i, row)
+			for c, v := range row {
+				switch a := arrays[c].(type) {
+				case []int32:
+					a[i] = int32(v.(int64))
+				case []int64:
+					a[i] = v.(int64)
+				case []float64:
+					a[i] = v.(float64)
+				}
+			}
+		}
+		return t.bulk.Exec(t.ctx, statement("SELECT * FROM unnest("+strings.Join(casts, ", ")+")"), arrays...)
+	}
+	full := statement("VALUES " + values(chunk, cols))
+	args := make([]any, 0, chunk*cols)
+	return eachChunk(n, func(start, end int) error {
+		args = args[:0]
+		for i := start; i < end; i++ {
+			fill(i, row)
+			args = append(args, row...)
+		}
+		query := full
+		if end-start < chunk {
+			query = statement("VALUES " + values(end-start, cols))
+		}
+		return t.bulk.Exec(t.ctx, query, args...)
+	})
+}
+
+// finish moves the running totals by the items inserted (tot) and removed
+// (gone), changes the data version if items were inserted or removed or a
+// dimension changed, and returns the version after the ingest.
+func (t *ingestTx) finish(tot, gone Totals) (int64, error) {
 	var v int64
 	var err error
 	switch {
+	case gone.Items > 0:
+		return t.finishRestated(tot, gone)
 	case tot.Items > 0:
 		err = t.q.QueryRow(t.ctx, `UPDATE usage_state SET
 			data_version = data_version + 1,
@@ -261,5 +420,38 @@ func (t *ingestTx) finish(tot Totals) (int64, error) {
 	default:
 		err = t.q.QueryRow(t.ctx, "SELECT data_version FROM usage_state WHERE id = 1").Scan(&v)
 	}
+	return v, err
+}
+
+// finishRestated is finish after removals. The first and last days stay
+// unless an item removed was on one of them and none inserted reaches it:
+// then they are recomputed from the items (a scan, which a daily
+// restatement, adding the newest day, never needs).
+func (t *ingestTx) finishRestated(tot, gone Totals) (int64, error) {
+	var count int64
+	var first, last NullInt64
+	if err := t.q.QueryRow(t.ctx, "SELECT line_items, first_day, last_day FROM usage_state WHERE id = 1").Scan(&count, &first, &last); err != nil {
+		return 0, err
+	}
+	lo, hi := costexplorer.Day(first), costexplorer.Day(last)
+	stale := (gone.FirstDay == lo && (tot.Items == 0 || tot.FirstDay > lo)) || (gone.LastDay == hi && (tot.Items == 0 || tot.LastDay < hi))
+	if tot.Items > 0 {
+		lo, hi = min(lo, tot.FirstDay), max(hi, tot.LastDay)
+	}
+	var firstArg, lastArg any = int64(lo), int64(hi)
+	switch {
+	case count+int64(tot.Items-gone.Items) == 0:
+		firstArg, lastArg = nil, nil
+	case stale:
+		var f, l NullInt64
+		if err := t.q.QueryRow(t.ctx, "SELECT MIN(day), MAX(day) FROM line_items").Scan(&f, &l); err != nil {
+			return 0, err
+		}
+		firstArg, lastArg = int64(f), int64(l)
+	}
+	var v int64
+	err := t.q.QueryRow(t.ctx, `UPDATE usage_state SET data_version = data_version + 1, line_items = line_items + ?, total_cents = total_cents + ?,
+		first_day = ?, last_day = ? WHERE id = 1 RETURNING data_version`,
+		int64(tot.Items-gone.Items), int64(tot.Cents-gone.Cents), firstArg, lastArg).Scan(&v)
 	return v, err
 }

@@ -98,15 +98,50 @@ type Cell struct {
 	Amount costexplorer.Cents
 }
 
-// RollupDelta sums the change that line items make to the rollup, cell by
-// cell, and to their invoices' amounts, invoice by invoice, in one pass.
-// Items added count with their amount, items removed (a restatement) with
-// its opposite; a cell whose changes cancel out stays in the delta with
-// zero, as a cell of zero-amount items does, and so does an invoice (its
-// items changed: its updated time moves).
+// RollupDelta sums the change that line items make to the monthly and the
+// daily rollup, cell by cell, to their invoices' amounts, invoice by
+// invoice, and to the invoices' item counts (invoice_item_counts), in one
+// pass. Items added count with their amount, quantity and one item, items
+// removed (a restatement) with their opposites; a cell whose changes cancel
+// out stays in the delta with zero, as a cell of zero-amount items does, and
+// so does an invoice (its items changed: its updated time moves). Daily
+// cells are about as many as line items, so the ingest takes them out after
+// each chunk (TakeDaily) instead of holding them to the commit.
 type RollupDelta struct {
 	cells    map[CellKey]costexplorer.Cents
+	daily    map[DailyKey]DailySums
 	invoices map[int64]*InvoiceDelta
+	shrunk   map[CellKey]bool // cells that lost items
+	counts   map[CountKey]*ItemCount
+}
+
+// CountKey names a row of invoice_item_counts: the items of one invoice,
+// project, cluster (0: none) and SKU.
+type CountKey struct{ Invoice, Project, Cluster, SKU int64 }
+
+// ItemCount is what a row of invoice_item_counts holds, or the change to
+// it: how many items, how many of them of a non-zero amount, and their sum.
+type ItemCount struct {
+	Items, NonZero int64
+	Amount         costexplorer.Cents
+}
+
+// Count is a row of invoice_item_counts and its change.
+type Count struct {
+	CountKey
+	ItemCount
+}
+
+// Counts returns the changed item counts in key order.
+func (d *RollupDelta) Counts() []Count {
+	out := make([]Count, 0, len(d.counts))
+	for k, v := range d.counts {
+		out = append(out, Count{k, *v})
+	}
+	slices.SortFunc(out, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(a.Invoice, b.Invoice), cmp.Compare(a.Project, b.Project), cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.SKU, b.SKU))
+	})
+	return out
 }
 
 // InvoiceDelta is the change to one invoice's amounts: what the items added
@@ -146,14 +181,43 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	if d.cells == nil {
 		d.cells = map[CellKey]costexplorer.Cents{}
 		d.invoices = map[int64]*InvoiceDelta{}
+		d.shrunk = map[CellKey]bool{}
+		d.counts = map[CountKey]*ItemCount{}
+	}
+	if d.daily == nil {
+		d.daily = make(map[DailyKey]DailySums, len(rows))
 	}
 	var (
 		inv  *InvoiceDelta
 		last int64 = -1
+		cnt  *ItemCount
+		ck   = CountKey{Invoice: -1}
 	)
 	for i := range rows {
 		r := &rows[i]
-		d.cells[CellKey{r.Item.Date.Month(), r.Org, r.Project, r.Cluster, r.Service}] += sign * r.Item.Amount
+		month := r.Item.Date.Month()
+		k := CellKey{month, r.Org, r.Project, r.Cluster, r.Service}
+		d.cells[k] += sign * r.Item.Amount
+		if sign < 0 {
+			d.shrunk[k] = true
+		}
+		if k := (CountKey{r.Invoice, r.Project, r.Cluster, r.SKU}); k != ck { // one resource's items mostly follow each other
+			if ck = k; d.counts[k] == nil {
+				d.counts[k] = &ItemCount{}
+			}
+			cnt = d.counts[k]
+		}
+		cnt.Items += int64(sign)
+		cnt.Amount += sign * r.Item.Amount
+		if r.Item.Amount != 0 {
+			cnt.NonZero += int64(sign)
+		}
+		dk := DailyKey{r.Org, month, r.Project, r.Cluster, r.SKU, r.TagSet, r.Item.Date}
+		ds := d.daily[dk]
+		ds.Amount += sign * r.Item.Amount
+		ds.Quantity += float64(sign) * r.Item.Quantity
+		ds.Items += int64(sign)
+		d.daily[dk] = ds
 		if r.Invoice != last { // an invoice's rows mostly follow each other
 			last = r.Invoice
 			if inv = d.invoices[last]; inv == nil {
@@ -169,6 +233,24 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 	}
 }
 
+// touches reports whether items of the invoice were added or removed.
+func (d *RollupDelta) touches(invoice int64) bool {
+	_, ok := d.invoices[invoice]
+	return ok
+}
+
+// Shrunk returns the cells that lost items, in key order: a cell left
+// without items must leave the rollup (see [Store.Ingest]), which a sum
+// cannot tell.
+func (d *RollupDelta) Shrunk() []CellKey {
+	out := make([]CellKey, 0, len(d.shrunk))
+	for k := range d.shrunk {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, CompareCells)
+	return out
+}
+
 // Cells returns the changed cells in key order, which makes the rollup's
 // b-tree inserts sequential and the deltas reported stable.
 func (d *RollupDelta) Cells() []Cell {
@@ -177,6 +259,17 @@ func (d *RollupDelta) Cells() []Cell {
 		out = append(out, Cell{k, v})
 	}
 	slices.SortFunc(out, func(a, b Cell) int { return CompareCells(a.CellKey, b.CellKey) })
+	return out
+}
+
+// TakeDaily returns the changed daily cells in key order and forgets them.
+func (d *RollupDelta) TakeDaily() []DailyCell {
+	out := make([]DailyCell, 0, len(d.daily))
+	for k, v := range d.daily {
+		out = append(out, DailyCell{k, v})
+	}
+	slices.SortFunc(out, func(a, b DailyCell) int { return CompareDaily(a.DailyKey, b.DailyKey) })
+	clear(d.daily)
 	return out
 }
 

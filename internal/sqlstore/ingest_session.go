@@ -12,10 +12,13 @@ import (
 // [Session] feeds its chunks one by one, so that both follow the same rules
 // and a session's result is that of one IngestUsage of all its chunks.
 //
-// Each chunk resolves and inserts its items at once; what must move once per
-// ingest waits for the commit, summed over the chunks in bounded memory: the
-// rollup cells (one per month, organization, project, cluster and service),
-// the invoices' amounts (one per invoice) and the running totals.
+// Each chunk resolves and inserts its items at once, and adds them to the
+// daily rollup (about a cell an item: held to the commit, they would grow
+// with the ingest); what must move once per ingest waits for the commit,
+// summed over the chunks in bounded memory: the monthly rollup cells (one
+// per month, organization, project, cluster and service), the invoices'
+// amounts (one per invoice), their item counts (one per invoice, project,
+// cluster and SKU) and the running totals.
 
 // beginTx takes the data lock and opens the bulk path: the start of an
 // ingest's transaction. The caller closes t.bulk.
@@ -50,35 +53,61 @@ func (t *ingestTx) add(b *costexplorer.UsageBatch) error {
 	if err := t.resolveDicts(rows); err != nil {
 		return err
 	}
-	inserted, err := t.bulk.InsertItems(t.ctx, UniqueItems(rows))
+	if err := t.listReplaced(b, rows); err != nil {
+		return err
+	}
+	unique, err := t.restateItems(UniqueItems(rows))
+	if err != nil {
+		return err
+	}
+	inserted, err := t.bulk.InsertItems(t.ctx, unique)
 	if err != nil {
 		return err
 	}
 	t.inserted += len(inserted)
 	t.duplicates += len(rows) - len(inserted)
 	t.delta.Add(inserted)
+	if err := t.addDaily(t.delta.TakeDaily()); err != nil {
+		return err
+	}
 	t.totals = t.totals.Plus(TotalsOf(inserted))
 	// The invoices' dictionary lists now; their amounts at the commit.
 	if err := t.addInvoices(nil, inserted); err != nil {
 		return err
 	}
-	return t.recordInvoices(b.Invoices, refs)
+	if err := t.recordInvoices(b.Invoices, refs); err != nil {
+		return err
+	}
+	return t.recordMarks(b.Synced)
 }
 
-// commit moves the rollup, the invoices' amounts and the running totals by
-// what the chunks inserted, and returns the ingest's result.
+// commit ends the restatement of the replaced invoices, moves the rollup,
+// the invoices' amounts, their item counts and the running totals by what
+// the chunks inserted and removed, and returns the ingest's result.
 func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
-	res := costexplorer.IngestResult{Inserted: t.inserted, Duplicates: t.duplicates}
+	if err := t.sweepReplaced(); err != nil {
+		return costexplorer.IngestResult{}, err
+	}
+	res := costexplorer.IngestResult{Inserted: t.inserted, Duplicates: t.duplicates, Removed: t.restate.removed.Items}
 	cells := t.delta.Cells()
 	if err := t.addRollup(cells); err != nil {
 		return res, err
 	}
+	if err := t.pruneRollup(t.delta.Shrunk()); err != nil {
+		return res, err
+	}
 	res.Deltas = t.RollupRows(cells, t.s.services.Name)
+	if err := t.addDaily(t.delta.TakeDaily()); err != nil {
+		return res, err
+	}
 	if err := t.addInvoices(t.delta.Invoices(), nil); err != nil {
 		return res, err
 	}
+	if err := t.addCounts(t.delta.Counts()); err != nil {
+		return res, err
+	}
 	var err error
-	res.DataVersion, err = t.finish(t.totals)
+	res.DataVersion, err = t.finish(t.totals, t.restate.removed)
 	return res, err
 }
 

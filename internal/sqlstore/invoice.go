@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -211,6 +212,19 @@ type lineDecoder struct {
 	skus               map[int64]SKUKey
 	tags               map[int64]costexplorer.Tags
 	details            map[int64]Details
+
+	// The destinations of a row's columns (lineColumns), reused row after
+	// row so that decoding allocates nothing of its own.
+	row  lineRow
+	dest []any
+}
+
+// lineRow holds one row of lineColumns as scanned.
+type lineRow struct {
+	id                                                                costexplorer.LineItemID
+	project, cluster, sku, day, price, cents, billDay, detail, tagSet NullInt64
+	discount                                                          NullInt64
+	quantity, discountPercent                                         NullFloat64
 }
 
 // newLineDecoder reads what decoding the invoice's lines needs; nil when the
@@ -219,6 +233,9 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	d := &lineDecoder{s: s, invoiceID: invoiceID,
 		projects: map[int64][2]string{0: {}}, clusters: map[int64][2]string{0: {}}, clusterProject: map[int64]int64{},
 		skus: map[int64]SKUKey{}, tags: map[int64]costexplorer.Tags{0: {}}, details: map[int64]Details{0: {}}}
+	w := &d.row
+	d.dest = []any{lineItemID{&w.id}, &w.project, &w.cluster, &w.sku, &w.day, &w.quantity, &w.price, &w.cents,
+		&w.billDay, &w.detail, &w.tagSet, &w.discountPercent, &w.discount}
 	err := q.QueryRow(ctx, "SELECT i.id, i.org_id, o.ext_id, o.name FROM invoices i JOIN organizations o ON o.id = i.org_id WHERE i.ext_id = ?",
 		invoiceID).Scan(&d.invoice, &d.org, &d.orgID, &d.orgName)
 	if s.d.IsNoRows(err) || !costexplorer.IsID(invoiceID) {
@@ -295,18 +312,20 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	return d, nil
 }
 
-// lineColumns are the columns decode scans, in order.
+// lineColumns are the columns decode scans, in order (lineRow; NULL
+// scans as 0).
 const lineColumns = `li.id, li.project_id, li.cluster_id, li.sku_id, li.day, li.quantity, li.unit_price_nanos, li.cents,
-	COALESCE(li.bill_day, 0), COALESCE(li.detail_id, 0), COALESCE(li.tag_set_id, 0), COALESCE(li.discount_percent, 0), COALESCE(li.discount_cents, 0)`
+	li.bill_day, li.detail_id, li.tag_set_id, li.discount_percent, li.discount_cents`
 
 // decode scans one row of lineColumns into l.
 func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
-	var project, cluster, sku, day, price, cents, billDay, detail, tagSet, discount int64
-	li := &l.LineItem
-	if err := r.Scan(lineItemID{&li.ID}, &project, &cluster, &sku, &day, &li.Quantity, &price, &cents,
-		&billDay, &detail, &tagSet, &li.DiscountPercent, &discount); err != nil {
+	if err := r.Scan(d.dest...); err != nil {
 		return err
 	}
+	w := &d.row
+	project, cluster, sku, day, tagSet, detail := int64(w.project), int64(w.cluster), int64(w.sku), int64(w.day), int64(w.tagSet), int64(w.detail)
+	li := &l.LineItem
+	li.ID, li.Quantity, li.DiscountPercent = w.id, float64(w.quantity), float64(w.discountPercent)
 	p, okP := d.projects[project]
 	c, okC := d.clusters[cluster]
 	k, okS := d.skus[sku]
@@ -318,8 +337,8 @@ func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
 	li.OrgID, li.ProjectID, li.ClusterID = d.orgID, p[0], c[0]
 	l.OrgName, l.ProjectName, l.ClusterName = d.orgName, p[1], c[1]
 	li.SKU, li.Unit, li.Service = k.Name, k.Unit, d.s.services.Name[k.Service]
-	li.Date, li.UnitPriceNanos, li.Amount = costexplorer.Day(day), price, costexplorer.Cents(cents)
-	li.InvoiceID, li.BillDate, li.Discount, li.Tags = d.invoiceID, costexplorer.Day(billDay), costexplorer.Cents(discount), tg
+	li.Date, li.UnitPriceNanos, li.Amount = costexplorer.Day(day), int64(w.price), costexplorer.Cents(w.cents)
+	li.InvoiceID, li.BillDate, li.Discount, li.Tags = d.invoiceID, costexplorer.Day(w.billDay), costexplorer.Cents(w.discount), tg
 	det.Apply(li)
 	return nil
 }
@@ -364,6 +383,31 @@ func (s *Store) InvoiceTagKeys(ctx context.Context, invoiceID string) ([]string,
 	return keys, err
 }
 
+// InvoiceSums implements costexplorer.InvoiceStore from the invoice's item
+// counts (invoice_item_counts), a few rows whatever the number of items.
+func (s *Store) InvoiceSums(ctx context.Context, invoiceID string) ([]costexplorer.InvoiceSum, error) {
+	out := []costexplorer.InvoiceSum{}
+	err := s.r.Read(ctx, func(q Querier) error {
+		return Each(ctx, q, `SELECT COALESCE(p.ext_id, ''), COALESCE(p.name, ''), k.service, CAST(SUM(c.cents) AS BIGINT)
+			FROM invoice_item_counts c JOIN invoices i ON i.id = c.invoice_id JOIN skus k ON k.id = c.sku_id
+			LEFT JOIN projects p ON p.id = c.project_id
+			WHERE i.ext_id = ? GROUP BY p.ext_id, p.name, k.service HAVING SUM(c.items) > 0`, func(r Row) error {
+			var sum costexplorer.InvoiceSum
+			var service, cents int64
+			if err := r.Scan(&sum.ProjectID, &sum.ProjectName, &service, &cents); err != nil {
+				return err
+			}
+			sum.Service, sum.Amount = s.services.Name[service], costexplorer.Cents(cents)
+			out = append(out, sum)
+			return nil
+		}, invoiceID)
+	})
+	slices.SortFunc(out, func(a, b costexplorer.InvoiceSum) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Service, b.Service))
+	})
+	return out, err
+}
+
 // SearchLineItems implements costexplorer.InvoiceStore. Cluster and project
 // filters become surrogate keys of the invoice's organization (an id of
 // another organization matches nothing), so that the search reads only
@@ -378,28 +422,43 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 		if err != nil || d == nil {
 			return err
 		}
-		where, args, none := d.searchWhere(ls)
-		if none {
+		f := d.searchWhere(ls)
+		if f.none {
 			return nil
 		}
+		where, args := f.where, f.args
 		if page.IncludeCount {
-			if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM line_items li WHERE "+where, args...).Scan(&total); err != nil {
+			count := "SELECT COUNT(*) FROM line_items li WHERE " + where
+			if f.byKeys {
+				// Filters of keys only: the invoice's item counts answer.
+				col := "nonzero_items"
+				if ls.IncludeZeroCents {
+					col = "items"
+				}
+				count = "SELECT COALESCE(SUM(li." + col + "), 0) FROM invoice_item_counts li WHERE " + f.keys
+				args = f.args[f.keyArgs:]
+			}
+			if err := q.QueryRow(ctx, count, args...).Scan(&total); err != nil {
 				return err
 			}
+			args = f.args
 		}
 		dir := " ASC"
 		if ls.SortOrder == costexplorer.SortDescending {
 			dir = " DESC"
 		}
-		field := "COALESCE(li.bill_day, li.day)"
+		// By usage date, the order is the key's within one cluster: the
+		// page is read from the key's range without a sort, so long as
+		// li.day is not named twice (SQLite then sorts).
+		order := "li.day" + dir + ", li.id" + dir
 		switch ls.SortField {
 		case costexplorer.SortUsageDates:
-			field = "li.day"
 		case costexplorer.SortTotalPriceCents:
-			field = "li.cents"
+			order = "li.cents" + dir + ", " + order
+		default:
+			order = "COALESCE(li.bill_day, li.day)" + dir + ", " + order
 		}
-		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where +
-			" ORDER BY " + field + dir + ", li.day" + dir + ", li.id" + dir + " LIMIT ? OFFSET ?"
+		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 		return Each(ctx, q, query, func(r Row) error {
 			l := &costexplorer.InvoiceLine{}
 			if err := d.decode(r, l); err != nil {
@@ -415,25 +474,41 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 	return out, total, nil
 }
 
-// searchWhere returns the WHERE clause of a search over line_items li and
-// its arguments; none is set when a filter can match nothing.
-func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string, args []any, none bool) {
-	conds := []string{"li.org_id = ?", "li.invoice_id = ?"}
-	args = []any{d.org, d.invoice}
+// searchFilter is a search's WHERE clause over line_items li and its
+// arguments. Its last conditions (keys, from keyArgs on in args) are those
+// on the item's invoice, project, cluster and SKU, which
+// invoice_item_counts holds too; byKeys is set when there are no others,
+// so that the rows of invoice_item_counts count the matches. none is set
+// when a filter can match nothing.
+type searchFilter struct {
+	where, keys string
+	args        []any
+	keyArgs     int
+	byKeys      bool
+	none        bool
+}
+
+// searchWhere returns the search's filter.
+func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) searchFilter {
+	conds := []string{"li.org_id = ?"}
+	args := []any{d.org}
 	if !ls.IncludeZeroCents {
 		conds = append(conds, "li.cents <> 0")
 	}
+	byKeys := true
 	for _, r := range []struct {
 		col    string
 		lo, hi *costexplorer.Day
 	}{{"COALESCE(li.bill_day, li.day)", ls.BillStart, ls.BillEnd}, {"li.day", ls.UsageStart, ls.UsageEnd}} {
 		if r.lo != nil {
-			conds, args = append(conds, r.col+" >= ?"), append(args, int64(*r.lo))
+			conds, args, byKeys = append(conds, r.col+" >= ?"), append(args, int64(*r.lo)), false
 		}
 		if r.hi != nil {
-			conds, args = append(conds, r.col+" <= ?"), append(args, int64(*r.hi))
+			conds, args, byKeys = append(conds, r.col+" <= ?"), append(args, int64(*r.hi)), false
 		}
 	}
+	nonKey, keyArgs := len(conds), len(args)
+	conds, args = append(conds, "li.invoice_id = ?"), append(args, d.invoice)
 	keysOf := func(ids []string, m map[int64][2]string) []int64 {
 		var keys []int64
 		for k, v := range m {
@@ -453,7 +528,7 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 	var projects []int64
 	if len(ls.GroupIDs) > 0 {
 		if projects = keysOf(ls.GroupIDs, d.projects); len(projects) == 0 {
-			return "", nil, true
+			return searchFilter{none: true}
 		}
 	}
 	if len(ls.ClusterIDs) > 0 {
@@ -467,7 +542,7 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 			}
 		}
 		if len(of) == 0 {
-			return "", nil, true
+			return searchFilter{none: true}
 		}
 		if len(ls.GroupIDs) == 0 {
 			projects = of
@@ -478,16 +553,18 @@ func (d *lineDecoder) searchWhere(ls *costexplorer.LineItemSearch) (where string
 		in("li.project_id", projects)
 	}
 	if len(ls.Services) > 0 {
-		var skus []any
+		var skus []int64
 		for id, k := range d.skus {
 			if slices.Contains(ls.Services, d.s.services.Name[k.Service]) {
 				skus = append(skus, id)
 			}
 		}
 		if len(skus) == 0 {
-			return "", nil, true
+			return searchFilter{none: true}
 		}
-		conds, args = append(conds, "li.sku_id IN ("+placeholders(len(skus))+")"), append(args, skus...)
+		slices.Sort(skus)
+		in("li.sku_id", skus)
 	}
-	return strings.Join(conds, " AND "), args, false
+	return searchFilter{where: strings.Join(conds, " AND "), keys: strings.Join(conds[nonKey:], " AND "),
+		args: args, keyArgs: keyArgs, byKeys: byKeys}
 }

@@ -180,36 +180,84 @@ type itemDicts struct {
 	details  map[int64]Details
 }
 
+// eachText calls put for every row of (id, text) query returns.
+func eachText(ctx context.Context, q Querier, query string, put func(id int64, v string) error) error {
+	return Each(ctx, q, query, func(r Row) error {
+		var id int64
+		var v string
+		if err := r.Scan(&id, &v); err != nil {
+			return err
+		}
+		return put(id, v)
+	})
+}
+
+// loadTagSets reads every tag set within q (0: no tags).
+func loadTagSets(ctx context.Context, q Querier) (map[int64]costexplorer.Tags, error) {
+	tags := map[int64]costexplorer.Tags{0: {}}
+	err := eachText(ctx, q, "SELECT id, enc FROM tag_sets", func(id int64, v string) (err error) {
+		tags[id], err = costexplorer.ParseTags(v)
+		return err
+	})
+	return tags, err
+}
+
 // loadItemDicts reads every invoice id, tag set and details row within q.
 func loadItemDicts(ctx context.Context, q Querier) (*itemDicts, error) {
-	x := &itemDicts{invoices: map[int64]string{}, tags: map[int64]costexplorer.Tags{0: {}}, details: map[int64]Details{0: {}}}
-	each := func(query string, put func(id int64, v string) error) error {
-		return Each(ctx, q, query, func(r Row) error {
-			var id int64
-			var v string
-			if err := r.Scan(&id, &v); err != nil {
-				return err
-			}
-			return put(id, v)
-		})
-	}
-	if err := each("SELECT id, ext_id FROM invoices WHERE ext_id IS NOT NULL", func(id int64, v string) error {
+	x := &itemDicts{invoices: map[int64]string{}, details: map[int64]Details{0: {}}}
+	if err := eachText(ctx, q, "SELECT id, ext_id FROM invoices WHERE ext_id IS NOT NULL", func(id int64, v string) error {
 		x.invoices[id] = v
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := each("SELECT id, enc FROM tag_sets", func(id int64, v string) (err error) {
-		x.tags[id], err = costexplorer.ParseTags(v)
-		return err
-	}); err != nil {
+	var err error
+	if x.tags, err = loadTagSets(ctx, q); err != nil {
 		return nil, err
 	}
-	err := each("SELECT id, enc FROM item_details", func(id int64, v string) (err error) {
+	err = eachText(ctx, q, "SELECT id, enc FROM item_details", func(id int64, v string) (err error) {
 		x.details[id], err = DecodeDetails(v)
 		return err
 	})
 	return x, err
+}
+
+// ScanDailyRollup calls fn for every daily rollup cell, from one snapshot,
+// in key order (an organization's month together). Ingest deletes a cell
+// whose items were all removed; one left with none (a store written before
+// that rule) is skipped. fn must not keep the row.
+func (s *Store) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
+	return s.r.ReadTx(ctx, func(q Querier) error {
+		d, err := LoadDims(ctx, q, true)
+		if err != nil {
+			return err
+		}
+		tags, err := loadTagSets(ctx, q)
+		if err != nil {
+			return err
+		}
+		var r costexplorer.DailyRollupRow
+		return Each(ctx, q, `SELECT org_id, project_id, cluster_id, sku_id, tag_set_id, day, cents, quantity, items FROM daily_rollup
+			WHERE items <> 0 ORDER BY org_id, month, project_id, cluster_id, sku_id, tag_set_id, day`, func(row Row) error {
+			var org, project, cluster, sku, tagSet, day, cents int64
+			if err := row.Scan(&org, &project, &cluster, &sku, &tagSet, &day, &cents, &r.Quantity, &r.Items); err != nil {
+				return err
+			}
+			if err := d.resolve(org, project, cluster, &r.OrgID, &r.ProjectID, &r.ClusterID); err != nil {
+				return err
+			}
+			k, ok := d.SKUs[sku]
+			if !ok {
+				return fmt.Errorf("dangling sku key %d", sku)
+			}
+			if r.Tags, ok = tags[tagSet]; !ok {
+				return fmt.Errorf("dangling tag set key %d", tagSet)
+			}
+			r.SKU, r.Service = k.Name, s.services.Name[k.Service]
+			r.Day, r.Amount = costexplorer.Day(day), costexplorer.Cents(cents)
+			return fn(&r)
+		})
+	})
 }
 
 // Projects returns every project, in id order.

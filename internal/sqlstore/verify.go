@@ -102,7 +102,7 @@ func (r *Report) Totals(ctx context.Context, q Querier, items ItemTotals) error 
 // (charges the sum of the positive ones, credits minus the sum of the
 // negative ones); every line item's invoice exists, is its organization's
 // and covers its usage day; every tag set and details key of an item
-// exists.
+// exists; invoice_item_counts equals a recount of the items.
 func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
 	type stored struct {
 		ext              string
@@ -163,6 +163,14 @@ func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
 		{"SELECT COUNT(*) FROM line_items li WHERE li.detail_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM item_details d WHERE d.id = li.detail_id)", "%d line items: their details are missing"},
 		{"SELECT COUNT(*) FROM line_items li WHERE li.tag_set_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invoice_tag_sets it WHERE it.invoice_id = li.invoice_id AND it.tag_set_id = li.tag_set_id)", "%d line items: their tag set is not listed with their invoice"},
 		{"SELECT COUNT(*) FROM line_items li WHERE li.detail_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM invoice_details it WHERE it.invoice_id = li.invoice_id AND it.detail_id = li.detail_id)", "%d line items: their details are not listed with their invoice"},
+		{`SELECT COUNT(*) FROM (SELECT invoice_id, project_id, cluster_id, sku_id, COUNT(*) AS n,
+			SUM(CASE WHEN cents <> 0 THEN 1 ELSE 0 END) AS nz, SUM(cents) AS c FROM line_items
+			GROUP BY invoice_id, project_id, cluster_id, sku_id) g WHERE NOT EXISTS (SELECT 1 FROM invoice_item_counts k
+			WHERE k.invoice_id = g.invoice_id AND k.project_id = g.project_id AND k.cluster_id = g.cluster_id AND k.sku_id = g.sku_id
+			AND k.items = g.n AND k.nonzero_items = g.nz AND k.cents = g.c)`, "%d invoice item counts: they differ from a recount of the line items"},
+		{`SELECT COUNT(*) FROM invoice_item_counts k WHERE (k.items <> 0 OR k.nonzero_items <> 0 OR k.cents <> 0)
+			AND NOT EXISTS (SELECT 1 FROM line_items li WHERE li.invoice_id = k.invoice_id AND li.project_id = k.project_id
+			AND li.cluster_id = k.cluster_id AND li.sku_id = k.sku_id)`, "%d invoice item counts: they count line items that do not exist"},
 	} {
 		var n int64
 		if err := q.QueryRow(ctx, c.query).Scan(&n); err != nil {
@@ -173,4 +181,41 @@ func VerifyInvoices(ctx context.Context, q Querier, r *Report) error {
 		}
 	}
 	return nil
+}
+
+// VerifyDaily is the check of the daily rollup both dialects run: every
+// cell equals a recomputation from the line items (amount and item count
+// exactly, quantity to a millionth of the sum of the absolute quantities,
+// as float sums depend on their order), no line item lacks its cell, and no
+// cell is left without items.
+func VerifyDaily(ctx context.Context, q Querier, r *Report) error {
+	const shown = 100
+	n := 0
+	err := Each(ctx, q, `SELECT org_id, month, project_id, cluster_id, sku_id, tag_set_id, day,
+			CAST(SUM(sc) AS BIGINT), CAST(SUM(si) AS BIGINT), SUM(sq), CAST(SUM(lc) AS BIGINT), CAST(SUM(li) AS BIGINT), SUM(lq)
+		FROM (SELECT org_id, month, project_id, cluster_id, sku_id, tag_set_id, day,
+				cents AS sc, items AS si, quantity AS sq, 0 AS lc, 0 AS li, 0.0 AS lq, 0.0 AS la
+			FROM daily_rollup
+			UNION ALL
+			SELECT l.org_id, i.month, l.project_id, l.cluster_id, l.sku_id, COALESCE(l.tag_set_id, 0), l.day,
+				0, 0, 0.0, l.cents, 1, l.quantity, ABS(l.quantity)
+			FROM line_items l JOIN invoices i ON i.id = l.invoice_id) x
+		GROUP BY org_id, month, project_id, cluster_id, sku_id, tag_set_id, day
+		HAVING SUM(sc) <> SUM(lc) OR SUM(si) <> SUM(li) OR SUM(li) = 0 OR ABS(SUM(sq) - SUM(lq)) > 1e-6 * SUM(la) + 1e-9`, func(row Row) error {
+		var k DailyKey
+		var sc, si, lc, li int64
+		var sq, lq float64
+		if err := row.Scan(&k.Org, &k.Month, &k.Project, &k.Cluster, &k.SKU, &k.TagSet, &k.Day, &sc, &si, &sq, &lc, &li, &lq); err != nil {
+			return err
+		}
+		if n++; n <= shown {
+			r.Addf("daily rollup: org #%d project #%d cluster #%d sku #%d tag set #%d %s: holds %s, quantity %g, %d items; line items sum to %s, quantity %g, %d items",
+				k.Org, k.Project, k.Cluster, k.SKU, k.TagSet, k.Day, costexplorer.Cents(sc), sq, si, costexplorer.Cents(lc), lq, li)
+		}
+		return nil
+	})
+	if n > shown {
+		r.Addf("daily rollup: %d more cells differ", n-shown)
+	}
+	return err
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,25 +139,16 @@ func testCredentials(t *testing.T, open Opener) {
 		s := open(t)
 		const callers = 16
 		got := make([][]byte, callers)
-		errs := make([]error, callers)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
+		AtOnce(t, callers, "Secret", func(i int) error {
+			var err error
+			got[i], err = s.Secret(t.Context(), "nonce-key", func() ([]byte, error) {
+				b := make([]byte, 32)
+				rand.Read(b)
+				return b, nil
+			})
+			return err
+		})
 		for i := range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				got[i], errs[i] = s.Secret(t.Context(), "nonce-key", func() ([]byte, error) {
-					b := make([]byte, 32)
-					rand.Read(b)
-					return b, nil
-				})
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i := range callers {
-			must(t, errs[i])
 			if !bytes.Equal(got[i], got[0]) {
 				t.Fatalf("caller %d got %x, caller 0 got %x", i, got[i], got[0])
 			}
@@ -178,31 +168,18 @@ func testCredentials(t *testing.T, open Opener) {
 		s := open(t)
 		const callers = 16
 		var ok, conflicts atomic.Int32
-		var wg sync.WaitGroup
-		errs := make(chan error, callers)
-		start := make(chan struct{})
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				err := s.UseNonce(t.Context(), "shared", 7, t0.Add(time.Minute))
-				switch costexplorer.ErrorCode(err) {
-				case "":
-					ok.Add(1)
-				case costexplorer.ErrConflict:
-					conflicts.Add(1)
-				default:
-					errs <- err
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("UseNonce: %v", err)
-		}
+		AtOnce(t, callers, "UseNonce", func(int) error {
+			err := s.UseNonce(t.Context(), "shared", 7, t0.Add(time.Minute))
+			switch costexplorer.ErrorCode(err) {
+			case "":
+				ok.Add(1)
+			case costexplorer.ErrConflict:
+				conflicts.Add(1)
+			default:
+				return err
+			}
+			return nil
+		})
 		if ok.Load() != 1 || conflicts.Load() != callers-1 {
 			t.Fatalf("%d successes and %d conflicts, want 1 and %d", ok.Load(), conflicts.Load(), callers-1)
 		}

@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"testing"
+	"time"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -155,5 +158,19 @@ func (d *Dataset) generateDay(day costexplorer.Day) {
 				d.item(o.ID, "", "", "CREDIT", day, 1, 0, -int64(1+r.IntN(50000)))
 			}
 		}
+	}
+}
+
+// SmallData ingests in one batch a small dataset (seed 42: 2 organizations
+// of 2 projects of 2 clusters, the 60 days up to today) into s, for a
+// store's own tests that need some rows but no particular ones (reopening,
+// migrating, backing up).
+func SmallData(t testing.TB, s costexplorer.Store) {
+	t.Helper()
+	d := NewDataset(42, Shape{Orgs: 2, ProjectsPerOrg: 2, ClustersPerProject: 2, Start: costexplorer.DayOf(time.Now()) - 60, Days: 60})
+	b := d.Dimensions()
+	b.Items = d.All()
+	if _, err := s.IngestUsage(context.Background(), b); err != nil {
+		t.Fatal(err)
 	}
 }

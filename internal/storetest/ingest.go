@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -98,9 +99,58 @@ func dataVersion(t *testing.T, s costexplorer.Store) int64 {
 	return v
 }
 
-// verify runs the store's own check when it has one.
+// dailyCell is a daily rollup key.
+type dailyCell struct {
+	day                   costexplorer.Day
+	org, project, cluster string
+	service               costexplorer.Service
+	sku                   string
+	tags                  costexplorer.Tags
+}
+
+// checkDaily compares the store's daily rollup with a recomputation from its
+// line items: amounts and item counts exactly, quantities to a millionth of
+// the sum of their absolute values.
+func checkDaily(t *testing.T, s costexplorer.Store) {
+	t.Helper()
+	type sums struct {
+		amount        costexplorer.Cents
+		quantity, abs float64
+		items         int64
+	}
+	want := map[dailyCell]sums{}
+	for _, li := range lineItems(t, s) {
+		k := dailyCell{li.Date, li.OrgID, li.ProjectID, li.ClusterID, li.Service, li.SKU, li.Tags}
+		w := want[k]
+		w.amount, w.quantity, w.abs, w.items = w.amount+li.Amount, w.quantity+li.Quantity, w.abs+math.Abs(li.Quantity), w.items+1
+		want[k] = w
+	}
+	got := map[dailyCell]bool{}
+	must(t, s.ScanDailyRollup(t.Context(), func(r *costexplorer.DailyRollupRow) error {
+		k := dailyCell{r.Day, r.OrgID, r.ProjectID, r.ClusterID, r.Service, r.SKU, r.Tags}
+		w, ok := want[k]
+		switch {
+		case got[k]:
+			return fmt.Errorf("daily rollup cell %+v appears twice", k)
+		case !ok:
+			return fmt.Errorf("daily rollup cell %+v: holds %s but no line item belongs there", k, r.Amount)
+		case r.Amount != w.amount || r.Items != w.items || math.Abs(r.Quantity-w.quantity) > 1e-6*w.abs+1e-9:
+			return fmt.Errorf("daily rollup cell %+v: holds %s, quantity %g, %d items; line items sum to %s, %g, %d items",
+				k, r.Amount, r.Quantity, r.Items, w.amount, w.quantity, w.items)
+		}
+		got[k] = true
+		return nil
+	}))
+	if len(got) != len(want) {
+		t.Fatalf("daily rollup: %d cells, line items make %d", len(got), len(want))
+	}
+}
+
+// verify checks the daily rollup against the line items and runs the
+// store's own check when it has one.
 func verify(t *testing.T, s costexplorer.Store) {
 	t.Helper()
+	checkDaily(t, s)
 	v, ok := s.(costexplorer.Verifier)
 	if !ok {
 		return

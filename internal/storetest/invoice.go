@@ -136,6 +136,43 @@ func testInvoices(t *testing.T, open Opener) {
 		verify(t, f.s)
 	})
 
+	t.Run("SumsByProjectAndServiceEqualTheItems", func(t *testing.T) {
+		f := newInvoiceFixture(t, open)
+		names := map[string]string{}
+		for _, p := range f.d.Projects {
+			names[p.ID] = p.Name
+		}
+		for _, o := range f.d.Orgs {
+			for _, m := range f.months {
+				id := costexplorer.InvoiceID(o.ID, m)
+				sums := map[costexplorer.InvoiceSum]costexplorer.Cents{}
+				for _, li := range f.items {
+					if li.OrgID == o.ID && li.Month() == m {
+						sums[costexplorer.InvoiceSum{ProjectID: li.ProjectID, ProjectName: names[li.ProjectID], Service: li.Service}] += li.Amount
+					}
+				}
+				var want []costexplorer.InvoiceSum
+				for k, v := range sums {
+					k.Amount = v
+					want = append(want, k)
+				}
+				slices.SortFunc(want, func(a, b costexplorer.InvoiceSum) int {
+					return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Service, b.Service))
+				})
+				got, err := f.s.InvoiceSums(t.Context(), id)
+				must(t, err)
+				if len(want) < 2 || !slices.Equal(got, want) {
+					t.Errorf("invoice %s sums\n%v\nwant\n%v", id, got, want)
+				}
+			}
+		}
+		got, err := f.s.InvoiceSums(t.Context(), costexplorer.DeriveID("no such invoice"))
+		must(t, err)
+		if len(got) != 0 {
+			t.Errorf("unknown invoice: sums %v", got)
+		}
+	})
+
 	t.Run("ForeignUnknownAndMalformedIdsAreNotFoundAlike", func(t *testing.T) {
 		f := newInvoiceFixture(t, open)
 		own := costexplorer.InvoiceID(f.paying, f.months[0])
@@ -492,6 +529,9 @@ func testInvoices(t *testing.T, open Opener) {
 			{BillStart: day(10), BillEnd: day(10), IncludeZeroCents: true},
 			{GroupIDs: sorted(f.d.Projects[0].ID)}, // another organization's project: nothing
 			{Services: []costexplorer.Service{"Support", "Credits"}},
+			// Filters of keys only, counted from the invoice's item counts.
+			{ClusterIDs: sorted(orgClusters[2]), Services: []costexplorer.Service{"Clusters", "Backup"}, IncludeZeroCents: true},
+			{GroupIDs: sorted(orgProjects...), ClusterIDs: sorted(orgClusters[0], orgClusters[3])},
 		}
 		for i, s := range searches {
 			s.SortField = cmp.Or(s.SortField, costexplorer.SortBillDates)

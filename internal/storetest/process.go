@@ -144,39 +144,24 @@ func testProcesses(t *testing.T, open Opener) {
 		}
 		now := t0.Add(time.Minute)
 		var (
-			mu     sync.Mutex
-			got    = map[string][]string{}
-			wg     sync.WaitGroup
-			errs   = make(chan error, claimers)
-			starts = make(chan struct{})
+			mu  sync.Mutex
+			got = map[string][]string{}
 		)
-		for c := range claimers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				owner := fmt.Sprintf("w%d", c)
-				<-starts
-				for {
-					p, err := s.ClaimProcess(t.Context(), owner, now, time.Minute)
-					if costexplorer.IsNotFound(err) {
-						return
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-					mu.Lock()
-					got[p.Token] = append(got[p.Token], owner)
-					mu.Unlock()
+		AtOnce(t, claimers, "ClaimProcess", func(c int) error {
+			owner := fmt.Sprintf("w%d", c)
+			for {
+				p, err := s.ClaimProcess(t.Context(), owner, now, time.Minute)
+				if costexplorer.IsNotFound(err) {
+					return nil
 				}
-			}()
-		}
-		close(starts)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("ClaimProcess: %v", err)
-		}
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				got[p.Token] = append(got[p.Token], owner)
+				mu.Unlock()
+			}
+		})
 		if len(got) != processes {
 			t.Fatalf("%d processes claimed, want %d", len(got), processes)
 		}

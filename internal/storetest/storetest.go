@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Invoices", func(t *testing.T) { testInvoices(t, open) })
 	t.Run("InvoiceIDs", func(t *testing.T) { testInvoiceIDs(t, open) })
 	t.Run("InvoiceReports", func(t *testing.T) { testInvoiceReports(t, open) })
+	t.Run("Restate", func(t *testing.T) { testRestate(t, open) })
 }
 
 // t0 is the pinned clock of the suite.

@@ -255,10 +255,9 @@ func (s *Server) findInvoice(w http.ResponseWriter, r *http.Request, rq *request
 }
 
 // invoice serves GET /invoices/{id}: the invoice's amounts, its summary by
-// service and by project (on the first page: added up over its line items as
-// the store streams them, in memory bounded by the number of services and
-// projects), one page of its line items, its payments and its linked
-// invoices.
+// service and by project (on the first page, from the sums the store keeps
+// by project and service, not from the items), one page of its line items,
+// its payments and its linked invoices.
 func (s *Server) invoice(w http.ResponseWriter, r *http.Request, rq *request) {
 	inv, ok := s.findInvoice(w, r, rq)
 	if !ok {
@@ -272,23 +271,20 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	n := pageNum(r.URL.Query())
-	// The summaries add up every item; only the first page shows them, so
-	// that paging through a large invoice's items reads one page each time.
+	// Only the first page shows the summaries.
 	services := map[string]costexplorer.Cents{}
 	projects := map[string]costexplorer.Cents{}
 	projectName := map[string]string{}
 	if n == 1 {
-		err = s.store.InvoiceLines(ctx, inv.ID, func(l *costexplorer.InvoiceLine) error {
-			services[string(l.Service)] += l.Amount
-			projects[l.ProjectID] += l.Amount
-			if _, ok := projectName[l.ProjectID]; !ok {
-				projectName[l.ProjectID] = cmp.Or(l.ProjectName, l.ProjectID, "(no project)")
-			}
-			return nil
-		})
+		sums, err := s.store.InvoiceSums(ctx, inv.ID)
 		if err != nil {
-			s.unexpected(w, r, unavailable("read invoice lines", err), rq.view)
+			s.unexpected(w, r, unavailable("read invoice sums", err), rq.view)
 			return
+		}
+		for _, sum := range sums {
+			services[string(sum.Service)] += sum.Amount
+			projects[sum.ProjectID] += sum.Amount
+			projectName[sum.ProjectID] = cmp.Or(sum.ProjectName, sum.ProjectID, "(no project)")
 		}
 	}
 	search := &costexplorer.LineItemSearch{

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -151,10 +150,10 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	var sqliteTook, duckTook, pgTook, sqliteCPU, duckCPU, pgCPU time.Duration
 	timed := func(total, cpu *time.Duration, f func(*costexplorer.UsageBatch) error) func(*costexplorer.UsageBatch) error {
 		return func(b *costexplorer.UsageBatch) error {
-			start, startCPU := time.Now(), cpuTime()
+			start, startCPU := time.Now(), bench.CPUTime()
 			err := f(b)
 			*total += time.Since(start)
-			*cpu += cpuTime() - startCPU
+			*cpu += bench.CPUTime() - startCPU
 			return err
 		}
 	}
@@ -330,15 +329,6 @@ func loadDuck(ctx context.Context, res *SizeResult, duck *bench.Duck, data *benc
 	return nil
 }
 
-// cpuTime returns the user and system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func fileBytes(paths ...string) int64 {
 	var n int64
 	for _, p := range paths {
@@ -400,7 +390,7 @@ func measureEngine(ctx context.Context, cfg *config, res *SizeResult, eng *engin
 			samples := make([]time.Duration, 0, runs)
 			cpus := make([]time.Duration, 0, runs)
 			for i := range runs + 2 {
-				start, startCPU := time.Now(), cpuTime()
+				start, startCPU := time.Now(), bench.CPUTime()
 				got, err := duck.Run(ctx, sql)
 				if err != nil {
 					return bench.Timing{}, fmt.Errorf("%s, %s: %w", rq.Name, what, err)
@@ -410,7 +400,7 @@ func measureEngine(ctx context.Context, cfg *config, res *SizeResult, eng *engin
 				}
 				if i >= 2 {
 					samples = append(samples, time.Since(start))
-					cpus = append(cpus, cpuTime()-startCPU)
+					cpus = append(cpus, bench.CPUTime()-startCPU)
 				}
 			}
 			cpu = bench.Summarise(cpus).Median

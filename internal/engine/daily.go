@@ -1,0 +1,345 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+)
+
+// The daily rollup in memory (DESIGN §5.5). A cell is one organization, day,
+// project, cluster, SKU and tag set: about one a line item, so its layout
+// decides the server's memory. Cells are cut into segments of one
+// organization and one month, and within a segment into series: the cells
+// of one (project, cluster, service, SKU, tag set), one a day. A series
+// holds its dimensions once (22 bytes); a cell holds only its day of the
+// month (1 byte), its amount (4 bytes: cents as int32, the rare amount
+// beyond ±21 million dollars in a side map) and its quantity (4 bytes:
+// float32, about 7 significant digits). Queries filter and group a series
+// at a time and then only add its cells' numbers.
+
+// dailySeg is the cells of one organization and one month. Series i holds
+// cells end[i-1] (0 for the first) to end[i].
+type dailySeg struct {
+	org   int32
+	month costexplorer.Month
+	first costexplorer.Day // the month's first day
+
+	// Series columns.
+	proj, clus []int32
+	svc        []uint16
+	sku        []int32
+	tags       []int32
+	end        []int32
+	total      []int64   // the sum of the series' cents: a monthly query over the whole month reads it
+	qtotal     []float64 // and of their quantities
+
+	// Cell columns.
+	day   []uint8 // day of the month, from 0
+	cents []int32 // bigCents: the amount is in big
+	qty   []float32
+	big   map[int32]int64
+}
+
+// bigCents marks a cell whose amount does not fit an int32.
+const bigCents = math.MinInt32
+
+// amount returns the amount of cell i.
+func (g *dailySeg) amount(i int32) int64 {
+	if c := g.cents[i]; c != bigCents {
+		return int64(c)
+	}
+	return g.big[i]
+}
+
+func (g *dailySeg) bytes() int64 {
+	return int64(len(g.end))*(4+4+2+4+4+4+8+8) + int64(len(g.day))*(1+4+4) + int64(len(g.big))*48 + 13*24 + 24
+}
+
+// dailyTable is the daily rollup at one level of detail: segments ordered
+// by organization and month (an organization and month may have several
+// segments when the source does not give its cells together).
+type dailyTable struct {
+	segs    []dailySeg
+	orgSegs []int32 // orgSegs[o]..orgSegs[o+1]: the segments of organization o
+	cells   int
+	series  int
+}
+
+func (t *dailyTable) bytes() int64 {
+	n := int64(len(t.orgSegs)) * 4
+	for i := range t.segs {
+		n += t.segs[i].bytes()
+	}
+	return n
+}
+
+// dailyBuilder reads daily rollup rows into segments. Rows of one segment
+// and series should come together, each series by day (the store's key
+// order); any other order is still summed right, in more series and
+// segments.
+type dailyBuilder struct {
+	d        *dims
+	t, bySvc dailyTable
+	skus     *dict // SKU id → its name (costexplorer.SKUName)
+	tagSets  []costexplorer.Tags
+	tags     map[costexplorer.Tags]int32
+
+	// The sums of the segment being flushed by service and day (bySvc).
+	svcCents [][31]int64
+	svcQty   [][31]float64
+	svcHit   [][31]bool
+
+	arena    *arena   // where the columns of finished segments go
+	cur      dailySeg // the segment being read, in scratch columns
+	agg      dailySeg // its per-service sums, in scratch columns
+	open     bool     // cur holds a segment
+	next     costexplorer.Day
+	lastDay  int
+	lastKey  seriesKey
+	haveLast bool
+
+	// The last ids seen and their numbers: consecutive rows mostly repeat
+	// them, and a string comparison of shared strings is cheaper than a map
+	// lookup.
+	lastOrg, lastProj, lastClus, lastSKU string
+	org, proj, clus, sku                 int32
+	lastTags                             costexplorer.Tags
+	tag                                  int32
+}
+
+type seriesKey struct {
+	proj, clus int32
+	svc        uint16
+	sku, tags  int32
+}
+
+func newDailyBuilder(d *dims) *dailyBuilder {
+	b := &dailyBuilder{d: d, arena: &arena{}, skus: newDict(true), tags: map[costexplorer.Tags]int32{}}
+	b.tags[costexplorer.Tags{}] = 0
+	b.tagSets = []costexplorer.Tags{{}}
+	b.org, b.proj, b.clus, b.sku = -1, -1, -1, -1
+	return b
+}
+
+// add reads one row.
+func (b *dailyBuilder) add(r *costexplorer.DailyRollupRow) error {
+	if b.org < 0 || r.OrgID != b.lastOrg {
+		b.lastOrg, b.org = r.OrgID, b.d.orgs.put(r.OrgID, "")
+	}
+	if b.proj < 0 || r.ProjectID != b.lastProj {
+		b.lastProj, b.proj = r.ProjectID, b.d.projects.put(r.ProjectID, "")
+	}
+	if b.clus < 0 || r.ClusterID != b.lastClus {
+		b.lastClus, b.clus = r.ClusterID, b.d.clusters.put(r.ClusterID, "")
+	}
+	if b.sku < 0 || r.SKU != b.lastSKU {
+		b.lastSKU, b.sku = r.SKU, b.skus.put(r.SKU, costexplorer.SKUName(r.SKU))
+	}
+	if r.Tags != b.lastTags {
+		tg, ok := b.tags[r.Tags]
+		if !ok {
+			tg = int32(len(b.tagSets))
+			b.tags[r.Tags] = tg
+			b.tagSets = append(b.tagSets, r.Tags)
+		}
+		b.lastTags, b.tag = r.Tags, tg
+	}
+	svc := b.d.services.put(string(r.Service), string(r.Service))
+	if svc > 0xFFFF {
+		return fmt.Errorf("engine: more than 65536 distinct services in the daily rollup")
+	}
+	g := &b.cur
+	if !b.open || g.org != b.org || r.Day < g.first || r.Day >= b.next {
+		b.flush()
+		m := r.Day.Month()
+		g.org, g.month, g.first = b.org, m, costexplorer.DayOf(m.Start())
+		b.next = costexplorer.DayOf((m + 1).Start())
+		b.open, b.haveLast = true, false
+	}
+	day := int(r.Day - g.first)
+	k := seriesKey{b.proj, b.clus, uint16(svc), b.sku, b.tag}
+	if !b.haveLast || k != b.lastKey || day <= b.lastDay {
+		if b.haveLast {
+			g.end = append(g.end, int32(len(g.day)))
+		}
+		g.newSeries(k)
+		b.lastKey, b.haveLast = k, true
+	}
+	b.lastDay = day
+	g.addCell(day, int64(r.Amount), r.Quantity)
+	return nil
+}
+
+// newSeries starts a series (its cells follow).
+func (g *dailySeg) newSeries(k seriesKey) {
+	g.proj, g.clus, g.svc, g.sku, g.tags = append(g.proj, k.proj), append(g.clus, k.clus), append(g.svc, k.svc), append(g.sku, k.sku), append(g.tags, k.tags)
+	g.total, g.qtotal = append(g.total, 0), append(g.qtotal, 0)
+}
+
+// addCell appends a cell to the segment's last series.
+func (g *dailySeg) addCell(day int, cents int64, qty float64) {
+	g.total[len(g.total)-1] += cents
+	g.qtotal[len(g.qtotal)-1] += qty
+	c := int32(len(g.day))
+	g.day = append(g.day, uint8(day))
+	if cents > math.MinInt32 && cents <= math.MaxInt32 {
+		g.cents = append(g.cents, int32(cents))
+	} else {
+		g.cents = append(g.cents, bigCents)
+		if g.big == nil {
+			g.big = map[int32]int64{}
+		}
+		g.big[c] = cents
+	}
+	g.qty = append(g.qty, float32(qty))
+}
+
+// compact returns a copy of g whose columns are in the arena, without
+// spare capacity, and resets g's columns for the next segment.
+func (g *dailySeg) compact(a *arena) dailySeg {
+	c := dailySeg{
+		org: g.org, month: g.month, first: g.first,
+		proj: clone(a, g.proj), clus: clone(a, g.clus), svc: clone(a, g.svc), sku: clone(a, g.sku),
+		tags: clone(a, g.tags), end: clone(a, g.end), total: clone(a, g.total), qtotal: clone(a, g.qtotal),
+		day: clone(a, g.day), cents: clone(a, g.cents), qty: clone(a, g.qty), big: g.big,
+	}
+	*g = dailySeg{proj: g.proj[:0], clus: g.clus[:0], svc: g.svc[:0], sku: g.sku[:0], tags: g.tags[:0], end: g.end[:0],
+		total: g.total[:0], qtotal: g.qtotal[:0], day: g.day[:0], cents: g.cents[:0], qty: g.qty[:0]}
+	return c
+}
+
+// flush ends the segment being read: its columns are copied to their exact
+// size, so that the table holds no spare capacity, and its sums by service
+// and day join the by-service table.
+func (b *dailyBuilder) flush() {
+	if !b.open {
+		return
+	}
+	g := &b.cur
+	g.end = append(g.end, int32(len(g.day)))
+	b.t.cells += len(g.day)
+	b.t.series += len(g.end)
+	seg := g.compact(b.arena)
+	b.t.segs = append(b.t.segs, seg)
+	g = &seg
+
+	n := len(b.d.services.ids)
+	if len(b.svcCents) < n {
+		b.svcCents, b.svcQty, b.svcHit = make([][31]int64, n), make([][31]float64, n), make([][31]bool, n)
+	}
+	var start int32
+	for si, end := range g.end {
+		v := g.svc[si]
+		for c := start; c < end; c++ {
+			d := g.day[c]
+			b.svcCents[v][d] += g.amount(c)
+			b.svcQty[v][d] += float64(g.qty[c])
+			b.svcHit[v][d] = true
+		}
+		start = end
+	}
+	agg := &b.agg
+	agg.org, agg.month, agg.first = g.org, g.month, g.first
+	for v := range n {
+		series := false
+		for d := range 31 {
+			if !b.svcHit[v][d] {
+				continue
+			}
+			if !series {
+				if len(agg.day) > 0 {
+					agg.end = append(agg.end, int32(len(agg.day)))
+				}
+				agg.newSeries(seriesKey{svc: uint16(v)})
+				series = true
+			}
+			agg.addCell(d, b.svcCents[v][d], b.svcQty[v][d])
+		}
+		b.svcCents[v], b.svcQty[v], b.svcHit[v] = [31]int64{}, [31]float64{}, [31]bool{}
+	}
+	agg.end = append(agg.end, int32(len(agg.day)))
+	b.bySvc.cells += len(agg.day)
+	b.bySvc.series += len(agg.end)
+	b.bySvc.segs = append(b.bySvc.segs, agg.compact(b.arena))
+	b.open = false
+}
+
+// finish ends the build once the dictionaries are renumbered: series take
+// the new numbers and segments are ordered by organization and month.
+func (b *dailyBuilder) finish(s *dailySnapshot, orgMap, projMap, clusMap, svcMap []int32) {
+	b.flush()
+	skuMap := b.skus.finish()
+	s.skus, s.tagSets = b.skus, b.tagSets
+	for _, t := range []*dailyTable{&b.t, &b.bySvc} {
+		for i := range t.segs {
+			g := &t.segs[i]
+			g.org = orgMap[g.org]
+			for j := range g.end {
+				g.proj[j], g.clus[j], g.svc[j], g.sku[j] = projMap[g.proj[j]], clusMap[g.clus[j]], uint16(svcMap[g.svc[j]]), skuMap[g.sku[j]]
+			}
+		}
+		slices.SortStableFunc(t.segs, func(a, b dailySeg) int {
+			return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.month, b.month))
+		})
+		t.orgSegs = make([]int32, len(b.d.orgs.ids)+1)
+		si := 0
+		for o := range len(b.d.orgs.ids) + 1 {
+			for si < len(t.segs) && int(t.segs[si].org) < o {
+				si++
+			}
+			t.orgSegs[o] = int32(si)
+		}
+	}
+	s.table, s.bySvc = b.t, b.bySvc
+	b.arena.own(s)
+}
+
+// dailySnapshot is one immutable copy of the daily rollup with its own
+// dictionaries (a few megabytes: built apart from the monthly snapshot, it
+// cannot share that one's numbers).
+type dailySnapshot struct {
+	generation
+	loadedAt time.Time
+	loadTook time.Duration
+	dims
+	skus    *dict // SKU id → its name (costexplorer.SKUName), result order
+	tagSets []costexplorer.Tags
+
+	// table is the daily rollup itself; bySvc sums it by organization,
+	// day and service (a few cells an organization's day): queries that
+	// read no other dimension (the service view) read it instead.
+	table, bySvc dailyTable
+}
+
+func (s *dailySnapshot) bytes() int64 {
+	n := s.table.bytes() + s.bySvc.bytes() + s.dims.bytes() + s.skus.bytes()
+	for _, ts := range s.tagSets {
+		n += int64(len(ts.String())) + 16 + 48
+	}
+	return n
+}
+
+// buildDaily reads the source's daily rollup into a new snapshot, the data
+// version first (see build).
+func buildDaily(ctx context.Context, src Source, now func() time.Time) (*dailySnapshot, error) {
+	began := time.Now()
+	version, d, orgs, err := begin(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	b := newDailyBuilder(d)
+	if err := src.ScanDailyRollup(ctx, b.add); err != nil {
+		return nil, fmt.Errorf("engine: scan daily rollup: %w", err)
+	}
+	orgMap, projMap, clusMap, svcMap := d.finish(orgs)
+	s := &dailySnapshot{generation: generation{version: version}, dims: *d}
+	b.finish(s, orgMap, projMap, clusMap, svcMap)
+	s.loadedAt = now()
+	s.loadTook = time.Since(began)
+	return s, nil
+}

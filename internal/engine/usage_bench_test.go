@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"flag"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/demo"
+)
+
+// benchItems sets the size of the usage benchmarks' dataset: the demo
+// generator's, one daily cell a line item, as at the DESIGN §4 reference
+// (20 M items; the bench module measures that size).
+var benchItems = flag.Int("engine.items", 300_000, "line items of the usage benchmark dataset (-short: 30000)")
+
+// usageBenchData is the demo dataset of n items as a source whose daily
+// rollup comes in the store's key order, and the reference usage queries:
+// the largest organization (the paying one, with its linked organizations)
+// over 90 days by cluster, 18 months by service, 90 days by team tag, and
+// 18 months monthly by team and service for production only.
+func usageBenchData(b *testing.B, n int) (*memSource, []struct {
+	name string
+	q    *costexplorer.UsageQuery
+}) {
+	now := time.Date(2025, time.June, 30, 0, 0, 0, 0, time.UTC)
+	cfg := demo.Config{Seed: 1, LineItems: n, Months: 18, Now: now}
+	src := &memSource{version: 1}
+	seen := map[string]bool{}
+	items := map[string]int{}
+	err := demo.Generate(context.Background(), cfg, func(batch *costexplorer.UsageBatch) error {
+		for i := range batch.Organizations {
+			if o := batch.Organizations[i]; !seen[o.ID] {
+				seen[o.ID] = true
+				src.orgs = append(src.orgs, &o)
+			}
+		}
+		for i := range batch.Projects {
+			if p := batch.Projects[i]; !seen[p.ID] {
+				seen[p.ID] = true
+				src.projects = append(src.projects, &p)
+			}
+		}
+		for i := range batch.Clusters {
+			if c := batch.Clusters[i]; !seen[c.ID] {
+				seen[c.ID] = true
+				src.clusters = append(src.clusters, &c)
+			}
+		}
+		for i := range batch.Items {
+			it := &batch.Items[i]
+			items[it.OrgID]++
+			src.daily = append(src.daily, costexplorer.DailyRollupRow{Day: it.Date, OrgID: it.OrgID, ProjectID: it.ProjectID,
+				ClusterID: it.ClusterID, Service: it.Service, SKU: it.SKU, Tags: it.Tags, Amount: it.Amount, Quantity: it.Quantity, Items: 1})
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	slices.SortFunc(src.daily, func(x, y costexplorer.DailyRollupRow) int {
+		return cmp.Or(cmp.Compare(x.OrgID, y.OrgID), cmp.Compare(x.Day.Month(), y.Day.Month()), cmp.Compare(x.ProjectID, y.ProjectID),
+			cmp.Compare(x.ClusterID, y.ClusterID), cmp.Compare(x.SKU, y.SKU), cmp.Compare(x.Tags.String(), y.Tags.String()), cmp.Compare(x.Day, y.Day))
+	})
+	org := demo.Describe(cfg).PayingOrg.ID
+	end := costexplorer.DayOf(now) + 1
+	start18 := costexplorer.DayOf((costexplorer.MonthOf(now) - 17).Start())
+	team := costexplorer.TagDimension("team")
+	return src, []struct {
+		name string
+		q    *costexplorer.UsageQuery
+	}{
+		{"U1Clusters90Days", &costexplorer.UsageQuery{OrgID: org, Granularity: costexplorer.Daily, Start: end - 90, End: end,
+			GroupBy: []costexplorer.Dimension{costexplorer.DimClusters}}},
+		{"U2Services18Months", &costexplorer.UsageQuery{OrgID: org, Granularity: costexplorer.Daily, Start: start18, End: end,
+			GroupBy: []costexplorer.Dimension{costexplorer.DimServices}}},
+		{"U3Team90Days", &costexplorer.UsageQuery{OrgID: org, Granularity: costexplorer.Daily, Start: end - 90, End: end,
+			GroupBy: []costexplorer.Dimension{team}}},
+		{"U4TeamServiceProd18Months", &costexplorer.UsageQuery{OrgID: org, Granularity: costexplorer.Monthly, Start: start18, End: end,
+			GroupBy: []costexplorer.Dimension{team, costexplorer.DimServices},
+			Filter:  &costexplorer.Filter{Dimension: costexplorer.TagDimension("environment"), In: []string{"production"}}}},
+	}
+}
+
+func BenchmarkEvaluateUsage(b *testing.B) {
+	n := *benchItems
+	if testing.Short() {
+		n = 30_000
+	}
+	src, queries := usageBenchData(b, n)
+	e := New(src, Options{RefreshInterval: time.Hour})
+	if err := e.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	cells := len(src.daily)
+	src.daily = nil
+	runtime.GC()
+	st := e.Stats()
+	b.Logf("%d line items: daily cells %d in %d series, ≈ %.1f MB (%.2f bytes a cell), built in %v",
+		n, st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(cells), st.DailyLoadDuration)
+	for _, tc := range queries {
+		b.Run(tc.name, func(b *testing.B) {
+			var rows []costexplorer.UsageRow
+			for b.Loop() {
+				var err error
+				if rows, err = e.EvaluateUsage(context.Background(), tc.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if len(rows) == 0 {
+				b.Fatal("the query found no rows")
+			}
+			b.ReportMetric(float64(len(rows)), "rows")
+		})
+	}
+}
