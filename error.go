@@ -23,6 +23,7 @@ const (
 	ErrUnauthorized          = "USER_UNAUTHORIZED"
 	ErrIPNotOnAccessList     = "IP_ADDRESS_NOT_ON_ACCESS_LIST"
 	ErrOrgRequiresAccessList = "ORG_REQUIRES_ACCESS_LIST"
+	ErrInvalidSignature      = "INVALID_SIGNATURE" // a signed URL that does not match its signature (403)
 	ErrNotFound              = "RESOURCE_NOT_FOUND"
 	ErrInvalidVersionDate    = "INVALID_VERSION_DATE"
 	ErrBodyTooLarge          = "REQUEST_ENTITY_TOO_LARGE"

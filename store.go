@@ -64,6 +64,7 @@ type Store interface {
 	UsageStore
 	InvoiceStore
 	ProcessStore
+	InvoiceReportStore
 	CredentialStore
 	SyncStore
 

@@ -51,6 +51,7 @@ type apiArgs struct {
 	orgID        string
 	token        string
 	invoiceID    string
+	reportID     string
 	skuID        string
 	list         url.Values // the list parameters of the Invoices operations, as given
 	file         string

@@ -35,6 +35,24 @@ var invoiceOperations = []apiOperation{
 			fs.StringVar(&a.file, "file", "", "request body file (ApiPublicUsageDetailsQueryRequest JSON, {} for every item); '-' or absent: standard input")
 			pageFlags(fs, a, false)
 		}},
+	{tag: "invoices", names: []string{"createInvoiceReport", "createOrgInvoiceReport"},
+		summary: "request a FOCUS report of one invoice (POST …/invoices/{invoiceId}/reports with a JSON body from --file or standard input)",
+		run:     runCreateInvoiceReport, version: client.InvoiceReportVersion,
+		flags: func(fs *flag.FlagSet, a *apiArgs) {
+			invoiceIDFlag(fs, a)
+			fs.StringVar(&a.file, "file", "", `request body file (InvoiceReportRequest JSON, {"reportType":"FOCUS","reportFormat":"CSV"}); '-' or absent: standard input`)
+		}},
+	{tag: "invoices", names: []string{"listInvoiceReports", "listOrgInvoiceReports"},
+		summary: "list one invoice's unexpired reports, newest first (GET …/invoices/{invoiceId}/reports)",
+		run:     runListInvoiceReports, version: client.InvoiceReportVersion,
+		flags: func(fs *flag.FlagSet, a *apiArgs) { invoiceIDFlag(fs, a); pageFlags(fs, a, true) }},
+	{tag: "invoices", names: []string{"getInvoiceReport", "getOrgInvoiceReport"},
+		summary: "get one invoice report, with its download URL once it succeeded (GET …/invoices/{invoiceId}/reports/{reportId})",
+		run:     runGetInvoiceReport, version: client.InvoiceReportVersion,
+		flags: func(fs *flag.FlagSet, a *apiArgs) {
+			invoiceIDFlag(fs, a)
+			fs.StringVar(&a.reportID, "reportId", "", "the report id (24 hexadecimal digits)")
+		}},
 	{tag: "skus", alsoTag: "invoices", names: []string{"listSkus"},
 		summary: "list the SKU catalogue (GET /api/atlas/v2/skus)",
 		run:     runListSKUs, version: client.SKUVersion, noOrg: true,
@@ -64,6 +82,15 @@ var invoiceExamples = map[string][]string{
 		"echo '{}' | costexplorer api invoices queryLineItemsFromSingleInvoice --orgId ORG --invoiceId INVOICE --itemsPerPage 10",
 		`echo '{"filters":{"skuServices":["Clusters"]},"sortField":"TOTAL_PRICE_CENTS","sortOrder":"DESCENDING"}' | costexplorer api invoices queryLineItemsFromSingleInvoice --orgId ORG --invoiceId INVOICE`,
 		"costexplorer api invoices queryLineItemsFromSingleInvoice --orgId ORG --invoiceId INVOICE --file search.json",
+	},
+	"createInvoiceReport": {
+		`echo '{"reportType":"FOCUS","reportFormat":"CSV"}' | costexplorer api invoices createInvoiceReport --orgId ORG --invoiceId INVOICE`,
+		`echo '{"reportType":"FOCUS","reportFormat":"CSV","formatSpecVersion":"1.2"}' | costexplorer api invoices createInvoiceReport --orgId ORG --invoiceId INVOICE`,
+	},
+	"listInvoiceReports": {"costexplorer api invoices listInvoiceReports --orgId ORG --invoiceId INVOICE --pretty"},
+	"getInvoiceReport": {
+		"costexplorer api invoices getInvoiceReport --orgId ORG --invoiceId INVOICE --reportId REPORT",
+		`curl -o report.csv.gz "$(costexplorer api invoices getInvoiceReport --orgId ORG --invoiceId INVOICE --reportId REPORT | jq -r .downloadUrl)"`,
 	},
 	"listSkus": {"costexplorer api skus listSkus --itemsPerPage 500"},
 	"getSku":   {"costexplorer api skus getSku --skuId ATLAS_AWS_INSTANCE_M10"},
@@ -171,6 +198,38 @@ func runSearchLineItems(ctx context.Context, m *Main, r *apiRun) error {
 		return usageErrorf("%v", err)
 	}
 	return m.printAnswer(r, req, false)
+}
+
+func runCreateInvoiceReport(ctx context.Context, m *Main, r *apiRun) error {
+	if err := r.needInvoice(); err != nil {
+		return err
+	}
+	body, err := m.readBody(r.file)
+	if err != nil {
+		return err
+	}
+	req, err := r.c.NewRequest(ctx, http.MethodPost, client.InvoiceReportsPath(r.orgID, r.invoiceID, "")+r.query(nil), body)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	return m.printAnswer(r, req, false)
+}
+
+func runListInvoiceReports(ctx context.Context, m *Main, r *apiRun) error {
+	if err := r.needInvoice(); err != nil {
+		return err
+	}
+	return r.get(ctx, m, client.InvoiceReportsPath(r.orgID, r.invoiceID, ""), "json")
+}
+
+func runGetInvoiceReport(ctx context.Context, m *Main, r *apiRun) error {
+	if err := r.needInvoice(); err != nil {
+		return err
+	}
+	if r.reportID == "" {
+		return usageErrorf("--reportId is required")
+	}
+	return r.get(ctx, m, client.InvoiceReportsPath(r.orgID, r.invoiceID, r.reportID), "json")
 }
 
 func runListSKUs(ctx context.Context, m *Main, r *apiRun) error {

@@ -425,6 +425,13 @@ func processStates(t *testing.T, dir string) (map[string]int, int) {
 // processStates counts the store's query processes by state, and those
 // holding a lease, reading the table directly (no replica is running).
 func (cs *crashStore) processStates(t *testing.T) (map[string]int, int) {
+	return cs.rowStates(t, "processes", "'done', 'failed'")
+}
+
+// rowStates counts the rows of a table of leased work (processes,
+// invoice_reports) by state, and those not in an ended state that hold a
+// lease.
+func (cs *crashStore) rowStates(t *testing.T, table, ended string) (map[string]int, int) {
 	t.Helper()
 	driver, dsn := "sqlite", filepath.Join(cs.dir, sqliteFile)+"?_pragma=busy_timeout(5000)"
 	if cs.sf.dsn != "" {
@@ -436,7 +443,7 @@ func (cs *crashStore) processStates(t *testing.T) (map[string]int, int) {
 	}
 	defer db.Close()
 	states := map[string]int{}
-	rows, err := db.Query("SELECT state, COUNT(*) FROM processes GROUP BY state")
+	rows, err := db.Query("SELECT state, COUNT(*) FROM " + table + " GROUP BY state")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +457,7 @@ func (cs *crashStore) processStates(t *testing.T) (map[string]int, int) {
 		states[s] = n
 	}
 	var leased int
-	if err := db.QueryRow("SELECT COUNT(*) FROM processes WHERE lease_owner IS NOT NULL AND state NOT IN ('done', 'failed')").Scan(&leased); err != nil {
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + table + " WHERE lease_owner IS NOT NULL AND state NOT IN (" + ended + ")").Scan(&leased); err != nil {
 		t.Fatal(err)
 	}
 	return states, leased

@@ -27,6 +27,9 @@ type Request struct {
 	From, To costexplorer.Month
 	Spec     Spec
 	Format   Format
+	// Orgs, when not empty, keeps only the invoices of these organizations
+	// (among OrgID and its linked ones): what a caller may see, or chose.
+	Orgs []string
 	// Progress, if set, is called after every ProgressEvery rows and at the
 	// end with the number of rows written so far.
 	Progress func(rows int64, done bool)
@@ -47,26 +50,12 @@ type Summary struct {
 // period: items stream from the store one at a time.
 func Export(ctx context.Context, st Store, req Request, w io.Writer) (Summary, error) {
 	var sum Summary
-	if req.Spec == "" {
-		req.Spec = Latest
-	}
-	if req.Format == "" {
-		req.Format = CSV
-	}
 	if req.From > req.To {
 		return sum, costexplorer.Errorf(costexplorer.ErrValidation, "the period starts (%s) after it ends (%s)", req.From, req.To)
 	}
-	org, err := st.Organization(ctx, req.OrgID)
+	org, acct, err := account(ctx, st, req.OrgID)
 	if err != nil {
 		return sum, err
-	}
-	acct := Account{ID: org.ID, Name: org.Name}
-	if org.PayingOrgID != "" {
-		payer, err := st.Organization(ctx, org.PayingOrgID)
-		if err != nil {
-			return sum, err
-		}
-		acct = Account{ID: payer.ID, Name: payer.Name}
 	}
 	orgs := []*costexplorer.Organization{org}
 	linked, err := st.LinkedOrganizations(ctx, org.ID)
@@ -90,51 +79,127 @@ func Export(ctx context.Context, st Store, req Request, w io.Writer) (Summary, e
 		return 0
 	})
 
-	out, err := NewWriter(w, req.Format, req.Spec)
+	x, err := newExporter(ctx, st, req, w)
 	if err != nil {
 		return sum, err
 	}
-	m := newMapper()
-	var row Row
-	emit := func(r *Row) error {
-		if err := out.Write(r); err != nil {
-			return err
-		}
-		sum.Rows++
-		if req.Progress != nil && sum.Rows%ProgressEvery == 0 {
-			req.Progress(sum.Rows, false)
-		}
-		return nil
-	}
 	for _, o := range orgs {
+		if len(req.Orgs) > 0 && !slices.Contains(req.Orgs, o.ID) {
+			continue
+		}
 		invs, err := invoicesOf(ctx, st, o.ID, req.From, req.To)
 		if err != nil {
-			return sum, err
+			return x.sum, err
 		}
 		for _, inv := range invs {
-			if err := ctx.Err(); err != nil {
-				return sum, err
-			}
-			sum.Invoices++
-			err := st.InvoiceLines(ctx, inv.ID, func(li *costexplorer.InvoiceLine) error {
-				m.line(&row, inv, acct, li)
-				return emit(&row)
-			})
-			if err != nil {
-				return sum, err
-			}
-			if err := invoiceRows(inv, acct, o.Name, emit); err != nil {
-				return sum, err
+			if err := x.invoice(inv, acct, o.Name); err != nil {
+				return x.sum, err
 			}
 		}
 	}
-	if err := out.Close(); err != nil {
-		return sum, err
+	return x.close()
+}
+
+// ExportInvoice writes the rows of one invoice alone — its items, then its
+// tax and adjustment rows, as Export writes them — in req.Format and
+// req.Spec (req's organization and period are not used): the file of an
+// invoice report. A paying organization's invoice does not bring its linked
+// organizations' invoices along; each is reported on by its own id.
+func ExportInvoice(ctx context.Context, st Store, inv *costexplorer.Invoice, req Request, w io.Writer) (Summary, error) {
+	org, acct, err := account(ctx, st, inv.OrgID)
+	if err != nil {
+		return Summary{}, err
 	}
-	if req.Progress != nil {
-		req.Progress(sum.Rows, true)
+	x, err := newExporter(ctx, st, req, w)
+	if err != nil {
+		return Summary{}, err
 	}
-	return sum, nil
+	if err := x.invoice(inv, acct, org.Name); err != nil {
+		return x.sum, err
+	}
+	return x.close()
+}
+
+// account returns the organization orgID and the billing account its
+// invoices belong to: itself, or its paying organization when it is linked.
+func account(ctx context.Context, st Store, orgID string) (*costexplorer.Organization, Account, error) {
+	org, err := st.Organization(ctx, orgID)
+	if err != nil {
+		return nil, Account{}, err
+	}
+	acct := Account{ID: org.ID, Name: org.Name}
+	if org.PayingOrgID != "" {
+		payer, err := st.Organization(ctx, org.PayingOrgID)
+		if err != nil {
+			return nil, Account{}, err
+		}
+		acct = Account{ID: payer.ID, Name: payer.Name}
+	}
+	return org, acct, nil
+}
+
+// exporter writes the rows of invoices to one file.
+type exporter struct {
+	ctx context.Context
+	st  Store
+	req Request
+	out RowWriter
+	m   *mapper
+	row Row
+	sum Summary
+}
+
+func newExporter(ctx context.Context, st Store, req Request, w io.Writer) (*exporter, error) {
+	if req.Spec == "" {
+		req.Spec = Latest
+	}
+	if req.Format == "" {
+		req.Format = CSV
+	}
+	out, err := NewWriter(w, req.Format, req.Spec)
+	if err != nil {
+		return nil, err
+	}
+	return &exporter{ctx: ctx, st: st, req: req, out: out, m: newMapper()}, nil
+}
+
+func (x *exporter) emit(r *Row) error {
+	if err := x.out.Write(r); err != nil {
+		return err
+	}
+	x.sum.Rows++
+	if x.req.Progress != nil && x.sum.Rows%ProgressEvery == 0 {
+		x.req.Progress(x.sum.Rows, false)
+	}
+	return nil
+}
+
+// invoice writes inv's item rows, streamed from the store, then its tax and
+// adjustment rows; orgName is the name of inv's organization.
+func (x *exporter) invoice(inv *costexplorer.Invoice, acct Account, orgName string) error {
+	if err := x.ctx.Err(); err != nil {
+		return err
+	}
+	x.sum.Invoices++
+	err := x.st.InvoiceLines(x.ctx, inv.ID, func(li *costexplorer.InvoiceLine) error {
+		x.m.line(&x.row, inv, acct, li)
+		return x.emit(&x.row)
+	})
+	if err != nil {
+		return err
+	}
+	return invoiceRows(inv, acct, orgName, x.emit)
+}
+
+// close ends the file.
+func (x *exporter) close() (Summary, error) {
+	if err := x.out.Close(); err != nil {
+		return x.sum, err
+	}
+	if x.req.Progress != nil {
+		x.req.Progress(x.sum.Rows, true)
+	}
+	return x.sum, nil
 }
 
 // invoicesOf returns orgID's invoices of months from to to, by month.

@@ -82,5 +82,12 @@
 //     are 400;
 //   - a path under /api/ that names no operation is 404 and a wrong method
 //     405, before authentication: the route table is public (it is in
-//     /openapi.yaml), so this reveals nothing.
+//     /openapi.yaml), so this reveals nothing;
+//   - invoice reports (reports.go) are kept per {orgId} they were requested
+//     through; formatSpecVersion other than 1.3 and 1.2 is 400
+//     VALIDATION_ERROR (the specification types it as a free string); a
+//     report's download URL is served here without credentials, signed with
+//     the store's shared secret: a signature that does not match is 403
+//     INVALID_SIGNATURE (as an object store answers an altered presigned
+//     URL), a genuine URL past its expiry or of a report that is gone 404.
 package httpapi

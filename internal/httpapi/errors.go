@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	costexplorer.ErrUnauthorized:          http.StatusUnauthorized,
 	costexplorer.ErrIPNotOnAccessList:     http.StatusForbidden,
 	costexplorer.ErrOrgRequiresAccessList: http.StatusForbidden,
+	costexplorer.ErrInvalidSignature:      http.StatusForbidden,
 	costexplorer.ErrNotFound:              http.StatusNotFound,
 	costexplorer.ErrMethodNotAllowed:      http.StatusMethodNotAllowed,
 	costexplorer.ErrInvalidVersionDate:    http.StatusNotAcceptable,

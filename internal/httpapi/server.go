@@ -73,6 +73,12 @@ type Config struct {
 	Metrics http.Handler
 	// Observer, if set, is told about every request (internal/metrics).
 	Observer Observer
+	// Reports creates and reads invoice reports (internal/jobs.Reports).
+	Reports ReportService
+	// ReportKey signs and verifies the reports' download URLs: a secret
+	// every replica shares (the store's), so that any replica serves a URL
+	// another signed.
+	ReportKey []byte
 }
 
 // Observer is told what the server does, for metrics. Its methods are
@@ -98,11 +104,12 @@ type Server struct {
 	handler  http.Handler
 }
 
-// New returns a Server. It panics if Store, Invoices, Usage, UsageQueries or Auth is
+// New returns a Server. It panics if Store, Invoices, Usage, UsageQueries,
+// Auth, Reports or ReportKey is
 // missing: a server without authentication must never start.
 func New(cfg Config) *Server {
-	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.UsageQueries == nil || cfg.Auth == nil {
-		panic("httpapi: Config.Store, Config.Invoices, Config.Usage, Config.UsageQueries and Config.Auth are required")
+	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.UsageQueries == nil || cfg.Auth == nil || cfg.Reports == nil || len(cfg.ReportKey) == 0 {
+		panic("httpapi: Config.Store, Config.Invoices, Config.Usage, Config.UsageQueries, Config.Auth, Config.Reports and Config.ReportKey are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -204,6 +211,7 @@ func (s *Server) operations() []op {
 		invoice  = invoices + "/{invoiceId}"
 		search   = invoice + "/lineItems:search"
 		own      = "/api/costexplorer/v1/orgs/{orgId}"
+		reports  = invoice + "/reports"
 	)
 	// The versions each operation exists at (DESIGN §1.5, §5.2).
 	v2023 := []string{v20230101}
@@ -230,6 +238,13 @@ func (s *Server) operations() []op {
 		// The project's own API (own.go, DESIGN §5.5).
 		{method: "POST", path: own + "/usage:query", api: s.usageQuery, own: true, csv: true, org: orgBilling, limit: invoicesSet, body: true},
 		{method: "POST", path: own + "/usage:forecast", api: s.usageForecast, own: true, org: orgBilling, limit: invoicesSet, body: true},
+		// Invoice reports (DESIGN §5.4); the download URL they hand out is
+		// signed, not authenticated.
+		{method: "POST", path: reports, api: s.createOrgInvoiceReport, versions: v2025, org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		{method: "GET", path: reports, api: s.listOrgInvoiceReports, versions: v2025, org: orgBilling, params: inv, limit: invoicesSet},
+		{method: "GET", path: reports + "/{reportId}", api: s.getOrgInvoiceReport, versions: v2025, org: orgBilling,
+			params: []pathParam{invoiceParam, reportParam}, limit: invoicesSet},
+		{method: "GET", path: reportDownloadPath, handler: http.HandlerFunc(s.downloadInvoiceReport)},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -63,50 +62,30 @@ type Config struct {
 // costexplorer.UsageService.
 type Runner struct {
 	cfg   Config
-	wake  chan struct{}
+	pool  *pool
 	cache *resultCache // nil when off
-
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	done    chan struct{}
-	started bool
 }
 
 var _ costexplorer.UsageService = (*Runner)(nil)
 
 // New returns a Runner; call Start to run its workers.
 func New(cfg Config) *Runner {
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
+	positive(&cfg.Workers, 2)
+	positive(&cfg.Lease, 30*time.Second)
+	positive(&cfg.PollInterval, 250*time.Millisecond)
+	positive(&cfg.ResultTTL, 24*time.Hour)
+	// Graceful restarts hand leases back, which also counts as an attempt;
+	// five leaves room for those and still stops a query that crashes every
+	// server that claims it.
+	positive(&cfg.MaxAttempts, 5)
+	positive(&cfg.JanitorEvery, time.Minute)
+	identity(&cfg.Now, &cfg.Owner, &cfg.Logger)
+	r := &Runner{cfg: cfg}
+	r.pool = &pool{
+		workers: cfg.Workers, poll: cfg.PollInterval, janitorEvery: cfg.JanitorEvery,
+		runOne: r.runOne, sweep: r.sweep, wake: make(chan struct{}, cfg.Workers),
+		release: func(ctx context.Context) error { return cfg.Store.ReleaseLeases(ctx, cfg.Owner) },
 	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 250 * time.Millisecond
-	}
-	if cfg.ResultTTL <= 0 {
-		cfg.ResultTTL = 24 * time.Hour
-	}
-	if cfg.MaxAttempts <= 0 {
-		// Graceful restarts hand leases back, which also counts as an
-		// attempt; five leaves room for those and still stops a query that
-		// crashes every server that claims it.
-		cfg.MaxAttempts = 5
-	}
-	if cfg.JanitorEvery <= 0 {
-		cfg.JanitorEvery = time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Owner == "" {
-		cfg.Owner = DefaultOwner()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	r := &Runner{cfg: cfg, wake: make(chan struct{}, cfg.Workers)}
 	switch {
 	case cfg.ResultCacheBytes == 0:
 		r.cache = newResultCache(16 << 20)
@@ -150,10 +129,7 @@ func (r *Runner) CreateQuery(ctx context.Context, q *costexplorer.Query) (string
 		return "", fmt.Errorf("create process: %w", err)
 	}
 	if stored.State == costexplorer.ProcessPending {
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
+		r.pool.poke()
 	}
 	return stored.Token, nil
 }
@@ -189,70 +165,16 @@ func (r *Runner) Form(p *costexplorer.QueryProcess, name string, build func() ([
 }
 
 // Start runs the workers and the janitor until Stop is called or ctx ends.
-func (r *Runner) Start(ctx context.Context) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.started {
-		return
-	}
-	r.started = true
-	ctx, r.cancel = context.WithCancel(ctx)
-	r.done = make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < r.cfg.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.work(ctx)
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r.janitor(ctx)
-	}()
-	go func() {
-		wg.Wait()
-		close(r.done)
-	}()
-}
+func (r *Runner) Start(ctx context.Context) { r.pool.start(ctx) }
 
 // Stop stops claiming work, waits for evaluations in flight (bounded by
 // ctx), and hands the leases this replica still holds back to the pool so
 // another replica can finish them at once.
 func (r *Runner) Stop(ctx context.Context) error {
-	r.mu.Lock()
-	started, cancel, done := r.started, r.cancel, r.done
-	r.mu.Unlock()
-	if !started {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer rcancel()
-	if err := r.cfg.Store.ReleaseLeases(rctx, r.cfg.Owner); err != nil {
+	if err := r.pool.stop(ctx); err != nil {
 		return fmt.Errorf("release leases: %w", err)
 	}
 	return nil
-}
-
-func (r *Runner) work(ctx context.Context) {
-	t := time.NewTicker(r.cfg.PollInterval)
-	defer t.Stop()
-	for ctx.Err() == nil {
-		if r.runOne(ctx) {
-			continue // there may be more
-		}
-		select {
-		case <-ctx.Done():
-		case <-r.wake:
-		case <-t.C:
-		}
-	}
 }
 
 // runOne claims and runs one process; it reports whether it found one.
@@ -338,20 +260,12 @@ func (r *Runner) evaluate(ctx context.Context, p *costexplorer.QueryProcess) (bo
 	return b, nil
 }
 
-func (r *Runner) janitor(ctx context.Context) {
-	t := time.NewTicker(r.cfg.JanitorEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := r.cfg.Now()
-		if n, err := r.cfg.Store.DeleteExpiredProcesses(ctx, now); err != nil {
-			r.cfg.Logger.Warn("delete expired query processes", "err", err)
-		} else if n > 0 {
-			r.cfg.Logger.Info("deleted expired query processes", "count", n)
-		}
+// sweep removes expired results.
+func (r *Runner) sweep(ctx context.Context) {
+	now := r.cfg.Now()
+	if n, err := r.cfg.Store.DeleteExpiredProcesses(ctx, now); err != nil {
+		r.cfg.Logger.Warn("delete expired query processes", "err", err)
+	} else if n > 0 {
+		r.cfg.Logger.Info("deleted expired query processes", "count", n)
 	}
 }

@@ -39,6 +39,9 @@ var storeOperations = []string{
 	"Invoice", "Invoices", "PendingInvoice", "InvoiceLines", "InvoiceTagKeys", "SearchLineItems", "InvoiceSums", "InvoiceIDs",
 	"CreateProcess", "Process", "ClaimProcess", "FinishProcess", "FailProcess", "ReleaseLeases",
 	"DeleteExpiredProcesses", "ProcessCounts",
+	"CreateInvoiceReport", "InvoiceReport", "InvoiceReports", "ClaimInvoiceReport", "WriteInvoiceReportChunk",
+	"FinishInvoiceReport", "FailInvoiceReport", "ReleaseInvoiceReportLeases", "InvoiceReportFile",
+	"DeleteExpiredInvoiceReports",
 	"CreateAPIKey", "APIKeyByPublicKey", "APIKeys", "SetAPIKeyEnabled", "CreateServiceAccount",
 	"ServiceAccount", "ServiceAccounts", "SetServiceAccountEnabled", "Secret", "UseNonce", "RevokeToken",
 	"TokenRevoked", "DeleteExpiredAuthState",
@@ -297,6 +300,56 @@ func (i *instrumentedStore) InvoiceSums(ctx context.Context, invoiceID string) (
 func (i *instrumentedStore) InvoiceIDs(ctx context.Context) (_ []costexplorer.InvoiceRef, err error) {
 	defer i.done("InvoiceIDs", time.Now(), &err)
 	return i.s.InvoiceIDs(ctx)
+}
+
+func (i *instrumentedStore) CreateInvoiceReport(ctx context.Context, r *costexplorer.InvoiceReport) (err error) {
+	defer i.done("CreateInvoiceReport", time.Now(), &err)
+	return i.s.CreateInvoiceReport(ctx, r)
+}
+
+func (i *instrumentedStore) InvoiceReport(ctx context.Context, orgID, invoiceID, id string, now time.Time) (_ *costexplorer.InvoiceReport, err error) {
+	defer i.done("InvoiceReport", time.Now(), &err)
+	return i.s.InvoiceReport(ctx, orgID, invoiceID, id, now)
+}
+
+func (i *instrumentedStore) InvoiceReports(ctx context.Context, orgID, invoiceID string, now time.Time, page costexplorer.PageRequest) (_ []*costexplorer.InvoiceReport, _ int, err error) {
+	defer i.done("InvoiceReports", time.Now(), &err)
+	return i.s.InvoiceReports(ctx, orgID, invoiceID, now, page)
+}
+
+func (i *instrumentedStore) ClaimInvoiceReport(ctx context.Context, owner string, now time.Time, lease time.Duration) (_ *costexplorer.InvoiceReport, err error) {
+	defer i.done("ClaimInvoiceReport", time.Now(), &err)
+	return i.s.ClaimInvoiceReport(ctx, owner, now, lease)
+}
+
+func (i *instrumentedStore) WriteInvoiceReportChunk(ctx context.Context, id string, attempt, seq int, data []byte) (err error) {
+	defer i.done("WriteInvoiceReportChunk", time.Now(), &err)
+	return i.s.WriteInvoiceReportChunk(ctx, id, attempt, seq, data)
+}
+
+func (i *instrumentedStore) FinishInvoiceReport(ctx context.Context, id, owner string, attempt int, size int64, now, expires time.Time) (err error) {
+	defer i.done("FinishInvoiceReport", time.Now(), &err)
+	return i.s.FinishInvoiceReport(ctx, id, owner, attempt, size, now, expires)
+}
+
+func (i *instrumentedStore) FailInvoiceReport(ctx context.Context, id, owner, reason string, now time.Time) (err error) {
+	defer i.done("FailInvoiceReport", time.Now(), &err)
+	return i.s.FailInvoiceReport(ctx, id, owner, reason, now)
+}
+
+func (i *instrumentedStore) ReleaseInvoiceReportLeases(ctx context.Context, owner string) (err error) {
+	defer i.done("ReleaseInvoiceReportLeases", time.Now(), &err)
+	return i.s.ReleaseInvoiceReportLeases(ctx, owner)
+}
+
+func (i *instrumentedStore) InvoiceReportFile(ctx context.Context, id string, now time.Time, fn func([]byte) error) (err error) {
+	defer i.done("InvoiceReportFile", time.Now(), &err)
+	return i.s.InvoiceReportFile(ctx, id, now, fn)
+}
+
+func (i *instrumentedStore) DeleteExpiredInvoiceReports(ctx context.Context, now time.Time) (_ int64, err error) {
+	defer i.done("DeleteExpiredInvoiceReports", time.Now(), &err)
+	return i.s.DeleteExpiredInvoiceReports(ctx, now)
 }
 
 func (i *instrumentedStore) SyncMarks(ctx context.Context, source string) (_ []costexplorer.SyncMark, err error) {

@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -44,6 +45,10 @@ type Config struct {
 	PollInterval  time.Duration // how often idle workers look for processes created elsewhere
 	MinProcessing time.Duration // each process stays "processing" at least this long
 	ResultTTL     time.Duration // how long a result is kept
+
+	// ReportTTL is how long an invoice report is listed and its download
+	// URL works, from its success (internal/jobs.ReportConfig.TTL).
+	ReportTTL time.Duration
 
 	// HistoryMonths is how many months back a query may start (API and web UI).
 	HistoryMonths int
@@ -112,6 +117,7 @@ type Server struct {
 	Store   costexplorer.Store
 	Engine  *engine.Engine
 	Runner  *jobs.Runner
+	Reports *jobs.Reports
 	Auth    *auth.Authenticator
 	API     *httpapi.Server
 	Web     *web.Server // nil with Config.NoWebUI
@@ -181,6 +187,24 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		Observe:       s.Metrics.ObserveProcess,
 	})
 
+	s.Reports = jobs.NewReports(jobs.ReportConfig{
+		Store:        s.Store,
+		Lease:        cfg.Lease,
+		PollInterval: cfg.PollInterval,
+		TTL:          cfg.ReportTTL,
+		Now:          cfg.Now,
+		Owner:        s.Runner.Owner(),
+		Logger:       log,
+	})
+	reportKey, err := s.Store.Secret(ctx, reportKeyName, func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report signing key: %w", err)
+	}
+
 	var ui http.Handler
 	if !cfg.NoWebUI {
 		s.Web, err = web.New(ctx, web.Config{
@@ -218,10 +242,16 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		Metrics:       metricsHandler,
 		Observer:      s.Metrics,
 		Web:           ui,
+		Reports:       s.Reports,
+		ReportKey:     reportKey,
 	})
 	s.handler = s.Metrics.InFlight(s.API.Handler())
 	return s, nil
 }
+
+// reportKeyName names the store's secret that signs the invoice reports'
+// download URLs.
+const reportKeyName = "invoice-report-url"
 
 // Handler returns the public HTTP handler: the API, the web UI and (unless
 // Config.MetricsApart) /metrics.
@@ -236,6 +266,7 @@ func (s *Server) MetricsHandler() http.Handler { return s.Metrics.Handler() }
 // requests in flight, which may still create queries.
 func (s *Server) Start(ctx context.Context) {
 	s.Runner.Start(context.WithoutCancel(ctx))
+	s.Reports.Start(context.WithoutCancel(ctx))
 	s.Auth.Start(context.WithoutCancel(ctx))
 }
 
@@ -311,6 +342,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Runner.Stop(ctx); err != nil {
 		s.log.Warn("stop workers", "err", err)
 	}
+	if err := s.Reports.Stop(ctx); err != nil {
+		s.log.Warn("stop report workers", "err", err)
+	}
 	if err := s.Auth.Stop(ctx); err != nil {
 		s.log.Warn("stop the authentication janitor", "err", err)
 	}
@@ -323,5 +357,5 @@ func (s *Server) Close() error {
 	for _, srv := range s.stop() {
 		_ = srv.Close()
 	}
-	return errors.Join(s.Runner.Stop(context.Background()), s.Auth.Stop(context.Background()))
+	return errors.Join(s.Runner.Stop(context.Background()), s.Reports.Stop(context.Background()), s.Auth.Stop(context.Background()))
 }

@@ -120,42 +120,61 @@ func (s *Store) Process(ctx context.Context, orgID, token string, now time.Time)
 // snapshot is re-checked before it is taken. ErrNotFound when there is
 // nothing to claim.
 func (s *Store) ClaimProcess(ctx context.Context, owner string, now time.Time, lease time.Duration) (*costexplorer.QueryProcess, error) {
+	return claim(ctx, s, processLease, "pending", processColumns, scanProcess, owner, now, lease)
+}
+
+// claim takes, for owner until now+lease, the oldest unexpired row of l's
+// table that is pending or running under a lapsed lease, incrementing its
+// attempts, and returns it as columns read by scan (see ClaimProcess).
+func claim[T any](ctx context.Context, s *Store, l leased, pending, columns string, scan func(Row) (*T, error),
+	owner string, now time.Time, lease time.Duration) (*T, error) {
 	if owner == "" {
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "a lease owner is required")
 	}
-	var p *costexplorer.QueryProcess
+	var v *T
 	err := s.r.Write(ctx, func(q Querier) error {
 		n := now.UnixMicro()
 		var err error
-		p, err = scanProcess(q.QueryRow(ctx, `UPDATE processes
-			SET state = 'running', lease_owner = ?, lease_expires = ?, attempts = attempts + 1
-			WHERE token = (
-				SELECT token FROM processes
-				WHERE (state = 'pending' OR (state = 'running' AND lease_expires <= ?))
+		v, err = scan(q.QueryRow(ctx, "UPDATE "+l.table+`
+			SET state = '`+l.running+`', lease_owner = ?, lease_expires = ?, attempts = attempts + 1
+			WHERE `+l.key+` = (
+				SELECT `+l.key+` FROM `+l.table+`
+				WHERE (state = '`+pending+`' OR (state = '`+l.running+`' AND lease_expires <= ?))
 				  AND (expires_at IS NULL OR expires_at > ?)
-				ORDER BY created_at, token
+				ORDER BY created_at, `+l.key+`
 				LIMIT 1`+s.d.SkipLocked+`)
-			RETURNING `+processColumns, owner, now.Add(lease).UnixMicro(), n, n))
+			RETURNING `+columns, owner, now.Add(lease).UnixMicro(), n, n))
 		if s.d.IsNoRows(err) {
-			return notFound("no query process to claim")
+			return notFound("no %s to claim", l.what)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return v, nil
 }
 
-// endLease runs an UPDATE that ends owner's lease on the process with token
-// (query takes its own arguments, then token and owner). An owner whose
-// lease lapsed may still end it while nobody else has claimed the process
-// (the work is done and nobody else is doing it); once another owner
-// claimed it, or it is no longer running, the answer is ErrConflict, and
-// ErrNotFound when the process is gone.
-func (s *Store) endLease(ctx context.Context, token, owner, query string, args ...any) error {
+// leased names a table of leased work rows (query processes, invoice
+// reports): its key column, the word of its running state, and what a row
+// is called in errors.
+type leased struct{ table, key, running, what string }
+
+var (
+	processLease = leased{"processes", "token", "running", "query process"}
+	reportLease  = leased{"invoice_reports", "id", "RUNNING", "invoice report"}
+)
+
+// endLease runs an UPDATE of l's table that sets set (with its arguments)
+// to end owner's lease on the row with key id. An owner whose lease lapsed
+// may still end it while nobody else has claimed the row (the work is done
+// and nobody else is doing it); once another owner claimed it, or it is no
+// longer running, the answer is ErrConflict, and ErrNotFound when the row
+// is gone.
+func (s *Store) endLease(ctx context.Context, l leased, id, owner, set string, args ...any) error {
 	return s.r.Write(ctx, func(q Querier) error {
-		n, err := q.Exec(ctx, query+" WHERE token = ? AND state = 'running' AND lease_owner = ?", append(args, token, owner)...)
+		n, err := q.Exec(ctx, "UPDATE "+l.table+" SET "+set+", lease_owner = NULL, lease_expires = NULL WHERE "+l.key+
+			" = ? AND state = '"+l.running+"' AND lease_owner = ?", append(args, id, owner)...)
 		if err != nil {
 			return err
 		}
@@ -163,14 +182,34 @@ func (s *Store) endLease(ctx context.Context, token, owner, query string, args .
 			return nil
 		}
 		var exists bool
-		if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM processes WHERE token = ?)", token).Scan(&exists); err != nil {
+		if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+l.table+" WHERE "+l.key+" = ?)", id).Scan(&exists); err != nil {
 			return err
 		}
 		if !exists {
-			return notFound("query process %s not found", token)
+			return notFound("%s %s not found", l.what, id)
 		}
-		return costexplorer.Errorf(costexplorer.ErrConflict, "query process %s is not held by %s", token, owner)
+		return costexplorer.Errorf(costexplorer.ErrConflict, "%s %s is not held by %s", l.what, id, owner)
 	})
+}
+
+// releaseLeases returns the running rows of owner in l's table to pending.
+func (s *Store) releaseLeases(ctx context.Context, l leased, pending, owner string) error {
+	return s.r.Write(ctx, func(q Querier) error {
+		_, err := q.Exec(ctx, "UPDATE "+l.table+" SET state = '"+pending+"', lease_owner = NULL, lease_expires = NULL WHERE state = '"+
+			l.running+"' AND lease_owner = ?", owner)
+		return err
+	})
+}
+
+// deleteExpired removes the rows of table that expired before now.
+func (s *Store) deleteExpired(ctx context.Context, table string, now time.Time) (int64, error) {
+	var n int64
+	err := s.r.Write(ctx, func(q Querier) error {
+		var err error
+		n, err = q.Exec(ctx, "DELETE FROM "+table+" WHERE expires_at < ?", now.UnixMicro())
+		return err
+	})
+	return n, err
 }
 
 // FinishProcess stores the result of a process owner holds and marks it done.
@@ -181,35 +220,23 @@ func (s *Store) FinishProcess(ctx context.Context, token, owner string, result [
 	if result == nil {
 		result = []byte{}
 	}
-	return s.endLease(ctx, token, owner, `UPDATE processes
-		SET state = 'done', result = ?, error = '', completed_at = ?, lease_owner = NULL, lease_expires = NULL`, result, now.UnixMicro())
+	return s.endLease(ctx, processLease, token, owner, "state = 'done', result = ?, error = '', completed_at = ?", result, now.UnixMicro())
 }
 
 // FailProcess marks a process owner holds as failed, under the same rule as
 // FinishProcess.
 func (s *Store) FailProcess(ctx context.Context, token, owner, message string, now time.Time) error {
-	return s.endLease(ctx, token, owner, `UPDATE processes
-		SET state = 'failed', error = ?, completed_at = ?, lease_owner = NULL, lease_expires = NULL`, message, now.UnixMicro())
+	return s.endLease(ctx, processLease, token, owner, "state = 'failed', error = ?, completed_at = ?", message, now.UnixMicro())
 }
 
 // ReleaseLeases returns the running processes of owner to pending.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
-	return s.r.Write(ctx, func(q Querier) error {
-		_, err := q.Exec(ctx, `UPDATE processes SET state = 'pending', lease_owner = NULL, lease_expires = NULL
-			WHERE state = 'running' AND lease_owner = ?`, owner)
-		return err
-	})
+	return s.releaseLeases(ctx, processLease, "pending", owner)
 }
 
 // DeleteExpiredProcesses removes processes that expired before now.
 func (s *Store) DeleteExpiredProcesses(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := s.r.Write(ctx, func(q Querier) error {
-		var err error
-		n, err = q.Exec(ctx, "DELETE FROM processes WHERE expires_at < ?", now.UnixMicro())
-		return err
-	})
-	return n, err
+	return s.deleteExpired(ctx, "processes", now)
 }
 
 // ProcessCounts returns the number of processes in each state; every state

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open) })
 	t.Run("Invoices", func(t *testing.T) { testInvoices(t, open) })
 	t.Run("InvoiceIDs", func(t *testing.T) { testInvoiceIDs(t, open) })
+	t.Run("InvoiceReports", func(t *testing.T) { testInvoiceReports(t, open) })
 	t.Run("Restate", func(t *testing.T) { testRestate(t, open) })
 	t.Run("SourceStamps", func(t *testing.T) { testSourceStamps(t, open) })
 }

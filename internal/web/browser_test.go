@@ -21,6 +21,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/focus"
 )
 
 // chromium returns the browser the end-to-end test drives. Without one the
@@ -77,6 +78,7 @@ type pageData struct {
 	Token  string `json:"token"`
 	CSV    string `json:"csv"`
 	JSON   string `json:"json"`
+	FOCUS  string `json:"focus"`
 	Months []struct {
 		Month string `json:"month"`
 		Total string `json:"total"`
@@ -110,6 +112,7 @@ const readPage = `(() => {
     token: attr(document.getElementById('result'), 'data-token'),
     csv: document.getElementById('download-csv').href,
     json: document.getElementById('download-json').href,
+    focus: document.getElementById('download-focus').href,
     months: [...document.querySelectorAll('svg.chart-svg g.month')].map(g => ({
       month: attr(g, 'data-month'),
       total: attr(g, 'data-total-cents'),
@@ -290,6 +293,13 @@ func TestBrowser(t *testing.T) {
 	}
 	if js := download(got.JSON); !bytes.Equal(js, apiJSON) {
 		t.Errorf("JSON download differs from the API's JSON:\n%s\nwant:\n%s", js, apiJSON)
+	}
+	// The FOCUS download: the whole billing account's invoices of the period
+	// (no organization was chosen), as `export focus` writes them.
+	fromMonth, _ := costexplorer.ParseMonth(from)
+	toMonth, _ := costexplorer.ParseMonth(to)
+	if f, want := download(got.FOCUS), e.export(t, focus.Request{OrgID: e.Org, From: fromMonth, To: toMonth}); !bytes.Equal(f, want) {
+		t.Errorf("FOCUS download %s (%d bytes) differs from export focus of the period (%d bytes)", got.FOCUS, len(f), len(want))
 	}
 
 	// The script's filter box narrows a long list as one types.

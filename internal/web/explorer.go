@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/focus"
 )
 
 // explorerPage is the data of the explorer template.
@@ -55,15 +56,18 @@ type optgroup struct {
 
 // resultView is a ready result.
 type resultView struct {
-	Heading  string
-	Total    string
-	Chart    template.HTML
-	Legend   []legendItem
-	Table    tableView
-	CSVURL   string
-	JSONURL  string
-	Empty    bool
-	RowCount int
+	Heading string
+	Total   string
+	Chart   template.HTML
+	Legend  []legendItem
+	Table   tableView
+	CSVURL  string
+	JSONURL string
+	// FOCUSURL and FOCUSParquetURL export the FOCUS rows of the query's
+	// period and organizations (internal/focus).
+	FOCUSURL, FOCUSParquetURL string
+	Empty                     bool
+	RowCount                  int
 }
 
 // tableView is the "Usage By Month" table: groups × months, with a total
@@ -221,14 +225,16 @@ func (s *Server) resultView(q *costexplorer.Query, p *costexplorer.QueryProcess,
 		return nil, fmt.Errorf("render chart: %w", err)
 	}
 	v := &resultView{
-		Heading:  subject,
-		Total:    grand.Grouped("$"),
-		Chart:    svg,
-		Legend:   chart.Legend,
-		CSVURL:   "/download/" + p.Token + "/csv",
-		JSONURL:  "/download/" + p.Token + "/json",
-		Empty:    len(res.UsageDetails) == 0,
-		RowCount: len(res.UsageDetails),
+		Heading:         subject,
+		Total:           grand.Grouped("$"),
+		Chart:           svg,
+		Legend:          chart.Legend,
+		CSVURL:          "/download/" + p.Token + "/csv",
+		JSONURL:         "/download/" + p.Token + "/json",
+		FOCUSURL:        focusURL(q.Start, q.End-1, q.Organizations, focus.CSV),
+		FOCUSParquetURL: focusURL(q.Start, q.End-1, q.Organizations, focus.Parquet),
+		Empty:           len(res.UsageDetails) == 0,
+		RowCount:        len(res.UsageDetails),
 	}
 	t := &v.Table
 	t.Dimension = dim

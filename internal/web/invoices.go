@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/focus"
 )
 
 // The Invoices view reads the same store methods as the Invoices API
@@ -89,6 +90,7 @@ type invoicePage struct {
 	Linked        []invoiceRow
 	Payments      []paymentRow
 	CSVURL        string
+	FOCUSURL      string // this invoice's FOCUS rows (its organization's, its month)
 	SummaryURL    string // where the summaries are, on pages without them
 	ExplorerURL   string
 	APIMethodPath string
@@ -306,6 +308,7 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request, rq *request) {
 		Linked:        row.Linked,
 		ItemCount:     count,
 		CSVURL:        "/invoices/" + inv.ID + "/csv",
+		FOCUSURL:      focusURL(inv.Month, inv.Month, []string{inv.OrgID}, focus.CSV),
 		SummaryURL:    "/invoices/" + inv.ID + "#by-service",
 		APIMethodPath: "GET /api/atlas/v2/orgs/" + inv.OrgID + "/invoices/" + inv.ID,
 	}

@@ -156,6 +156,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /invoices", s.withSession(s.invoices))
 	mux.HandleFunc("GET /invoices/{id}", s.withSession(s.invoice))
 	mux.HandleFunc("GET /invoices/{id}/csv", s.withSession(s.invoiceCSV))
+	mux.HandleFunc("GET /focus", s.withSession(s.focusExport))
 	mux.HandleFunc("GET /static/{file}", s.serveStatic)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, r, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".", nil)
