@@ -47,5 +47,8 @@
 // their snapshot when it changed (an ingest here or on another replica);
 // rebuilds are single-flight and swapped in atomically, so concurrent queries
 // always read one consistent snapshot. While the daily snapshot is rebuilt,
-// the old one serves: memory holds both for the length of the build.
+// the old one serves: memory holds both for the length of the build. A
+// server starts the engine with Start: the monthly snapshot is in place
+// when it returns, the daily one follows in the background (its build is the
+// longer one), and a usage query waits for it only if it comes first.
 package engine

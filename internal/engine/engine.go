@@ -121,6 +121,20 @@ func (e *Engine) Load(ctx context.Context) error {
 	return err
 }
 
+// Start builds the monthly snapshot, which the Atlas cost explorer needs,
+// and starts building the daily one without waiting for it: on years of
+// data the daily build takes several times as long, and a server need not
+// wait for it to answer the Atlas paths. A usage query that arrives before
+// the daily snapshot is in place waits for that build (or starts another if
+// it failed).
+func (e *Engine) Start(ctx context.Context) error {
+	if _, err := e.monthly.rebuild(ctx, e, e.monthly.started(), nil); err != nil {
+		return err
+	}
+	e.daily.start(ctx, e)
+	return nil
+}
+
 // Evaluate answers a validated query. It first makes sure the snapshot is
 // fresh (see Options.RefreshInterval), then evaluates the query on it. The
 // rows are ordered as costexplorer.CompareRows orders them; an organization
@@ -249,6 +263,20 @@ func (l *loader[S, P]) rebuild(ctx context.Context, e *Engine, after uint64, ver
 			return f.snap, f.err
 		}
 	}
+}
+
+// start begins a build, unless one is running or a snapshot is in place,
+// and returns at once.
+func (l *loader[S, P]) start(ctx context.Context, e *Engine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.flight != nil || l.snap.Load() != nil {
+		return
+	}
+	l.flights++
+	f := &flight[S]{seq: l.flights, done: make(chan struct{})}
+	l.flight = f
+	go l.run(context.WithoutCancel(ctx), e, f)
 }
 
 // run performs one build and publishes its snapshot.

@@ -341,3 +341,31 @@ func TestEvaluateUsageWhileSnapshotsAreReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Start puts the monthly snapshot in place before it returns and builds the
+// daily one in the background; a usage query meanwhile waits for that build
+// rather than answering from nothing.
+func TestStartBuildsTheDailySnapshotInTheBackground(t *testing.T) {
+	st := newTestStore(t)
+	ingest(t, st, exampleBatch())
+	e := New(st, Options{})
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.Stats(); s.RollupRows == 0 {
+		t.Fatalf("stats after Start = %+v, want the monthly rollup's", s)
+	}
+	day := costexplorer.DayOf(may.Start()) + 9
+	q := &costexplorer.UsageQuery{OrgID: orgU.ID, Granularity: costexplorer.Daily, Start: day - 5, End: day + 1,
+		GroupBy: []costexplorer.Dimension{costexplorer.DimClusters}}
+	rows, err := e.EvaluateUsage(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Amount != 9999 {
+		t.Fatalf("rows after Start: %s", dumpUsage(rows))
+	}
+	if s := e.Stats(); s.DailyCells == 0 {
+		t.Errorf("stats after a usage query = %+v, want the daily rollup's", s)
+	}
+}

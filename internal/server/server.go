@@ -154,7 +154,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 	// a result is never computed on data older than the version its token
 	// was derived from (one cheap read per evaluation).
 	s.Engine = engine.New(s.Store, engine.Options{Now: cfg.Now})
-	if err := s.Engine.Load(ctx); err != nil {
+	if err := s.Engine.Start(ctx); err != nil {
 		return nil, fmt.Errorf("load query engine: %w", err)
 	}
 	s.Metrics.ReadAtScrape(metrics.ScrapeConfig{Store: store, Engine: s.Engine})
