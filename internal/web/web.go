@@ -15,6 +15,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/auth"
+	"github.com/costexplorer/costexplorer/internal/focus"
 )
 
 // Authenticator checks credentials typed into the sign-in form and the
@@ -32,12 +33,26 @@ type Authenticator interface {
 	Resume(ctx context.Context, g auth.Grant, ip netip.Addr) (*costexplorer.Principal, *costexplorer.Organization, error)
 }
 
+// Store is what the web page reads and writes in the store: the
+// organizations and their links, the projects and clusters of the filter
+// lists, the invoices (the Invoices view and the FOCUS download, which
+// needs focus.Store), the data version its ETags follow, the session key and
+// revoked sessions. *sqlite.DB and *postgres.DB satisfy it.
+type Store interface {
+	focus.Store
+	Projects(ctx context.Context) ([]*costexplorer.Project, error)
+	Clusters(ctx context.Context) ([]*costexplorer.Cluster, error)
+	DataVersion(ctx context.Context) (int64, error)
+	Secret(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error)
+	RevokeToken(ctx context.Context, jti string, expires time.Time) error
+}
+
 // Config holds what a Server needs. Store, Usage, UsageQueries and Auth are required; zero
 // values of the others take the defaults given on each field.
 type Config struct {
-	// Store lists organizations, projects and clusters, re-checks
-	// credentials, and keeps the session key and revoked sessions.
-	Store costexplorer.Store
+	// Store lists organizations, projects and clusters, reads invoices,
+	// and keeps the session key and revoked sessions.
+	Store Store
 	// Usage runs the query processes: the same service as the API's.
 	Usage costexplorer.UsageService
 	// UsageQueries answers the "By day & tag" page and the daily totals the
@@ -68,7 +83,7 @@ const sessionKeyName = "web-session-key"
 // /api/ (httpapi.Config.Web).
 type Server struct {
 	cfg     Config
-	store   costexplorer.Store
+	store   Store
 	log     *slog.Logger
 	keys    keys
 	pages   *template.Template
