@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -128,11 +129,26 @@ func appendCSVField(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// RowGroupRows bounds the rows of one Parquet row group, and so the memory
-// the writer buffers (a row group is held until it is flushed); with pages
-// of 64 KiB (not the library's 256 KiB, 57 columns each hold one) the
-// writer stays under 70 MB.
-const RowGroupRows = 16 << 10
+// The Parquet writer's memory is bounded by these, whatever the period:
+//
+//   - RowGroupRows: a row group's pages are kept until it ends (a column's
+//     pages must be contiguous in the file), so they go to an unlinked
+//     temporary file (tempPages), not the heap; what stays in memory for the
+//     whole file is the footer's metadata, about 1 kB per row group and
+//     column (measured), so row groups are large: 20 M rows make 20 of
+//     them, where row groups of 16 Ki rows would hold 70 MB of metadata.
+//   - pageBufferSize: each column encodes its values in a buffer of this
+//     size before compressing them into a page (the library's default is
+//     256 KiB; 57 columns hold one each).
+//   - dictionaryMaxBytes: the dictionary of a dictionary-encoded column
+//     (every string column but x_LineItemId: they take few distinct values)
+//     is kept for its row group; past this size the column falls back to
+//     plain encoding for the rest of the row group.
+const (
+	RowGroupRows       = 1 << 20
+	pageBufferSize     = 32 << 10
+	dictionaryMaxBytes = 256 << 10
+)
 
 // parquetWriter writes Parquet with the logical types of docs/focus.md:
 // STRING, JSON, DECIMAL(18,2) on INT64 for cents, DOUBLE for other numbers,
@@ -152,6 +168,9 @@ func Schema(spec Spec) *parquet.Schema {
 		switch c.Kind {
 		case String:
 			t = reflect.TypeFor[string]()
+			if c.Name != "x_LineItemId" {
+				tag += ",dict"
+			}
 		case JSON:
 			t, tag = reflect.TypeFor[string](), tag+",json"
 		case Cents:
@@ -174,7 +193,9 @@ func newParquetWriter(w io.Writer, spec Spec) *parquetWriter {
 	pw := parquet.NewWriter(w, Schema(spec),
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
-		parquet.PageBufferSize(64<<10),
+		parquet.PageBufferSize(pageBufferSize),
+		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
+		parquet.ColumnPageBuffers(tempPages{}),
 		parquet.CreatedBy("costexplorer", "", ""),
 		parquet.KeyValueMetadata("FocusVersion", string(spec)))
 	p := &parquetWriter{w: pw, cols: indexes(spec), rows: make([]parquet.Row, 256)}
@@ -234,3 +255,31 @@ func (p *parquetWriter) Close() error {
 	}
 	return p.w.Close()
 }
+
+// tempPages keeps the pages of a row group's columns in temporary files,
+// one per column, unlinked as soon as they are created: nothing is left on
+// disk when the export ends, fails or the process dies.
+type tempPages struct{}
+
+func (tempPages) GetBuffer() io.ReadWriteSeeker {
+	f, err := os.CreateTemp("", "costexplorer-focus-*")
+	if err != nil {
+		return failedBuffer{fmt.Errorf("parquet page buffer: %w", err)}
+	}
+	os.Remove(f.Name())
+	return f
+}
+
+func (tempPages) PutBuffer(b io.ReadWriteSeeker) {
+	if f, ok := b.(*os.File); ok {
+		f.Close()
+	}
+}
+
+// failedBuffer fails every call with the error that kept a temporary file
+// from being created; the writer reports it.
+type failedBuffer struct{ err error }
+
+func (b failedBuffer) Read([]byte) (int, error)       { return 0, b.err }
+func (b failedBuffer) Write([]byte) (int, error)      { return 0, b.err }
+func (b failedBuffer) Seek(int64, int) (int64, error) { return 0, b.err }
