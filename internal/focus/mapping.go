@@ -138,21 +138,45 @@ type Account struct {
 }
 
 // mapper fills rows; it keeps scratch numbers so that mapping allocates
-// only the strings it writes.
+// only the strings it writes, and the text of the values that repeat from
+// row to row (tag sets, prices), bounded by cacheSize each.
 type mapper struct {
-	q, p, r big.Int
-	units   map[string]string
+	q, p, r  big.Int
+	units    map[string]string
+	tags     map[costexplorer.Tags]string
+	prices   map[int64]string
+	priceIDs map[skuPrice]string
 }
 
-func newMapper() *mapper { return &mapper{units: map[string]string{}} }
+type skuPrice struct {
+	sku   string
+	nanos int64
+}
+
+// cacheSize bounds each of the mapper's caches: memory stays bounded
+// whatever the data (a cache that fills is emptied).
+const cacheSize = 4096
+
+func newMapper() *mapper {
+	return &mapper{units: map[string]string{}, tags: map[costexplorer.Tags]string{},
+		prices: map[int64]string{}, priceIDs: map[skuPrice]string{}}
+}
+
+// cached returns m[k], computing and keeping it with f when missing.
+func cached[K comparable](m map[K]string, k K, f func() string) string {
+	v, ok := m[k]
+	if !ok {
+		if len(m) >= cacheSize {
+			clear(m)
+		}
+		v = f()
+		m[k] = v
+	}
+	return v
+}
 
 func (m *mapper) unit(u string) string {
-	f, ok := m.units[u]
-	if !ok {
-		f = FocusUnit(u)
-		m.units[u] = f
-	}
-	return f
+	return cached(m.units, u, func() string { return FocusUnit(u) })
 }
 
 func str(s string) Cell {
@@ -240,7 +264,11 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	} else {
 		r[colSkuMeter] = null
 	}
-	r[colTags] = tagsCell(li.Tags)
+	if li.Tags.IsZero() {
+		r[colTags] = null
+	} else {
+		r[colTags] = Cell{S: cached(m.tags, li.Tags, func() string { return tagsCell(li.Tags).S })}
+	}
 	r[colAtlasUnit] = str(li.Unit)
 	r[colBillDate] = Cell{S: li.Billed().String()}
 	r[colChargeSubType] = null
@@ -282,9 +310,9 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	// List price: the item's unit price; contracted price: less the
 	// discount percent. Costs are exact products (FOCUS: ListCost =
 	// ListUnitPrice × PricingQuantity), not rounded to the cent.
-	list := decimalText(big.NewInt(li.UnitPriceNanos), 9)
+	list := cached(m.prices, li.UnitPriceNanos, func() string { return decimalText(big.NewInt(li.UnitPriceNanos), 9) })
 	r[colListUnitPrice] = Cell{S: list, F: float64(li.UnitPriceNanos) / 1e9}
-	r[colSkuPriceId] = Cell{S: li.SKU + "@" + list}
+	r[colSkuPriceId] = Cell{S: cached(m.priceIDs, skuPrice{li.SKU, li.UnitPriceNanos}, func() string { return li.SKU + "@" + list })}
 	m.q.SetInt64(0)
 	qm, qs := parseDecimal(&m.q, qText)
 	m.p.Mul(big.NewInt(li.UnitPriceNanos), qm)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"reflect"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -62,6 +61,12 @@ type csvWriter struct {
 	bw   *bufio.Writer
 	cols []int
 	buf  []byte
+	// times keeps the text of the last instant written in each column: a
+	// column's instants repeat from row to row (a month, a day).
+	times [numColumns]struct {
+		unix int64
+		text []byte
+	}
 }
 
 func newCSVWriter(w io.Writer, spec Spec) (*csvWriter, error) {
@@ -89,13 +94,17 @@ func (c *csvWriter) Write(r *Row) error {
 		}
 		switch allColumns[ci].Kind {
 		case Cents:
-			b = append(b, costexplorer.Cents(v.I).Dollars()...)
+			b = costexplorer.Cents(v.I).AppendDollars(b)
 		case Decimal:
 			b = append(b, v.S...)
 		case Quantity:
 			b = strconv.AppendFloat(b, v.F, 'f', -1, 64)
 		case Time:
-			b = time.Unix(v.I, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+			t := &c.times[ci]
+			if t.text == nil || t.unix != v.I {
+				t.unix, t.text = v.I, time.Unix(v.I, 0).UTC().AppendFormat(t.text[:0], "2006-01-02T15:04:05Z")
+			}
+			b = append(b, t.text...)
 		default:
 			b = appendCSVField(b, v.S)
 		}
@@ -113,10 +122,9 @@ func (c *csvWriter) Close() error {
 	return c.gz.Close()
 }
 
-// appendCSVField quotes s when it holds a comma, a quote, a line break or
-// surrounding spaces.
+// appendCSVField quotes s when needsQuotes.
 func appendCSVField(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, ",\"\r\n") && (s == "" || (s[0] != ' ' && s[len(s)-1] != ' ')) {
+	if !needsQuotes(s) {
 		return append(b, s...)
 	}
 	b = append(b, '"')
@@ -127,6 +135,21 @@ func appendCSVField(b []byte, s string) []byte {
 		b = append(b, s[i])
 	}
 	return append(b, '"')
+}
+
+// needsQuotes reports whether s holds a comma, a quote, a line break or
+// surrounding spaces.
+func needsQuotes(s string) bool {
+	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
 }
 
 // The Parquet writer's memory is bounded by these, whatever the period:
