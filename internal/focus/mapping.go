@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"bytes"
 	"math/big"
 	"slices"
 	"strconv"
@@ -409,22 +410,42 @@ func parseDecimal(m *big.Int, s string) (*big.Int, int) {
 }
 
 // decimalText writes m × 10^-scale exactly, without trailing zeros after
-// the point (and without the point for a whole number).
+// the point (and without the point for a whole number). It allocates only
+// the string it returns when m fits in an int64, as prices × quantities do.
 func decimalText(m *big.Int, scale int) string {
-	neg := m.Sign() < 0
-	digits := new(big.Int).Abs(m).String()
-	if scale > 0 {
-		if len(digits) <= scale {
-			digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	var buf [48]byte
+	b := append(buf[:0], '-')
+	if m.IsInt64() {
+		v := m.Int64()
+		u := uint64(v)
+		if v < 0 {
+			u = -u
 		}
-		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
-		digits = strings.TrimRight(digits, "0")
-		digits = strings.TrimSuffix(digits, ".")
+		b = strconv.AppendUint(b, u, 10)
+	} else {
+		b = new(big.Int).Abs(m).Append(b, 10)
 	}
-	if neg && digits != "0" {
-		return "-" + digits
+	digits := b[1:]
+	if scale > 0 {
+		if pad := scale - len(digits) + 1; pad > 0 {
+			b = append(b, make([]byte, pad)...)
+			copy(b[1+pad:], b[1:len(b)-pad])
+			for i := 1; i <= pad; i++ {
+				b[i] = '0'
+			}
+			digits = b[1:]
+		}
+		point := len(digits) - scale
+		b = append(b, 0)
+		copy(b[1+point+1:], b[1+point:len(b)-1])
+		b[1+point] = '.'
+		b = bytes.TrimRight(b, "0")
+		b = bytes.TrimSuffix(b, []byte("."))
 	}
-	return digits
+	if m.Sign() < 0 && string(b[1:]) != "0" {
+		return string(b)
+	}
+	return string(b[1:])
 }
 
 // appendJSONString appends s as a JSON string (tags are valid UTF-8
