@@ -178,8 +178,16 @@ const (
 // TIMESTAMP(MILLIS, UTC); optional columns for nullable ones.
 type parquetWriter struct {
 	w    *parquet.Writer
-	cols []int
+	cols []parquetColumn
 	rows []parquet.Row
+}
+
+// parquetColumn is what Write needs of a column: its index in a Row, its
+// kind and the definition level of a value (1 in an optional column).
+type parquetColumn struct {
+	index int
+	kind  Kind
+	def   int
 }
 
 // Schema returns the Parquet schema of spec's columns, in file order.
@@ -221,7 +229,14 @@ func newParquetWriter(w io.Writer, spec Spec) *parquetWriter {
 		parquet.ColumnPageBuffers(tempPages{}),
 		parquet.CreatedBy("costexplorer", "", ""),
 		parquet.KeyValueMetadata("FocusVersion", string(spec)))
-	p := &parquetWriter{w: pw, cols: indexes(spec), rows: make([]parquet.Row, 256)}
+	p := &parquetWriter{w: pw, rows: make([]parquet.Row, 256)}
+	for _, ci := range indexes(spec) {
+		c := parquetColumn{index: ci, kind: allColumns[ci].Kind}
+		if allColumns[ci].Nullable {
+			c.def = 1
+		}
+		p.cols = append(p.cols, c)
+	}
 	for i := range p.rows {
 		p.rows[i] = make(parquet.Row, 0, len(p.cols))
 	}
@@ -237,22 +252,18 @@ func (p *parquetWriter) Write(r *Row) error {
 	n := len(p.rows)
 	p.rows = p.rows[:n+1]
 	row := p.rows[n][:0]
-	for i, ci := range p.cols {
-		col := allColumns[ci]
-		v := &r[ci]
-		def := 0
-		if col.Nullable {
-			def = 1
-		}
+	for i, c := range p.cols {
+		v := &r[c.index]
 		var pv parquet.Value
+		def := c.def
 		switch {
 		case v.Null:
 			pv, def = parquet.NullValue(), 0
-		case col.Kind == String || col.Kind == JSON:
+		case c.kind == String || c.kind == JSON:
 			pv = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v.S), len(v.S)))
-		case col.Kind == Cents:
+		case c.kind == Cents:
 			pv = parquet.Int64Value(v.I)
-		case col.Kind == Time:
+		case c.kind == Time:
 			pv = parquet.Int64Value(v.I * 1000)
 		default:
 			pv = parquet.DoubleValue(v.F)
