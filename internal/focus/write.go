@@ -163,6 +163,9 @@ func needsQuotes(s string) bool {
 //   - pageBufferSize: each column encodes its values in a buffer of this
 //     size before compressing them into a page (the library's default is
 //     256 KiB; 57 columns hold one each).
+//   - no page bounds: the page index (kept for the footer) holds no
+//     minimum and maximum per page, only each page's place; the row
+//     groups' statistics keep theirs.
 //   - dictionaryMaxBytes: the dictionary of a dictionary-encoded column
 //     (every string column but x_LineItemId: they take few distinct values)
 //     is kept for its row group; past this size the column falls back to
@@ -221,14 +224,18 @@ func Schema(spec Spec) *parquet.Schema {
 }
 
 func newParquetWriter(w io.Writer, spec Spec) *parquetWriter {
-	pw := parquet.NewWriter(w, Schema(spec),
+	opts := []parquet.WriterOption{Schema(spec),
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
 		parquet.PageBufferSize(pageBufferSize),
 		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
 		parquet.ColumnPageBuffers(tempPages{}),
 		parquet.CreatedBy("costexplorer", "", ""),
-		parquet.KeyValueMetadata("FocusVersion", string(spec)))
+		parquet.KeyValueMetadata("FocusVersion", string(spec))}
+	for _, c := range Columns(spec) {
+		opts = append(opts, parquet.SkipPageBounds(c.Name))
+	}
+	pw := parquet.NewWriter(w, opts...)
 	p := &parquetWriter{w: pw, rows: make([]parquet.Row, 256)}
 	for _, ci := range indexes(spec) {
 		c := parquetColumn{index: ci, kind: allColumns[ci].Kind}
