@@ -12,14 +12,21 @@ type Cents int64
 
 // Dollars formats c as US dollars with exactly two decimals ("1018.39",
 // "-0.50"), computed from the integer, never through a float.
-func (c Cents) Dollars() string {
-	sign := ""
+func (c Cents) Dollars() string { return string(c.AppendDollars(nil)) }
+
+// AppendDollars appends what Dollars returns to b, without allocating: the
+// FOCUS export writes millions of amounts.
+func (c Cents) AppendDollars(b []byte) []byte {
 	v := int64(c)
 	if v < 0 {
-		sign = "-"
-		v = -v
+		b = append(b, '-')
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+	u := uint64(v)
+	if v < 0 {
+		u = -u // also right for the most negative int64
+	}
+	b = strconv.AppendUint(b, u/100, 10)
+	return append(b, '.', byte('0'+u%100/10), byte('0'+u%10))
 }
 
 // Grouped formats c for people to read: dollars with thousands separated by

@@ -22,8 +22,9 @@ import (
 // TestFocusReadsBackInDuckDB exports a demo billing account as FOCUS gzip
 // CSV and Parquet and reads both back with DuckDB, a reader that shares no
 // code with ours: both files have every row, Σ BilledCost per InvoiceId is
-// the store's amount billed of that invoice to the cent, and the usage rows
-// summed by month, project and service are the store's rollup to the cent.
+// the store's amount billed of that invoice to the cent, and the item rows
+// summed by month, organization, project, cluster and service are the
+// store's rollup (what the cost explorer answers from) to the cent.
 func TestFocusReadsBackInDuckDB(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -81,7 +82,7 @@ func TestFocusReadsBackInDuckDB(t *testing.T) {
 	}
 	err = db.ScanRollup(ctx, func(r *costexplorer.RollupRow) error {
 		if inAccount[r.OrgID] && r.Month >= req.From && r.Month <= req.To && r.Amount != 0 {
-			wantUsage[fmt.Sprintf("%s|%s|%s", r.Month, r.ProjectID, r.Service)] += int64(r.Amount)
+			wantUsage[fmt.Sprintf("%s|%s|%s|%s|%s", r.Month, r.OrgID, r.ProjectID, r.ClusterID, r.Service)] += int64(r.Amount)
 		}
 		return nil
 	})
@@ -89,7 +90,7 @@ func TestFocusReadsBackInDuckDB(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Logf("%d rows, %d invoices, %d month/project/service groups", rows, len(wantInvoices), len(wantUsage))
+	t.Logf("%d rows, %d invoices, %d month/organization/project/cluster/service groups", rows, len(wantInvoices), len(wantUsage))
 	duck, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,8 @@ func TestFocusReadsBackInDuckDB(t *testing.T) {
 			if !maps.Equal(got, wantInvoices) {
 				t.Errorf("Σ BilledCost per InvoiceId (DuckDB) = %v\nthe store's amounts billed = %v", got, wantInvoices)
 			}
-			got = query(t, duck, "SELECT strftime(CAST(ChargePeriodStart AS TIMESTAMP), '%Y-%m') || '|' || COALESCE(SubAccountId, '') || '|' || ServiceName, "+
+			got = query(t, duck, "SELECT strftime(CAST(ChargePeriodStart AS TIMESTAMP), '%Y-%m') || '|' || x_OrganizationId || '|' || "+
+				"COALESCE(SubAccountId, '') || '|' || COALESCE(ResourceId, '') || '|' || ServiceName, "+
 				cents+" FROM "+from+" WHERE x_ChargeSubType IS NULL GROUP BY 1 HAVING "+cents+" <> 0")
 			if !maps.Equal(got, wantUsage) {
 				for _, k := range slices.Sorted(maps.Keys(wantUsage)) {
@@ -120,7 +122,7 @@ func TestFocusReadsBackInDuckDB(t *testing.T) {
 						t.Errorf("%s: DuckDB sums %d cents, the rollup has %d", k, got[k], wantUsage[k])
 					}
 				}
-				t.Fatalf("usage by month, project and service: DuckDB has %d groups, the rollup %d", len(got), len(wantUsage))
+				t.Fatalf("usage by month, organization, project, cluster and service: DuckDB has %d groups, the rollup %d", len(got), len(wantUsage))
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"bytes"
 	"math/big"
 	"slices"
 	"strconv"
@@ -138,21 +139,45 @@ type Account struct {
 }
 
 // mapper fills rows; it keeps scratch numbers so that mapping allocates
-// only the strings it writes.
+// only the strings it writes, and the text of the values that repeat from
+// row to row (tag sets, prices), bounded by cacheSize each.
 type mapper struct {
-	q, p, r big.Int
-	units   map[string]string
+	q, p, r  big.Int
+	units    map[string]string
+	tags     map[costexplorer.Tags]string
+	prices   map[int64]string
+	priceIDs map[skuPrice]string
 }
 
-func newMapper() *mapper { return &mapper{units: map[string]string{}} }
+type skuPrice struct {
+	sku   string
+	nanos int64
+}
+
+// cacheSize bounds each of the mapper's caches: memory stays bounded
+// whatever the data (a cache that fills is emptied).
+const cacheSize = 4096
+
+func newMapper() *mapper {
+	return &mapper{units: map[string]string{}, tags: map[costexplorer.Tags]string{},
+		prices: map[int64]string{}, priceIDs: map[skuPrice]string{}}
+}
+
+// cached returns m[k], computing and keeping it with f when missing.
+func cached[K comparable](m map[K]string, k K, f func() string) string {
+	v, ok := m[k]
+	if !ok {
+		if len(m) >= cacheSize {
+			clear(m)
+		}
+		v = f()
+		m[k] = v
+	}
+	return v
+}
 
 func (m *mapper) unit(u string) string {
-	f, ok := m.units[u]
-	if !ok {
-		f = FocusUnit(u)
-		m.units[u] = f
-	}
-	return f
+	return cached(m.units, u, func() string { return FocusUnit(u) })
 }
 
 func str(s string) Cell {
@@ -240,7 +265,11 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	} else {
 		r[colSkuMeter] = null
 	}
-	r[colTags] = tagsCell(li.Tags)
+	if li.Tags.IsZero() {
+		r[colTags] = null
+	} else {
+		r[colTags] = Cell{S: cached(m.tags, li.Tags, func() string { return tagsCell(li.Tags).S })}
+	}
 	r[colAtlasUnit] = str(li.Unit)
 	r[colBillDate] = Cell{S: li.Billed().String()}
 	r[colChargeSubType] = null
@@ -282,9 +311,9 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	// List price: the item's unit price; contracted price: less the
 	// discount percent. Costs are exact products (FOCUS: ListCost =
 	// ListUnitPrice × PricingQuantity), not rounded to the cent.
-	list := decimalText(big.NewInt(li.UnitPriceNanos), 9)
+	list := cached(m.prices, li.UnitPriceNanos, func() string { return decimalText(big.NewInt(li.UnitPriceNanos), 9) })
 	r[colListUnitPrice] = Cell{S: list, F: float64(li.UnitPriceNanos) / 1e9}
-	r[colSkuPriceId] = Cell{S: li.SKU + "@" + list}
+	r[colSkuPriceId] = Cell{S: cached(m.priceIDs, skuPrice{li.SKU, li.UnitPriceNanos}, func() string { return li.SKU + "@" + list })}
 	m.q.SetInt64(0)
 	qm, qs := parseDecimal(&m.q, qText)
 	m.p.Mul(big.NewInt(li.UnitPriceNanos), qm)
@@ -381,22 +410,42 @@ func parseDecimal(m *big.Int, s string) (*big.Int, int) {
 }
 
 // decimalText writes m × 10^-scale exactly, without trailing zeros after
-// the point (and without the point for a whole number).
+// the point (and without the point for a whole number). It allocates only
+// the string it returns when m fits in an int64, as prices × quantities do.
 func decimalText(m *big.Int, scale int) string {
-	neg := m.Sign() < 0
-	digits := new(big.Int).Abs(m).String()
-	if scale > 0 {
-		if len(digits) <= scale {
-			digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	var buf [48]byte
+	b := append(buf[:0], '-')
+	if m.IsInt64() {
+		v := m.Int64()
+		u := uint64(v)
+		if v < 0 {
+			u = -u
 		}
-		digits = digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
-		digits = strings.TrimRight(digits, "0")
-		digits = strings.TrimSuffix(digits, ".")
+		b = strconv.AppendUint(b, u, 10)
+	} else {
+		b = new(big.Int).Abs(m).Append(b, 10)
 	}
-	if neg && digits != "0" {
-		return "-" + digits
+	digits := b[1:]
+	if scale > 0 {
+		if pad := scale - len(digits) + 1; pad > 0 {
+			b = append(b, make([]byte, pad)...)
+			copy(b[1+pad:], b[1:len(b)-pad])
+			for i := 1; i <= pad; i++ {
+				b[i] = '0'
+			}
+			digits = b[1:]
+		}
+		point := len(digits) - scale
+		b = append(b, 0)
+		copy(b[1+point+1:], b[1+point:len(b)-1])
+		b[1+point] = '.'
+		b = bytes.TrimRight(b, "0")
+		b = bytes.TrimSuffix(b, []byte("."))
 	}
-	return digits
+	if m.Sign() < 0 && string(b[1:]) != "0" {
+		return string(b)
+	}
+	return string(b[1:])
 }
 
 // appendJSONString appends s as a JSON string (tags are valid UTF-8

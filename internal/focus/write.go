@@ -5,9 +5,9 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -61,6 +61,12 @@ type csvWriter struct {
 	bw   *bufio.Writer
 	cols []int
 	buf  []byte
+	// times keeps the text of the last instant written in each column: a
+	// column's instants repeat from row to row (a month, a day).
+	times [numColumns]struct {
+		unix int64
+		text []byte
+	}
 }
 
 func newCSVWriter(w io.Writer, spec Spec) (*csvWriter, error) {
@@ -88,13 +94,17 @@ func (c *csvWriter) Write(r *Row) error {
 		}
 		switch allColumns[ci].Kind {
 		case Cents:
-			b = append(b, costexplorer.Cents(v.I).Dollars()...)
+			b = costexplorer.Cents(v.I).AppendDollars(b)
 		case Decimal:
 			b = append(b, v.S...)
 		case Quantity:
 			b = strconv.AppendFloat(b, v.F, 'f', -1, 64)
 		case Time:
-			b = time.Unix(v.I, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+			t := &c.times[ci]
+			if t.text == nil || t.unix != v.I {
+				t.unix, t.text = v.I, time.Unix(v.I, 0).UTC().AppendFormat(t.text[:0], "2006-01-02T15:04:05Z")
+			}
+			b = append(b, t.text...)
 		default:
 			b = appendCSVField(b, v.S)
 		}
@@ -112,10 +122,9 @@ func (c *csvWriter) Close() error {
 	return c.gz.Close()
 }
 
-// appendCSVField quotes s when it holds a comma, a quote, a line break or
-// surrounding spaces.
+// appendCSVField quotes s when needsQuotes.
 func appendCSVField(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, ",\"\r\n") && (s == "" || (s[0] != ' ' && s[len(s)-1] != ' ')) {
+	if !needsQuotes(s) {
 		return append(b, s...)
 	}
 	b = append(b, '"')
@@ -128,19 +137,60 @@ func appendCSVField(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// RowGroupRows bounds the rows of one Parquet row group, and so the memory
-// the writer buffers (a row group is held until it is flushed); with pages
-// of 64 KiB (not the library's 256 KiB, 57 columns each hold one) the
-// writer stays under 70 MB.
-const RowGroupRows = 16 << 10
+// needsQuotes reports whether s holds a comma, a quote, a line break or
+// surrounding spaces.
+func needsQuotes(s string) bool {
+	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
+}
+
+// The Parquet writer's memory is bounded by these, whatever the period:
+//
+//   - RowGroupRows: a row group's pages are kept until it ends (a column's
+//     pages must be contiguous in the file), so they go to an unlinked
+//     temporary file (tempPages), not the heap; what stays in memory for the
+//     whole file is the footer's metadata, about 1 kB per row group and
+//     column (measured), so row groups are large: 20 M rows make 20 of
+//     them, where row groups of 16 Ki rows would hold 70 MB of metadata.
+//   - pageBufferSize: each column encodes its values in a buffer of this
+//     size before compressing them into a page (the library's default is
+//     256 KiB; 57 columns hold one each).
+//   - no page bounds: the page index (kept for the footer) holds no
+//     minimum and maximum per page, only each page's place; the row
+//     groups' statistics keep theirs.
+//   - dictionaryMaxBytes: the dictionary of a dictionary-encoded column
+//     (every string column but x_LineItemId: they take few distinct values)
+//     is kept for its row group; past this size the column falls back to
+//     plain encoding for the rest of the row group.
+const (
+	RowGroupRows       = 1 << 20
+	pageBufferSize     = 32 << 10
+	dictionaryMaxBytes = 256 << 10
+)
 
 // parquetWriter writes Parquet with the logical types of docs/focus.md:
 // STRING, JSON, DECIMAL(18,2) on INT64 for cents, DOUBLE for other numbers,
 // TIMESTAMP(MILLIS, UTC); optional columns for nullable ones.
 type parquetWriter struct {
 	w    *parquet.Writer
-	cols []int
+	cols []parquetColumn
 	rows []parquet.Row
+}
+
+// parquetColumn is what Write needs of a column: its index in a Row, its
+// kind and the definition level of a value (1 in an optional column).
+type parquetColumn struct {
+	index int
+	kind  Kind
+	def   int
 }
 
 // Schema returns the Parquet schema of spec's columns, in file order.
@@ -152,6 +202,9 @@ func Schema(spec Spec) *parquet.Schema {
 		switch c.Kind {
 		case String:
 			t = reflect.TypeFor[string]()
+			if c.Name != "x_LineItemId" {
+				tag += ",dict"
+			}
 		case JSON:
 			t, tag = reflect.TypeFor[string](), tag+",json"
 		case Cents:
@@ -171,13 +224,26 @@ func Schema(spec Spec) *parquet.Schema {
 }
 
 func newParquetWriter(w io.Writer, spec Spec) *parquetWriter {
-	pw := parquet.NewWriter(w, Schema(spec),
+	opts := []parquet.WriterOption{Schema(spec),
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
-		parquet.PageBufferSize(64<<10),
+		parquet.PageBufferSize(pageBufferSize),
+		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
+		parquet.ColumnPageBuffers(tempPages{}),
 		parquet.CreatedBy("costexplorer", "", ""),
-		parquet.KeyValueMetadata("FocusVersion", string(spec)))
-	p := &parquetWriter{w: pw, cols: indexes(spec), rows: make([]parquet.Row, 256)}
+		parquet.KeyValueMetadata("FocusVersion", string(spec))}
+	for _, c := range Columns(spec) {
+		opts = append(opts, parquet.SkipPageBounds(c.Name))
+	}
+	pw := parquet.NewWriter(w, opts...)
+	p := &parquetWriter{w: pw, rows: make([]parquet.Row, 256)}
+	for _, ci := range indexes(spec) {
+		c := parquetColumn{index: ci, kind: allColumns[ci].Kind}
+		if allColumns[ci].Nullable {
+			c.def = 1
+		}
+		p.cols = append(p.cols, c)
+	}
 	for i := range p.rows {
 		p.rows[i] = make(parquet.Row, 0, len(p.cols))
 	}
@@ -193,22 +259,18 @@ func (p *parquetWriter) Write(r *Row) error {
 	n := len(p.rows)
 	p.rows = p.rows[:n+1]
 	row := p.rows[n][:0]
-	for i, ci := range p.cols {
-		col := allColumns[ci]
-		v := &r[ci]
-		def := 0
-		if col.Nullable {
-			def = 1
-		}
+	for i, c := range p.cols {
+		v := &r[c.index]
 		var pv parquet.Value
+		def := c.def
 		switch {
 		case v.Null:
 			pv, def = parquet.NullValue(), 0
-		case col.Kind == String || col.Kind == JSON:
+		case c.kind == String || c.kind == JSON:
 			pv = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v.S), len(v.S)))
-		case col.Kind == Cents:
+		case c.kind == Cents:
 			pv = parquet.Int64Value(v.I)
-		case col.Kind == Time:
+		case c.kind == Time:
 			pv = parquet.Int64Value(v.I * 1000)
 		default:
 			pv = parquet.DoubleValue(v.F)
@@ -234,3 +296,31 @@ func (p *parquetWriter) Close() error {
 	}
 	return p.w.Close()
 }
+
+// tempPages keeps the pages of a row group's columns in temporary files,
+// one per column, unlinked as soon as they are created: nothing is left on
+// disk when the export ends, fails or the process dies.
+type tempPages struct{}
+
+func (tempPages) GetBuffer() io.ReadWriteSeeker {
+	f, err := os.CreateTemp("", "costexplorer-focus-*")
+	if err != nil {
+		return failedBuffer{fmt.Errorf("parquet page buffer: %w", err)}
+	}
+	os.Remove(f.Name())
+	return f
+}
+
+func (tempPages) PutBuffer(b io.ReadWriteSeeker) {
+	if f, ok := b.(*os.File); ok {
+		f.Close()
+	}
+}
+
+// failedBuffer fails every call with the error that kept a temporary file
+// from being created; the writer reports it.
+type failedBuffer struct{ err error }
+
+func (b failedBuffer) Read([]byte) (int, error)       { return 0, b.err }
+func (b failedBuffer) Write([]byte) (int, error)      { return 0, b.err }
+func (b failedBuffer) Seek(int64, int) (int64, error) { return 0, b.err }
