@@ -250,30 +250,11 @@ func (t *ingestTx) pruneDaily(cells []DailyCell) error {
 			gone = append(gone, cells[i].DailyKey)
 		}
 	}
-	if len(gone) == 0 {
-		return nil
-	}
-	const del = "DELETE FROM daily_rollup WHERE items = 0 AND org_id = ? AND month = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND tag_set_id = ? AND day = ?"
-	var err error
-	if t.opts.Arrays {
-		cols := make([][]int32, 7)
-		for c := range cols {
-			cols[c] = make([]int32, len(gone))
-		}
-		for i, k := range gone {
-			cols[0][i], cols[1][i], cols[2][i], cols[3][i] = int32(k.Org), int32(k.Month), int32(k.Project), int32(k.Cluster)
-			cols[4][i], cols[5][i], cols[6][i] = int32(k.SKU), int32(k.TagSet), int32(k.Day)
-		}
-		err = t.bulk.Exec(t.ctx, `DELETE FROM daily_rollup d USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(o, m, p, c, s, t, d)
-			WHERE d.items = 0 AND d.org_id = k.o AND d.month = k.m AND d.project_id = k.p AND d.cluster_id = k.c AND d.sku_id = k.s AND d.tag_set_id = k.t AND d.day = k.d`,
-			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
-	} else {
-		for _, k := range gone {
-			if err = t.bulk.Exec(t.ctx, del, k.Org, int64(k.Month), k.Project, k.Cluster, k.SKU, k.TagSet, int64(k.Day)); err != nil {
-				break
-			}
-		}
-	}
+	err := t.prune("daily_rollup", []string{"org_id", "month", "project_id", "cluster_id", "sku_id", "tag_set_id", "day"},
+		"daily_rollup.items = 0", len(gone), func(i int, k []int64) {
+			g := &gone[i]
+			k[0], k[1], k[2], k[3], k[4], k[5], k[6] = g.Org, int64(g.Month), g.Project, g.Cluster, g.SKU, g.TagSet, int64(g.Day)
+		})
 	if err != nil {
 		return fmt.Errorf("prune daily rollup: %w", err)
 	}
@@ -282,37 +263,62 @@ func (t *ingestTx) pruneDaily(cells []DailyCell) error {
 
 // pruneRollup deletes, among cells (which lost items), those left at zero
 // without items: a rollup cell exists when items do, as a fresh ingest of
-// the same items would leave it (a cell of zero-amount items stays). Where
-// the dialect binds arrays, one statement prunes them all.
+// the same items would leave it (a cell of zero-amount items stays).
 func (t *ingestTx) pruneRollup(cells []CellKey) error {
-	const (
-		empty = `cents = 0 AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
-			WHERE li.org_id = rollup.org_id AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = rollup.org_id AND month = rollup.month)
-			AND li.project_id = rollup.project_id AND li.cluster_id = rollup.cluster_id AND s.service = rollup.service)`
-		one  = "DELETE FROM rollup WHERE month = ? AND org_id = ? AND project_id = ? AND cluster_id = ? AND service = ? AND " + empty
-		many = `DELETE FROM rollup USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[]) AS k(m, o, p, c, s)
-			WHERE rollup.month = k.m AND rollup.org_id = k.o AND rollup.project_id = k.p AND rollup.cluster_id = k.c AND rollup.service = k.s AND ` + empty
-	)
-	if len(cells) == 0 {
-		return nil
-	}
-	var err error
-	if t.opts.Arrays {
-		n := len(cells)
-		months, orgs, projects, clusters, services := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-		for i, c := range cells {
-			months[i], orgs[i], projects[i], clusters[i], services[i] = int32(c.Month), int32(c.Org), int32(c.Project), int32(c.Cluster), int32(c.Service)
-		}
-		err = t.bulk.Exec(t.ctx, many, months, orgs, projects, clusters, services)
-	} else {
-		for _, c := range cells {
-			if err = t.bulk.Exec(t.ctx, one, int64(c.Month), c.Org, c.Project, c.Cluster, c.Service); err != nil {
-				break
-			}
-		}
-	}
+	const empty = `rollup.cents = 0 AND NOT EXISTS (SELECT 1 FROM line_items li JOIN skus s ON s.id = li.sku_id
+		WHERE li.org_id = rollup.org_id AND li.invoice_id = (SELECT id FROM invoices WHERE org_id = rollup.org_id AND month = rollup.month)
+		AND li.project_id = rollup.project_id AND li.cluster_id = rollup.cluster_id AND s.service = rollup.service)`
+	err := t.prune("rollup", []string{"month", "org_id", "project_id", "cluster_id", "service"}, empty, len(cells), func(i int, k []int64) {
+		c := &cells[i]
+		k[0], k[1], k[2], k[3], k[4] = int64(c.Month), c.Org, c.Project, c.Cluster, c.Service
+	})
 	if err != nil {
 		return fmt.Errorf("prune rollup: %w", err)
+	}
+	return nil
+}
+
+// prune deletes, among the rows of table keyed (cols) by the n keys key
+// fills, those that cond (written with the table's name) says are empty:
+// one statement over unnest of one array a key column where the dialect
+// binds arrays, else one statement a key. The rollups and the item counts
+// use it for the rows a restatement left without items.
+func (t *ingestTx) prune(table string, cols []string, cond string, n int, key func(i int, k []int64)) error {
+	if n == 0 {
+		return nil
+	}
+	k := make([]int64, len(cols))
+	match := make([]string, len(cols))
+	if t.opts.Arrays {
+		arrays := make([]any, len(cols))
+		casts, names := make([]string, len(cols)), make([]string, len(cols))
+		for c, col := range cols {
+			arrays[c] = make([]int64, n)
+			casts[c], names[c] = "?::bigint[]", fmt.Sprintf("k%d", c)
+			match[c] = table + "." + col + " = k." + names[c]
+		}
+		for i := range n {
+			key(i, k)
+			for c, v := range k {
+				arrays[c].([]int64)[i] = v
+			}
+		}
+		return t.bulk.Exec(t.ctx, "DELETE FROM "+table+" USING unnest("+strings.Join(casts, ", ")+") AS k("+strings.Join(names, ", ")+
+			") WHERE "+strings.Join(match, " AND ")+" AND "+cond, arrays...)
+	}
+	for c, col := range cols {
+		match[c] = table + "." + col + " = ?"
+	}
+	statement := "DELETE FROM " + table + " WHERE " + strings.Join(match, " AND ") + " AND " + cond
+	args := make([]any, len(cols))
+	for i := range n {
+		key(i, k)
+		for c, v := range k {
+			args[c] = v
+		}
+		if err := t.bulk.Exec(t.ctx, statement, args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -336,13 +342,18 @@ func (t *ingestTx) addCounts(counts []Count) error {
 	}
 	// A row left without items (a restatement removed them all) goes, as
 	// it would not exist after a fresh ingest of the same items.
+	var gone []CountKey
 	for i := range counts {
-		if c := &counts[i]; c.Items < 0 {
-			if err := t.bulk.Exec(t.ctx, `DELETE FROM invoice_item_counts WHERE invoice_id = ? AND project_id = ? AND cluster_id = ? AND sku_id = ? AND items = 0`,
-				c.Invoice, c.Project, c.Cluster, c.SKU); err != nil {
-				return fmt.Errorf("prune invoice item counts: %w", err)
-			}
+		if counts[i].Items < 0 {
+			gone = append(gone, counts[i].CountKey)
 		}
+	}
+	err = t.prune("invoice_item_counts", []string{"invoice_id", "project_id", "cluster_id", "sku_id"}, "invoice_item_counts.items = 0",
+		len(gone), func(i int, k []int64) {
+			k[0], k[1], k[2], k[3] = gone[i].Invoice, gone[i].Project, gone[i].Cluster, gone[i].SKU
+		})
+	if err != nil {
+		return fmt.Errorf("prune invoice item counts: %w", err)
 	}
 	return nil
 }
