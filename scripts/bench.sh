@@ -14,6 +14,7 @@
 #   BENCH_SIZES="1000000 5000000 20000000 100000000" scripts/bench.sh   # the full run (~19 GB of scratch at 100 M)
 #   BENCH_SIZES=200000 BENCH_OUT=/tmp/b.md BENCH_CHART=/tmp/b.png scripts/bench.sh   # a quick look
 #   BENCH_PG_DSN=postgres://user@127.0.0.1:5432/db scripts/bench.sh   # also PostgreSQL (schema costexplorer_bench is recreated)
+#   BENCH_PG_MAX=20000000 …                            # PostgreSQL only up to that size (its target is at 20 M)
 #
 # Every load test is bounded by a count and a duration and targets 127.0.0.1
 # only. Scratch data (about 190 bytes per line item of the largest size: the
@@ -111,6 +112,7 @@ echo "== running (sizes: $sizes; scratch: $work)"
   -chart "$chart" \
   -results "$results" \
   -pg-dsn "${BENCH_PG_DSN:-}" \
+  -pg-max "${BENCH_PG_MAX:-0}" \
   -notes bench/notes.md \
   "${load_flags[@]}" \
   ${BENCH_FLAGS:-} &

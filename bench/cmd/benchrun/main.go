@@ -30,6 +30,7 @@ type config struct {
 	Chart       string // the PNG
 	Results     string // the raw figures as JSON
 	PGDSN       string
+	PGMax       int // PostgreSQL only at sizes up to this many line items (0: every size)
 	EngineRuns  int
 	DuckRuns    int
 	FormRuns    int
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Chart, "chart", "", "write the PNG chart here")
 	fs.StringVar(&cfg.Results, "results", "", "write the raw figures as JSON here")
 	fs.StringVar(&cfg.PGDSN, "pg-dsn", "", "also ingest into this PostgreSQL database (a schema costexplorer_bench is dropped and recreated)")
+	fs.IntVar(&cfg.PGMax, "pg-max", 0, "with -pg-dsn, ingest into PostgreSQL only at sizes up to this many line items (0: every size; its target is set at 20 M)")
 	fs.IntVar(&cfg.EngineRuns, "engine-runs", 1000, "engine evaluations per query")
 	fs.IntVar(&cfg.DuckRuns, "duck-runs", 31, "DuckDB executions per query on the rollup table and in the fastest form over the line items")
 	fs.IntVar(&cfg.FormRuns, "form-runs", 7, "DuckDB executions per query in each form tried over the line items")

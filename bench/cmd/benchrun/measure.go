@@ -173,6 +173,8 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		res.PostgresSkipped = "-duck-only"
 	case cfg.PGDSN == "":
 		res.PostgresSkipped = "no DSN given (BENCH_PG_DSN)"
+	case cfg.PGMax > 0 && n > cfg.PGMax:
+		res.PostgresSkipped = fmt.Sprintf("above -pg-max (%d line items)", cfg.PGMax)
 	case openPostgres == nil:
 		res.PostgresSkipped = "built without internal/postgres (the script adds -tags postgres once the package exists)"
 	default:
