@@ -98,18 +98,17 @@ type Cell struct {
 	Amount costexplorer.Cents
 }
 
-// RollupDelta sums the change that line items make to the monthly and the
-// daily rollup, cell by cell, to their invoices' amounts, invoice by
-// invoice, and to the invoices' item counts (invoice_item_counts), in one
-// pass. Items added count with their amount, quantity and one item, items
-// removed (a restatement) with their opposites; a cell whose changes cancel
-// out stays in the delta with zero, as a cell of zero-amount items does, and
-// so does an invoice (its items changed: its updated time moves). Daily
-// cells are about as many as line items, so the ingest takes them out after
-// each chunk (TakeDaily) instead of holding them to the commit.
+// RollupDelta sums the change that line items make to the monthly rollup,
+// cell by cell, to their invoices' amounts, invoice by invoice, and to the
+// invoices' item counts (invoice_item_counts), in one pass. Items added
+// count with their amount and one item, items removed (a restatement) with
+// their opposites; a cell whose changes cancel out stays in the delta with
+// zero, as a cell of zero-amount items does, and so does an invoice (its
+// items changed: its updated time moves). The daily cells are not kept:
+// they are summed from the line items when read (see
+// [Store.ScanDailyRollup]).
 type RollupDelta struct {
 	cells    map[CellKey]costexplorer.Cents
-	daily    map[DailyKey]DailySums
 	invoices map[int64]*InvoiceDelta
 	shrunk   map[CellKey]bool // cells that lost items
 	counts   map[CountKey]*ItemCount
@@ -184,9 +183,6 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 		d.shrunk = map[CellKey]bool{}
 		d.counts = map[CountKey]*ItemCount{}
 	}
-	if d.daily == nil {
-		d.daily = make(map[DailyKey]DailySums, len(rows))
-	}
 	var (
 		inv  *InvoiceDelta
 		last int64 = -1
@@ -212,12 +208,6 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 		if r.Item.Amount != 0 {
 			cnt.NonZero += int64(sign)
 		}
-		dk := DailyKey{r.Org, month, r.Project, r.Cluster, r.SKU, r.TagSet, r.Item.Date}
-		ds := d.daily[dk]
-		ds.Amount += sign * r.Item.Amount
-		ds.Quantity += float64(sign) * r.Item.Quantity
-		ds.Items += int64(sign)
-		d.daily[dk] = ds
 		if r.Invoice != last { // an invoice's rows mostly follow each other
 			last = r.Invoice
 			if inv = d.invoices[last]; inv == nil {
@@ -259,17 +249,6 @@ func (d *RollupDelta) Cells() []Cell {
 		out = append(out, Cell{k, v})
 	}
 	slices.SortFunc(out, func(a, b Cell) int { return CompareCells(a.CellKey, b.CellKey) })
-	return out
-}
-
-// TakeDaily returns the changed daily cells in key order and forgets them.
-func (d *RollupDelta) TakeDaily() []DailyCell {
-	out := make([]DailyCell, 0, len(d.daily))
-	for k, v := range d.daily {
-		out = append(out, DailyCell{k, v})
-	}
-	slices.SortFunc(out, func(a, b DailyCell) int { return CompareDaily(a.DailyKey, b.DailyKey) })
-	clear(d.daily)
 	return out
 }
 
