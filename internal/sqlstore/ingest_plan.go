@@ -36,9 +36,24 @@ type ItemRow struct {
 // CompareItems orders rows as the primary key of line_items does:
 // (org_id, invoice_id, project_id, cluster_id, day, id), ids byte-wise as
 // BLOB and BYTEA compare.
+//
+// It returns at the first column that differs: cmp.Or would compute every
+// comparison, the items' days and ids included (two pointer loads), and the
+// sort of a batch calls it about 20 times an item.
 func CompareItems(a, b ItemRow) int {
-	return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Invoice, b.Invoice), cmp.Compare(a.Project, b.Project),
-		cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Item.Date, b.Item.Date), bytes.Compare(a.Item.ID[:], b.Item.ID[:]))
+	switch {
+	case a.Org != b.Org:
+		return cmp.Compare(a.Org, b.Org)
+	case a.Invoice != b.Invoice:
+		return cmp.Compare(a.Invoice, b.Invoice)
+	case a.Project != b.Project:
+		return cmp.Compare(a.Project, b.Project)
+	case a.Cluster != b.Cluster:
+		return cmp.Compare(a.Cluster, b.Cluster)
+	case a.Item.Date != b.Item.Date:
+		return cmp.Compare(a.Item.Date, b.Item.Date)
+	}
+	return bytes.Compare(a.Item.ID[:], b.Item.ID[:])
 }
 
 // UniqueItems returns the rows with distinct ids, each id's first occurrence,
@@ -58,7 +73,9 @@ func UniqueItems(rows []ItemRow) []ItemRow {
 			unique = append(unique, rows[i])
 		}
 	}
-	slices.SortFunc(unique, CompareItems)
+	if !slices.IsSortedFunc(unique, CompareItems) { // a source that gives items in key order (the demo) saves the sort
+		slices.SortFunc(unique, CompareItems)
+	}
 	return unique
 }
 
@@ -184,14 +201,19 @@ func (d *RollupDelta) add(rows []ItemRow, sign costexplorer.Cents) {
 		d.counts = map[CountKey]*ItemCount{}
 	}
 	var (
-		inv  *InvoiceDelta
-		last int64 = -1
-		cnt  *ItemCount
-		ck   = CountKey{Invoice: -1}
+		inv    *InvoiceDelta
+		last   int64 = -1
+		cnt    *ItemCount
+		ck     = CountKey{Invoice: -1}
+		month  costexplorer.Month
+		lo, hi costexplorer.Day // the days of month: [lo, hi)
 	)
 	for i := range rows {
 		r := &rows[i]
-		month := r.Item.Date.Month()
+		if day := r.Item.Date; day < lo || day >= hi { // an invoice's rows share their month: one calendar conversion a month
+			month = day.Month()
+			lo, hi = costexplorer.DayOf(month.Start()), costexplorer.DayOf((month + 1).Start())
+		}
 		k := CellKey{month, r.Org, r.Project, r.Cluster, r.Service}
 		d.cells[k] += sign * r.Item.Amount
 		if sign < 0 {
