@@ -54,9 +54,17 @@ func decorate(items []costexplorer.LineItem) {
 		if i%7 == 3 && li.Amount > 0 {
 			li.DiscountPercent, li.Discount = 10, li.Amount/9
 		}
-		if i%11 == 5 {
+		switch {
+		case i%11 == 5:
 			li.BillDate = li.Date + 1
 			li.Note = "billed a day late, \"quoted\""
+		case i%13 == 6:
+			// Billed before the usage day, and billed on it as an invoice
+			// CSV states: the bill-date order places each before or
+			// among the items of its bill day.
+			li.BillDate = li.Date - 1
+		case i%13 == 7:
+			li.BillDate = li.Date
 		}
 	}
 }
