@@ -291,26 +291,24 @@ func pgEnv(b *testing.B) (*env, costexplorer.Store) {
 	e := newEnv(b, options{rateLimit: httpapiRateLimit(1 << 30), noRunner: true, store: func(s costexplorer.Store) costexplorer.Store {
 		// The credentials servertest made in its SQLite store.
 		keys, err := s.APIKeys(ctx, org)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, k := range keys {
-			if err := pg.CreateAPIKey(ctx, k); err != nil {
-				b.Fatal(err)
-			}
-		}
+		copyEach(b, keys, err, func(k *costexplorer.APIKey) error { return pg.CreateAPIKey(ctx, k) })
 		accounts, err := s.ServiceAccounts(ctx, org)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, a := range accounts {
-			if err := pg.CreateServiceAccount(ctx, a); err != nil {
-				b.Fatal(err)
-			}
-		}
+		copyEach(b, accounts, err, func(a *costexplorer.ServiceAccount) error { return pg.CreateServiceAccount(ctx, a) })
 		return pg
 	}})
 	return e, pg
+}
+
+// copyEach stores each of all (read with err) through create.
+func copyEach[T any](b *testing.B, all []T, err error, create func(T) error) {
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range all {
+		if err := create(v); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkStreamInvoiceSQLite is BenchmarkStreamInvoice on the real
