@@ -554,7 +554,7 @@ func testInvoices(t *testing.T, open Opener) {
 			if i != 7 && len(want) == 0 {
 				t.Fatalf("search %d matches nothing in the fixture", i)
 			}
-			for _, page := range []costexplorer.PageRequest{{ItemsPerPage: 500, PageNum: 1, IncludeCount: true}, {ItemsPerPage: 7, PageNum: 2, IncludeCount: true}, {ItemsPerPage: 3, PageNum: 1}} {
+			for _, page := range []costexplorer.PageRequest{{ItemsPerPage: 500, PageNum: 1, IncludeCount: true}, {ItemsPerPage: 7, PageNum: 2, IncludeCount: true}, {ItemsPerPage: 3, PageNum: 1}, {ItemsPerPage: 5, PageNum: 9}} {
 				lines, total, err := f.s.SearchLineItems(t.Context(), invoiceID, &s, page)
 				must(t, err)
 				off := min(page.Offset(), len(want))
