@@ -482,7 +482,8 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 
 // billOrderKey is the sort key, in SQLite, of an item billed on another day
 // than its usage day (migration 0008's line_items_billed, whose expression
-// it must stay): between bill_day - 0.5 and bill_day + 0.5, ordered by day.
+// it must stay): within 0.3 of bill_day, below it when day is earlier and
+// above it when later, ordered by day.
 const billOrderKey = "li.bill_day + (li.day - li.bill_day) * 1e-7"
 
 // billOrder returns the page's query and arguments in bill-date order
@@ -492,8 +493,9 @@ const billOrderKey = "li.bill_day + (li.day - li.bill_day) * 1e-7"
 // (migration 0008), so that neither side sorts the invoice's items: SQLite
 // merges the two in index order (the key's day, and billOrderKey, which
 // places an item of bill day B and usage day d right before or after the
-// items of usage day B), PostgreSQL reads each side up to the end of the
-// page in index order and sorts those rows only. Both answer one extra
+// items of usage day B); PostgreSQL, which plans no merge of a UNION ALL of
+// one table, reads each side in index order up to the end of the page and
+// sorts those rows only (a cost that grows with the page number). Both answer one extra
 // column, the sort key, after lineColumns.
 func (s *Store) billOrder(where, dir string, args []any, page costexplorer.PageRequest) (string, []any) {
 	onUsageDay := " FROM line_items li WHERE " + where + " AND (li.bill_day IS NULL OR li.bill_day = li.day)"
