@@ -451,14 +451,20 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 		// page is read from the key's range without a sort, so long as
 		// li.day is not named twice (SQLite then sorts).
 		order := "li.day" + dir + ", li.id" + dir
+		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where + " ORDER BY "
 		switch ls.SortField {
 		case costexplorer.SortUsageDates:
+			query += order + " LIMIT ? OFFSET ?"
+			args = append(args, page.ItemsPerPage, page.Offset())
 		case costexplorer.SortTotalPriceCents:
-			order = "li.cents" + dir + ", " + order
+			query += "li.cents" + dir + ", " + order + " LIMIT ? OFFSET ?"
+			args = append(args, page.ItemsPerPage, page.Offset())
 		default:
-			order = "COALESCE(li.bill_day, li.day)" + dir + ", " + order
+			query, args = s.billOrder(where, dir, args, page)
+			dest := d.dest
+			d.dest = append(d.dest[:len(d.dest):len(d.dest)], new(any)) // the sort key
+			defer func() { d.dest = dest }()
 		}
-		query := "SELECT " + lineColumns + " FROM line_items li WHERE " + where + " ORDER BY " + order + " LIMIT ? OFFSET ?"
 		return Each(ctx, q, query, func(r Row) error {
 			l := &costexplorer.InvoiceLine{}
 			if err := d.decode(r, l); err != nil {
@@ -466,12 +472,49 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 			}
 			out = append(out, l)
 			return nil
-		}, append(args, page.ItemsPerPage, page.Offset())...)
+		}, args...)
 	})
 	if err != nil {
 		return nil, 0, err
 	}
 	return out, total, nil
+}
+
+// billOrderKey is the sort key, in SQLite, of an item billed on another day
+// than its usage day (migration 0008's line_items_billed, whose expression
+// it must stay): within 0.3 of bill_day, below it when day is earlier and
+// above it when later, ordered by day.
+const billOrderKey = "li.bill_day + (li.day - li.bill_day) * 1e-7"
+
+// billOrder returns the page's query and arguments in bill-date order
+// (COALESCE(bill_day, day), day, id; dir " ASC" or " DESC") over the items
+// matching where (with args). Items billed on their usage day are in that
+// order in the key of line_items; the others are in line_items_billed's
+// (migration 0008), so that neither side sorts the invoice's items: SQLite
+// merges the two in index order (the key's day, and billOrderKey, which
+// places an item of bill day B and usage day d right before or after the
+// items of usage day B); PostgreSQL, which plans no merge of a UNION ALL of
+// one table, reads each side in index order up to the end of the page and
+// sorts those rows only (a cost that grows with the page number). Both answer one extra
+// column, the sort key, after lineColumns.
+func (s *Store) billOrder(where, dir string, args []any, page costexplorer.PageRequest) (string, []any) {
+	onUsageDay := " FROM line_items li WHERE " + where + " AND (li.bill_day IS NULL OR li.bill_day = li.day)"
+	onOtherDay := " FROM line_items li WHERE " + where + " AND li.bill_day <> li.day"
+	args = slices.Clip(args)
+	if s.d.Name == "postgres" {
+		end := page.Offset() + page.ItemsPerPage
+		both := append(append(append(args, end), args...), end, page.ItemsPerPage, page.Offset())
+		return "SELECT * FROM ((SELECT " + lineColumns + ", li.day AS billed" + onUsageDay +
+			" ORDER BY li.day" + dir + ", li.id" + dir + " LIMIT ?)" +
+			" UNION ALL (SELECT " + lineColumns + ", li.bill_day" + onOtherDay +
+			" ORDER BY li.bill_day" + dir + ", li.day" + dir + ", li.id" + dir + " LIMIT ?)) u" +
+			" ORDER BY billed" + dir + ", day" + dir + ", id" + dir + " LIMIT ? OFFSET ?", both
+	}
+	// The compound's ORDER BY names result columns: 14 is the sort key, 1
+	// the id.
+	return "SELECT " + lineColumns + ", li.day" + onUsageDay +
+		" UNION ALL SELECT " + lineColumns + ", " + billOrderKey + onOtherDay +
+		" ORDER BY 14" + dir + ", 1" + dir + " LIMIT ? OFFSET ?", append(append(args, args...), page.ItemsPerPage, page.Offset())
 }
 
 // searchFilter is a search's WHERE clause over line_items li and its

@@ -54,9 +54,17 @@ func decorate(items []costexplorer.LineItem) {
 		if i%7 == 3 && li.Amount > 0 {
 			li.DiscountPercent, li.Discount = 10, li.Amount/9
 		}
-		if i%11 == 5 {
+		switch {
+		case i%11 == 5:
 			li.BillDate = li.Date + 1
 			li.Note = "billed a day late, \"quoted\""
+		case i%13 == 6:
+			// Billed before the usage day, and billed on it as an invoice
+			// CSV states: the bill-date order places each before or
+			// among the items of its bill day.
+			li.BillDate = li.Date - 1
+		case i%13 == 7:
+			li.BillDate = li.Date
 		}
 	}
 }
@@ -546,7 +554,7 @@ func testInvoices(t *testing.T, open Opener) {
 			if i != 7 && len(want) == 0 {
 				t.Fatalf("search %d matches nothing in the fixture", i)
 			}
-			for _, page := range []costexplorer.PageRequest{{ItemsPerPage: 500, PageNum: 1, IncludeCount: true}, {ItemsPerPage: 7, PageNum: 2, IncludeCount: true}, {ItemsPerPage: 3, PageNum: 1}} {
+			for _, page := range []costexplorer.PageRequest{{ItemsPerPage: 500, PageNum: 1, IncludeCount: true}, {ItemsPerPage: 7, PageNum: 2, IncludeCount: true}, {ItemsPerPage: 3, PageNum: 1}, {ItemsPerPage: 5, PageNum: 9}} {
 				lines, total, err := f.s.SearchLineItems(t.Context(), invoiceID, &s, page)
 				must(t, err)
 				off := min(page.Offset(), len(want))
