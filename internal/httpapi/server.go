@@ -196,12 +196,11 @@ func (s *Server) routes() http.Handler {
 // pattern of its parameter, "…/{invoiceId}", whose handler looks at the
 // segment's suffix, strips it from the parameter and sets the request's
 // Pattern to the Atlas path (for the log and the metrics); a segment
-// without it goes to the handler the pattern has otherwise (a HEAD to the
-// GET's), or notFound.
+// without it goes to the handler the pattern has otherwise, or notFound.
 func customMethodRoutes(handlers map[string]http.Handler, notFound http.Handler) map[string]http.Handler {
 	type custom struct {
-		param, suffix, pattern string
-		h                      http.Handler
+		method, param, suffix, pattern string
+		h                              http.Handler
 	}
 	out := map[string]http.Handler{}
 	customs := map[string][]custom{}
@@ -211,21 +210,24 @@ func customMethodRoutes(handlers map[string]http.Handler, notFound http.Handler)
 			out[pattern] = h
 			continue
 		}
-		base := pattern[:i+1]
-		param := base[strings.LastIndex(base, "{")+1 : i]
-		customs[base] = append(customs[base], custom{param: param, suffix: pattern[i+1:], pattern: pattern, h: h})
+		method, path, _ := strings.Cut(pattern[:i+1], " ")
+		base := method + " " + path
+		if handlers[base] == nil && method == http.MethodHead && handlers[http.MethodGet+" "+path] != nil {
+			// The ServeMux gives a HEAD to the GET's pattern (registering
+			// HEAD beside it would conflict with more specific GETs).
+			base = http.MethodGet + " " + path
+		}
+		param := path[strings.LastIndex(path, "{")+1 : len(path)-1]
+		customs[base] = append(customs[base], custom{method: method, param: param, suffix: pattern[i+1:], pattern: pattern, h: h})
 	}
 	for base, cs := range customs {
 		plain := handlers[base]
-		if rest, ok := strings.CutPrefix(base, http.MethodHead+" "); ok && plain == nil {
-			plain = handlers[http.MethodGet+" "+rest] // as the ServeMux would
-		}
 		if plain == nil {
 			plain = notFound
 		}
 		out[base] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, c := range cs {
-				if v, ok := strings.CutSuffix(r.PathValue(c.param), c.suffix); ok && v != "" {
+				if v, ok := strings.CutSuffix(r.PathValue(c.param), c.suffix); ok && v != "" && r.Method == c.method {
 					r.SetPathValue(c.param, v)
 					r.Pattern = c.pattern
 					c.h.ServeHTTP(w, r)
