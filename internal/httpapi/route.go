@@ -105,13 +105,10 @@ func (o *op) check() error {
 
 // allows reports whether the operation answers format f.
 func (o *op) allows(f format) bool {
-	switch f {
-	case formatGzip:
-		return o.gzip
-	case formatCSV:
-		return o.csv
+	if f == formatJSON {
+		return !o.csvOnly && !o.gzip
 	}
-	return !o.csvOnly && !o.gzip
+	return (f == formatCSV && o.csv) || (f == formatGzip && o.gzip)
 }
 
 // apiFunc is an Atlas operation after the common steps: it returns its
