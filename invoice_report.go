@@ -111,14 +111,21 @@ var invoiceReportFields = []string{"formatSpecVersion", "reportFormat", "reportT
 // (LatestReportSpecVersion) and one of ReportSpecVersions. Unknown members,
 // other values and wrong JSON types are 400s naming the field.
 func ParseInvoiceReportRequest(body []byte) (*InvoiceReportRequest, error) {
+	return parseReportRequest(body, invoiceReportFields, "formatSpecVersion", true)
+}
+
+// parseReportRequest reads the body of a report request whose members are
+// fields: reportType and reportFormat (required, or FOCUS and CSV when
+// absent) and the specification version, named specField.
+func parseReportRequest(body []byte, fields []string, specField string, required bool) (*InvoiceReportRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &Error{Code: ErrMalformedJSON, Detail: "Received JSON is malformed: the body is empty."}
 	}
-	raw, err := decodeStrictObject(body, "", invoiceReportFields)
+	raw, err := decodeStrictObject(body, "", fields)
 	if err != nil {
 		return nil, err
 	}
-	req := &InvoiceReportRequest{SpecVersion: LatestReportSpecVersion}
+	req := &InvoiceReportRequest{Type: ReportTypeFOCUS, Format: ReportFormatCSV, SpecVersion: LatestReportSpecVersion}
 	for _, f := range []struct {
 		name  string
 		dst   *string
@@ -126,21 +133,23 @@ func ParseInvoiceReportRequest(body []byte) (*InvoiceReportRequest, error) {
 	}{{"reportType", &req.Type, ReportTypeFOCUS}, {"reportFormat", &req.Format, ReportFormatCSV}} {
 		v, ok := raw[f.name]
 		if !ok || isNull(v) {
+			if !required {
+				continue
+			}
 			return nil, FieldError(ErrMissingAttribute, f.name, fmt.Sprintf("The required attribute %s was not specified.", f.name))
 		}
 		if *f.dst, err = enumField(v, f.name, []string{f.value}); err != nil {
 			return nil, err
 		}
 	}
-	// The specification types formatSpecVersion as a free string: a
-	// version we do not make is a validation error, not an enum one.
-	if v, ok := raw["formatSpecVersion"]; ok && !isNull(v) {
-		const field = "formatSpecVersion"
+	// The specification types the version as a free string: a version we
+	// do not make is a validation error, not an enum one.
+	if v, ok := raw[specField]; ok && !isNull(v) {
 		if json.Unmarshal(v, &req.SpecVersion) != nil {
-			return nil, FieldError(ErrInvalidJSONAttribute, field, "Invalid JSON attribute formatSpecVersion: expected a string.")
+			return nil, FieldError(ErrInvalidJSONAttribute, specField, "Invalid JSON attribute "+specField+": expected a string.")
 		}
 		if !slices.Contains(ReportSpecVersions, req.SpecVersion) {
-			return nil, FieldError(ErrValidation, field, fmt.Sprintf("Unsupported format specification version %q for a FOCUS report: use %s.",
+			return nil, FieldError(ErrValidation, specField, fmt.Sprintf("Unsupported format specification version %q for a FOCUS report: use %s.",
 				req.SpecVersion, strings.Join(ReportSpecVersions, " or ")))
 		}
 	}

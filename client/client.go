@@ -102,11 +102,12 @@ func WithUserAgent(ua string) Option {
 }
 
 // WithAPIVersion sets the Atlas API version date (YYYY-MM-DD) of the Accept
-// header. A server answers a later date with the newest version not after it.
+// header, or [PreviewVersion]. A server answers a later date with the newest
+// version not after it; the preview only with an operation's preview.
 func WithAPIVersion(version string) Option {
 	return func(c *Client) error {
-		if _, err := time.Parse(time.DateOnly, version); err != nil {
-			return fmt.Errorf("client: API version %q is not a date YYYY-MM-DD", version)
+		if _, err := time.Parse(time.DateOnly, version); err != nil && version != PreviewVersion {
+			return fmt.Errorf("client: API version %q is not a date YYYY-MM-DD nor %q", version, PreviewVersion)
 		}
 		c.version = version
 		return nil

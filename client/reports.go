@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -107,4 +109,101 @@ func (c *Client) DownloadInvoiceReport(ctx context.Context, downloadURL string, 
 		return 0, newAPIError(resp)
 	}
 	return io.Copy(w, resp.Body)
+}
+
+// PreviewVersion is Atlas's preview API version, which an operation in
+// public preview exists at alone (generateOrgInvoiceAndDownloadReport) or
+// beside dated versions until its sunset (getOrgAssociatedInvoices).
+const PreviewVersion = "preview"
+
+// AssociatedInvoicesVersion is the dated version of getOrgAssociatedInvoices.
+const AssociatedInvoicesVersion = "2025-03-12"
+
+// ReportGenerationRequest is the body of the preview
+// generateOrgInvoiceAndDownloadReport. Every field is optional: the server
+// takes FOCUS, CSV and the FOCUS specification version 1.3 for empty ones.
+type ReportGenerationRequest struct {
+	ReportFormat string `json:"reportFormat,omitempty"`
+	ReportType   string `json:"reportType,omitempty"`
+	Version      string `json:"version,omitempty"`
+}
+
+// GenerateInvoiceReportPath is the path of the preview that generates an
+// invoice's report and answers its file.
+func GenerateInvoiceReportPath(orgID, invoiceID string) string {
+	return InvoicesPath(orgID, invoiceID) + ":generateAndDownloadReport"
+}
+
+// GenerateInvoiceReport generates the invoice's report and copies its file
+// (a gzip-compressed FOCUS CSV) to w as it arrives, at constant memory,
+// returning its size (generateOrgInvoiceAndDownloadReport, preview: no
+// report is stored, nothing to poll). It is sent once: a failure after the
+// file started is returned with the bytes written so far.
+func (c *Client) GenerateInvoiceReport(ctx context.Context, orgID, invoiceID string, req ReportGenerationRequest, w io.Writer) (int64, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return 0, err
+	}
+	r, err := c.NewRequest(ctx, http.MethodPost, GenerateInvoiceReportPath(orgID, invoiceID), body)
+	if err != nil {
+		return 0, err
+	}
+	r.Header.Set("Accept", "application/vnd.atlas."+PreviewVersion+"+gzip")
+	r.Header.Set("Content-Type", "application/vnd.atlas."+PreviewVersion+"+json")
+	resp, err := c.Do(r)
+	if err != nil {
+		return 0, err
+	}
+	defer drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return 0, newAPIError(resp)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("client: copy the generated invoice report: %w", err)
+	}
+	return n, nil
+}
+
+// AssociatedInvoicesOptions are the parameters of getOrgAssociatedInvoices.
+// A zero Month or Year asks for the server's current one.
+type AssociatedInvoicesOptions struct {
+	Month, Year       int
+	IncludeLinkedOrgs bool
+}
+
+// Values returns the options as query parameters.
+func (o AssociatedInvoicesOptions) Values() url.Values {
+	v := url.Values{}
+	if o.Month != 0 {
+		v.Set("month", strconv.Itoa(o.Month))
+	}
+	if o.Year != 0 {
+		v.Set("year", strconv.Itoa(o.Year))
+	}
+	if o.IncludeLinkedOrgs {
+		v.Set("includeLinkedOrgs", "true")
+	}
+	return v
+}
+
+// AssociatedInvoices is OrgAssociatedInvoiceResponse: the invoice ids of a
+// month, with their organizations; Month is two digits, Year four.
+type AssociatedInvoices = costexplorer.AssociatedInvoices
+
+// AssociatedInvoicesPath is the path of an organization's associated
+// invoices.
+func AssociatedInvoicesPath(orgID string) string {
+	return "/api/atlas/v2/orgs/" + url.PathEscape(orgID) + "/associatedInvoices"
+}
+
+// AssociatedInvoices returns the ids of the organization's invoices of a
+// month and, with IncludeLinkedOrgs, of the organizations it pays for
+// (getOrgAssociatedInvoices, version 2025-03-12).
+func (c *Client) AssociatedInvoices(ctx context.Context, orgID string, opts AssociatedInvoicesOptions) (*AssociatedInvoices, error) {
+	var r AssociatedInvoices
+	if err := c.callVersion(ctx, http.MethodGet, withQuery(AssociatedInvoicesPath(orgID), opts.Values()), AssociatedInvoicesVersion, nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }

@@ -127,7 +127,7 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("api "+op.tag+" "+op.names[0], "api "+op.tag+" "+op.names[0]+" [flags]\n\n"+op.summary+
 		"\nAliases: "+strings.Join(op.names, ", "), apiExamples(op)...)
 	a.conn.register(fs, "orgId", &a.orgID)
-	fs.StringVar(&a.version, "version", defVersion, "API version date of the Accept header")
+	fs.StringVar(&a.version, "version", defVersion, "API version of the Accept header: a date YYYY-MM-DD, or preview")
 	fs.BoolVar(&a.pretty, "pretty", false, "ask the server for indented JSON (?pretty=true)")
 	fs.BoolVar(&a.envelope, "envelope", false, "ask the server to wrap the answer with its status (?envelope=true)")
 	switch op.names[0] {
@@ -152,8 +152,8 @@ func runAPI(ctx context.Context, m *Main, args []string) error {
 	if a.orgID == "" && op.names[0] != "listOrganizations" && !op.noOrg {
 		return usageErrorf("--orgId is required (or set COSTEXPLORER_ORG_ID)")
 	}
-	if _, err := time.Parse(time.DateOnly, a.version); err != nil {
-		return usageErrorf("--version %q is not a date YYYY-MM-DD", a.version)
+	if _, err := time.Parse(time.DateOnly, a.version); err != nil && a.version != client.PreviewVersion {
+		return usageErrorf("--version %q is not a date YYYY-MM-DD nor %q", a.version, client.PreviewVersion)
 	}
 	conn.Version = a.version
 	c, err := m.newClient(conn)
@@ -291,6 +291,16 @@ func runGetOrg(ctx context.Context, m *Main, r *apiRun) error {
 // for an error. usage says the answer may be a processing one: an empty 200
 // (the final answer after 102 Processing) or a 102 envelope.
 func (m *Main) printAnswer(r *apiRun, req *http.Request, usage bool) error {
+	return m.answer(r, req, usage, nil)
+}
+
+// printAnswerTo is printAnswer for a success body written to the file open
+// creates (only once the answer is a success) rather than to standard output.
+func (m *Main) printAnswerTo(r *apiRun, req *http.Request, open func() (io.WriteCloser, error)) error {
+	return m.answer(r, req, false, open)
+}
+
+func (m *Main) answer(r *apiRun, req *http.Request, usage bool, open func() (io.WriteCloser, error)) error {
 	resp, err := r.c.Do(req)
 	if err != nil {
 		return classify(err)
@@ -309,6 +319,14 @@ func (m *Main) printAnswer(r *apiRun, req *http.Request, usage bool) error {
 			fmt.Fprintln(m.Stderr)
 		}
 		return classify(&exitError{code: classifyCode(apiErr), err: errors.New("")})
+	}
+	if open != nil {
+		f, err := open()
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, resp.Body)
+		return classify(errors.Join(err, f.Close()))
 	}
 	if !usage {
 		_, err := io.Copy(m.Stdout, resp.Body)

@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"flag"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/costexplorer/costexplorer/client"
 )
@@ -53,6 +57,22 @@ var invoiceOperations = []apiOperation{
 			invoiceIDFlag(fs, a)
 			fs.StringVar(&a.reportID, "reportId", "", "the report id (24 hexadecimal digits)")
 		}},
+	{tag: "invoices", names: []string{"generateInvoiceReport", "generateOrgInvoiceAndDownloadReport"},
+		summary: "generate one invoice's FOCUS report and download its gzip CSV at once (preview: POST …/invoices/{invoiceId}:generateAndDownloadReport with a JSON body from --file or standard input)",
+		run:     runGenerateInvoiceReport, version: client.PreviewVersion,
+		flags: func(fs *flag.FlagSet, a *apiArgs) {
+			invoiceIDFlag(fs, a)
+			fs.StringVar(&a.file, "file", "", `request body file (ReportGenerationRequest JSON, {} for FOCUS CSV 1.3, or {"version":"1.2"}); '-' or absent: standard input`)
+			fs.StringVar(&a.output, "output", "", "file to write the gzip CSV to (standard output when absent, unless it is a terminal)")
+		}},
+	{tag: "invoices", names: []string{"getOrgAssociatedInvoices"},
+		summary: "list the ids of an organization's invoices of one month, and of its linked organizations' (GET …/orgs/{orgId}/associatedInvoices)",
+		run:     runAssociatedInvoices, version: client.AssociatedInvoicesVersion,
+		flags: func(fs *flag.FlagSet, a *apiArgs) {
+			listFlag(fs, a, "month", "month, 1–12 (default: the server's current month)", false)
+			listFlag(fs, a, "year", "year, 2000 or later (default: the server's current year)", false)
+			listFlag(fs, a, "includeLinkedOrgs", "true or false: add the invoices of the organizations this one pays for (default false)", false)
+		}},
 	{tag: "skus", alsoTag: "invoices", names: []string{"listSkus"},
 		summary: "list the SKU catalogue (GET /api/atlas/v2/skus)",
 		run:     runListSKUs, version: client.SKUVersion, noOrg: true,
@@ -91,6 +111,15 @@ var invoiceExamples = map[string][]string{
 	"getInvoiceReport": {
 		"costexplorer api invoices getInvoiceReport --orgId ORG --invoiceId INVOICE --reportId REPORT",
 		`curl -o report.csv.gz "$(costexplorer api invoices getInvoiceReport --orgId ORG --invoiceId INVOICE --reportId REPORT | jq -r .downloadUrl)"`,
+	},
+	"generateInvoiceReport": {
+		`echo '{}' | costexplorer api invoices generateInvoiceReport --orgId ORG --invoiceId INVOICE --output invoice_focus.csv.gz`,
+		`echo '{"reportType":"FOCUS","reportFormat":"CSV","version":"1.2"}' | costexplorer api invoices generateInvoiceReport --orgId ORG --invoiceId INVOICE | gunzip | head`,
+	},
+	"getOrgAssociatedInvoices": {
+		"costexplorer api invoices getOrgAssociatedInvoices --orgId ORG",
+		"costexplorer api invoices getOrgAssociatedInvoices --orgId ORG --month 5 --year 2025 --includeLinkedOrgs true --pretty",
+		"costexplorer api invoices getOrgAssociatedInvoices --orgId ORG --version preview",
 	},
 	"listSkus": {"costexplorer api skus listSkus --itemsPerPage 500"},
 	"getSku":   {"costexplorer api skus getSku --skuId ATLAS_AWS_INSTANCE_M10"},
@@ -230,6 +259,45 @@ func runGetInvoiceReport(ctx context.Context, m *Main, r *apiRun) error {
 		return usageErrorf("--reportId is required")
 	}
 	return r.get(ctx, m, client.InvoiceReportsPath(r.orgID, r.invoiceID, r.reportID), "json")
+}
+
+// runGenerateInvoiceReport sends the preview and copies the gzip CSV it
+// answers, byte for byte, to --output or standard output; an error answer is
+// printed as any other.
+func runGenerateInvoiceReport(ctx context.Context, m *Main, r *apiRun) error {
+	if err := r.needInvoice(); err != nil {
+		return err
+	}
+	if r.output == "" {
+		if f, ok := m.Stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return usageErrorf("the answer is a gzip file: give --output FILE or redirect standard output")
+		}
+	}
+	body, err := m.readBody(r.file)
+	if err != nil {
+		return err
+	}
+	req, err := r.c.NewRequest(ctx, http.MethodPost, client.GenerateInvoiceReportPath(r.orgID, r.invoiceID)+r.query(nil), body)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	req.Header.Set("Accept", r.c.MediaType("gzip"))
+	if r.output == "" {
+		return m.printAnswer(r, req, false)
+	}
+	// The file is created only once the answer is a success, so that a
+	// refused request leaves no empty file behind.
+	return m.printAnswerTo(r, req, func() (io.WriteCloser, error) {
+		f, err := os.Create(r.output)
+		if err != nil {
+			return nil, usageErrorf("create --output: %v", err)
+		}
+		return f, nil
+	})
+}
+
+func runAssociatedInvoices(ctx context.Context, m *Main, r *apiRun) error {
+	return r.get(ctx, m, client.AssociatedInvoicesPath(r.orgID), "json")
 }
 
 func runListSKUs(ctx context.Context, m *Main, r *apiRun) error {

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +82,67 @@ func TestAPIInvoiceReports(t *testing.T) {
 	}
 	if _, err := c.CreateInvoiceReport(t.Context(), org, strings.Repeat("0", 24), client.InvoiceReportRequest{ReportType: "FOCUS", ReportFormat: "CSV"}); err == nil {
 		t.Error("CreateInvoiceReport of an unknown invoice succeeded")
+	}
+}
+
+// TestAPIGenerateInvoiceReportAndAssociatedInvoices runs the preview
+// generateInvoiceReport and getOrgAssociatedInvoices from the command line:
+// the gzip file reaches standard output or --output byte for byte as the
+// client receives it, the associated invoices print as the server answers
+// them (at 2025-03-12 and, with --version preview, at the preview), and
+// refusals are the server's errors with a failing exit status and no file.
+func TestAPIGenerateInvoiceReportAndAssociatedInvoices(t *testing.T) {
+	s := startCLIServer(t)
+	env := s.env()
+	org := s.creds.OrgID
+	inv := costexplorer.InvoiceID(org, costexplorer.MonthOf(cliNow)-1)
+	c, err := client.New(s.URL, client.WithDigest(s.creds.PublicKey, s.creds.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if _, err := c.GenerateInvoiceReport(t.Context(), org, inv, client.ReportGenerationRequest{Version: "1.2"}, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, alias := range []string{"generateInvoiceReport", "generateOrgInvoiceAndDownloadReport"} {
+		r := runCLI(t, env, `{"version":"1.2"}`, "api", "invoices", alias, "--invoiceId", inv)
+		if r.code != 0 || r.stdout != want.String() {
+			t.Errorf("%s: exit %d, %d bytes (want %d) %s", alias, r.code, len(r.stdout), want.Len(), r.stderr)
+		}
+	}
+	dir := t.TempDir()
+	body, out := filepath.Join(dir, "body.json"), filepath.Join(dir, "report.csv.gz")
+	if err := os.WriteFile(body, []byte(`{"reportType":"FOCUS","reportFormat":"CSV","version":"1.2"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, env, "", "api", "invoices", "generateInvoiceReport", "--invoiceId", inv, "--file", body, "--output", out)
+	if got, err := os.ReadFile(out); r.code != 0 || r.stdout != "" || err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("--output: exit %d %q %s; file %d bytes, %v", r.code, r.stdout, r.stderr, len(got), err)
+	}
+	bad := filepath.Join(dir, "bad.csv.gz")
+	r = runCLI(t, env, `{"version":"2.0"}`, "api", "invoices", "generateInvoiceReport", "--invoiceId", inv, "--output", bad)
+	if _, err := os.Stat(bad); r.code == 0 || !strings.Contains(r.stderr, "VALIDATION_ERROR") || err == nil {
+		t.Errorf("bad version: exit %d %q; file %v", r.code, r.stderr, err)
+	}
+	r = runCLI(t, env, `{}`, "api", "invoices", "generateInvoiceReport", "--invoiceId", strings.Repeat("0", 24))
+	if r.code == 0 || !strings.Contains(r.stderr, "RESOURCE_NOT_FOUND") || r.stdout != "" {
+		t.Errorf("unknown invoice: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	path := client.AssociatedInvoicesPath(org) + "?includeLinkedOrgs=true&month=5&year=2025"
+	for _, v := range []string{"2025-03-12", "preview"} {
+		args := []string{"api", "invoices", "getOrgAssociatedInvoices", "--month", "5", "--year", "2025", "--includeLinkedOrgs", "true"}
+		if v == "preview" {
+			args = append(args, "--version", "preview")
+		}
+		r := runCLI(t, env, "", args...)
+		_, raw := s.rawFetch(t, "GET", path, "application/vnd.atlas."+v+"+json", nil)
+		if r.code != 0 || r.stdout != string(raw) || !strings.Contains(r.stdout, costexplorer.InvoiceID(org, costexplorer.MonthOf(cliNow)-1)) {
+			t.Errorf("getOrgAssociatedInvoices at %s: exit %d %q %s; the server answers %q", v, r.code, r.stdout, r.stderr, raw)
+		}
+	}
+	r = runCLI(t, env, "", "api", "invoices", "getOrgAssociatedInvoices", "--month", "13")
+	if r.code == 0 || !strings.Contains(r.stderr, "INVALID_QUERY_PARAMETER") {
+		t.Errorf("month 13: exit %d %q", r.code, r.stderr)
 	}
 }

@@ -8,8 +8,8 @@
 // versions.
 //
 // Every route is in one table (routes in server.go). Each Atlas operation
-// declares its steps there — the versions it exists at, whether CSV may be
-// asked for, its organization scope, further path parameters, its
+// declares its steps there — the versions it exists at, whether CSV or gzip
+// may be asked for, its organization scope, further path parameters, its
 // rate-limit set, whether it reads a body — and one wrapper (Server.atlas in
 // route.go) runs them in this order; the operation then returns its reply or
 // an error, and a request that fails anywhere is answered by the one error
@@ -89,5 +89,13 @@
 //     report's download URL is served here without credentials, signed with
 //     the store's shared secret: a signature that does not match is 403
 //     INVALID_SIGNATURE (as an object store answers an altered presigned
-//     URL), a genuine URL past its expiry or of a report that is gone 404.
+//     URL), a genuine URL past its expiry or of a report that is gone 404;
+//   - the preview version (application/vnd.atlas.preview+json or +gzip) is
+//     its own version, never reached from a date: the preview
+//     generateOrgInvoiceAndDownloadReport exists at it alone and answers
+//     gzip alone (any other Accept is 406), getOrgAssociatedInvoices beside
+//     2025-03-12, its preview answers carrying the Sunset header of the
+//     specification's x-sunset; a custom method on a path parameter
+//     ("{invoiceId}:generateAndDownloadReport") is served through the
+//     parameter's pattern (customMethodRoutes in server.go).
 package httpapi

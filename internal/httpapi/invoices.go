@@ -242,8 +242,18 @@ type stream struct {
 	body   func(w io.Writer) error
 }
 
-func (st stream) write(w http.ResponseWriter, c *call) {
-	lw := &lazyWriter{w: w, contentType: contentType(c.neg.version, st.format)}
+func (st stream) write(w http.ResponseWriter, c *call) { st.send(w, c, "") }
+
+// attachment is a stream sent as a file to save under filename.
+type attachment struct {
+	stream
+	filename string
+}
+
+func (a attachment) write(w http.ResponseWriter, c *call) { a.send(w, c, a.filename) }
+
+func (st stream) send(w http.ResponseWriter, c *call, filename string) {
+	lw := &lazyWriter{w: w, contentType: contentType(c.neg.version, st.format), filename: filename}
 	err := st.body(lw)
 	if err == nil && st.format == formatJSON {
 		_, err = lw.Write(newline) // every JSON answer ends with one
@@ -265,6 +275,7 @@ func (st stream) write(w http.ResponseWriter, c *call) {
 type lazyWriter struct {
 	w           http.ResponseWriter
 	contentType string
+	filename    string // the Content-Disposition attachment's, if set
 	started     bool
 }
 
@@ -272,6 +283,9 @@ func (lw *lazyWriter) Write(b []byte) (int, error) {
 	if !lw.started {
 		lw.started = true
 		lw.w.Header().Set("Content-Type", lw.contentType)
+		if lw.filename != "" {
+			lw.w.Header().Set("Content-Disposition", `attachment; filename="`+lw.filename+`"`)
+		}
 		lw.w.WriteHeader(http.StatusOK)
 	}
 	return lw.w.Write(b)

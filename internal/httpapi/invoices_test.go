@@ -82,14 +82,7 @@ func (e *env) as(t testing.TB, orgID string, role costexplorer.Role) string {
 // empty) and accept (2023-01-01 JSON when empty).
 func (e *env) get(path, accept, bearer string) *response {
 	e.t.Helper()
-	req := e.apiRequest("GET", path, "")
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	return e.do(req)
+	return e.send("GET", path, "", accept, "", bearer)
 }
 
 // searchReq sends lineItems:search with body.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -115,6 +116,18 @@ func (s secrets) check(t *testing.T, what string, res *response) {
 			t.Errorf("%s: the answer carries the foreign name %q", what, x)
 		}
 	}
+}
+
+// without returns s less one id and one name.
+func (s secrets) without(id, name string) secrets {
+	out := secrets{names: maps.Clone(s.names)}
+	delete(out.names, name)
+	for _, x := range s.ids {
+		if x != id {
+			out.ids = append(out.ids, x)
+		}
+	}
+	return out
 }
 
 func randomHex(n int) string {
@@ -269,6 +282,30 @@ func TestIsolation(t *testing.T) {
 			same("B's invoice list", get(invoicesPath(pair.b), ""), get(invoicesPath(ghostOrg), ""), pair.b, ghostOrg)
 			same("B's pending invoices", get(invoicesPath(pair.b)+"/pending", ""), get(invoicesPath(ghostOrg)+"/pending", ""), pair.b, ghostOrg)
 			same("B's invoice on B's path", get(invoicesPath(pair.b)+"/"+bInv, ""), get(invoicesPath(ghostOrg)+"/"+bInv, ""), pair.b, ghostOrg)
+			// The preview report of A's invoice and A's associated
+			// invoices carry nothing of B's; B's invoice and organization
+			// answer as ghosts.
+			gen := e.generateReq(pair.a, aInv, `{}`, "")
+			if gen.status != http.StatusOK {
+				t.Fatalf("generate A's report: %d %s", gen.status, gen.body)
+			}
+			// A FOCUS file names its billing account, which for a linked
+			// organization is its paying organization (docs/focus.md): its
+			// id and name, and nothing else of it.
+			focusSec := sec
+			if pair.a != paying && slices.Contains(linked, pair.a) {
+				focusSec = sec.without(paying, e.Layout.PayingOrg.Name)
+			}
+			focusSec.check(t, "generated report", &response{status: gen.status, header: gen.header, body: gunzip(t, gen.body)})
+			same("B's invoice generated", e.generateReq(pair.a, bInv, `{}`, ""), e.generateReq(pair.a, ghostInv, `{}`, ""), bInv, ghostInv)
+			same("B's invoice generated on B's path", e.generateReq(pair.b, bInv, `{}`, ""), e.generateReq(ghostOrg, bInv, `{}`, ""), pair.b, ghostOrg)
+			assoc := fmt.Sprintf("?month=%d&year=%d&includeLinkedOrgs=true", month.Num(), month.Year())
+			res = e.associatedReq(pair.a, assoc, "", "")
+			if res.status != http.StatusOK || !strings.Contains(string(res.body), aInv) {
+				t.Fatalf("A's associated invoices: %d %s", res.status, res.body)
+			}
+			sec.check(t, "associated invoices", res)
+			same("B's associated invoices", e.associatedReq(pair.b, assoc, "", ""), e.associatedReq(ghostOrg, assoc, "", ""), pair.b, ghostOrg)
 			if r := get(invoicesPath(pair.a)+"/"+bInv, ""); r.status != http.StatusNotFound {
 				t.Fatalf("A reached B's invoice: %d %s", r.status, r.body)
 			}

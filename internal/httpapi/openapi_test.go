@@ -24,7 +24,8 @@ func (stubAuth) RevokeHandler() http.Handler { return http.NotFoundHandler() }
 // TestOpenAPIMatchesRoutes holds openapi.yaml to the route table: every
 // route is an operation of the document and every operation a route, and
 // the success media types of each Atlas operation are exactly its versions
-// in the formats it serves (JSON unless CSV-only, CSV when allowed), and
+// in the formats it serves (JSON unless CSV- or gzip-only, CSV when
+// allowed, gzip for a gzip operation), and
 // those of the project's own operations application/json and, when
 // allowed, text/csv.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
@@ -50,11 +51,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			maps.DeleteFunc(want, func(_ string, v bool) bool { return !v })
 		}
 		for _, v := range o.versions {
-			if !o.csvOnly {
-				want["application/vnd.atlas."+v+"+json"] = true
-			}
-			if o.csv {
-				want["application/vnd.atlas."+v+"+csv"] = true
+			for f, suffix := range map[format]string{formatJSON: "+json", formatCSV: "+csv", formatGzip: "+gzip"} {
+				if o.allows(f) {
+					want["application/vnd.atlas."+v+suffix] = true
+				}
 			}
 		}
 		got := map[string]bool{}

@@ -24,6 +24,9 @@ type ReportService interface {
 	InvoiceReport(ctx context.Context, orgID, invoiceID, id string, now time.Time) (*costexplorer.InvoiceReport, error)
 	InvoiceReports(ctx context.Context, orgID, invoiceID string, now time.Time, page costexplorer.PageRequest) ([]*costexplorer.InvoiceReport, int, error)
 	InvoiceReportFile(ctx context.Context, id string, now time.Time, fn func([]byte) error) error
+	// Generate writes the file of a report of inv at the FOCUS
+	// specVersion to w, as a report's run makes it, synchronously.
+	Generate(ctx context.Context, inv *costexplorer.Invoice, specVersion string, w io.Writer) error
 }
 
 // reportParam is the {reportId} of getOrgInvoiceReport.
@@ -124,6 +127,10 @@ func (s *Server) getOrgInvoiceReport(c *call) (reply, error) {
 	return entity{http.StatusOK, s.reportView(c.r, rep, true)}, nil
 }
 
+// reportFilename is the name a report's file is downloaded under: Atlas's
+// example name.
+func reportFilename(invoiceID string) string { return "invoice_" + invoiceID + "_focus.csv.gz" }
+
 // reportSignature is the signature of a download URL: HMAC-SHA256 under
 // the key every replica shares (the store's secret) of the invoice, the
 // report and the expiry, base64url without padding.
@@ -170,8 +177,7 @@ func (s *Server) downloadInvoiceReport(w http.ResponseWriter, r *http.Request) {
 			time.Unix(expires, 0).UTC().Format(time.RFC3339)+"."))
 		return
 	}
-	lw := &lazyWriter{w: w, contentType: "application/gzip"}
-	w.Header().Set("Content-Disposition", `attachment; filename="invoice_`+invoiceID+`_focus.csv.gz"`)
+	lw := &lazyWriter{w: w, contentType: "application/gzip", filename: reportFilename(invoiceID)}
 	err = s.cfg.Reports.InvoiceReportFile(r.Context(), reportID, now, func(b []byte) error {
 		_, err := lw.Write(b)
 		return err
@@ -181,7 +187,6 @@ func (s *Server) downloadInvoiceReport(w http.ResponseWriter, r *http.Request) {
 		// An empty file cannot be: a gzip stream has a header.
 		WriteError(w, r, errNotFound("Cannot find report "+reportID+"."))
 	case err != nil && !lw.started:
-		w.Header().Del("Content-Disposition")
 		if costexplorer.IsNotFound(err) {
 			err = errNotFound("Cannot find report " + reportID + ".")
 		}

@@ -36,15 +36,11 @@ func reportsPath(orgID, invoiceID string) string {
 // default credential when empty).
 func (e *env) reportReq(method, path, body, bearer string) *response {
 	e.t.Helper()
-	req := e.apiRequest(method, path, body)
-	req.Header.Set("Accept", accept2025)
+	contentType := ""
 	if body != "" {
-		req.Header.Set("Content-Type", accept2025)
+		contentType = accept2025
 	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	return e.do(req)
+	return e.send(method, path, body, accept2025, contentType, bearer)
 }
 
 // createReport creates a report of invoiceID through orgID and returns it.
@@ -210,6 +206,16 @@ func (e *env) addLineItem(t *testing.T, orgID string, m costexplorer.Month) {
 	}
 }
 
+// refused checks that a bad request is the Atlas error status and code,
+// and above all no 5xx.
+func refused(t *testing.T, res *response, status int, code string) {
+	t.Helper()
+	if res.status >= 500 {
+		t.Fatalf("bad input answered %d: %s", res.status, res.body)
+	}
+	checkError(t, res, status, code)
+}
+
 // TestInvoiceReportBadRequests sends every kind of bad request to the
 // invoice reports API and its download URL: each is an Atlas error of the
 // right status and code, and none is a 5xx.
@@ -222,13 +228,6 @@ func TestInvoiceReportBadRequests(t *testing.T) {
 	path := reportsPath(e.Org, inv)
 	const good = `{"reportType":"FOCUS","reportFormat":"CSV"}`
 
-	refused := func(t *testing.T, res *response, status int, code string) {
-		t.Helper()
-		if res.status >= 500 {
-			t.Fatalf("bad input answered %d: %s", res.status, res.body)
-		}
-		checkError(t, res, status, code)
-	}
 	for _, c := range []struct {
 		name, body string
 		status     int

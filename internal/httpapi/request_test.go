@@ -34,6 +34,8 @@ func init() {
 	// The CSV result is validated as a string (its schema pins the header
 	// line); kin-openapi has no decoder for the Atlas media type otherwise.
 	openapi3filter.RegisterBodyDecoder("application/vnd.atlas.2023-01-01+csv", openapi3filter.PlainBodyDecoder)
+	// The generated invoice report is a gzip file, validated as a string.
+	openapi3filter.RegisterBodyDecoder("application/vnd.atlas.preview+gzip", openapi3filter.PlainBodyDecoder)
 }
 
 // t0 is the pinned "now" of every test (servertest.T0): the demo data ends

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -22,6 +24,13 @@ type op struct {
 	// csv says whether Accept may ask for a CSV body; csvOnly that it
 	// must (the operation has no JSON representation).
 	csv, csvOnly bool
+	// gzip says that the operation answers a gzip file alone
+	// (application/vnd.atlas.V+gzip): Accept must ask for it.
+	gzip bool
+	// sunset is the date (YYYY-MM-DD) after which the operation's preview
+	// version may be withdrawn, sent as the Sunset header of its preview
+	// answers (the specification's x-sunset).
+	sunset string
 	// org is what the caller must be to the {orgId} of the path.
 	org orgScope
 	// params are further path parameters, checked after authorization.
@@ -47,7 +56,7 @@ type op struct {
 // check of each further path parameter; a plain route is a handler only.
 func (o *op) check() error {
 	if o.api == nil {
-		if o.handler == nil || o.versions != nil || o.csv || o.csvOnly || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
+		if o.handler == nil || o.versions != nil || o.csv || o.csvOnly || o.gzip || o.sunset != "" || o.org != orgNone || o.params != nil || o.limit != "" || o.body {
 			return errors.New(o.method + " " + o.path + ": a plain route declares a handler and no steps")
 		}
 		return nil
@@ -64,6 +73,10 @@ func (o *op) check() error {
 		return errors.New(o.method + " " + o.path + ": no versions")
 	case o.csvOnly && !o.csv:
 		return errors.New(o.method + " " + o.path + ": a CSV-only operation serves CSV")
+	case o.gzip && o.csv:
+		return errors.New(o.method + " " + o.path + ": a gzip operation serves gzip alone")
+	case o.sunset != "" && !slices.Contains(o.versions, vPreview):
+		return errors.New(o.method + " " + o.path + ": a sunset is a preview version's")
 	case hasOrg != (o.org != orgNone):
 		return errors.New(o.method + " " + o.path + ": {orgId} in the path and an organization scope go together")
 	}
@@ -88,6 +101,14 @@ func (o *op) check() error {
 		rest = tail
 	}
 	return nil
+}
+
+// allows reports whether the operation answers format f.
+func (o *op) allows(f format) bool {
+	if f == formatJSON {
+		return !o.csvOnly && !o.gzip
+	}
+	return (f == formatCSV && o.csv) || (f == formatGzip && o.gzip)
 }
 
 // apiFunc is an Atlas operation after the common steps: it returns its
@@ -173,10 +194,16 @@ func (s *Server) steps(w http.ResponseWriter, r *http.Request, o *op) (*call, er
 	if o.own {
 		c.neg, err = negotiateOwn(r.Header.Values("Accept"), o.csv)
 	} else {
-		c.neg, err = negotiateFormats(r.Header.Values("Accept"), o.versions, !o.csvOnly, o.csv)
+		c.neg, err = negotiateFormats(r.Header.Values("Accept"), o.versions, o.allows)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.sunset != "" && c.neg.version == vPreview {
+		// On every answer of the preview, errors too: the client is told
+		// whatever it asked.
+		sunset, _ := time.Parse(time.DateOnly, o.sunset)
+		w.Header().Set("Sunset", sunset.Format(http.TimeFormat))
 	}
 	if c.commonParams, err = parseCommonParams(r); err != nil {
 		return nil, err

@@ -145,6 +145,7 @@ func (s *Server) routes() http.Handler {
 	ops := s.operations()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
+	handlers := map[string]http.Handler{} // "METHOD path" → handler
 	var paths []string
 	for _, o := range ops {
 		if err := o.check(); err != nil {
@@ -154,7 +155,7 @@ func (s *Server) routes() http.Handler {
 		if o.api != nil {
 			h = s.atlas(o)
 		}
-		mux.Handle(o.method+" "+o.path, h)
+		handlers[o.method+" "+o.path] = h
 		if allowed[o.path] == nil {
 			paths = append(paths, o.path)
 		}
@@ -169,21 +170,74 @@ func (s *Server) routes() http.Handler {
 		h := methodNotAllowed(methods)
 		for _, m := range standardMethods {
 			if !slices.Contains(methods, m) && !(m == http.MethodHead && slices.Contains(methods, http.MethodGet)) {
-				mux.Handle(m+" "+p, h)
+				handlers[m+" "+p] = h
 			}
 		}
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, errNotFound("Cannot find resource "+r.URL.Path+"."))
-	})
+	}
+	for pattern, h := range customMethodRoutes(handlers, http.HandlerFunc(notFound)) {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/api/", notFound)
 	if s.cfg.Web != nil {
 		mux.Handle("/", s.cfg.Web)
 	} else {
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			WriteError(w, r, errNotFound("Cannot find resource "+r.URL.Path+"."))
-		})
+		mux.HandleFunc("/", notFound)
 	}
 	return s.recoverAndLog(canonicalAPIPaths(mux))
+}
+
+// customMethodRoutes returns the ServeMux patterns of handlers (keyed
+// "METHOD path"). A path ending in Atlas's custom method on a path
+// parameter, "…/{invoiceId}:generateAndDownloadReport", cannot be a
+// ServeMux pattern (a wildcard is a whole segment): it is served by the
+// pattern of its parameter, "…/{invoiceId}", whose handler looks at the
+// segment's suffix, strips it from the parameter and sets the request's
+// Pattern to the Atlas path (for the log and the metrics); a segment
+// without it goes to the handler the pattern has otherwise, or notFound.
+func customMethodRoutes(handlers map[string]http.Handler, notFound http.Handler) map[string]http.Handler {
+	type custom struct {
+		method, param, suffix, pattern string
+		h                              http.Handler
+	}
+	out := map[string]http.Handler{}
+	customs := map[string][]custom{}
+	for pattern, h := range handlers {
+		i := strings.Index(pattern, "}:")
+		if i < 0 || strings.Contains(pattern[i:], "/") {
+			out[pattern] = h
+			continue
+		}
+		method, path, _ := strings.Cut(pattern[:i+1], " ")
+		base := method + " " + path
+		if handlers[base] == nil && method == http.MethodHead && handlers[http.MethodGet+" "+path] != nil {
+			// The ServeMux gives a HEAD to the GET's pattern (registering
+			// HEAD beside it would conflict with more specific GETs).
+			base = http.MethodGet + " " + path
+		}
+		param := path[strings.LastIndex(path, "{")+1 : len(path)-1]
+		customs[base] = append(customs[base], custom{method: method, param: param, suffix: pattern[i+1:], pattern: pattern, h: h})
+	}
+	for base, cs := range customs {
+		plain := handlers[base]
+		if plain == nil {
+			plain = notFound
+		}
+		out[base] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, c := range cs {
+				if v, ok := strings.CutSuffix(r.PathValue(c.param), c.suffix); ok && v != "" && r.Method == c.method {
+					r.SetPathValue(c.param, v)
+					r.Pattern = c.pattern
+					c.h.ServeHTTP(w, r)
+					return
+				}
+			}
+			plain.ServeHTTP(w, r)
+		})
+	}
+	return out
 }
 
 // canonicalAPIPaths answers a non-canonical path under /api/ (one with an
@@ -217,6 +271,7 @@ func (s *Server) operations() []op {
 	v2023 := []string{v20230101}
 	v2024 := []string{v20240805}
 	v2025 := []string{v20250312}
+	preview := []string{vPreview}
 	inv := []pathParam{invoiceParam}
 	ops := []op{
 		{method: "POST", path: usage, api: s.createQuery, versions: v2023, org: orgBilling, limit: invoicesSet, body: true},
@@ -245,6 +300,11 @@ func (s *Server) operations() []op {
 		{method: "GET", path: reports + "/{reportId}", api: s.getOrgInvoiceReport, versions: v2025, org: orgBilling,
 			params: []pathParam{invoiceParam, reportParam}, limit: invoicesSet},
 		{method: "GET", path: reportDownloadPath, handler: http.HandlerFunc(s.downloadInvoiceReport)},
+		// The preview that answers a report's file at once (reports_generate.go).
+		{method: "POST", path: invoice + ":generateAndDownloadReport", api: s.generateOrgInvoiceAndDownloadReport, versions: preview, gzip: true,
+			org: orgBilling, params: inv, limit: invoicesSet, body: true},
+		{method: "GET", path: "/api/atlas/v2/orgs/{orgId}/associatedInvoices", api: s.getOrgAssociatedInvoices, versions: []string{v20250312, vPreview},
+			sunset: previewSunset, org: orgBilling, limit: invoicesSet},
 		{method: "POST", path: "/api/oauth/token", handler: s.cfg.Auth.TokenHandler()},
 		{method: "POST", path: "/api/oauth/revoke", handler: s.cfg.Auth.RevokeHandler()},
 		{method: "GET", path: "/healthz", handler: http.HandlerFunc(s.healthz)},

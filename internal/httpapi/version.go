@@ -3,6 +3,7 @@ package httpapi
 import (
 	"iter"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ type format int
 const (
 	formatJSON format = iota
 	formatCSV
+	// formatGzip is a gzip file (a FOCUS report's CSV): the only format of
+	// generateOrgInvoiceAndDownloadReport.
+	formatGzip
 )
 
 // Versions of Atlas operations (DESIGN §1.5). Versions are per operation:
@@ -30,10 +34,22 @@ const (
 	v20240805 = "2024-08-05"
 	// v20250312 is the version of the SKU catalogue and invoice reports.
 	v20250312 = "2025-03-12"
+	// vPreview is Atlas's preview version (application/vnd.atlas.preview+json):
+	// not a date, so a dated Accept never resolves to it and it resolves to
+	// nothing else. Listed last in an operation's versions (it sorts after
+	// every date).
+	vPreview = "preview"
 )
+
+// previewSunset is the x-sunset of getOrgAssociatedInvoices's preview
+// version, sent as the Sunset header (RFC 8594) of its answers.
+const previewSunset = "2026-09-16"
 
 // contentType returns the exact success Content-Type of f at version v.
 func contentType(v string, f format) string {
+	if f == formatGzip {
+		return "application/vnd.atlas." + v + "+gzip"
+	}
 	if f == formatCSV {
 		return "application/vnd.atlas." + v + "+csv;charset=utf-8"
 	}
@@ -55,16 +71,17 @@ type negotiation struct {
 // */*, a malformed date, a date before the first version, or only formats the
 // operation lacks: 406 INVALID_VERSION_DATE.
 func negotiate(accept []string, versions []string, csvAllowed bool) (negotiation, error) {
-	return negotiateFormats(accept, versions, true, csvAllowed)
+	return negotiateFormats(accept, versions, func(f format) bool { return f == formatJSON || (f == formatCSV && csvAllowed) })
 }
 
-// negotiateFormats is negotiate for an operation that may also lack JSON
-// (downloadInvoiceCsv answers CSV only: a JSON Accept is 406 there).
-func negotiateFormats(accept []string, versions []string, jsonAllowed, csvAllowed bool) (negotiation, error) {
+// negotiateFormats is negotiate for an operation whose formats allowed
+// says: one may lack JSON (downloadInvoiceCsv answers CSV only, the
+// generated invoice report gzip only: a JSON Accept is 406 there).
+func negotiateFormats(accept []string, versions []string, allowed func(format) bool) (negotiation, error) {
 	best, bestQ, found := negotiation{}, -1.0, false
 	for mt, q := range acceptItems(accept) {
 		date, f, ok := parseAtlasMediaType(mt)
-		if !ok || (f == formatCSV && !csvAllowed) || (f == formatJSON && !jsonAllowed) {
+		if !ok || !allowed(f) {
 			continue
 		}
 		v, ok := resolveVersion(date, versions)
@@ -107,7 +124,8 @@ func acceptItems(accept []string) iter.Seq2[string, float64] {
 }
 
 // parseAtlasMediaType splits "application/vnd.atlas.2023-01-01+json" (lower
-// case, as mime.ParseMediaType returns it) into its date and format.
+// case, as mime.ParseMediaType returns it) into its date and format; the
+// date may be "preview", and the format +json, +csv or +gzip.
 func parseAtlasMediaType(mt string) (date string, f format, ok bool) {
 	rest, ok := strings.CutPrefix(mt, "application/vnd.atlas.")
 	if !ok {
@@ -118,8 +136,13 @@ func parseAtlasMediaType(mt string) (date string, f format, ok bool) {
 		date, f = strings.TrimSuffix(rest, "+json"), formatJSON
 	case strings.HasSuffix(rest, "+csv"):
 		date, f = strings.TrimSuffix(rest, "+csv"), formatCSV
+	case strings.HasSuffix(rest, "+gzip"):
+		date, f = strings.TrimSuffix(rest, "+gzip"), formatGzip
 	default:
 		return "", 0, false
+	}
+	if date == vPreview {
+		return date, f, true
 	}
 	if len(date) != len(time.DateOnly) {
 		return "", 0, false
@@ -131,9 +154,14 @@ func parseAtlasMediaType(mt string) (date string, f format, ok bool) {
 }
 
 // resolveVersion returns the newest of versions (oldest first) not after
-// date (dates in YYYY-MM-DD form compare as strings).
+// date (dates in YYYY-MM-DD form compare as strings). The preview resolves
+// to itself when the operation has it; a date never resolves to it.
 func resolveVersion(date string, versions []string) (string, bool) {
+	if date == vPreview {
+		return vPreview, slices.Contains(versions, vPreview)
+	}
 	for i := len(versions) - 1; i >= 0; i-- {
+		// "preview" sorts after every date: it is never <= one.
 		if versions[i] <= date {
 			return versions[i], true
 		}

@@ -22,6 +22,7 @@ func FuzzNegotiate(f *testing.F) {
 		"application/vnd.atlas.2025-03-12+csv;q=0.5, application/vnd.atlas.2023-01-01+json;q=0.4",
 		"application/vnd.atlas.2023-13-45+json", "application/vnd.atlas.+json", `application/vnd.atlas.2023-01-01+json; q="1"`,
 		"application/vnd.atlas.2023-01-01+json;q=NaN", "application/vnd.atlas.2023-01-01+json;q=-1,,,",
+		"application/vnd.atlas.preview+json", "application/vnd.atlas.2023-01-01+gzip",
 	} {
 		f.Add(s, true)
 	}
@@ -79,6 +80,10 @@ func TestNegotiatePerOperationVersions(t *testing.T) {
 		{"OKNewestNotAfter", later, "2025-01-01", v20240805},
 		{"OKExact", later, "2025-03-12", v20250312},
 		{"ErrBeforeFirstVersion", later, "2023-01-01", ""},
+		{"OKPreview", []string{v20250312, vPreview}, "preview", vPreview},
+		{"OKDateNeverResolvesToPreview", []string{v20250312, vPreview}, "2099-01-01", v20250312},
+		{"ErrPreviewOnlyDated", []string{vPreview}, "2099-01-01", ""},
+		{"ErrPreviewOfDatedOnly", []string{v20250312}, "preview", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := negotiate([]string{"application/vnd.atlas." + tc.date + "+json"}, tc.versions, false)

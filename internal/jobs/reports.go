@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -167,20 +168,30 @@ func (r *Reports) make(ctx context.Context, rep *costexplorer.InvoiceReport) (in
 	if err != nil {
 		return 0, err
 	}
-	spec, err := focus.ParseSpec(rep.SpecVersion)
-	if err != nil {
-		// Validated at creation: only a row written by another version of
-		// the server gets here, and another try cannot succeed.
-		return 0, costexplorer.Errorf(costexplorer.ErrValidation, "%v", err)
-	}
 	w := &chunkWriter{ctx: ctx, st: st, id: rep.ID, attempt: rep.Attempts, buf: make([]byte, 0, r.cfg.ChunkBytes)}
-	if _, err := focus.ExportInvoice(ctx, st, inv, focus.Request{Spec: spec, Format: focus.CSV}, w); err != nil {
+	if err := r.Generate(ctx, inv, rep.SpecVersion, w); err != nil {
 		return 0, err
 	}
 	if err := w.flush(); err != nil {
 		return 0, err
 	}
 	return w.size, nil
+}
+
+// Generate writes the file of a report of inv at FOCUS specVersion to w:
+// the gzip CSV a report's run stores, and what the preview
+// generateOrgInvoiceAndDownloadReport answers at once. Memory stays
+// bounded whatever the invoice's size: items stream from the store.
+func (r *Reports) Generate(ctx context.Context, inv *costexplorer.Invoice, specVersion string, w io.Writer) error {
+	spec, err := focus.ParseSpec(specVersion)
+	if err != nil {
+		// Validated by the request's parser: only a report row written by
+		// another version of the server gets here, and another try cannot
+		// succeed.
+		return costexplorer.Errorf(costexplorer.ErrValidation, "%v", err)
+	}
+	_, err = focus.ExportInvoice(ctx, r.cfg.Store, inv, focus.Request{Spec: spec, Format: focus.CSV}, w)
+	return err
 }
 
 func (r *Reports) fail(ctx context.Context, rep *costexplorer.InvoiceReport, reason string, log *slog.Logger) {
