@@ -6,15 +6,18 @@ type SKUResponse struct {
 	ID          string `json:"id"`
 }
 
-// SKUList is the answer of listSkus (PaginatedApiSKUView): the page's links,
-// its SKUs, the total count when asked for, and the status field an
+// Paginated is an Atlas paginated list (Paginated…View): the page's links,
+// its results, the total count when asked for, and the status field an
 // envelope=true answer adds.
-type SKUList struct {
-	Links      []Link        `json:"links"`
-	Results    []SKUResponse `json:"results"`
-	TotalCount *int          `json:"totalCount,omitempty"`
-	Status     *int          `json:"status,omitempty"`
+type Paginated[T any] struct {
+	Links      []Link `json:"links"`
+	Results    []T    `json:"results"`
+	TotalCount *int   `json:"totalCount,omitempty"`
+	Status     *int   `json:"status,omitempty"`
 }
+
+// SKUList is the answer of listSkus (PaginatedApiSKUView).
+type SKUList = Paginated[SKUResponse]
 
 // Response returns the SKU as the SKU operations show it.
 func (s SKU) Response() SKUResponse { return SKUResponse{Description: s.Description, ID: s.ID} }

@@ -92,22 +92,24 @@ func (inv *Invoice) Month() Month { return costexplorer.MonthOf(inv.StartDate) }
 // UnmarshalJSON decodes a BillingInvoice or BillingInvoiceMetadata.
 func (inv *Invoice) UnmarshalJSON(b []byte) error {
 	type plain Invoice
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		AmountBilled    int64 `json:"amountBilledCents"`
-		AmountPaid      int64 `json:"amountPaidCents"`
-		Credits         int64 `json:"creditsCents"`
-		SalesTax        int64 `json:"salesTaxCents"`
-		StartingBalance int64 `json:"startingBalanceCents"`
-		Subtotal        int64 `json:"subtotalCents"`
-	}{plain: (*plain)(inv)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	inv.AmountBilled, inv.AmountPaid, inv.Credits = Cents(aux.AmountBilled), Cents(aux.AmountPaid), Cents(aux.Credits)
-	inv.SalesTax, inv.StartingBalance, inv.Subtotal = Cents(aux.SalesTax), Cents(aux.StartingBalance), Cents(aux.Subtotal)
-	return nil
+		AmountBilled    intCents `json:"amountBilledCents"`
+		AmountPaid      intCents `json:"amountPaidCents"`
+		Credits         intCents `json:"creditsCents"`
+		SalesTax        intCents `json:"salesTaxCents"`
+		StartingBalance intCents `json:"startingBalanceCents"`
+		Subtotal        intCents `json:"subtotalCents"`
+	}{(*plain)(inv), intCents{&inv.AmountBilled}, intCents{&inv.AmountPaid}, intCents{&inv.Credits},
+		intCents{&inv.SalesTax}, intCents{&inv.StartingBalance}, intCents{&inv.Subtotal}})
 }
+
+// intCents decodes an integer number of cents (the …Cents fields of the
+// Invoices API) into the Cents it points to, which itself reads dollars.
+type intCents struct{ to *Cents }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c intCents) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, (*int64)(c.to)) }
 
 // LineItem is one line item of an invoice (InvoiceLineItem): one SKU's
 // usage of one day. Tags map each key to its values as they were that day.
@@ -134,16 +136,11 @@ type LineItem struct {
 // UnmarshalJSON decodes an InvoiceLineItem.
 func (li *LineItem) UnmarshalJSON(b []byte) error {
 	type plain LineItem
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		Discount   int64 `json:"discountCents"`
-		TotalPrice int64 `json:"totalPriceCents"`
-	}{plain: (*plain)(li)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	li.Discount, li.TotalPrice = Cents(aux.Discount), Cents(aux.TotalPrice)
-	return nil
+		Discount   intCents `json:"discountCents"`
+		TotalPrice intCents `json:"totalPriceCents"`
+	}{(*plain)(li), intCents{&li.Discount}, intCents{&li.TotalPrice}})
 }
 
 // Service returns the cost-explorer service the item's SKU is billed under
@@ -173,19 +170,13 @@ type Payment struct {
 // UnmarshalJSON decodes a BillingPayment.
 func (p *Payment) UnmarshalJSON(b []byte) error {
 	type plain Payment
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		AmountBilled int64 `json:"amountBilledCents"`
-		AmountPaid   int64 `json:"amountPaidCents"`
-		SalesTax     int64 `json:"salesTaxCents"`
-		Subtotal     int64 `json:"subtotalCents"`
-	}{plain: (*plain)(p)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	p.AmountBilled, p.AmountPaid = Cents(aux.AmountBilled), Cents(aux.AmountPaid)
-	p.SalesTax, p.Subtotal = Cents(aux.SalesTax), Cents(aux.Subtotal)
-	return nil
+		AmountBilled intCents `json:"amountBilledCents"`
+		AmountPaid   intCents `json:"amountPaidCents"`
+		SalesTax     intCents `json:"salesTaxCents"`
+		Subtotal     intCents `json:"subtotalCents"`
+	}{(*plain)(p), intCents{&p.AmountBilled}, intCents{&p.AmountPaid}, intCents{&p.SalesTax}, intCents{&p.Subtotal}})
 }
 
 // Refund is money returned for one payment (BillingRefund).
@@ -199,15 +190,10 @@ type Refund struct {
 // UnmarshalJSON decodes a BillingRefund.
 func (r *Refund) UnmarshalJSON(b []byte) error {
 	type plain Refund
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		Amount int64 `json:"amountCents"`
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	r.Amount = Cents(aux.Amount)
-	return nil
+		Amount intCents `json:"amountCents"`
+	}{(*plain)(r), intCents{&r.Amount}})
 }
 
 // Page is one page of a list: its results, the total count across pages
@@ -447,15 +433,10 @@ type UsageLineItem struct {
 // UnmarshalJSON decodes a PublicApiUsageDetailsLineItemView.
 func (li *UsageLineItem) UnmarshalJSON(b []byte) error {
 	type plain UsageLineItem
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		TotalPrice int64 `json:"totalPriceCents"`
-	}{plain: (*plain)(li)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	li.TotalPrice = Cents(aux.TotalPrice)
-	return nil
+		TotalPrice intCents `json:"totalPriceCents"`
+	}{(*plain)(li), intCents{&li.TotalPrice}})
 }
 
 // PageOptions select a page of a list. Zero fields take the server's

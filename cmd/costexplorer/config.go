@@ -91,6 +91,28 @@ func (c *serverConfig) register(fs *flag.FlagSet, m *Main) {
 	c.Sync.register(fs)
 }
 
+// parse reads the command line args into the options registered on fs,
+// fills the others from the environment and the configuration file, and
+// validates the whole. With --print-config it prints the effective
+// configuration and reports printed: the command is then done.
+func (c *serverConfig) parse(fs *flag.FlagSet, m *Main, args []string) (printed bool, err error) {
+	if err := parseFlags(fs, args); err != nil {
+		return false, err
+	}
+	source, err := applyEnv(fs, m)
+	if err != nil {
+		return false, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := c.validate(); err != nil {
+		return false, err
+	}
+	if c.PrintConfig {
+		printConfig(m.Stdout, fs, source)
+		return true, nil
+	}
+	return false, nil
+}
+
 // applyEnv fills every option not given on the command line, first from its
 // COSTEXPLORER_* variable (--min-processing ← COSTEXPLORER_MIN_PROCESSING),
 // then from the configuration file named by --config or COSTEXPLORER_CONFIG.

@@ -203,6 +203,15 @@ func crashStoreKinds() []string {
 	return []string{"SQLite", "PostgreSQL"}
 }
 
+// onEachCrashStore runs crash, with the binary built once, in a subtest per
+// kind of store (crashStoreKinds), each on a new, empty store.
+func onEachCrashStore(t *testing.T, crash func(t *testing.T, bin string, cs *crashStore)) {
+	bin := buildBinary(t)
+	for _, kind := range crashStoreKinds() {
+		t.Run(kind, func(t *testing.T) { crash(t, bin, newCrashStore(t, kind)) })
+	}
+}
+
 // newCrashStore returns a new, empty store of kind for t.
 func newCrashStore(t *testing.T, kind string) *crashStore {
 	t.Helper()
@@ -470,10 +479,7 @@ func (cs *crashStore) rowStates(t *testing.T, table, ended string) (map[string]i
 // document, the processes the dead server held are taken over when their
 // 2-second lease lapses, and the store still verifies.
 func TestCrashWhileQueriesRunCompletesEveryAcceptedQuery(t *testing.T) {
-	bin := buildBinary(t)
-	for _, kind := range crashStoreKinds() {
-		t.Run(kind, func(t *testing.T) { crashWhileQueriesRun(t, bin, newCrashStore(t, kind)) })
-	}
+	onEachCrashStore(t, crashWhileQueriesRun)
 }
 
 func crashWhileQueriesRun(t *testing.T, bin string, cs *crashStore) {

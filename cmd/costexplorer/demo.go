@@ -43,25 +43,15 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	seed := fs.Int64("seed", 1, "demo data seed (same seed and size, same data)")
 	nowFlag := fs.String("now", "", "the day the demo data is as of, YYYY-MM-DD: generated as of it on first start, advanced to it on a later one "+
 		"(new days added, recent days restated, a month that ended closed); default: today on first start, the data as it is later")
-	if err := parseFlags(fs, args); err != nil {
+	if printed, err := cfg.parse(fs, m, args); printed || err != nil {
 		return err
-	}
-	source, err := applyEnv(fs, m)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	if cfg.PrintConfig {
-		printConfig(m.Stdout, fs, source)
-		return nil
 	}
 	if *size < 1 {
 		return fmt.Errorf("%w: --size must be positive", errUsage)
 	}
 	asOf, advance := m.Now(), *nowFlag != ""
 	if advance {
+		var err error
 		if asOf, err = parseDemoDay(*nowFlag); err != nil {
 			return fmt.Errorf("%w: --now: %v", errUsage, err)
 		}

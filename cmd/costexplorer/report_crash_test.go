@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // reportCall sends one invoice reports request (version 2025-03-12) with a
@@ -31,13 +33,7 @@ func reportCall(c *http.Client, method, target, bearer, body string) (int, []byt
 	if body != "" {
 		req.Header.Set("Content-Type", "application/vnd.atlas.2025-03-12+json")
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return servertest.Send(c, req)
 }
 
 type crashReport struct {
@@ -53,10 +49,7 @@ type crashReport struct {
 // fresh report of the same invoice makes (the dead attempt's chunks are
 // never served).
 func TestCrashWhileReportsRunCompletesEveryReport(t *testing.T) {
-	bin := buildBinary(t)
-	for _, kind := range crashStoreKinds() {
-		t.Run(kind, func(t *testing.T) { crashWhileReportsRun(t, bin, newCrashStore(t, kind)) })
-	}
+	onEachCrashStore(t, crashWhileReportsRun)
 }
 
 func crashWhileReportsRun(t *testing.T, bin string, cs *crashStore) {

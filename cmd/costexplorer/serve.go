@@ -21,19 +21,8 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		"costexplorer serve --db postgres://user@db:5432/costexplorer --addr :8080 --workers 4",
 		"COSTEXPLORER_MIN_PROCESSING=2s costexplorer serve   # every query answers \"processing\" for 2 s")
 	cfg.register(fs, m)
-	if err := parseFlags(fs, args); err != nil {
+	if printed, err := cfg.parse(fs, m, args); printed || err != nil {
 		return err
-	}
-	source, err := applyEnv(fs, m)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	if cfg.PrintConfig {
-		printConfig(m.Stdout, fs, source)
-		return nil
 	}
 	store, err := m.openStore(ctx, &cfg.Store)
 	if err != nil {

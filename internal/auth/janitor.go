@@ -3,7 +3,8 @@ package auth
 import (
 	"context"
 	"sync"
-	"time"
+
+	"github.com/costexplorer/costexplorer/internal/ticker"
 )
 
 // janitor removes the authentication state that has expired — used Digest
@@ -52,16 +53,9 @@ func (a *Authenticator) Stop(ctx context.Context) error {
 }
 
 func (a *Authenticator) clean(ctx context.Context) {
-	t := time.NewTicker(a.cfg.JanitorEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticker.Every(ctx, a.cfg.JanitorEvery, func(ctx context.Context) {
 		if err := a.store.DeleteExpiredAuthState(ctx, a.cfg.Now()); err != nil && ctx.Err() == nil {
 			a.log.Warn("delete expired auth state", "err", err)
 		}
-	}
+	})
 }

@@ -12,10 +12,7 @@ import (
 // group or in total, from the daily totals the usage evaluator answers.
 // asOf defaults to the server's clock's day, so that tests pin it.
 func (s *Server) usageForecast(c *call) (reply, error) {
-	q, err := costexplorer.ParseUsageForecastRequest(c.orgID, c.body, costexplorer.QueryLimits{
-		Now:           s.cfg.Now(),
-		HistoryMonths: s.cfg.HistoryMonths,
-	})
+	q, err := costexplorer.ParseUsageForecastRequest(c.orgID, c.body, s.limits())
 	if err != nil {
 		return nil, err
 	}

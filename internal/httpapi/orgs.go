@@ -4,34 +4,21 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
-	"net/url"
-	"strconv"
 
 	"github.com/costexplorer/costexplorer"
 )
 
-// link is an Atlas Link (RFC 5988 relation).
-type link struct {
-	Href string `json:"href"`
-	Rel  string `json:"rel"`
-}
-
 // organizationView is the Atlas AtlasOrganization.
 type organizationView struct {
-	ID        string `json:"id"`
-	IsDeleted bool   `json:"isDeleted"`
-	Links     []link `json:"links"`
-	Name      string `json:"name"`
+	ID        string              `json:"id"`
+	IsDeleted bool                `json:"isDeleted"`
+	Links     []costexplorer.Link `json:"links"`
+	Name      string              `json:"name"`
 }
 
 // organizationList is the Atlas PaginatedOrganizationView; Status is set
 // only with envelope=true.
-type organizationList struct {
-	Links      []link             `json:"links"`
-	Results    []organizationView `json:"results"`
-	TotalCount *int               `json:"totalCount,omitempty"`
-	Status     *int               `json:"status,omitempty"`
-}
+type organizationList = costexplorer.Paginated[organizationView]
 
 // baseURL is the scheme and host the client addressed, for links.
 func baseURL(r *http.Request) string {
@@ -46,7 +33,7 @@ func (s *Server) orgView(r *http.Request, o *costexplorer.Organization) organiza
 	return organizationView{
 		ID:    o.ID,
 		Name:  o.Name,
-		Links: []link{{Href: baseURL(r) + "/api/atlas/v2/orgs/" + o.ID, Rel: "self"}},
+		Links: []costexplorer.Link{{Href: baseURL(r) + "/api/atlas/v2/orgs/" + o.ID, Rel: "self"}},
 	}
 }
 
@@ -95,22 +82,7 @@ func (s *Server) listOrgs(c *call) (reply, error) {
 	for _, o := range orgs {
 		list.Results = append(list.Results, s.orgView(c.r, o))
 	}
-	pageLink := func(n int, rel string) link {
-		v := url.Values{}
-		for k, vals := range q {
-			v[k] = vals
-		}
-		v.Set("pageNum", strconv.Itoa(n))
-		v.Set("itemsPerPage", strconv.Itoa(per))
-		return link{Href: baseURL(c.r) + c.r.URL.Path + "?" + v.Encode(), Rel: rel}
-	}
-	if page > 1 {
-		list.Links = append(list.Links, pageLink(page-1, "previous"))
-	}
-	list.Links = append(list.Links, pageLink(page, "self"))
-	if offset+int64(len(orgs)) < int64(total) {
-		list.Links = append(list.Links, pageLink(page+1, "next"))
-	}
+	list.Links = pageLinks(c.r, costexplorer.PageRequest{PageNum: page, ItemsPerPage: per}, offset+int64(len(orgs)) < int64(total))
 	if includeCount {
 		list.TotalCount = &total
 	}
@@ -150,11 +122,11 @@ type roleAssignment struct {
 
 // systemStatus is the Atlas SystemStatus.
 type systemStatus struct {
-	APIKey     *apiKeyView `json:"apiKey"`
-	AppName    string      `json:"appName"`
-	Build      string      `json:"build"`
-	Links      []link      `json:"links"`
-	Throttling bool        `json:"throttling"`
+	APIKey     *apiKeyView         `json:"apiKey"`
+	AppName    string              `json:"appName"`
+	Build      string              `json:"build"`
+	Links      []costexplorer.Link `json:"links"`
+	Throttling bool                `json:"throttling"`
 }
 
 // systemStatus serves GET /api/atlas/v2: the application and the calling
@@ -164,7 +136,7 @@ func (s *Server) systemStatus(c *call) (reply, error) {
 	st := systemStatus{
 		AppName: "MongoDB Atlas",
 		Build:   s.build,
-		Links:   []link{{Href: baseURL(c.r) + "/api/atlas/v2", Rel: "self"}},
+		Links:   []costexplorer.Link{{Href: baseURL(c.r) + "/api/atlas/v2", Rel: "self"}},
 	}
 	if p := c.principal; p.Kind == costexplorer.PrincipalAPIKey {
 		k := &apiKeyView{ID: p.ID, PublicKey: p.PublicKey, AccessList: []accessListItem{}, Roles: []roleAssignment{}}

@@ -9,13 +9,16 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
+// limits are the bounds every query is validated against: the server's
+// clock and how far back a query may reach.
+func (s *Server) limits() costexplorer.QueryLimits {
+	return costexplorer.QueryLimits{Now: s.cfg.Now(), HistoryMonths: s.cfg.HistoryMonths}
+}
+
 // createQuery serves POST /api/atlas/v2/orgs/{orgId}/billing/costExplorer/usage
 // (DESIGN §1.1): 202 {"token": …}.
 func (s *Server) createQuery(c *call) (reply, error) {
-	q, err := costexplorer.ParseQueryRequest(c.orgID, c.body, costexplorer.QueryLimits{
-		Now:           s.cfg.Now(),
-		HistoryMonths: s.cfg.HistoryMonths,
-	})
+	q, err := costexplorer.ParseQueryRequest(c.orgID, c.body, s.limits())
 	if err != nil {
 		return nil, err
 	}

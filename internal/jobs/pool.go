@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/ticker"
 )
 
 // pool runs the background work of leased rows in the store (query
@@ -72,7 +74,7 @@ func (p *pool) start(ctx context.Context) {
 	for i := 0; i < p.workers; i++ {
 		wg.Go(func() { p.work(ctx) })
 	}
-	wg.Go(func() { p.janitor(ctx) })
+	wg.Go(func() { ticker.Every(ctx, p.janitorEvery, p.sweep) })
 	go func() {
 		wg.Wait()
 		close(p.done)
@@ -110,18 +112,5 @@ func (p *pool) work(ctx context.Context) {
 		case <-p.wake:
 		case <-t.C:
 		}
-	}
-}
-
-func (p *pool) janitor(ctx context.Context) {
-	t := time.NewTicker(p.janitorEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		p.sweep(ctx)
 	}
 }

@@ -39,6 +39,14 @@ func get(ctx context.Context, c *client.Client, method, path, accept string, bod
 			req.Header.Set("Content-Type", strings.Replace(accept, "+csv", "+json", 1))
 		}
 	}
+	return Send(c, req)
+}
+
+// Send sends req with c (an *http.Client or a *client.Client) and returns
+// the answer's status and whole body.
+func Send(c interface {
+	Do(*http.Request) (*http.Response, error)
+}, req *http.Request) (int, []byte, error) {
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err

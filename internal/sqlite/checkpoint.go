@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/ticker"
 )
 
 // The write connection runs with SQLite's auto-checkpoint off: left on, the
@@ -92,18 +94,11 @@ func newCheckpointer(pool *sql.DB, path string, pageSize int64, every time.Durat
 
 func (c *checkpointer) run(ctx context.Context) {
 	defer close(c.done)
-	t := time.NewTicker(c.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	ticker.Every(ctx, c.every, func(ctx context.Context) {
 		// Errors are the next tick's to retry: a checkpoint that fails
 		// leaves the log as it was, and every commit stays in it.
 		_ = c.checkpoint(ctx)
-	}
+	})
 }
 
 // checkpoint runs one round of the rules above on a borrowed connection.

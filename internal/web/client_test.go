@@ -200,6 +200,15 @@ func (b *browser) mustSignIn(id, secret string) {
 	}
 }
 
+// signedIn returns a new browser signed in with a new API key of the
+// environment's organization that has role.
+func (e *env) signedIn(role costexplorer.Role) *browser {
+	e.t.Helper()
+	b := e.newBrowser()
+	b.mustSignIn(e.apiKey(e.Org, role))
+	return b
+}
+
 // sessionCookie returns the session cookie b holds ("" if none).
 func (b *browser) sessionCookie() string {
 	u, _ := url.Parse(b.e.URL)

@@ -102,7 +102,7 @@ func cell(c costexplorer.Cents) moneyCell {
 // filters in the URL (or the defaults), the query's processing state or its
 // result.
 func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !s.mayViewBilling(w, r, rq) {
+	if !s.billingAllowed(w, r, rq, "billing data", "The Cost Explorer needs") {
 		return
 	}
 	ctx := r.Context()
@@ -175,18 +175,6 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request, rq *request) {
 		page.Result = res
 	}
 	s.render(w, r, status, "explorer.html", page)
-}
-
-// mayViewBilling reports whether the caller may see its organization's
-// billing data, and answers 403 when not.
-func (s *Server) mayViewBilling(w http.ResponseWriter, r *http.Request, rq *request) bool {
-	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
-		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
-			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see billing data of "+rq.org.Name+
-				". The Cost Explorer needs the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
-		return false
-	}
-	return true
 }
 
 // refreshSeconds is how long the processing page waits before looking again:

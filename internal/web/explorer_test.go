@@ -15,9 +15,7 @@ import (
 
 func TestExplorer(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingReadOnly)
-	b := e.newBrowser()
-	b.mustSignIn(pk, private)
+	b := e.signedIn(costexplorer.RoleOrgBillingReadOnly)
 
 	t.Run("OK_DefaultView", func(t *testing.T) {
 		res, body := b.explore("/")
@@ -123,9 +121,7 @@ func TestExplorer(t *testing.T) {
 // for the script, and no download before the result is ready.
 func TestProcessingWithoutJavaScript(t *testing.T) {
 	e := newEnv(t, options{minProcessing: time.Hour})
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
-	b := e.newBrowser()
-	b.mustSignIn(pk, private)
+	b := e.signedIn(costexplorer.RoleOrgOwner)
 
 	res, body := b.get("/explorer?groupBy=organizations")
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-state="processing"`) {

@@ -26,7 +26,7 @@ func focusURL(from, to costexplorer.Month, orgs []string, format focus.Format) s
 // narrows them (an organization outside them is refused, as the Invoices
 // view refuses its invoices).
 func (s *Server) focusExport(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !s.billingAllowed(w, r, rq) {
+	if !s.billingAllowed(w, r, rq, "the invoices", "Invoices need") {
 		return
 	}
 	q := r.URL.Query()

@@ -33,12 +33,8 @@ func (e *env) export(t *testing.T, req focus.Request) []byte {
 func TestFocusDownload(t *testing.T) {
 	e := newEnv(t, options{})
 	linked := e.Layout.Linked[0].ID
-	admin := e.newBrowser()
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingAdmin)
-	admin.mustSignIn(pk, private)
-	viewer := e.newBrowser()
-	pk, private = e.apiKey(e.Org, costexplorer.RoleOrgBillingReadOnly)
-	viewer.mustSignIn(pk, private)
+	admin := e.signedIn(costexplorer.RoleOrgBillingAdmin)
+	viewer := e.signedIn(costexplorer.RoleOrgBillingReadOnly)
 
 	_, page := admin.explore("/explorer?from=2025-03&to=2025-05&groupBy=organizations&org=" + e.Org + "&org=" + linked)
 	m := focusLink.FindStringSubmatch(page)
@@ -112,9 +108,7 @@ func TestFocusDownload(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, status)
 		}
 	}
-	member := e.newBrowser()
-	pk, private = e.apiKey(e.Org, costexplorer.RoleOrgMember)
-	member.mustSignIn(pk, private)
+	member := e.signedIn(costexplorer.RoleOrgMember)
 	if res, _ := member.get("/focus?from=2025-03&to=2025-05"); res.StatusCode != http.StatusForbidden {
 		t.Errorf("a member without a billing role: %d, want 403", res.StatusCode)
 	}

@@ -117,12 +117,14 @@ func (s *Server) invoiceScope(r *http.Request, rq *request) ([]string, bool, err
 	return append(orgs, linked...), true, nil
 }
 
-// billingAllowed answers 403 unless rq's caller has a billing role.
-func (s *Server) billingAllowed(w http.ResponseWriter, r *http.Request, rq *request) bool {
+// billingAllowed answers 403 unless rq's caller has a billing role: the
+// page says that it may not see what (of its organization), and which of
+// the site's parts needs the role ("The Cost Explorer needs").
+func (s *Server) billingAllowed(w http.ResponseWriter, r *http.Request, rq *request, what, needs string) bool {
 	if err := costexplorer.AuthorizeOrg(rq.p, rq.p.OrgID, true); err != nil {
 		s.renderMessage(w, r, http.StatusForbidden, "Not allowed",
-			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see the invoices of "+rq.org.Name+
-				". Invoices need the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
+			"Your "+rq.view.Kind+" "+rq.view.Who+" may not see "+what+" of "+rq.org.Name+
+				". "+needs+" the Organization Owner, Billing Admin or Billing Viewer role.", rq.view)
 		return false
 	}
 	return true
@@ -160,7 +162,7 @@ func (s *Server) invoiceRowOf(inv *costexplorer.Invoice, now time.Time, names ma
 // ?month=YYYY-MM (the explorer's link from a month) it leads to the
 // organization's invoice of that month.
 func (s *Server) invoices(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !s.billingAllowed(w, r, rq) {
+	if !s.billingAllowed(w, r, rq, "the invoices", "Invoices need") {
 		return
 	}
 	if r.URL.Query().Has("month") {
@@ -229,7 +231,7 @@ func (s *Server) invoiceOfMonth(w http.ResponseWriter, r *http.Request, rq *requ
 // findInvoice returns the invoice {id} in rq's scope, answering 404 for any
 // other id.
 func (s *Server) findInvoice(w http.ResponseWriter, r *http.Request, rq *request) (*costexplorer.Invoice, bool) {
-	if !s.billingAllowed(w, r, rq) {
+	if !s.billingAllowed(w, r, rq, "the invoices", "Invoices need") {
 		return nil, false
 	}
 	orgs, linked, err := s.invoiceScope(r, rq)

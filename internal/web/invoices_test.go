@@ -31,9 +31,7 @@ var centsOf = regexp.MustCompile(`id="(amount-billed|amount-paid)" data-cents="(
 
 func TestInvoicesView(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
-	b := e.newBrowser()
-	b.mustSignIn(pk, private)
+	b := e.signedIn(costexplorer.RoleOrgOwner)
 	api := e.apiInvoices(e.Org)
 	inv := api[1] // a finished month
 
@@ -183,12 +181,9 @@ func TestInvoicesIsolation(t *testing.T) {
 	}
 	linked := own.LinkedInvoices[0]
 
-	owner := e.newBrowser()
-	owner.mustSignIn(e.apiKey(e.Org, costexplorer.RoleOrgOwner))
-	viewer := e.newBrowser()
-	viewer.mustSignIn(e.apiKey(e.Org, costexplorer.RoleOrgBillingReadOnly))
-	member := e.newBrowser()
-	member.mustSignIn(e.apiKey(e.Org, costexplorer.RoleOrgMember))
+	owner := e.signedIn(costexplorer.RoleOrgOwner)
+	viewer := e.signedIn(costexplorer.RoleOrgBillingReadOnly)
+	member := e.signedIn(costexplorer.RoleOrgMember)
 
 	for _, tt := range []struct {
 		name   string

@@ -256,9 +256,7 @@ func TestSessionEnds(t *testing.T) {
 
 func TestOrganizationIsolation(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgOwner)
-	b := e.newBrowser()
-	b.mustSignIn(pk, private)
+	b := e.signedIn(costexplorer.RoleOrgOwner)
 
 	// A ready result of the other organization, made through the API.
 	other := e.Layout.Others[0]
@@ -326,9 +324,7 @@ func TestOrganizationIsolation(t *testing.T) {
 
 func TestNotAllowed(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgMember)
-	b := e.newBrowser()
-	b.mustSignIn(pk, private)
+	b := e.signedIn(costexplorer.RoleOrgMember)
 	res, body := b.get("/")
 	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "Not allowed") {
 		t.Fatalf("explorer with ORG_MEMBER: %d\n%s", res.StatusCode, body)

@@ -108,7 +108,7 @@ type mtdCard struct {
 
 // usage serves GET /usage.
 func (s *Server) usage(w http.ResponseWriter, r *http.Request, rq *request) {
-	if !s.mayViewBilling(w, r, rq) {
+	if !s.billingAllowed(w, r, rq, "billing data", "The Cost Explorer needs") {
 		return
 	}
 	now := s.cfg.Now()

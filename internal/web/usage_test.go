@@ -94,9 +94,7 @@ func checkTable(t *testing.T, rows []tableData, cols []string, want map[string]m
 
 func TestUsagePage(t *testing.T) {
 	e := newEnv(t, options{})
-	pk, private := e.apiKey(e.Org, costexplorer.RoleOrgBillingReadOnly)
-	b := e.newBrowser()
-	b.mustSignIn(pk, private)
+	b := e.signedIn(costexplorer.RoleOrgBillingReadOnly)
 	bearer := e.bearer(e.Org)
 	cellsOf := func(body string) map[string]int64 {
 		out := map[string]int64{}
