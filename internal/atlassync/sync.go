@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -189,6 +190,16 @@ type unit struct {
 	read     *done
 }
 
+// size is how much the unit brings, as the list tells it: the sum of its
+// invoices' charges, in the magnitude of their items'.
+func (u *unit) size() int64 {
+	var n int64
+	for _, p := range u.invoices {
+		n += max(int64(p.src.Subtotal), -int64(p.src.Subtotal))
+	}
+	return n
+}
+
 // planned is an invoice to bring over, with what the source said of it.
 type planned struct {
 	plan *InvoicePlan
@@ -227,6 +238,11 @@ func (s *syncer) run(ctx context.Context) error {
 	if s.cfg.DryRun {
 		return nil
 	}
+	// The smallest first (by their amounts: the list tells no item
+	// counts), so that the imports start as soon as possible and the
+	// larger units download while they run. The order of organizations
+	// does not show in any answer.
+	slices.SortStableFunc(units, func(a, b *unit) int { return cmp.Compare(a.size(), b.size()) })
 	s.background(ctx)
 	if err := s.runUnits(ctx, units); err != nil {
 		return err
