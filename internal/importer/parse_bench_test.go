@@ -23,7 +23,7 @@ func BenchmarkParseFile(b *testing.B) {
 	}
 	rows := 0
 	for b.Loop() {
-		occ, err := newSpillCounter(0)
+		occ, err := newSpillCounter(0, int64(len(data)))
 		if err != nil {
 			b.Fatal(err)
 		}
