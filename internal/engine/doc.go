@@ -21,8 +21,9 @@
 // the store has it (an imported Invoice Number stays the invoice's id), read
 // with the rollup.
 //
-// The daily rollup (the store's daily_rollup: one cell an organization, day,
-// project, cluster, SKU and tag set, about one a line item) is a snapshot of
+// The daily rollup (one cell an organization, day, project, cluster, SKU and
+// tag set, about one a line item, which the store sums from its line items
+// as it scans them: Source.ScanDailyRollup) is a snapshot of
 // its own, loaded and refreshed apart, so that its much longer build never
 // delays a cost-explorer query (daily.go). Its cells are cut into segments of
 // one organization and one month, and each segment into series: the days of

@@ -40,5 +40,6 @@ func BenchmarkIngestDemo(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(size)/float64(max(inserted, 1)), "bytes/item")
+		storetest.ReportDailyBuild(b, db, inserted)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // IngestUsage stores a batch in one transaction (see [sqlstore.Store.Ingest]
 // for the rules), under the data lock. SKUs are created in one statement over
-// arrays; line items go through COPY and are inserted in primary-key order.
+// arrays; line items go by COPY, in primary-key order.
 func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
 	if err := ctx.Err(); err != nil {
 		return costexplorer.IngestResult{}, err
@@ -94,13 +94,45 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS staging_items (
 var itemColumns = []string{"org_id", "invoice_id", "project_id", "cluster_id", "sku_id", "day", "id", "quantity", "unit_price_nanos", "cents",
 	"bill_day", "detail_id", "tag_set_id", "discount_percent", "discount_cents"}
 
-// InsertItems streams the rows through COPY into the staging table, moves
-// those not stored yet into line_items, and returns them. Re-ingesting stays
-// a no-op.
+// InsertItems inserts the rows not stored yet and returns them. Re-ingesting
+// stays a no-op.
+//
+// Most batches are new data: their rows, in key order already, go by COPY
+// straight into line_items, under a savepoint. When the primary key refuses
+// a row, stored already, COPY fails as a whole, the savepoint is rolled back
+// and the rows take the slower path (moveStaged): COPY into a staging table,
+// then INSERT ... ON CONFLICT DO NOTHING RETURNING id. Rows go in key order,
+// so a batch that is all stored (a re-import) fails at its first row.
+// Ingests are serialised (the data lock), so nothing else inserts in
+// between. The direct COPY writes each row once, where staging wrote it
+// twice and sent its id back.
 func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	if len(unique) == 0 {
 		return nil, nil
 	}
+	sp, err := b.tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("insert line items: %w", err)
+	}
+	_, err = sp.CopyFrom(ctx, pgx.Identifier{"line_items"}, itemColumns, &itemSource{rows: unique, i: -1})
+	if err == nil {
+		if err := sp.Commit(ctx); err != nil {
+			return nil, fmt.Errorf("insert line items: %w", err)
+		}
+		return unique, nil
+	}
+	if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23505" {
+		return nil, fmt.Errorf("copy line items: %w", err)
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return nil, fmt.Errorf("insert line items: %w", err)
+	}
+	return b.moveStaged(ctx, unique)
+}
+
+// moveStaged streams the rows through COPY into the staging table, moves
+// those not stored yet into line_items, and returns them.
+func (b *bulk) moveStaged(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	index := make(map[costexplorer.LineItemID]int, len(unique))
 	sqlstore.IndexItems(unique, index)
 	if _, err := b.tx.Exec(ctx, stagingDDL); err != nil {
@@ -115,42 +147,18 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sq
 	if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"staging_items"}, itemColumns, &itemSource{rows: unique, i: -1}); err != nil {
 		return nil, fmt.Errorf("copy line items: %w", err)
 	}
-	// Most batches are new data, and a plain INSERT moves them a third faster
-	// than ON CONFLICT, whose speculative insertion costs a WAL record and a
-	// buffer lock per row (probing the key first costs as much again). So the
-	// plain INSERT is tried under a savepoint; when the primary key refuses a
-	// row, stored already, the savepoint is rolled back and ON CONFLICT skips
-	// what is stored. Rows go in key order, so a batch that is all stored (a
-	// re-import) fails at its first row. Ingests are serialised (the data
-	// lock), so nothing else inserts in between.
-	sp, err := b.tx.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("insert line items: %w", err)
-	}
-	inserted, err := moveItems(ctx, sp, unique, index, "")
-	if err == nil {
-		if err := sp.Commit(ctx); err != nil {
-			return nil, fmt.Errorf("insert line items: %w", err)
-		}
-		return inserted, nil
-	}
-	if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23505" {
-		return nil, err
-	}
-	if err := sp.Rollback(ctx); err != nil {
-		return nil, fmt.Errorf("insert line items: %w", err)
-	}
-	return moveItems(ctx, b.tx, unique, index, " ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING")
+	return moveItems(ctx, b.tx, unique, index)
 }
 
-// moveItems inserts the staged rows into line_items in key order, with the
-// conflict clause given, and returns those inserted.
-func moveItems(ctx context.Context, tx pgx.Tx, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, conflict string) ([]sqlstore.ItemRow, error) {
+// moveItems inserts the staged rows not stored yet into line_items in key
+// order and returns them.
+func moveItems(ctx context.Context, tx pgx.Tx, unique []sqlstore.ItemRow, index map[costexplorer.LineItemID]int) ([]sqlstore.ItemRow, error) {
 	res, err := tx.Query(ctx, `INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,
 			bill_day, detail_id, tag_set_id, discount_percent, discount_cents)
 		SELECT org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents,
 			bill_day, detail_id, tag_set_id, discount_percent, discount_cents FROM staging_items
-		ORDER BY org_id, invoice_id, project_id, cluster_id, day, id`+conflict+" RETURNING id")
+		ORDER BY org_id, invoice_id, project_id, cluster_id, day, id
+		ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id`)
 	if err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}

@@ -25,5 +25,6 @@ func BenchmarkIngestDemo(b *testing.B) {
 		b.ReportMetric(float64(inserted)/elapsed.Seconds(), "items/s")
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(max(inserted, 1)), "cpu-ns/item")
 		reportStorage(b, db, path, inserted)
+		storetest.ReportDailyBuild(b, db, inserted)
 	}
 }

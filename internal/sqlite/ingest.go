@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -21,42 +20,72 @@ import (
 // SQLite's limit of 32766.
 const insertChunk = 256
 
-// insertItems returns the INSERT of n line items, skipping ids stored; plain
-// leaves out the columns after cents (NULL), for items without invoice
-// details.
-func insertItems(n int, plain bool) string {
-	return newItems(n, plain) + " ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
-}
+// itemShape is which columns an INSERT of line items binds: the columns
+// after cents that no item of its chunk has a value for are left out (NULL),
+// for fewer parameters to bind and convert (each costs about as much as a
+// column of the row's insert): plain binds none of them, tagged the
+// dictionary keys (details, tag set) that most invoice lines have, full all
+// five.
+type itemShape int
 
-// newItems returns the INSERT of n line items that fails on an id stored.
-func newItems(n int, plain bool) string {
-	cols, row := "", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	if !plain {
-		cols, row = ", bill_day, detail_id, tag_set_id, discount_percent, discount_cents", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	}
-	return "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents" + cols + ")" +
-		" VALUES " + row + strings.Repeat(", "+row, n-1)
-}
-
-// insertFullChunk and insertFullPlain are the statements of every chunk but
-// a batch's last, built once, and so are newFullChunk and newFullPlain.
-var (
-	insertFullChunk = insertItems(insertChunk, false)
-	insertFullPlain = insertItems(insertChunk, true)
-	newFullChunk    = newItems(insertChunk, false)
-	newFullPlain    = newItems(insertChunk, true)
+const (
+	plain itemShape = iota
+	tagged
+	full
+	shapes
 )
 
-// fullChunk returns the statement of a chunk of n items: built when the
-// chunk is short, else one of those built once.
-func fullChunk(n int, plain bool, build func(int, bool) string, full, fullPlain string) string {
-	switch {
-	case n < insertChunk:
-		return build(n, plain)
-	case plain:
-		return fullPlain
+// shapeColumns are the columns each shape binds after cents.
+var shapeColumns = [shapes]string{plain: "", tagged: ", detail_id, tag_set_id", full: ", detail_id, tag_set_id, bill_day, discount_percent, discount_cents"}
+
+// shapeOf returns the narrowest shape that holds every row of chunk.
+func shapeOf(chunk []sqlstore.ItemRow) itemShape {
+	s := plain
+	for i := range chunk {
+		r := &chunk[i]
+		li := r.Item
+		if li.BillDate != 0 || li.DiscountPercent != 0 || li.Discount != 0 {
+			return full
+		}
+		if r.Detail != 0 || r.TagSet != 0 {
+			s = tagged
+		}
 	}
-	return full
+	return s
+}
+
+// insertItems returns the INSERT of n line items of shape s, skipping ids
+// stored.
+func insertItems(n int, s itemShape) string {
+	return newItems(n, s) + " ON CONFLICT (org_id, invoice_id, project_id, cluster_id, day, id) DO NOTHING RETURNING id"
+}
+
+// newItems returns the INSERT of n line items of shape s that fails on an
+// id stored.
+func newItems(n int, s itemShape) string {
+	row := "(?" + strings.Repeat(", ?", 10-1+strings.Count(shapeColumns[s], ",")) + ")"
+	return "INSERT INTO line_items (org_id, invoice_id, project_id, cluster_id, sku_id, day, id, quantity, unit_price_nanos, cents" +
+		shapeColumns[s] + ") VALUES " + row + strings.Repeat(", "+row, n-1)
+}
+
+// fullInsert and fullNew are the statements of every chunk but a batch's
+// last, of each shape, built once.
+var fullInsert, fullNew = fullChunks(insertItems), fullChunks(newItems)
+
+func fullChunks(build func(int, itemShape) string) (q [shapes]string) {
+	for s := range shapes {
+		q[s] = build(insertChunk, s)
+	}
+	return q
+}
+
+// chunkQuery returns the statement of a chunk of n items of shape s: built
+// when the chunk is short, else the one of full built once.
+func chunkQuery(n int, s itemShape, build func(int, itemShape) string, full *[shapes]string) string {
+	if n < insertChunk {
+		return build(n, s)
+	}
+	return full[s]
 }
 
 // keyCache holds the surrogate keys of committed dimension rows (see
@@ -76,7 +105,22 @@ var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
 // for the rules). SKUs are created and line items inserted with prepared
 // statements on the write connection.
 func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
+	db.prepareItems(ctx)
 	return db.Ingest(ctx, b, db.ingestOptions(ingestCachePragma))
+}
+
+// prepareItems prepares the INSERTs of full chunks of new line items on the
+// write connection, once a process, before an ingest's transaction takes
+// that connection: prepared within the transaction, they were parsed again
+// by every ingest (a statement of 3,840 parameters costs milliseconds to
+// prepare: 4 % of the CPU time of a demo ingest). An error leaves them to
+// be prepared within the transaction, as before.
+func (db *DB) prepareItems(ctx context.Context) {
+	for _, q := range fullNew {
+		if _, err := db.writeStmts.prepare(ctx, db.write, q); err != nil {
+			return
+		}
+	}
 }
 
 // sessionCachePragma is the page cache of the write connection during an
@@ -89,6 +133,7 @@ var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 32768)
 // BeginUsage opens an ingest session (see [sqlstore.Session]) on the write
 // connection, which it holds until the session ends.
 func (db *DB) BeginUsage(ctx context.Context) (costexplorer.UsageSession, error) {
+	db.prepareItems(ctx)
 	return db.BeginIngest(ctx, db.ingestOptions(sessionCachePragma))
 }
 
@@ -104,7 +149,7 @@ func (db *DB) ingestOptions(cachePragma string) sqlstore.IngestOptions {
 			if _, err := tx.ExecContext(ctx, cachePragma); err != nil {
 				return nil, err
 			}
-			return &bulk{tx: tx}, nil
+			return &bulk{tx: tx, shared: &db.writeStmts}, nil
 		},
 	}
 }
@@ -112,8 +157,9 @@ func (db *DB) ingestOptions(cachePragma string) sqlstore.IngestOptions {
 // bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]). Its
 // statements are prepared once per transaction.
 type bulk struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	stmts  map[string]*sql.Stmt
+	shared *stmtCache // statements prepared on the write connection
 }
 
 func (b *bulk) Close() {
@@ -122,13 +168,17 @@ func (b *bulk) Close() {
 	}
 }
 
-// stmt returns query prepared in the transaction.
+// stmt returns query prepared in the transaction, or the transaction's
+// handle of the statement prepared on the write connection.
 func (b *bulk) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := b.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := b.tx.PrepareContext(ctx, query)
-	if err != nil {
+	var s *sql.Stmt
+	var err error
+	if p := b.shared.lookup(query); p != nil {
+		s = b.tx.StmtContext(ctx, p) // the connection's own, not prepared again
+	} else if s, err = b.tx.PrepareContext(ctx, query); err != nil {
 		return nil, err
 	}
 	if b.stmts == nil {
@@ -188,23 +238,22 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sq
 	fresh := true // no row refused yet
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
-		// Items without invoice details (usage from a source that has none)
-		// go through a statement without those columns, left NULL: a third
-		// fewer parameters to bind.
-		plain := !slices.ContainsFunc(chunk, hasDetails)
+		shape := shapeOf(chunk)
 		args = args[:0]
 		for i := range chunk {
 			r := &chunk[i]
 			li := r.Item
 			args = append(args, r.Org, r.Invoice, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
 				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
-			if !plain {
-				args = append(args, sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet),
-					sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
+			if shape >= tagged {
+				args = append(args, sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet))
+			}
+			if shape == full {
+				args = append(args, sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
 			}
 		}
 		if fresh {
-			err := b.insertNew(ctx, plain, args, len(chunk))
+			err := b.insertNew(ctx, shape, args, len(chunk))
 			if err == nil {
 				inserted = append(inserted, chunk...)
 				continue
@@ -216,17 +265,17 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sq
 		}
 		var err error
 		sqlstore.IndexItems(chunk, index)
-		if inserted, err = b.insertChunk(ctx, plain, args, chunk, index, inserted); err != nil {
+		if inserted, err = b.insertChunk(ctx, shape, args, chunk, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-// insertNew runs the INSERT of n line items with args, without a conflict
-// clause.
-func (b *bulk) insertNew(ctx context.Context, plain bool, args []any, n int) error {
-	stmt, err := b.stmt(ctx, fullChunk(n, plain, newItems, newFullChunk, newFullPlain))
+// insertNew runs the INSERT of n line items of shape s with args, without a
+// conflict clause.
+func (b *bulk) insertNew(ctx context.Context, s itemShape, args []any, n int) error {
+	stmt, err := b.stmt(ctx, chunkQuery(n, s, newItems, &fullNew))
 	if err != nil {
 		return err
 	}
@@ -234,10 +283,10 @@ func (b *bulk) insertNew(ctx context.Context, plain bool, args []any, n int) err
 	return err
 }
 
-// insertChunk runs the INSERT of chunk with args (plain: without the
-// columns after cents) and appends the rows it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, plain bool, args []any, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt, err := b.stmt(ctx, fullChunk(len(chunk), plain, insertItems, insertFullChunk, insertFullPlain))
+// insertChunk runs the INSERT of chunk with args (of shape s) and appends
+// the rows it inserted to inserted.
+func (b *bulk) insertChunk(ctx context.Context, s itemShape, args []any, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+	stmt, err := b.stmt(ctx, chunkQuery(len(chunk), s, insertItems, &fullInsert))
 	if err != nil {
 		return nil, err
 	}
@@ -258,10 +307,4 @@ func (b *bulk) insertChunk(ctx context.Context, plain bool, args []any, chunk []
 		inserted = append(inserted, *r)
 	}
 	return inserted, res.Err()
-}
-
-// hasDetails reports whether r has a value for a column after cents.
-func hasDetails(r sqlstore.ItemRow) bool {
-	li := r.Item
-	return li.BillDate != 0 || r.Detail != 0 || r.TagSet != 0 || li.DiscountPercent != 0 || li.Discount != 0
 }

@@ -46,7 +46,8 @@ type DB struct {
 
 	keys keyCache
 
-	readStmts stmtCache // prepared statements of the hottest reads
+	readStmts  stmtCache // prepared statements of the hottest reads
+	writeStmts stmtCache // and of the INSERTs of line items (ingest.go)
 
 	ckpt *checkpointer // nil until Open has started it
 }
@@ -149,7 +150,7 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		db.ckpt.stop()
 	}
-	errs := []error{db.readStmts.close()}
+	errs := []error{db.readStmts.close(), db.writeStmts.close()}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

@@ -7,12 +7,14 @@ import (
 	"sync"
 )
 
-// stmtCache holds prepared statements of the read pool for the single-row
-// reads of the core (sqlstore's Runner.Read, whose query text is constant),
-// among them those every authenticated API request runs (the query process,
-// the organization, the service account, the token revocation): parsing and
-// planning such a statement costs more than running it. database/sql
-// re-prepares a cached statement on each pooled connection once.
+// stmtCache holds prepared statements of a pool: on the read pool, those of
+// the single-row reads of the core (sqlstore's Runner.Read, whose query text
+// is constant), among them those every authenticated API request runs (the
+// query process, the organization, the service account, the token
+// revocation): parsing and planning such a statement costs more than running
+// it; on the write connection, the INSERTs of line items (see
+// [DB.prepareItems]). database/sql re-prepares a cached statement on each
+// pooled connection once.
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -22,28 +24,40 @@ type stmtCache struct {
 // prepared statement. If preparing fails, it runs the query unprepared, so
 // the caller sees the same error it would have seen without the cache.
 func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
-	c := &db.readStmts
-	c.mu.Lock()
-	st := c.stmts[query]
-	c.mu.Unlock()
-	if st == nil {
-		var err error
-		if st, err = db.read.PrepareContext(ctx, query); err != nil {
-			return db.read.QueryRowContext(ctx, query, args...)
-		}
-		c.mu.Lock()
-		if prev := c.stmts[query]; prev != nil {
-			st.Close()
-			st = prev
-		} else {
-			if c.stmts == nil {
-				c.stmts = map[string]*sql.Stmt{}
-			}
-			c.stmts[query] = st
-		}
-		c.mu.Unlock()
+	st, err := db.readStmts.prepare(ctx, db.read, query)
+	if err != nil {
+		return db.read.QueryRowContext(ctx, query, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// lookup returns the statement of query if it is cached, else nil.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[query]
+}
+
+// prepare returns the statement of query, prepared on pool the first time.
+func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	if st := c.lookup(query); st != nil {
+		return st, nil
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.stmts[query]; prev != nil {
+		st.Close()
+		return prev, nil
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
 }
 
 // close closes every cached statement.

@@ -201,17 +201,11 @@ func (t *ingestTx) selectIn(query string, ids []string, scan func(Row) error) er
 	})
 }
 
-// rollupUpsert and dailyUpsert return the statements that add the rows of
-// source to the monthly and the daily rollup.
+// rollupUpsert returns the statement that adds the rows of source to the
+// monthly rollup.
 func rollupUpsert(source string) string {
 	return "INSERT INTO rollup (month, org_id, project_id, cluster_id, service, cents) " + source +
 		" ON CONFLICT (month, org_id, project_id, cluster_id, service) DO UPDATE SET cents = rollup.cents + excluded.cents"
-}
-
-func dailyUpsert(source string) string {
-	return "INSERT INTO daily_rollup (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day, cents, quantity, items) " + source +
-		" ON CONFLICT (org_id, month, project_id, cluster_id, sku_id, tag_set_id, day) DO UPDATE SET" +
-		" cents = daily_rollup.cents + excluded.cents, quantity = daily_rollup.quantity + excluded.quantity, items = daily_rollup.items + excluded.items"
 }
 
 // addRollup adds the cells' amounts to the monthly rollup, in key order.
@@ -223,40 +217,6 @@ func (t *ingestTx) addRollup(cells []Cell) error {
 	})
 	if err != nil {
 		return fmt.Errorf("update rollup: %w", err)
-	}
-	return nil
-}
-
-// addDaily adds the cells' sums to the daily rollup, in key order.
-func (t *ingestTx) addDaily(cells []DailyCell) error {
-	err := t.upsert(dailyUpsert, []string{"int", "int", "int", "int", "int", "int", "int", "bigint", "float8", "bigint"}, len(cells), func(i int, row []any) {
-		c := &cells[i]
-		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = c.Org, int64(c.Month), c.Project, c.Cluster, c.SKU, c.TagSet, int64(c.Day)
-		row[7], row[8], row[9] = int64(c.Amount), c.Quantity, c.Items
-	})
-	if err != nil {
-		return fmt.Errorf("update daily rollup: %w", err)
-	}
-	return t.pruneDaily(cells)
-}
-
-// pruneDaily deletes, among cells, those that lost items and are left with
-// none: a daily cell exists while items do, as a fresh ingest of the same
-// items would leave it.
-func (t *ingestTx) pruneDaily(cells []DailyCell) error {
-	var gone []DailyKey
-	for i := range cells {
-		if cells[i].Items < 0 {
-			gone = append(gone, cells[i].DailyKey)
-		}
-	}
-	err := t.prune("daily_rollup", []string{"org_id", "month", "project_id", "cluster_id", "sku_id", "tag_set_id", "day"},
-		"daily_rollup.items = 0", len(gone), func(i int, k []int64) {
-			g := &gone[i]
-			k[0], k[1], k[2], k[3], k[4], k[5], k[6] = g.Org, int64(g.Month), g.Project, g.Cluster, g.SKU, g.TagSet, int64(g.Day)
-		})
-	if err != nil {
-		return fmt.Errorf("prune daily rollup: %w", err)
 	}
 	return nil
 }
@@ -281,7 +241,7 @@ func (t *ingestTx) pruneRollup(cells []CellKey) error {
 // prune deletes, among the rows of table keyed (cols) by the n keys key
 // fills, those that cond (written with the table's name) says are empty:
 // one statement over unnest of one array a key column where the dialect
-// binds arrays, else one statement a key. The rollups and the item counts
+// binds arrays, else one statement a key. The rollup and the item counts
 // use it for the rows a restatement left without items.
 func (t *ingestTx) prune(table string, cols []string, cond string, n int, key func(i int, k []int64)) error {
 	if n == 0 {

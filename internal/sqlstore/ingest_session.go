@@ -12,13 +12,11 @@ import (
 // [Session] feeds its chunks one by one, so that both follow the same rules
 // and a session's result is that of one IngestUsage of all its chunks.
 //
-// Each chunk resolves and inserts its items at once, and adds them to the
-// daily rollup (about a cell an item: held to the commit, they would grow
-// with the ingest); what must move once per ingest waits for the commit,
-// summed over the chunks in bounded memory: the monthly rollup cells (one
-// per month, organization, project, cluster and service), the invoices'
-// amounts (one per invoice), their item counts (one per invoice, project,
-// cluster and SKU) and the running totals.
+// Each chunk resolves and inserts its items at once; what must move once per
+// ingest waits for the commit, summed over the chunks in bounded memory: the
+// monthly rollup cells (one per month, organization, project, cluster and
+// service), the invoices' amounts (one per invoice), their item counts (one
+// per invoice, project, cluster and SKU) and the running totals.
 
 // beginTx takes the data lock and opens the bulk path: the start of an
 // ingest's transaction. The caller closes t.bulk.
@@ -67,9 +65,6 @@ func (t *ingestTx) add(b *costexplorer.UsageBatch) error {
 	t.inserted += len(inserted)
 	t.duplicates += len(rows) - len(inserted)
 	t.delta.Add(inserted)
-	if err := t.addDaily(t.delta.TakeDaily()); err != nil {
-		return err
-	}
 	t.totals = t.totals.Plus(TotalsOf(inserted))
 	// The invoices' dictionary lists now; their amounts at the commit.
 	if err := t.addInvoices(nil, inserted); err != nil {
@@ -97,9 +92,6 @@ func (t *ingestTx) commit() (costexplorer.IngestResult, error) {
 		return res, err
 	}
 	res.Deltas = t.RollupRows(cells, t.s.services.Name)
-	if err := t.addDaily(t.delta.TakeDaily()); err != nil {
-		return res, err
-	}
 	if err := t.addInvoices(t.delta.Invoices(), nil); err != nil {
 		return res, err
 	}

@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -222,10 +224,19 @@ func loadItemDicts(ctx context.Context, q Querier) (*itemDicts, error) {
 	return x, err
 }
 
-// ScanDailyRollup calls fn for every daily rollup cell, from one snapshot,
-// in key order (an organization's month together). Ingest deletes a cell
-// whose items were all removed; one left with none (a store written before
-// that rule) is skipped. fn must not keep the row.
+// ScanDailyRollup calls fn for every daily cell (an organization, day,
+// project, cluster, SKU and tag set) with the sums of its line items, from
+// one snapshot, an organization's month at a time and each series (project,
+// cluster, SKU, tag set) day by day, as the engine's daily build reads them.
+// fn must not keep the row.
+//
+// No table holds the cells: a cell is almost always one line item (in the
+// demo and in Atlas data alike), so a table of them doubled what ingest
+// writes and what the store holds. They are summed from line_items read in
+// its key order (org_id, invoice_id, project_id, cluster_id, day, id): an
+// invoice is one organization and month, so the items of one organization,
+// month, project and cluster come together, and only their cells are held
+// at a time (see [dailyGroup]).
 func (s *Store) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
 	return s.r.ReadTx(ctx, func(q Querier) error {
 		d, err := LoadDims(ctx, q, true)
@@ -236,28 +247,100 @@ func (s *Store) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.Daily
 		if err != nil {
 			return err
 		}
-		var r costexplorer.DailyRollupRow
-		return Each(ctx, q, `SELECT org_id, project_id, cluster_id, sku_id, tag_set_id, day, cents, quantity, items FROM daily_rollup
-			WHERE items <> 0 ORDER BY org_id, month, project_id, cluster_id, sku_id, tag_set_id, day`, func(row Row) error {
-			var org, project, cluster, sku, tagSet, day, cents int64
-			if err := row.Scan(&org, &project, &cluster, &sku, &tagSet, &day, &cents, &r.Quantity, &r.Items); err != nil {
+		g := dailyGroup{emit: func(k *dailyGroupKey, c *dailyItem, items int64) error {
+			return s.emitDaily(d, tags, k, c, items, fn)
+		}}
+		err = Each(ctx, q, `SELECT org_id, invoice_id, project_id, cluster_id, sku_id, COALESCE(tag_set_id, 0), day, cents, quantity
+			FROM line_items ORDER BY org_id, invoice_id, project_id, cluster_id`, func(row Row) error {
+			var k dailyGroupKey
+			var c dailyItem
+			var day, cents int64
+			if err := row.Scan(&k.org, &k.invoice, &k.project, &k.cluster, &c.sku, &c.tagSet, &day, &cents, &c.quantity); err != nil {
 				return err
 			}
-			if err := d.resolve(org, project, cluster, &r.OrgID, &r.ProjectID, &r.ClusterID); err != nil {
-				return err
-			}
-			k, ok := d.SKUs[sku]
-			if !ok {
-				return fmt.Errorf("dangling sku key %d", sku)
-			}
-			if r.Tags, ok = tags[tagSet]; !ok {
-				return fmt.Errorf("dangling tag set key %d", tagSet)
-			}
-			r.SKU, r.Service = k.Name, s.services.Name[k.Service]
-			r.Day, r.Amount = costexplorer.Day(day), costexplorer.Cents(cents)
-			return fn(&r)
+			c.day, c.amount = costexplorer.Day(day), costexplorer.Cents(cents)
+			return g.add(k, c)
 		})
+		if err != nil {
+			return err
+		}
+		return g.flush()
 	})
+}
+
+// emitDaily calls fn with cell c of group k, which sums items line items,
+// resolved to 24-hex ids, names and tags.
+func (s *Store) emitDaily(d *Dims, tags map[int64]costexplorer.Tags, k *dailyGroupKey, c *dailyItem, items int64,
+	fn func(*costexplorer.DailyRollupRow) error) error {
+	r := costexplorer.DailyRollupRow{Day: c.day, Amount: c.amount, Quantity: c.quantity, Items: items}
+	if err := d.resolve(k.org, k.project, k.cluster, &r.OrgID, &r.ProjectID, &r.ClusterID); err != nil {
+		return err
+	}
+	sku, ok := d.SKUs[c.sku]
+	if !ok {
+		return fmt.Errorf("dangling sku key %d", c.sku)
+	}
+	if r.Tags, ok = tags[c.tagSet]; !ok {
+		return fmt.Errorf("dangling tag set key %d", c.tagSet)
+	}
+	r.SKU, r.Service = sku.Name, s.services.Name[sku.Service]
+	return fn(&r)
+}
+
+// dailyGroupKey is what the line items of one group share: an invoice (an
+// organization and month), a project and a cluster (0: none).
+type dailyGroupKey struct{ org, invoice, project, cluster int64 }
+
+// dailyItem is a line item as a daily cell reads it, or the sums of a cell.
+type dailyItem struct {
+	sku, tagSet int64
+	day         costexplorer.Day
+	amount      costexplorer.Cents
+	quantity    float64
+}
+
+// dailyGroup sums the line items of one group at a time into daily cells:
+// it holds the group's items (one resource's month: at most a few thousand),
+// and when the next group begins, orders them by SKU, tag set and day and
+// emits each run of equal keys as one cell.
+type dailyGroup struct {
+	key   dailyGroupKey
+	items []dailyItem
+	emit  func(k *dailyGroupKey, c *dailyItem, items int64) error
+}
+
+// add reads one line item of group k.
+func (g *dailyGroup) add(k dailyGroupKey, c dailyItem) error {
+	if k != g.key && len(g.items) > 0 {
+		if err := g.flush(); err != nil {
+			return err
+		}
+	}
+	g.key = k
+	g.items = append(g.items, c)
+	return nil
+}
+
+// flush emits the cells of the group read so far and forgets its items.
+func (g *dailyGroup) flush() error {
+	items := g.items
+	slices.SortFunc(items, func(a, b dailyItem) int {
+		return cmp.Or(cmp.Compare(a.sku, b.sku), cmp.Compare(a.tagSet, b.tagSet), cmp.Compare(a.day, b.day))
+	})
+	for i := 0; i < len(items); {
+		c := items[i]
+		j := i + 1
+		for ; j < len(items) && items[j].sku == c.sku && items[j].tagSet == c.tagSet && items[j].day == c.day; j++ {
+			c.amount += items[j].amount
+			c.quantity += items[j].quantity
+		}
+		if err := g.emit(&g.key, &c, int64(j-i)); err != nil {
+			return err
+		}
+		i = j
+	}
+	g.items = items[:0]
+	return nil
 }
 
 // Projects returns every project, in id order.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/engine"
 )
 
 // DemoItems is the -ingest.demo flag of the stores' BenchmarkIngestDemo:
@@ -38,4 +39,19 @@ func IngestDemo(tb testing.TB, s costexplorer.Store, measure func(ingest func())
 		tb.Fatal(err)
 	}
 	return inserted
+}
+
+// ReportDailyBuild loads an engine over s and reports how long its daily
+// snapshot took to build from the store (engine.Stats.DailyLoadDuration:
+// the dimensions, ScanDailyRollup and the columns), and its cells per item
+// inserted.
+func ReportDailyBuild(b *testing.B, s costexplorer.Store, inserted int) {
+	b.Helper()
+	e := engine.New(s, engine.Options{})
+	if err := e.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	st := e.Stats()
+	b.ReportMetric(st.DailyLoadDuration.Seconds(), "daily-build-s")
+	b.ReportMetric(float64(st.DailyCells)/float64(max(inserted, 1)), "cells/item")
 }

@@ -110,7 +110,9 @@ type dailyCell struct {
 
 // checkDaily compares the store's daily rollup with a recomputation from its
 // line items: amounts and item counts exactly, quantities to a millionth of
-// the sum of their absolute values.
+// the sum of their absolute values. It also checks the order the engine's
+// daily build reads best: an organization's month together, and in it each
+// series (project, cluster, SKU, tag set) together, day by day.
 func checkDaily(t *testing.T, s costexplorer.Store) {
 	t.Helper()
 	type sums struct {
@@ -126,8 +128,12 @@ func checkDaily(t *testing.T, s costexplorer.Store) {
 		want[k] = w
 	}
 	got := map[dailyCell]bool{}
+	var order dailyOrder
 	must(t, s.ScanDailyRollup(t.Context(), func(r *costexplorer.DailyRollupRow) error {
 		k := dailyCell{r.Day, r.OrgID, r.ProjectID, r.ClusterID, r.Service, r.SKU, r.Tags}
+		if err := order.next(k); err != nil {
+			return err
+		}
 		w, ok := want[k]
 		switch {
 		case got[k]:
@@ -144,6 +150,42 @@ func checkDaily(t *testing.T, s costexplorer.Store) {
 	if len(got) != len(want) {
 		t.Fatalf("daily rollup: %d cells, line items make %d", len(got), len(want))
 	}
+}
+
+// dailyOrder checks the order of daily cells (see checkDaily).
+type dailyOrder struct {
+	segs   map[dailyCell]bool // the (organization, month) segments left
+	series map[dailyCell]bool // the series of the current segment left
+	seg    dailyCell          // the current segment: org and day (the month's first)
+	cur    dailyCell          // the last cell
+	any    bool
+}
+
+func (o *dailyOrder) next(k dailyCell) error {
+	seg := dailyCell{org: k.org, day: costexplorer.DayOf(k.day.Month().Start())}
+	series := k
+	series.day = 0
+	last := o.cur
+	last.day = 0
+	switch {
+	case !o.any:
+		o.segs, o.series = map[dailyCell]bool{}, map[dailyCell]bool{}
+	case seg != o.seg:
+		if o.segs[seg] {
+			return fmt.Errorf("daily cell %+v: its organization's month was left before", k)
+		}
+		o.segs[o.seg] = true
+		clear(o.series)
+	case series != last:
+		if o.series[series] {
+			return fmt.Errorf("daily cell %+v: its series was left before", k)
+		}
+		o.series[last] = true
+	case k.day <= o.cur.day:
+		return fmt.Errorf("daily cell %+v: after %s in its series", k, o.cur.day)
+	}
+	o.seg, o.cur, o.any = seg, k, true
+	return nil
 }
 
 // verify checks the daily rollup against the line items and runs the

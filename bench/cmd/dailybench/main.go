@@ -168,8 +168,8 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// largestOrg returns the organization with the most daily cells of its own
-// (as the reference queries' "largest organization": in the demo data, the
+// largestOrg returns the organization with the most line items (about its
+// daily cells) of its own (as the reference queries' "largest organization": in the demo data, the
 // paying one) and its scope: itself and the organizations it pays for.
 func largestOrg(ctx context.Context, dbPath string) (string, []string, error) {
 	db, err := sql.Open("sqlite", dbPath)
@@ -179,7 +179,7 @@ func largestOrg(ctx context.Context, dbPath string) (string, []string, error) {
 	defer db.Close()
 	var org string
 	var id int64
-	if err := db.QueryRowContext(ctx, `SELECT o.ext_id, o.id FROM daily_rollup d JOIN organizations o ON o.id = d.org_id
+	if err := db.QueryRowContext(ctx, `SELECT o.ext_id, o.id FROM line_items d JOIN organizations o ON o.id = d.org_id
 		GROUP BY o.id ORDER BY COUNT(*) DESC, o.ext_id LIMIT 1`).Scan(&org, &id); err != nil {
 		return "", nil, fmt.Errorf("largest organization: %w", err)
 	}
