@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -475,20 +476,30 @@ func (d *done) wait(ctx context.Context) error {
 	}
 }
 
-// background reads, in two goroutines, the payments and the cluster ids
-// that the invoices will need, in the order the invoices import: neither
-// waits for the CSVs, nor they for it, until an invoice is stored. The
-// payments are the slow part: each paid month's document carries all of
-// the month's items once more, as JSON. Run waits for both before it
-// returns.
+// paymentReaders is how many invoice documents are read at a time for
+// their payments. The first organization to import needs a document a
+// month, each as large as the month's items of every organization: one
+// reader at a time would hold its imports back.
+const paymentReaders = 2
+
+// background reads the payments and the cluster ids that the invoices will
+// need, in the order the invoices import: neither waits for the CSVs, nor
+// they for it, until an invoice is stored. The payments are the slow part:
+// each paid month's document carries all of the month's items once more,
+// as JSON. Run waits for the reads before it returns.
 func (s *syncer) background(ctx context.Context) {
-	s.bg.Add(2)
-	go func() {
-		defer s.bg.Done()
-		for _, r := range s.paymentReads {
-			r.done.finish(r.read(ctx, s))
-		}
-	}()
+	var next atomic.Int64
+	for range paymentReaders {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			for i := int(next.Add(1)) - 1; i < len(s.paymentReads); i = int(next.Add(1)) - 1 {
+				r := s.paymentReads[i]
+				r.done.finish(r.read(ctx, s))
+			}
+		}()
+	}
+	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
 		for _, r := range s.clusterReads {
