@@ -13,15 +13,20 @@ import (
 // constant whatever the invoice's size. The invoice returned has every other
 // field, and its linked invoices without their line items. each may be nil;
 // the item passed to it is reused by the next call, so copy it to keep it.
-// An error of each stops the download and is returned.
+// An error of each stops the download and is returned. Without each, the
+// items are scanned past, not decoded (see itemSkipper).
 func (c *Client) StreamInvoice(ctx context.Context, orgID, invoiceID string, each func(*LineItem) error) (*Invoice, error) {
 	resp, err := c.get(ctx, InvoicesPath(orgID, invoiceID), "")
 	if err != nil {
 		return nil, err
 	}
 	defer drain(resp)
+	var body io.Reader = resp.Body
+	if each == nil {
+		body = newItemSkipper(body)
+	}
 	inv := &Invoice{}
-	if err := decodeInvoiceStream(json.NewDecoder(resp.Body), inv, each); err != nil {
+	if err := decodeInvoiceStream(json.NewDecoder(body), inv, each); err != nil {
 		return nil, fmt.Errorf("client: decode invoice %s: %w", invoiceID, err)
 	}
 	return inv, nil

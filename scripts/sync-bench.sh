@@ -16,8 +16,16 @@
 # average is printed beside each figure: on a shared machine wall times move
 # with it.
 #
+# SYNC_BENCH_FIRST_ONLY=1 times the first sync alone (a large source, where
+# the other runs would add little but time); SYNC_BENCH_SOURCE_DIR keeps the
+# source's data directory there, so that a large demo is generated once for
+# several runs of the script (it is advanced a day unless the first sync
+# alone is timed). COSTEXPLORER_SYNC_CPUPROFILE=FILE in the environment
+# makes each sync write its CPU profile there (the last run's is kept).
+#
 #   scripts/sync-bench.sh
 #   SYNC_BENCH_RUNS=5 SYNC_BENCH_SIZE=1000000 scripts/sync-bench.sh
+#   SYNC_BENCH_SIZE=5000000 SYNC_BENCH_FIRST_ONLY=1 SYNC_BENCH_SOURCE_DIR=/tmp/src5m scripts/sync-bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,6 +34,8 @@ runs=${SYNC_BENCH_RUNS:-3}
 day0=${SYNC_BENCH_DAY:-2026-12-06}
 day1=$(date -u -d "$day0 + 1 day" +%F)
 work=$(mktemp -d "${TMPDIR:-/tmp}/costexplorer-sync-bench.XXXXXX")
+first_only=${SYNC_BENCH_FIRST_ONLY:-}
+src_dir=${SYNC_BENCH_SOURCE_DIR:-$work/src}
 src_pid=
 cleanup() {
   if [ -n "$src_pid" ]; then kill -INT "$src_pid" 2>/dev/null || true; wait "$src_pid" 2>/dev/null || true; fi
@@ -42,7 +52,7 @@ url=http://127.0.0.1:$port
 # start_source DAY: serves the demo data as of DAY (generated on the first
 # start, advanced to DAY on a later one).
 start_source() {
-  "$bin" demo --data-dir "$work/src" --addr "127.0.0.1:$port" --size "$size" --now "$1" --log-level warn \
+  "$bin" demo --data-dir "$src_dir" --addr "127.0.0.1:$port" --size "$size" --now "$1" --log-level warn \
     --rate-limit-capacity 1000000 --rate-limit-refill 1000000 >"$work/src.out" 2>"$work/src.err" &
   src_pid=$!
   for _ in $(seq 600); do
@@ -56,7 +66,7 @@ stop_source() { kill -INT "$src_pid"; wait "$src_pid" || true; src_pid=; }
 
 echo "== source: demo of about $size line items as of $day0 at $url"
 start_source "$day0"
-python3 - "$work/src/demo-credentials.json" "$work" <<'PY'
+python3 - "$src_dir/demo-credentials.json" "$work" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 open(sys.argv[2] + "/key", "w").write(c["privateKey"])
@@ -93,9 +103,22 @@ measure() { # NAME: reads lines of sync_once from stdin
   echo "$name: ${results[$name]}"
 }
 
+table_head() {
+  cat <<MD
+
+| sync ($(nproc) CPUs, $(date -u '+%F %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD)) | median wall | sync CPU | source CPU | line items | requests | peak RSS | load average at each run |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+MD
+}
+
 # measure reads from a process substitution, not a pipe: it runs in this
 # shell, so results keeps what it records.
 measure "first sync" < <(for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done)
+if [ -n "$first_only" ]; then
+  table_head
+  echo "| first sync | ${results["first sync"]} |"
+  exit 0
+fi
 measure "first sync, --exact-order" < <(for i in $(seq "$runs"); do sync_once "$work/exact-$i" --exact-order; done)
 measure "second sync, source unchanged" < <(for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done)
 stop_source
@@ -104,10 +127,8 @@ start_source "$day1"
 measure "daily sync (source a day later)" < <(for i in $(seq "$runs"); do sync_once "$work/dst-$i"; done)
 measure "daily sync, --exact-order" < <(for i in $(seq "$runs"); do sync_once "$work/exact-$i" --exact-order; done)
 
+table_head
 cat <<MD
-
-| sync ($(nproc) CPUs, $(date -u '+%F %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD)) | median wall | sync CPU | source CPU | line items | requests | peak RSS | load average at each run |
-| --- | --- | --- | --- | --- | --- | --- | --- |
 | first sync | ${results["first sync"]} |
 | first sync, --exact-order | ${results["first sync, --exact-order"]} |
 | second sync, source unchanged | ${results["second sync, source unchanged"]} |

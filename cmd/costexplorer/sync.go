@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"golang.org/x/term"
@@ -94,6 +95,11 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 	if !ok {
 		return fmt.Errorf("the store %s cannot take a sync (no ingest sessions)", sf.describe())
 	}
+	stop, err := startCPUProfile(m.Getenv("COSTEXPLORER_SYNC_CPUPROFILE"))
+	if err != nil {
+		return err
+	}
+	defer stop()
 	rep, err := atlassync.Run(ctx, atlassync.Config{
 		Client: c, Store: target, Orgs: f.orgs, DryRun: f.dryRun, ExactOrder: f.exactOrder, Now: m.Now, Requests: counter,
 		Progress: m.syncProgress(), Logger: m.syncLogger(f.verbose),
@@ -103,6 +109,25 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 		return classify(err)
 	}
 	return nil
+}
+
+// startCPUProfile writes a CPU profile of the sync to path until stop is
+// called; nothing when path is empty. It is read from the environment
+// (COSTEXPLORER_SYNC_CPUPROFILE), not a flag: it is for measuring the sync
+// (scripts/sync-bench.sh), not for its users.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // syncClientOptions are the client settings of a sync: every request

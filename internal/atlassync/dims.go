@@ -1,13 +1,11 @@
 package atlassync
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -103,58 +101,169 @@ func (g *orderGraph) sorted() []string {
 	return out
 }
 
-// read reads the order of projects and clusters in the invoice CSV at path.
-func (d *dimOrder) read(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+// dimScanner is an io.Writer that reads the order of projects and clusters
+// in an invoice CSV as it is downloaded (see download), so that the file is
+// not read twice. Most rows hold no quote: their fields are found by their
+// commas; a row with quotes (it may span lines) goes through encoding/csv.
+// A row it cannot read is passed over: the import reports it, with its line.
+type dimScanner struct {
+	partial []byte // a row begun in an earlier Write
+	quotes  int    // quotes in partial
+
+	orgName                     string
+	projCol, projNameCol, clCol int // -1 until the header is seen
+	projects                    []string
+	names                       map[string]string   // project id → name
+	clusters                    map[string][]string // project id → its clusters in the order seen
+	lastProj, lastCluster       []byte              // the raw fields of the last row
+}
+
+func newDimScanner() *dimScanner {
+	return &dimScanner{projCol: -1, names: map[string]string{}, clusters: map[string][]string{}}
+}
+
+// Write reads the complete rows of p (and of what came before).
+func (d *dimScanner) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(d.partial) > 0 && len(p) > 0 { // finish the row begun earlier
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			d.quotes += bytes.Count(p, quote)
+			d.partial = append(d.partial, p...)
+			return n, nil
+		}
+		d.quotes += bytes.Count(p[:i], quote)
+		d.partial = append(d.partial, p[:i+1]...)
+		p = p[i+1:]
+		if d.quotes%2 == 0 {
+			d.row(d.partial)
+			d.partial, d.quotes = d.partial[:0], 0
+		}
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	var projCol, projNameCol, clusterCol = -1, -1, -1
-	var projects []string
-	clusters := map[string][]string{}
-	for {
+	for len(p) > 0 {
+		end, q := 0, 0
+		for {
+			i := bytes.IndexByte(p[end:], '\n')
+			if i < 0 {
+				d.partial = append(d.partial, p...)
+				d.quotes = q + bytes.Count(p[end:], quote)
+				return n, nil
+			}
+			q += bytes.Count(p[end:end+i], quote)
+			end += i + 1
+			if q%2 == 0 {
+				break
+			}
+		}
+		d.row(p[:end])
+		p = p[end:]
+	}
+	return n, nil
+}
+
+var quote = []byte{'"'}
+
+// row reads one row (with its line end).
+func (d *dimScanner) row(line []byte) {
+	line = bytes.TrimRight(line, "\r\n")
+	if d.projCol < 0 || bytes.IndexByte(line, '"') >= 0 {
+		r := csv.NewReader(bytes.NewReader(line))
+		r.FieldsPerRecord, r.LazyQuotes = -1, true
 		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
+		if err != nil {
+			return
+		}
+		if d.projCol < 0 {
+			d.header(rec)
+			return
+		}
+		if max(d.projCol, d.projNameCol, d.clCol) < len(rec) {
+			d.item([]byte(rec[d.projCol]), []byte(rec[d.projNameCol]), []byte(rec[d.clCol]))
+		}
+		return
+	}
+	var proj, projName, cluster []byte
+	for col := 0; col <= d.clCol || col <= d.projCol || col <= d.projNameCol; col++ {
+		i := bytes.IndexByte(line, ',')
+		f := line
+		if i >= 0 {
+			f, line = line[:i], line[i+1:]
+		}
+		switch col {
+		case d.projCol:
+			proj = f
+		case d.projNameCol:
+			projName = f
+		case d.clCol:
+			cluster = f
+		}
+		if i < 0 {
+			if col < max(d.projCol, d.projNameCol, d.clCol) {
+				return // too few fields: not an item
+			}
 			break
 		}
-		if err != nil {
-			return fmt.Errorf("read the invoice CSV: %w", err)
-		}
-		if projCol < 0 {
-			switch {
-			case len(rec) >= 2 && strings.EqualFold(rec[0], costexplorer.InvoiceCSVOrgNameLabel):
-				d.orgName = costexplorer.RestoreCSVText(strings.TrimSpace(rec[1]))
-			case slices.Contains(rec, "Project ID"):
-				projCol, projNameCol, clusterCol = slices.Index(rec, "Project ID"), slices.Index(rec, "Project"), slices.Index(rec, "Cluster")
-			}
-			continue
-		}
-		if max(projCol, projNameCol, clusterCol) >= len(rec) || rec[projCol] == "" {
-			continue
-		}
-		p := rec[projCol]
-		if len(projects) == 0 || projects[len(projects)-1] != p {
-			projects = append(projects, p)
-			d.names[p] = costexplorer.RestoreCSVText(strings.TrimSpace(rec[projNameCol]))
-		}
-		if c := costexplorer.RestoreCSVText(strings.TrimSpace(rec[clusterCol])); c != "" {
-			if cs := clusters[p]; len(cs) == 0 || cs[len(cs)-1] != c {
-				clusters[p] = append(cs, c)
-			}
+	}
+	d.item(proj, projName, cluster)
+}
+
+// header looks for the organization's name and the header row.
+func (d *dimScanner) header(rec []string) {
+	switch {
+	case len(rec) >= 2 && strings.EqualFold(rec[0], costexplorer.InvoiceCSVOrgNameLabel):
+		d.orgName = costexplorer.RestoreCSVText(strings.TrimSpace(rec[1]))
+	case slices.Contains(rec, "Project ID"):
+		d.projCol, d.projNameCol, d.clCol = slices.Index(rec, "Project ID"), slices.Index(rec, "Project"), slices.Index(rec, "Cluster")
+		if d.projNameCol < 0 || d.clCol < 0 {
+			d.projCol = -1
 		}
 	}
-	d.projects.add(projects)
-	for p, cs := range clusters {
+}
+
+// item notes the project and cluster of an item row, when they change.
+func (d *dimScanner) item(proj, projName, cluster []byte) {
+	if len(proj) == 0 {
+		return
+	}
+	newProj := !bytes.Equal(proj, d.lastProj)
+	if newProj {
+		p := string(proj)
+		if len(d.projects) == 0 || d.projects[len(d.projects)-1] != p {
+			d.projects = append(d.projects, p)
+			d.names[p] = costexplorer.RestoreCSVText(strings.TrimSpace(string(projName)))
+		}
+		d.lastProj = append(d.lastProj[:0], proj...)
+	}
+	if !newProj && bytes.Equal(cluster, d.lastCluster) {
+		return
+	}
+	d.lastCluster = append(d.lastCluster[:0], cluster...)
+	if c := costexplorer.RestoreCSVText(strings.TrimSpace(string(cluster))); c != "" {
+		p := d.projects[len(d.projects)-1]
+		if cs := d.clusters[p]; len(cs) == 0 || cs[len(cs)-1] != c {
+			d.clusters[p] = append(cs, c)
+		}
+	}
+}
+
+// add merges the orders one invoice's scan saw (after its last row, which
+// may lack a line end).
+func (d *dimOrder) add(sc *dimScanner) {
+	if len(sc.partial) > 0 {
+		sc.row(sc.partial)
+		sc.partial = nil
+	}
+	d.orgName = cmp.Or(sc.orgName, d.orgName)
+	for p, n := range sc.names {
+		d.names[p] = n
+	}
+	d.projects.add(sc.projects)
+	for p, cs := range sc.clusters {
 		if d.clusters[p] == nil {
 			d.clusters[p] = &orderGraph{}
 		}
 		d.clusters[p].add(cs)
 	}
-	return nil
 }
 
 // createDims creates, in the merged order, the projects and clusters of org

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,8 +45,10 @@ type Config struct {
 	// DryRun lists what a sync would bring without bringing it: no invoice
 	// is downloaded and nothing is written.
 	DryRun bool
-	// Concurrency is how many organizations are synced at a time (2 when
-	// 0). Each organization's invoices go one after the other, oldest first.
+	// Concurrency is how many organizations' invoices are on their way at
+	// a time, downloaded or downloading and not yet imported (2 when 0: the
+	// next organization's download while one imports; see runUnits). Each
+	// organization's invoices go one after the other, oldest first.
 	Concurrency int
 	// ExactOrder numbers line items as the source's line-item search
 	// orders them, at the cost of reading that search (one request per 500
@@ -125,7 +128,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Requests != nil {
 		before = cfg.Requests.Count()
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	err := s.run(ctx)
+	cancel() // what the background reads still do is no longer wanted
+	s.bg.Wait()
 	s.rep.Duration = time.Since(start)
 	for _, p := range s.plans {
 		s.rep.Invoices = append(s.rep.Invoices, *p)
@@ -146,6 +152,12 @@ type syncer struct {
 	mu    sync.Mutex // guards rep and done while units run
 	done  int
 	start time.Time
+
+	// What the organizations' invoices need besides their CSVs, read in
+	// the background while the CSVs download and import (see background).
+	paymentReads []*paymentRead
+	clusterReads []*clusterRead
+	bg           sync.WaitGroup
 }
 
 func (s *syncer) setDefaults() {
@@ -174,7 +186,19 @@ type unit struct {
 	org      costexplorer.Organization // Name empty when not listed
 	pathOrg  string
 	invoices []*planned
+	// clusters is set by the organization's clusterRead, once read is done.
 	clusters clusterIDs
+	read     *done
+}
+
+// size is how much the unit brings, as the list tells it: the sum of its
+// invoices' charges, in the magnitude of their items'.
+func (u *unit) size() int64 {
+	var n int64
+	for _, p := range u.invoices {
+		n += max(int64(p.src.Subtotal), -int64(p.src.Subtotal))
+	}
+	return n
 }
 
 // planned is an invoice to bring over, with what the source said of it.
@@ -182,6 +206,9 @@ type planned struct {
 	plan *InvoicePlan
 	src  *client.Invoice
 	meta costexplorer.Invoice
+	// payments, when the invoice has some, is the paymentRead that sets
+	// meta's payments and refunds.
+	payments *done
 }
 
 func (s *syncer) run(ctx context.Context) error {
@@ -212,6 +239,12 @@ func (s *syncer) run(ctx context.Context) error {
 	if s.cfg.DryRun {
 		return nil
 	}
+	// The smallest first (by their amounts: the list tells no item
+	// counts), so that the imports start as soon as possible and the
+	// larger units download while they run. The order of organizations
+	// does not show in any answer.
+	slices.SortStableFunc(units, func(a, b *unit) int { return cmp.Compare(a.size(), b.size()) })
+	s.background(ctx)
 	if err := s.runUnits(ctx, units); err != nil {
 		return err
 	}
@@ -294,16 +327,12 @@ func (s *syncer) plan(ctx context.Context, org costexplorer.Organization) ([]*un
 	if s.cfg.DryRun {
 		return units, links, nil
 	}
-	if err := s.readPayments(ctx, org.ID, units, parent); err != nil {
-		return nil, nil, err
-	}
-	clusters, err := s.clusterIDs(ctx, org.ID, units)
-	if err != nil {
-		return nil, nil, err
-	}
+	s.planPayments(org.ID, units, parent)
+	cr := &clusterRead{orgID: org.ID, units: units, done: newDone()}
 	for _, u := range units {
-		u.clusters = clusters
+		u.read = cr.done
 	}
+	s.clusterReads = append(s.clusterReads, cr)
 	return units, links, nil
 }
 
@@ -362,44 +391,125 @@ func needsPayments(inv *client.Invoice) bool {
 	return true
 }
 
-// readPayments reads the payments and refunds of the planned invoices that
-// have some, one invoice document per month: the paying organization's
-// carries its linked organizations' invoices of that month.
-func (s *syncer) readPayments(ctx context.Context, orgID string, units []*unit, parent map[string]string) error {
-	want := map[string][]*planned{} // document id → the planned invoices it informs
-	var order []string
+// planPayments plans the reads of the payments and refunds of the planned
+// invoices that have some, one invoice document per month: the paying
+// organization's carries its linked organizations' invoices of that month.
+func (s *syncer) planPayments(orgID string, units []*unit, parent map[string]string) {
+	reads := map[string]*paymentRead{} // by document id
 	for _, u := range units {
 		for _, p := range u.invoices {
 			if !needsPayments(p.src) {
 				continue
 			}
 			doc := cmp.Or(parent[p.src.ID], p.src.ID)
-			if want[doc] == nil {
-				order = append(order, doc)
+			r := reads[doc]
+			if r == nil {
+				r = &paymentRead{orgID: orgID, doc: doc, done: newDone()}
+				reads[doc] = r
+				s.paymentReads = append(s.paymentReads, r)
 			}
-			want[doc] = append(want[doc], p)
+			r.want = append(r.want, p)
+			p.payments = r.done
 		}
 	}
-	for _, doc := range order {
-		var full *client.Invoice
-		err := s.retry(ctx, "invoice "+doc, func() (err error) {
-			full, err = s.cfg.Client.StreamInvoice(ctx, orgID, doc, nil)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		byID := map[string]*client.Invoice{full.ID: full}
-		for i := range full.LinkedInvoices {
-			byID[full.LinkedInvoices[i].ID] = &full.LinkedInvoices[i]
-		}
-		for _, p := range want[doc] {
-			if inv := byID[p.src.ID]; inv != nil {
-				p.meta.Payments, p.meta.Refunds = payments(inv)
-			}
+}
+
+// paymentRead is one invoice document to read for the payments and refunds
+// of the planned invoices it informs (want).
+type paymentRead struct {
+	orgID, doc string
+	want       []*planned
+	done       *done
+}
+
+// read reads the document (its line items scanned past, not decoded: the
+// CSVs bring them) and sets the payments and refunds of the invoices.
+func (r *paymentRead) read(ctx context.Context, s *syncer) error {
+	var full *client.Invoice
+	err := s.retry(ctx, "invoice "+r.doc, func() (err error) {
+		full, err = s.cfg.Client.StreamInvoice(ctx, r.orgID, r.doc, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	byID := map[string]*client.Invoice{full.ID: full}
+	for i := range full.LinkedInvoices {
+		byID[full.LinkedInvoices[i].ID] = &full.LinkedInvoices[i]
+	}
+	for _, p := range r.want {
+		if inv := byID[p.src.ID]; inv != nil {
+			p.meta.Payments, p.meta.Refunds = payments(inv)
 		}
 	}
 	return nil
+}
+
+// clusterRead is the cost-explorer query of an organization that names the
+// clusters of its units (see clusterIDs).
+type clusterRead struct {
+	orgID string
+	units []*unit
+	done  *done
+}
+
+// done is closed when a background read is over; err says how it went.
+type done struct {
+	c   chan struct{}
+	err error
+}
+
+func newDone() *done { return &done{c: make(chan struct{})} }
+
+func (d *done) finish(err error) {
+	d.err = err
+	close(d.c)
+}
+
+// wait waits for the read, and returns its error.
+func (d *done) wait(ctx context.Context) error {
+	select {
+	case <-d.c:
+		return d.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// paymentReaders is how many invoice documents are read at a time for
+// their payments. The first organization to import needs a document a
+// month, each as large as the month's items of every organization: one
+// reader at a time would hold its imports back.
+const paymentReaders = 2
+
+// background reads the payments and the cluster ids that the invoices will
+// need, in the order the invoices import: neither waits for the CSVs, nor
+// they for it, until an invoice is stored. The payments are the slow part:
+// each paid month's document carries all of the month's items once more,
+// as JSON. Run waits for the reads before it returns.
+func (s *syncer) background(ctx context.Context) {
+	var next atomic.Int64
+	for range paymentReaders {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			for i := int(next.Add(1)) - 1; i < len(s.paymentReads); i = int(next.Add(1)) - 1 {
+				r := s.paymentReads[i]
+				r.done.finish(r.read(ctx, s))
+			}
+		}()
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for _, r := range s.clusterReads {
+			ids, err := s.clusterIDs(ctx, r.orgID, r.units)
+			for _, u := range r.units {
+				u.clusters = ids
+			}
+			r.done.finish(err)
+		}
+	}()
 }
 
 // payments converts the payments and refunds of an invoice.
@@ -432,73 +542,112 @@ func recordedStatus(src *client.Invoice, meta *costexplorer.Invoice, now time.Ti
 	return src.StatusName
 }
 
-// runUnits brings the units over, Concurrency at a time.
+// runUnits brings the units over in a pipeline of two stages: one
+// goroutine downloads each unit's invoices (stage) while this one imports
+// the units downloaded before (importUnit). At most Concurrency units are
+// on their way at a time (downloaded or downloading, and not yet
+// imported): with the default 2, the next unit downloads while one
+// imports. The store takes one write transaction at a time, so importing
+// two units at once would gain nothing. An error stops its unit, not the
+// others.
 func (s *syncer) runUnits(ctx context.Context, units []*unit) error {
 	total := 0
 	for _, u := range units {
 		total += len(u.invoices)
 	}
-	var (
-		errs []error
-		emu  sync.Mutex
-		wg   sync.WaitGroup
-		next atomic.Int64
-	)
-	for range min(s.cfg.Concurrency, max(len(units), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(units) {
-					return
-				}
-				if err := s.runUnit(ctx, units[i], total); err != nil {
-					emu.Lock()
-					errs = append(errs, err)
-					emu.Unlock()
-				}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slots := make(chan struct{}, s.cfg.Concurrency)
+	ready := make(chan *staged, len(units))
+	go func() {
+		defer close(ready)
+		for _, u := range units {
+			if len(u.invoices) == 0 {
+				continue
 			}
-		}()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			ready <- s.stage(ctx, u)
+		}
+	}()
+	var errs []error
+	for st := range ready {
+		err := st.err
+		if err == nil {
+			err = s.importUnit(ctx, st, total)
+		}
+		if st.dir != "" {
+			_ = os.RemoveAll(st.dir)
+		}
+		<-slots
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// runUnit brings one organization's invoices over, oldest first, and stops
-// at the first that fails. It downloads them all first, to learn the order
-// of their projects and clusters (see dims.go).
-func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
-	if len(u.invoices) == 0 {
-		return nil
+// staged is a unit whose invoices are downloaded, to temporary files.
+type staged struct {
+	u     *unit
+	dir   string
+	files []string
+	dims  *dimOrder
+	err   error
+}
+
+// stage downloads a unit's invoices, and reads the order of their projects
+// and clusters on the way (see dims.go): a unit's invoices are imported
+// once they are all here.
+func (s *syncer) stage(ctx context.Context, u *unit) *staged {
+	st := &staged{u: u, dims: newDimOrder()}
+	st.dir, st.err = os.MkdirTemp(s.cfg.TempDir, "costexplorer-sync-")
+	if st.err != nil {
+		st.dir = ""
+		return st
 	}
-	dir, err := os.MkdirTemp(s.cfg.TempDir, "costexplorer-sync-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	d := newDimOrder()
-	files := make([]string, len(u.invoices))
-	for i, p := range u.invoices {
-		files[i] = filepath.Join(dir, p.src.ID+".csv")
+	for _, p := range u.invoices {
+		path := filepath.Join(st.dir, p.src.ID+".csv")
 		what := fmt.Sprintf("download invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
-		if err := s.retry(ctx, what, func() error { return s.download(ctx, u, p, files[i]) }); err != nil {
+		var sc *dimScanner
+		st.err = s.retry(ctx, what, func() (err error) {
+			sc, err = s.download(ctx, u, p, path)
 			return err
+		})
+		if st.err != nil {
+			return st
 		}
-		if err := d.read(files[i]); err != nil {
-			return fmt.Errorf("invoice %s: %w", p.src.ID, err)
-		}
+		st.dims.add(sc)
+		st.files = append(st.files, path)
 	}
-	if err := s.createDims(ctx, u, d); err != nil {
+	return st
+}
+
+// importUnit imports a downloaded unit's invoices, oldest first, and stops
+// at the first that fails.
+func (s *syncer) importUnit(ctx context.Context, st *staged, total int) error {
+	u := st.u
+	if err := u.read.wait(ctx); err != nil {
+		return err
+	}
+	if err := s.createDims(ctx, u, st.dims); err != nil {
 		return err
 	}
 	for i, p := range u.invoices {
+		if p.payments != nil {
+			if err := p.payments.wait(ctx); err != nil {
+				return err
+			}
+		}
 		p.meta.RecordedStatus = recordedStatus(p.src, &p.meta, s.cfg.Now())
 		what := fmt.Sprintf("invoice %s of %s (%s)", p.src.ID, p.src.OrgID, p.plan.Month)
-		if err := s.retry(ctx, what, func() error { return s.invoice(ctx, u, p, files[i]) }); err != nil {
+		if err := s.retry(ctx, what, func() error { return s.invoice(ctx, u, p, st.files[i]) }); err != nil {
 			return err
 		}
-		_ = os.Remove(files[i])
+		_ = os.Remove(st.files[i])
 		s.mu.Lock()
 		s.rep.Synced++
 		s.rep.Items += p.plan.Items
@@ -515,14 +664,16 @@ func (s *syncer) runUnit(ctx context.Context, u *unit, total int) error {
 	return nil
 }
 
-// download writes the invoice's CSV to path.
-func (s *syncer) download(ctx context.Context, u *unit, p *planned, path string) error {
+// download writes the invoice's CSV to path, and returns what it read of
+// its projects and clusters on the way.
+func (s *syncer) download(ctx context.Context, u *unit, p *planned, path string) (*dimScanner, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, f)
-	return errors.Join(err, f.Close())
+	sc := newDimScanner()
+	_, err = s.cfg.Client.InvoiceCSV(ctx, u.pathOrg, p.src.ID, io.MultiWriter(f, sc))
+	return sc, errors.Join(err, f.Close())
 }
 
 // retry calls fn up to Attempts times while it fails in a way that may

@@ -57,7 +57,7 @@ func Import(ctx context.Context, store costexplorer.UsageStore, name string, r i
 // with a Bloom filter of at most bloomBytes (0: maxBloomBytes).
 func importStream(ctx context.Context, ss costexplorer.UsageSessionStore, name string, r io.Reader, chunkRows, bloomBytes int) (Summary, error) {
 	sum := Summary{File: name}
-	occ, err := newSpillCounter(bloomBytes)
+	occ, err := newSpillCounter(bloomBytes, fileSize(r))
 	if err != nil {
 		return sum, &ImportError{File: name, Msg: err.Error()}
 	}
@@ -106,7 +106,7 @@ type Options struct {
 func ImportInto(ctx context.Context, sess costexplorer.UsageSession, name string, r io.Reader, o Options) (Summary, error) {
 	var occ occurrences = firstOccurrence{}
 	if o.ItemID == nil {
-		sc, err := newSpillCounter(0)
+		sc, err := newSpillCounter(0, fileSize(r))
 		if err != nil {
 			return Summary{File: name}, &ImportError{File: name, Msg: err.Error()}
 		}
@@ -147,6 +147,8 @@ func addChunks(ctx context.Context, sess costexplorer.UsageSession, p *parser, c
 			return nil
 		case <-failed:
 			return errStore
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	parseErr := p.parse()
@@ -154,6 +156,8 @@ func addChunks(ctx context.Context, sess costexplorer.UsageSession, p *parser, c
 	<-stored
 	sum.Rows, sum.Total = p.rows, p.total
 	switch {
+	case parseErr != nil && ctx.Err() != nil && errors.Is(parseErr, ctx.Err()):
+		return sum, fmt.Errorf("%s: ingest: %w", p.name, parseErr)
 	case parseErr != nil && !errors.Is(parseErr, errStore):
 		return sum, parseErr
 	case storeErr != nil:
@@ -182,6 +186,16 @@ func importWhole(ctx context.Context, store costexplorer.UsageStore, name string
 	}
 	sum.Inserted, sum.Duplicates = res.Inserted, res.Duplicates
 	return sum, nil
+}
+
+// fileSize returns the size of r if it is a regular file, else 0.
+func fileSize(r io.Reader) int64 {
+	if f, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	}
+	return 0
 }
 
 // openRegular opens path for reading only if it is a regular file. The mode

@@ -176,7 +176,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 func newParser(name string, r io.Reader, occ occurrences) *parser {
 	return &parser{
 		name:     name,
-		win:      newWindow(skipBOM(r)),
+		rd:       newRecordReader(skipBOM(r)),
 		orgs:     map[string]bool{},
 		projects: map[string]string{},
 		clusters: map[string]*clusterSeen{},
@@ -200,16 +200,23 @@ func skipBOM(r io.Reader) io.Reader {
 // clusters whose provider or tier the chunk's rows told first).
 type parser struct {
 	name string
-	win  *window
-	cr   *csv.Reader
+	rd   *recordReader
 	idx  [numColumns]int // field index of each known column, -1 if absent
 	rec  []string
 	line int // line of the current row
+	// vals holds the trimmed, restored value of each known column of the
+	// current row ("" for a column the header lacks).
+	vals [numColumns]string
 
 	tagCols   []tagColumn // the header's tag columns
 	blankCols []int       // fields of columns without a name, which must stay empty
 	summary   *summary    // the summary block, nil for the bare layout
 
+	lastMonth struct { // the month of the last usage day
+		day   costexplorer.Day
+		month costexplorer.Month
+		set   bool
+	}
 	lastInvoice struct { // the last derived invoice id
 		org   string
 		month costexplorer.Month
@@ -223,6 +230,9 @@ type parser struct {
 	opts     Options
 	occur    int    // the occurrence of the row being replayed (see spillCounter), else 0
 	idBuf    []byte // the identity of the current row
+	// checked holds, by column, the last id or name that passed its
+	// checks: the rows of one resource repeat them.
+	checked [numColumns]string
 
 	tagKey      []byte                       // the tag cells of the current row
 	tagCache    map[string]costexplorer.Tags // tags by their cells
@@ -263,11 +273,6 @@ func (p *parser) fail(c column, format string, args ...any) *ImportError {
 }
 
 func (p *parser) parse() error {
-	p.cr = csv.NewReader(p.win)
-	p.cr.FieldsPerRecord = -1 // checked here, to name the column
-	p.cr.TrimLeadingSpace = true
-	p.cr.ReuseRecord = true
-
 	header, err := p.read()
 	if err == io.EOF {
 		return p.errAt(1, 1, "empty file: want a header line with the invoice CSV columns")
@@ -292,13 +297,15 @@ func (p *parser) parse() error {
 		if err != nil {
 			return err
 		}
-		p.line, _ = p.cr.FieldPos(0)
+		p.line = p.rd.fieldLine(0)
 		if len(rec) != width {
 			return p.errAt(p.line, min(len(rec), width)+1, "row has %d fields, the header has %d", len(rec), width)
 		}
-		for i, f := range rec {
-			if err := p.checkField(i, f); err != nil {
-				return err
+		if !p.rd.plain {
+			for i, f := range rec {
+				if err := p.checkField(i, f); err != nil {
+					return err
+				}
 			}
 		}
 		p.rec = rec
@@ -322,15 +329,14 @@ func (p *parser) parse() error {
 // read reads the next record: io.EOF at the end, else any fault is an
 // *ImportError.
 func (p *parser) read() ([]string, error) {
-	rec, err := p.cr.Read()
+	rec, err := p.rd.read()
 	switch {
 	case err == nil:
-		p.win.advance(p.cr.InputOffset())
 		return rec, nil
 	case err == io.EOF:
 		return nil, err
 	case errors.Is(err, errRecordTooLong):
-		return nil, p.errAt(p.win.startLine, 1, "a record of more than %d MiB: a quote left open?", maxRecordBytes>>20)
+		return nil, p.errAt(p.rd.win.startLine, 1, "a record of more than %d MiB: a quote left open?", maxRecordBytes>>20)
 	case errors.Is(err, errTooLarge):
 		return nil, &ImportError{File: p.name, Msg: err.Error()}
 	}
@@ -355,7 +361,7 @@ func (p *parser) flush() error {
 // case-insensitively once trimmed, in any order. Any other named column is a
 // tag key; a column without a name must stay empty.
 func (p *parser) readHeader(header []string) error {
-	line, _ := p.cr.FieldPos(0)
+	line := p.rd.fieldLine(0)
 	for i := range p.idx {
 		p.idx[i] = -1
 	}
@@ -409,7 +415,7 @@ func (p *parser) readHeader(header []string) error {
 
 // checkField rejects fields no invoice has: huge ones, invalid UTF-8, NUL.
 func (p *parser) checkField(i int, f string) error {
-	line, _ := p.cr.FieldPos(i)
+	line := p.rd.fieldLine(i)
 	switch {
 	case len(f) > MaxFieldSize:
 		return p.errAt(line, i+1, "field is %d bytes, more than the %d KiB limit", len(f), MaxFieldSize>>10)
@@ -423,22 +429,24 @@ func (p *parser) checkField(i int, f string) error {
 
 // csvError turns a syntax error of encoding/csv into an ImportError whose
 // column is the field's position, like every other error (encoding/csv
-// counts bytes).
+// counts bytes, and lines from where it took over: see recordReader).
 func (p *parser) csvError(err error) error {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
 		return &ImportError{File: p.name, Msg: "read: " + err.Error()}
 	}
-	return p.errAt(pe.Line, p.fieldAt(pe.StartLine, pe.Line, pe.Column), "malformed CSV: %v", pe.Err)
+	base := p.rd.lineBase
+	return p.errAt(base+pe.Line, p.fieldAt(base+pe.StartLine, base+pe.Line, pe.Column), "malformed CSV: %v", pe.Err)
 }
 
 // fieldAt returns the 1-based field position of byte column col (1-based) of
 // line, in the record that starts on startLine, by scanning the record's raw
 // bytes (kept by the window) with the quoting rules of RFC 4180.
 func (p *parser) fieldAt(startLine, line, col int) int {
-	data := p.win.record()
-	off := lineOffset(data, startLine-p.win.startLine+1)
-	end := lineOffset(data, line-p.win.startLine+1) + max(col-1, 0)
+	win := p.rd.win
+	data := win.record()
+	off := lineOffset(data, startLine-win.startLine+1)
+	end := lineOffset(data, line-win.startLine+1) + max(col-1, 0)
 	end = min(end, len(data))
 	field, quoted := 1, false
 	for i := off; i < end; i++ {
@@ -469,14 +477,31 @@ func lineOffset(data []byte, n int) int {
 
 // get returns the trimmed value of column c in the current row ("" if the
 // column is absent), restored from its formula-neutralised form.
-func (p *parser) get(c column) string {
-	if p.idx[c] < 0 {
-		return ""
+func (p *parser) get(c column) string { return p.vals[c] }
+
+// readVals sets vals from the current row.
+func (p *parser) readVals() {
+	for c, i := range p.idx {
+		if i < 0 {
+			p.vals[c] = ""
+		} else {
+			p.vals[c] = p.field(i)
+		}
 	}
-	return p.field(p.idx[c])
 }
 
 // field returns the trimmed, restored value of field i of the current row.
-func (p *parser) field(i int) string {
-	return strings.TrimSpace(costexplorer.RestoreCSVText(strings.TrimSpace(p.rec[i])))
+func (p *parser) field(i int) string { return cleanField(p.rec[i]) }
+
+// cleanField returns f trimmed and restored from its formula-neutralised
+// form; most fields need neither, which is told by their first and last
+// bytes.
+func cleanField(f string) string {
+	if f == "" {
+		return f
+	}
+	if a, z := f[0], f[len(f)-1]; a > ' ' && a < utf8.RuneSelf && a != '\'' && z > ' ' && z < utf8.RuneSelf {
+		return f
+	}
+	return strings.TrimSpace(costexplorer.RestoreCSVText(strings.TrimSpace(f)))
 }

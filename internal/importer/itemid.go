@@ -10,21 +10,39 @@ import (
 // ItemID returns the id the importer derives for the row that
 // costexplorer.InvoiceCSVWriter writes for li (its cluster named cluster):
 // the hash of the row's identity columns in their canonical forms (see
-// parser.identity) and k, its occurrence among identical rows of its file
+// appendIdentity) and k, its occurrence among identical rows of its file
 // (1 for the first). A source of line items that takes these ids (the demo)
 // serves invoice CSVs whose rows keep their order through an import: the
 // store orders the rows of one project, cluster and day by id.
 func ItemID(li *costexplorer.LineItem, cluster string, k int) costexplorer.LineItemID {
 	var buf [256]byte
-	b := append(buf[:0], "invoice-csv\x00"...)
+	return idOf(appendIdentity(buf[:0], li, cluster), k)
+}
+
+// idOf returns the id of the k-th row of identity id (appendIdentity): the
+// first half of the SHA-256 of the identity, k and a NUL. The identity is
+// kept as it was (id has room for k when it can).
+func idOf(id []byte, k int) costexplorer.LineItemID {
+	b := strconv.AppendInt(id, int64(k), 10)
+	sum := sha256.Sum256(append(b, 0))
+	return costexplorer.LineItemID(sum[:16])
+}
+
+// appendIdentity appends the identity of the row of li (its cluster named
+// cluster): its identity columns, each followed by a NUL, in canonical form
+// where a value has one (so that "$1,000" and "1000.00" are one amount, an
+// empty Unit is the SKU's unit and "10" is "10%"). Canonical forms make the
+// CSV costexplorer writes for an invoice import back as the same items.
+func appendIdentity(b []byte, li *costexplorer.LineItem, cluster string) []byte {
+	b = append(b, "invoice-csv\x00"...)
 	for _, c := range identityColumns {
 		switch c {
 		case colDate:
 			if li.BillDate != 0 {
-				b = append(b, li.BillDate.String()...)
+				b = appendDay(b, li.BillDate)
 			}
 		case colUsageDate:
-			b = append(b, li.Date.String()...)
+			b = appendDay(b, li.Date)
 		case colDescription:
 			b = append(b, li.Description...)
 		case colNote:
@@ -52,7 +70,9 @@ func ItemID(li *costexplorer.LineItem, cluster string, k int) costexplorer.LineI
 		case colQuantity:
 			b = strconv.AppendFloat(b, li.Quantity, 'g', -1, 64)
 		case colDiscount:
-			b = append(b, costexplorer.FormatPercent(li.DiscountPercent)...)
+			if li.DiscountPercent != 0 {
+				b = append(strconv.AppendFloat(b, li.DiscountPercent, 'f', -1, 64), '%')
+			}
 		case colAmount:
 			b = strconv.AppendInt(b, int64(li.Amount), 10)
 		default:
@@ -60,7 +80,16 @@ func ItemID(li *costexplorer.LineItem, cluster string, k int) costexplorer.LineI
 		}
 		b = append(b, 0)
 	}
-	b = strconv.AppendInt(b, int64(k), 10)
-	sum := sha256.Sum256(append(b, 0))
-	return costexplorer.LineItemID(sum[:16])
+	return b
+}
+
+// appendDay appends d as YYYY-MM-DD (Day.String without formatting a
+// time).
+func appendDay(b []byte, d costexplorer.Day) []byte {
+	y, m, dd := d.Time().Date()
+	if y < 1000 || y > 9999 {
+		return append(b, d.String()...)
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+dd/10), byte('0'+dd%10))
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -70,8 +71,8 @@ const maxBloomBytes = 16 << 20
 var resolvePass int64 = 1 << 19
 
 // newSpillCounter returns a counter whose filter takes at most bloomBytes
-// (0: maxBloomBytes).
-func newSpillCounter(bloomBytes int) (*spillCounter, error) {
+// (0: maxBloomBytes), for a file of about fileSize bytes (0: unknown).
+func newSpillCounter(bloomBytes int, fileSize int64) (*spillCounter, error) {
 	seen, err := newSpillFile()
 	if err != nil {
 		return nil, err
@@ -84,7 +85,19 @@ func newSpillCounter(bloomBytes int) (*spillCounter, error) {
 	if bloomBytes <= 0 {
 		bloomBytes = maxBloomBytes
 	}
-	return &spillCounter{seen: seen, deferred: deferred, bloom: bloom{max: bloomBytes}, perPass: resolvePass}, nil
+	return &spillCounter{seen: seen, deferred: deferred, bloom: bloom{max: bloomBytes, first: bloomSizeFor(fileSize)}, perPass: resolvePass}, nil
+}
+
+// bloomSizeFor returns the size of a first filter that holds the rows of a
+// file of fileSize bytes, at most one row in minRowBytes (rows of invoices
+// are about 200 bytes): one filter to look up instead of a series.
+func bloomSizeFor(fileSize int64) int {
+	const minRowBytes = 128
+	size := 64 << 10
+	for int64(size)*8/14 < fileSize/minRowBytes && size < maxBloomBytes {
+		size *= 2
+	}
+	return size
 }
 
 func (c *spillCounter) next(h contentHash) (int, error) {
@@ -295,6 +308,7 @@ type bloom struct {
 	filters []bloomFilter
 	total   int
 	max     int // bytes
+	first   int // bytes of the first filter (a power of two; 0: 64 KiB)
 }
 
 type bloomFilter struct {
@@ -313,7 +327,7 @@ func (b *bloom) addIfNew(h contentHash) bool {
 		}
 	}
 	if b.grow() {
-		size := min(64<<10, b.max) // bytes, a power of two
+		size := min(cmp.Or(b.first, 64<<10), b.max) // bytes, a power of two
 		if len(b.filters) > 0 {
 			size = 2 * len(b.filters[len(b.filters)-1].bits) * 8
 		}

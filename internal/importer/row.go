@@ -1,7 +1,7 @@
 package importer
 
 import (
-	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 // row turns the current record into a line item and the dimensions it
 // mentions.
 func (p *parser) row() error {
+	p.readVals()
 	usage, err := p.date(colUsageDate, true)
 	if err != nil {
 		return err
@@ -83,14 +84,15 @@ func (p *parser) row() error {
 	if err != nil {
 		return err
 	}
-	invoiceID := p.invoiceID(orgID, usage.Month())
+	month := p.month(usage)
+	invoiceID := p.invoiceID(orgID, month)
 	if s := p.summary; s != nil {
 		switch {
 		case orgID != s.orgID:
 			return p.fail(colOrgID, "row of organization %s in the invoice of organization %s (summary, line %d)", orgID, s.orgID, s.orgLine)
 		case orgName != s.orgName:
 			return p.fail(colOrgName, "organization name %q differs from the summary's %q (line %d)", orgName, s.orgName, s.orgLine-1)
-		case usage.Month() != s.month:
+		case month != s.month:
 			return p.fail(colUsageDate, "usage date %s is outside the billing period %q (summary, line %d)", usage, s.period, s.line)
 		}
 		invoiceID = s.invoiceID
@@ -104,51 +106,11 @@ func (p *parser) row() error {
 		return p.fail(colProjectID, "project %s belongs to organization %s on an earlier line, not %s", projectID, other, orgID)
 	}
 
-	// The row's occurrence among identical rows (see occur.go): a row that
-	// cannot be counted yet is set aside, and comes back once the file is
-	// read, with its occurrence in p.occur.
-	content := p.identity(usage, billed, priceNanos, qty, unit, pct, amount)
-	k := p.occur
-	if k == 0 {
-		if k, err = p.occ.next(content); err != nil {
-			return err
-		}
-		if k == 0 {
-			return p.occ.(*spillCounter).deferRow(content, p.line, p.rec)
-		}
-	}
-
-	// Dimensions, in order of first appearance.
-	if !p.orgs[orgID] {
-		p.orgs[orgID] = true
-		p.batch.Organizations = append(p.batch.Organizations, costexplorer.Organization{ID: orgID, Name: orgName})
-	}
-	clusterID := ""
-	if projectID != "" {
-		if _, ok := p.projects[projectID]; !ok {
-			p.projects[projectID] = orgID
-			p.batch.Projects = append(p.batch.Projects, costexplorer.Project{ID: projectID, OrgID: orgID, Name: projectName})
-		}
-	}
-	if clusterName != "" {
-		if projectID != p.lastCluster.project || clusterName != p.lastCluster.name {
-			p.lastCluster.project, p.lastCluster.name = projectID, clusterName
-			p.lastCluster.id = ""
-			if p.opts.ClusterID != nil {
-				p.lastCluster.id = p.opts.ClusterID(projectID, clusterName)
-			}
-			if p.lastCluster.id == "" {
-				p.lastCluster.id = costexplorer.ClusterIDFor(projectID, clusterName)
-			}
-		}
-		clusterID = p.lastCluster.id
-		p.cluster(clusterID, projectID, clusterName, skuID)
-	}
-
-	li := costexplorer.LineItem{
+	// The item is built in its place in the chunk (not copied there), and
+	// taken back if the row is deferred or rejected.
+	p.batch.Items = append(p.batch.Items, costexplorer.LineItem{
 		OrgID:           orgID,
 		ProjectID:       projectID,
-		ClusterID:       clusterID,
 		Service:         sku.Service,
 		SKU:             skuID,
 		Date:            usage,
@@ -166,17 +128,64 @@ func (p *parser) row() error {
 		Application:     p.get(colApplication),
 		DiscountPercent: pct,
 		Tags:            tags,
-	}
+	})
+	li := &p.batch.Items[len(p.batch.Items)-1]
 	if pct > 0 {
 		li.Discount = costexplorer.DiscountFrom(priceNanos, qty, amount)
 	}
-	li.ID = p.lineItemID(k, &li)
+
+	// The row's occurrence among identical rows (see occur.go): a row that
+	// cannot be counted yet is set aside, and comes back once the file is
+	// read, with its occurrence in p.occur. With Options.ItemID, ids do not
+	// depend on content, and no row is counted.
+	k := p.occur
+	var content contentHash
+	if p.opts.ItemID == nil {
+		content = p.identity(li, clusterName)
+		if k == 0 {
+			if k, err = p.occ.next(content); err != nil {
+				return err
+			}
+			if k == 0 {
+				p.batch.Items = p.batch.Items[:len(p.batch.Items)-1]
+				return p.occ.(*spillCounter).deferRow(content, p.line, p.rec)
+			}
+		}
+	}
+
+	// Dimensions, in order of first appearance.
+	if !p.orgs[orgID] {
+		p.orgs[orgID] = true
+		p.batch.Organizations = append(p.batch.Organizations, costexplorer.Organization{ID: orgID, Name: orgName})
+	}
+	if projectID != "" {
+		if _, ok := p.projects[projectID]; !ok {
+			p.projects[projectID] = orgID
+			p.batch.Projects = append(p.batch.Projects, costexplorer.Project{ID: projectID, OrgID: orgID, Name: projectName})
+		}
+	}
+	if clusterName != "" {
+		if projectID != p.lastCluster.project || clusterName != p.lastCluster.name {
+			p.lastCluster.project, p.lastCluster.name = projectID, clusterName
+			p.lastCluster.id = ""
+			if p.opts.ClusterID != nil {
+				p.lastCluster.id = p.opts.ClusterID(projectID, clusterName)
+			}
+			if p.lastCluster.id == "" {
+				p.lastCluster.id = costexplorer.ClusterIDFor(projectID, clusterName)
+			}
+		}
+		li.ClusterID = p.lastCluster.id
+		p.cluster(li.ClusterID, projectID, clusterName, skuID)
+	}
+
+	li.ID = p.lineItemID(k, li, content)
 	if err := li.Validate(); err != nil {
+		p.batch.Items = p.batch.Items[:len(p.batch.Items)-1]
 		return p.errAt(p.line, 1, "%v", err)
 	}
 	p.total += amount
 	p.rows++
-	p.batch.Items = append(p.batch.Items, li)
 	if p.chunkRows > 0 && len(p.batch.Items) >= p.chunkRows {
 		return p.flush()
 	}
@@ -214,53 +223,28 @@ func (p *parser) cluster(id, projectID, name, skuID string) {
 	}
 }
 
-// identity returns the hash of the row's identity columns, in canonical
-// form where a value has one (so that "$1,000" and "1000.00" are one amount,
-// an empty Unit is the SKU's unit and "10" is "10%"), and keeps their bytes
-// for lineItemID. Canonical forms make the CSV costexplorer writes for an
-// invoice import back as the same items.
-func (p *parser) identity(usage, billed costexplorer.Day, priceNanos int64, qty float64, unit string, pct float64, amount costexplorer.Cents) contentHash {
-	b := append(p.idBuf[:0], "invoice-csv\x00"...)
-	for _, c := range identityColumns {
-		switch c {
-		case colUsageDate:
-			b = append(b, usage.String()...)
-		case colDate:
-			if p.get(c) != "" {
-				b = append(b, billed.String()...)
-			}
-		case colUnitPrice:
-			b = strconv.AppendInt(b, priceNanos, 10)
-		case colQuantity:
-			b = strconv.AppendFloat(b, qty, 'g', -1, 64)
-		case colAmount:
-			b = strconv.AppendInt(b, int64(amount), 10)
-		case colUnit:
-			b = append(b, unit...)
-		case colDiscount:
-			b = append(b, costexplorer.FormatPercent(pct)...)
-		default:
-			b = append(b, p.get(c)...)
-		}
-		b = append(b, 0)
-	}
-	p.idBuf = b
-	sum := sha256.Sum256(b)
-	return contentHash(sum[:16])
+// identity returns the hash of the row's content, li being its item and
+// cluster its cluster's name: the id the row has if it is the first of its
+// content in the file (ItemID with k = 1), which identical rows share and
+// other rows do not (a 128-bit hash). One SHA-256 a row, then, for most
+// rows: a repeat hashes its identity again with its occurrence.
+func (p *parser) identity(li *costexplorer.LineItem, cluster string) contentHash {
+	p.idBuf = appendIdentity(p.idBuf[:0], li, cluster)
+	return contentHash(idOf(p.idBuf, 1))
 }
 
-// lineItemID derives the id from the row's identity (see identity) and its
-// occurrence k among identical rows of this file: the id of
-// costexplorer.NewLineItemID over the identity's parts and k. With
-// Options.ItemID it is that function's id of the row's number and item
-// instead.
-func (p *parser) lineItemID(k int, li *costexplorer.LineItem) costexplorer.LineItemID {
-	if p.opts.ItemID != nil {
+// lineItemID derives the id from the row's identity (kept by identity, with
+// content its hash) and its occurrence k among identical rows of this file,
+// as ItemID does. With Options.ItemID it is that function's id of the row's
+// number and item instead.
+func (p *parser) lineItemID(k int, li *costexplorer.LineItem, content contentHash) costexplorer.LineItemID {
+	switch {
+	case p.opts.ItemID != nil:
 		return p.opts.ItemID(p.rows+1, li)
+	case k == 1:
+		return costexplorer.LineItemID(content)
 	}
-	b := strconv.AppendInt(p.idBuf, int64(k), 10)
-	sum := sha256.Sum256(append(b, 0))
-	return costexplorer.LineItemID(sum[:16])
+	return idOf(p.idBuf, k)
 }
 
 // dateLayouts are the forms of dates on Atlas invoices, with and without a
@@ -285,6 +269,9 @@ var dateLayouts = []string{
 // months and days) and returns the calendar day as written, without
 // converting zones.
 func parseDate(s string) (costexplorer.Day, bool) {
+	if d, ok := quickDate(s); ok {
+		return d, true
+	}
 	for _, layout := range dateLayouts {
 		t, err := time.Parse(layout, s)
 		if err != nil {
@@ -296,6 +283,57 @@ func parseDate(s string) (costexplorer.Day, bool) {
 		return costexplorer.DayOf(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)), true
 	}
 	return 0, false
+}
+
+// quickDate parses the two forms of dates that invoices mostly have,
+// MM/DD/YYYY (months and days of one or two digits) and YYYY-MM-DD, as
+// time.Parse does with their layouts, without its generality; ok is false
+// for anything else (parseDate then tries every layout) and for days
+// before 1970.
+func quickDate(s string) (d costexplorer.Day, ok bool) {
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, s != ""
+	}
+	var y, m, dd int
+	var ok1, ok2, ok3 bool
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
+		y, ok1 = num(s[:4])
+		m, ok2 = num(s[5:7])
+		dd, ok3 = num(s[8:])
+	} else {
+		ms, rest, _ := strings.Cut(s, "/")
+		ds, ys, _ := strings.Cut(rest, "/")
+		if len(ms) > 2 || len(ds) > 2 || len(ys) != 4 {
+			return 0, false
+		}
+		m, ok1 = num(ms)
+		dd, ok2 = num(ds)
+		y, ok3 = num(ys)
+	}
+	if !ok1 || !ok2 || !ok3 || y < 1970 || m < 1 || m > 12 || dd < 1 {
+		return 0, false
+	}
+	t := time.Date(y, time.Month(m), dd, 0, 0, 0, 0, time.UTC)
+	if t.Day() != dd { // beyond the month's last day
+		return 0, false
+	}
+	return costexplorer.Day(t.Unix() / 86400), true
+}
+
+// month returns the month of d, remembering the last: rows come grouped by
+// day.
+func (p *parser) month(d costexplorer.Day) costexplorer.Month {
+	if d != p.lastMonth.day || !p.lastMonth.set {
+		p.lastMonth.day, p.lastMonth.month, p.lastMonth.set = d, d.Month(), true
+	}
+	return p.lastMonth.month
 }
 
 func (p *parser) date(c column, required bool) (costexplorer.Day, error) {
@@ -314,16 +352,23 @@ func (p *parser) date(c column, required bool) (costexplorer.Day, error) {
 }
 
 func (p *parser) checkID(c column, v, what string, required bool) error {
+	if v != "" && v == p.checked[c] {
+		return nil
+	}
 	switch {
 	case v == "" && required:
 		return p.fail(c, "%s is required", columnNames[c])
 	case v != "" && !costexplorer.IsID(v):
 		return p.fail(c, "invalid %s id %q: want 24 lower-case hexadecimal characters", what, v)
 	}
+	p.checked[c] = v
 	return nil
 }
 
 func (p *parser) checkName(c column, v, what string, required bool) error {
+	if v != "" && v == p.checked[c] {
+		return nil
+	}
 	switch {
 	case v == "" && required:
 		return p.fail(c, "%s name is required (column %q)", what, columnNames[c])
@@ -332,6 +377,7 @@ func (p *parser) checkName(c column, v, what string, required bool) error {
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		return p.fail(c, "%s name %q contains a control character", what, v)
 	}
+	p.checked[c] = v
 	return nil
 }
 
@@ -367,11 +413,30 @@ func (p *parser) quantity() (float64, error) {
 	if v == "" {
 		return 0, nil
 	}
+	if isDecimal(v) { // the common form, which needs none of the checks below
+		if q, err := strconv.ParseFloat(v, 64); err == nil {
+			return q, nil
+		}
+	}
 	q, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
 	if err != nil || math.IsNaN(q) || math.IsInf(q, 0) || strings.ContainsAny(v, "xXpPnN_") {
 		return 0, p.fail(colQuantity, "invalid Quantity %q: want a decimal number", v)
 	}
 	return q, nil
+}
+
+// isDecimal reports whether s has only digits and at most one dot.
+func isDecimal(s string) bool {
+	dot := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.' && !dot:
+			dot = true
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return true
 }
 
 // discount reads the Discount Percent (0 to 100, with or without "%", at
@@ -481,7 +546,7 @@ func parseNanos(s string) (int64, error) {
 func parseDecimal(s string, scale int) (int64, error) {
 	whole, frac, dot := strings.Cut(s, ".")
 	if whole == "" && (!dot || frac == "") {
-		return 0, fmt.Errorf("not a number")
+		return 0, errNotANumber
 	}
 	if len(frac) > scale {
 		if strings.Trim(frac[scale:], "0") != "" {
@@ -489,27 +554,35 @@ func parseDecimal(s string, scale int) (int64, error) {
 		}
 		frac = frac[:scale]
 	}
+	// The digits of whole, then of frac padded with zeros to scale.
 	var n int64
-	digits := 0
-	for _, part := range []string{whole, frac + strings.Repeat("0", scale-len(frac))} {
-		for i := 0; i < len(part); i++ {
-			c := part[i]
-			if c < '0' || c > '9' {
-				return 0, fmt.Errorf("not a number")
-			}
-			d := int64(c - '0')
-			if n > (math.MaxInt64-d)/10 {
-				return 0, fmt.Errorf("too large")
-			}
-			n = n*10 + d
-			digits++
+	for i := range len(whole) + scale {
+		c := byte('0')
+		switch {
+		case i < len(whole):
+			c = whole[i]
+		case i-len(whole) < len(frac):
+			c = frac[i-len(whole)]
 		}
+		if c < '0' || c > '9' {
+			return 0, errNotANumber
+		}
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, errTooLargeNumber
+		}
+		n = n*10 + d
 	}
-	if digits == 0 {
-		return 0, fmt.Errorf("not a number")
+	if len(whole)+scale == 0 {
+		return 0, errNotANumber
 	}
 	return n, nil
 }
+
+var (
+	errNotANumber     = errors.New("not a number")
+	errTooLargeNumber = errors.New("too large")
+)
 
 // describeSKU returns the provider and tier a cluster SKU names, for the
 // cluster's descriptive fields ("ATLAS_AWS_INSTANCE_M10" → AWS, M10).

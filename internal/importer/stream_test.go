@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -185,5 +188,80 @@ func TestImportInto_Options(t *testing.T) {
 	}
 	if !clusters[cluster3] || !clusters[costexplorer.ClusterIDFor(projA, "cluster-4")] {
 		t.Errorf("clusters %v: want the given id for cluster-3 and derived ids for the others", clusters)
+	}
+}
+
+func TestBloomSizeFor(t *testing.T) {
+	for _, tt := range []struct {
+		size int64
+		want int
+	}{
+		{0, 64 << 10},                       // unknown: the filter grows from 64 KiB
+		{1 << 20, 64 << 10},                 // 8,192 rows at most: 37,449 fit
+		{230 << 20, 4 << 20},                // 1.9 M rows at most: a 4 MiB filter holds 2.4 M
+		{10 << 30, maxBloomBytes},           // beyond the limit: the limit
+		{1 << 62, maxBloomBytes},            // no overflow
+		{-1, 64 << 10},                      // nonsense
+		{64 << 10 * 8 / 14 * 128, 64 << 10}, // exactly full
+	} {
+		if got := bloomSizeFor(tt.size); got != tt.want {
+			t.Errorf("bloomSizeFor(%d) = %d, want %d", tt.size, got, tt.want)
+		}
+	}
+}
+
+// TestImportFile_BloomSizedForTheFile: a file counted with a filter sized
+// from its size (one filter, no series) imports as a reader does.
+func TestImportFile_BloomSizedForTheFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "repeats.csv")
+	if err := os.WriteFile(path, []byte(repeatsFile(3000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := openStore(t)
+	if _, err := Import(ctx, want, "f.csv", strings.NewReader(repeatsFile(3000))); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := openStore(t)
+	if _, err := ImportFile(ctx, got, path); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(itemIDs(t, got), itemIDs(t, want)) {
+		t.Fatal("the items differ")
+	}
+}
+
+// cancelAfter cancels a context once n bytes have been read through it.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p[:min(len(p), 4096)])
+	if c.n -= n; c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+func TestImport_CancelledPartWayLeavesStoreUnchanged(t *testing.T) {
+	db, path := openStore(t)
+	if _, err := ImportFile(context.Background(), db, "testdata/invoice.csv"); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpTables(t, path)
+	data := repeatsFile(3000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Cancelled half-way through the file, after several chunks of 97 rows.
+	r := &cancelAfter{r: strings.NewReader(data), n: len(data) / 2, cancel: cancel}
+	_, err := importStream(ctx, db, "big.csv", r, 97, 0)
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "big.csv: ") {
+		t.Fatalf("error %v, want big.csv: … context canceled", err)
+	}
+	if dumpTables(t, path) != before {
+		t.Fatal("the store changed")
 	}
 }

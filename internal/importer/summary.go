@@ -49,7 +49,7 @@ func (p *parser) readSummary(first []string) ([]string, error) {
 				return nil, err
 			}
 		}
-		line, _ = p.cr.FieldPos(0)
+		line = p.rd.fieldLine(0)
 		if !isLabel(rec, label) {
 			return nil, p.errAt(line, 1, "summary block: want %q on this line, after %q", label, summaryLabels[i-1])
 		}
