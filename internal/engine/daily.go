@@ -21,7 +21,8 @@ import (
 // month (1 byte), its amount (4 bytes: cents as int32, the rare amount
 // beyond ±21 million dollars in a side map) and its quantity (4 bytes:
 // float32, about 7 significant digits). Queries filter and group a series
-// at a time and then only add its cells' numbers.
+// at a time and then only add its cells' numbers. The coarser levels
+// summed from it are in daily_levels.go.
 
 // dailySeg is the cells of one organization and one month. Series i holds
 // cells end[i-1] (0 for the first) to end[i].

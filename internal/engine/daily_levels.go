@@ -48,7 +48,7 @@ var fixedLevels = []dimSet{keepProj | keepClus, keepSvc}
 
 // tagLevelShare bounds the levels by tag key: their cells, all together,
 // are at most the rollup's divided by it (0: no bound; the tests' setting).
-var tagLevelShare = 16
+var tagLevelShare = 8
 
 // levelSummer sums the segments of the rollup into one level.
 type levelSummer struct {

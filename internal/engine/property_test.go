@@ -476,12 +476,13 @@ func dumpUsage(rows []costexplorer.UsageRow) string {
 
 func TestEvaluateUsageMatchesNaiveEvaluation(t *testing.T) {
 	seeds, queries := propertyRuns(150, 40)
-	defer func(share int) { tagLevelShare = share }(tagLevelShare)
+	share := tagLevelShare
+	defer func() { tagLevelShare = share }()
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
 			// Half of the worlds have a level for each tag key, however
 			// large (the datasets are too small for the default bound).
-			tagLevelShare = 16
+			tagLevelShare = share
 			if seed%2 == 0 {
 				tagLevelShare = 0
 			}

@@ -104,7 +104,7 @@ func BenchmarkEvaluateUsage(b *testing.B) {
 		n, st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(cells), st.DailyLoadDuration)
 	if d := e.daily.snap.Load(); d != nil {
 		for _, l := range d.levels {
-			b.Logf("level %05b: %d cells in %d series, %.1f MB", l.keep, l.cells, l.series, float64(l.bytes())/1e6)
+			b.Logf("level %05b %q: %d cells in %d series, %.1f MB", l.keep, l.tagKey, l.cells, l.series, float64(l.bytes())/1e6)
 		}
 	}
 	run := func(b *testing.B, fn func()) {
