@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"sort"
 )
 
 // Paging of a usage:query answer. A cursor is opaque to clients: it holds
@@ -94,21 +94,32 @@ func (q *UsageQuery) parseCursor(s string) (*UsageRow, error) {
 // PageUsageRows returns the page p of rows, q's whole answer in its order,
 // and the cursor of the next page ("" after the last).
 func PageUsageRows(q *UsageQuery, rows []UsageRow, p UsagePage) (page []UsageRow, next string) {
+	return PageUsageAnswer(q, UsageRowSlice(rows), p)
+}
+
+// PageUsageAnswer is PageUsageRows over an answer whose rows are made as
+// they are read: only the page's rows, and the few a cursor's search reads.
+func PageUsageAnswer(q *UsageQuery, rows UsageRows, p UsagePage) (page []UsageRow, next string) {
+	n := rows.Len()
 	from := 0
 	if p.After != nil {
-		i, found := slices.BinarySearchFunc(rows, p.After, func(r UsageRow, k *UsageRow) int { return CompareUsageRows(&r, k) })
-		if found {
-			i++
-		}
-		from = i
+		// The first row after the cursor's key.
+		from = sort.Search(n, func(i int) bool {
+			r := rows.Row(i)
+			return CompareUsageRows(&r, p.After) > 0
+		})
 	}
 	size := p.Size
 	if size <= 0 {
 		size = DefaultUsagePageSize
 	}
-	to := min(from+size, len(rows))
-	if to < len(rows) {
-		next = q.Cursor(&rows[to-1])
+	to := min(from+size, n)
+	page = make([]UsageRow, to-from)
+	for i := range page {
+		page[i] = rows.Row(from + i)
 	}
-	return rows[from:to], next
+	if to < n {
+		next = q.Cursor(&page[len(page)-1])
+	}
+	return page, next
 }

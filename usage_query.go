@@ -168,6 +168,43 @@ type UsageEvaluator interface {
 	EvaluateUsage(ctx context.Context, q *UsageQuery) ([]UsageRow, error)
 }
 
+// UsageRows is the answer of a UsageQuery as an evaluator holds it: Len
+// rows in the answer's order, row i made by Row(i) when it is read, so that
+// a page of a large answer costs what the page holds. It is not for
+// concurrent use.
+type UsageRows interface {
+	Len() int
+	Row(i int) UsageRow
+}
+
+// UsageRowSlice is an answer whose rows are made already.
+type UsageRowSlice []UsageRow
+
+// Len returns the number of rows.
+func (s UsageRowSlice) Len() int { return len(s) }
+
+// Row returns row i.
+func (s UsageRowSlice) Row(i int) UsageRow { return s[i] }
+
+// UsageRowsEvaluator is a UsageEvaluator that can hand over an answer
+// before its rows are made (internal/engine).
+type UsageRowsEvaluator interface {
+	UsageEvaluator
+	EvaluateUsageRows(ctx context.Context, q *UsageQuery) (UsageRows, error)
+}
+
+// EvaluateUsageRows answers q with ev, its rows unmade when ev can.
+func EvaluateUsageRows(ctx context.Context, ev UsageEvaluator, q *UsageQuery) (UsageRows, error) {
+	if r, ok := ev.(UsageRowsEvaluator); ok {
+		return r.EvaluateUsageRows(ctx, q)
+	}
+	rows, err := ev.EvaluateUsage(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return UsageRowSlice(rows), nil
+}
+
 // UsageFact is one line item as the reference evaluation sees it.
 type UsageFact struct {
 	OrgID, ProjectID, ClusterID string

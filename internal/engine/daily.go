@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -20,7 +21,8 @@ import (
 // month (1 byte), its amount (4 bytes: cents as int32, the rare amount
 // beyond ±21 million dollars in a side map) and its quantity (4 bytes:
 // float32, about 7 significant digits). Queries filter and group a series
-// at a time and then only add its cells' numbers.
+// at a time and then only add its cells' numbers. The coarser levels
+// summed from it are in daily_levels.go.
 
 // dailySeg is the cells of one organization and one month. Series i holds
 // cells end[i-1] (0 for the first) to end[i].
@@ -56,24 +58,38 @@ func (g *dailySeg) amount(i int32) int64 {
 	return g.big[i]
 }
 
-func (g *dailySeg) bytes() int64 {
-	return int64(len(g.end))*(4+4+2+4+4+4+8+8) + int64(len(g.day))*(1+4+4) + int64(len(g.big))*48 + 13*24 + 24
-}
-
-// dailyTable is the daily rollup at one level of detail: segments ordered
-// by organization and month (an organization and month may have several
-// segments when the source does not give its cells together).
+// dailyTable is the daily rollup at one level of detail (daily_levels.go):
+// segments ordered by organization and month (an organization and month
+// may have several segments when the source does not give its cells
+// together).
 type dailyTable struct {
-	segs    []dailySeg
-	orgSegs []int32 // orgSegs[o]..orgSegs[o+1]: the segments of organization o
-	cells   int
-	series  int
+	keep       dimSet // the dimensions its series hold; the others are summed over (and zero)
+	tagKey     string // with keepTags: "" the whole tag set, else only this key's values
+	quantities bool   // it holds quantities (qtotal, qty)
+	segs       []dailySeg
+	orgSegs    []int32 // orgSegs[o]..orgSegs[o+1]: the segments of organization o
+	cells      int
+	series     int
 }
 
+// bytes returns the memory of the table's columns (a column of a dimension
+// it does not hold is shared zeros: not counted).
 func (t *dailyTable) bytes() int64 {
-	n := int64(len(t.orgSegs)) * 4
+	series, cell := int64(4+8), int64(1+4)
+	for _, d := range []struct {
+		bit  dimSet
+		size int64
+	}{{keepProj, 4}, {keepClus, 4}, {keepSvc, 2}, {keepSKU, 4}, {keepTags, 4}} {
+		if t.keep&d.bit != 0 {
+			series += d.size
+		}
+	}
+	if t.quantities {
+		series, cell = series+8, cell+4
+	}
+	n := int64(len(t.orgSegs))*4 + int64(t.series)*series + int64(t.cells)*cell
 	for i := range t.segs {
-		n += t.segs[i].bytes()
+		n += int64(len(t.segs[i].big))*48 + 13*24 + 24
 	}
 	return n
 }
@@ -83,20 +99,14 @@ func (t *dailyTable) bytes() int64 {
 // order); any other order is still summed right, in more series and
 // segments.
 type dailyBuilder struct {
-	d        *dims
-	t, bySvc dailyTable
-	skus     *dict // SKU id → its name (costexplorer.SKUName)
-	tagSets  []costexplorer.Tags
-	tags     map[costexplorer.Tags]int32
-
-	// The sums of the segment being flushed by service and day (bySvc).
-	svcCents [][31]int64
-	svcQty   [][31]float64
-	svcHit   [][31]bool
+	d       *dims
+	t       dailyTable // the rollup itself
+	skus    *dict      // SKU id → its name (costexplorer.SKUName)
+	tagSets []costexplorer.Tags
+	tags    map[costexplorer.Tags]int32
 
 	arena    *arena   // where the columns of finished segments go
 	cur      dailySeg // the segment being read, in scratch columns
-	agg      dailySeg // its per-service sums, in scratch columns
 	open     bool     // cur holds a segment
 	next     costexplorer.Day
 	lastDay  int
@@ -120,6 +130,7 @@ type seriesKey struct {
 
 func newDailyBuilder(d *dims) *dailyBuilder {
 	b := &dailyBuilder{d: d, arena: &arena{}, skus: newDict(true), tags: map[costexplorer.Tags]int32{}}
+	b.t.keep, b.t.quantities = keepAll, true
 	b.tags[costexplorer.Tags{}] = 0
 	b.tagSets = []costexplorer.Tags{{}}
 	b.org, b.proj, b.clus, b.sku = -1, -1, -1, -1
@@ -181,22 +192,32 @@ func (g *dailySeg) newSeries(k seriesKey) {
 	g.total, g.qtotal = append(g.total, 0), append(g.qtotal, 0)
 }
 
+// key returns the dimensions of series i.
+func (g *dailySeg) key(i int) seriesKey {
+	return seriesKey{g.proj[i], g.clus[i], g.svc[i], g.sku[i], g.tags[i]}
+}
+
 // addCell appends a cell to the segment's last series.
 func (g *dailySeg) addCell(day int, cents int64, qty float64) {
 	g.total[len(g.total)-1] += cents
 	g.qtotal[len(g.qtotal)-1] += qty
-	c := int32(len(g.day))
 	g.day = append(g.day, uint8(day))
+	g.appendAmount(cents)
+	g.qty = append(g.qty, float32(qty))
+}
+
+// appendAmount appends a cell's amount (to big when it does not fit an
+// int32).
+func (g *dailySeg) appendAmount(cents int64) {
 	if cents > math.MinInt32 && cents <= math.MaxInt32 {
 		g.cents = append(g.cents, int32(cents))
-	} else {
-		g.cents = append(g.cents, bigCents)
-		if g.big == nil {
-			g.big = map[int32]int64{}
-		}
-		g.big[c] = cents
+		return
 	}
-	g.qty = append(g.qty, float32(qty))
+	if g.big == nil {
+		g.big = map[int32]int64{}
+	}
+	g.big[int32(len(g.cents))] = cents
+	g.cents = append(g.cents, bigCents)
 }
 
 // compact returns a copy of g whose columns are in the arena, without
@@ -214,88 +235,52 @@ func (g *dailySeg) compact(a *arena) dailySeg {
 }
 
 // flush ends the segment being read: its columns are copied to their exact
-// size, so that the table holds no spare capacity, and its sums by service
-// and day join the by-service table.
+// size, so that the table holds no spare capacity.
 func (b *dailyBuilder) flush() {
 	if !b.open {
 		return
 	}
 	g := &b.cur
 	g.end = append(g.end, int32(len(g.day)))
-	b.t.cells += len(g.day)
-	b.t.series += len(g.end)
-	seg := g.compact(b.arena)
-	b.t.segs = append(b.t.segs, seg)
-	g = &seg
-
-	n := len(b.d.services.ids)
-	if len(b.svcCents) < n {
-		b.svcCents, b.svcQty, b.svcHit = make([][31]int64, n), make([][31]float64, n), make([][31]bool, n)
-	}
-	var start int32
-	for si, end := range g.end {
-		v := g.svc[si]
-		for c := start; c < end; c++ {
-			d := g.day[c]
-			b.svcCents[v][d] += g.amount(c)
-			b.svcQty[v][d] += float64(g.qty[c])
-			b.svcHit[v][d] = true
-		}
-		start = end
-	}
-	agg := &b.agg
-	agg.org, agg.month, agg.first = g.org, g.month, g.first
-	for v := range n {
-		series := false
-		for d := range 31 {
-			if !b.svcHit[v][d] {
-				continue
-			}
-			if !series {
-				if len(agg.day) > 0 {
-					agg.end = append(agg.end, int32(len(agg.day)))
-				}
-				agg.newSeries(seriesKey{svc: uint16(v)})
-				series = true
-			}
-			agg.addCell(d, b.svcCents[v][d], b.svcQty[v][d])
-		}
-		b.svcCents[v], b.svcQty[v], b.svcHit[v] = [31]int64{}, [31]float64{}, [31]bool{}
-	}
-	agg.end = append(agg.end, int32(len(agg.day)))
-	b.bySvc.cells += len(agg.day)
-	b.bySvc.series += len(agg.end)
-	b.bySvc.segs = append(b.bySvc.segs, agg.compact(b.arena))
+	b.t.add(g.compact(b.arena))
 	b.open = false
 }
 
+// add appends a finished segment.
+func (t *dailyTable) add(g dailySeg) {
+	t.cells += len(g.day)
+	t.series += len(g.end)
+	t.segs = append(t.segs, g)
+}
+
 // finish ends the build once the dictionaries are renumbered: series take
-// the new numbers and segments are ordered by organization and month.
+// the new numbers, segments are ordered by organization and month, and the
+// coarser levels are summed from them.
 func (b *dailyBuilder) finish(s *dailySnapshot, orgMap, projMap, clusMap, svcMap []int32) {
 	b.flush()
 	skuMap := b.skus.finish()
 	s.skus, s.tagSets = b.skus, b.tagSets
-	for _, t := range []*dailyTable{&b.t, &b.bySvc} {
-		for i := range t.segs {
-			g := &t.segs[i]
-			g.org = orgMap[g.org]
-			for j := range g.end {
-				g.proj[j], g.clus[j], g.svc[j], g.sku[j] = projMap[g.proj[j]], clusMap[g.clus[j]], uint16(svcMap[g.svc[j]]), skuMap[g.sku[j]]
-			}
-		}
-		slices.SortStableFunc(t.segs, func(a, b dailySeg) int {
-			return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.month, b.month))
-		})
-		t.orgSegs = make([]int32, len(b.d.orgs.ids)+1)
-		si := 0
-		for o := range len(b.d.orgs.ids) + 1 {
-			for si < len(t.segs) && int(t.segs[si].org) < o {
-				si++
-			}
-			t.orgSegs[o] = int32(si)
+	t := &b.t
+	for i := range t.segs {
+		g := &t.segs[i]
+		g.org = orgMap[g.org]
+		for j := range g.end {
+			g.proj[j], g.clus[j], g.svc[j], g.sku[j] = projMap[g.proj[j]], clusMap[g.clus[j]], uint16(svcMap[g.svc[j]]), skuMap[g.sku[j]]
 		}
 	}
-	s.table, s.bySvc = b.t, b.bySvc
+	slices.SortStableFunc(t.segs, func(a, b dailySeg) int {
+		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.month, b.month))
+	})
+	t.orgSegs = make([]int32, len(b.d.orgs.ids)+1)
+	si := 0
+	for o := range len(b.d.orgs.ids) + 1 {
+		for si < len(t.segs) && int(t.segs[si].org) < o {
+			si++
+		}
+		t.orgSegs[o] = int32(si)
+	}
+	s.levels = []dailyTable{*t}
+	s.buildLevels(b.arena)
 	b.arena.own(s)
 }
 
@@ -310,14 +295,19 @@ type dailySnapshot struct {
 	skus    *dict // SKU id → its name (costexplorer.SKUName), result order
 	tagSets []costexplorer.Tags
 
-	// table is the daily rollup itself; bySvc sums it by organization,
-	// day and service (a few cells an organization's day): queries that
-	// read no other dimension (the service view) read it instead.
-	table, bySvc dailyTable
+	// levels are the daily rollup at each level of detail: levels[0] is
+	// the rollup itself (daily_levels.go).
+	levels []dailyTable
+
+	tagKeys     map[string]bool // the keys of the tag sets
+	tagKeyCache sync.Map        // tag key → *tagKey, for the keys of tagKeys
 }
 
 func (s *dailySnapshot) bytes() int64 {
-	n := s.table.bytes() + s.bySvc.bytes() + s.dims.bytes() + s.skus.bytes()
+	n := s.dims.bytes() + s.skus.bytes()
+	for i := range s.levels {
+		n += s.levels[i].bytes()
+	}
 	for _, ts := range s.tagSets {
 		n += int64(len(ts.String())) + 16 + 48
 	}

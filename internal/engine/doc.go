@@ -32,18 +32,24 @@
 // (1 byte), its amount in cents as an int32 (4 bytes; the rare amount beyond
 // ±21 million dollars in a side map) and its quantity as a float32 (4 bytes,
 // about 7 significant digits). With the demo's series of about 27 days that
-// is about 10.5 bytes a line item: about 210 MB at 20 M line items. Tag sets
-// are dictionary numbers; a tag group-by or filter resolves every tag set
-// once per query. A usage query (usage.go) walks the months of its window;
-// in each it visits the segments of the organizations in scope, tests the
-// filter and finds the group once per series, adds the series' cells in the
-// window to per-(group, day) sums (or, for a monthly period over a whole
-// month, the series' sum), then sorts the month's groups and emits its rows.
-// Per-service sums by organization and day answer queries that read no other
-// dimension, as in the monthly snapshot.
+// is about 10.5 bytes a line item: about 210 MB at 20 M line items. Tag
+// sets are dictionary numbers; a tag group-by or filter resolves every tag
+// set once per snapshot and key. Beside the rollup, the snapshot keeps it
+// summed into coarser levels (daily_levels.go), amounts only, 5 bytes a
+// cell: by project and cluster, by service, and by service and the values
+// of one tag key, for the keys whose levels stay small. A query reads the
+// smallest level that holds what it groups and filters by (a query for
+// quantities, the rollup itself). A usage query (usage.go) walks the months
+// of its window; in each it visits the segments of the organizations in
+// scope, tests the filter and finds the group once per series, adds the
+// series' cells in the window to per-(group, day) sums (or, for a monthly
+// period over a whole month, the series' sum), then sorts the month's
+// groups and lists its rows as 4-byte references to those sums. The
+// answer's rows are made only when read (EvaluateUsageRows), so that a
+// usage:query page of a large answer costs what the page holds.
 //
 // Memory grows with rollup cells: about 18 bytes a monthly cell and 10.5 a
-// daily one, plus the dictionaries. Evaluate and EvaluateUsage poll the
+// daily one (12 with its levels, in the demo), plus the dictionaries. Evaluate and EvaluateUsage poll the
 // source's data version at most every Options.RefreshInterval and rebuild
 // their snapshot when it changed (an ingest here or on another replica);
 // rebuilds are single-flight and swapped in atomically, so concurrent queries

@@ -93,8 +93,8 @@ type flight[S any] struct {
 }
 
 var (
-	_ costexplorer.Evaluator      = (*Engine)(nil)
-	_ costexplorer.UsageEvaluator = (*Engine)(nil)
+	_ costexplorer.Evaluator          = (*Engine)(nil)
+	_ costexplorer.UsageRowsEvaluator = (*Engine)(nil)
 )
 
 // New returns an engine over src. It reads nothing until Load or the first
@@ -162,6 +162,24 @@ func (e *Engine) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexp
 // MaxGroupBy group-bys). The rows of one group share one Groups slice:
 // callers read it, never write it.
 func (e *Engine) EvaluateUsage(ctx context.Context, q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
+	a, err := e.evaluateUsage(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return a.all(), nil
+}
+
+// EvaluateUsageRows answers as EvaluateUsage does, but makes each row only
+// when it is read: a page of a large answer costs what the page holds.
+func (e *Engine) EvaluateUsageRows(ctx context.Context, q *costexplorer.UsageQuery) (costexplorer.UsageRows, error) {
+	a, err := e.evaluateUsage(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (e *Engine) evaluateUsage(ctx context.Context, q *costexplorer.UsageQuery) (*usageAnswer, error) {
 	if q == nil {
 		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil usage query")
 	}
@@ -194,7 +212,7 @@ func (e *Engine) Stats() Stats {
 		LoadDuration:  s.loadTook,
 	}
 	if d := e.daily.snap.Load(); d != nil {
-		st.DailyCells, st.DailySeries, st.DailyBytes, st.DailyLoadDuration = d.table.cells, d.table.series, d.bytes(), d.loadTook
+		st.DailyCells, st.DailySeries, st.DailyBytes, st.DailyLoadDuration = d.levels[0].cells, d.levels[0].series, d.bytes(), d.loadTook
 	}
 	return st
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/costexplorer/costexplorer"
 )
@@ -96,6 +97,7 @@ func (v *seriesRef) value(k dimKind) int32 {
 // values, joined, among all tag sets' (rank[tag set]).
 type grouper struct {
 	kind   dimKind
+	tagKey string
 	d      *dict
 	rank   []int32
 	groups []costexplorer.UsageGroup // a tag key's groups by rank
@@ -107,21 +109,44 @@ func (s *dailySnapshot) grouper(k dimKind, key string) *grouper {
 		d := s.dictOf(k)
 		return &grouper{kind: k, d: d, n: int64(len(d.ids))}
 	}
+	tk := s.tagKey(key)
+	return &grouper{kind: dimTag, tagKey: key, rank: tk.rank, groups: tk.groups, n: int64(len(tk.groups))}
+}
+
+// tagKey is what a query reads of one tag key: each tag set's values, and
+// its group's rank among the groups (the values joined) in result order.
+type tagKey struct {
+	values [][]string // by tag set
+	rank   []int32    // by tag set
+	groups []costexplorer.UsageGroup
+}
+
+// tagKey returns the tag set's values of key, computed once per snapshot
+// for the keys its tag sets hold (a bounded number: a key no tag set holds
+// costs little and is not kept).
+func (s *dailySnapshot) tagKey(key string) *tagKey {
+	if v, ok := s.tagKeyCache.Load(key); ok {
+		return v.(*tagKey)
+	}
 	sets := s.tagSets
+	tk := &tagKey{values: make([][]string, len(sets)), rank: make([]int32, len(sets))}
 	ids := make([]string, len(sets))
 	for i, ts := range sets {
-		ids[i] = strings.Join(ts.Values(key), costexplorer.TagValueSeparator)
+		tk.values[i] = ts.Values(key)
+		ids[i] = strings.Join(tk.values[i], costexplorer.TagValueSeparator)
 	}
 	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
-	g := &grouper{kind: dimTag, rank: make([]int32, len(sets)), n: int64(len(distinct))}
 	for i, id := range ids {
 		r, _ := slices.BinarySearch(distinct, id)
-		g.rank[i] = int32(r)
+		tk.rank[i] = int32(r)
 	}
 	for _, id := range distinct {
-		g.groups = append(g.groups, costexplorer.UsageGroup{ID: id, Name: id})
+		tk.groups = append(tk.groups, costexplorer.UsageGroup{ID: id, Name: id})
 	}
-	return g
+	if s.tagKeys[key] {
+		s.tagKeyCache.Store(key, tk)
+	}
+	return tk
 }
 
 func (g *grouper) of(v *seriesRef) int32 {
@@ -145,6 +170,7 @@ type matcher struct {
 	not     bool
 	kids    []*matcher
 	kind    dimKind
+	tagKey  string
 	ok      []bool
 }
 
@@ -194,10 +220,10 @@ func (s *dailySnapshot) matcher(e *costexplorer.Filter) (*matcher, error) {
 		}
 		return false
 	}
-	m := &matcher{kind: kind}
+	m := &matcher{kind: kind, tagKey: key}
 	if kind == dimTag {
-		for _, ts := range s.tagSets {
-			m.ok = append(m.ok, pass(ts.Values(key)))
+		for _, vals := range s.tagKey(key).values {
+			m.ok = append(m.ok, pass(vals))
 		}
 		return m, nil
 	}
@@ -250,36 +276,57 @@ type usageEval struct {
 	keys  []int64
 	cents []int64
 	qty   []float64
-	hit   []bool
+	hit   []bool // reused from month to month
 
-	months []monthSums // the months summed, in order
-	nrows  int         // the rows they make
+	ans *usageAnswer
+}
+
+// usageAnswer is a usage query's answer as the engine holds it: the sums of
+// each month by group and slot, and the rows as references to them, in the
+// answer's order (4 bytes a row). A row is made only when it is read, so
+// that a page of a large answer costs what the page holds. It implements
+// costexplorer.UsageRows; like them, it is not for concurrent use (it
+// caches the groups of the rows it made).
+type usageAnswer struct {
+	q        *costexplorer.UsageQuery
+	groupers []*grouper
+	quantity bool
+	slots    int
+
+	months  []monthSums
+	periods []answerPeriod // the periods that have rows, in order
+	rows    []int32        // row i: its group's number in its month
 
 	groups map[int64][]costexplorer.UsageGroup // by key: one slice shared by the rows of a group
 }
 
-// monthSums is the sums of one month, kept until every month is summed, so
-// that the rows are allocated once, at their number.
+// monthSums is the sums of one month: keys[i] is group i's key, cents and
+// qty its sums by slot.
 type monthSums struct {
-	first  costexplorer.Day
-	lo, hi int
-	order  []int32 // its groups in result order
-	keys   []int64
-	cents  []int64
-	qty    []float64
-	hit    []bool
+	keys  []int64
+	cents []int64
+	qty   []float64
+}
+
+// answerPeriod is one period of an answer with rows: their Start, the month
+// and slot of their sums, and the end of its rows (those of the periods
+// before it included).
+type answerPeriod struct {
+	start costexplorer.Day
+	month int32
+	slot  int32
+	end   int32
 }
 
 // evaluateUsage answers q on s.
-func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplorer.UsageRow, error) {
+func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) (*usageAnswer, error) {
 	if q.Granularity != costexplorer.Daily && q.Granularity != costexplorer.Monthly {
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "granularity %q is not DAILY or MONTHLY", q.Granularity)
 	}
 	if len(q.GroupBy) > costexplorer.MaxGroupBy {
 		return nil, costexplorer.Errorf(costexplorer.ErrValidation, "more than %d group-bys", costexplorer.MaxGroupBy)
 	}
-	ev := &usageEval{q: q, quantity: q.Has(costexplorer.MetricQuantity), slots: 31, index: map[int64]int32{},
-		groups: map[int64][]costexplorer.UsageGroup{}}
+	ev := &usageEval{q: q, quantity: q.Has(costexplorer.MetricQuantity), slots: 31}
 	if q.Granularity == costexplorer.Monthly {
 		ev.slots = 1
 	}
@@ -296,31 +343,31 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 			return nil, err
 		}
 	}
-	keys := int64(1)
-	for _, g := range ev.groupers {
-		keys *= g.n
-	}
-	if keys <= denseKeys {
-		ev.dense = make([]int32, keys)
-	}
 	root, ok := s.orgs.index[q.OrgID]
 	if !ok {
 		return nil, costexplorer.Errorf(costexplorer.ErrNotFound, "organization %s not found", q.OrgID)
 	}
+	ev.ans = &usageAnswer{q: q, groupers: ev.groupers, quantity: ev.quantity, slots: ev.slots}
 	if q.End <= q.Start {
-		return []costexplorer.UsageRow{}, nil
+		return ev.ans, nil
 	}
 	scope := []int32{root}
 	if int(root) < len(s.linked) {
 		scope = append(scope, s.linked[root]...)
 	}
-
-	// Queries that read no dimension but the organization and the service
-	// read the per-service sums.
-	t := &s.table
-	if ev.serviceLevel() {
-		t = &s.bySvc
+	keys := int64(1)
+	for _, g := range ev.groupers {
+		keys *= g.n
 	}
+	if keys <= denseKeys {
+		ev.dense = getDense(int(keys))
+		defer putDense(ev.dense)
+	} else {
+		ev.index = map[int64]int32{}
+	}
+
+	need, tagKeys := ev.needs()
+	t := s.pickLevel(need, tagKeys, ev.quantity)
 	first, last := q.Start.Month(), (q.End - 1).Month()
 	// One cursor per organization in scope over its segments, by month.
 	type cursor struct{ i, end int32 }
@@ -356,33 +403,73 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) ([]costexplore
 	// The columns live in the snapshot's arena, which is released once the
 	// snapshot is unreachable: it must stay reachable until they are read.
 	runtime.KeepAlive(s)
-	return ev.rows(), nil
+	return ev.ans, nil
 }
 
-// serviceLevel reports whether the query groups and filters by nothing but
-// organizations and services.
-func (ev *usageEval) serviceLevel() bool {
+// needs returns what the query reads: the dimensions it groups or filters
+// by but the organization (every level holds it), and the tag keys.
+func (ev *usageEval) needs() (dimSet, []string) {
+	n, keys := ev.filter.needs(nil)
 	for _, g := range ev.groupers {
-		if g.kind != dimOrg && g.kind != dimSvc {
-			return false
+		n |= g.kind.bit()
+		if g.kind == dimTag {
+			keys = append(keys, g.tagKey)
 		}
 	}
-	return ev.filter.serviceLevel()
+	return n, keys
 }
 
-func (m *matcher) serviceLevel() bool {
+func (m *matcher) needs(keys []string) (dimSet, []string) {
 	if m == nil {
-		return true
+		return 0, keys
 	}
 	if m.and || m.or || m.not {
+		var n dimSet
 		for _, k := range m.kids {
-			if !k.serviceLevel() {
-				return false
-			}
+			var kn dimSet
+			kn, keys = k.needs(keys)
+			n |= kn
 		}
-		return true
+		return n, keys
 	}
-	return m.kind == dimOrg || m.kind == dimSvc
+	if m.kind == dimTag {
+		keys = append(keys, m.tagKey)
+	}
+	return m.kind.bit(), keys
+}
+
+// bit returns the dimension a series holds for k (none for organizations).
+func (k dimKind) bit() dimSet {
+	switch k {
+	case dimProj:
+		return keepProj
+	case dimClus:
+		return keepClus
+	case dimSvc:
+		return keepSvc
+	case dimSKU:
+		return keepSKU
+	case dimTag:
+		return keepTags
+	}
+	return 0
+}
+
+// pickLevel returns the level with the fewest cells that holds every
+// dimension of need and the tag keys (and quantities, when asked for).
+func (s *dailySnapshot) pickLevel(need dimSet, keys []string, quantity bool) *dailyTable {
+	t := &s.levels[0]
+	for i := range s.levels {
+		l := &s.levels[i]
+		if l.keep&need != need || quantity && !l.quantities || l.cells >= t.cells {
+			continue
+		}
+		if need&keepTags != 0 && l.tagKey != "" && slices.ContainsFunc(keys, func(k string) bool { return k != l.tagKey }) {
+			continue
+		}
+		t = l
+	}
+	return t
 }
 
 // sum adds the cells of segment g on days [lo, hi) of its month (whole:
@@ -457,8 +544,21 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 }
 
 // denseKeys bounds the key space that a slice indexes instead of a map
-// (4 bytes a key, allocated per query).
-const denseKeys = 1 << 16
+// (4 bytes a key; the slices are pooled, all zero between queries).
+const denseKeys = 1 << 20
+
+var densePool sync.Pool // of *[]int32, all zero
+
+// getDense returns n zeros.
+func getDense(n int) []int32 {
+	if p, ok := densePool.Get().(*[]int32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]int32, n, max(n, 1<<12))
+}
+
+// putDense returns a slice from getDense, all zero again.
+func putDense(s []int32) { densePool.Put(&s) }
 
 // groupOf returns the number of the month's group of key, adding it.
 func (ev *usageEval) groupOf(key int64) int32 {
@@ -488,63 +588,73 @@ func (ev *usageEval) groupOf(key int64) int32 {
 	return gi
 }
 
-// endMonth keeps the sums of the month that starts on monthFirst, days
-// [lo, hi), with its groups in result order, and starts the next month.
+// endMonth lists the rows of the month that starts on monthFirst, days
+// [lo, hi), day by day and each day's groups in result order, keeps its
+// sums and starts the next month.
 func (ev *usageEval) endMonth(monthFirst costexplorer.Day, lo, hi int) {
-	m := monthSums{first: monthFirst, lo: lo, hi: hi, keys: ev.keys, cents: ev.cents, qty: ev.qty, hit: ev.hit}
+	a := ev.ans
 	if ev.slots == 1 { // monthly: one period
-		m.lo, m.hi = 0, 1
+		lo, hi = 0, 1
 	}
-	m.order = make([]int32, len(m.keys))
-	for i := range m.order {
-		m.order[i] = int32(i)
-	}
-	slices.SortFunc(m.order, func(a, b int32) int {
-		switch ka, kb := m.keys[a], m.keys[b]; {
-		case ka < kb:
-			return -1
-		case ka > kb:
-			return 1
-		}
-		return 0
-	})
-	for _, h := range m.hit {
-		if h {
-			ev.nrows++
-		}
-	}
-	ev.months = append(ev.months, m)
-	for _, k := range m.keys {
+	// The month's groups in result order: their keys sorted, each found
+	// again by its key.
+	sorted := slices.Clone(ev.keys)
+	slices.Sort(sorted)
+	order := make([]int32, len(sorted))
+	for i, k := range sorted {
 		if ev.dense != nil {
+			order[i] = ev.dense[k] - 1
 			ev.dense[k] = 0
+		} else {
+			order[i] = ev.index[k]
 		}
 	}
 	clear(ev.index)
-	ev.keys, ev.cents, ev.qty, ev.hit = nil, nil, nil, nil
+	mi := int32(len(a.months))
+	for d := lo; d < hi; d++ {
+		n := len(a.rows)
+		for _, gi := range order {
+			if ev.hit[int(gi)*ev.slots+d] {
+				a.rows = append(a.rows, gi)
+			}
+		}
+		if len(a.rows) > n {
+			a.periods = append(a.periods, answerPeriod{start: ev.q.PeriodStart(monthFirst + costexplorer.Day(d)),
+				month: mi, slot: int32(d), end: int32(len(a.rows))})
+		}
+	}
+	a.months = append(a.months, monthSums{keys: ev.keys, cents: ev.cents, qty: ev.qty})
+	ev.keys, ev.cents, ev.qty, ev.hit = nil, nil, nil, ev.hit[:0]
 }
 
-// rows returns the rows of every month, day by day, each day's groups in
-// result order.
-func (ev *usageEval) rows() []costexplorer.UsageRow {
-	rows := make([]costexplorer.UsageRow, 0, ev.nrows)
-	for _, m := range ev.months {
-		groups := make([][]costexplorer.UsageGroup, len(m.order))
-		for i, gi := range m.order {
-			groups[i] = ev.groupsOf(m.keys[gi])
-		}
-		for d := m.lo; d < m.hi; d++ {
-			start := ev.q.PeriodStart(m.first + costexplorer.Day(d))
-			for i, gi := range m.order {
-				slot := int(gi)*ev.slots + d
-				if !m.hit[slot] {
-					continue
-				}
-				r := costexplorer.UsageRow{Start: start, Groups: groups[i], Amount: costexplorer.Cents(m.cents[slot])}
-				if ev.quantity {
-					r.Quantity = m.qty[slot]
-				}
-				rows = append(rows, r)
-			}
+// Len returns the number of rows.
+func (a *usageAnswer) Len() int { return len(a.rows) }
+
+// Row returns row i.
+func (a *usageAnswer) Row(i int) costexplorer.UsageRow {
+	p := sort.Search(len(a.periods), func(j int) bool { return int(a.periods[j].end) > i })
+	return a.row(&a.periods[p], a.rows[i])
+}
+
+// row returns the row of group gi in period p.
+func (a *usageAnswer) row(p *answerPeriod, gi int32) costexplorer.UsageRow {
+	m := &a.months[p.month]
+	slot := int(gi)*a.slots + int(p.slot)
+	r := costexplorer.UsageRow{Start: p.start, Groups: a.groupsOf(m.keys[gi]), Amount: costexplorer.Cents(m.cents[slot])}
+	if a.quantity {
+		r.Quantity = m.qty[slot]
+	}
+	return r
+}
+
+// all returns every row.
+func (a *usageAnswer) all() []costexplorer.UsageRow {
+	rows := make([]costexplorer.UsageRow, len(a.rows))
+	i := 0
+	for pi := range a.periods {
+		p := &a.periods[pi]
+		for ; i < int(p.end); i++ {
+			rows[i] = a.row(p, a.rows[i])
 		}
 	}
 	return rows
@@ -552,17 +662,20 @@ func (ev *usageEval) rows() []costexplorer.UsageRow {
 
 // groupsOf returns the groups of a key, one slice for every row of the
 // group.
-func (ev *usageEval) groupsOf(key int64) []costexplorer.UsageGroup {
-	if gs, ok := ev.groups[key]; ok {
+func (a *usageAnswer) groupsOf(key int64) []costexplorer.UsageGroup {
+	if gs, ok := a.groups[key]; ok {
 		return gs
 	}
-	gs := make([]costexplorer.UsageGroup, len(ev.groupers))
+	if a.groups == nil {
+		a.groups = map[int64][]costexplorer.UsageGroup{}
+	}
+	gs := make([]costexplorer.UsageGroup, len(a.groupers))
 	k := key
 	for i := len(gs) - 1; i >= 0; i-- {
-		gr := ev.groupers[i]
+		gr := a.groupers[i]
 		gs[i] = gr.group(int32(k % gr.n))
 		k /= gr.n
 	}
-	ev.groups[key] = gs
+	a.groups[key] = gs
 	return gs
 }

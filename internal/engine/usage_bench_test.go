@@ -102,19 +102,48 @@ func BenchmarkEvaluateUsage(b *testing.B) {
 	st := e.Stats()
 	b.Logf("%d line items: daily cells %d in %d series, ≈ %.1f MB (%.2f bytes a cell), built in %v",
 		n, st.DailyCells, st.DailySeries, float64(st.DailyBytes)/1e6, float64(st.DailyBytes)/float64(cells), st.DailyLoadDuration)
+	if d := e.daily.snap.Load(); d != nil {
+		for _, l := range d.levels {
+			b.Logf("level %05b %q: %d cells in %d series, %.1f MB", l.keep, l.tagKey, l.cells, l.series, float64(l.bytes())/1e6)
+		}
+	}
+	run := func(b *testing.B, fn func()) {
+		for b.Loop() {
+			fn()
+		}
+	}
 	for _, tc := range queries {
+		// The answer as the API reads it (rows made as they are read), all
+		// its rows made, and its first page.
 		b.Run(tc.name, func(b *testing.B) {
-			var rows []costexplorer.UsageRow
-			for b.Loop() {
-				var err error
-				if rows, err = e.EvaluateUsage(context.Background(), tc.q); err != nil {
+			var n int
+			run(b, func() {
+				rows, err := e.EvaluateUsageRows(context.Background(), tc.q)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			if len(rows) == 0 {
+				n = rows.Len()
+			})
+			if n == 0 {
 				b.Fatal("the query found no rows")
 			}
-			b.ReportMetric(float64(len(rows)), "rows")
+			b.ReportMetric(float64(n), "rows")
+		})
+		b.Run(tc.name+"/AllRows", func(b *testing.B) {
+			run(b, func() {
+				if _, err := e.EvaluateUsage(context.Background(), tc.q); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(tc.name+"/FirstPage", func(b *testing.B) {
+			run(b, func() {
+				rows, err := e.EvaluateUsageRows(context.Background(), tc.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				costexplorer.PageUsageAnswer(tc.q, rows, costexplorer.UsagePage{Size: costexplorer.DefaultUsagePageSize})
+			})
 		})
 	}
 }

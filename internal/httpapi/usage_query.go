@@ -20,14 +20,14 @@ func (s *Server) usageQuery(c *call) (reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.cfg.UsageQueries.EvaluateUsage(c.r.Context(), q)
+	answer, err := costexplorer.EvaluateUsageRows(c.r.Context(), s.cfg.UsageQueries, q)
 	if err != nil {
 		return nil, err
 	}
-	if err := costexplorer.CheckUsageRows(len(rows), s.cfg.MaxUsageRows); err != nil {
+	if err := costexplorer.CheckUsageRows(answer.Len(), s.cfg.MaxUsageRows); err != nil {
 		return nil, err
 	}
-	rows, next := costexplorer.PageUsageRows(q, rows, page)
+	rows, next := costexplorer.PageUsageAnswer(q, answer, page)
 	if c.neg.format != formatCSV {
 		return ownJSONReply{http.StatusOK, costexplorer.NewUsageAnswer(q, rows, next)}, nil
 	}
