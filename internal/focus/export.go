@@ -160,7 +160,7 @@ func newExporter(ctx context.Context, st Store, req Request, w io.Writer) (*expo
 	if err != nil {
 		return nil, err
 	}
-	return &exporter{ctx: ctx, st: st, req: req, out: out, m: newMapper()}, nil
+	return &exporter{ctx: ctx, st: st, req: req, out: out, m: newMapper(req.Format == CSV)}, nil
 }
 
 func (x *exporter) emit(r *Row) error {

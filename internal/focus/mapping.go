@@ -140,9 +140,14 @@ type Account struct {
 
 // mapper fills rows; it keeps scratch numbers so that mapping allocates
 // only the strings it writes, and the text of the values that repeat from
-// row to row (tag sets, prices), bounded by cacheSize each.
+// row to row (tag sets, prices, bill dates), bounded by cacheSize each.
 type mapper struct {
+	// decimals: write the exact text of Decimal cells (CSV writes it;
+	// Parquet writes only their float64, and is spared the work).
+	decimals bool
 	q, p, r  big.Int
+	billDay  costexplorer.Day
+	billText string
 	units    map[string]string
 	tags     map[costexplorer.Tags]string
 	prices   map[int64]string
@@ -158,8 +163,8 @@ type skuPrice struct {
 // whatever the data (a cache that fills is emptied).
 const cacheSize = 4096
 
-func newMapper() *mapper {
-	return &mapper{units: map[string]string{}, tags: map[costexplorer.Tags]string{},
+func newMapper(decimals bool) *mapper {
+	return &mapper{decimals: decimals, units: map[string]string{}, tags: map[costexplorer.Tags]string{},
 		prices: map[int64]string{}, priceIDs: map[skuPrice]string{}}
 }
 
@@ -271,7 +276,10 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 		r[colTags] = Cell{S: cached(m.tags, li.Tags, func() string { return tagsCell(li.Tags).S })}
 	}
 	r[colAtlasUnit] = str(li.Unit)
-	r[colBillDate] = Cell{S: li.Billed().String()}
+	if bd := li.Billed(); bd != m.billDay || m.billText == "" {
+		m.billDay, m.billText = bd, bd.String()
+	}
+	r[colBillDate] = Cell{S: m.billText}
 	r[colChargeSubType] = null
 	r[colConfigServer] = str(li.ConfigServer)
 	r[colApplication] = str(li.Application)
@@ -301,7 +309,6 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	r[colChargeCategory] = Cell{S: ChargeUsage}
 	r[colChargeFrequency] = Cell{S: "Usage-Based"}
 	r[colPricingCategory] = Cell{S: "Standard"}
-	qText := strconv.FormatFloat(li.Quantity, 'f', -1, 64)
 	unit := m.unit(li.Unit)
 	r[colPricingQuantity] = Cell{F: li.Quantity}
 	r[colPricingUnit] = Cell{S: unit}
@@ -314,13 +321,27 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	list := cached(m.prices, li.UnitPriceNanos, func() string { return decimalText(big.NewInt(li.UnitPriceNanos), 9) })
 	r[colListUnitPrice] = Cell{S: list, F: float64(li.UnitPriceNanos) / 1e9}
 	r[colSkuPriceId] = Cell{S: cached(m.priceIDs, skuPrice{li.SKU, li.UnitPriceNanos}, func() string { return li.SKU + "@" + list })}
-	m.q.SetInt64(0)
-	qm, qs := parseDecimal(&m.q, qText)
-	m.p.Mul(big.NewInt(li.UnitPriceNanos), qm)
-	r[colListCost] = Cell{S: decimalText(&m.p, 9+qs), F: float64(li.UnitPriceNanos) / 1e9 * li.Quantity}
+	r[colListCost] = Cell{F: float64(li.UnitPriceNanos) / 1e9 * li.Quantity}
 	if li.DiscountPercent == 0 {
-		r[colContractedUnitPrice] = r[colListUnitPrice]
-		r[colContractedCost] = r[colListCost]
+		r[colContractedUnitPrice], r[colContractedCost] = r[colListUnitPrice], r[colListCost]
+	} else {
+		factor := (100 - li.DiscountPercent) / 100
+		r[colContractedUnitPrice] = Cell{F: float64(li.UnitPriceNanos) / 1e9 * factor}
+		r[colContractedCost] = Cell{F: float64(li.UnitPriceNanos) / 1e9 * factor * li.Quantity}
+	}
+	if m.decimals {
+		m.decimalTexts(r, li)
+	}
+}
+
+// decimalTexts writes the exact text of the Decimal cells of a usage row
+// whose float64s line has written.
+func (m *mapper) decimalTexts(r *Row, li *costexplorer.InvoiceLine) {
+	qm, qs := parseDecimal(&m.q, strconv.FormatFloat(li.Quantity, 'f', -1, 64))
+	m.p.Mul(big.NewInt(li.UnitPriceNanos), qm)
+	r[colListCost].S = decimalText(&m.p, 9+qs)
+	if li.DiscountPercent == 0 {
+		r[colContractedCost].S = r[colListCost].S
 		return
 	}
 	// contracted = nanos × (100 − pct) / 100, pct a decimal of scale ps.
@@ -330,10 +351,9 @@ func (m *mapper) line(r *Row, inv *costexplorer.Invoice, acct Account, li *coste
 	m.r.Sub(hundred, pct)
 	m.r.Mul(&m.r, big.NewInt(li.UnitPriceNanos))
 	cScale := 9 + ps + 2
-	factor := (100 - li.DiscountPercent) / 100
-	r[colContractedUnitPrice] = Cell{S: decimalText(&m.r, cScale), F: float64(li.UnitPriceNanos) / 1e9 * factor}
+	r[colContractedUnitPrice].S = decimalText(&m.r, cScale)
 	m.r.Mul(&m.r, qm)
-	r[colContractedCost] = Cell{S: decimalText(&m.r, cScale+qs), F: float64(li.UnitPriceNanos) / 1e9 * factor * li.Quantity}
+	r[colContractedCost].S = decimalText(&m.r, cScale+qs)
 }
 
 // invoiceRows maps what an invoice bills beyond its items, so that the

@@ -49,7 +49,9 @@ func run(ctx context.Context) error {
 	org := flag.String("org", "", "the organization to export (its billing account)")
 	bins := flag.String("bin", "", "costexplorer binaries to measure, comma-separated")
 	runs := flag.Int("runs", 3, "runs of each measurement")
+	formatList := flag.String("formats", "csv,parquet", "formats to measure, comma-separated (without parquet, DuckDB's table is loaded from the Parquet file an earlier run left in -work)")
 	flag.Parse()
+	formats := strings.Split(*formatList, ",")
 	if *work == "" || *dataDir == "" || *org == "" || *bins == "" {
 		return fmt.Errorf("-work, -data-dir, -org and -bin are required")
 	}
@@ -65,10 +67,14 @@ func run(ctx context.Context) error {
 			return sample{}, fmt.Errorf("%s: %w", cmd, err)
 		}
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		return sample{time.Since(start), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), ru.Maxrss}, nil
+		s := sample{time.Since(start), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), ru.Maxrss}
+		// Each run as it ends, so that a long run's figures are not lost.
+		fmt.Fprintf(os.Stderr, "%s %s to %s: %.2f s wall, %.2f s CPU, peak RSS %d MB\n", filepath.Base(bin), format, to, s.wall.Seconds(), s.cpu.Seconds(), s.maxRSSKiB>>10)
+		return s, nil
 	}
 
-	var ourParquet string
+	bs := strings.Split(*bins, ",")
+	ourParquet := filepath.Join(*work, fmt.Sprintf("ours-%s.parquet", filepath.Base(bs[len(bs)-1])))
 	results := map[string][]sample{}
 	floor := map[string][]sample{}
 	for i := 0; i < *runs; i++ {
@@ -78,7 +84,7 @@ func run(ctx context.Context) error {
 				return err
 			}
 			floor[bin] = append(floor[bin], s)
-			for _, format := range []string{"csv", "parquet"} {
+			for _, format := range formats {
 				out := filepath.Join(*work, fmt.Sprintf("ours-%s.%s", filepath.Base(bin), format))
 				s, err := export(bin, format, "2099-12", out)
 				if err != nil {
@@ -86,9 +92,7 @@ func run(ctx context.Context) error {
 				}
 				key := bin + "\x00" + format
 				results[key] = append(results[key], s)
-				if format == "parquet" {
-					ourParquet = out
-				} else {
+				if format != "parquet" {
 					os.Remove(out)
 				}
 			}
@@ -116,7 +120,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("| who | format | rows | wall (median) | CPU (median) | peak RSS (median) | RSS growth |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, bin := range strings.Split(*bins, ",") {
 		fl := median(floor[bin])
-		for _, format := range []string{"csv", "parquet"} {
+		for _, format := range formats {
 			m := median(results[bin+"\x00"+format])
 			fmt.Printf("| %s | %s | %d | %.2f s | %.2f s | %d MB | %d MB |\n", filepath.Base(bin), format, rows,
 				m.wall.Seconds(), m.cpu.Seconds(), m.maxRSSKiB>>10, (m.maxRSSKiB-fl.maxRSSKiB)>>10)
@@ -126,7 +130,7 @@ func run(ctx context.Context) error {
 		"csv":     "COPY focus TO '%s' (FORMAT csv, HEADER, COMPRESSION gzip)",
 		"parquet": "COPY focus TO '%s' (FORMAT parquet, COMPRESSION zstd)",
 	}
-	for _, format := range []string{"csv", "parquet"} {
+	for _, format := range formats {
 		var ss []sample
 		for i := 0; i < *runs; i++ {
 			out := filepath.Join(*work, "duck."+format)
@@ -135,6 +139,7 @@ func run(ctx context.Context) error {
 				return err
 			}
 			ss = append(ss, sample{wall: time.Since(start), cpu: bench.CPUTime() - cpu0})
+			fmt.Fprintf(os.Stderr, "DuckDB COPY %s: %.2f s wall, %.2f s CPU\n", format, ss[len(ss)-1].wall.Seconds(), ss[len(ss)-1].cpu.Seconds())
 			os.Remove(out)
 		}
 		m := median(ss)
