@@ -69,7 +69,7 @@ func UniqueItems(rows []ItemRow) []ItemRow {
 			unique = append(unique, rows[i])
 		}
 	}
-	if !slices.IsSortedFunc(unique, CompareItems) { // a source that gives items in key order (the demo) saves the sort
+	if !slices.IsSortedFunc(unique, CompareItems) { // a batch in key order already saves the sort (the check stops at the first pair out of order)
 		slices.SortFunc(unique, CompareItems)
 	}
 	return unique
