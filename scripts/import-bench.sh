@@ -8,7 +8,7 @@
 # /work/main). Each measurement is repeated IMPORT_BENCH_RUNS times (3; at
 # 10 M, IMPORT_BENCH_RUNS_BIG, 1) and the medians are reported: wall time,
 # rows/s, CPU time (user+sys) and peak RSS (/usr/bin/time's maximum resident
-# set size). A re-import of the same file (every row a duplicate) is timed
+# set size, the VmHWM), and rows per CPU second. A re-import of the same file (every row a duplicate) is timed
 # once per store (IMPORT_BENCH_REIMPORT=0: not). On a shared machine wall times vary with the load: the
 # load average is printed beside each figure, and CPU time is the steadier one.
 #
@@ -46,6 +46,8 @@ fi
 stores="sqlite"
 if [ -n "$pg" ]; then stores="sqlite postgres"; fi
 
+# per N SECONDS: N per second, rounded.
+per() { awk -v n="$1" -v s="$2" 'BEGIN {if (s > 0) printf "%.0f", n/s; else print "-"}'; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 # fresh STORE: prints the --db flag of an empty store.
@@ -76,8 +78,8 @@ report="# Import benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')
 Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average at start $(cut -d' ' -f1-3 /proc/loadavg) (shared).
 This tree: $(git rev-parse --short HEAD); main: ${main_rev:-not built}. Medians of the runs shown; wall time includes opening the store.
 
-| rows | store | importer | runs | wall s | rows/s | CPU s | peak RSS MB | load | result |
-| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+| rows | store | importer | runs | wall s | rows/s | CPU s | rows/CPU-s | peak RSS MB | load | result |
+| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 for size in $sizes; do
   csv="$work/invoice-$size.csv"
   if [ ! -s "$csv.rows" ]; then # a kept IMPORT_BENCH_WORK keeps its files
@@ -101,14 +103,14 @@ for size in $sizes; do
         if [ "$status" != ok ]; then result="failed: $(grep -v '^\s' "$work/time.txt" | head -1 | cut -c1-80)"; break; fi
       done
       w=$(printf '%s' "$walls" | median) c=$(printf '%s' "$cpus" | median) r=$(printf '%s' "$rsss" | median) l=$(printf '%s' "$loads" | median)
-      rate="-"
-      if [ "$result" = ok ]; then rate=$(awk -v n="$rows" -v w="$w" 'BEGIN {printf "%.0f", n/w}'); fi
-      report+=$'\n'"| $rows | $store | $bin | $n | $w | $rate | $c | $r | $l | $result |"
+      rate="-" cpurate="-"
+      if [ "$result" = ok ]; then rate=$(per "$rows" "$w") cpurate=$(per "$rows" "$c"); fi
+      report+=$'\n'"| $rows | $store | $bin | $n | $w | $rate | $c | $cpurate | $r | $l | $result |"
       if [ "$bin" = new ] && [ "$result" = ok ] && [ "${IMPORT_BENCH_REIMPORT:-1}" = 1 ]; then
         echo "== $rows rows, $store, $bin, re-import" >&2
         read -r wall cpu rss status load < <(measure "$bin" "$dsn" "$csv")
         grep -q " 0 inserted, $rows duplicates" "$work/stdout.txt" || status="not a no-op: $(cat "$work/stdout.txt")"
-        report+=$'\n'"| $rows | $store | new, re-import | 1 | $wall | $(awk -v n="$rows" -v w="$wall" 'BEGIN {printf "%.0f", n/w}') | $cpu | $rss | $load | $status |"
+        report+=$'\n'"| $rows | $store | new, re-import | 1 | $wall | $(per "$rows" "$wall") | $cpu | $(per "$rows" "$cpu") | $rss | $load | $status |"
       fi
     done
   done

@@ -5,21 +5,27 @@ import (
 	"context"
 	"os"
 	"testing"
+
+	"github.com/costexplorer/costexplorer"
 )
 
-// BenchmarkImportSQLite imports the invoice CSV named by
-// IMPORT_BENCH_FILE (scripts/gen-invoice-csv writes one) into a fresh
-// SQLite store per iteration, reporting rows/s;
-// skipped without the file. Run with -cpuprofile to see where an import's
-// time goes:
-//
-//	IMPORT_BENCH_FILE=/tmp/invoice.csv go test ./internal/importer/ -run '^$' -bench ImportSQLite -benchtime 1x -cpuprofile cpu.out
-func BenchmarkImportSQLite(b *testing.B) {
+// benchFile returns the invoice CSV named by IMPORT_BENCH_FILE
+// (scripts/gen-invoice-csv writes one), skipping the benchmark without it.
+func benchFile(b *testing.B) string {
 	path := os.Getenv("IMPORT_BENCH_FILE")
 	if path == "" {
 		b.Skip("IMPORT_BENCH_FILE not set")
 	}
-	data, err := os.ReadFile(path)
+	return path
+}
+
+// BenchmarkImportSQLite imports the invoice CSV named by IMPORT_BENCH_FILE
+// into a fresh SQLite store per iteration, reporting rows/s. Run with
+// -cpuprofile to see where an import's time goes:
+//
+//	IMPORT_BENCH_FILE=/tmp/invoice.csv go test ./internal/importer/ -run '^$' -bench ImportSQLite -benchtime 1x -cpuprofile cpu.out
+func BenchmarkImportSQLite(b *testing.B) {
+	data, err := os.ReadFile(benchFile(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -31,6 +37,37 @@ func BenchmarkImportSQLite(b *testing.B) {
 		if _, err := Import(context.Background(), db, "bench.csv", bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkParseFile parses the invoice CSV named by IMPORT_BENCH_FILE as
+// Import does (streamed from the file, in chunks, occurrences counted in
+// bounded memory) without a store, reporting rows/s: the parser's share of
+// an import, and, run under /usr/bin/time, its peak memory.
+//
+//	IMPORT_BENCH_FILE=/tmp/invoice.csv go test ./internal/importer/ -run '^$' -bench ParseFile -benchtime 1x
+func BenchmarkParseFile(b *testing.B) {
+	path := benchFile(b)
+	rows := 0
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		occ, err := newSpillCounter(0, fileSize(f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := newParser("bench.csv", f, occ)
+		p.chunkRows = ChunkRows
+		p.emit = func(*costexplorer.UsageBatch) error { return nil }
+		if err := p.parse(); err != nil {
+			b.Fatal(err)
+		}
+		occ.close()
+		f.Close()
+		rows = p.rows
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }

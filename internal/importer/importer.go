@@ -223,6 +223,12 @@ type parser struct {
 		id    string
 	}
 
+	lastOrg string   // the organization of the row before
+	lastSKU struct { // the SKU of the row before
+		id  string
+		sku costexplorer.SKU
+	}
+
 	orgs     map[string]bool         // emitted organizations
 	projects map[string]string       // emitted projects → organization
 	clusters map[string]*clusterSeen // emitted clusters

@@ -60,9 +60,12 @@ func (p *parser) row() error {
 	if skuID == "" {
 		return p.fail(colSKU, "SKU is required")
 	}
-	sku, err := costexplorer.LookupSKU(skuID)
-	if err != nil {
-		return p.fail(colSKU, "unknown SKU %q: not in the catalogue and no known service in its name", skuID)
+	sku := p.lastSKU.sku
+	if skuID != p.lastSKU.id {
+		if sku, err = costexplorer.LookupSKU(skuID); err != nil {
+			return p.fail(colSKU, "unknown SKU %q: not in the catalogue and no known service in its name", skuID)
+		}
+		p.lastSKU.id, p.lastSKU.sku = skuID, sku
 	}
 	unit := p.get(colUnit)
 	if unit == "" {
@@ -102,8 +105,13 @@ func (p *parser) row() error {
 		return err
 	}
 
-	if other, ok := p.projects[projectID]; ok && other != orgID {
-		return p.fail(colProjectID, "project %s belongs to organization %s on an earlier line, not %s", projectID, other, orgID)
+	knownProject := false
+	if projectID != "" {
+		other, ok := p.projects[projectID]
+		if ok && other != orgID {
+			return p.fail(colProjectID, "project %s belongs to organization %s on an earlier line, not %s", projectID, other, orgID)
+		}
+		knownProject = ok
 	}
 
 	// The item is built in its place in the chunk (not copied there), and
@@ -154,15 +162,16 @@ func (p *parser) row() error {
 	}
 
 	// Dimensions, in order of first appearance.
-	if !p.orgs[orgID] {
-		p.orgs[orgID] = true
-		p.batch.Organizations = append(p.batch.Organizations, costexplorer.Organization{ID: orgID, Name: orgName})
-	}
-	if projectID != "" {
-		if _, ok := p.projects[projectID]; !ok {
-			p.projects[projectID] = orgID
-			p.batch.Projects = append(p.batch.Projects, costexplorer.Project{ID: projectID, OrgID: orgID, Name: projectName})
+	if orgID != p.lastOrg {
+		if !p.orgs[orgID] {
+			p.orgs[orgID] = true
+			p.batch.Organizations = append(p.batch.Organizations, costexplorer.Organization{ID: orgID, Name: orgName})
 		}
+		p.lastOrg = orgID
+	}
+	if projectID != "" && !knownProject {
+		p.projects[projectID] = orgID
+		p.batch.Projects = append(p.batch.Projects, costexplorer.Project{ID: projectID, OrgID: orgID, Name: projectName})
 	}
 	if clusterName != "" {
 		if projectID != p.lastCluster.project || clusterName != p.lastCluster.name {

@@ -22,12 +22,14 @@
 //
 // # Ingest
 //
-// A batch's line items are resolved to surrogate keys in Go, streamed with
-// COPY into a session-local staging table, and moved with one INSERT … SELECT
-// … ORDER BY the key RETURNING id (ids repeated in the batch are dropped
-// first): a plain INSERT under a savepoint, and when the key refuses a stored
-// row, ON CONFLICT on the whole key DO NOTHING, so that re-ingesting changes
-// nothing and the rollup gains exactly the rows that were new. Ingest
+// A batch's line items are resolved to surrogate keys in Go (ids repeated in
+// the batch are dropped first) and sorted by the key, and streamed with COPY
+// straight into line_items under a savepoint. When the key refuses a stored
+// row, the savepoint is rolled back and the items are streamed into a
+// session-local staging table instead, and moved with one INSERT … SELECT …
+// ORDER BY the key ON CONFLICT on the whole key DO NOTHING RETURNING id, so
+// that re-ingesting changes nothing and the rollup gains exactly the rows
+// that were new. Ingest
 // transactions of all replicas are serialised by a transaction-scoped
 // advisory lock, which keeps dimension upserts free of races and deadlocks,
 // as SQLite's single writer does; the data version row would serialise them

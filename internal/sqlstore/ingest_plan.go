@@ -37,21 +37,17 @@ type ItemRow struct {
 // (org_id, invoice_id, project_id, cluster_id, day, id), ids byte-wise as
 // BLOB and BYTEA compare.
 //
-// It returns at the first column that differs: cmp.Or would compute every
-// comparison, the items' days and ids included (two pointer loads), and the
-// sort of a batch calls it about 20 times an item.
+// The surrogate keys are compared first, and the items' days and ids (two
+// pointer loads and a byte comparison) only when those are equal: cmp.Or
+// over all six would compute every comparison, and the sort of a batch
+// calls this about 20 times an item.
 func CompareItems(a, b ItemRow) int {
-	switch {
-	case a.Org != b.Org:
-		return cmp.Compare(a.Org, b.Org)
-	case a.Invoice != b.Invoice:
-		return cmp.Compare(a.Invoice, b.Invoice)
-	case a.Project != b.Project:
-		return cmp.Compare(a.Project, b.Project)
-	case a.Cluster != b.Cluster:
-		return cmp.Compare(a.Cluster, b.Cluster)
-	case a.Item.Date != b.Item.Date:
-		return cmp.Compare(a.Item.Date, b.Item.Date)
+	if c := cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Invoice, b.Invoice), cmp.Compare(a.Project, b.Project),
+		cmp.Compare(a.Cluster, b.Cluster)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Item.Date, b.Item.Date); c != 0 {
+		return c
 	}
 	return bytes.Compare(a.Item.ID[:], b.Item.ID[:])
 }
@@ -73,7 +69,7 @@ func UniqueItems(rows []ItemRow) []ItemRow {
 			unique = append(unique, rows[i])
 		}
 	}
-	if !slices.IsSortedFunc(unique, CompareItems) { // a source that gives items in key order (the demo) saves the sort
+	if !slices.IsSortedFunc(unique, CompareItems) { // a batch in key order already saves the sort (the check stops at the first pair out of order)
 		slices.SortFunc(unique, CompareItems)
 	}
 	return unique
