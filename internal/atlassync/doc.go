@@ -23,6 +23,13 @@
 // items take ids that grow with their row, so a store that orders an
 // invoice's items by id keeps the source's order.
 //
+// A run overlaps what it can (see runUnits and background): the payments
+// and cluster ids are read in the background while one goroutine downloads
+// an organization's CSVs (reading their projects and clusters on the way)
+// and another imports the organization downloaded before, the smallest
+// first; an invoice waits only for its own month's payments. The store
+// takes one write transaction at a time, so imports go one after the other.
+//
 // A run is a good API citizen: it pages, honours RateLimit-Remaining and
 // 429 Retry-After, retries 5xx answers and network faults with a jittered,
 // bounded backoff (the client package does all of that), and works on a

@@ -11,13 +11,13 @@ import (
 
 // recordReader reads the records of an invoice CSV exactly as encoding/csv
 // reads them with TrimLeadingSpace (and FieldsPerRecord -1, ReuseRecord):
-// the same fields, the same lines, the same errors. It reads the records
-// that an invoice has (unquoted fields, quoted fields with commas, doubled
-// quotes and line breaks, LF or CRLF line ends) from its own buffer itself,
-// about three times faster than encoding/csv; from the first record it
-// cannot take as surely (a syntax error to report, a lone CR, a record
-// longer than its buffer) to the end of the file, encoding/csv reads, from
-// that record's first byte, so that every error and edge case is
+// the same fields, the same lines, the same errors. The records an invoice
+// has (unquoted fields, quoted fields with commas, doubled quotes and line
+// breaks, LF or CRLF line ends) it reads from its own buffer, a line without
+// quotes as one string whose substrings are the fields. From the first
+// record it cannot take as surely (a syntax error to report, a lone CR, a
+// record longer than its buffer) to the end of the file, encoding/csv reads,
+// from that record's first byte, so that every error and edge case is
 // encoding/csv's own.
 type recordReader struct {
 	r        io.Reader
