@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func run(ctx context.Context) error {
 	engineRuns := flag.Int("engine-runs", 201, "engine evaluations per query")
 	duckRuns := flag.Int("duck-runs", 21, "DuckDB executions per query")
 	reuse := flag.Bool("reuse", false, "reuse the store and DuckDB file of an earlier run in -work")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the engine's queries to this file")
 	flag.Parse()
 	if *work == "" {
 		return fmt.Errorf("-work is required")
@@ -137,6 +139,17 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("largest organization %s, with %d linked\n", org, len(scope)-1)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Printf("\n| query | rows | engine median (p99) ms | engine CPU ms a query | all rows made: median ms, CPU ms | first page: median ms, CPU ms | DuckDB median ms | engine ÷ DuckDB |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, u := range queries(org, scope, bench.ReferenceNow) {
 		// measure runs fn n times and returns its wall-clock times and CPU
