@@ -51,9 +51,8 @@
 // daily one (12.2 with its levels, in the demo), plus the dictionaries.
 // Evaluate and EvaluateUsage poll the source's data version at most every
 // Options.RefreshInterval and rebuild their snapshot when it changed (an
-// ingest here or on another replica);
-// rebuilds are single-flight and swapped in atomically, so concurrent queries
-// always read one consistent snapshot. While the daily snapshot is rebuilt,
+// ingest here or on another replica); rebuilds are single-flight and swapped
+// in atomically, so concurrent queries always read one consistent snapshot. While the daily snapshot is rebuilt,
 // the old one serves: memory holds both for the length of the build. A
 // server starts the engine with Start: the monthly snapshot is in place
 // when it returns, the daily one follows in the background (its build is the
