@@ -49,11 +49,11 @@
 // usage:query page of a large answer costs what the page holds.
 //
 // Memory grows with rollup cells: about 18 bytes a monthly cell and 10.5 a
-// daily one (12 with its levels, in the demo), plus the dictionaries. Evaluate and EvaluateUsage poll the
-// source's data version at most every Options.RefreshInterval and rebuild
-// their snapshot when it changed (an ingest here or on another replica);
-// rebuilds are single-flight and swapped in atomically, so concurrent queries
-// always read one consistent snapshot. While the daily snapshot is rebuilt,
+// daily one (12.2 with its levels, in the demo), plus the dictionaries.
+// Evaluate and EvaluateUsage poll the source's data version at most every
+// Options.RefreshInterval and rebuild their snapshot when it changed (an
+// ingest here or on another replica); rebuilds are single-flight and swapped
+// in atomically, so concurrent queries always read one consistent snapshot. While the daily snapshot is rebuilt,
 // the old one serves: memory holds both for the length of the build. A
 // server starts the engine with Start: the monthly snapshot is in place
 // when it returns, the daily one follows in the background (its build is the

@@ -392,6 +392,15 @@ func (s *dailySnapshot) evaluateUsage(q *costexplorer.UsageQuery) (*usageAnswer,
 		monthFirst := costexplorer.DayOf(m.Start())
 		lo, hi := max(0, int(q.Start-monthFirst)), min(31, int(q.End-monthFirst))
 		whole := q.Start <= monthFirst && q.End >= costexplorer.DayOf((m+1).Start())
+		// The month's groups are at most its series and the key space:
+		// room for them at once spares growing the sums.
+		series := 0
+		for _, c := range curs {
+			for i := c.i; i < c.end && t.segs[i].month == m; i++ {
+				series += len(t.segs[i].end)
+			}
+		}
+		ev.reserve(int(min(int64(series), keys)))
 		for ci := range curs {
 			c := &curs[ci]
 			for ; c.i < c.end && t.segs[c.i].month == m; c.i++ {
@@ -588,6 +597,15 @@ func (ev *usageEval) groupOf(key int64) int32 {
 	return gi
 }
 
+// reserve makes room for n groups in the month's sums.
+func (ev *usageEval) reserve(n int) {
+	ev.keys = slices.Grow(ev.keys, n)
+	ev.cents, ev.hit = slices.Grow(ev.cents, n*ev.slots), slices.Grow(ev.hit, n*ev.slots)
+	if ev.quantity {
+		ev.qty = slices.Grow(ev.qty, n*ev.slots)
+	}
+}
+
 // endMonth lists the rows of the month that starts on monthFirst, days
 // [lo, hi), day by day and each day's groups in result order, keeps its
 // sums and starts the next month.
@@ -611,6 +629,7 @@ func (ev *usageEval) endMonth(monthFirst costexplorer.Day, lo, hi int) {
 	}
 	clear(ev.index)
 	mi := int32(len(a.months))
+	a.rows = slices.Grow(a.rows, len(order)*(hi-lo))
 	for d := lo; d < hi; d++ {
 		n := len(a.rows)
 		for _, gi := range order {
