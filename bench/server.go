@@ -237,6 +237,33 @@ func (c *Client) Get(ctx context.Context, token string) (ready bool, body []byte
 	return bytes.HasPrefix(data, []byte(`{"status":200`)), data, nil
 }
 
+// WaitDaily asks the project's own API for one day of daily usage, which
+// the server answers only once its daily snapshot is built (it builds it in
+// the background after /readyz turns 200), and returns when the answer
+// comes: the load tests that follow then measure serving, not serving beside
+// that build.
+func (c *Client) WaitDaily(ctx context.Context, day time.Time) error {
+	body := fmt.Sprintf(`{"granularity":"DAILY","timePeriod":{"start":%q,"end":%q},"groupBy":["services"]}`,
+		day.Format(time.DateOnly), day.AddDate(0, 0, 1).Format(time.DateOnly))
+	req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+"/api/costexplorer/v1/orgs/"+c.OrgID+"/usage:query", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("daily usage query: %d %.200s", res.StatusCode, data)
+	}
+	return err
+}
+
 // pollEvery is the polling interval after the first, immediate, GET.
 const pollEvery = 500 * time.Microsecond
 

@@ -201,75 +201,79 @@ func (r *report) markdown(cfg *config) string {
 	if len(r.Sizes) == 0 {
 		return b.String()
 	}
-	ref := r.Sizes[len(r.Sizes)-1]
-	p("## Targets at %s line items (DESIGN §4, issues 8 and 19)\n\n", count(ref.LineItems))
-	p("| what | target | measured | DuckDB in the same run | |\n| --- | --- | --- | --- | --- |\n")
-	for _, q := range ref.Queries {
-		ok := bench.Ms(q.Engine.Median) <= 2 && float64(q.Engine.Median) <= 0.5*float64(q.DuckRollup.Median)
-		p("| engine %s | median ≤ 2 ms and ≤ 0.5 × DuckDB-on-rollup | %s ms (%s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
-			q.Name, ms(q.Engine), ratio(q.Engine, q.DuckRollup), ratio(q.Engine, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(ok))
-	}
-	for _, q := range ref.Queries {
-		limit := 10.0
-		if q.Name == "Q2" || q.Name == "Q4" {
-			limit = 25
-		}
-		p("| end to end %s (POST → ready → body read) | median ≤ %.0f ms | %s ms (p99 %s ms; %s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
-			q.Name, limit, ms(q.E2E), fmtMs(bench.Ms(q.E2E.P99)), ratio(q.E2E, q.DuckRollup), ratio(q.E2E, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(bench.Ms(q.E2E.Median) <= limit))
-	}
-	p("| ingest into SQLite (rollup, idempotency) | ≥ 250,000 line items/s | %s/s (%s per CPU second) | DuckDB appender %s/s (no rollup, no key) | %s |\n",
-		count(int64(ref.SQLite.PerSecond)), count(int64(ref.SQLite.PerCPUSecond)), count(int64(ref.Duck.PerSecond)), verdict(ref.SQLite.PerSecond >= 250_000))
-	if ref.Postgres != nil {
-		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | %s/s (%.1f bytes/item) | | %s |\n", count(int64(ref.Postgres.PerSecond)), ref.Postgres.BytesPerItem, verdict(ref.Postgres.PerSecond >= 300_000))
-	} else {
-		p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | not measured: %s | | — |\n", ref.PostgresSkipped)
-	}
-	bytesLimit := 80.0
-	if ref.LineItems > 50_000_000 {
-		bytesLimit = 60 // issue 19: at 100 M items
-	}
-	p("| SQLite bytes on disk per line item | ≤ %.0f | %.1f | DuckDB %.1f | %s |\n", bytesLimit, ref.SQLite.BytesPerItem, ref.Duck.BytesPerItem, verdict(ref.SQLite.BytesPerItem <= bytesLimit))
-	minGet := math.Inf(1)
-	for _, q := range ref.Queries {
-		minGet = math.Min(minGet, q.GetPerSec)
-	}
-	getList := make([]string, len(ref.Queries))
-	for i, q := range ref.Queries {
-		getList[i] = fmt.Sprintf("%s %s/s (%s KB, server CPU %d µs/request)", q.Name, count(int64(q.GetPerSec)), count(int64(q.BodyBytes/1000)), q.GetCPU.Microseconds())
-	}
-	if len(ref.Queries) > 0 && len(ref.Queries[0].Gets) > 0 {
+	// The targets are read at the largest size of the run, and also at the
+	// largest up to 50 M when the run goes beyond (issue 19 sets the ingest
+	// targets at 20 M and others at 100 M).
+	for _, ref := range targetSizes(r.Sizes) {
+		p("## Targets at %s line items (DESIGN §4, issues 8 and 19)\n\n", count(ref.LineItems))
+		p("| what | target | measured | DuckDB in the same run | |\n| --- | --- | --- | --- | --- |\n")
 		for _, q := range ref.Queries {
-			target := getTarget(q.Name)
-			minRate, minRatio := math.Inf(1), math.Inf(1)
-			cells := make([]string, 0, 2*len(q.Gets))
-			for _, g := range q.Gets {
-				for _, c := range []struct {
-					enc         string
-					ours, nginx bench.WrkResult
-				}{{"identity", g.Ours, g.Nginx}, {"gzip", g.OursGzip, g.NginxGzip}} {
-					ratio := c.ours.PerSecond / c.nginx.PerSecond
-					minRate, minRatio = math.Min(minRate, c.ours.PerSecond), math.Min(minRatio, ratio)
-					cells = append(cells, fmt.Sprintf("%s %s %s/s (%.2f× nginx)", g.Format, c.enc, count(int64(c.ours.PerSecond)), ratio))
-				}
-			}
-			p("| GET of %s's ready result (wrk: %d connections, keep-alive) | ≥ %s/s in JSON, CSV, envelope × identity, gzip; ≥ 0.5 × nginx on the same bytes | %s | nginx in the same run | %s |\n",
-				q.Name, workersOf(r, cfg), count(int64(target)), strings.Join(cells, "; "), verdict(minRate >= target && minRatio >= 0.5))
+			ok := bench.Ms(q.Engine.Median) <= 2 && float64(q.Engine.Median) <= 0.5*float64(q.DuckRollup.Median)
+			p("| engine %s | median ≤ 2 ms and ≤ 0.5 × DuckDB-on-rollup | %s ms (%s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
+				q.Name, ms(q.Engine), ratio(q.Engine, q.DuckRollup), ratio(q.Engine, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(ok))
 		}
-	} else {
-		p("| GET of a ready result, Bearer, keep-alive | ≥ 5,000 requests/s | %s | | %s |\n", strings.Join(getList, "; "), verdict(minGet >= 5000))
+		for _, q := range ref.Queries {
+			limit := 10.0
+			if q.Name == "Q2" || q.Name == "Q4" {
+				limit = 25
+			}
+			p("| end to end %s (POST → ready → body read) | median ≤ %.0f ms | %s ms (p99 %s ms; %s rollup, %s raw) | rollup %s ms, raw %s ms | %s |\n",
+				q.Name, limit, ms(q.E2E), fmtMs(bench.Ms(q.E2E.P99)), ratio(q.E2E, q.DuckRollup), ratio(q.E2E, q.DuckRaw), ms(q.DuckRollup), ms(q.DuckRaw), verdict(bench.Ms(q.E2E.Median) <= limit))
+		}
+		p("| ingest into SQLite (rollup, idempotency) | ≥ 250,000 line items/s | %s/s (%s per CPU second) | DuckDB appender %s/s (no rollup, no key) | %s |\n",
+			count(int64(ref.SQLite.PerSecond)), count(int64(ref.SQLite.PerCPUSecond)), count(int64(ref.Duck.PerSecond)), verdict(ref.SQLite.PerSecond >= 250_000))
+		if ref.Postgres != nil {
+			p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | %s/s (%.1f bytes/item) | | %s |\n", count(int64(ref.Postgres.PerSecond)), ref.Postgres.BytesPerItem, verdict(ref.Postgres.PerSecond >= 300_000))
+		} else {
+			p("| ingest into PostgreSQL (COPY) | ≥ 300,000 line items/s | not measured: %s | | — |\n", ref.PostgresSkipped)
+		}
+		bytesLimit := 80.0
+		if ref.LineItems > 50_000_000 {
+			bytesLimit = 60 // issue 19: at 100 M items
+		}
+		p("| SQLite bytes on disk per line item | ≤ %.0f | %.1f | DuckDB %.1f | %s |\n", bytesLimit, ref.SQLite.BytesPerItem, ref.Duck.BytesPerItem, verdict(ref.SQLite.BytesPerItem <= bytesLimit))
+		minGet := math.Inf(1)
+		for _, q := range ref.Queries {
+			minGet = math.Min(minGet, q.GetPerSec)
+		}
+		getList := make([]string, len(ref.Queries))
+		for i, q := range ref.Queries {
+			getList[i] = fmt.Sprintf("%s %s/s (%s KB, server CPU %d µs/request)", q.Name, count(int64(q.GetPerSec)), count(int64(q.BodyBytes/1000)), q.GetCPU.Microseconds())
+		}
+		if len(ref.Queries) > 0 && len(ref.Queries[0].Gets) > 0 {
+			for _, q := range ref.Queries {
+				target := getTarget(q.Name)
+				minRate, minRatio := math.Inf(1), math.Inf(1)
+				cells := make([]string, 0, 2*len(q.Gets))
+				for _, g := range q.Gets {
+					for _, c := range []struct {
+						enc         string
+						ours, nginx bench.WrkResult
+					}{{"identity", g.Ours, g.Nginx}, {"gzip", g.OursGzip, g.NginxGzip}} {
+						ratio := c.ours.PerSecond / c.nginx.PerSecond
+						minRate, minRatio = math.Min(minRate, c.ours.PerSecond), math.Min(minRatio, ratio)
+						cells = append(cells, fmt.Sprintf("%s %s %s/s (%.2f× nginx)", g.Format, c.enc, count(int64(c.ours.PerSecond)), ratio))
+					}
+				}
+				p("| GET of %s's ready result (wrk: %d connections, keep-alive) | ≥ %s/s in JSON, CSV, envelope × identity, gzip; ≥ 0.5 × nginx on the same bytes | %s | nginx in the same run | %s |\n",
+					q.Name, workersOf(r, cfg), count(int64(target)), strings.Join(cells, "; "), verdict(minRate >= target && minRatio >= 0.5))
+			}
+		} else {
+			p("| GET of a ready result, Bearer, keep-alive | ≥ 5,000 requests/s | %s | | %s |\n", strings.Join(getList, "; "), verdict(minGet >= 5000))
+		}
+		rssLimit, rssTarget := 256e6, "≤ 256 MB"
+		if ref.LineItems > 50_000_000 {
+			rssLimit, rssTarget = 1e9, "≤ 1 GB (at 100 M items)"
+		}
+		if ref.ServerRSSConcurrent > 0 {
+			p("| server RSS while serving Q1–Q4 concurrently | %s | %.0f MB (largest VmRSS sampled every 20 ms while they ran; VmHWM since start %.0f MB, %.0f MB at the end of the run) | | %s |\n",
+				rssTarget, float64(ref.ServerRSSConcurrent)/1e6, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerRSSConcurrent <= int64(rssLimit)))
+		} else { // figures from before the sampling
+			p("| server RSS while serving Q1–Q4 concurrently | %s | peak %.0f MB (VmHWM after the concurrent phase; %.0f MB at the end of the run) | | %s |\n",
+				rssTarget, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerPeakAfterQ <= int64(rssLimit)))
+		}
+		p("| `serve` start to /readyz 200 (engine loaded) | ≤ 30 s | %v%s | | %s |\n", ref.ServerStart.Round(time.Millisecond), dailyReady(ref), verdict(ref.ServerStart <= 30*time.Second))
 	}
-	rssLimit, rssTarget := 256e6, "≤ 256 MB"
-	if ref.LineItems > 50_000_000 {
-		rssLimit, rssTarget = 1e9, "≤ 1 GB (at 100 M items)"
-	}
-	if ref.ServerRSSConcurrent > 0 {
-		p("| server RSS while serving Q1–Q4 concurrently | %s | %.0f MB (largest VmRSS sampled every 20 ms while they ran; VmHWM since start %.0f MB, %.0f MB at the end of the run) | | %s |\n",
-			rssTarget, float64(ref.ServerRSSConcurrent)/1e6, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerRSSConcurrent <= int64(rssLimit)))
-	} else { // figures from before the sampling
-		p("| server RSS while serving Q1–Q4 concurrently | %s | peak %.0f MB (VmHWM after the concurrent phase; %.0f MB at the end of the run) | | %s |\n",
-			rssTarget, float64(ref.ServerPeakAfterQ)/1e6, float64(ref.ServerPeakRSS)/1e6, verdict(ref.ServerPeakAfterQ <= int64(rssLimit)))
-	}
-	p("| `serve` start to /readyz 200 (engine loaded) | ≤ 30 s | %v | | %s |\n", ref.ServerStart.Round(time.Millisecond), verdict(ref.ServerStart <= 30*time.Second))
 	p("\nRatios are our median over DuckDB's median in the same run (below 1: we are faster).\n\n")
 
 	p("## Query times by size\n\n")
@@ -332,7 +336,7 @@ func (r *report) markdown(cfg *config) string {
 				gets[i] = fmt.Sprintf("%s: with wrk, below", q.Name)
 			}
 		}
-		p("| %s | %v | %s ms, %s ms | %s | %s/s (%d, %d errors) | %s/s | %.0f MB | %.0f MB |\n", count(sr.LineItems), sr.ServerStart.Round(time.Millisecond),
+		p("| %s | %v%s | %s ms, %s ms | %s | %s/s (%d, %d errors) | %s/s | %.0f MB | %.0f MB |\n", count(sr.LineItems), sr.ServerStart.Round(time.Millisecond), dailyReady(sr),
 			ms(sr.ConcurrentE2E), fmtMs(bench.Ms(sr.ConcurrentE2E.P99)), strings.Join(gets, ", "), count(int64(sr.CreatePerSec)), sr.Created, sr.CreateErrors,
 			count(int64(sr.EvaluatedPerSec)), float64(sr.ServerPeakAfterQ)/1e6, float64(sr.ServerPeakRSS)/1e6)
 	}
@@ -341,6 +345,7 @@ func (r *report) markdown(cfg *config) string {
 
 	p("## The queries\n\n")
 	p("The demo generator (`internal/demo`, seed 1, 18 months ending %s) at each size; Q1–Q4 of DESIGN §4 on it:\n\n", bench.ReferenceNow.Format("2006-01-02"))
+	ref := r.Sizes[len(r.Sizes)-1]
 	for _, q := range ref.Queries {
 		p("- **%s**: %s.\n", q.Name, q.About)
 	}
@@ -550,4 +555,29 @@ func chartLink(cfg *config) string {
 		return cfg.Chart
 	}
 	return rel
+}
+
+// dailyReady says when the server's daily snapshot (built in the background
+// after /readyz) answered, for runs that waited for it.
+func dailyReady(sr *SizeResult) string {
+	if sr.DailyReady == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (daily snapshot: %v)", sr.DailyReady.Round(100*time.Millisecond))
+}
+
+// targetSizes returns the sizes whose targets the report lists: the largest
+// up to 50 M line items and, when larger, the largest.
+func targetSizes(sizes []*SizeResult) []*SizeResult {
+	largest := sizes[len(sizes)-1]
+	var out []*SizeResult
+	for i := len(sizes) - 1; i >= 0; i-- {
+		if sizes[i].LineItems <= 50_000_000 {
+			if sizes[i] != largest {
+				out = append(out, sizes[i])
+			}
+			break
+		}
+	}
+	return append(out, largest)
 }
