@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -67,6 +68,16 @@ func OpenDuck(ctx context.Context, path string) (*Duck, error) {
 	}
 	d := &Duck{Path: path, connector: c, db: sql.OpenDB(c)}
 	d.db.SetMaxOpenConns(1)
+	// DuckDB's default memory limit is 80 % of the machine's memory; at
+	// 100 M items its sorts reached it, and with the driver and the server
+	// beside it the kernel's OOM killer stopped the run. Half the memory
+	// leaves room for them (DuckDB spills what is beyond to disk).
+	if mib := memTotalMiB(); mib > 0 {
+		if _, err := d.db.ExecContext(ctx, fmt.Sprintf("SET memory_limit = '%dMiB'", mib/2)); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("duckdb memory limit: %w", err)
+		}
+	}
 	if _, err := d.db.ExecContext(ctx, duckSchema); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("duckdb schema: %w", err)
@@ -370,4 +381,20 @@ func (d *Duck) Close() error {
 	}
 	d.db.Close()
 	return d.connector.Close()
+}
+
+// memTotalMiB returns the machine's memory from /proc/meminfo (0 where it
+// cannot be read).
+func memTotalMiB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kib int64
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kib)
+		}
+	}
+	return kib / 1024
 }
