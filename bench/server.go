@@ -245,23 +245,35 @@ func (c *Client) Get(ctx context.Context, token string) (ready bool, body []byte
 func (c *Client) WaitDaily(ctx context.Context, day time.Time) error {
 	body := fmt.Sprintf(`{"granularity":"DAILY","timePeriod":{"start":%q,"end":%q},"groupBy":["services"]}`,
 		day.Format(time.DateOnly), day.AddDate(0, 0, 1).Format(time.DateOnly))
-	req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+"/api/costexplorer/v1/orgs/"+c.OrgID+"/usage:query", strings.NewReader(body))
-	if err != nil {
+	ask := func() error {
+		req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+"/api/costexplorer/v1/orgs/"+c.OrgID+"/usage:query", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		res, err := c.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		data, err := io.ReadAll(res.Body)
+		if err == nil && res.StatusCode != http.StatusOK {
+			err = fmt.Errorf("daily usage query: %d %.200s", res.StatusCode, data)
+		}
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	res, err := c.HTTP.Do(req)
-	if err != nil {
-		return err
+	// At 100 M items the build outlasts the server's response timeout
+	// (120 s), which closes the connection: ask again, for 30 minutes at most.
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		err := ask()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Second)
 	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err == nil && res.StatusCode != http.StatusOK {
-		err = fmt.Errorf("daily usage query: %d %.200s", res.StatusCode, data)
-	}
-	return err
 }
 
 // pollEvery is the polling interval after the first, immediate, GET.
