@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.LoadFor, "load-for", 10*time.Second, "time bound of each load test")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the databases in the scratch directory")
 	fs.StringVar(&cfg.Notes, "notes", "", "a Markdown file appended to the report (the analysis of missed targets)")
-	fs.StringVar(&cfg.Render, "render", "", "write the report and chart from this results JSON instead of measuring")
+	fs.StringVar(&cfg.Render, "render", "", "write the report and chart from these results JSON files (comma-separated: the runs' sizes in that order, each run's date and commit kept) instead of measuring")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,13 +93,14 @@ func run(ctx context.Context, args []string) error {
 		cfg.Sizes = append(cfg.Sizes, n)
 	}
 	if cfg.Render != "" {
-		b, err := os.ReadFile(cfg.Render)
+		rep, err := readResults(strings.Split(cfg.Render, ","))
 		if err != nil {
 			return err
 		}
-		rep := &report{}
-		if err := json.Unmarshal(b, rep); err != nil {
-			return fmt.Errorf("%s: %w", cfg.Render, err)
+		if cfg.Results != "" {
+			if err := writeJSON(cfg.Results, rep); err != nil {
+				return err
+			}
 		}
 		return write(&cfg, rep)
 	}
@@ -134,6 +135,36 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	return write(&cfg, rep)
+}
+
+// readResults reads the results of one or more runs. Several runs become
+// one report: their sizes in the order given, each with the date, duration
+// and commit of the run that measured it (Runs).
+func readResults(paths []string) (*report, error) {
+	var rep *report
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		r := &report{}
+		if err := json.Unmarshal(b, r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(r.Runs) == 0 {
+			r.Runs = []benchRun{{Started: r.Started, Took: r.Took, Commit: r.Machine.Commit, Sizes: r.sizes()}}
+		}
+		if rep == nil {
+			rep = r
+			continue
+		}
+		rep.Sizes = append(rep.Sizes, r.Sizes...)
+		rep.Runs = append(rep.Runs, r.Runs...)
+	}
+	if len(rep.Runs) == 1 {
+		rep.Runs = nil
+	}
+	return rep, nil
 }
 
 // write renders the chart and the report.

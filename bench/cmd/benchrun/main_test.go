@@ -113,3 +113,45 @@ func reportHas(t *testing.T, md string, wants ...string) {
 		}
 	}
 }
+
+// TestRenderJoinsRuns joins the results of two runs: the sizes in the
+// order given, each credited to the run (date, commit) that measured it.
+func TestRenderJoinsRuns(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, commit string, started time.Time, sizes ...int) string {
+		rep := report{Machine: Machine{CPUs: 2, Commit: commit}, Started: started, Took: 90 * time.Second}
+		for _, n := range sizes {
+			rep.Sizes = append(rep.Sizes, &SizeResult{Size: n})
+		}
+		path := filepath.Join(dir, name)
+		if err := writeJSON(path, &rep); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	first := write("a.json", "aaaaaaa", time.Date(2026, 12, 7, 13, 9, 0, 0, time.UTC), 1000000, 5000000)
+	second := write("b.json", "bbbbbbb", time.Date(2026, 12, 7, 14, 49, 0, 0, time.UTC), 100000000)
+	out, joined := filepath.Join(dir, "r.md"), filepath.Join(dir, "r.json")
+	if err := run(context.Background(), []string{"-render", first + "," + second, "-out", out, "-results", joined, "-chart", filepath.Join(dir, "r.png")}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := readResults([]string{joined})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.sizes(); !slices.Equal(got, []int{1000000, 5000000, 100000000}) {
+		t.Errorf("sizes %v", got)
+	}
+	if len(rep.Runs) != 2 || rep.Runs[0].Commit != "aaaaaaa" || rep.Runs[1].Commit != "bbbbbbb" || !slices.Equal(rep.Runs[1].Sizes, []int{100000000}) {
+		t.Errorf("runs %+v", rep.Runs)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| run of 1 M, 5 M | 2026-12-07 13:09 UTC, took 1m30s, commit aaaaaaa |", "| run of 100 M | 2026-12-07 14:49 UTC, took 1m30s, commit bbbbbbb |", "Figures of 2 runs"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}

@@ -33,6 +33,15 @@ type report struct {
 	LoadFor time.Duration // time bound of each load test
 	WrkFor  time.Duration `json:",omitempty"` // each wrk run
 	Sizes   []*SizeResult
+	Runs    []benchRun `json:",omitempty"` // when the report joins several runs: which measured what
+}
+
+// benchRun is one run of several joined in a report (benchrun -render a,b).
+type benchRun struct {
+	Started time.Time
+	Took    time.Duration
+	Commit  string
+	Sizes   []int
 }
 
 func describeMachine() Machine {
@@ -182,8 +191,14 @@ func (r *report) markdown(cfg *config) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	m := r.Machine
 	p("# Benchmarks\n\n")
-	p("Figures of one run of `scripts/bench.sh` (written by it: do not edit by hand). Everything below was measured\n")
-	p("on one machine in one run: our engine, our server over loopback HTTP, and DuckDB on the same line items.\n\n")
+	if len(r.Runs) == 0 {
+		p("Figures of one run of `scripts/bench.sh` (written by it: do not edit by hand). Everything below was measured\n")
+		p("on one machine in one run: our engine, our server over loopback HTTP, and DuckDB on the same line items.\n\n")
+	} else {
+		p("Figures of %d runs of `scripts/bench.sh`, joined by `benchrun -render` (written by it: do not edit by hand). Each\n", len(r.Runs))
+		p("size was measured in one run: our engine, our server over loopback HTTP, and DuckDB on the same line items. The\n")
+		p("runs may have been on different machines of the kind below (the machine as the first run read it).\n\n")
+	}
 	p("| machine | |\n| --- | --- |\n")
 	p("| CPUs (nproc) | %d |\n| CPU | %s |\n| memory | %.1f GiB |\n| Go | %s (%s) |\n", m.CPUs, m.CPUModel, m.MemoryGiB, m.GoVersion, m.OS)
 	duck := "all cores"
@@ -191,9 +206,18 @@ func (r *report) markdown(cfg *config) string {
 		duck = fmt.Sprintf("DuckDB %s, threads = %d (its default: one per core, checked with current_setting('threads'))", r.Sizes[0].DuckVersion, r.Sizes[0].DuckThreads)
 	}
 	p("| DuckDB | github.com/duckdb/duckdb-go/v2 v2.10506.0 (bundled), %s |\n", duck)
-	p("| date | %s (run took %s) |\n", r.Started.Format("2006-01-02 15:04 MST"), r.Took.Round(time.Second))
-	if m.Commit != "" {
-		p("| commit | %s |\n", m.Commit)
+	if len(r.Runs) == 0 {
+		p("| date | %s (run took %s) |\n", r.Started.Format("2006-01-02 15:04 MST"), r.Took.Round(time.Second))
+		if m.Commit != "" {
+			p("| commit | %s |\n", m.Commit)
+		}
+	}
+	for _, run := range r.Runs {
+		sizes := make([]string, len(run.Sizes))
+		for i, n := range run.Sizes {
+			sizes[i] = fmt.Sprintf("%d M", (n+500000)/1000000)
+		}
+		p("| run of %s | %s, took %s, commit %s |\n", strings.Join(sizes, ", "), run.Started.Format("2006-01-02 15:04 MST"), run.Took.Round(time.Second), run.Commit)
 	}
 	p("\nReproduce: `scripts/bench.sh` (sizes: `BENCH_SIZES=\"1000000 5000000 20000000 100000000\"`; PostgreSQL: `BENCH_PG_DSN=postgres://…`; DuckDB alone: `BENCH_FLAGS=-duck-only BENCH_OUT=/tmp/duck.md scripts/bench.sh`).\n")
 	p("The machine is shared with other work, so single figures move by tens of percent between runs; medians are quoted.\n\n")
