@@ -74,6 +74,13 @@ type InvoiceCSVWriter struct {
 	// resource share them.
 	lastTags  Tags
 	lastCells []string
+
+	// The encodings of the last values of the rows' runs of text fields,
+	// dates and price, which consecutive rows share (see lineEncoder).
+	billed, used memo[Day]
+	who          memo[[6]string]
+	what         memo[[7]string]
+	price        memo[int64]
 }
 
 // NewInvoiceCSVWriter writes the summary block (unless sum is nil), a blank
@@ -152,27 +159,14 @@ func (w *InvoiceCSVWriter) Write(l *InvoiceLine) error {
 	}
 	b := w.row[:0]
 	if l.BillDate != 0 {
-		b = appendUSDate(b, l.BillDate)
+		b = w.billed.append(b, l.BillDate, appendUSDate)
 	}
 	b = append(b, ',')
-	b = appendUSDate(b, l.Date)
-	for _, f := range [...]string{l.Description, l.Note, l.OrgName} {
-		b = append(b, ',')
-		b = appendCSVField(b, NeutraliseCSVText(f))
-	}
+	b = w.used.append(b, l.Date, appendUSDate)
+	b = w.who.append(b, [...]string{l.Description, l.Note, l.OrgName, l.OrgID, l.ProjectName, l.ProjectID}, appendCSVWho)
+	b = w.what.append(b, [...]string{l.SKU, l.Region, l.ClusterName, l.ReplicaSet, l.ConfigServer, l.Application, l.Unit}, appendCSVText)
 	b = append(b, ',')
-	b = appendCSVField(b, l.OrgID)
-	b = append(b, ',')
-	b = appendCSVField(b, NeutraliseCSVText(l.ProjectName))
-	b = append(b, ',')
-	b = appendCSVField(b, l.ProjectID)
-	for _, f := range [...]string{l.SKU, l.Region, l.ClusterName, l.ReplicaSet, l.ConfigServer, l.Application, l.Unit} {
-		b = append(b, ',')
-		b = appendCSVField(b, NeutraliseCSVText(f))
-	}
-	b = append(b, ',')
-	b = appendDollarSign(b, l.UnitPriceNanos < 0)
-	b = appendNanos(b, l.UnitPriceNanos, true)
+	b = w.price.append(b, l.UnitPriceNanos, appendCSVPrice)
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, l.Quantity, 'f', -1, 64)
 	b = append(b, ',')
@@ -190,6 +184,31 @@ func (w *InvoiceCSVWriter) Write(l *InvoiceLine) error {
 	w.row = append(b, '\n')
 	w.flushRow()
 	return w.err
+}
+
+// appendCSVWho appends the fields description, note, organization name and
+// id, project name and id, each after a comma; ids are not neutralised.
+func appendCSVWho(b []byte, f [6]string) []byte {
+	for i, v := range f {
+		if i != 3 && i != 5 {
+			v = NeutraliseCSVText(v)
+		}
+		b = appendCSVField(append(b, ','), v)
+	}
+	return b
+}
+
+// appendCSVText appends free-text fields, neutralised, each after a comma.
+func appendCSVText(b []byte, f [7]string) []byte {
+	for _, v := range f {
+		b = appendCSVField(append(b, ','), NeutraliseCSVText(v))
+	}
+	return b
+}
+
+// appendCSVPrice appends a unit price in dollars ("$0.54", "-$5.00").
+func appendCSVPrice(b []byte, n int64) []byte {
+	return appendNanos(appendDollarSign(b, n < 0), n, true)
 }
 
 // Flush writes what is buffered and reports any error of the writes so far.

@@ -195,9 +195,12 @@ func writeInvoice(s *jsonStream, inv *Invoice, lines InvoiceLines, o InvoiceJSON
 	writeInvoiceHead(s, inv, o)
 	s.key("lineItems")
 	s.beginArray()
-	var row []byte
+	var (
+		row []byte
+		enc lineEncoder
+	)
 	if err := lines(inv.ID, func(l *InvoiceLine) error {
-		row = appendInvoiceLine(row[:0], l)
+		row = enc.appendInvoiceLine(row[:0], l)
 		s.rawValue(row)
 		return s.err
 	}); err != nil {
@@ -235,6 +238,96 @@ func writeInvoice(s *jsonStream, inv *Invoice, lines InvoiceLines, o InvoiceJSON
 // the item has no value for them; the discount fields appear only when a
 // discount applies.
 func appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
+	var e lineEncoder
+	return e.appendInvoiceLine(b, l)
+}
+
+// lineEncoder is appendInvoiceLine for a stream of lines: it keeps the JSON
+// of the last value of each field that repeats from one line to the next
+// (an invoice's lines come by project, cluster and day, and share a few
+// SKUs, units, prices and tag sets), so that a line like the one before
+// encodes only its id-free numbers again. The zero value is ready.
+type lineEncoder struct {
+	cloud, sku, unit, cluster, group, groupName, tags memo[string]
+	created, end, start                               memo[Day]
+	price                                             memo[int64]
+}
+
+// memo is the encoding of the last key a field had.
+type memo[K comparable] struct {
+	key K
+	b   []byte
+	set bool
+}
+
+// append appends the encoding of k, enc(nil, k) computed when k is not the
+// last key.
+func (m *memo[K]) append(b []byte, k K, enc func([]byte, K) []byte) []byte {
+	if !m.set || m.key != k {
+		m.key, m.set, m.b = k, true, enc(m.b[:0], k)
+	}
+	return append(b, m.b...)
+}
+
+func appendCloudProvider(b []byte, sku string) []byte {
+	return appendJSONString(b, string(CloudProviderOf(sku)))
+}
+
+func appendClusterName(b []byte, s string) []byte {
+	return appendJSONStringMember(b, `,"clusterName":`, s)
+}
+
+func appendGroupID(b []byte, s string) []byte { return appendJSONStringMember(b, `,"groupId":`, s) }
+
+func appendGroupName(b []byte, s string) []byte {
+	return appendJSONStringMember(b, `,"groupName":`, s)
+}
+
+func appendTagsJSON(b []byte, enc string) []byte { return Tags{enc}.appendJSON(b) }
+
+func appendPrice(b []byte, n int64) []byte { return appendNanos(b, n, false) }
+
+func (e *lineEncoder) appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
+	b = append(b, `{"cloudProvider":`...)
+	b = e.cloud.append(b, l.SKU, appendCloudProvider)
+	b = e.cluster.append(b, l.ClusterName, appendClusterName)
+	b = append(b, `,"created":`...)
+	b = e.created.append(b, l.Billed(), appendDayTimestamp)
+	discounted := l.Discount != 0 || l.DiscountPercent != 0
+	if discounted {
+		b = append(b, `,"discountCents":`...)
+		b = strconv.AppendInt(b, int64(l.Discount), 10)
+	}
+	b = append(b, `,"endDate":`...)
+	b = e.end.append(b, l.Date+1, appendDayTimestamp)
+	b = e.group.append(b, l.ProjectID, appendGroupID)
+	b = e.groupName.append(b, l.ProjectName, appendGroupName)
+	b = appendJSONStringMember(b, `,"note":`, l.Note)
+	if discounted {
+		b = append(b, `,"percentDiscount":`...)
+		b = appendJSONFloat(b, l.DiscountPercent)
+	}
+	b = append(b, `,"quantity":`...)
+	b = appendJSONFloat(b, l.Quantity)
+	b = append(b, `,"sku":`...)
+	b = e.sku.append(b, l.SKU, appendJSONString)
+	b = append(b, `,"startDate":`...)
+	b = e.start.append(b, l.Date, appendDayTimestamp)
+	b = appendJSONStringMember(b, `,"stitchAppName":`, l.Application)
+	b = append(b, `,"tags":`...)
+	b = e.tags.append(b, l.Tags.enc, appendTagsJSON)
+	b = append(b, `,"totalPriceCents":`...)
+	b = strconv.AppendInt(b, int64(l.Amount), 10)
+	b = append(b, `,"unit":`...)
+	b = e.unit.append(b, l.Unit, appendJSONString)
+	b = append(b, `,"unitPriceDollars":`...)
+	b = e.price.append(b, l.UnitPriceNanos, appendPrice)
+	return append(b, '}')
+}
+
+// appendInvoiceLineUncached is appendInvoiceLine field by field without
+// memos, the reference lineEncoder is tested against.
+func appendInvoiceLineUncached(b []byte, l *InvoiceLine) []byte {
 	b = append(b, `{"cloudProvider":`...)
 	b = appendJSONString(b, string(l.CloudProvider()))
 	b = appendJSONStringMember(b, `,"clusterName":`, l.ClusterName)

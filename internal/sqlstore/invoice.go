@@ -460,7 +460,14 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 			query += "li.cents" + dir + ", " + order + " LIMIT ? OFFSET ?"
 			args = append(args, page.ItemsPerPage, page.Offset())
 		default:
-			query, args = s.billOrder(where, dir, args, page)
+			if s.d.Name == "postgres" {
+				// Room for the sort of the page's keys (offset + size
+				// rows) in memory rather than in files.
+				if _, err := q.Exec(ctx, "SELECT set_config('work_mem', '32MB', true)"); err != nil {
+					return err
+				}
+			}
+			query, args = s.billOrder(d, where, dir, args, page)
 			dest := d.dest
 			d.dest = append(d.dest[:len(d.dest):len(d.dest)], new(any)) // the sort key
 			defer func() { d.dest = dest }()
@@ -488,27 +495,36 @@ const billOrderKey = "li.bill_day + (li.day - li.bill_day) * 1e-7"
 
 // billOrder returns the page's query and arguments in bill-date order
 // (COALESCE(bill_day, day), day, id; dir " ASC" or " DESC") over the items
-// matching where (with args). Items billed on their usage day are in that
-// order in the key of line_items; the others are in line_items_billed's
-// (migration 0008), so that neither side sorts the invoice's items: SQLite
-// merges the two in index order (the key's day, and billOrderKey, which
-// places an item of bill day B and usage day d right before or after the
-// items of usage day B); PostgreSQL, which plans no merge of a UNION ALL of
-// one table, reads each side in index order up to the end of the page and
-// sorts those rows only (a cost that grows with the page number). Both answer one extra
-// column, the sort key, after lineColumns.
-func (s *Store) billOrder(where, dir string, args []any, page costexplorer.PageRequest) (string, []any) {
+// matching where (with args) of d's invoice. Items billed on their usage day
+// are in that order in the key of line_items; the others are in
+// line_items_billed's (migration 0008), so that neither side sorts the
+// invoice's items: SQLite merges the two in index order (the key's day, and
+// billOrderKey, which places an item of bill day B and usage day d right
+// before or after the items of usage day B). PostgreSQL 15 merges them only
+// after a sort of the first side (it does not see that the key's order is
+// the page's), so there each side's keys are read in index order up to the
+// end of the page, only those keys are sorted (a cost that grows with the
+// page number), and the page's rows are then read by their keys. Both
+// answer one extra column, the sort key, after lineColumns.
+func (s *Store) billOrder(d *lineDecoder, where, dir string, args []any, page costexplorer.PageRequest) (string, []any) {
 	onUsageDay := " FROM line_items li WHERE " + where + " AND (li.bill_day IS NULL OR li.bill_day = li.day)"
 	onOtherDay := " FROM line_items li WHERE " + where + " AND li.bill_day <> li.day"
 	args = slices.Clip(args)
 	if s.d.Name == "postgres" {
 		end := page.Offset() + page.ItemsPerPage
-		both := append(append(append(args, end), args...), end, page.ItemsPerPage, page.Offset())
-		return "SELECT * FROM ((SELECT " + lineColumns + ", li.day AS billed" + onUsageDay +
+		both := append(append(append(args, end), args...), end, page.ItemsPerPage, page.Offset(), d.org, d.invoice)
+		keys := "li.project_id, li.cluster_id, li.day, li.id"
+		// The rows by their keys in a LATERAL subquery with a LIMIT, which
+		// is not flattened into a join: a lookup in the key per row of the
+		// page, whatever the planner estimates.
+		return "SELECT " + strings.ReplaceAll(lineColumns, "li.", "r.") + ", k.billed FROM (SELECT * FROM ((SELECT li.day AS billed, " + keys + onUsageDay +
 			" ORDER BY li.day" + dir + ", li.id" + dir + " LIMIT ?)" +
-			" UNION ALL (SELECT " + lineColumns + ", li.bill_day" + onOtherDay +
+			" UNION ALL (SELECT li.bill_day, " + keys + onOtherDay +
 			" ORDER BY li.bill_day" + dir + ", li.day" + dir + ", li.id" + dir + " LIMIT ?)) u" +
-			" ORDER BY billed" + dir + ", day" + dir + ", id" + dir + " LIMIT ? OFFSET ?", both
+			" ORDER BY billed" + dir + ", day" + dir + ", id" + dir + " LIMIT ? OFFSET ?) k" +
+			" CROSS JOIN LATERAL (SELECT " + lineColumns + " FROM line_items li WHERE li.org_id = ? AND li.invoice_id = ?" +
+			" AND li.project_id = k.project_id AND li.cluster_id = k.cluster_id AND li.day = k.day AND li.id = k.id LIMIT 1) r" +
+			" ORDER BY k.billed" + dir + ", k.day" + dir + ", k.id" + dir, both
 	}
 	// The compound's ORDER BY names result columns: 14 is the sort key, 1
 	// the id.
