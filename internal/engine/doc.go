@@ -14,9 +14,13 @@
 // dictionary numbers, and aggregates by streaming (equal group keys are
 // adjacent in that order) or, for services, into a small dense array. Cells
 // of one organization come out already in result order, so the final sort is
-// usually skipped. A second, much smaller table holds the per-service sums of
-// each segment; queries that neither filter nor group by project or cluster
-// (the organization and service views) read it instead. Each segment carries
+// usually skipped. Two smaller tables hold the rollup summed over some of
+// its dimensions: the per-service sums of each segment, which queries that
+// neither filter nor group by project or cluster (the organization and
+// service views) read instead, and the per-project sums, which queries that
+// neither filter nor group by cluster or service (the project view) read. A
+// query with a project filter skips the organizations none of whose
+// projects pass it. Each segment carries
 // its row's invoiceId: the id of the organization's invoice of that month as
 // the store has it (an imported Invoice Number stays the invoice's id), read
 // with the rollup.
