@@ -73,8 +73,8 @@ func (s *snapshot) evaluate(q *costexplorer.Query) []costexplorer.Row {
 
 	// The segments to read: those of the window, of the organizations in
 	// scope that have a project the filter passes. Their cells bound the
-	// answer's (each cell is in one group), which is exact when the table
-	// holds just the groups' dimensions: room for them at once.
+	// answer's (each cell is in one group), closely when the table holds
+	// just the groups' dimensions: then room for them at once.
 	type span struct{ lo, hi int32 }
 	spans := make([]span, 0, len(scope))
 	bound := 0
@@ -91,7 +91,7 @@ func (s *snapshot) evaluate(q *costexplorer.Query) []costexplorer.Row {
 		spans = append(spans, sp)
 	}
 	var cells []cell
-	if t != &s.cells || g == (grouping{proj: true, clus: true, svc: true}) {
+	if t == &s.cells && g == (grouping{proj: true, clus: true, svc: true}) || t == &s.byProject && g.proj || t == &s.byService && g.svc {
 		cells = make([]cell, 0, bound)
 	}
 	var acc []costexplorer.Cents
