@@ -49,7 +49,7 @@ func (a *arena) release() {
 }
 
 // clone copies s into the arena.
-func clone[T uint8 | uint16 | int32 | int64 | float32 | float64](a *arena, s []T) []T {
+func clone[T uint8 | int16 | uint16 | int32 | int64 | float32 | float64](a *arena, s []T) []T {
 	if len(s) == 0 {
 		return nil
 	}

@@ -17,15 +17,19 @@ import (
 // decides the server's memory. Cells are cut into segments of one
 // organization and one month, and within a segment into series: the cells
 // of one (project, cluster, service, SKU, tag set), one a day. A series
-// holds its dimensions once (22 bytes); a cell holds only its day of the
-// month (1 byte), its amount (4 bytes: cents as int32, the rare amount
-// beyond ±21 million dollars in a side map) and its quantity (4 bytes:
-// float32, about 7 significant digits). Queries filter and group a series
-// at a time and then only add its cells' numbers. The coarser levels
-// summed from it are in daily_levels.go.
+// holds its dimensions, its sums and its form once (39 bytes); a cell holds
+// its day of the month (1 byte), its amount (cents as an int16, or an int32
+// in a series with larger amounts, the rare amount beyond ±21 million
+// dollars in a side map) and its quantity (4 bytes: float32, about 7
+// significant digits), except that a series on consecutive days keeps no
+// days and a series with the same amount and quantity every day keeps them
+// once (daily_cells.go). Queries filter and
+// group a series at a time and then only add its cells' numbers. The
+// coarser levels summed from it are in daily_levels.go.
 
 // dailySeg is the cells of one organization and one month. Series i holds
-// cells end[i-1] (0 for the first) to end[i].
+// cells end[i-1] (0 for the first) to end[i], kept in the form form[i]
+// (daily_cells.go).
 type dailySeg struct {
 	org   int32
 	month costexplorer.Month
@@ -36,27 +40,21 @@ type dailySeg struct {
 	svc        []uint16
 	sku        []int32
 	tags       []int32
+	form       []uint8
 	end        []int32
 	total      []int64   // the sum of the series' cents: a monthly query over the whole month reads it
 	qtotal     []float64 // and of their quantities
 
-	// Cell columns.
-	day   []uint8 // day of the month, from 0
-	cents []int32 // bigCents: the amount is in big
+	// Cell columns, series after series (see cellPos).
+	day   []uint8 // day of the month, from 0, of the cells of sparse series
+	c16   []int16 // amounts of narrow series
+	cents []int32 // amounts of wide series; bigCents: the amount is in big, by its index in cents
 	qty   []float32
 	big   map[int32]int64
 }
 
 // bigCents marks a cell whose amount does not fit an int32.
 const bigCents = math.MinInt32
-
-// amount returns the amount of cell i.
-func (g *dailySeg) amount(i int32) int64 {
-	if c := g.cents[i]; c != bigCents {
-		return int64(c)
-	}
-	return g.big[i]
-}
 
 // dailyTable is the daily rollup at one level of detail (daily_levels.go):
 // segments ordered by organization and month (an organization and month
@@ -70,12 +68,15 @@ type dailyTable struct {
 	orgSegs    []int32 // orgSegs[o]..orgSegs[o+1]: the segments of organization o
 	cells      int
 	series     int
+	days       int // bytes of the day columns
+	values     int // entries of the value columns: quantities, amounts
+	wide       int // amounts in the int32 columns (the others in int16)
 }
 
 // bytes returns the memory of the table's columns (a column of a dimension
 // it does not hold is shared zeros: not counted).
 func (t *dailyTable) bytes() int64 {
-	series, cell := int64(4+8), int64(1+4)
+	series, value := int64(1+4+8), int64(2)
 	for _, d := range []struct {
 		bit  dimSet
 		size int64
@@ -85,11 +86,11 @@ func (t *dailyTable) bytes() int64 {
 		}
 	}
 	if t.quantities {
-		series, cell = series+8, cell+4
+		series, value = series+8, value+4
 	}
-	n := int64(len(t.orgSegs))*4 + int64(t.series)*series + int64(t.cells)*cell
+	n := int64(len(t.orgSegs))*4 + int64(t.series)*series + int64(t.days) + int64(t.values)*value + int64(t.wide)*2
 	for i := range t.segs {
-		n += int64(len(t.segs[i].big))*48 + 13*24 + 24
+		n += int64(len(t.segs[i].big))*48 + 15*24 + 24
 	}
 	return n
 }
@@ -112,6 +113,7 @@ type dailyBuilder struct {
 	lastDay  int
 	lastKey  seriesKey
 	haveLast bool
+	series   seriesCells // the cells of the series being read
 
 	// The last ids seen and their numbers: consecutive rows mostly repeat
 	// them, and a string comparison of shared strings is cheaper than a map
@@ -175,15 +177,33 @@ func (b *dailyBuilder) add(r *costexplorer.DailyRollupRow) error {
 	day := int(r.Day - g.first)
 	k := seriesKey{b.proj, b.clus, uint16(svc), b.sku, b.tag}
 	if !b.haveLast || k != b.lastKey || day <= b.lastDay {
-		if b.haveLast {
-			g.end = append(g.end, int32(len(g.day)))
-		}
+		b.endSeries()
 		g.newSeries(k)
 		b.lastKey, b.haveLast = k, true
 	}
 	b.lastDay = day
-	g.addCell(day, int64(r.Amount), r.Quantity)
+	sc := &b.series
+	sc.day[sc.n], sc.cents[sc.n], sc.qty[sc.n] = uint8(day), int64(r.Amount), float32(r.Quantity)
+	sc.n++
+	g.total[len(g.total)-1] += int64(r.Amount)
+	g.qtotal[len(g.qtotal)-1] += r.Quantity
 	return nil
+}
+
+// endSeries appends the cells of the series being read to its segment.
+func (b *dailyBuilder) endSeries() {
+	sc := &b.series
+	if !b.haveLast || sc.n == 0 {
+		return
+	}
+	g := &b.cur
+	g.appendSeries(sc.day[:sc.n], sc.cents[:sc.n], sc.qty[:sc.n])
+	prev := int32(0)
+	if len(g.end) > 0 {
+		prev = g.end[len(g.end)-1]
+	}
+	g.end = append(g.end, prev+int32(sc.n))
+	sc.n = 0
 }
 
 // newSeries starts a series (its cells follow).
@@ -195,15 +215,6 @@ func (g *dailySeg) newSeries(k seriesKey) {
 // key returns the dimensions of series i.
 func (g *dailySeg) key(i int) seriesKey {
 	return seriesKey{g.proj[i], g.clus[i], g.svc[i], g.sku[i], g.tags[i]}
-}
-
-// addCell appends a cell to the segment's last series.
-func (g *dailySeg) addCell(day int, cents int64, qty float64) {
-	g.total[len(g.total)-1] += cents
-	g.qtotal[len(g.qtotal)-1] += qty
-	g.day = append(g.day, uint8(day))
-	g.appendAmount(cents)
-	g.qty = append(g.qty, float32(qty))
 }
 
 // appendAmount appends a cell's amount (to big when it does not fit an
@@ -226,11 +237,11 @@ func (g *dailySeg) compact(a *arena) dailySeg {
 	c := dailySeg{
 		org: g.org, month: g.month, first: g.first,
 		proj: clone(a, g.proj), clus: clone(a, g.clus), svc: clone(a, g.svc), sku: clone(a, g.sku),
-		tags: clone(a, g.tags), end: clone(a, g.end), total: clone(a, g.total), qtotal: clone(a, g.qtotal),
-		day: clone(a, g.day), cents: clone(a, g.cents), qty: clone(a, g.qty), big: g.big,
+		tags: clone(a, g.tags), form: clone(a, g.form), end: clone(a, g.end), total: clone(a, g.total), qtotal: clone(a, g.qtotal),
+		day: clone(a, g.day), c16: clone(a, g.c16), cents: clone(a, g.cents), qty: clone(a, g.qty), big: g.big,
 	}
-	*g = dailySeg{proj: g.proj[:0], clus: g.clus[:0], svc: g.svc[:0], sku: g.sku[:0], tags: g.tags[:0], end: g.end[:0],
-		total: g.total[:0], qtotal: g.qtotal[:0], day: g.day[:0], cents: g.cents[:0], qty: g.qty[:0]}
+	*g = dailySeg{proj: g.proj[:0], clus: g.clus[:0], svc: g.svc[:0], sku: g.sku[:0], tags: g.tags[:0], form: g.form[:0], end: g.end[:0],
+		total: g.total[:0], qtotal: g.qtotal[:0], day: g.day[:0], c16: g.c16[:0], cents: g.cents[:0], qty: g.qty[:0]}
 	return c
 }
 
@@ -240,16 +251,20 @@ func (b *dailyBuilder) flush() {
 	if !b.open {
 		return
 	}
-	g := &b.cur
-	g.end = append(g.end, int32(len(g.day)))
-	b.t.add(g.compact(b.arena))
+	b.endSeries()
+	b.t.add(b.cur.compact(b.arena))
 	b.open = false
 }
 
 // add appends a finished segment.
 func (t *dailyTable) add(g dailySeg) {
-	t.cells += len(g.day)
+	if n := len(g.end); n > 0 {
+		t.cells += int(g.end[n-1])
+	}
 	t.series += len(g.end)
+	t.days += len(g.day)
+	t.values += len(g.c16) + len(g.cents)
+	t.wide += len(g.cents)
 	t.segs = append(t.segs, g)
 }
 

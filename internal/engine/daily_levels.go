@@ -62,8 +62,9 @@ type levelSummer struct {
 	cents [][31]int64
 	hit   []uint32 // bit d: day d has a cell
 
-	out    dailySeg // the summed segment, in scratch columns
-	zero32 []int32  // zeros: the column of a dimension the level does not hold
+	sc     seriesCells // a series of the segment being summed
+	out    dailySeg    // the summed segment, in scratch columns
+	zero32 []int32     // zeros: the column of a dimension the level does not hold
 	zero16 []uint16
 }
 
@@ -103,7 +104,9 @@ func (l *levelSummer) sum(g *dailySeg) int {
 		start int32
 		last  seriesKey
 		si    int32 = -1
+		pos   cellPos
 	)
+	sc := &l.sc
 	for i, end := range g.end {
 		k := l.project(g.key(i))
 		if si < 0 || k != last {
@@ -117,9 +120,9 @@ func (l *levelSummer) sum(g *dailySeg) int {
 			last = k
 		}
 		cents := &l.cents[si]
-		for c := start; c < end; c++ {
-			d := g.day[c]
-			cents[d] += g.amount(c)
+		g.read(i, end-start, &pos, sc, false)
+		for c, d := range sc.day[:sc.n] {
+			cents[d] += sc.cents[c]
 			l.hit[si] |= 1 << d
 		}
 		start = end
@@ -143,21 +146,26 @@ func popcount(h uint32) int {
 // arena a.
 func (l *levelSummer) segment(g *dailySeg, a *arena) dailySeg {
 	o := &l.out
-	o.end, o.total, o.day, o.cents, o.big = o.end[:0], o.total[:0], o.day[:0], o.cents[:0], nil
+	o.form, o.end, o.total, o.day, o.c16, o.cents, o.big = o.form[:0], o.end[:0], o.total[:0], o.day[:0], o.c16[:0], o.cents[:0], nil
 	o.proj, o.clus, o.svc, o.tags = o.proj[:0], o.clus[:0], o.svc[:0], o.tags[:0]
+	sc := &l.sc
+	cells := int32(0)
 	for si, k := range l.keys {
 		o.proj, o.clus, o.svc, o.tags = append(o.proj, k.proj), append(o.clus, k.clus), append(o.svc, k.svc), append(o.tags, k.tags)
 		var total int64
+		sc.n = 0
 		for d, h := 0, l.hit[si]; h != 0; d, h = d+1, h>>1 {
 			if h&1 == 0 {
 				continue
 			}
 			v := l.cents[si][d]
 			total += v
-			o.day = append(o.day, uint8(d))
-			o.appendAmount(v)
+			sc.day[sc.n], sc.cents[sc.n] = uint8(d), v
+			sc.n++
 		}
-		o.end, o.total = append(o.end, int32(len(o.day))), append(o.total, total)
+		o.appendSeries(sc.day[:sc.n], sc.cents[:sc.n], nil)
+		cells += int32(sc.n)
+		o.end, o.total = append(o.end, cells), append(o.total, total)
 	}
 	n := len(l.keys)
 	if len(l.zero32) < n {
@@ -165,7 +173,7 @@ func (l *levelSummer) segment(g *dailySeg, a *arena) dailySeg {
 	}
 	seg := dailySeg{org: g.org, month: g.month, first: g.first,
 		proj: l.zero32[:n:n], clus: l.zero32[:n:n], svc: l.zero16[:n:n], sku: l.zero32[:n:n], tags: l.zero32[:n:n],
-		end: clone(a, o.end), total: clone(a, o.total), day: clone(a, o.day), cents: clone(a, o.cents), big: o.big}
+		form: clone(a, o.form), end: clone(a, o.end), total: clone(a, o.total), day: clone(a, o.day), c16: clone(a, o.c16), cents: clone(a, o.cents), big: o.big}
 	if l.keep&keepProj != 0 {
 		seg.proj = clone(a, o.proj)
 	}

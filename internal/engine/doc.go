@@ -14,9 +14,13 @@
 // dictionary numbers, and aggregates by streaming (equal group keys are
 // adjacent in that order) or, for services, into a small dense array. Cells
 // of one organization come out already in result order, so the final sort is
-// usually skipped. A second, much smaller table holds the per-service sums of
-// each segment; queries that neither filter nor group by project or cluster
-// (the organization and service views) read it instead. Each segment carries
+// usually skipped. Two smaller tables hold the rollup summed over some of
+// its dimensions: the per-service sums of each segment, which queries that
+// neither filter nor group by project or cluster (the organization and
+// service views) read instead, and the per-project sums, which queries that
+// neither filter nor group by cluster or service (the project view) read. A
+// query with a project filter skips the organizations none of whose
+// projects pass it. Each segment carries
 // its row's invoiceId: the id of the organization's invoice of that month as
 // the store has it (an imported Invoice Number stays the invoice's id), read
 // with the rollup.
@@ -28,15 +32,18 @@
 // delays a cost-explorer query (daily.go). Its cells are cut into segments of
 // one organization and one month, and each segment into series: the days of
 // one (project, cluster, service, SKU, tag set). A series holds its
-// dimensions and sums once (38 bytes); a cell holds its day of the month
-// (1 byte), its amount in cents as an int32 (4 bytes; the rare amount beyond
-// ±21 million dollars in a side map) and its quantity as a float32 (4 bytes,
-// about 7 significant digits). With the demo's series of about 27 days that
-// is about 10.5 bytes a line item: about 210 MB at 20 M line items. Tag
+// dimensions, sums and form once (39 bytes); a cell holds its day of the
+// month (1 byte), its amount in cents (2 bytes as an int16, or 4 as an
+// int32 for a series with an amount beyond 327.67 dollars; the rare amount
+// beyond ±21 million dollars in a side map) and its quantity as a float32
+// (4 bytes, about 7 significant digits). A series on consecutive days keeps
+// no days, and one with the same amount and quantity every day (hourly and
+// fixed charges) keeps them once (daily_cells.go). In the demo that is
+// about 6.5 bytes a line item (1 M items, 2026-12-07). Tag
 // sets are dictionary numbers; a tag group-by or filter resolves every tag
 // set once per snapshot and key. Beside the rollup, the snapshot keeps it
-// summed into coarser levels (daily_levels.go), amounts only, 5 bytes a
-// cell: by project and cluster, by service, and by service and the values
+// summed into coarser levels (daily_levels.go), amounts only, in the same
+// forms: by project and cluster, by service, and by service and the values
 // of one tag key, for the keys whose levels stay small. A query reads the
 // smallest level that holds what it groups and filters by (a query for
 // quantities, the rollup itself). A usage query (usage.go) walks the months
@@ -48,8 +55,10 @@
 // answer's rows are made only when read (EvaluateUsageRows), so that a
 // usage:query page of a large answer costs what the page holds.
 //
-// Memory grows with rollup cells: about 18 bytes a monthly cell and 10.5 a
-// daily one (12.2 with its levels, in the demo), plus the dictionaries.
+// Memory grows with rollup cells: about 20 bytes a monthly cell (its
+// per-service and per-project sums included) and, in the demo, 7.7 bytes a
+// line item for the daily snapshot with its levels (12.6 before the series
+// forms), plus the dictionaries.
 // Evaluate and EvaluateUsage poll the source's data version at most every
 // Options.RefreshInterval and rebuild their snapshot when it changed (an
 // ingest here or on another replica); rebuilds are single-flight and swapped

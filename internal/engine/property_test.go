@@ -313,6 +313,39 @@ func decorate(r *rand.Rand, w *world) {
 	}
 }
 
+// addRuns gives w's resources runs of daily items, as a billing feed has
+// them: some of a resource's items are repeated on the days after theirs,
+// with the same amount and quantity every day (hourly and fixed charges:
+// the daily snapshot keeps those once a series), with amounts that vary, or
+// with days left out; now and then across a month's end, or with an amount
+// beyond an int32 of cents.
+func addRuns(r *rand.Rand, w *world) {
+	n := len(w.batch.Items)
+	for i := range n {
+		if r.IntN(4) != 0 {
+			continue
+		}
+		base := w.batch.Items[i]
+		kind := r.IntN(3) // 0 the same every day, 1 varying, 2 days left out
+		if r.IntN(10) == 0 {
+			base.Amount = costexplorer.Cents(1<<31 + r.IntN(1000))
+		}
+		for d := 1; d <= 3+r.IntN(40); d++ {
+			if kind == 2 && r.IntN(3) == 0 {
+				continue
+			}
+			it := base
+			it.ID = costexplorer.NewLineItemID("property-run", fmt.Sprint(i, "/", d))
+			it.Date = base.Date + costexplorer.Day(d)
+			if kind != 0 {
+				it.Amount += costexplorer.Cents(r.IntN(2000) - 1000)
+				it.Quantity += float64(r.IntN(1000)) / 1000
+			}
+			w.batch.Items = append(w.batch.Items, it)
+		}
+	}
+}
+
 func (w *world) facts() []costexplorer.UsageFact {
 	out := make([]costexplorer.UsageFact, len(w.batch.Items))
 	for i := range w.batch.Items {
@@ -489,6 +522,7 @@ func TestEvaluateUsageMatchesNaiveEvaluation(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, seed^0x5eed))
 			w := randomWorld(r)
 			decorate(r, w)
+			addRuns(r, w)
 			st := newTestStore(t)
 			ingest(t, st, w.batch)
 			e := New(st, Options{})

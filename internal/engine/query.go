@@ -60,25 +60,48 @@ func (s *snapshot) evaluate(q *costexplorer.Query) []costexplorer.Row {
 		}
 	}
 	g := groupingOf(q.GroupBy)
-	// Without project or cluster filters or groups, the per-service sums
-	// answer the query with far fewer cells.
+	// The smallest table that holds what the query filters and groups by:
+	// without project or cluster filters or groups, the per-service sums;
+	// without cluster or service filters or groups, the per-project sums.
 	t := &s.cells
-	if !g.proj && !g.clus && projOK == nil && clusOK == nil {
+	switch {
+	case !g.proj && !g.clus && projOK == nil && clusOK == nil:
 		t = &s.byService
+	case !g.clus && !g.svc && clusOK == nil && svcOK == nil:
+		t = &s.byProject
 	}
 
+	// The segments to read: those of the window, of the organizations in
+	// scope that have a project the filter passes. Their cells bound the
+	// answer's (each cell is in one group), closely when the table holds
+	// just the groups' dimensions: then room for them at once.
+	type span struct{ lo, hi int32 }
+	spans := make([]span, 0, len(scope))
+	bound := 0
+	for _, o := range scope {
+		if projOK != nil && !anyPasses(s.orgProjects[o], projOK) {
+			continue
+		}
+		lo, hi := t.orgSegs[o], t.orgSegs[o+1]
+		segs := t.segs[lo:hi]
+		sp := span{lo: lo + int32(sort.Search(len(segs), func(i int) bool { return segs[i].month >= q.Start }))}
+		for sp.hi = sp.lo; sp.hi < hi && t.segs[sp.hi].month < q.End; sp.hi++ {
+			bound += int(t.segs[sp.hi].end - t.segs[sp.hi].start)
+		}
+		spans = append(spans, sp)
+	}
 	var cells []cell
+	if t == &s.cells && g == (grouping{proj: true, clus: true, svc: true}) || t == &s.byProject && g.proj || t == &s.byService && g.svc {
+		cells = make([]cell, 0, bound)
+	}
 	var acc []costexplorer.Cents
 	var touched []bool
 	if q.GroupBy == costexplorer.GroupByServices {
 		acc = make([]costexplorer.Cents, len(s.services.ids))
 		touched = make([]bool, len(s.services.ids))
 	}
-	for _, o := range scope {
-		segs := t.segs[t.orgSegs[o]:t.orgSegs[o+1]]
-		first := sort.Search(len(segs), func(i int) bool { return segs[i].month >= q.Start })
-		for si := first; si < len(segs) && segs[si].month < q.End; si++ {
-			segIdx := t.orgSegs[o] + int32(si)
+	for _, sp := range spans {
+		for segIdx := sp.lo; segIdx < sp.hi; segIdx++ {
 			if acc != nil {
 				cells = t.sumServices(cells, segIdx, projOK, clusOK, svcOK, acc, touched)
 			} else {
@@ -87,6 +110,16 @@ func (s *snapshot) evaluate(q *costexplorer.Query) []costexplorer.Row {
 		}
 	}
 	return s.rows(t, cells, q.GroupBy, g)
+}
+
+// anyPasses reports whether any of the numbers passes ok.
+func anyPasses(numbers []int32, ok []bool) bool {
+	for _, n := range numbers {
+		if ok[n] {
+			return true
+		}
+	}
+	return false
 }
 
 // scope returns the organizations q may read: its organization, the

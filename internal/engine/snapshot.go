@@ -128,8 +128,18 @@ type snapshot struct {
 	// cells is the rollup itself. byService sums it over projects and
 	// clusters (a few cells per organization and month): queries that
 	// neither filter nor group by project or cluster read it instead.
+	// byProject sums it over clusters and services (a cell per project and
+	// month): queries that neither filter nor group by cluster or service
+	// read it (the project view of every month of an organization reads
+	// some 20 times fewer cells than in the rollup).
 	cells     table
 	byService table
+	byProject table
+
+	// orgProjects[o] is the projects (0 included) of organization o's
+	// cells, in any month, sorted: a query whose project filter passes
+	// none of them skips the organization.
+	orgProjects [][]int32
 }
 
 // cellRec is a rollup cell during the build, before it is split into columns.
@@ -256,6 +266,9 @@ func build(ctx context.Context, src Source, now func() time.Time) (*snapshot, er
 
 	recs = sortMerge(recs)
 	s.cells = s.table(recs, invoices)
+	byProject := sumByProject(recs)
+	s.byProject = s.table(byProject, invoices)
+	s.orgProjects = projectsOf(byProject, len(s.orgs.ids))
 	s.byService = s.table(sumByService(recs, len(s.services.ids)), invoices)
 	s.loadedAt = now()
 	s.loadTook = time.Since(began)
@@ -321,6 +334,39 @@ func sumByService(recs []cellRec, nServices int) []cellRec {
 	return recs[:n]
 }
 
+// sumByProject returns the per-project sums of sorted cells, in the same
+// order: within each (org, month) run the cells of a project are adjacent.
+func sumByProject(recs []cellRec) []cellRec {
+	var out []cellRec
+	for i := range recs {
+		r := &recs[i]
+		if n := len(out); n > 0 {
+			if p := &out[n-1]; p.org == r.org && p.month == r.month && p.proj == r.proj {
+				p.amt += r.amt
+				continue
+			}
+		}
+		out = append(out, cellRec{org: r.org, month: r.month, proj: r.proj, amt: r.amt})
+	}
+	return slices.Clip(out)
+}
+
+// projectsOf returns, for each of n organizations, the distinct projects of
+// its per-project sums (sorted by organization), sorted.
+func projectsOf(byProject []cellRec, n int) [][]int32 {
+	out := make([][]int32, n)
+	for i := 0; i < len(byProject); {
+		o := byProject[i].org
+		var ps []int32
+		for ; i < len(byProject) && byProject[i].org == o; i++ {
+			ps = append(ps, byProject[i].proj)
+		}
+		slices.Sort(ps)
+		out[o] = slices.Clip(slices.Compact(ps))
+	}
+	return out
+}
+
 // table splits sorted, merged cells into columns and segments.
 func (s *snapshot) table(recs []cellRec, invoices invoiceIDs) table {
 	n := len(recs)
@@ -366,7 +412,11 @@ func (t *table) bytes() int64 {
 
 // bytes approximates the memory the snapshot holds.
 func (s *snapshot) bytes() int64 {
-	return s.cells.bytes() + s.byService.bytes() + s.dims.bytes()
+	n := s.cells.bytes() + s.byService.bytes() + s.byProject.bytes() + s.dims.bytes()
+	for _, ps := range s.orgProjects {
+		n += 24 + int64(len(ps))*4
+	}
+	return n
 }
 
 func (d *dims) bytes() int64 {

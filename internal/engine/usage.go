@@ -278,7 +278,8 @@ type usageEval struct {
 	qty   []float64
 	hit   []bool // reused from month to month
 
-	ans *usageAnswer
+	series seriesCells // the cells of the series being summed
+	ans    *usageAnswer
 }
 
 // usageAnswer is a usage query's answer as the engine holds it: the sums of
@@ -488,12 +489,15 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 		start   int32
 		lastKey int64 = -1
 		gi      int32
+		pos     cellPos
 	)
+	sc := &ev.series
 	for si, end := range g.end {
 		v := seriesRef{org: g.org, proj: g.proj[si], clus: g.clus[si], svc: g.svc[si], sku: g.sku[si], tags: g.tags[si]}
-		cells := start
+		n := end - start
 		start = end
 		if ev.filter != nil && !ev.filter.match(&v) {
+			g.skip(si, n, &pos)
 			continue
 		}
 		var key int64
@@ -506,6 +510,7 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 		base := int(gi) * ev.slots
 		if whole && ev.slots == 1 {
 			// A monthly period over the whole month: the series' sums.
+			g.skip(si, n, &pos)
 			ev.cents[base] += g.total[si]
 			ev.hit[base] = true
 			if ev.quantity {
@@ -513,39 +518,36 @@ func (ev *usageEval) sum(g *dailySeg, lo, hi int, whole bool) {
 			}
 			continue
 		}
+		g.read(si, n, &pos, sc, ev.quantity)
+		days := sc.day[:n]
 		if ev.slots == 1 {
 			// A monthly period over part of the month: the cells in the
 			// window.
-			for c := cells; c < end; c++ {
-				if d := int(g.day[c]); d >= lo && d < hi {
-					ev.cents[base] += g.amount(c)
+			for i, d := range days {
+				if int(d) >= lo && int(d) < hi {
+					ev.cents[base] += sc.cents[i]
 					ev.hit[base] = true
 					if ev.quantity {
-						ev.qty[base] += float64(g.qty[c])
+						ev.qty[base] += float64(sc.qty[i])
 					}
 				}
 			}
 			continue
 		}
 		// Daily: each cell to its day's slot, in the group's 31.
-		days, cents, hit := g.day[cells:end], g.cents[cells:end], ev.hit[base:base+31]
-		sums := ev.cents[base : base+31]
+		hit, sums := ev.hit[base:base+31], ev.cents[base:base+31]
 		for i, d := range days {
 			if !whole && (int(d) < lo || int(d) >= hi) {
 				continue
 			}
-			v := int64(cents[i])
-			if v == bigCents {
-				v = g.big[cells+int32(i)]
-			}
-			sums[d] += v
+			sums[d] += sc.cents[i]
 			hit[d] = true
 		}
 		if ev.quantity {
-			qty, qsums := g.qty[cells:end], ev.qty[base:base+31]
+			qsums := ev.qty[base : base+31]
 			for i, d := range days {
 				if whole || int(d) >= lo && int(d) < hi {
-					qsums[d] += float64(qty[i])
+					qsums[d] += float64(sc.qty[i])
 				}
 			}
 		}
