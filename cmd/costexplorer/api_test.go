@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
 // cliNow is the pinned clock of the client-command tests: the demo data
@@ -19,7 +20,7 @@ var cliNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 // with its credentials.
 type cliServer struct {
 	*runningServer
-	creds *demoCredentials
+	creds *demo.Credentials
 }
 
 // startCLIServer runs `costexplorer demo` on a small dataset with extra
