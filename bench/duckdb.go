@@ -219,22 +219,12 @@ func (d *Duck) BuildLayouts(ctx context.Context) (byDay, keyed time.Duration, er
 		CREATE OR REPLACE TABLE items_keyed_loaded AS
 		SELECT i.id, o.k AS org_k, p.k AS project_k, c.k AS cluster_k, s.k AS service_k, i.sku, i.usage_date,
 		       i.quantity, i.unit, i.unit_price_nanos, i.cents
-		FROM line_items i
-		JOIN orgs o ON o.id = i.org
-		LEFT JOIN projects p ON p.id = i.project
-		LEFT JOIN clusters c ON c.id = i.cluster
-		JOIN services s ON s.id = i.service
-		ORDER BY i.rowid;
+		`+keyedFrom("line_items", "i")+`;
 		CREATE OR REPLACE TABLE items_keyed AS
 		SELECT * FROM items_keyed_loaded ORDER BY usage_date, org_k, project_k, cluster_k, service_k;
 		CREATE OR REPLACE TABLE rollup_keyed AS
 		SELECT r.month, o.k AS org_k, p.k AS project_k, c.k AS cluster_k, s.k AS service_k, r.cents
-		FROM rollup r
-		JOIN orgs o ON o.id = r.org
-		LEFT JOIN projects p ON p.id = r.project
-		LEFT JOIN clusters c ON c.id = r.cluster
-		JOIN services s ON s.id = r.service
-		ORDER BY r.rowid;
+		`+keyedFrom("rollup", "r")+`;
 		CHECKPOINT`)
 	if err != nil {
 		return 0, 0, fmt.Errorf("duckdb items_keyed: %w", err)
@@ -397,4 +387,16 @@ func memTotalMiB() int64 {
 		}
 	}
 	return kib / 1024
+}
+
+// keyedFrom is the FROM clause that gives the rows of table (as alias) the
+// integer keys of their organization (o.k), project (p.k), cluster (c.k)
+// and service (s.k), in the table's order.
+func keyedFrom(table, alias string) string {
+	return fmt.Sprintf(`FROM %[1]s %[2]s
+		JOIN orgs o ON o.id = %[2]s.org
+		LEFT JOIN projects p ON p.id = %[2]s.project
+		LEFT JOIN clusters c ON c.id = %[2]s.cluster
+		JOIN services s ON s.id = %[2]s.service
+		ORDER BY %[2]s.rowid`, table, alias)
 }

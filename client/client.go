@@ -55,14 +55,9 @@ type Option func(*Client) error
 // WithDigest authenticates with an API key over HTTP Digest (RFC 7616: MD5
 // or SHA-256, qop=auth), the scheme of Atlas programmatic API keys.
 func WithDigest(publicKey, privateKey string) Option {
-	return func(c *Client) error {
-		if publicKey == "" || privateKey == "" {
-			return errors.New("client: WithDigest needs a public and a private key")
-		}
+	return credentials(publicKey, privateKey, "client: WithDigest needs a public and a private key", func(c *Client) {
 		c.digest = &digestAuth{username: publicKey, password: privateKey}
-		c.oauth = nil
-		return nil
-	}
+	})
 }
 
 // WithServiceAccount authenticates with a service account: OAuth 2.0 client
@@ -70,12 +65,21 @@ func WithDigest(publicKey, privateKey string) Option {
 // renewed shortly before it expires; a request answered 401 is retried once
 // with a fresh token.
 func WithServiceAccount(clientID, clientSecret string) Option {
-	return func(c *Client) error {
-		if clientID == "" || clientSecret == "" {
-			return errors.New("client: WithServiceAccount needs a client id and a secret")
-		}
+	return credentials(clientID, clientSecret, "client: WithServiceAccount needs a client id and a secret", func(c *Client) {
 		c.oauth = &tokenSource{clientID: clientID, secret: clientSecret}
-		c.digest = nil
+	})
+}
+
+// credentials is the option that sets one kind of credentials (set), in
+// place of any other, once both their parts, id and secret, are given;
+// missing says what is missing otherwise.
+func credentials(id, secret, missing string, set func(*Client)) Option {
+	return func(c *Client) error {
+		if id == "" || secret == "" {
+			return errors.New(missing)
+		}
+		c.digest, c.oauth = nil, nil
+		set(c)
 		return nil
 	}
 }
@@ -118,11 +122,17 @@ func WithAPIVersion(version string) Option {
 // again, each time after the server's Retry-After (at most two minutes). Zero
 // turns retrying off: the 429 is returned as an *APIError at once.
 func WithRateLimitRetries(n int) Option {
+	return retries(n, "rate-limit", func(c *Client) *int { return &c.retries })
+}
+
+// retries is the option that sets the count of retries field points to:
+// n, which may not be negative (an error naming what is retried).
+func retries(n int, what string, field func(*Client) *int) Option {
 	return func(c *Client) error {
 		if n < 0 {
-			return errors.New("client: negative rate-limit retries")
+			return errors.New("client: negative " + what + " retries")
 		}
-		c.retries = n
+		*field(c) = n
 		return nil
 	}
 }

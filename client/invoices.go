@@ -23,44 +23,6 @@ const (
 	SKUVersion            = "2025-03-12"
 )
 
-// Invoice statuses and sort keys, shared with the costexplorer domain.
-type (
-	// InvoiceStatus is an invoice's statusName (PENDING, CLOSED, INVOICED,
-	// PAID, FREE, FAILED, FORGIVEN, PREPAID).
-	InvoiceStatus = costexplorer.InvoiceStatus
-	// InvoiceSortField is the sortBy of a list of invoices.
-	InvoiceSortField = costexplorer.InvoiceSortField
-	// SortOrder is the orderBy of a list of invoices (asc, desc).
-	SortOrder = costexplorer.SortOrder
-	// LineItemSortField is the sortField of a line-item search.
-	LineItemSortField = costexplorer.LineItemSortField
-	// LineItemSortOrder is the sortOrder of a line-item search.
-	LineItemSortOrder = costexplorer.LineItemSortOrder
-)
-
-// The invoice statuses, sort keys and orders.
-const (
-	InvoicePending  = costexplorer.InvoicePending
-	InvoiceClosed   = costexplorer.InvoiceClosed
-	InvoiceInvoiced = costexplorer.InvoiceInvoiced
-	InvoicePaid     = costexplorer.InvoicePaid
-	InvoiceFree     = costexplorer.InvoiceFree
-	InvoiceFailed   = costexplorer.InvoiceFailed
-	InvoiceForgiven = costexplorer.InvoiceForgiven
-	InvoicePrepaid  = costexplorer.InvoicePrepaid
-
-	SortByStartDate = costexplorer.InvoiceSortStartDate
-	SortByEndDate   = costexplorer.InvoiceSortEndDate
-	OrderAsc        = costexplorer.SortAsc
-	OrderDesc       = costexplorer.SortDesc
-
-	SortUsageDates      = costexplorer.SortUsageDates
-	SortBillDates       = costexplorer.SortBillDates
-	SortTotalPriceCents = costexplorer.SortTotalPriceCents
-	SortAscending       = costexplorer.SortAscending
-	SortDescending      = costexplorer.SortDescending
-)
-
 // Invoice is an Atlas invoice (BillingInvoice). A list of invoices carries
 // its metadata only (BillingInvoiceMetadata): LineItems, Payments and
 // Refunds are then empty. Every amount is exact integer cents, decoded from

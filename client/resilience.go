@@ -21,13 +21,7 @@ import (
 // the answer or the error at once. A body that fails half-way through is
 // the caller's to retry: the client cannot know what was read of it.
 func WithServerErrorRetries(n int) Option {
-	return func(c *Client) error {
-		if n < 0 {
-			return errors.New("client: negative server-error retries")
-		}
-		c.serverRetries = n
-		return nil
-	}
+	return retries(n, "server-error", func(c *Client) *int { return &c.serverRetries })
 }
 
 // WithRateLimitPacing spaces requests when the server says its rate limit

@@ -16,32 +16,6 @@ import (
 	"github.com/costexplorer/costexplorer"
 )
 
-// Types shared with the costexplorer domain package, so that callers need
-// only import this one.
-type (
-	// Month is a calendar month; costexplorer.MakeMonth(2025, time.June)
-	// or [MakeMonth] builds one.
-	Month = costexplorer.Month
-	// Cents is an exact amount of US cents.
-	Cents = costexplorer.Cents
-	// Service is a cost-explorer service name ("Clusters", "Backup", …).
-	Service = costexplorer.Service
-	// GroupBy is the dimension a query groups its rows by.
-	GroupBy = costexplorer.GroupBy
-	// Row is one row of a result: one group's usage in one month. Its
-	// UsageAmount is exact (integer cents parsed from the decimal dollars).
-	Row = costexplorer.Row
-)
-
-// The groupBy values.
-const (
-	GroupByNone          = costexplorer.GroupByNone
-	GroupByOrganizations = costexplorer.GroupByOrganizations
-	GroupByProjects      = costexplorer.GroupByProjects
-	GroupByClusters      = costexplorer.GroupByClusters
-	GroupByServices      = costexplorer.GroupByServices
-)
-
 // MakeMonth returns the month of the given year and month.
 func MakeMonth(year int, month time.Month) Month { return costexplorer.MakeMonth(year, month) }
 

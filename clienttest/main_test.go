@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	demodata "github.com/costexplorer/costexplorer/internal/demo"
 )
 
 // minProcessing is how long every query stays "processing" on the test
@@ -81,14 +83,7 @@ func run(m *testing.M) (int, error) {
 
 // credentials are the demo's, as `costexplorer demo` writes them to
 // demo-credentials.json in its data directory.
-type credentials struct {
-	OrgID        string `json:"orgId"`
-	OrgName      string `json:"orgName"`
-	PublicKey    string `json:"publicKey"`
-	PrivateKey   string `json:"privateKey"`
-	ClientID     string `json:"clientId"`
-	ClientSecret string `json:"clientSecret"`
-}
+type credentials = demodata.Credentials
 
 // server is a running `costexplorer demo` child process.
 type server struct {
@@ -136,7 +131,7 @@ func startDemo(dataDir string, flags ...string) (*server, error) {
 		s.stop()
 		return nil, fmt.Errorf("costexplorer demo printed no banner in 2 minutes:\n%s", s.log())
 	}
-	b, err := os.ReadFile(filepath.Join(dataDir, "demo-credentials.json"))
+	b, err := os.ReadFile(filepath.Join(dataDir, demodata.CredentialsFile))
 	if err == nil {
 		err = json.Unmarshal(b, &s.creds)
 	}

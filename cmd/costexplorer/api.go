@@ -211,15 +211,30 @@ func (r *apiRun) query(extra url.Values) string {
 }
 
 func runCreateUsage(ctx context.Context, m *Main, r *apiRun) error {
-	body, err := m.readBody(r.file)
+	return r.send(ctx, m, http.MethodPost, client.UsagePath(r.orgID, "")+r.query(nil))
+}
+
+// send sends method path with the body of --file and prints the answer.
+func (r *apiRun) send(ctx context.Context, m *Main, method, path string) error {
+	req, err := r.withBody(ctx, m, method, path)
 	if err != nil {
 		return err
 	}
-	req, err := r.c.NewRequest(ctx, http.MethodPost, client.UsagePath(r.orgID, "")+r.query(nil), body)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
 	return m.printAnswer(r, req, false)
+}
+
+// withBody is the request method path with the body of --file (standard
+// input for "-").
+func (r *apiRun) withBody(ctx context.Context, m *Main, method, path string) (*http.Request, error) {
+	body, err := m.readBody(r.file)
+	if err != nil {
+		return nil, err
+	}
+	req, err := r.c.NewRequest(ctx, method, path, body)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return req, nil
 }
 
 // readBody reads a request body from a file, or from standard input when

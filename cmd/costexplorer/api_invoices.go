@@ -218,30 +218,14 @@ func runSearchLineItems(ctx context.Context, m *Main, r *apiRun) error {
 	if err := r.needInvoice(); err != nil {
 		return err
 	}
-	body, err := m.readBody(r.file)
-	if err != nil {
-		return err
-	}
-	req, err := r.c.NewRequest(ctx, http.MethodGet, client.InvoicesPath(r.orgID, r.invoiceID)+"/lineItems:search"+r.query(r.list), body)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	return m.printAnswer(r, req, false)
+	return r.send(ctx, m, http.MethodGet, client.InvoicesPath(r.orgID, r.invoiceID)+"/lineItems:search"+r.query(r.list))
 }
 
 func runCreateInvoiceReport(ctx context.Context, m *Main, r *apiRun) error {
 	if err := r.needInvoice(); err != nil {
 		return err
 	}
-	body, err := m.readBody(r.file)
-	if err != nil {
-		return err
-	}
-	req, err := r.c.NewRequest(ctx, http.MethodPost, client.InvoiceReportsPath(r.orgID, r.invoiceID, "")+r.query(nil), body)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	return m.printAnswer(r, req, false)
+	return r.send(ctx, m, http.MethodPost, client.InvoiceReportsPath(r.orgID, r.invoiceID, "")+r.query(nil))
 }
 
 func runListInvoiceReports(ctx context.Context, m *Main, r *apiRun) error {
@@ -273,13 +257,9 @@ func runGenerateInvoiceReport(ctx context.Context, m *Main, r *apiRun) error {
 			return usageErrorf("the answer is a gzip file: give --output FILE or redirect standard output")
 		}
 	}
-	body, err := m.readBody(r.file)
+	req, err := r.withBody(ctx, m, http.MethodPost, client.GenerateInvoiceReportPath(r.orgID, r.invoiceID)+r.query(nil))
 	if err != nil {
 		return err
-	}
-	req, err := r.c.NewRequest(ctx, http.MethodPost, client.GenerateInvoiceReportPath(r.orgID, r.invoiceID)+r.query(nil), body)
-	if err != nil {
-		return usageErrorf("%v", err)
 	}
 	req.Header.Set("Accept", r.c.MediaType("gzip"))
 	if r.output == "" {

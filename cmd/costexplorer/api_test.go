@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
 // cliNow is the pinned clock of the client-command tests: the demo data
@@ -19,7 +20,7 @@ var cliNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 // with its credentials.
 type cliServer struct {
 	*runningServer
-	creds *demoCredentials
+	creds *demo.Credentials
 }
 
 // startCLIServer runs `costexplorer demo` on a small dataset with extra
@@ -53,6 +54,12 @@ func (s *cliServer) env() map[string]string {
 // media type) through the client's Digest transport (the body untouched).
 func (s *cliServer) rawFetch(t *testing.T, method, path, accept string, body []byte) (int, []byte) {
 	t.Helper()
+	return s.rawFetchAs(t, method, path, accept, accept, body)
+}
+
+// rawFetchAs is rawFetch with a body of media type contentType.
+func (s *cliServer) rawFetchAs(t *testing.T, method, path, accept, contentType string, body []byte) (int, []byte) {
+	t.Helper()
 	c, err := client.New(s.URL, client.WithDigest(s.creds.PublicKey, s.creds.PrivateKey))
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +70,7 @@ func (s *cliServer) rawFetch(t *testing.T, method, path, accept string, body []b
 	}
 	req.Header.Set("Accept", accept)
 	if body != nil {
-		req.Header.Set("Content-Type", accept)
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -16,21 +16,6 @@ import (
 	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
-// demoCredentials are the credentials `costexplorer demo` creates on first
-// start. They are kept beside the demo database (mode 0600) so that every
-// later start can print working examples again; a real deployment creates
-// its credentials with `costexplorer admin` and keeps no such file.
-type demoCredentials struct {
-	OrgID        string `json:"orgId"`
-	OrgName      string `json:"orgName"`
-	PublicKey    string `json:"publicKey"`
-	PrivateKey   string `json:"privateKey"`
-	ClientID     string `json:"clientId"`
-	ClientSecret string `json:"clientSecret"`
-}
-
-const demoCredentialsFile = "demo-credentials.json"
-
 func runDemo(ctx context.Context, m *Main, args []string) error {
 	cfg := defaultServerConfig()
 	fs := m.newFlagSet("demo", "demo [flags]",
@@ -192,10 +177,10 @@ func (m *Main) advanceDemo(ctx context.Context, store costexplorer.Store, dcfg d
 // demoCredentials returns the demo credentials, creating them (an owner API
 // key and a billing-viewer service account of the paying organization) on
 // first start.
-func (m *Main) demoCredentials(ctx context.Context, store costexplorer.Store, sf *storeFlags, dcfg demo.Config) (*demoCredentials, error) {
-	path := filepath.Join(m.demoDir(sf), demoCredentialsFile)
+func (m *Main) demoCredentials(ctx context.Context, store costexplorer.Store, sf *storeFlags, dcfg demo.Config) (*demo.Credentials, error) {
+	path := filepath.Join(m.demoDir(sf), demo.CredentialsFile)
 	if b, err := os.ReadFile(path); err == nil {
-		var c demoCredentials
+		var c demo.Credentials
 		if err := json.Unmarshal(b, &c); err == nil {
 			if _, err := store.APIKeyByPublicKey(ctx, c.PublicKey); err == nil {
 				return &c, nil
@@ -219,7 +204,7 @@ func (m *Main) demoCredentials(ctx context.Context, store costexplorer.Store, sf
 	if err := store.CreateServiceAccount(ctx, sa); err != nil {
 		return nil, fmt.Errorf("create demo service account: %w", err)
 	}
-	c := &demoCredentials{OrgID: org.ID, OrgName: org.Name, PublicKey: key.PublicKey, PrivateKey: priv, ClientID: sa.ClientID, ClientSecret: secret}
+	c := &demo.Credentials{OrgID: org.ID, OrgName: org.Name, PublicKey: key.PublicKey, PrivateKey: priv, ClientID: sa.ClientID, ClientSecret: secret}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
@@ -239,7 +224,7 @@ func (m *Main) demoDir(sf *storeFlags) string {
 	return sf.dataDir
 }
 
-func printDemoBanner(w io.Writer, base string, c *demoCredentials, now time.Time) {
+func printDemoBanner(w io.Writer, base string, c *demo.Credentials, now time.Time) {
 	end := costexplorer.MonthOf(now) + 1
 	start := end - 6
 	body := fmt.Sprintf(`{"startDate":"%s","endDate":"%s","organizations":["%s"],"groupBy":"organizations"}`, start.Date(), end.Date(), c.OrgID)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/logtest"
 )
 
@@ -81,8 +82,8 @@ func TestDemoCreatesDataOnceAndPrintsWorkingCredentials(t *testing.T) {
 	s := startCommand(t, testNow, "demo", "--addr", "127.0.0.1:0", "--data-dir", dir, "--size", "20000")
 
 	out := s.Stdout.String()
-	var creds demoCredentials
-	b, err := os.ReadFile(filepath.Join(dir, demoCredentialsFile))
+	var creds demo.Credentials
+	b, err := os.ReadFile(filepath.Join(dir, demo.CredentialsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestDemoCreatesDataOnceAndPrintsWorkingCredentials(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(dir, demoCredentialsFile)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(dir, demo.CredentialsFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode = %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 	resp, err := http.Get(s.URL + "/healthz")

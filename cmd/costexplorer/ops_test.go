@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/logtest"
 )
 
@@ -74,7 +75,7 @@ func clientTrusting(certs ...*x509.Certificate) *http.Client {
 }
 
 // bearerToken gets an access token for the demo service account.
-func bearerToken(t *testing.T, c *http.Client, base string, creds *demoCredentials) string {
+func bearerToken(t *testing.T, c *http.Client, base string, creds *demo.Credentials) string {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/api/oauth/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
 	req.SetBasicAuth(creds.ClientID, creds.ClientSecret)
@@ -93,13 +94,13 @@ func bearerToken(t *testing.T, c *http.Client, base string, creds *demoCredentia
 	return tok.AccessToken
 }
 
-func readCreds(t *testing.T, dir string) *demoCredentials {
+func readCreds(t *testing.T, dir string) *demo.Credentials {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, demoCredentialsFile))
+	b, err := os.ReadFile(filepath.Join(dir, demo.CredentialsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c demoCredentials
+	var c demo.Credentials
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"strings"
 	"testing"
 
@@ -55,26 +54,11 @@ func TestQueryUsageGolden(t *testing.T) {
 	})
 
 	t.Run("OutputsAreTheAPIAnswer", func(t *testing.T) {
-		c, err := client.New(s.URL, client.WithDigest(s.creds.PublicKey, s.creds.PrivateKey))
-		if err != nil {
-			t.Fatal(err)
-		}
 		body := `{"granularity":"DAILY","timePeriod":{"start":"2025-06-01","end":"2025-06-04"},"groupBy":["tag:team","services"],"filter":{"dimension":"tag:environment","in":["production"]}}`
 		fetch := func(accept string) string {
-			req, err := c.NewRequest(t.Context(), "POST", client.UsageQueryPath(s.creds.OrgID), []byte(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Accept", accept)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 200 {
-				t.Fatalf("%d %s", resp.StatusCode, b)
+			status, b := s.rawFetchAs(t, "POST", client.UsageQueryPath(s.creds.OrgID), accept, "application/json", []byte(body))
+			if status != 200 {
+				t.Fatalf("%d %s", status, b)
 			}
 			return string(b)
 		}

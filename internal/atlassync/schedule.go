@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/costexplorer/costexplorer/internal/ticker"
 )
 
 // LeaseName is the store lease that lets one replica at a time run the
@@ -113,21 +115,11 @@ func (s *Scheduler) loop(ctx context.Context) {
 func (s *Scheduler) run(ctx context.Context) {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() {
-		t := time.NewTicker(s.Check)
-		defer t.Stop()
-		for {
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-				if ok, err := s.Leases.AcquireLease(rctx, LeaseName, s.Holder, 3*s.Check); err == nil && !ok {
-					stop() // another replica took over: this one stops
-					return
-				}
-			}
+	go ticker.Every(rctx, s.Check, func(ctx context.Context) {
+		if ok, err := s.Leases.AcquireLease(ctx, LeaseName, s.Holder, 3*s.Check); err == nil && !ok {
+			stop() // another replica took over: this one stops
 		}
-	}()
+	})
 	rep, err := Run(rctx, s.Config)
 	if log := s.Config.Logger; log != nil {
 		if err != nil {

@@ -157,14 +157,14 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.Store is required")
 	}
 	cfg.setDefaults()
-	nonceKey, err := cfg.Store.Secret(ctx, secretNonceKey, randomSecret(32))
+	nonceKey, err := cfg.Store.Secret(ctx, secretNonceKey, RandomSecret(32))
 	if err != nil {
 		return nil, fmt.Errorf("auth: load digest nonce key: %w", err)
 	}
 	if len(nonceKey) < 32 {
 		return nil, fmt.Errorf("auth: stored digest nonce key is %d bytes, want 32", len(nonceKey))
 	}
-	seed, err := cfg.Store.Secret(ctx, secretJWTSeed, randomSecret(ed25519.SeedSize))
+	seed, err := cfg.Store.Secret(ctx, secretJWTSeed, RandomSecret(ed25519.SeedSize))
 	if err != nil {
 		return nil, fmt.Errorf("auth: load token signing key: %w", err)
 	}
@@ -185,7 +185,9 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 	}, nil
 }
 
-func randomSecret(n int) func() ([]byte, error) {
+// RandomSecret returns a function that makes n random bytes: the create
+// argument of Store.Secret for a signing key.
+func RandomSecret(n int) func() ([]byte, error) {
 	return func() ([]byte, error) {
 		b := make([]byte, n)
 		_, err := rand.Read(b)

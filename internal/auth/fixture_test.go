@@ -124,13 +124,7 @@ func (f *fixture) createOrg(id string, requiresAccessList bool) {
 func (f *fixture) apiKey(orgID string, acl ...string) (*costexplorer.APIKey, string) {
 	f.t.Helper()
 	k, priv, err := NewAPIKey(orgID, "test key", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, acl)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if err := f.db.CreateAPIKey(f.ctx, k); err != nil {
-		f.t.Fatal(err)
-	}
-	return k, priv
+	return stored(f, k, priv, err, f.db.CreateAPIKey)
 }
 
 // serviceAccount creates a service account of orgID and returns it with
@@ -138,13 +132,20 @@ func (f *fixture) apiKey(orgID string, acl ...string) (*costexplorer.APIKey, str
 func (f *fixture) serviceAccount(orgID string, acl ...string) (*costexplorer.ServiceAccount, string) {
 	f.t.Helper()
 	sa, secret, err := NewServiceAccount(orgID, "test account", []costexplorer.Role{costexplorer.RoleOrgBillingAdmin}, acl)
+	return stored(f, sa, secret, err, f.db.CreateServiceAccount)
+}
+
+// stored saves the credential c that a constructor returned with its secret
+// and err, and returns them; any error fails the test.
+func stored[C any](f *fixture, c C, secret string, err error, create func(context.Context, C) error) (C, string) {
+	f.t.Helper()
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.db.CreateServiceAccount(f.ctx, sa); err != nil {
+	if err := create(f.ctx, c); err != nil {
 		f.t.Fatal(err)
 	}
-	return sa, secret
+	return c, secret
 }
 
 // revokeInStore revokes token in the store directly, as another replica's

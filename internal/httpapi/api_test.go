@@ -2,10 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,6 +117,46 @@ func TestEnvelopeCSVResult(t *testing.T) {
 	}
 }
 
+// A done result is served from the runner's cache, shared by every request
+// for its token: answering must not write into its bytes, not even into the
+// spare capacity behind them (concurrent answers would race there, and a
+// result backed by a larger buffer would be corrupted).
+func TestUsageDoesNotWriteIntoCachedResult(t *testing.T) {
+	e := newEnv(t, options{})
+	token := e.create(e.Org, `{"startDate":"2025-01-01","endDate":"2025-06-01","groupBy":"organizations","organizations":["`+e.Org+`"]}`)
+	e.waitReady(e.Org, token)
+
+	p, err := e.Runner.Usage(context.Background(), e.Org, token)
+	if err != nil {
+		t.Fatalf("usage: %v", err)
+	}
+	// Give the cached result spare capacity filled with a sentinel, so that
+	// a write past its length shows.
+	full := make([]byte, len(p.Result), len(p.Result)+64)
+	copy(full, p.Result)
+	for i := len(full); i < cap(full); i++ {
+		full[:cap(full)][i] = 'x'
+	}
+	p.Result = full
+	want := bytes.Clone(full[:cap(full)])
+
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+token, ""))
+			if res.status != http.StatusOK {
+				t.Errorf("get: %d %s", res.status, res.body)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := full[:cap(full)]; !bytes.Equal(got, want) {
+		t.Errorf("serving the result wrote into the cached process's bytes: tail %q, want %q", got[len(full):], want[len(full):])
+	}
+}
+
 // TestRateLimit checks the per-organization bucket: RateLimit headers on
 // success, 429 with Retry-After when empty, refill with time, and that
 // another organization's bucket is separate.
@@ -180,28 +224,20 @@ func TestForeignToken(t *testing.T) {
 // explorer (401) but may read their organization.
 func TestRoles(t *testing.T) {
 	e := newEnv(t, options{})
-	for _, role := range costexplorer.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			e.t = t
+	e.checkBillingRoles(t, http.StatusAccepted, func() *http.Request {
+		return e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
+	})
+	t.Run("EveryRoleGetsItsOrganization", func(t *testing.T) {
+		e.t = t
+		for _, role := range costexplorer.Roles {
 			id, secret := e.ServiceAccount(e.t, e.Org, nil, role)
-			bearer := "Bearer " + e.accessToken(id, secret)
-			req := e.apiRequest("POST", usagePath(e.Org), `{"startDate":"2025-01-01","endDate":"2025-02-01"}`)
-			req.Header.Set("Authorization", bearer)
-			res := e.do(req)
-			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
-				if res.status != http.StatusAccepted {
-					t.Errorf("create: %d %s", res.status, res.body)
-				}
-			} else {
-				checkError(t, res, http.StatusUnauthorized, costexplorer.ErrUnauthorized)
-			}
-			req = e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org, "")
-			req.Header.Set("Authorization", bearer)
+			req := e.apiRequest("GET", "/api/atlas/v2/orgs/"+e.Org, "")
+			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 			if res := e.do(req); res.status != http.StatusOK {
-				t.Errorf("get org: %d %s", res.status, res.body)
+				t.Errorf("%s: get org: %d %s", role, res.status, res.body)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestOperationalEndpoints checks /healthz, /readyz and /openapi.yaml, which
@@ -266,4 +302,156 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 	req.ContentLength = -1 // chunked
 	req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
 	checkError(t, e.do(req), http.StatusRequestEntityTooLarge, costexplorer.ErrBodyTooLarge)
+}
+
+// TestBadRequests is the table of malformed requests (body, path, header,
+// query): each gets its status and errorCode, and none answers 5xx.
+func TestBadRequests(t *testing.T) {
+	e := newEnv(t, options{})
+	const (
+		ok    = `{"startDate":"2025-01-01","endDate":"2025-02-01"}`
+		other = "0123456789abcdef01234567"
+	)
+	usage := usagePath("{org}")
+	tooMany := make([]string, 1001)
+	for i := range tooMany {
+		tooMany[i] = "aaaaaaaaaaaaaaaaaaaaaaaa"
+	}
+	tooManyJSON, _ := json.Marshal(tooMany)
+	deep := `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
+	del := "\x00" // header value meaning "remove the header"
+
+	cases := []badRequest{
+		// Bodies.
+		{"EmptyBody", "POST", usage, "", nil, 400, costexplorer.ErrMalformedJSON},
+		{"NullBody", "POST", usage, "null", nil, 400, costexplorer.ErrMalformedJSON},
+		{"ArrayBody", "POST", usage, "[]", nil, 400, costexplorer.ErrMalformedJSON},
+		{"StringBody", "POST", usage, `"2025-01-01"`, nil, 400, costexplorer.ErrMalformedJSON},
+		{"TrailingData", "POST", usage, ok + ` {}`, nil, 400, costexplorer.ErrMalformedJSON},
+		{"TruncatedObject", "POST", usage, `{"startDate":"2025-01-01",`, nil, 400, costexplorer.ErrMalformedJSON},
+		{"DeepNesting", "POST", usage, deep, nil, 400, costexplorer.ErrMalformedJSON},
+		{"HugeArray", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":` + string(tooManyJSON) + `}`, nil, 400, costexplorer.ErrValidation},
+		{"StartDateNumber", "POST", usage, `{"startDate":20250101,"endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"EndDateBool", "POST", usage, `{"startDate":"2025-01-01","endDate":true}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"ProjectsString", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":"aaaaaaaaaaaaaaaaaaaaaaaa"}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"ProjectsNumbers", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":[1]}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"ServicesObject", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","services":{"a":1}}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"GroupByNumber", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","groupBy":1}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"PartialMatchesString", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","includePartialMatches":"true"}`, nil, 400, costexplorer.ErrInvalidJSONAttribute},
+		{"UnknownField", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","limit":10}`, nil, 400, costexplorer.ErrInvalidAttribute},
+		{"FieldWrongCase", "POST", usage, `{"StartDate":"2025-01-01","endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrInvalidAttribute},
+		{"MissingEndDate", "POST", usage, `{"startDate":"2025-01-01"}`, nil, 400, costexplorer.ErrMissingAttribute},
+		{"NullStartDate", "POST", usage, `{"startDate":null,"endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrMissingAttribute},
+		{"EmptyObject", "POST", usage, `{}`, nil, 400, costexplorer.ErrMissingAttribute},
+		{"ServiceWrongCase", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","services":["clusters"]}`, nil, 400, costexplorer.ErrInvalidEnumValue},
+		{"GroupBySingular", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","groupBy":"project"}`, nil, 400, costexplorer.ErrInvalidEnumValue},
+		{"DateUnpadded", "POST", usage, `{"startDate":"2025-1-01","endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrInvalidDateFormat},
+		{"DateImpossible", "POST", usage, `{"startDate":"2025-02-30","endDate":"2025-03-01"}`, nil, 400, costexplorer.ErrInvalidDateFormat},
+		{"DateTime", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01T00:00:00Z"}`, nil, 400, costexplorer.ErrInvalidDateFormat},
+		{"DateInvalidUTF8", "POST", usage, "{\"startDate\":\"\xff\xfe\",\"endDate\":\"2025-02-01\"}", nil, 400, costexplorer.ErrInvalidDateFormat},
+		{"StartNotFirstOfMonth", "POST", usage, `{"startDate":"2025-01-15","endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrValidation},
+		{"StartEqualsEnd", "POST", usage, `{"startDate":"2025-02-01","endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrStartDateAfterEndDate},
+		{"StartAfterEnd", "POST", usage, `{"startDate":"2025-03-01","endDate":"2025-02-01"}`, nil, 400, costexplorer.ErrStartDateAfterEndDate},
+		{"StartBeforeWindow", "POST", usage, `{"startDate":"2023-12-01","endDate":"2024-02-01"}`, nil, 400, costexplorer.ErrInvalidDateRange},
+		{"EndAfterWindow", "POST", usage, `{"startDate":"2025-06-01","endDate":"2025-08-01"}`, nil, 400, costexplorer.ErrInvalidDateRange},
+		{"ProjectIDUpperCase", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","projects":["AAAAAAAAAAAAAAAAAAAAAAAA"]}`, nil, 400, costexplorer.ErrValidation},
+		{"ClusterIDShort", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","clusters":["abc"]}`, nil, 400, costexplorer.ErrValidation},
+		{"OrganizationIDNotHex", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","organizations":["zzzzzzzzzzzzzzzzzzzzzzzz"]}`, nil, 400, costexplorer.ErrValidation},
+		{"GroupByClustersWithoutClusters", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","groupBy":"clusters"}`, nil, 400, costexplorer.ErrValidation},
+		{"GroupByServicesEmptyList", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","groupBy":"services","services":[]}`, nil, 400, costexplorer.ErrValidation},
+		{"BodyOverOneMiB", "POST", usage, `{"startDate":"2025-01-01","endDate":"2025-02-01","x":"` + strings.Repeat("a", 1<<20) + `"}`, nil, 413, costexplorer.ErrBodyTooLarge},
+
+		// Paths.
+		{"OrgIDUpperCase", "POST", usagePath(strings.ToUpper(other)), ok, nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"OrgIDShort", "GET", "/api/atlas/v2/orgs/0123456789abcdef0123456", "", nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"TokenShort", "GET", usage + "/" + strings.Repeat("a", 63), "", nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"TokenUpperCase", "GET", usage + "/" + strings.Repeat("A", 64), "", nil, 400, costexplorer.ErrInvalidPathParameter},
+		{"TokenUnknown", "GET", usage + "/" + strings.Repeat("0", 64), "", nil, 404, costexplorer.ErrNotFound},
+		{"TokenEmpty", "GET", usage + "/", "", nil, 404, costexplorer.ErrNotFound},
+		{"UnknownPath", "GET", "/api/atlas/v2/clusters", "", nil, 404, costexplorer.ErrNotFound},
+		{"PathPrefixOnly", "POST", "/api/atlas/v2/orgs/{org}/billing/costExplorer", ok, nil, 404, costexplorer.ErrNotFound},
+		{"ForeignOrg", "POST", usagePath(other), ok, nil, 401, costexplorer.ErrUnauthorized},
+		{"ForeignOrgResult", "GET", usagePath(other) + "/" + strings.Repeat("0", 64), "", nil, 401, costexplorer.ErrUnauthorized},
+		{"WrongMethodOnUsage", "PUT", usage, ok, nil, 405, costexplorer.ErrMethodNotAllowed},
+		{"WrongMethodOnOrgs", "POST", "/api/atlas/v2/orgs", ok, nil, 405, costexplorer.ErrMethodNotAllowed},
+
+		// Headers.
+		{"NoAccept", "POST", usage, ok, map[string]string{"Accept": del}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptJSON", "POST", usage, ok, map[string]string{"Accept": "application/json"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptAny", "GET", "/api/atlas/v2/orgs", "", map[string]string{"Accept": "*/*"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptTooEarly", "POST", usage, ok, map[string]string{"Accept": "application/vnd.atlas.2022-12-31+json"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptBadDate", "POST", usage, ok, map[string]string{"Accept": "application/vnd.atlas.2023-13-01+json"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptPreview", "GET", "/api/atlas/v2", "", map[string]string{"Accept": "application/vnd.atlas.preview+json"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptXML", "POST", usage, ok, map[string]string{"Accept": "application/vnd.atlas.2023-01-01+xml"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptCSVOnCreate", "POST", usage, ok, map[string]string{"Accept": "application/vnd.atlas.2023-01-01+csv"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"AcceptQZero", "POST", usage, ok, map[string]string{"Accept": "application/vnd.atlas.2023-01-01+json;q=0"}, 406, costexplorer.ErrInvalidVersionDate},
+		{"NoContentType", "POST", usage, ok, map[string]string{"Content-Type": del}, 415, costexplorer.ErrUnsupportedMediaType},
+		{"ContentTypeText", "POST", usage, ok, map[string]string{"Content-Type": "text/plain"}, 415, costexplorer.ErrUnsupportedMediaType},
+		{"ContentTypeForm", "POST", usage, ok, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, costexplorer.ErrUnsupportedMediaType},
+		{"ContentTypeLatin1", "POST", usage, ok, map[string]string{"Content-Type": "application/json; charset=iso-8859-1"}, 415, costexplorer.ErrUnsupportedMediaType},
+		{"ContentTypeTooEarly", "POST", usage, ok, map[string]string{"Content-Type": "application/vnd.atlas.2022-01-01+json"}, 415, costexplorer.ErrUnsupportedMediaType},
+		{"ContentTypeMalformed", "POST", usage, ok, map[string]string{"Content-Type": "application/json; ;"}, 415, costexplorer.ErrUnsupportedMediaType},
+		{"NoCredentials", "POST", usage, ok, map[string]string{"Authorization": del}, 401, costexplorer.ErrUnauthorized},
+		{"BearerGarbage", "GET", "/api/atlas/v2/orgs", "", map[string]string{"Authorization": "Bearer not.a.jwt"}, 401, costexplorer.ErrUnauthorized},
+		{"UnknownScheme", "GET", "/api/atlas/v2/orgs", "", map[string]string{"Authorization": "Negotiate abc"}, 401, costexplorer.ErrUnauthorized},
+
+		// Query parameters.
+		{"PrettyYes", "GET", "/api/atlas/v2/orgs?pretty=yes", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"EnvelopeOne", "POST", usage + "?envelope=1", ok, nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"PrettyTwice", "GET", "/api/atlas/v2?pretty=true&pretty=false", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"EnvelopeEmpty", "GET", usage + "/" + strings.Repeat("0", 64) + "?envelope=", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"ItemsPerPageZero", "GET", "/api/atlas/v2/orgs?itemsPerPage=0", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"ItemsPerPageTooMany", "GET", "/api/atlas/v2/orgs?itemsPerPage=501", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"PageNumZero", "GET", "/api/atlas/v2/orgs?pageNum=0", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"PageNumNotNumber", "GET", "/api/atlas/v2/orgs?pageNum=two", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"PageNumOverflow", "GET", "/api/atlas/v2/orgs?pageNum=99999999999999999999", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"IncludeCountMaybe", "GET", "/api/atlas/v2/orgs?includeCount=maybe", "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+		{"NameTooLong", "GET", "/api/atlas/v2/orgs?name=" + strings.Repeat("n", 65), "", nil, 400, costexplorer.ErrInvalidQueryParameter},
+	}
+	if len(cases) < 40 {
+		t.Fatalf("only %d bad requests", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			req := e.apiRequest(c.method, strings.ReplaceAll(c.path, "{org}", e.Org), c.body)
+			if c.body == "" && c.method == "POST" {
+				req.Header.Set("Content-Type", "application/vnd.atlas.2023-01-01+json")
+			}
+			e.checkRefused(t, req, c.headers, c.status, c.code)
+		})
+	}
+}
+
+// panickyStore is a store whose organization listing panics once armed
+// (the query engine lists organizations when it loads).
+type panickyStore struct {
+	costexplorer.Store
+	armed atomic.Bool
+}
+
+func (p *panickyStore) Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error) {
+	if p.armed.Load() {
+		panic("boom")
+	}
+	return p.Store.Organizations(ctx, f)
+}
+
+// TestPanicIsUnexpectedError checks the last resort: a handler that panics
+// (here the organizations handler, through its store) is answered 500
+// UNEXPECTED_ERROR, not a dropped connection or a stack trace.
+func TestPanicIsUnexpectedError(t *testing.T) {
+	var store *panickyStore
+	e := newEnv(t, options{store: func(s costexplorer.Store) costexplorer.Store {
+		store = &panickyStore{Store: s}
+		return store
+	}})
+	store.armed.Store(true)
+	res := e.do(e.apiRequest("GET", "/api/atlas/v2/orgs", ""))
+	if res.status != http.StatusInternalServerError || strings.Contains(string(res.body), "boom") {
+		t.Fatalf("panic answered %d %s", res.status, res.body)
+	}
+	if b := res.apiErr(t); b.ErrorCode != costexplorer.ErrInternal {
+		t.Errorf("errorCode = %s", b.ErrorCode)
+	}
 }

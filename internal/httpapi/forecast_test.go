@@ -31,9 +31,7 @@ func (e *env) forecastRequest(orgID, body string) *http.Request {
 func (e *env) forecast(body string) (*costexplorer.UsageForecast, []byte) {
 	e.t.Helper()
 	res := e.do(e.forecastRequest(e.Org, body))
-	if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/json; charset=utf-8" {
-		e.t.Fatalf("usage:forecast %s: %d %q %s", body, res.status, res.header.Get("Content-Type"), res.body)
-	}
+	res.mustOK(e.t, "usage:forecast "+body, "application/json; charset=utf-8")
 	var f costexplorer.UsageForecast
 	res.json(e.t, &f)
 	return &f, res.body
@@ -118,7 +116,7 @@ func TestForecastActualIsTheStores(t *testing.T) {
 // roles.
 func TestForecastRoles(t *testing.T) {
 	e := newEnv(t, options{})
-	e.checkBillingRoles(t, func() *http.Request { return e.forecastRequest(e.Org, `{}`) })
+	e.checkBillingRoles(t, http.StatusOK, func() *http.Request { return e.forecastRequest(e.Org, `{}`) })
 }
 
 // TestForecastBadRequests is the table of malformed usage:forecast

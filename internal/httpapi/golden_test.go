@@ -74,9 +74,7 @@ func TestGoldenResults(t *testing.T) {
 			tok := e.create(e.Org, body)
 			e.waitReady(e.Org, tok)
 			res := e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok, ""))
-			if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/vnd.atlas.2023-01-01+json;charset=utf-8" {
-				t.Fatalf("JSON: %d %s %s", res.status, res.header.Get("Content-Type"), res.body)
-			}
+			res.mustOK(t, "JSON", "application/vnd.atlas.2023-01-01+json;charset=utf-8")
 			var v costexplorer.Result
 			res.json(t, &v)
 			if len(v.UsageDetails) == 0 {
@@ -87,9 +85,7 @@ func TestGoldenResults(t *testing.T) {
 			req := e.apiRequest("GET", usagePath(e.Org)+"/"+tok, "")
 			req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+csv")
 			res = e.do(req)
-			if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/vnd.atlas.2023-01-01+csv;charset=utf-8" {
-				t.Fatalf("CSV: %d %s %s", res.status, res.header.Get("Content-Type"), res.body)
-			}
+			res.mustOK(t, "CSV", "application/vnd.atlas.2023-01-01+csv;charset=utf-8")
 			if lines := strings.Count(string(res.body), "\n"); lines != len(v.UsageDetails)+1 {
 				t.Errorf("CSV has %d lines for %d rows", lines, len(v.UsageDetails))
 			}

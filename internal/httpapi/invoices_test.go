@@ -118,9 +118,7 @@ func TestInvoiceGolden(t *testing.T) {
 
 	check := func(name string, res *response, ct string) {
 		t.Helper()
-		if res.status != http.StatusOK || res.header.Get("Content-Type") != ct {
-			t.Fatalf("%s: %d %s %.300s", name, res.status, res.header.Get("Content-Type"), res.body)
-		}
+		res.mustOK(t, name, ct)
 		golden.Check(t, "invoices/"+name, e.masked(res.body))
 	}
 	const json23 = "application/vnd.atlas.2023-01-01+json;charset=utf-8"

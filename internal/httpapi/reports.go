@@ -50,16 +50,25 @@ func (s *Server) reportView(r *http.Request, rep *costexplorer.InvoiceReport, wi
 	return v
 }
 
+// withInvoice parses the request with parse(in), then finds the path's
+// invoice (Server.invoice): a malformed request is a 400 naming its field
+// whatever the invoice, and only a well-formed one learns whether the
+// invoice exists.
+func withInvoice[In, T any](s *Server, c *call, parse func(In) (T, error), in In) (T, *costexplorer.Invoice, error) {
+	v, err := parse(in)
+	if err != nil {
+		return v, nil, err
+	}
+	inv, err := s.invoice(c)
+	return v, inv, err
+}
+
 // createOrgInvoiceReport serves POST …/invoices/{invoiceId}/reports: the
 // body is validated first (400 naming the field), then the invoice is found
 // as the invoice operations find it (404 alike for a missing and a foreign
 // one), then the report is created pending: 201 with its id and state.
 func (s *Server) createOrgInvoiceReport(c *call) (reply, error) {
-	req, err := costexplorer.ParseInvoiceReportRequest(c.body)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := s.invoice(c)
+	req, inv, err := withInvoice(s, c, costexplorer.ParseInvoiceReportRequest, c.body)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +91,7 @@ type reportList struct {
 // invoice's unexpired reports requested through {orgId}, newest first,
 // without download URLs.
 func (s *Server) listOrgInvoiceReports(c *call) (reply, error) {
-	page, err := costexplorer.ParsePageRequest(c.r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	inv, err := s.invoice(c)
+	page, inv, err := withInvoice(s, c, costexplorer.ParsePageRequest, c.r.URL.Query())
 	if err != nil {
 		return nil, err
 	}

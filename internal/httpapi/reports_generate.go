@@ -22,11 +22,7 @@ import (
 // fixed when it succeeded). Storing it would only add a copy nobody can
 // name.
 func (s *Server) generateOrgInvoiceAndDownloadReport(c *call) (reply, error) {
-	req, err := costexplorer.ParseReportGenerationRequest(c.body)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := s.invoice(c)
+	req, inv, err := withInvoice(s, c, costexplorer.ParseReportGenerationRequest, c.body)
 	if err != nil {
 		return nil, err
 	}

@@ -214,9 +214,7 @@ func TestAssociatedInvoices(t *testing.T) {
 
 	check := func(name string, res *response, contentType string) {
 		t.Helper()
-		if res.status != http.StatusOK || res.header.Get("Content-Type") != contentType {
-			t.Fatalf("%s: %d %s %s", name, res.status, res.header.Get("Content-Type"), res.body)
-		}
+		res.mustOK(t, name, contentType)
 		golden.Check(t, "associated/"+name, e.masked(res.body))
 	}
 	check("default.json", e.associatedReq(paying, "", "", viewer), json2025)

@@ -182,6 +182,15 @@ type response struct {
 	interimHeader []http.Header
 }
 
+// mustOK fails t unless r is a 200 of the given Content-Type; what names
+// the answer in the failure.
+func (r *response) mustOK(t testing.TB, what, contentType string) {
+	t.Helper()
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != contentType {
+		t.Fatalf("%s: %d %q %.1000s", what, r.status, r.header.Get("Content-Type"), r.body)
+	}
+}
+
 func (r *response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {

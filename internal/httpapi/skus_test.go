@@ -33,9 +33,7 @@ func TestListSkus(t *testing.T) {
 	var seen []string
 	for page := 1; ; page++ {
 		res := e.do(e.skuRequest(skusPath + "?itemsPerPage=50&pageNum=" + strconv.Itoa(page)))
-		if res.status != http.StatusOK || res.header.Get("Content-Type") != json2025 {
-			t.Fatalf("page %d: %d %s %s", page, res.status, res.header.Get("Content-Type"), res.body)
-		}
+		res.mustOK(t, "page "+strconv.Itoa(page), json2025)
 		var list costexplorer.SKUList
 		res.json(t, &list)
 		if list.TotalCount == nil || *list.TotalCount != len(all) {

@@ -89,9 +89,7 @@ func TestUsageQueryGolden(t *testing.T) {
 			req := e.usageRequest(e.Org, body, "")
 			req.URL.RawQuery = "pretty=true"
 			res := e.do(req)
-			if res.status != http.StatusOK || res.header.Get("Content-Type") != "application/json; charset=utf-8" {
-				t.Fatalf("JSON: %d %q %s", res.status, res.header.Get("Content-Type"), res.body)
-			}
+			res.mustOK(t, "JSON", "application/json; charset=utf-8")
 			var a costexplorer.UsageAnswer
 			res.json(t, &a)
 			if len(a.Results) == 0 {
@@ -100,9 +98,7 @@ func TestUsageQueryGolden(t *testing.T) {
 			golden.Check(t, "usage/"+name+".json", res.body)
 
 			res = e.do(e.usageRequest(e.Org, body, "text/csv"))
-			if res.status != http.StatusOK || res.header.Get("Content-Type") != "text/csv; charset=utf-8" {
-				t.Fatalf("CSV: %d %q %s", res.status, res.header.Get("Content-Type"), res.body)
-			}
+			res.mustOK(t, "CSV", "text/csv; charset=utf-8")
 			if lines := strings.Count(string(res.body), "\n"); lines != len(a.Results)+1 {
 				t.Errorf("CSV has %d lines for %d rows", lines, len(a.Results))
 			}
@@ -270,8 +266,9 @@ func TestUsageQueryAccept(t *testing.T) {
 }
 
 // checkBillingRoles sends the request newReq makes with a credential of
-// each role: the roles that may see billing data get 200, the others 401.
-func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
+// each role: the roles that may see billing data get the status ok, the
+// others 401.
+func (e *env) checkBillingRoles(t *testing.T, ok int, newReq func() *http.Request) {
 	t.Helper()
 	for _, role := range costexplorer.Roles {
 		t.Run(string(role), func(t *testing.T) {
@@ -281,7 +278,7 @@ func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
 			req.Header.Set("Authorization", "Bearer "+e.accessToken(id, secret))
 			res := e.do(req)
 			if costexplorer.CanViewBilling([]costexplorer.Role{role}) {
-				if res.status != http.StatusOK {
+				if res.status != ok {
 					t.Errorf("%d %s", res.status, res.body)
 				}
 			} else {
@@ -296,7 +293,7 @@ func (e *env) checkBillingRoles(t *testing.T, newReq func() *http.Request) {
 func TestUsageQueryRoles(t *testing.T) {
 	e := newEnv(t, options{rateLimit: httpapiRateLimit(len(costexplorer.Roles) + 3)})
 	body := `{"granularity":"DAILY","timePeriod":{"start":"2025-06-01","end":"2025-06-02"}}`
-	e.checkBillingRoles(t, func() *http.Request { return e.usageRequest(e.Org, body, "") })
+	e.checkBillingRoles(t, http.StatusOK, func() *http.Request { return e.usageRequest(e.Org, body, "") })
 	t.Run("SharesTheCostExplorerBucket", func(t *testing.T) {
 		e.t = t
 		// Each request above took a token of the organization's bucket;

@@ -177,39 +177,36 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// runOne claims and runs one process; it reports whether it found one.
+// runOne claims and runs one process; it reports whether it found one. A
+// failed evaluation is tried again until the last attempt.
 func (r *Runner) runOne(ctx context.Context) bool {
-	p, err := r.cfg.Store.ClaimProcess(ctx, r.cfg.Owner, r.cfg.Now(), r.cfg.Lease)
-	if err != nil {
-		if !costexplorer.IsNotFound(err) && ctx.Err() == nil {
-			r.cfg.Logger.Warn("claim query process", "err", err)
-		}
-		return false
-	}
-	log := r.cfg.Logger.With("token", p.Token[:12], "org", p.OrgID, "attempt", p.Attempts)
-	if p.Attempts > r.cfg.MaxAttempts {
-		r.fail(ctx, p, fmt.Sprintf("gave up after %d attempts", p.Attempts-1), 0, log)
-		return true
-	}
-	start := time.Now()
+	return runClaimed(ctx, &claimed[*costexplorer.QueryProcess]{
+		what: "query process", verb: "evaluate", logger: r.cfg.Logger, maxAttempts: r.cfg.MaxAttempts,
+		claim: func(ctx context.Context) (*costexplorer.QueryProcess, error) {
+			return r.cfg.Store.ClaimProcess(ctx, r.cfg.Owner, r.cfg.Now(), r.cfg.Lease)
+		},
+		attempts: func(p *costexplorer.QueryProcess) int { return p.Attempts },
+		log: func(p *costexplorer.QueryProcess) *slog.Logger {
+			return r.cfg.Logger.With("token", p.Token[:12], "org", p.OrgID, "attempt", p.Attempts)
+		},
+		run:     r.run,
+		fail:    r.fail,
+		failNow: func(err error) (string, bool) { return err.Error(), false },
+	})
+}
+
+// run evaluates p and stores its result.
+func (r *Runner) run(ctx context.Context, p *costexplorer.QueryProcess, log *slog.Logger, start time.Time) error {
 	body, err := r.evaluate(ctx, p)
 	if err != nil {
-		if ctx.Err() != nil {
-			return false // shutting down: Stop releases the lease
-		}
-		log.Error("evaluate query process", "err", err)
-		if p.Attempts >= r.cfg.MaxAttempts {
-			r.fail(ctx, p, err.Error(), time.Since(start), log)
-		}
-		// Otherwise the lease lapses and the process is tried again.
-		return true
+		return err
 	}
 	finished := r.cfg.Now()
 	if err := r.cfg.Store.FinishProcess(ctx, p.Token, r.cfg.Owner, body, finished); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			log.Warn("finish query process", "err", err)
 		}
-		return true
+		return nil
 	}
 	// The client is polling for it: serve the first read from memory
 	// rather than read back the result just written. The process is what
@@ -223,7 +220,7 @@ func (r *Runner) runOne(ctx context.Context) bool {
 		r.cfg.Observe(costexplorer.ProcessDone, time.Since(start))
 	}
 	log.Debug("query process done", "duration", time.Since(start), "bytes", len(body))
-	return true
+	return nil
 }
 
 // fail marks p failed; took is how long its last evaluation ran (0 when it

@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/ticker"
 )
 
@@ -29,6 +31,57 @@ type pool struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	started bool
+}
+
+// claimed is what a kind of leased work (a query process, an invoice
+// report) gives runClaimed: how to claim one row, run it and fail it.
+type claimed[T any] struct {
+	what, verb  string // "query process", "evaluate": the log messages
+	logger      *slog.Logger
+	maxAttempts int
+	claim       func(ctx context.Context) (T, error)
+	// attempts is the row's attempt counter; log its logger.
+	attempts func(T) int
+	log      func(T) *slog.Logger
+	// run does the work and stores its outcome; only an error of the work
+	// itself is returned (one storing it is logged).
+	run func(ctx context.Context, row T, log *slog.Logger, start time.Time) error
+	// fail marks the row failed for good with reason; took is how long its
+	// last run lasted (0 when it was not run again).
+	fail func(ctx context.Context, row T, reason string, took time.Duration, log *slog.Logger)
+	// failNow says whether the error of a run fails the row at once (no
+	// other try can succeed), and the reason the row then carries.
+	failNow func(err error) (reason string, now bool)
+}
+
+// runClaimed claims one row of c's kind and runs it; it reports whether it
+// found one. A row past its attempts fails without running; a run that
+// fails on its last attempt, or with an error no other try can mend, fails
+// the row; otherwise its lease lapses and the row is tried again.
+func runClaimed[T any](ctx context.Context, c *claimed[T]) bool {
+	row, err := c.claim(ctx)
+	if err != nil {
+		if !costexplorer.IsNotFound(err) && ctx.Err() == nil {
+			c.logger.Warn("claim "+c.what, "err", err)
+		}
+		return false
+	}
+	log, n := c.log(row), c.attempts(row)
+	if n > c.maxAttempts {
+		c.fail(ctx, row, fmt.Sprintf("gave up after %d attempts", n-1), 0, log)
+		return true
+	}
+	start := time.Now()
+	if err := c.run(ctx, row, log, start); err != nil {
+		if ctx.Err() != nil {
+			return false // shutting down: Stop releases the lease
+		}
+		log.Error(c.verb+" "+c.what, "err", err)
+		if reason, now := c.failNow(err); now || n >= c.maxAttempts {
+			c.fail(ctx, row, reason, time.Since(start), log)
+		}
+	}
+	return true
 }
 
 // positive sets *v to def unless it is positive: the defaults of the

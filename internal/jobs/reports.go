@@ -120,40 +120,41 @@ func (r *Reports) Stop(ctx context.Context) error {
 func (r *Reports) RunOne(ctx context.Context) bool { return r.runOne(ctx) }
 
 func (r *Reports) runOne(ctx context.Context) bool {
-	st := r.cfg.Store
-	rep, err := st.ClaimInvoiceReport(ctx, r.cfg.Owner, r.cfg.Now(), r.cfg.Lease)
-	if err != nil {
-		if !costexplorer.IsNotFound(err) && ctx.Err() == nil {
-			r.cfg.Logger.Warn("claim invoice report", "err", err)
-		}
-		return false
-	}
-	log := r.cfg.Logger.With("report", rep.ID, "invoice", rep.InvoiceID, "attempt", rep.Attempts)
-	if rep.Attempts > r.cfg.MaxAttempts {
-		r.fail(ctx, rep, fmt.Sprintf("gave up after %d attempts", rep.Attempts-1), log)
-		return true
-	}
-	start := time.Now()
-	size, err := r.make(ctx, rep)
-	if err != nil {
-		if ctx.Err() != nil {
-			return false // shutting down: Stop releases the lease
-		}
-		log.Error("make invoice report", "err", err)
+	return runClaimed(ctx, &claimed[*costexplorer.InvoiceReport]{
+		what: "invoice report", verb: "make", logger: r.cfg.Logger, maxAttempts: r.cfg.MaxAttempts,
+		claim: func(ctx context.Context) (*costexplorer.InvoiceReport, error) {
+			return r.cfg.Store.ClaimInvoiceReport(ctx, r.cfg.Owner, r.cfg.Now(), r.cfg.Lease)
+		},
+		attempts: func(rep *costexplorer.InvoiceReport) int { return rep.Attempts },
+		log: func(rep *costexplorer.InvoiceReport) *slog.Logger {
+			return r.cfg.Logger.With("report", rep.ID, "invoice", rep.InvoiceID, "attempt", rep.Attempts)
+		},
+		run: r.run,
+		fail: func(ctx context.Context, rep *costexplorer.InvoiceReport, reason string, _ time.Duration, log *slog.Logger) {
+			r.fail(ctx, rep, reason, log)
+		},
 		// A missing invoice or an unknown version fails at once: no other
 		// try can make them.
-		if code := costexplorer.ErrorCode(err); rep.Attempts >= r.cfg.MaxAttempts || code == costexplorer.ErrNotFound || code == costexplorer.ErrValidation {
-			r.fail(ctx, rep, "The report could not be generated.", log)
-		}
-		return true // otherwise the lease lapses and it is tried again
+		failNow: func(err error) (string, bool) {
+			code := costexplorer.ErrorCode(err)
+			return "The report could not be generated.", code == costexplorer.ErrNotFound || code == costexplorer.ErrValidation
+		},
+	})
+}
+
+// run makes the file of rep and marks it succeeded.
+func (r *Reports) run(ctx context.Context, rep *costexplorer.InvoiceReport, log *slog.Logger, start time.Time) error {
+	size, err := r.make(ctx, rep)
+	if err != nil {
+		return err
 	}
 	now := r.cfg.Now()
-	if err := st.FinishInvoiceReport(ctx, rep.ID, r.cfg.Owner, rep.Attempts, size, now, now.Add(r.cfg.TTL)); err != nil {
+	if err := r.cfg.Store.FinishInvoiceReport(ctx, rep.ID, r.cfg.Owner, rep.Attempts, size, now, now.Add(r.cfg.TTL)); err != nil {
 		log.Warn("finish invoice report", "err", err)
-		return true
+		return nil
 	}
 	log.Debug("invoice report done", "duration", time.Since(start), "bytes", size)
-	return true
+	return nil
 }
 
 // make writes the file of rep into the store and returns its size.

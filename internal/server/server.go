@@ -8,7 +8,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -196,11 +195,7 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		Owner:        s.Runner.Owner(),
 		Logger:       log,
 	})
-	reportKey, err := s.Store.Secret(ctx, reportKeyName, func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return b, err
-	})
+	reportKey, err := s.Store.Secret(ctx, reportKeyName, auth.RandomSecret(32))
 	if err != nil {
 		return nil, fmt.Errorf("report signing key: %w", err)
 	}

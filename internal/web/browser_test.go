@@ -103,12 +103,9 @@ type forecastData struct {
 	Upper string `json:"upper"`
 }
 
-const readPage = `(() => {
-  const attr = (el, name) => el.getAttribute(name);
-  const months = [...document.querySelectorAll('table.usage thead th[data-month]')].map(th => attr(th, 'data-month'));
-  const cells = tr => Object.fromEntries([...tr.querySelectorAll('td:not(.rowtotal)')].map((td, i) => [months[i], attr(td, 'data-cents')]));
-  const foot = document.querySelector('table.usage tfoot tr');
-  return {
+// readPage reads the result of the cost explorer page (readScript),
+// with its download links, the chart's months and the totals row.
+var readPage = readScript("month", `
     token: attr(document.getElementById('result'), 'data-token'),
     csv: document.getElementById('download-csv').href,
     json: document.getElementById('download-json').href,
@@ -118,6 +115,19 @@ const readPage = `(() => {
       total: attr(g, 'data-total-cents'),
       segs: [...g.querySelectorAll('rect.seg')].map(r => ({key: attr(r, 'data-key'), cents: attr(r, 'data-cents')})),
     })),
+    totals: cells(foot),`)
+
+// readScript is a script that reads a usage page: the table's rows (each
+// row's cents by column, the columns keyed by the data-KEY attribute of
+// the header cells), the chart's forecast and the grand total, and props,
+// the page's own properties (which may use attr, cols, cells and foot).
+func readScript(key, props string) string {
+	return `(() => {
+  const attr = (el, name) => el.getAttribute(name);
+  const cols = [...document.querySelectorAll('table.usage thead th[data-` + key + `]')].map(th => attr(th, 'data-` + key + `'));
+  const cells = tr => Object.fromEntries([...tr.querySelectorAll('td:not(.rowtotal)')].map((td, i) => [cols[i], attr(td, 'data-cents')]));
+  const foot = document.querySelector('table.usage tfoot tr');
+  return {` + props + `
     rows: [...document.querySelectorAll('table.usage tbody tr')].map(tr => ({
       key: attr(tr, 'data-key'), cells: cells(tr), total: attr(tr.querySelector('td.rowtotal'), 'data-cents'),
     })),
@@ -125,10 +135,10 @@ const readPage = `(() => {
       month: attr(g.parentElement, 'data-month'),
       cents: attr(g, 'data-cents'), lower: attr(g, 'data-lower-cents'), upper: attr(g, 'data-upper-cents'),
     })),
-    totals: cells(foot),
     grand: attr(foot.querySelector('td.rowtotal'), 'data-cents'),
   };
 })()`
+}
 
 // pageWeight reads the Performance API after a load with the cache off.
 const pageWeight = `(() => {

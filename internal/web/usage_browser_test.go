@@ -27,37 +27,24 @@ type usageData struct {
 		} `json:"segs"`
 	} `json:"columns"`
 	Cols         []string       `json:"cols"`
-	Table        []tableData    `json:"table"`
+	Table        []tableData    `json:"rows"`
 	Grand        string         `json:"grand"`
 	Spent        string         `json:"spent"`
 	Forecast     []forecastData `json:"forecast"`
 	CardForecast string         `json:"cardForecast"`
 }
 
-const readUsagePage = `(() => {
-  const attr = (el, name) => el.getAttribute(name);
-  const cols = [...document.querySelectorAll('table.usage thead th[data-col]')].map(th => attr(th, 'data-col'));
-  const cells = tr => Object.fromEntries([...tr.querySelectorAll('td:not(.rowtotal)')].map((td, i) => [cols[i], attr(td, 'data-cents')]));
-  const foot = document.querySelector('table.usage tfoot tr');
-  return {
+// readUsagePage reads the "By day & tag" page (readScript), with the
+// chart's columns, the table's column keys and the card.
+var readUsagePage = readScript("col", `
     columns: [...document.querySelectorAll('svg.chart-svg g.month')].map(g => ({
       key: attr(g, 'data-month'),
       total: attr(g, 'data-total-cents'),
       segs: [...g.querySelectorAll('rect.seg')].map(r => ({key: attr(r, 'data-key'), cents: attr(r, 'data-cents')})),
     })),
     cols: cols,
-    table: [...document.querySelectorAll('table.usage tbody tr')].map(tr => ({
-      key: attr(tr, 'data-key'), cells: cells(tr), total: attr(tr.querySelector('td.rowtotal'), 'data-cents'),
-    })),
-    grand: attr(foot.querySelector('td.rowtotal'), 'data-cents'),
     spent: attr(document.getElementById('mtd'), 'data-spent-cents'),
-    forecast: [...document.querySelectorAll('svg.chart-svg g.forecast')].map(f => ({
-      month: attr(f.parentElement, 'data-month'), cents: attr(f, 'data-cents'),
-      lower: attr(f, 'data-lower-cents'), upper: attr(f, 'data-upper-cents'),
-    })),
-    cardForecast: document.getElementById('mtd-forecast') ? attr(document.getElementById('mtd-forecast'), 'data-cents') : '',
-  };
-})()`
+    cardForecast: document.getElementById('mtd-forecast') ? attr(document.getElementById('mtd-forecast'), 'data-cents') : '',`)
 
 // TestBrowserUsage drives the "By day & tag" page in Chromium: the daily
 // chart grouped by a tag, the table pivoted by service, the granularity

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"html/template"
@@ -113,11 +112,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
 	}
-	key, err := cfg.Store.Secret(ctx, sessionKeyName, func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return b, err
-	})
+	key, err := cfg.Store.Secret(ctx, sessionKeyName, auth.RandomSecret(32))
 	if err != nil {
 		return nil, fmt.Errorf("web: load session key: %w", err)
 	}

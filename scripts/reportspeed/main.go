@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer/client"
+	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
 func main() {
@@ -27,7 +28,7 @@ func main() {
 	invoice := flag.String("invoice", "", "the invoice id")
 	n := flag.Int("n", 9, "reports")
 	flag.Parse()
-	var c struct{ OrgID, ClientID, ClientSecret string }
+	var c demo.Credentials
 	b, err := os.ReadFile(*creds)
 	if err == nil {
 		err = json.Unmarshal(b, &c)
