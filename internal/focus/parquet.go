@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
@@ -60,8 +60,11 @@ const parquetEncoders = 2
 // CreatedBy("costexplorer", "", "") wrote.
 const parquetCreatedBy = "costexplorer version (build )"
 
+// zstdWindow is the window of the zstd encoders: a page at most (the
+// library's default of 8 MiB made each of them hold 8 MiB).
+const zstdWindow = 256 << 10
+
 var (
-	zstdCodec      = &zstd.Codec{Level: zstd.SpeedFastest}
 	levelEncoding  = &rle.Encoding{BitWidth: 1}
 	indexEncoding  = &rle.DictionaryEncoding{}
 	parquetMagic   = []byte("PAR1")
@@ -114,6 +117,8 @@ func dictionaryEncoded(c Column) bool {
 type parquetWriter struct {
 	out  *offsetWriter
 	cols []*pqColumn
+	// zstd compresses pages, from parquetEncoders goroutines at once.
+	zstd *zstd.Encoder
 	// shares[k] lists the columns encoder k writes; errs[k] is its error
 	// for the pages last encoded.
 	shares [][]int
@@ -189,6 +194,9 @@ func newParquetWriter(w io.Writer, spec Spec) *parquetWriter {
 	p := &parquetWriter{out: &offsetWriter{w: bufio.NewWriterSize(w, 64<<10)},
 		shares: make([][]int, parquetEncoders), errs: make([]error, parquetEncoders),
 		rowGroupRows: RowGroupRows, dictMax: dictionaryMaxBytes}
+	// These options are valid: the error is nil.
+	p.zstd, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithWindowSize(zstdWindow),
+		zstd.WithEncoderConcurrency(parquetEncoders), zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true))
 	p.meta = format.FileMetaData{
 		Version:          2,
 		Schema:           []format.SchemaElement{{Name: schema.Name(), NumChildren: thrift.New(int32(len(schema.Fields())))}},
@@ -360,7 +368,7 @@ func (p *parquetWriter) wait() error {
 func (p *parquetWriter) encode(k, page, rows int) {
 	defer p.busy.Done()
 	for _, i := range p.shares[k] {
-		if err := p.cols[i].writePage(page, rows); err != nil {
+		if err := p.cols[i].writePage(p.zstd, page, rows); err != nil {
 			p.errs[k] = fmt.Errorf("parquet column %s: %w", p.cols[i].name, err)
 			return
 		}
@@ -369,7 +377,7 @@ func (p *parquetWriter) encode(k, page, rows int) {
 
 // writePage encodes and compresses page i of c and appends it to c's
 // temporary file.
-func (c *pqColumn) writePage(i, rows int) error {
+func (c *pqColumn) writePage(z *zstd.Encoder, i, rows int) error {
 	pg := &c.pages[i]
 	var levels []byte
 	if c.optional {
@@ -384,7 +392,7 @@ func (c *pqColumn) writePage(i, rows int) error {
 	} else {
 		c.chunk.plainPages = true
 	}
-	c.packed, _ = zstdCodec.Encode(c.packed, values)
+	c.packed = z.EncodeAll(values, c.packed[:0])
 	h := format.PageHeader{
 		Type:                 format.DataPageV2,
 		UncompressedPageSize: int32(len(levels) + len(values)),
@@ -439,7 +447,7 @@ func (p *parquetWriter) endRowGroup() error {
 	}
 	rg := format.RowGroup{NumRows: p.rgRows, FileOffset: p.out.off, Ordinal: int16(len(p.meta.RowGroups))}
 	for _, c := range p.cols {
-		cc, err := c.writeChunk(p.out)
+		cc, err := c.writeChunk(p.out, p.zstd)
 		if err != nil {
 			p.err = fmt.Errorf("parquet column %s: %w", c.name, err)
 			return p.err
@@ -456,7 +464,7 @@ func (p *parquetWriter) endRowGroup() error {
 
 // writeChunk writes c's column chunk of the row group to out and resets
 // c for the next one.
-func (c *pqColumn) writeChunk(out *offsetWriter) (format.ColumnChunk, error) {
+func (c *pqColumn) writeChunk(out *offsetWriter, z *zstd.Encoder) (format.ColumnChunk, error) {
 	md := format.ColumnMetaData{
 		Type:         c.physical,
 		PathInSchema: []string{c.name},
@@ -475,7 +483,7 @@ func (c *pqColumn) writeChunk(out *offsetWriter) (format.ColumnChunk, error) {
 	if c.chunk.dictPages {
 		md.Encoding = append(md.Encoding, format.RLEDictionary)
 		md.DictionaryPageOffset = out.off
-		c.packed, _ = zstdCodec.Encode(c.packed, c.dict.page)
+		c.packed = z.EncodeAll(c.dict.page, c.packed[:0])
 		h := format.PageHeader{
 			Type:                 format.DictionaryPage,
 			UncompressedPageSize: int32(len(c.dict.page)),
@@ -543,8 +551,9 @@ func (p *parquetWriter) discard() {
 	p.closeTemp()
 }
 
-// closeTemp closes the columns' temporary files.
+// closeTemp closes the columns' temporary files and the zstd encoder.
 func (p *parquetWriter) closeTemp() {
+	p.zstd.Close()
 	for _, c := range p.cols {
 		if c.tmp != nil {
 			c.tmp.Close()
