@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"golang.org/x/term"
@@ -77,9 +75,6 @@ func runExport(ctx context.Context, m *Main, args []string) error {
 		w = file
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
-	if req.Format == focus.Parquet {
-		boundParquetHeap()
-	}
 	req.Progress = m.exportProgress()
 	sum, err := focus.Export(ctx, store, req, bw)
 	if err == nil {
@@ -98,20 +93,6 @@ func runExport(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stderr, "%s: %d rows from %d invoices\n", *output, sum.Rows, sum.Invoices)
 	}
 	return nil
-}
-
-// parquetHeapLimit is the soft limit of the Go heap during a Parquet
-// export. The Parquet library keeps an entry per written page for the
-// file's page index until the file ends (about 1.5 MB per million rows,
-// docs/focus.md); without a limit the collector lets the heap grow to
-// twice that, with it it collects sooner once the heap nears the limit.
-const parquetHeapLimit = 48 << 20
-
-// boundParquetHeap sets parquetHeapLimit unless GOMEMLIMIT set a limit.
-func boundParquetHeap() {
-	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
-		debug.SetMemoryLimit(parquetHeapLimit)
-	}
 }
 
 // exportRequest checks the flags of an export.

@@ -89,11 +89,11 @@ func Export(ctx context.Context, st Store, req Request, w io.Writer) (Summary, e
 		}
 		invs, err := invoicesOf(ctx, st, o.ID, req.From, req.To)
 		if err != nil {
-			return x.sum, err
+			return x.sum, x.fail(err)
 		}
 		for _, inv := range invs {
 			if err := x.invoice(inv, acct, o.Name); err != nil {
-				return x.sum, err
+				return x.sum, x.fail(err)
 			}
 		}
 	}
@@ -115,7 +115,7 @@ func ExportInvoice(ctx context.Context, st Store, inv *costexplorer.Invoice, req
 		return Summary{}, err
 	}
 	if err := x.invoice(inv, acct, org.Name); err != nil {
-		return x.sum, err
+		return x.sum, x.fail(err)
 	}
 	return x.close()
 }
@@ -189,6 +189,15 @@ func (x *exporter) invoice(inv *costexplorer.Invoice, acct Account, orgName stri
 		return err
 	}
 	return invoiceRows(inv, acct, orgName, x.emit)
+}
+
+// fail releases what the writer holds (the Parquet writer's temporary
+// files) when the export stops on err, without ending the file.
+func (x *exporter) fail(err error) error {
+	if d, ok := x.out.(interface{ discard() }); ok {
+		d.discard()
+	}
+	return err
 }
 
 // close ends the file.

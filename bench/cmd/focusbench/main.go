@@ -10,7 +10,8 @@
 // table is loaded from our own Parquet export (so it holds exactly the rows
 // we write, with their types) into a DuckDB file in -work; each COPY then
 // writes that table as DuckDB writes the format by default (gzip CSV with a
-// header; Parquet with zstd, as ours).
+// header; Parquet with zstd, as ours). With several binaries, DuckDB first
+// checks that their Parquet files hold the same rows (-compare).
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +52,7 @@ func run(ctx context.Context) error {
 	bins := flag.String("bin", "", "costexplorer binaries to measure, comma-separated")
 	runs := flag.Int("runs", 3, "runs of each measurement")
 	formatList := flag.String("formats", "csv,parquet", "formats to measure, comma-separated (without parquet, DuckDB's table is loaded from the Parquet file an earlier run left in -work)")
+	compare := flag.Bool("compare", true, "with several binaries, check with DuckDB that their Parquet files hold the same rows")
 	flag.Parse()
 	formats := strings.Split(*formatList, ",")
 	if *work == "" || *dataDir == "" || *org == "" || *bins == "" {
@@ -112,6 +115,11 @@ func run(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE focus AS SELECT * FROM read_parquet('%s')", ourParquet)); err != nil {
 		return err
 	}
+	if *compare && len(bs) > 1 && slices.Contains(formats, "parquet") {
+		if err := sameRows(ctx, db, *work, bs); err != nil {
+			return err
+		}
+	}
 	var rows int64
 	var threads int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*), current_setting('threads') FROM focus").Scan(&rows, &threads); err != nil {
@@ -144,6 +152,28 @@ func run(ctx context.Context) error {
 		}
 		m := median(ss)
 		fmt.Printf("| DuckDB COPY (%d threads) | %s | %d | %.2f s | %.2f s | | |\n", threads, format, rows, m.wall.Seconds(), m.cpu.Seconds())
+	}
+	return nil
+}
+
+// sameRows checks that the Parquet files each binary wrote in work hold
+// the same rows, with the same types, as DuckDB reads them: the number of
+// rows and the sum of the rows' hashes.
+func sameRows(ctx context.Context, db *sql.DB, work string, bins []string) error {
+	var first string
+	for _, bin := range bins {
+		path := filepath.Join(work, fmt.Sprintf("ours-%s.parquet", filepath.Base(bin)))
+		var sum string
+		q := fmt.Sprintf("SELECT count(*)::VARCHAR || ' ' || sum(hash(t)::HUGEINT)::VARCHAR FROM read_parquet('%s') t", path)
+		if err := db.QueryRowContext(ctx, q).Scan(&sum); err != nil {
+			return fmt.Errorf("checksum of %s: %w", path, err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %s rows, DuckDB checksum %s\n", filepath.Base(path), strings.Fields(sum)[0], strings.Fields(sum)[1])
+		if first == "" {
+			first = sum
+		} else if sum != first {
+			return fmt.Errorf("%s holds other rows than %s's file", path, filepath.Base(bins[0]))
+		}
 	}
 	return nil
 }
