@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -105,22 +107,7 @@ var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
 // for the rules). SKUs are created and line items inserted with prepared
 // statements on the write connection.
 func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
-	db.prepareItems(ctx)
 	return db.Ingest(ctx, b, db.ingestOptions(ingestCachePragma))
-}
-
-// prepareItems prepares the INSERTs of full chunks of new line items on the
-// write connection, once a process, before an ingest's transaction takes
-// that connection: prepared within the transaction, they were parsed again
-// by every ingest (a statement of 3,840 parameters costs milliseconds to
-// prepare: 4 % of the CPU time of a demo ingest). An error leaves them to
-// be prepared within the transaction, as before.
-func (db *DB) prepareItems(ctx context.Context) {
-	for _, q := range fullNew {
-		if _, err := db.writeStmts.prepare(ctx, db.write, q); err != nil {
-			return
-		}
-	}
 }
 
 // sessionCachePragma is the page cache of the write connection during an
@@ -133,7 +120,6 @@ var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 32768)
 // BeginUsage opens an ingest session (see [sqlstore.Session]) on the write
 // connection, which it holds until the session ends.
 func (db *DB) BeginUsage(ctx context.Context) (costexplorer.UsageSession, error) {
-	db.prepareItems(ctx)
 	return db.BeginIngest(ctx, db.ingestOptions(sessionCachePragma))
 }
 
@@ -149,17 +135,21 @@ func (db *DB) ingestOptions(cachePragma string) sqlstore.IngestOptions {
 			if _, err := tx.ExecContext(ctx, cachePragma); err != nil {
 				return nil, err
 			}
-			return &bulk{tx: tx, shared: &db.writeStmts}, nil
+			return &bulk{tx: tx, conn: q.(txQuerier).conn, raw: &db.rawStmts}, nil
 		},
 	}
 }
 
 // bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]). Its
-// statements are prepared once per transaction.
+// statements are prepared once per transaction, but for the INSERTs of new
+// line items, which go to the driver's connection directly (see
+// [bulk.insertNew]).
 type bulk struct {
-	tx     *sql.Tx
-	stmts  map[string]*sql.Stmt
-	shared *stmtCache // statements prepared on the write connection
+	tx    *sql.Tx
+	conn  *sql.Conn // the connection of tx
+	stmts map[string]*sql.Stmt
+	raw   *rawStmts // statements prepared on the driver connection
+	args  []driver.NamedValue
 }
 
 func (b *bulk) Close() {
@@ -168,17 +158,13 @@ func (b *bulk) Close() {
 	}
 }
 
-// stmt returns query prepared in the transaction, or the transaction's
-// handle of the statement prepared on the write connection.
+// stmt returns query prepared in the transaction.
 func (b *bulk) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := b.stmts[query]; ok {
 		return s, nil
 	}
-	var s *sql.Stmt
-	var err error
-	if p := b.shared.lookup(query); p != nil {
-		s = b.tx.StmtContext(ctx, p) // the connection's own, not prepared again
-	} else if s, err = b.tx.PrepareContext(ctx, query); err != nil {
+	s, err := b.tx.PrepareContext(ctx, query)
+	if err != nil {
 		return nil, err
 	}
 	if b.stmts == nil {
@@ -233,27 +219,14 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 // on the first row of its first chunk.
 func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
-	args := make([]any, 0, insertChunk*15)
 	index := make(map[costexplorer.LineItemID]int, insertChunk)
 	fresh := true // no row refused yet
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
 		shape := shapeOf(chunk)
-		args = args[:0]
-		for i := range chunk {
-			r := &chunk[i]
-			li := r.Item
-			args = append(args, r.Org, r.Invoice, r.Project, r.Cluster, r.SKU, int64(li.Date), li.ID[:],
-				li.Quantity, li.UnitPriceNanos, int64(li.Amount))
-			if shape >= tagged {
-				args = append(args, sqlstore.NullKey(r.Detail), sqlstore.NullKey(r.TagSet))
-			}
-			if shape == full {
-				args = append(args, sqlstore.NullKey(int64(li.BillDate)), sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount)))
-			}
-		}
+		b.bind(chunk, shape)
 		if fresh {
-			err := b.insertNew(ctx, shape, args, len(chunk))
+			err := b.insertNew(ctx, shape, len(chunk))
 			if err == nil {
 				inserted = append(inserted, chunk...)
 				continue
@@ -265,32 +238,102 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sq
 		}
 		var err error
 		sqlstore.IndexItems(chunk, index)
-		if inserted, err = b.insertChunk(ctx, shape, args, chunk, index, inserted); err != nil {
+		if inserted, err = b.insertChunk(ctx, shape, chunk, index, inserted); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-// insertNew runs the INSERT of n line items of shape s with args, without a
-// conflict clause.
-func (b *bulk) insertNew(ctx context.Context, s itemShape, args []any, n int) error {
-	stmt, err := b.stmt(ctx, chunkQuery(n, s, newItems, &fullNew))
-	if err != nil {
-		return err
+// bind sets b.args to the values of chunk's rows, in the columns of shape.
+// The keys a row shares with the row before (its organization, invoice,
+// project, cluster and day, for most) reuse that row's values: an int64
+// above 255 costs an allocation each time it becomes an interface.
+func (b *bulk) bind(chunk []sqlstore.ItemRow, shape itemShape) {
+	if b.args == nil {
+		b.args = make([]driver.NamedValue, 0, insertChunk*15)
 	}
-	_, err = stmt.ExecContext(ctx, args...)
-	return err
+	args := b.args[:0]
+	add := func(v any) {
+		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+	}
+	var prev [6]int64
+	var boxed [6]any
+	key := func(i int, v int64) any {
+		if boxed[i] == nil || prev[i] != v {
+			prev[i], boxed[i] = v, v
+		}
+		return boxed[i]
+	}
+	for i := range chunk {
+		r := &chunk[i]
+		li := r.Item
+		add(key(0, r.Org))
+		add(key(1, r.Invoice))
+		add(key(2, r.Project))
+		add(key(3, r.Cluster))
+		add(key(4, r.SKU))
+		add(key(5, int64(li.Date)))
+		add(li.ID[:])
+		add(li.Quantity)
+		add(li.UnitPriceNanos)
+		add(int64(li.Amount))
+		if shape >= tagged {
+			add(sqlstore.NullKey(r.Detail))
+			add(sqlstore.NullKey(r.TagSet))
+		}
+		if shape == full {
+			add(sqlstore.NullKey(int64(li.BillDate)))
+			add(sqlstore.NullFloat(li.DiscountPercent))
+			add(sqlstore.NullKey(int64(li.Discount)))
+		}
+	}
+	b.args = args
 }
 
-// insertChunk runs the INSERT of chunk with args (of shape s) and appends
+// insertNew runs the INSERT of n line items of shape s with b.args, without
+// a conflict clause. It runs on the driver's connection, with the driver's
+// own arguments: database/sql would check and convert each of the 2,560 to
+// 3,840 values of a full chunk into a slice it allocates, every time: going
+// around it took the CPU time of a demo ingest down by 13 % (bench/notes.md).
+// Its transaction is the one of b.tx, begun on the same connection.
+func (b *bulk) insertNew(ctx context.Context, s itemShape, n int) error {
+	return b.conn.Raw(func(dc any) error {
+		if n < insertChunk {
+			// A batch's last chunk: its statement serves once.
+			st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, newItems(n, s))
+			if err != nil {
+				return err
+			}
+			_, err = st.(driver.StmtExecContext).ExecContext(ctx, b.args)
+			return errors.Join(err, st.Close())
+		}
+		st, err := b.raw.prepare(ctx, dc, fullNew[s])
+		if err != nil {
+			return err
+		}
+		_, err = st.(driver.StmtExecContext).ExecContext(ctx, b.args)
+		return err
+	})
+}
+
+// anyArgs returns b.args as the arguments of a database/sql statement.
+func (b *bulk) anyArgs() []any {
+	args := make([]any, len(b.args))
+	for i := range b.args {
+		args[i] = b.args[i].Value
+	}
+	return args
+}
+
+// insertChunk runs the INSERT of chunk with b.args (of shape s) and appends
 // the rows it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, s itemShape, args []any, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+func (b *bulk) insertChunk(ctx context.Context, s itemShape, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
 	stmt, err := b.stmt(ctx, chunkQuery(len(chunk), s, insertItems, &fullInsert))
 	if err != nil {
 		return nil, err
 	}
-	res, err := stmt.QueryContext(ctx, args...)
+	res, err := stmt.QueryContext(ctx, b.anyArgs()...)
 	if err != nil {
 		return nil, err
 	}
@@ -307,4 +350,50 @@ func (b *bulk) insertChunk(ctx context.Context, s itemShape, args []any, chunk [
 		inserted = append(inserted, *r)
 	}
 	return inserted, res.Err()
+}
+
+// rawStmts holds the INSERTs of full chunks of new line items prepared on
+// the write connection's driver connection, once a process (a statement of
+// 3,840 parameters costs milliseconds to prepare). They belong to the
+// driver connection they were prepared on: should database/sql ever open
+// another, they are prepared again on it.
+type rawStmts struct {
+	mu    sync.Mutex
+	conn  any // the driver connection of stmts
+	stmts map[string]driver.Stmt
+}
+
+// prepare returns query prepared on the driver connection dc, which the
+// caller holds (within [sql.Conn.Raw]).
+func (c *rawStmts) prepare(ctx context.Context, dc any, query string) (driver.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != dc {
+		// The statements of another connection are its to finalize.
+		c.conn, c.stmts = dc, map[string]driver.Stmt{}
+	}
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// close finalizes the statements; dc is the driver connection, which the
+// caller holds.
+func (c *rawStmts) close(dc any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	if c.conn == dc {
+		for _, st := range c.stmts {
+			errs = append(errs, st.Close())
+		}
+	}
+	c.conn, c.stmts = nil, nil
+	return errors.Join(errs...)
 }

@@ -46,8 +46,8 @@ type DB struct {
 
 	keys keyCache
 
-	readStmts  stmtCache // prepared statements of the hottest reads
-	writeStmts stmtCache // and of the INSERTs of line items (ingest.go)
+	readStmts stmtCache // prepared statements of the hottest reads
+	rawStmts  rawStmts  // the INSERTs of line items (ingest.go)
 
 	ckpt *checkpointer // nil until Open has started it
 }
@@ -150,7 +150,17 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		db.ckpt.stop()
 	}
-	errs := []error{db.readStmts.close(), db.writeStmts.close()}
+	errs := []error{db.readStmts.close()}
+	// The statements prepared on the write connection's driver connection
+	// are finalized on it, once it is free; should a transaction outlive
+	// the wait (an ingest session left open), they stay unfinalized and
+	// sqlite3_close_v2 keeps that connection's memory until the process
+	// exits.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if c, err := db.write.Conn(ctx); err == nil {
+		errs = append(errs, c.Raw(db.rawStmts.close), c.Close())
+	}
+	cancel()
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -212,9 +222,23 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 }
 
 // writeTx runs fn in an IMMEDIATE transaction on the write connection and
-// commits it if fn returns nil.
-func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, db.write, nil, fn)
+// commits it if fn returns nil. fn also gets the connection, whose driver
+// connection the ingest uses directly (see [bulk]).
+func (db *DB) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return txErr(ctx, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return txErr(ctx, err)
+	}
+	defer tx.Rollback()
+	if err := fn(conn, tx); err != nil {
+		return txErr(ctx, err)
+	}
+	return txErr(ctx, tx.Commit())
 }
 
 // txErr translates err, reporting the context's error instead of the

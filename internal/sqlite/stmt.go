@@ -7,14 +7,14 @@ import (
 	"sync"
 )
 
-// stmtCache holds prepared statements of a pool: on the read pool, those of
-// the single-row reads of the core (sqlstore's Runner.Read, whose query text
-// is constant), among them those every authenticated API request runs (the
+// stmtCache holds prepared statements of the read pool: those of the
+// single-row reads of the core (sqlstore's Runner.Read, whose query text is
+// constant), among them those every authenticated API request runs (the
 // query process, the organization, the service account, the token
 // revocation): parsing and planning such a statement costs more than running
-// it; on the write connection, the INSERTs of line items (see
-// [DB.prepareItems]). database/sql re-prepares a cached statement on each
-// pooled connection once.
+// it. database/sql re-prepares a cached statement on each pooled connection
+// once. (The INSERTs of line items are cached on the write connection's
+// driver connection: see [rawStmts].)
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
