@@ -54,29 +54,12 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 			}
 		}
 	}
-	cfg := demo.Config{Seed: 1, LineItems: n, Months: 18, Now: time.Date(2025, time.June, 30, 0, 0, 0, 0, time.UTC)}
+	cfg := benchDemoConfig(n)
 	d := &demoRollup{OrgItems: map[string]int64{}}
-	seen := map[string]bool{}
+	var dims demoDims
 	sums := map[demoKey]costexplorer.Cents{}
 	err := demo.Generate(context.Background(), cfg, func(batch *costexplorer.UsageBatch) error {
-		for i := range batch.Organizations {
-			if o := batch.Organizations[i]; !seen[o.ID] {
-				seen[o.ID] = true
-				d.Orgs = append(d.Orgs, &o)
-			}
-		}
-		for i := range batch.Projects {
-			if p := batch.Projects[i]; !seen[p.ID] {
-				seen[p.ID] = true
-				d.Projects = append(d.Projects, &p)
-			}
-		}
-		for i := range batch.Clusters {
-			if c := batch.Clusters[i]; !seen[c.ID] {
-				seen[c.ID] = true
-				d.Clusters = append(d.Clusters, &c)
-			}
-		}
+		dims.add(batch)
 		for i := range batch.Items {
 			it := &batch.Items[i]
 			sums[demoKey{it.Date.Month(), it.OrgID, it.ProjectID, it.ClusterID, string(it.Service)}] += it.Amount
@@ -88,6 +71,7 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 	if err != nil {
 		b.Fatal(err)
 	}
+	d.Orgs, d.Projects, d.Clusters = dims.orgs, dims.projects, dims.clusters
 	d.Rollup = make([]costexplorer.RollupRow, 0, len(sums))
 	for k, v := range sums {
 		d.Rollup = append(d.Rollup, costexplorer.RollupRow{Month: k.month, OrgID: k.org, ProjectID: k.proj, ClusterID: k.clus,

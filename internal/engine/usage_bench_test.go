@@ -18,6 +18,46 @@ import (
 // (20 M items; the bench module measures that size).
 var benchItems = flag.Int("engine.items", 300_000, "line items of the usage benchmark dataset (-short: 30000)")
 
+// benchDemoConfig is the demo generator's configuration of the engine's
+// benchmarks: n line items, as the bench module's reference dataset
+// (bench.Config: 18 months to 2025-06-30, seed 1).
+func benchDemoConfig(n int) demo.Config {
+	return demo.Config{Seed: 1, LineItems: n, Months: 18, Now: time.Date(2025, time.June, 30, 0, 0, 0, 0, time.UTC)}
+}
+
+// demoDims collects the organizations, projects and clusters of generated
+// batches, each once, in the order they come.
+type demoDims struct {
+	seen     map[string]bool
+	orgs     []*costexplorer.Organization
+	projects []*costexplorer.Project
+	clusters []*costexplorer.Cluster
+}
+
+func (d *demoDims) add(b *costexplorer.UsageBatch) {
+	if d.seen == nil {
+		d.seen = map[string]bool{}
+	}
+	for i := range b.Organizations {
+		if o := b.Organizations[i]; !d.seen[o.ID] {
+			d.seen[o.ID] = true
+			d.orgs = append(d.orgs, &o)
+		}
+	}
+	for i := range b.Projects {
+		if p := b.Projects[i]; !d.seen[p.ID] {
+			d.seen[p.ID] = true
+			d.projects = append(d.projects, &p)
+		}
+	}
+	for i := range b.Clusters {
+		if c := b.Clusters[i]; !d.seen[c.ID] {
+			d.seen[c.ID] = true
+			d.clusters = append(d.clusters, &c)
+		}
+	}
+}
+
 // usageBenchData is the demo dataset of n items as a source whose daily
 // rollup comes in the store's key order, and the reference usage queries:
 // the largest organization (the paying one, with its linked organizations)
@@ -27,30 +67,13 @@ func usageBenchData(b *testing.B, n int) (*memSource, []struct {
 	name string
 	q    *costexplorer.UsageQuery
 }) {
-	now := time.Date(2025, time.June, 30, 0, 0, 0, 0, time.UTC)
-	cfg := demo.Config{Seed: 1, LineItems: n, Months: 18, Now: now}
+	cfg := benchDemoConfig(n)
+	now := cfg.Now
 	src := &memSource{version: 1}
-	seen := map[string]bool{}
+	var dims demoDims
 	items := map[string]int{}
 	err := demo.Generate(context.Background(), cfg, func(batch *costexplorer.UsageBatch) error {
-		for i := range batch.Organizations {
-			if o := batch.Organizations[i]; !seen[o.ID] {
-				seen[o.ID] = true
-				src.orgs = append(src.orgs, &o)
-			}
-		}
-		for i := range batch.Projects {
-			if p := batch.Projects[i]; !seen[p.ID] {
-				seen[p.ID] = true
-				src.projects = append(src.projects, &p)
-			}
-		}
-		for i := range batch.Clusters {
-			if c := batch.Clusters[i]; !seen[c.ID] {
-				seen[c.ID] = true
-				src.clusters = append(src.clusters, &c)
-			}
-		}
+		dims.add(batch)
 		for i := range batch.Items {
 			it := &batch.Items[i]
 			items[it.OrgID]++
@@ -62,6 +85,7 @@ func usageBenchData(b *testing.B, n int) (*memSource, []struct {
 	if err != nil {
 		b.Fatal(err)
 	}
+	src.orgs, src.projects, src.clusters = dims.orgs, dims.projects, dims.clusters
 	slices.SortFunc(src.daily, func(x, y costexplorer.DailyRollupRow) int {
 		return cmp.Or(cmp.Compare(x.OrgID, y.OrgID), cmp.Compare(x.Day.Month(), y.Day.Month()), cmp.Compare(x.ProjectID, y.ProjectID),
 			cmp.Compare(x.ClusterID, y.ClusterID), cmp.Compare(x.SKU, y.SKU), cmp.Compare(x.Tags.String(), y.Tags.String()), cmp.Compare(x.Day, y.Day))
