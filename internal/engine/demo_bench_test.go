@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/cputime"
 	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
@@ -180,7 +181,7 @@ func BenchmarkQueryDemo(b *testing.B) {
 	for _, tc := range queries {
 		b.Run(tc.name, func(b *testing.B) {
 			var rows []costexplorer.Row
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				var err error
 				if rows, err = e.Evaluate(context.Background(), tc.q); err != nil {
@@ -189,7 +190,7 @@ func BenchmarkQueryDemo(b *testing.B) {
 			}
 			// The process's CPU time (the collector's included): on a
 			// shared machine, steadier than the wall time.
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 			if len(rows) == 0 {
 				b.Fatal("the query found no rows")
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/cputime"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
@@ -57,10 +58,10 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatal("synthetic data exhausted: raise benchShape.Days")
 		}
 		b.StartTimer()
-		start, startCPU := time.Now(), cpuTime()
+		start, startCPU := time.Now(), cputime.Process()
 		res, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items})
 		elapsed += time.Since(start)
-		cpu += cpuTime() - startCPU
+		cpu += cputime.Process() - startCPU
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -141,7 +142,7 @@ func BenchmarkRestate(b *testing.B) {
 		for _, replace := range []bool{true, false} {
 			b.Run(fmt.Sprintf("items=%d/restate=%v", n, replace), func(b *testing.B) {
 				db, _ := open(b)
-				storetest.BenchRestate(b, db, n, replace, cpuTime)
+				storetest.BenchRestate(b, db, n, replace, cputime.Process)
 			})
 		}
 	}

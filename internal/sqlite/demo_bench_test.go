@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/costexplorer/costexplorer/internal/cputime"
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
 
@@ -17,10 +18,10 @@ func BenchmarkIngestDemo(b *testing.B) {
 		db, path := open(b)
 		var elapsed, cpu time.Duration
 		inserted := storetest.IngestDemo(b, db, func(ingest func()) {
-			start, startCPU := time.Now(), cpuTime()
+			start, startCPU := time.Now(), cputime.Process()
 			ingest()
 			elapsed += time.Since(start)
-			cpu += cpuTime() - startCPU
+			cpu += cputime.Process() - startCPU
 		})
 		b.ReportMetric(float64(inserted)/elapsed.Seconds(), "items/s")
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(max(inserted, 1)), "cpu-ns/item")
