@@ -325,46 +325,6 @@ func (e *lineEncoder) appendInvoiceLine(b []byte, l *InvoiceLine) []byte {
 	return append(b, '}')
 }
 
-// appendInvoiceLineUncached is appendInvoiceLine field by field without
-// memos, the reference lineEncoder is tested against.
-func appendInvoiceLineUncached(b []byte, l *InvoiceLine) []byte {
-	b = append(b, `{"cloudProvider":`...)
-	b = appendJSONString(b, string(l.CloudProvider()))
-	b = appendJSONStringMember(b, `,"clusterName":`, l.ClusterName)
-	b = append(b, `,"created":`...)
-	b = appendDayTimestamp(b, l.Billed())
-	discounted := l.Discount != 0 || l.DiscountPercent != 0
-	if discounted {
-		b = append(b, `,"discountCents":`...)
-		b = strconv.AppendInt(b, int64(l.Discount), 10)
-	}
-	b = append(b, `,"endDate":`...)
-	b = appendDayTimestamp(b, l.Date+1)
-	b = appendJSONStringMember(b, `,"groupId":`, l.ProjectID)
-	b = appendJSONStringMember(b, `,"groupName":`, l.ProjectName)
-	b = appendJSONStringMember(b, `,"note":`, l.Note)
-	if discounted {
-		b = append(b, `,"percentDiscount":`...)
-		b = appendJSONFloat(b, l.DiscountPercent)
-	}
-	b = append(b, `,"quantity":`...)
-	b = appendJSONFloat(b, l.Quantity)
-	b = append(b, `,"sku":`...)
-	b = appendJSONString(b, l.SKU)
-	b = append(b, `,"startDate":`...)
-	b = appendDayTimestamp(b, l.Date)
-	b = appendJSONStringMember(b, `,"stitchAppName":`, l.Application)
-	b = append(b, `,"tags":`...)
-	b = l.Tags.appendJSON(b)
-	b = append(b, `,"totalPriceCents":`...)
-	b = strconv.AppendInt(b, int64(l.Amount), 10)
-	b = append(b, `,"unit":`...)
-	b = appendJSONString(b, l.Unit)
-	b = append(b, `,"unitPriceDollars":`...)
-	b = appendNanos(b, l.UnitPriceNanos, false)
-	return append(b, '}')
-}
-
 // appendUsageDetail appends l as the Atlas PublicApiUsageDetailsLineItemView
 // (additionalData left out: no stream processors here).
 func appendUsageDetail(b []byte, l *InvoiceLine) []byte {
