@@ -21,6 +21,7 @@ import (
 type serverConfig struct {
 	Addr           string
 	MetricsAddr    string
+	Pprof          bool
 	Store          storeFlags
 	MinProcessing  time.Duration
 	ResultTTL      time.Duration
@@ -69,6 +70,7 @@ func (c *serverConfig) register(fs *flag.FlagSet, m *Main) {
 	c.Store.register(fs, m)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve /metrics on this address HOST:PORT alone, and not on --addr")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "also serve Go's profiles (/debug/pprof/) on --metrics-addr")
 	fs.DurationVar(&c.MinProcessing, "min-processing", c.MinProcessing, "keep each query process \"processing\" at least this long (exercise client polling)")
 	fs.DurationVar(&c.ResultTTL, "result-ttl", c.ResultTTL, "how long query results are kept")
 	fs.IntVar(&c.HistoryMonths, "history-months", c.HistoryMonths, "how many months back a query may start (Atlas: 18)")
@@ -253,6 +255,9 @@ func (c *serverConfig) validate() error {
 	}
 	if c.MetricsAddr != "" && !validListenAddr(c.MetricsAddr) {
 		bad("metrics-addr", "%q is not HOST:PORT", c.MetricsAddr)
+	}
+	if c.Pprof && c.MetricsAddr == "" {
+		bad("pprof", "needs --metrics-addr: the profiles are never served on the public listener")
 	}
 	if c.MinProcessing < 0 {
 		bad("min-processing", "must not be negative")

@@ -276,6 +276,7 @@ func TestInvalidConfigurationFailsFastNamingTheOption(t *testing.T) {
 		{"TLSCertWithoutKey", "", []string{"--tls-cert", "x.pem"}, "--tls-cert"},
 		{"BadDSN", "", []string{"--db", "mysql://x"}, "--db"},
 		{"BadMetricsAddr", "", []string{"--metrics-addr", "metrics"}, "--metrics-addr"},
+		{"PprofWithoutMetricsAddr", "", []string{"--pprof"}, "--pprof"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--data-dir", dir}, tc.args...)

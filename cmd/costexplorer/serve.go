@@ -62,6 +62,7 @@ func (m *Main) serve(ctx context.Context, cfg *serverConfig, store costexplorer.
 		NonceTTL:      cfg.NonceTTL,
 		TokenTTL:      cfg.TokenTTL,
 		MetricsApart:  cfg.MetricsAddr != "",
+		Pprof:         cfg.Pprof,
 	}
 	for _, p := range cfg.TrustedProxies {
 		pp, _ := parsePrefix(p)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"sync"
 	"time"
@@ -69,6 +70,9 @@ type Config struct {
 	// serves MetricsHandler on a listener of its own (ServeMetrics), so that
 	// the metrics need not be reachable where the API is.
 	MetricsApart bool
+	// Pprof adds Go's profiles (net/http/pprof, under /debug/pprof/) to
+	// the metrics listener (ServeMetrics); never to the public handler.
+	Pprof bool
 	// NoWebUI serves the API alone: paths outside /api/ answer Atlas 404s
 	// instead of the web UI's pages.
 	NoWebUI bool
@@ -269,11 +273,19 @@ func (s *Server) Start(ctx context.Context) {
 // until Shutdown or Close, and then returns http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, s.handler, s.cfg.TLS) }
 
-// ServeMetrics serves the metrics alone on ln (plain HTTP) until Shutdown
-// or Close, and then returns http.ErrServerClosed.
+// ServeMetrics serves the metrics (and, with Config.Pprof, Go's profiles)
+// alone on ln (plain HTTP) until Shutdown or Close, and then returns
+// http.ErrServerClosed.
 func (s *Server) ServeMetrics(ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.MetricsHandler())
+	if s.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return s.serve(ln, mux, nil)
 }
 

@@ -37,6 +37,27 @@ func TestComposition(t *testing.T) {
 			t.Errorf("GET /metrics: %d", code)
 		}
 	})
+	t.Run("OK_PprofOnMetricsListenerOnly", func(t *testing.T) {
+		s := servertest.New(t, servertest.Options{NoWorkers: true, Config: func(c *server.Config) { c.MetricsApart, c.Pprof = true, true }})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.ServeMetrics(ln) }()
+		if code, body := get(t, "http://"+ln.Addr().String()+"/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
+			t.Errorf("GET /debug/pprof/goroutine on the metrics listener: %d", code)
+		}
+		if code, body := get(t, s.URL+"/debug/pprof/goroutine?debug=1"); code == 200 || strings.Contains(body, "goroutine profile:") {
+			t.Errorf("public GET /debug/pprof/goroutine: %d, want no profile", code)
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("ServeMetrics after Shutdown: %v", err)
+		}
+	})
 	t.Run("OK_NoWebUI", func(t *testing.T) {
 		s := servertest.New(t, servertest.Options{NoWorkers: true, Config: func(c *server.Config) { c.NoWebUI = true }})
 		if code, body := get(t, s.URL+"/"); code != http.StatusNotFound || !strings.Contains(body, `"errorCode":"RESOURCE_NOT_FOUND"`) {
@@ -59,6 +80,9 @@ func TestComposition(t *testing.T) {
 		}
 		if code, _ := get(t, "http://"+ln.Addr().String()+"/healthz"); code != http.StatusNotFound {
 			t.Errorf("GET /healthz on the metrics listener: %d, want 404", code)
+		}
+		if code, _ := get(t, "http://"+ln.Addr().String()+"/debug/pprof/"); code != http.StatusNotFound {
+			t.Errorf("GET /debug/pprof/ on the metrics listener without Pprof: %d, want 404", code)
 		}
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)

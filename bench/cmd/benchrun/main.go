@@ -43,6 +43,7 @@ type config struct {
 	Workers     int
 	LoadFor     time.Duration
 	Keep        bool
+	ProfileDir  string // with the server's profiles of extra, unmeasured runs
 	Notes       string // appended to the report
 	Render      string // re-render the report from these figures (JSON) instead of measuring
 }
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Workers, "workers", 8, "concurrent connections of the load generator")
 	fs.DurationVar(&cfg.LoadFor, "load-for", 10*time.Second, "time bound of each load test")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the databases in the scratch directory")
+	fs.StringVar(&cfg.ProfileDir, "profile", "", "write the server's CPU profiles and execution traces of extra end-to-end runs of each query, and its heap after the concurrent run, to this directory")
 	fs.StringVar(&cfg.Notes, "notes", "", "a Markdown file appended to the report (the analysis of missed targets)")
 	fs.StringVar(&cfg.Render, "render", "", "write the report and chart from these results JSON files (comma-separated: the runs' sizes in that order, each run's date and commit kept) instead of measuring")
 	if err := fs.Parse(args); err != nil {

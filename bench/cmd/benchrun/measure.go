@@ -465,13 +465,17 @@ func measureEngine(ctx context.Context, cfg *config, res *SizeResult, eng *engin
 // measureServer runs the costexplorer binary on the store and measures Q1–Q4
 // end to end, GET and creation throughput, and peak memory.
 func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPath string, queries []bench.RefQuery, secrets map[string][2]string) error {
+	prof, profFlags, err := profilerFlags(cfg, res.Size)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	// Rate limiting is lifted (it would measure the limit) and the history
 	// window widened to reach the pinned dataset; everything else is the
 	// default configuration.
-	srv, err := bench.StartServer(ctx, cfg.Bin, dbPath, filepath.Join(dir, "server.log"),
+	srv, err := bench.StartServer(ctx, cfg.Bin, dbPath, filepath.Join(dir, "server.log"), append([]string{
 		"--rate-limit-capacity", "1000000000", "--rate-limit-refill", "1000000000", "--rate-limit-period", "1s",
-		"--history-months", "600", "--log-level", "warn")
+		"--history-months", "600", "--log-level", "warn"}, profFlags...)...)
 	if err != nil {
 		return err
 	}
@@ -531,6 +535,15 @@ func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPat
 		ready[qi] = tok
 		res.Queries[qi].E2E = bench.Summarise(samples)
 		logf("%s end to end: median %.2f ms, p99 %.2f ms, body %d bytes", rq.Name, bench.Ms(res.Queries[qi].E2E.Median), bench.Ms(res.Queries[qi].E2E.P99), res.Queries[qi].BodyBytes)
+		// With -profile, where the time of such a query goes: more of the
+		// same queries, one at a time, under the CPU profiler, then the
+		// execution tracer (goroutines, GC, the poll loop).
+		if err := prof.during(ctx, rq.Name+"-e2e", 10*time.Second, 3*time.Second, func(ctx context.Context) error {
+			_, _, err := c.Query(ctx, nextBody(rq))
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 
 	// Q1–Q4 at once, one client each, for the memory figure: the server's
@@ -576,6 +589,10 @@ func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPat
 	}
 	logf("concurrent Q1–Q4: %d queries, median %.2f ms; server RSS up to %.0f MB while they ran, VmHWM %.0f MB", len(conc), bench.Ms(res.ConcurrentE2E.Median),
 		float64(res.ServerRSSConcurrent)/1e6, float64(res.ServerPeakAfterQ)/1e6)
+	// With -profile, what holds the server's memory after that run.
+	if err := prof.snapshot(ctx, "heap", "heap-after-concurrent"); err != nil {
+		return err
+	}
 
 	// GETs of ready results: with wrk against our server and nginx when
 	// both are there; else with the Go load generator (which parses every
