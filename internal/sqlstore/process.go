@@ -28,6 +28,10 @@ func scanProcess(r Row) (*costexplorer.QueryProcess, error) {
 	if err := json.Unmarshal([]byte(v.query), &p.Query); err != nil {
 		return nil, fmt.Errorf("process %s: decode query: %w", p.Token, err)
 	}
+	var err error
+	if p.Result, err = loadedResult(p.Result); err != nil {
+		return nil, fmt.Errorf("process %s: %w", p.Token, err)
+	}
 	p.State, p.Attempts = costexplorer.ProcessState(v.state), int(v.attempts)
 	p.LeaseExpires, p.CreatedAt, p.ReadyAt = v.lease.Time, v.created.Time, v.ready.Time
 	p.CompletedAt, p.ExpiresAt = v.completed.Time, v.expires.Time
@@ -63,7 +67,7 @@ func (s *Store) CreateProcess(ctx context.Context, p *costexplorer.QueryProcess)
 	}
 	// The token last, where the UPDATE below needs it too.
 	args := []any{np.OrgID, string(query), string(np.State), NullString(np.LeaseOwner), Micros(np.LeaseExpires), np.Attempts,
-		np.Result, np.Error, np.CreatedAt.UnixMicro(), Micros(np.ReadyAt), Micros(np.CompletedAt), Micros(np.ExpiresAt), np.Token}
+		storedResult(np.Result), np.Error, np.CreatedAt.UnixMicro(), Micros(np.ReadyAt), Micros(np.CompletedAt), Micros(np.ExpiresAt), np.Token}
 	var out *costexplorer.QueryProcess
 	err = s.r.WriteTx(ctx, func(q Querier) error {
 		// Bounded: a row can only vanish between the two statements if the
@@ -220,7 +224,7 @@ func (s *Store) FinishProcess(ctx context.Context, token, owner string, result [
 	if result == nil {
 		result = []byte{}
 	}
-	return s.endLease(ctx, processLease, token, owner, "state = 'done', result = ?, error = '', completed_at = ?", result, now.UnixMicro())
+	return s.endLease(ctx, processLease, token, owner, "state = 'done', result = ?, error = '', completed_at = ?", storedResult(result), now.UnixMicro())
 }
 
 // FailProcess marks a process owner holds as failed, under the same rule as

@@ -204,6 +204,30 @@ func testProcesses(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("ResultsOfEverySizeComeBackAsStored", func(t *testing.T) {
+		// Large results are stored compressed (sqlstore); what comes back
+		// is the bytes given, around the size where that starts.
+		s := open(t)
+		for i, n := range []int{0, 1, 64<<10 - 1, 64 << 10, 64<<10 + 1, 3 << 20} {
+			p := createProcess(t, s, newProcess(org, 100+i, t0))
+			claimed := claim(t, s, "a", t0)
+			if claimed.Token != p.Token {
+				t.Fatalf("claimed %s, want %s", claimed.Token, p.Token)
+			}
+			result := make([]byte, 0, n)
+			for j := 0; len(result) < n; j++ {
+				result = fmt.Appendf(result, `{"usageDate":"2025-%02d-01","usageAmount":%d.%02d},`, 1+j%12, j*7919%100000, j%100)
+			}
+			result = result[:n]
+			must(t, s.FinishProcess(t.Context(), p.Token, "a", result, t0.Add(time.Second)))
+			got, err := s.Process(t.Context(), org, p.Token, t0.Add(2*time.Second))
+			must(t, err)
+			if got.State != costexplorer.ProcessDone || !bytes.Equal(got.Result, result) {
+				t.Fatalf("result of %d bytes came back as %d bytes (state %s)", n, len(got.Result), got.State)
+			}
+		}
+	})
+
 	t.Run("FailedProcessIsReturnedWithItsMessage", func(t *testing.T) {
 		s := open(t)
 		p := createProcess(t, s, newProcess(org, 1, t0))
