@@ -44,6 +44,8 @@ type config struct {
 	LoadFor     time.Duration
 	Keep        bool
 	ProfileDir  string // with the server's profiles of extra, unmeasured runs
+	ServerOnly  bool   // measure the server alone, on the store a -keep run left
+	E2EOnly     bool   // of the server, end to end and concurrent queries only
 	Notes       string // appended to the report
 	Render      string // re-render the report from these figures (JSON) instead of measuring
 }
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Workers, "workers", 8, "concurrent connections of the load generator")
 	fs.DurationVar(&cfg.LoadFor, "load-for", 10*time.Second, "time bound of each load test")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the databases in the scratch directory")
+	fs.BoolVar(&cfg.ServerOnly, "server-only", false, "measure the server alone (end to end, memory, GETs, creations) on the store an earlier -keep run left in -work: the dataset is generated again for its queries only, not stored")
+	fs.BoolVar(&cfg.E2EOnly, "e2e-only", false, "of the server's figures, measure end to end and concurrent queries only (no GETs of ready results, no creations)")
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "write the server's CPU profiles and execution traces of extra end-to-end runs of each query, and its heap after the concurrent run, to this directory")
 	fs.StringVar(&cfg.Notes, "notes", "", "a Markdown file appended to the report (the analysis of missed targets)")
 	fs.StringVar(&cfg.Render, "render", "", "write the report and chart from these results JSON files (comma-separated: the runs' sizes in that order, each run's date and commit kept) instead of measuring")

@@ -116,6 +116,9 @@ var openPostgres func(ctx context.Context, dsn string) (sink func(*costexplorer.
 
 func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	dir := cfg.sizeDir(n)
+	if cfg.ServerOnly {
+		return measureServerOnly(ctx, cfg, n, dir)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -228,21 +231,9 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 	if st.LineItems != data.LineItems || st.RollupRows != int64(len(data.Rollup)) || st.Total != data.Total {
 		return nil, fmt.Errorf("sqlite holds %d items, %d rollup rows, %s; generated %d, %d, %s", st.LineItems, st.RollupRows, st.Total, data.LineItems, len(data.Rollup), data.Total)
 	}
-	// The service accounts the load generator uses (Q1–Q3 and Q4 may name
-	// different organizations).
-	secrets := map[string][2]string{}
-	for _, q := range queries {
-		if _, ok := secrets[q.Query.OrgID]; ok {
-			continue
-		}
-		sa, secret, err := auth.NewServiceAccount(q.Query.OrgID, "bench", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, nil)
-		if err == nil {
-			err = store.CreateServiceAccount(ctx, sa)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("service account: %w", err)
-		}
-		secrets[q.Query.OrgID] = [2]string{sa.ClientID, secret}
+	secrets, err := serviceAccounts(ctx, store, queries)
+	if err != nil {
+		return nil, err
 	}
 	err = store.Close() // checkpoints the WAL into the file
 	store = nil
@@ -279,6 +270,68 @@ func measureSize(ctx context.Context, cfg *config, n int) (*SizeResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// serviceAccounts creates the service accounts the load generator uses (Q1–Q3
+// and Q4 may name different organizations) and returns their credentials
+// by organization.
+func serviceAccounts(ctx context.Context, store *sqlite.DB, queries []bench.RefQuery) (map[string][2]string, error) {
+	secrets := map[string][2]string{}
+	for _, q := range queries {
+		if _, ok := secrets[q.Query.OrgID]; ok {
+			continue
+		}
+		sa, secret, err := auth.NewServiceAccount(q.Query.OrgID, "bench", []costexplorer.Role{costexplorer.RoleOrgBillingReadOnly}, nil)
+		if err == nil {
+			err = store.CreateServiceAccount(ctx, sa)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("service account: %w", err)
+		}
+		secrets[q.Query.OrgID] = [2]string{sa.ClientID, secret}
+	}
+	return secrets, nil
+}
+
+// measureServerOnly is -server-only: the server's figures on the store of
+// size n that a -keep run left in dir, checked to hold the dataset generated
+// again (for its queries).
+func measureServerOnly(ctx context.Context, cfg *config, n int, dir string) (*SizeResult, error) {
+	dbPath := filepath.Join(dir, "costexplorer.db")
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, fmt.Errorf("-server-only: no store of %d line items (a -keep run's) in %s: %w", n, dir, err)
+	}
+	data, err := bench.Generate(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	res := &SizeResult{Size: n, LineItems: data.LineItems, RollupRows: len(data.Rollup),
+		Organizations: len(data.Orgs), Projects: len(data.Projects), Clusters: len(data.Clusters)}
+	queries := data.Queries()
+	data.Rollup = nil
+	for _, q := range queries {
+		res.Queries = append(res.Queries, QueryResult{Name: q.Name})
+	}
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.UsageStats(ctx)
+	if err == nil && (st.LineItems != data.LineItems || st.Total != data.Total) {
+		err = fmt.Errorf("-server-only: the store holds %d items, %s; generated %d, %s", st.LineItems, st.Total, data.LineItems, data.Total)
+	}
+	var secrets map[string][2]string
+	if err == nil {
+		secrets, err = serviceAccounts(ctx, store, queries)
+	}
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	logf("server only: the store of %d line items checked; generating took what it took, not measured", data.LineItems)
+	return res, measureServer(ctx, cfg, res, dir, dbPath, queries, secrets)
 }
 
 // loadDuck finishes DuckDB's load: the appender flushed, the rollup table
@@ -592,6 +645,12 @@ func measureServer(ctx context.Context, cfg *config, res *SizeResult, dir, dbPat
 	// With -profile, what holds the server's memory after that run.
 	if err := prof.snapshot(ctx, "heap", "heap-after-concurrent"); err != nil {
 		return err
+	}
+	if err := prof.metrics(ctx, "metrics-after-concurrent"); err != nil {
+		return err
+	}
+	if cfg.E2EOnly {
+		return nil
 	}
 
 	// GETs of ready results: with wrk against our server and nginx when

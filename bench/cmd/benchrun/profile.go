@@ -91,6 +91,15 @@ func (p *profiler) snapshot(ctx context.Context, profile, name string) error {
 	return p.fetch(ctx, "/debug/pprof/"+profile, name+".pprof")
 }
 
+// metrics writes the server's /metrics (the Go runtime's memory classes
+// beside the engine's) as <size>-<name>.txt.
+func (p *profiler) metrics(ctx context.Context, name string) error {
+	if p == nil {
+		return nil
+	}
+	return p.fetch(ctx, "/metrics", name+".txt")
+}
+
 func (p *profiler) fetch(ctx context.Context, path, file string) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", p.base+path, nil)
 	if err != nil {
