@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -182,5 +184,48 @@ func TestProcessingHTTP10(t *testing.T) {
 	}
 	if !strings.HasPrefix(raw, "HTTP/1.0 200 OK\r\n") || !strings.Contains(raw, "Content-Length: 0\r\n") {
 		t.Errorf("HTTP/1.0 answer:\n%s", raw)
+	}
+}
+
+// heldFinishStore holds each FinishProcess (the end of an evaluation on the
+// replica) until release sends.
+type heldFinishStore struct {
+	costexplorer.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *heldFinishStore) FinishProcess(ctx context.Context, token, owner string, result []byte, now time.Time) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Store.FinishProcess(ctx, token, owner, result, now)
+}
+
+// TestGetWaitsBrieflyForAQueryRunningHere: a GET of a query this server is
+// evaluating waits a little for it: one that finishes meanwhile is answered
+// with its result, one that does not with "processing" after the hold.
+func TestGetWaitsBrieflyForAQueryRunningHere(t *testing.T) {
+	held := &heldFinishStore{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	e := newEnv(t, options{store: func(s costexplorer.Store) costexplorer.Store { held.Store = s; return held }})
+	for i, finishes := range []bool{true, false} {
+		tok := e.create(e.Org, fmt.Sprintf(`{"startDate":"2025-0%d-01","endDate":"2025-07-01","groupBy":"organizations","organizations":[%q]}`, 1+i, e.Org))
+		<-held.entered // evaluated; its result not stored yet
+		got := make(chan *response, 1)
+		go func() { got <- e.do(e.apiRequest("GET", usagePath(e.Org)+"/"+tok+"?envelope=true", "")) }()
+		var res *response
+		if finishes {
+			time.Sleep(20 * time.Millisecond) // the GET is (most likely) waiting by now
+			held.release <- struct{}{}
+			res = <-got
+		} else {
+			res = <-got
+			held.release <- struct{}{}
+		}
+		var v struct{ Status int }
+		res.json(t, &v)
+		if want := map[bool]int{true: http.StatusOK, false: http.StatusProcessing}[finishes]; v.Status != want {
+			t.Errorf("finishes during the GET %v: envelope status %d, want %d", finishes, v.Status, want)
+		}
+		e.waitReady(e.Org, tok)
 	}
 }

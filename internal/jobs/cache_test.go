@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -261,5 +262,74 @@ func TestFinishedResultIsServedFromMemory(t *testing.T) {
 		got.LeaseOwner != want.LeaseOwner || !got.LeaseExpires.Equal(want.LeaseExpires) || got.Attempts != want.Attempts ||
 		!got.ReadyAt.Equal(want.ReadyAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Errorf("cached process differs from the stored one:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// heldEvaluator holds each evaluation until release is closed.
+type heldEvaluator struct {
+	next    costexplorer.Evaluator
+	started chan struct{}
+	release chan struct{}
+}
+
+func (h *heldEvaluator) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexplorer.Row, error) {
+	h.started <- struct{}{}
+	<-h.release
+	return h.next.Evaluate(ctx, q)
+}
+
+// A client polls a query while this replica evaluates it: the polls are
+// answered "running" from memory, not by reading the store, and the done
+// result follows without a step back.
+func TestPollsOfAProcessRunningHereStayInMemory(t *testing.T) {
+	db, layout, c := freshDemo(t)
+	store := &countingStore{Store: db}
+	ev := &heldEvaluator{next: engine.New(db, engine.Options{}), started: make(chan struct{}, 1), release: make(chan struct{})}
+	r := startRunner(t, store, ev, c, "a", nil)
+	org := layout.PayingOrg.ID
+	tok := create(t, r, org)
+	<-ev.started
+
+	before := store.reads.Load()
+	for range 20 {
+		p, err := r.Usage(context.Background(), org, tok)
+		if err != nil || p.State != costexplorer.ProcessRunning || p.Token != tok {
+			t.Fatalf("poll while running: %+v, %v", p, err)
+		}
+	}
+	if n := store.reads.Load() - before; n != 0 {
+		t.Errorf("%d polls of a process running here reached the store", n)
+	}
+	// Another organization does not see it (the store answers not found).
+	if _, err := r.Usage(context.Background(), layout.Others[0].ID, tok); !costexplorer.IsNotFound(err) {
+		t.Errorf("another organization: %v, want not found", err)
+	}
+
+	// AwaitRun: a run still going holds the caller for the time given; a
+	// token not running here, or another organization's, not at all.
+	if r.AwaitRun(context.Background(), org, tok, 20*time.Millisecond) {
+		t.Error("AwaitRun reported the end of a run still held")
+	}
+	for _, other := range [][2]string{{org, strings.Repeat("0", 64)}, {layout.Others[0].ID, tok}} {
+		began := time.Now()
+		if r.AwaitRun(context.Background(), other[0], other[1], time.Minute) || time.Since(began) > 10*time.Second {
+			t.Errorf("AwaitRun(%s, %s…) waited or reported an end", other[0], other[1][:8])
+		}
+	}
+	ended := make(chan bool)
+	go func() { ended <- r.AwaitRun(context.Background(), org, tok, time.Minute) }()
+	close(ev.release)
+	if !<-ended {
+		t.Error("AwaitRun did not report the end of the run")
+	}
+	if p, err := r.Usage(context.Background(), org, tok); err != nil || p.State != costexplorer.ProcessDone {
+		t.Fatalf("Usage once AwaitRun returned: %+v, %v; want done", p, err)
+	}
+	if p := waitState(t, r, org, tok); p.State != costexplorer.ProcessDone || len(p.Result) == 0 {
+		t.Fatalf("after the evaluation: state %s, %d bytes", p.State, len(p.Result))
+	}
+	stored, err := db.Process(context.Background(), org, tok, c.Now())
+	if err != nil || stored.State != costexplorer.ProcessDone {
+		t.Fatalf("the store holds %+v, %v; want done", stored, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/costexplorer/costexplorer"
@@ -64,6 +65,21 @@ type Runner struct {
 	cfg   Config
 	pool  *pool
 	cache *resultCache // nil when off
+
+	// running holds the processes this replica's workers are evaluating,
+	// by token: until its worker is done with one (its result stored and
+	// cached, or the run given up), a GET of it is answered "processing"
+	// from here rather than by reading the store — a client polls every
+	// few milliseconds while a large query runs.
+	runningMu sync.Mutex
+	running   map[string]*localRun
+}
+
+// localRun is a process a worker of this replica is evaluating; done is
+// closed when the worker is done with it.
+type localRun struct {
+	p    *costexplorer.QueryProcess
+	done chan struct{}
 }
 
 var _ costexplorer.UsageService = (*Runner)(nil)
@@ -80,7 +96,7 @@ func New(cfg Config) *Runner {
 	positive(&cfg.MaxAttempts, 5)
 	positive(&cfg.JanitorEvery, time.Minute)
 	identity(&cfg.Now, &cfg.Owner, &cfg.Logger)
-	r := &Runner{cfg: cfg}
+	r := &Runner{cfg: cfg, running: map[string]*localRun{}}
 	r.pool = &pool{
 		workers: cfg.Workers, poll: cfg.PollInterval, janitorEvery: cfg.JanitorEvery,
 		runOne: r.runOne, sweep: r.sweep, wake: make(chan struct{}, cfg.Workers),
@@ -142,12 +158,47 @@ func (r *Runner) Usage(ctx context.Context, orgID, token string) (*costexplorer.
 	if p, ok := r.cache.get(orgID, token, now); ok {
 		return p, nil
 	}
+	if run := r.localRun(orgID, token); run != nil && now.Before(run.p.ExpiresAt) {
+		return run.p, nil
+	}
 	p, err := r.cfg.Store.Process(ctx, orgID, token, now)
 	if err != nil {
 		return nil, err
 	}
 	r.cache.put(p)
 	return p, nil
+}
+
+// localRun returns the run of orgID's process token on this replica, if
+// one is under way.
+func (r *Runner) localRun(orgID, token string) *localRun {
+	r.runningMu.Lock()
+	defer r.runningMu.Unlock()
+	if run, ok := r.running[token]; ok && run.p.OrgID == orgID {
+		return run
+	}
+	return nil
+}
+
+// AwaitRun waits until this replica's run of orgID's process token ends,
+// for at most d or until ctx ends, and reports whether it ended. It returns
+// false at once when no such run is under way here (another replica's, or
+// none). A GET of a query about to finish can thus answer with the result
+// rather than "processing" and another poll.
+func (r *Runner) AwaitRun(ctx context.Context, orgID, token string, d time.Duration) bool {
+	run := r.localRun(orgID, token)
+	if run == nil {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-run.done:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // Form returns the body named name derived from the result of p, a done
@@ -197,6 +248,18 @@ func (r *Runner) runOne(ctx context.Context) bool {
 
 // run evaluates p and stores its result.
 func (r *Runner) run(ctx context.Context, p *costexplorer.QueryProcess, log *slog.Logger, start time.Time) error {
+	// Known running here until this returns; the done process goes into
+	// the cache before it leaves running, so a reader never sees it go back.
+	run := &localRun{p: p, done: make(chan struct{})}
+	r.runningMu.Lock()
+	r.running[p.Token] = run
+	r.runningMu.Unlock()
+	defer func() {
+		r.runningMu.Lock()
+		delete(r.running, p.Token)
+		r.runningMu.Unlock()
+		close(run.done)
+	}()
 	body, err := r.evaluate(ctx, p)
 	if err != nil {
 		return err
