@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -145,5 +146,72 @@ func BenchmarkRestate(b *testing.B) {
 				storetest.BenchRestate(b, db, n, replace, cputime.Process)
 			})
 		}
+	}
+}
+
+// BenchmarkInvoiceLines streams one invoice of 200,000 line items (one
+// cluster, two tag sets, one in a hundred billed on another day) from the
+// store to a function that keeps nothing: the store's part of serving an
+// invoice's JSON or CSV (internal/httpapi's BenchmarkStreamInvoiceSQLite
+// measures the whole). It reports rows/s and the process's CPU time a row.
+//
+//	go test ./internal/sqlite/ -run '^$' -bench InvoiceLines -count 5
+func BenchmarkInvoiceLines(b *testing.B) {
+	const n = 200_000
+	ctx := context.Background()
+	db, path := open(b)
+	d := storetest.NewDataset(3, storetest.Shape{Orgs: 1, ProjectsPerOrg: 1, ClustersPerProject: 1, Start: costexplorer.DayOf(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), Days: 1})
+	if _, err := db.IngestUsage(ctx, d.Dimensions()); err != nil {
+		b.Fatal(err)
+	}
+	org, project, cluster := d.Orgs[0].ID, d.Projects[0].ID, d.Clusters[0].ID
+	tags := []costexplorer.Tags{
+		costexplorer.MustTags(map[string][]string{"team": {"payments"}, "environment": {"prod"}}),
+		costexplorer.MustTags(map[string][]string{"team": {"search"}, "cost-center": {"cc-42"}}),
+	}
+	start := costexplorer.DayOf(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
+	bt := &costexplorer.UsageBatch{}
+	for i := range n {
+		li := costexplorer.LineItem{
+			ID: costexplorer.NewLineItemID(fmt.Sprint("big-", i)), OrgID: org, ProjectID: project, ClusterID: cluster,
+			Service: costexplorer.ServiceClusters, SKU: "ATLAS_AWS_INSTANCE_M30", Date: start + costexplorer.Day(i%28),
+			Quantity: float64(i%97) + 0.5, Unit: "server hours", UnitPriceNanos: 540_000_000,
+			Amount: costexplorer.Cents(i%10000 + 1), Description: "Atlas AWS Cluster M30", Region: "US_EAST_1",
+			Tags: tags[i%2],
+		}
+		if i%100 == 0 {
+			li.BillDate = li.Date + 1
+		}
+		bt.Items = append(bt.Items, li)
+	}
+	if _, err := db.IngestUsage(ctx, bt); err != nil {
+		b.Fatal(err)
+	}
+	// Closed and opened again: the log copied into the file, and the
+	// garbage of the ingest collected, neither during the timed reads.
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	db = openAt(b, path)
+	runtime.GC()
+	id := costexplorer.InvoiceID(org, start.Month())
+	var cents costexplorer.Cents
+	cpu0 := cputime.Process()
+	for b.Loop() {
+		rows := 0
+		if err := db.InvoiceLines(ctx, id, func(l *costexplorer.InvoiceLine) error {
+			rows++
+			cents += l.Amount
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if rows != n {
+			b.Fatalf("%d lines, want %d", rows, n)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n*b.N), "cpu-ns/row")
 	}
 }
