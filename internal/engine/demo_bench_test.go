@@ -6,7 +6,6 @@ import (
 	"flag"
 	"os"
 	"runtime"
-	"slices"
 	"testing"
 	"time"
 
@@ -93,66 +92,19 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 	return d
 }
 
-// queries returns Q1–Q4 as the bench module's Queries builds them: the
-// organization with the most line items, its whole scope named in the
-// organizations filter, all its projects for Q2, the first five of its
-// projects that have clusters (generation order) and their clusters for Q3.
-func (d *demoRollup) queries() []struct {
-	name string
-	q    *costexplorer.Query
-} {
-	largest := d.Orgs[0].ID
-	for _, o := range d.Orgs {
-		if d.OrgItems[o.ID] > d.OrgItems[largest] || d.OrgItems[o.ID] == d.OrgItems[largest] && o.ID < largest {
-			largest = o.ID
-		}
-	}
+// queries returns Q1–Q4 as the bench module's Queries builds them
+// ([demo.ReferenceQueries]).
+func (d *demoRollup) queries() []demo.ReferenceQuery {
 	var paying string
 	for _, o := range d.Orgs {
 		if o.PayingOrgID != "" {
 			paying = o.PayingOrgID
 		}
 	}
-	scope := func(org string) []string {
-		s := []string{org}
-		for _, o := range d.Orgs {
-			if o.PayingOrgID == org {
-				s = append(s, o.ID)
-			}
-		}
-		slices.Sort(s)
-		return s
-	}
-	var projects []string
-	for _, p := range d.Projects {
-		if p.OrgID == largest {
-			projects = append(projects, p.ID)
-		}
-	}
-	clustersOf := map[string][]string{}
-	for _, c := range d.Clusters {
-		clustersOf[c.ProjectID] = append(clustersOf[c.ProjectID], c.ID)
-	}
-	var five, their []string
-	for _, p := range projects {
-		if len(five) < 5 && len(clustersOf[p]) > 0 {
-			five = append(five, p)
-			their = append(their, clustersOf[p]...)
-		}
-	}
-	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-	services := slices.Clone(costexplorer.Services)
-	slices.Sort(services)
-	last := costexplorer.MakeMonth(2025, time.June)
-	return []struct {
-		name string
-		q    *costexplorer.Query
-	}{
-		{"Q1", &costexplorer.Query{OrgID: largest, Start: last - 5, End: last + 1, Organizations: scope(largest), Services: services, GroupBy: costexplorer.GroupByServices}},
-		{"Q2", &costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Organizations: scope(largest), Projects: sorted(projects), GroupBy: costexplorer.GroupByProjects}},
-		{"Q3", &costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Organizations: scope(largest), Projects: sorted(five), Clusters: sorted(their), GroupBy: costexplorer.GroupByClusters}},
-		{"Q4", &costexplorer.Query{OrgID: paying, Start: last - 17, End: last + 1, Organizations: scope(paying), GroupBy: costexplorer.GroupByOrganizations}},
-	}
+	return demo.ReferenceQueries(&demo.ReferenceData{
+		Orgs: d.Orgs, Projects: d.Projects, Clusters: d.Clusters, OrgItems: d.OrgItems,
+		PayingOrg: paying, Last: costexplorer.MakeMonth(2025, time.June),
+	})
 }
 
 // BenchmarkQueryDemo times Q1–Q4 as `benchrun` does, on the monthly
@@ -179,12 +131,12 @@ func BenchmarkQueryDemo(b *testing.B) {
 	b.Logf("%d rollup rows, organizations %d, projects %d, clusters %d, snapshot ≈ %.1f MB, built in %v",
 		st.RollupRows, st.Organizations, st.Projects, st.Clusters, float64(st.Bytes)/1e6, st.LoadDuration)
 	for _, tc := range queries {
-		b.Run(tc.name, func(b *testing.B) {
+		b.Run(tc.Name, func(b *testing.B) {
 			var rows []costexplorer.Row
 			cpu := cputime.Process()
 			for b.Loop() {
 				var err error
-				if rows, err = e.Evaluate(context.Background(), tc.q); err != nil {
+				if rows, err = e.Evaluate(context.Background(), &tc.Query); err != nil {
 					b.Fatal(err)
 				}
 			}
