@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync"
 	"testing"
+
+	"github.com/costexplorer/costexplorer"
 )
 
 // AtOnce runs f(0), …, f(n-1) in n goroutines released together, the callers
@@ -29,6 +31,47 @@ func AtOnce(t *testing.T, n int, what string, f func(i int) error) {
 	close(errs)
 	for err := range errs {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Claims records the owners of each claimed id: what racing claimers
+// (AtOnce) leave behind, where each id must have exactly one.
+type Claims struct {
+	mu     sync.Mutex
+	owners map[string][]string
+}
+
+// Drain claims for owner until nothing is left (claim returns
+// ErrNotFound), recording in c the id of each claim.
+func Drain[T any](c *Claims, owner string, claim func(owner string) (T, error), id func(T) string) error {
+	for {
+		v, err := claim(owner)
+		if costexplorer.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		if c.owners == nil {
+			c.owners = map[string][]string{}
+		}
+		c.owners[id(v)] = append(c.owners[id(v)], owner)
+		c.mu.Unlock()
+	}
+}
+
+// Check fails t unless n ids (of what: "process", "report") were claimed,
+// each by exactly one owner.
+func (c *Claims) Check(t *testing.T, what string, n int) {
+	t.Helper()
+	if len(c.owners) != n {
+		t.Fatalf("%d %ss claimed, want %d", len(c.owners), what, n)
+	}
+	for id, owners := range c.owners {
+		if len(owners) != 1 {
+			t.Fatalf("%s %s claimed by %v, want exactly one owner", what, id, owners)
+		}
 	}
 }
 

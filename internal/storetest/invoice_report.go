@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,34 +193,13 @@ func testInvoiceReports(t *testing.T, open Opener) {
 		for i := range n {
 			must(t, s.CreateInvoiceReport(t.Context(), newReport(org, inv, i, t0)))
 		}
-		var mu sync.Mutex
-		seen := map[string]int{}
-		var wg sync.WaitGroup
-		for w := range 4 {
-			wg.Go(func() {
-				for {
-					c, err := s.ClaimInvoiceReport(t.Context(), fmt.Sprintf("w%d", w), t0, time.Minute)
-					if err != nil {
-						if !costexplorer.IsNotFound(err) {
-							t.Error(err)
-						}
-						return
-					}
-					mu.Lock()
-					seen[c.ID]++
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if len(seen) != n {
-			t.Fatalf("claimed %d reports, want %d", len(seen), n)
-		}
-		for id, k := range seen {
-			if k != 1 {
-				t.Errorf("report %s claimed %d times", id, k)
-			}
-		}
+		var claims Claims
+		AtOnce(t, 4, "ClaimInvoiceReport", func(w int) error {
+			return Drain(&claims, fmt.Sprintf("w%d", w), func(owner string) (*costexplorer.InvoiceReport, error) {
+				return s.ClaimInvoiceReport(t.Context(), owner, t0, time.Minute)
+			}, func(r *costexplorer.InvoiceReport) string { return r.ID })
+		})
+		claims.Check(t, "report", n)
 	})
 }
 
