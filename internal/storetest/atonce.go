@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"io"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -77,8 +78,10 @@ func (c *Claims) Check(t *testing.T, what string, n int) {
 
 // OpenConcurrently opens a store n times at once, as the replicas of a
 // deployment starting together do, and closes each handle; any error of an
-// open fails t. The caller then checks that the migrations ran once.
-func OpenConcurrently(t *testing.T, n int, open func() (io.Closer, error)) {
+// open fails t. Then each migration of the store's package (the files
+// migrations/*.sql of the test's directory) must be recorded once: count
+// answers a COUNT(*) query on the store.
+func OpenConcurrently(t *testing.T, n int, open func() (io.Closer, error), count func(query string) int64) {
 	t.Helper()
 	AtOnce(t, n, "concurrent open", func(int) error {
 		db, err := open()
@@ -88,4 +91,11 @@ func OpenConcurrently(t *testing.T, n int, open func() (io.Closer, error)) {
 		db.Close()
 		return nil
 	})
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("migration files %q: %v", files, err)
+	}
+	if n := count("SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each once
+		t.Fatalf("%d migrations recorded, want %d", n, len(files))
+	}
 }
