@@ -33,11 +33,17 @@ func readFile(t *testing.T, s costexplorer.Store, id string, now time.Time) ([]b
 func testInvoiceReports(t *testing.T, open Opener) {
 	org, other := orgID(0), orgID(1)
 	inv, inv2 := orgID(10), orgID(11)
-
-	t.Run("CreateThenReadIt", func(t *testing.T) {
+	// withReport opens a store holding one new report of org's invoice inv.
+	withReport := func(t *testing.T) (costexplorer.Store, *costexplorer.InvoiceReport) {
+		t.Helper()
 		s := open(t)
 		r := newReport(org, inv, 1, t0)
 		must(t, s.CreateInvoiceReport(t.Context(), r))
+		return s, r
+	}
+
+	t.Run("CreateThenReadIt", func(t *testing.T) {
+		s, r := withReport(t)
 		got, err := s.InvoiceReport(t.Context(), org, inv, r.ID, t0)
 		must(t, err)
 		if got.State != costexplorer.ReportPending || got.Type != "FOCUS" || got.Format != "CSV" || got.SpecVersion != "1.3" ||
@@ -49,9 +55,7 @@ func testInvoiceReports(t *testing.T, open Opener) {
 	})
 
 	t.Run("ReadsAreScopedToOrganizationAndInvoice", func(t *testing.T) {
-		s := open(t)
-		r := newReport(org, inv, 1, t0)
-		must(t, s.CreateInvoiceReport(t.Context(), r))
+		s, r := withReport(t)
 		for _, c := range []struct{ org, inv string }{{other, inv}, {org, inv2}} {
 			_, err := s.InvoiceReport(t.Context(), c.org, c.inv, r.ID, t0)
 			wantCode(t, err, costexplorer.ErrNotFound)
@@ -95,9 +99,7 @@ func testInvoiceReports(t *testing.T, open Opener) {
 	})
 
 	t.Run("ClaimWriteFinishRead", func(t *testing.T) {
-		s := open(t)
-		r := newReport(org, inv, 1, t0)
-		must(t, s.CreateInvoiceReport(t.Context(), r))
+		s, r := withReport(t)
 		c, err := s.ClaimInvoiceReport(t.Context(), "a", t0, 30*time.Second)
 		must(t, err)
 		if c.ID != r.ID || c.State != costexplorer.ReportRunning || c.LeaseOwner != "a" || c.Attempts != 1 {
@@ -132,9 +134,7 @@ func testInvoiceReports(t *testing.T, open Opener) {
 	})
 
 	t.Run("ALapsedLeaseIsTakenOverAndOnlyTheNewAttemptsFileCounts", func(t *testing.T) {
-		s := open(t)
-		r := newReport(org, inv, 1, t0)
-		must(t, s.CreateInvoiceReport(t.Context(), r))
+		s, r := withReport(t)
 		a, err := s.ClaimInvoiceReport(t.Context(), "a", t0, 30*time.Second)
 		must(t, err)
 		must(t, s.WriteInvoiceReportChunk(t.Context(), r.ID, a.Attempts, 0, []byte("stale half")))
