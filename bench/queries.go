@@ -17,10 +17,7 @@ type RefQuery demo.ReferenceQuery
 // Queries returns Q1–Q4 on d, as [demo.ReferenceQueries] picks them.
 func (d *Dataset) Queries() []RefQuery {
 	var qs []RefQuery
-	for _, q := range demo.ReferenceQueries(&demo.ReferenceData{
-		Orgs: d.Orgs, Projects: d.Projects, Clusters: d.Clusters, OrgItems: d.orgItems,
-		PayingOrg: d.Layout.PayingOrg.ID, Last: costexplorer.MonthOf(d.Config.Now),
-	}) {
+	for _, q := range demo.ReferenceQueries(&d.Dims, d.Layout.PayingOrg.ID, costexplorer.MonthOf(d.Config.Now)) {
 		qs = append(qs, RefQuery(q))
 	}
 	return qs

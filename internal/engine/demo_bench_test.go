@@ -55,15 +55,14 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 		}
 	}
 	cfg := benchDemoConfig(n)
-	d := &demoRollup{OrgItems: map[string]int64{}}
-	var dims demoDims
+	d := &demoRollup{}
+	var dims demo.Dims
 	sums := map[demoKey]costexplorer.Cents{}
 	err := demo.Generate(context.Background(), cfg, func(batch *costexplorer.UsageBatch) error {
-		dims.add(batch)
+		dims.Add(batch)
 		for i := range batch.Items {
 			it := &batch.Items[i]
 			sums[demoKey{it.Date.Month(), it.OrgID, it.ProjectID, it.ClusterID, string(it.Service)}] += it.Amount
-			d.OrgItems[it.OrgID]++
 		}
 		d.Items += int64(len(batch.Items))
 		return nil
@@ -71,7 +70,7 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d.Orgs, d.Projects, d.Clusters = dims.orgs, dims.projects, dims.clusters
+	d.Orgs, d.Projects, d.Clusters, d.OrgItems = dims.Orgs, dims.Projects, dims.Clusters, dims.OrgItems
 	d.Rollup = make([]costexplorer.RollupRow, 0, len(sums))
 	for k, v := range sums {
 		d.Rollup = append(d.Rollup, costexplorer.RollupRow{Month: k.month, OrgID: k.org, ProjectID: k.proj, ClusterID: k.clus,
@@ -101,10 +100,8 @@ func (d *demoRollup) queries() []demo.ReferenceQuery {
 			paying = o.PayingOrgID
 		}
 	}
-	return demo.ReferenceQueries(&demo.ReferenceData{
-		Orgs: d.Orgs, Projects: d.Projects, Clusters: d.Clusters, OrgItems: d.OrgItems,
-		PayingOrg: paying, Last: costexplorer.MakeMonth(2025, time.June),
-	})
+	dims := demo.Dims{Orgs: d.Orgs, Projects: d.Projects, Clusters: d.Clusters, OrgItems: d.OrgItems}
+	return demo.ReferenceQueries(&dims, paying, costexplorer.MakeMonth(2025, time.June))
 }
 
 // BenchmarkQueryDemo times Q1–Q4 as `benchrun` does, on the monthly
