@@ -8,9 +8,10 @@ import (
 )
 
 // TestReferenceQueries collects a small dataset with Dims and checks the
-// shape of Q1–Q4: each dimension collected once, every item counted, the
-// largest organization the paying one, Q3's projects all with clusters and
-// their clusters all Q3's, Q4 the paying organization with its linked ones.
+// shape of Q1–Q4: each dimension collected once, every item counted, Q1–Q3
+// on the organization with the most items, Q3's projects all with clusters
+// and exactly their clusters, Q4 the paying organization with its linked
+// ones.
 func TestReferenceQueries(t *testing.T) {
 	cfg := testConfig(20_000)
 	var d Dims
@@ -41,31 +42,51 @@ func TestReferenceQueries(t *testing.T) {
 	if !slices.Equal(names, []string{"Q1", "Q2", "Q3", "Q4"}) {
 		t.Fatalf("queries %v", names)
 	}
-	scope := []string{lay.PayingOrg.ID}
-	for _, o := range lay.Linked {
-		scope = append(scope, o.ID)
-	}
-	slices.Sort(scope)
-	for _, q := range qs {
-		if q.Query.OrgID != lay.PayingOrg.ID || !slices.Equal(q.Query.Organizations, scope) {
-			t.Errorf("%s: organization %s, scope %v; want the paying organization %s with its linked ones %v",
-				q.Name, q.Query.OrgID, q.Query.Organizations, lay.PayingOrg.ID, scope)
+	largest := d.Orgs[0].ID
+	for org, n := range d.OrgItems {
+		if n > d.OrgItems[largest] || n == d.OrgItems[largest] && org < largest {
+			largest = org
 		}
 	}
+	scope := func(org string) []string {
+		s := []string{org}
+		for _, o := range d.Orgs {
+			if o.PayingOrgID == org {
+				s = append(s, o.ID)
+			}
+		}
+		slices.Sort(s)
+		return s
+	}
+	for i, q := range qs {
+		org := largest
+		if i == 3 {
+			org = lay.PayingOrg.ID
+		}
+		if q.Query.OrgID != org || !slices.Equal(q.Query.Organizations, scope(org)) {
+			t.Errorf("%s: organization %s, scope %v; want %s, scope %v", q.Name, q.Query.OrgID, q.Query.Organizations, org, scope(org))
+		}
+	}
+	if got := len(scope(lay.PayingOrg.ID)) - 1; got != len(lay.Linked) || got == 0 {
+		t.Errorf("Q4 names %d linked organizations, the layout %d", got, len(lay.Linked))
+	}
+	// Q3: at most five of the organization's projects, each with clusters,
+	// and exactly their clusters.
 	q3 := qs[2].Query
-	projectOf := map[string]string{}
+	byProject := map[string][]string{}
 	for _, c := range d.Clusters {
-		projectOf[c.ID] = c.ProjectID
+		byProject[c.ProjectID] = append(byProject[c.ProjectID], c.ID)
 	}
-	withClusters := map[string]bool{}
-	for _, c := range q3.Clusters {
-		if !slices.Contains(q3.Projects, projectOf[c]) {
-			t.Errorf("Q3 cluster %s of project %s, not one of Q3's", c, projectOf[c])
+	var want []string
+	for _, p := range q3.Projects {
+		if len(byProject[p]) == 0 {
+			t.Errorf("Q3 project %s has no clusters", p)
 		}
-		withClusters[projectOf[c]] = true
+		want = append(want, byProject[p]...)
 	}
-	if len(q3.Projects) != 5 || len(withClusters) != 5 {
-		t.Errorf("Q3: %d projects, %d of them with clusters; want 5 and 5", len(q3.Projects), len(withClusters))
+	slices.Sort(want)
+	if len(q3.Projects) == 0 || len(q3.Projects) > 5 || !slices.Equal(q3.Clusters, want) {
+		t.Errorf("Q3: projects %v, clusters %v; want at most five projects and their clusters %v", q3.Projects, q3.Clusters, want)
 	}
 }
 
