@@ -44,12 +44,10 @@ type Dataset struct {
 	LineItems int64
 	Total     costexplorer.Cents
 
-	Orgs     []*costexplorer.Organization
-	Projects []*costexplorer.Project
-	Clusters []*costexplorer.Cluster
-	Rollup   []costexplorer.RollupRow // ordered by month, org, project, cluster, service
-
-	orgItems map[string]int64 // line items per organization
+	// The organizations, projects and clusters in generation order, and
+	// the line items per organization.
+	demo.Dims
+	Rollup []costexplorer.RollupRow // ordered by month, org, project, cluster, service
 }
 
 // Generate streams the reference dataset of about lineItems items to every
@@ -57,22 +55,18 @@ type Dataset struct {
 // with its rollup. The time spent in the sinks is theirs to measure.
 func Generate(ctx context.Context, lineItems int, sinks ...func(*costexplorer.UsageBatch) error) (*Dataset, error) {
 	cfg := Config(lineItems)
-	d := &Dataset{Config: cfg, Layout: demo.Describe(cfg), orgItems: map[string]int64{}}
+	d := &Dataset{Config: cfg, Layout: demo.Describe(cfg)}
 	sums := map[rollupKey]costexplorer.Cents{}
-	seenOrg, seenProj, seenClus := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	err := demo.Generate(ctx, cfg, func(b *costexplorer.UsageBatch) error {
 		for _, sink := range sinks {
 			if err := sink(b); err != nil {
 				return err
 			}
 		}
-		d.Orgs = appendUnseen(d.Orgs, seenOrg, b.Organizations, func(o *costexplorer.Organization) string { return o.ID })
-		d.Projects = appendUnseen(d.Projects, seenProj, b.Projects, func(p *costexplorer.Project) string { return p.ID })
-		d.Clusters = appendUnseen(d.Clusters, seenClus, b.Clusters, func(c *costexplorer.Cluster) string { return c.ID })
+		d.Add(b)
 		for i := range b.Items {
 			it := &b.Items[i]
 			sums[rollupKey{it.Date.Month(), it.OrgID, it.ProjectID, it.ClusterID, it.Service}] += it.Amount
-			d.orgItems[it.OrgID]++
 			d.Total += it.Amount
 		}
 		d.LineItems += int64(len(b.Items))
@@ -166,17 +160,4 @@ func LoadEngine(ctx context.Context, dbPath string) (*engine.Engine, *sqlite.DB,
 		return nil, nil, err
 	}
 	return eng, store, nil
-}
-
-// appendUnseen appends to dst a copy of each of src whose id is not in seen,
-// and marks it seen.
-func appendUnseen[T any](dst []*T, seen map[string]bool, src []T, id func(*T) string) []*T {
-	for i := range src {
-		if v := &src[i]; !seen[id(v)] {
-			seen[id(v)] = true
-			c := *v
-			dst = append(dst, &c)
-		}
-	}
-	return dst
 }

@@ -7,77 +7,20 @@ import (
 	"strings"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/demo"
 )
 
-// RefQuery is one of the reference queries of DESIGN §4, as our query and as
-// the equivalent SQL.
-type RefQuery struct {
-	Name  string
-	About string
-	Query costexplorer.Query
-}
+// RefQuery is one of the reference queries of DESIGN §4 (see
+// [demo.ReferenceQueries]), as our query and as the equivalent SQL.
+type RefQuery demo.ReferenceQuery
 
-// Queries returns Q1–Q4 on d. "The largest organization" is the one with the
-// most line items of its own (in the demo data, the paying organization, so
-// that its queries also cover its linked organizations, as the contract
-// says). Every query names its whole scope in the organizations filter, which
-// changes nothing in its result, so that Variant can add an id that matches
-// nothing to make a distinct query with the same answer.
+// Queries returns Q1–Q4 on d, as [demo.ReferenceQueries] picks them.
 func (d *Dataset) Queries() []RefQuery {
-	largest := d.Orgs[0].ID
-	for _, o := range d.Orgs {
-		if d.orgItems[o.ID] > d.orgItems[largest] || d.orgItems[o.ID] == d.orgItems[largest] && o.ID < largest {
-			largest = o.ID
-		}
+	var qs []RefQuery
+	for _, q := range demo.ReferenceQueries(&d.Dims, d.Layout.PayingOrg.ID, costexplorer.MonthOf(d.Config.Now)) {
+		qs = append(qs, RefQuery(q))
 	}
-	paying := d.Layout.PayingOrg.ID
-	scope := func(org string) []string {
-		s := []string{org}
-		for _, o := range d.Orgs {
-			if o.PayingOrgID == org {
-				s = append(s, o.ID)
-			}
-		}
-		slices.Sort(s)
-		return s
-	}
-	var projects []string // the largest organization's, in generation order
-	for _, p := range d.Projects {
-		if p.OrgID == largest {
-			projects = append(projects, p.ID)
-		}
-	}
-	clustersOf := map[string][]string{}
-	for _, c := range d.Clusters {
-		clustersOf[c.ProjectID] = append(clustersOf[c.ProjectID], c.ID)
-	}
-	// Q3's five projects: the first five of the organization that have
-	// clusters.
-	var five, their []string
-	for _, p := range projects {
-		if len(five) < 5 && len(clustersOf[p]) > 0 {
-			five = append(five, p)
-			their = append(their, clustersOf[p]...)
-		}
-	}
-	last := costexplorer.MonthOf(d.Config.Now)
-	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-	return []RefQuery{
-		{"Q1", "largest organization, 6 months, group by services",
-			costexplorer.Query{OrgID: largest, Start: last - 5, End: last + 1, Organizations: scope(largest), Services: sortedServices(), GroupBy: costexplorer.GroupByServices}},
-		{"Q2", fmt.Sprintf("one organization, 18 months, group by projects (all its %d projects)", len(projects)),
-			costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Organizations: scope(largest), Projects: sorted(projects), GroupBy: costexplorer.GroupByProjects}},
-		{"Q3", fmt.Sprintf("one organization, 3 months, 5 projects, group by clusters (their %d clusters)", len(their)),
-			costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Organizations: scope(largest), Projects: sorted(five), Clusters: sorted(their), GroupBy: costexplorer.GroupByClusters}},
-		{"Q4", fmt.Sprintf("paying organization with its %d linked organizations, 18 months, group by organizations", len(scope(paying))-1),
-			costexplorer.Query{OrgID: paying, Start: last - 17, End: last + 1, Organizations: scope(paying), GroupBy: costexplorer.GroupByOrganizations}},
-	}
-}
-
-func sortedServices() []costexplorer.Service {
-	s := slices.Clone(costexplorer.Services)
-	slices.Sort(s)
-	return s
+	return qs
 }
 
 // noMatchID returns the i-th organization id that no dataset holds.

@@ -308,6 +308,15 @@ func (c *Client) callVersion(ctx context.Context, method, path, since string, bo
 	return nil
 }
 
+// fetch is callVersion for an answer decoded into a new T.
+func fetch[T any](ctx context.Context, c *Client, method, path, since string, body []byte) (*T, error) {
+	var v T
+	if err := c.callVersion(ctx, method, path, since, body, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // get sends a GET of path, with the Accept header accept (the client's JSON
 // media type when empty), and returns the answer when its status is 2xx,
 // for the caller to read and drain; any other status is an *APIError.

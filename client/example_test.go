@@ -102,6 +102,36 @@ func ExampleClient_WaitForUsageCSV() {
 	// 2025-06-01,5d73c7e5c3ce2c022aaa5fad,Vandelay Games,4e538a185d513a715d2653f0,,,,,Clusters,1189.80
 }
 
+// Ask what each team spent on production clusters, day by day: the
+// project's own usage query, beyond the Atlas cost explorer.
+func ExampleClient_AllUsage() {
+	ctx := context.Background()
+	c, err := client.New(baseURL, client.WithServiceAccount(clientID, clientSecret))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := client.UsageQueryRequest{
+		Granularity: client.Daily,
+		TimePeriod:  client.TimePeriod{Start: "2025-06-01", End: "2025-06-03"},
+		GroupBy:     []client.Dimension{"tag:team"},
+		Filter: &client.Filter{And: []*client.Filter{
+			{Dimension: "tag:environment", In: []string{"production"}},
+			{Dimension: "services", In: []string{"Clusters"}},
+		}},
+	}
+	for r, err := range c.AllUsage(ctx, orgID, req) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s %-8s %9s\n", r.Start, r.Groups["tag:team"].Name, r.Amount.Grouped("$"))
+	}
+	// Output:
+	// 2025-06-01 data        $40.44
+	// 2025-06-01 growth      $38.88
+	// 2025-06-02 data        $40.44
+	// 2025-06-02 growth      $38.88
+}
+
 // Errors the server reports are *APIError values.
 func ExampleAPIError() {
 	ctx := context.Background()

@@ -255,11 +255,7 @@ func InvoicesPath(orgID, invoiceID string) string {
 // Invoices returns one page of orgID's invoices (listInvoices), each with
 // its metadata and its linked invoices.
 func (c *Client) Invoices(ctx context.Context, orgID string, opts InvoiceListOptions) (*Page[Invoice], error) {
-	var p Page[Invoice]
-	if err := c.call(ctx, http.MethodGet, withQuery(InvoicesPath(orgID, ""), opts.Values()), nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return fetch[Page[Invoice]](ctx, c, http.MethodGet, withQuery(InvoicesPath(orgID, ""), opts.Values()), "", nil)
 }
 
 // AllInvoices iterates over every invoice opts selects, page after page
@@ -271,12 +267,12 @@ func (c *Client) AllInvoices(ctx context.Context, orgID string, opts InvoiceList
 	})
 }
 
-// paginate iterates over the results of the pages fetch returns, from page
+// paginate iterates over the results of the pages pageAt returns, from page
 // first (1 when 0) while the server links a next page.
-func paginate[T any](first int, fetch func(page int) (*Page[T], error)) iter.Seq2[T, error] {
+func paginate[T any](first int, pageAt func(page int) (*Page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		for page := max(first, 1); ; page++ {
-			p, err := fetch(page)
+			p, err := pageAt(page)
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -298,11 +294,7 @@ func paginate[T any](first int, fetch func(page int) (*Page[T], error)) iter.Seq
 // linked invoices, payments and refunds. A foreign or unknown id is an
 // *APIError with status 404.
 func (c *Client) Invoice(ctx context.Context, orgID, invoiceID string) (*Invoice, error) {
-	var inv Invoice
-	if err := c.call(ctx, http.MethodGet, InvoicesPath(orgID, invoiceID), nil, &inv); err != nil {
-		return nil, err
-	}
-	return &inv, nil
+	return fetch[Invoice](ctx, c, http.MethodGet, InvoicesPath(orgID, invoiceID), "", nil)
 }
 
 // PendingInvoices returns orgID's invoices accruing charges this month
@@ -420,11 +412,7 @@ func (c *Client) SearchLineItems(ctx context.Context, orgID, invoiceID string, q
 		return nil, err
 	}
 	path := withQuery(InvoicesPath(orgID, invoiceID)+"/lineItems:search", pageValues(page.PageNum, page.ItemsPerPage, page.OmitCount))
-	var p Page[UsageLineItem]
-	if err := c.callVersion(ctx, http.MethodGet, path, LineItemSearchVersion, body, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return fetch[Page[UsageLineItem]](ctx, c, http.MethodGet, path, LineItemSearchVersion, body)
 }
 
 // AllLineItems iterates over every line item q selects, page after page.
@@ -441,12 +429,8 @@ type SKU = costexplorer.SKUResponse
 // SKUs returns one page of the SKU catalogue (listSkus, API version
 // 2025-03-12).
 func (c *Client) SKUs(ctx context.Context, page PageOptions) (*Page[SKU], error) {
-	var p Page[SKU]
 	path := withQuery("/api/atlas/v2/skus", pageValues(page.PageNum, page.ItemsPerPage, page.OmitCount))
-	if err := c.callVersion(ctx, http.MethodGet, path, SKUVersion, nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return fetch[Page[SKU]](ctx, c, http.MethodGet, path, SKUVersion, nil)
 }
 
 // AllSKUs iterates over the whole SKU catalogue, page after page.
@@ -460,9 +444,5 @@ func (c *Client) AllSKUs(ctx context.Context, page PageOptions) iter.Seq2[SKU, e
 // SKU returns one SKU (getSku, API version 2025-03-12); an unknown id is an
 // *APIError with status 404.
 func (c *Client) SKU(ctx context.Context, skuID string) (*SKU, error) {
-	var s SKU
-	if err := c.callVersion(ctx, http.MethodGet, "/api/atlas/v2/skus/"+url.PathEscape(skuID), SKUVersion, nil, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return fetch[SKU](ctx, c, http.MethodGet, "/api/atlas/v2/skus/"+url.PathEscape(skuID), SKUVersion, nil)
 }

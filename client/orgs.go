@@ -67,11 +67,7 @@ func (o ListOptions) query() string {
 
 // Organizations returns one page of the organizations the caller can reach.
 func (c *Client) Organizations(ctx context.Context, opts ListOptions) (*OrganizationPage, error) {
-	var p OrganizationPage
-	if err := c.call(ctx, http.MethodGet, "/api/atlas/v2/orgs"+opts.query(), nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return fetch[OrganizationPage](ctx, c, http.MethodGet, "/api/atlas/v2/orgs"+opts.query(), "", nil)
 }
 
 // AllOrganizations iterates over every organization the caller can reach,
@@ -89,9 +85,5 @@ func (c *Client) AllOrganizations(ctx context.Context, opts ListOptions) iter.Se
 
 // Organization returns one organization.
 func (c *Client) Organization(ctx context.Context, orgID string) (*Organization, error) {
-	var o Organization
-	if err := c.call(ctx, http.MethodGet, "/api/atlas/v2/orgs/"+url.PathEscape(orgID), nil, &o); err != nil {
-		return nil, err
-	}
-	return &o, nil
+	return fetch[Organization](ctx, c, http.MethodGet, "/api/atlas/v2/orgs/"+url.PathEscape(orgID), "", nil)
 }

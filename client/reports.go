@@ -48,31 +48,19 @@ func (c *Client) CreateInvoiceReport(ctx context.Context, orgID, invoiceID strin
 	if err != nil {
 		return nil, err
 	}
-	var r InvoiceReport
-	if err := c.callVersion(ctx, http.MethodPost, InvoiceReportsPath(orgID, invoiceID, ""), InvoiceReportVersion, body, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[InvoiceReport](ctx, c, http.MethodPost, InvoiceReportsPath(orgID, invoiceID, ""), InvoiceReportVersion, body)
 }
 
 // InvoiceReports returns one page of an invoice's unexpired reports, newest
 // first, without download URLs (listOrgInvoiceReports).
 func (c *Client) InvoiceReports(ctx context.Context, orgID, invoiceID string, page PageOptions) (*Page[InvoiceReport], error) {
-	var p Page[InvoiceReport]
 	path := withQuery(InvoiceReportsPath(orgID, invoiceID, ""), pageValues(page.PageNum, page.ItemsPerPage, page.OmitCount))
-	if err := c.callVersion(ctx, http.MethodGet, path, InvoiceReportVersion, nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return fetch[Page[InvoiceReport]](ctx, c, http.MethodGet, path, InvoiceReportVersion, nil)
 }
 
 // InvoiceReport returns one report (getOrgInvoiceReport).
 func (c *Client) InvoiceReport(ctx context.Context, orgID, invoiceID, reportID string) (*InvoiceReport, error) {
-	var r InvoiceReport
-	if err := c.callVersion(ctx, http.MethodGet, InvoiceReportsPath(orgID, invoiceID, reportID), InvoiceReportVersion, nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[InvoiceReport](ctx, c, http.MethodGet, InvoiceReportsPath(orgID, invoiceID, reportID), InvoiceReportVersion, nil)
 }
 
 // WaitInvoiceReport polls the report every interval until it has ended, or
@@ -201,9 +189,5 @@ func AssociatedInvoicesPath(orgID string) string {
 // month and, with IncludeLinkedOrgs, of the organizations it pays for
 // (getOrgAssociatedInvoices, version 2025-03-12).
 func (c *Client) AssociatedInvoices(ctx context.Context, orgID string, opts AssociatedInvoicesOptions) (*AssociatedInvoices, error) {
-	var r AssociatedInvoices
-	if err := c.callVersion(ctx, http.MethodGet, withQuery(AssociatedInvoicesPath(orgID), opts.Values()), AssociatedInvoicesVersion, nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[AssociatedInvoices](ctx, c, http.MethodGet, withQuery(AssociatedInvoicesPath(orgID), opts.Values()), AssociatedInvoicesVersion, nil)
 }

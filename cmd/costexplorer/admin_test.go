@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
@@ -243,5 +244,56 @@ func TestAdminHelp(t *testing.T) {
 	}
 	t.Run("ErrNoCommand", func(t *testing.T) {
 		runCLI(t, nil, "", "admin").want(t, 2, nil, []string{"missing command"})
+	})
+}
+
+// TestBackupRefusesToOverwrite passes hostile --out arguments to `admin
+// backup`: an existing file, a symbolic link to one, a directory and a named
+// pipe are refused and left untouched; a relative path that climbs out of
+// the working directory writes exactly where it says (the operator's choice,
+// like cp).
+func TestBackupRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	runAdminIn(t, dir, "org", "create", "--name", "Acme", "--id", "5f00000000000000000000aa").wantCode(t, 0)
+	out := t.TempDir()
+	precious := filepath.Join(out, "precious.db")
+	if err := os.WriteFile(precious, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(out, "link.db")
+	if err := os.Symlink(precious, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(out, "pipe.db")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path string }{
+		{"ErrExistingFile", precious},
+		{"ErrSymlinkToExistingFile", link},
+		{"ErrDirectory", out},
+		{"ErrNamedPipe", fifo},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runAdminIn(t, dir, "backup", "--out", tc.path)
+			if r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+				t.Fatalf("backup --out %s: exit %d\n%s%s", tc.path, r.code, r.stdout, r.stderr)
+			}
+			if b, err := os.ReadFile(precious); err != nil || string(b) != "keep me" {
+				t.Fatalf("the existing file changed: %q %v", b, err)
+			}
+		})
+	}
+	t.Run("OKRelativeClimb", func(t *testing.T) {
+		wd, _ := os.Getwd()
+		rel, err := filepath.Rel(wd, filepath.Join(out, "nested", "copy.db"))
+		if err != nil {
+			t.Skip(err)
+		}
+		runAdminIn(t, dir, "backup", "--out", rel).wantCode(t, 0)
+		if _, err := os.Stat(filepath.Join(out, "nested", "copy.db")); err != nil {
+			t.Fatalf("backup not where --out %s says: %v", rel, err)
+		}
+		runAdminIn(t, filepath.Join(out, "nested"), "verify").wantCode(t, 0)
 	})
 }

@@ -139,14 +139,8 @@ func (p *proc) running() bool {
 	}
 }
 
-// runBin runs bin to completion (at most two minutes) and returns its exit
-// status and output.
-func runBin(t *testing.T, bin string, args ...string) (int, string, string) {
-	t.Helper()
-	return runBinIn(t, "", bin, args...)
-}
-
-// runBinIn is runBin with dir as the working directory.
+// runBinIn runs bin to completion (at most two minutes) in dir (the
+// current directory when empty) and returns its exit status and output.
 func runBinIn(t *testing.T, dir, bin string, args ...string) (int, string, string) {
 	t.Helper()
 	p := startProcIn(t, dir, bin, args...)
@@ -290,12 +284,6 @@ func (cs *crashStore) verify(t *testing.T, bin string) {
 func storeStats(t *testing.T, dir string) costexplorer.UsageStats {
 	t.Helper()
 	return sqliteCrashStore(dir).stats(t)
-}
-
-// verifyStore runs `costexplorer admin verify` on the SQLite store of dir.
-func verifyStore(t *testing.T, bin, dir string) {
-	t.Helper()
-	sqliteCrashStore(dir).verify(t, bin)
 }
 
 // TestCrashDuringImportKeepsAllOrNothing SIGKILLs `costexplorer import usage`

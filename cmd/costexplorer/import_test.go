@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
@@ -106,4 +109,54 @@ func TestImportUsage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestImportRefusesWhatIsNotAnInvoice passes hostile file arguments to
+// `import usage`: paths that climb out of the working directory to system
+// files, devices, directories, a named pipe (which must not block the
+// command) and a symbolic link to a device. Each is refused with exit 1,
+// without echoing the file's content, and the store gains nothing.
+func TestImportRefusesWhatIsNotAnInvoice(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(t.TempDir(), "pipe.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "zero.csv")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	climb := strings.Repeat("../", 40) + "etc/passwd"
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"ErrTraversalToPasswd", climb, "header lacks the required column"},
+		{"ErrDevice", "/dev/zero", "a device"},
+		{"ErrSymlinkToDevice", link, "a device"},
+		{"ErrDirectory", "/", "a directory"},
+		{"ErrNamedPipe", fifo, "a named pipe"},
+		{"ErrMissing", strings.Repeat("../", 40) + "no/such/invoice.csv", "no such file"},
+		{"ErrProcFile", "/proc/self/environ", "field contains a NUL byte"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Stat(tc.path); err != nil && tc.name != "ErrMissing" {
+				t.Skipf("%s: %v", tc.path, err)
+			}
+			done := make(chan cliResult, 1)
+			go func() { done <- runImportIn(t, dir, "", "usage", tc.path) }()
+			var r cliResult
+			select {
+			case r = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("import usage %s did not return", tc.path)
+			}
+			r.want(t, 1, nil, []string{tc.want})
+			if strings.Contains(r.stderr, "root:") || strings.Contains(r.stderr, "PATH=") {
+				t.Errorf("the error echoes the file's content:\n%s", r.stderr)
+			}
+			if s := usageStats(t, dir); s.LineItems != 0 {
+				t.Errorf("store gained %d line items", s.LineItems)
+			}
+		})
+	}
 }

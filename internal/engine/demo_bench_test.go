@@ -6,7 +6,6 @@ import (
 	"flag"
 	"os"
 	"runtime"
-	"slices"
 	"testing"
 	"time"
 
@@ -56,15 +55,14 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 		}
 	}
 	cfg := benchDemoConfig(n)
-	d := &demoRollup{OrgItems: map[string]int64{}}
-	var dims demoDims
+	d := &demoRollup{}
+	var dims demo.Dims
 	sums := map[demoKey]costexplorer.Cents{}
 	err := demo.Generate(context.Background(), cfg, func(batch *costexplorer.UsageBatch) error {
-		dims.add(batch)
+		dims.Add(batch)
 		for i := range batch.Items {
 			it := &batch.Items[i]
 			sums[demoKey{it.Date.Month(), it.OrgID, it.ProjectID, it.ClusterID, string(it.Service)}] += it.Amount
-			d.OrgItems[it.OrgID]++
 		}
 		d.Items += int64(len(batch.Items))
 		return nil
@@ -72,7 +70,7 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d.Orgs, d.Projects, d.Clusters = dims.orgs, dims.projects, dims.clusters
+	d.Orgs, d.Projects, d.Clusters, d.OrgItems = dims.Orgs, dims.Projects, dims.Clusters, dims.OrgItems
 	d.Rollup = make([]costexplorer.RollupRow, 0, len(sums))
 	for k, v := range sums {
 		d.Rollup = append(d.Rollup, costexplorer.RollupRow{Month: k.month, OrgID: k.org, ProjectID: k.proj, ClusterID: k.clus,
@@ -93,66 +91,17 @@ func generateDemoRollup(b *testing.B, n int) *demoRollup {
 	return d
 }
 
-// queries returns Q1–Q4 as the bench module's Queries builds them: the
-// organization with the most line items, its whole scope named in the
-// organizations filter, all its projects for Q2, the first five of its
-// projects that have clusters (generation order) and their clusters for Q3.
-func (d *demoRollup) queries() []struct {
-	name string
-	q    *costexplorer.Query
-} {
-	largest := d.Orgs[0].ID
-	for _, o := range d.Orgs {
-		if d.OrgItems[o.ID] > d.OrgItems[largest] || d.OrgItems[o.ID] == d.OrgItems[largest] && o.ID < largest {
-			largest = o.ID
-		}
-	}
+// queries returns Q1–Q4 as the bench module's Queries builds them
+// ([demo.ReferenceQueries]).
+func (d *demoRollup) queries() []demo.ReferenceQuery {
 	var paying string
 	for _, o := range d.Orgs {
 		if o.PayingOrgID != "" {
 			paying = o.PayingOrgID
 		}
 	}
-	scope := func(org string) []string {
-		s := []string{org}
-		for _, o := range d.Orgs {
-			if o.PayingOrgID == org {
-				s = append(s, o.ID)
-			}
-		}
-		slices.Sort(s)
-		return s
-	}
-	var projects []string
-	for _, p := range d.Projects {
-		if p.OrgID == largest {
-			projects = append(projects, p.ID)
-		}
-	}
-	clustersOf := map[string][]string{}
-	for _, c := range d.Clusters {
-		clustersOf[c.ProjectID] = append(clustersOf[c.ProjectID], c.ID)
-	}
-	var five, their []string
-	for _, p := range projects {
-		if len(five) < 5 && len(clustersOf[p]) > 0 {
-			five = append(five, p)
-			their = append(their, clustersOf[p]...)
-		}
-	}
-	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-	services := slices.Clone(costexplorer.Services)
-	slices.Sort(services)
-	last := costexplorer.MakeMonth(2025, time.June)
-	return []struct {
-		name string
-		q    *costexplorer.Query
-	}{
-		{"Q1", &costexplorer.Query{OrgID: largest, Start: last - 5, End: last + 1, Organizations: scope(largest), Services: services, GroupBy: costexplorer.GroupByServices}},
-		{"Q2", &costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Organizations: scope(largest), Projects: sorted(projects), GroupBy: costexplorer.GroupByProjects}},
-		{"Q3", &costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Organizations: scope(largest), Projects: sorted(five), Clusters: sorted(their), GroupBy: costexplorer.GroupByClusters}},
-		{"Q4", &costexplorer.Query{OrgID: paying, Start: last - 17, End: last + 1, Organizations: scope(paying), GroupBy: costexplorer.GroupByOrganizations}},
-	}
+	dims := demo.Dims{Orgs: d.Orgs, Projects: d.Projects, Clusters: d.Clusters, OrgItems: d.OrgItems}
+	return demo.ReferenceQueries(&dims, paying, costexplorer.MakeMonth(2025, time.June))
 }
 
 // BenchmarkQueryDemo times Q1–Q4 as `benchrun` does, on the monthly
@@ -179,12 +128,12 @@ func BenchmarkQueryDemo(b *testing.B) {
 	b.Logf("%d rollup rows, organizations %d, projects %d, clusters %d, snapshot ≈ %.1f MB, built in %v",
 		st.RollupRows, st.Organizations, st.Projects, st.Clusters, float64(st.Bytes)/1e6, st.LoadDuration)
 	for _, tc := range queries {
-		b.Run(tc.name, func(b *testing.B) {
+		b.Run(tc.Name, func(b *testing.B) {
 			var rows []costexplorer.Row
 			cpu := cputime.Process()
 			for b.Loop() {
 				var err error
-				if rows, err = e.Evaluate(context.Background(), tc.q); err != nil {
+				if rows, err = e.Evaluate(context.Background(), &tc.Query); err != nil {
 					b.Fatal(err)
 				}
 			}

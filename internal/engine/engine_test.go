@@ -23,6 +23,19 @@ func ingest(t testing.TB, st ingester, b *costexplorer.UsageBatch) {
 	}
 }
 
+// loadedExample returns a store holding exampleBatch and an engine loaded
+// from it.
+func loadedExample(t testing.TB) (ingester, *Engine) {
+	t.Helper()
+	st := newTestStore(t)
+	ingest(t, st, exampleBatch())
+	e := New(st, Options{})
+	if err := e.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, e
+}
+
 // hexID returns a 24-hex id: kind tells the dimensions apart when reading a
 // failure.
 func hexID(kind byte, n int) string { return fmt.Sprintf("%c%023x", kind, n) }
@@ -130,12 +143,7 @@ func want(m costexplorer.Month, o *costexplorer.Organization, p *costexplorer.Pr
 }
 
 func TestEvaluateExample(t *testing.T) {
-	st := newTestStore(t)
-	ingest(t, st, exampleBatch())
-	e := New(st, Options{})
-	if err := e.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, e := loadedExample(t)
 	none := costexplorer.Service("")
 	window := func(q costexplorer.Query) *costexplorer.Query {
 		if q.Start == 0 {

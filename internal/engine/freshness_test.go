@@ -65,12 +65,7 @@ func checkRows(t *testing.T, got, want []costexplorer.Row) {
 }
 
 func TestEvaluateSeesDataIngestedAfterLoad(t *testing.T) {
-	st := newTestStore(t)
-	ingest(t, st, exampleBatch())
-	e := New(st, Options{})
-	if err := e.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st, e := loadedExample(t)
 	before := e.Stats()
 	checkRows(t, evaluate(t, e, unlinkedQuery()), unlinkedBefore)
 
@@ -258,12 +253,7 @@ func TestEvaluateReportsSourceErrors(t *testing.T) {
 
 // The daily snapshot is refreshed as the monthly one is, apart from it.
 func TestEvaluateUsageSeesDataIngestedAfterLoad(t *testing.T) {
-	st := newTestStore(t)
-	ingest(t, st, exampleBatch())
-	e := New(st, Options{})
-	if err := e.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st, e := loadedExample(t)
 	day := costexplorer.DayOf(may.Start()) + 9 // moreUsage's
 	q := &costexplorer.UsageQuery{OrgID: orgU.ID, Granularity: costexplorer.Daily, Start: day - 5, End: day + 1,
 		GroupBy: []costexplorer.Dimension{costexplorer.DimClusters}}

@@ -25,39 +25,6 @@ func benchDemoConfig(n int) demo.Config {
 	return demo.Config{Seed: 1, LineItems: n, Months: 18, Now: time.Date(2025, time.June, 30, 0, 0, 0, 0, time.UTC)}
 }
 
-// demoDims collects the organizations, projects and clusters of generated
-// batches, each once, in the order they come.
-type demoDims struct {
-	seen     map[string]bool
-	orgs     []*costexplorer.Organization
-	projects []*costexplorer.Project
-	clusters []*costexplorer.Cluster
-}
-
-func (d *demoDims) add(b *costexplorer.UsageBatch) {
-	if d.seen == nil {
-		d.seen = map[string]bool{}
-	}
-	for i := range b.Organizations {
-		if o := b.Organizations[i]; !d.seen[o.ID] {
-			d.seen[o.ID] = true
-			d.orgs = append(d.orgs, &o)
-		}
-	}
-	for i := range b.Projects {
-		if p := b.Projects[i]; !d.seen[p.ID] {
-			d.seen[p.ID] = true
-			d.projects = append(d.projects, &p)
-		}
-	}
-	for i := range b.Clusters {
-		if c := b.Clusters[i]; !d.seen[c.ID] {
-			d.seen[c.ID] = true
-			d.clusters = append(d.clusters, &c)
-		}
-	}
-}
-
 // usageBenchData is the demo dataset of n items as a source whose daily
 // rollup comes in the store's key order, and the reference usage queries:
 // the largest organization (the paying one, with its linked organizations)
@@ -70,13 +37,11 @@ func usageBenchData(b *testing.B, n int) (*memSource, []struct {
 	cfg := benchDemoConfig(n)
 	now := cfg.Now
 	src := &memSource{version: 1}
-	var dims demoDims
-	items := map[string]int{}
+	var dims demo.Dims
 	err := demo.Generate(context.Background(), cfg, func(batch *costexplorer.UsageBatch) error {
-		dims.add(batch)
+		dims.Add(batch)
 		for i := range batch.Items {
 			it := &batch.Items[i]
-			items[it.OrgID]++
 			src.daily = append(src.daily, costexplorer.DailyRollupRow{Day: it.Date, OrgID: it.OrgID, ProjectID: it.ProjectID,
 				ClusterID: it.ClusterID, Service: it.Service, SKU: it.SKU, Tags: it.Tags, Amount: it.Amount, Quantity: it.Quantity, Items: 1})
 		}
@@ -85,7 +50,7 @@ func usageBenchData(b *testing.B, n int) (*memSource, []struct {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src.orgs, src.projects, src.clusters = dims.orgs, dims.projects, dims.clusters
+	src.orgs, src.projects, src.clusters = dims.Orgs, dims.Projects, dims.Clusters
 	slices.SortFunc(src.daily, func(x, y costexplorer.DailyRollupRow) int {
 		return cmp.Or(cmp.Compare(x.OrgID, y.OrgID), cmp.Compare(x.Day.Month(), y.Day.Month()), cmp.Compare(x.ProjectID, y.ProjectID),
 			cmp.Compare(x.ClusterID, y.ClusterID), cmp.Compare(x.SKU, y.SKU), cmp.Compare(x.Tags.String(), y.Tags.String()), cmp.Compare(x.Day, y.Day))

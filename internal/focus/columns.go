@@ -64,9 +64,6 @@ type Column struct {
 	Since13  bool // only in FOCUS 1.3 (and later)
 }
 
-// Custom reports whether the column is an Atlas specific (x_) column.
-func (c Column) Custom() bool { return len(c.Name) > 2 && c.Name[:2] == "x_" }
-
 // allColumns lists every column we write, FOCUS columns first in
 // alphabetical order (the order of the specification's tables, allowed by
 // its column-handling rules), then the x_ columns. The index of a column

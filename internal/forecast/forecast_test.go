@@ -7,22 +7,24 @@ import (
 	"github.com/costexplorer/costexplorer/internal/forecast"
 )
 
-func day(t testing.TB, s string) costexplorer.Day {
+// parse returns what f parses of s, and fails the test on an error.
+func parse[T any](t testing.TB, f func(string) (T, error), s string) T {
 	t.Helper()
-	d, err := costexplorer.ParseDay(s)
+	v, err := f(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return v
+}
+
+func day(t testing.TB, s string) costexplorer.Day {
+	t.Helper()
+	return parse(t, costexplorer.ParseDay, s)
 }
 
 func month(t testing.TB, s string) costexplorer.Month {
 	t.Helper()
-	m, err := costexplorer.ParseMonth(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return parse(t, costexplorer.ParseMonth, s)
 }
 
 // makeSeries returns the days [from, to) valued by f.

@@ -124,6 +124,15 @@ func checkAnswer(t *testing.T, e *env, tb *fuzzTB, req *http.Request, res *respo
 	}
 }
 
+// Media types of the fuzz targets' seeds (see also acceptPreviewGzip and
+// previewJSON).
+const (
+	json1  = "application/vnd.atlas.2023-01-01+json"
+	csv1   = "application/vnd.atlas.2023-01-01+csv"
+	json24 = "application/vnd.atlas.2024-08-05+json"
+	json25 = "application/vnd.atlas.2025-03-12+json"
+)
+
 // FuzzAPIRequest sends arbitrary requests, authenticated, to the operations
 // of the API: the body, the Accept and Content-Type headers, the query string
 // and the path parameters (organization id, token) all come from the fuzzer.
@@ -132,7 +141,6 @@ func checkAnswer(t *testing.T, e *env, tb *fuzzTB, req *http.Request, res *respo
 func FuzzAPIRequest(f *testing.F) {
 	e, tb := fuzzEnv(f)
 	okBody := `{"startDate":"2025-01-01","endDate":"2025-03-01","groupBy":"services","services":["Clusters","Backup"]}`
-	const json1, csv1 = "application/vnd.atlas.2023-01-01+json", "application/vnd.atlas.2023-01-01+csv"
 	f.Add(uint8(0), e.Org, json1, json1, "", []byte(okBody))
 	f.Add(uint8(0), e.Org, json1, "application/json; charset=utf-8", "pretty=true&envelope=true", []byte(okBody))
 	f.Add(uint8(0), e.Org, "application/vnd.atlas.2025-03-12+json", "text/plain", "", []byte(okBody))
@@ -148,27 +156,14 @@ func FuzzAPIRequest(f *testing.F) {
 	f.Add(uint8(4), "5f0000000000000000000001", json1, json1, "", []byte(okBody))
 	f.Add(uint8(4), "%00", json1, json1, "", []byte(okBody))
 	f.Add(uint8(5), "", "application/vnd.atlas.2023-01-01+json;q=0, application/vnd.atlas.2023-01-01+csv", "", "", []byte(nil))
-	f.Fuzz(func(t *testing.T, kind uint8, param, accept, contentType, rawQuery string, body []byte) {
-		var method, path string
-		switch kind % 6 {
-		case 0:
-			method, path = "POST", usagePath(e.Org)
-		case 1:
-			method, path = "GET", usagePath(e.Org)+"/"+url.PathEscape(param)
-		case 2:
-			method, path = "GET", "/api/atlas/v2/orgs"
-		case 3:
-			method, path = "GET", "/api/atlas/v2/orgs/"+url.PathEscape(param)
-		case 4:
-			method, path = "POST", usagePath(url.PathEscape(param))
-		case 5:
-			method, path = "GET", "/api/atlas/v2"
-		}
-		req, res := fuzzSend(t, e, method, path, accept, contentType, rawQuery, body)
-		if res == nil {
-			return
-		}
-		checkAnswer(t, e, tb, req, res)
+	fuzzRoutes(f, e, tb, []route{
+		{"POST", usagePath(e.Org)},
+		{"GET", usagePath(e.Org) + "/{param}"},
+		{"GET", "/api/atlas/v2/orgs"},
+		{"GET", "/api/atlas/v2/orgs/{param}"},
+		{"POST", usagePath("{param}")},
+		{"GET", "/api/atlas/v2"},
+	}, func(t *testing.T, res *response) {
 		if res.status == http.StatusAccepted {
 			var v struct{ Token string }
 			_ = json.Unmarshal(res.body, &v)
@@ -176,6 +171,88 @@ func FuzzAPIRequest(f *testing.F) {
 				// An enveloped 202 is a 200; only a bare 202 lands here.
 				t.Fatalf("202 without a token: %s", res.body)
 			}
+		}
+	})
+}
+
+// FuzzInvoiceRequest sends arbitrary requests, authenticated, to the invoice
+// operations and the SKU catalogue: the path parameter (invoice or SKU id),
+// the Accept and Content-Type headers, the query string and the search body
+// come from the fuzzer. Every answer is a valid one (checkAnswer): no 5xx,
+// an Atlas error or what openapi.yaml describes.
+func FuzzInvoiceRequest(f *testing.F) {
+	e, tb := fuzzEnv(f)
+	inv := costexplorer.InvoiceID(e.Org, costexplorer.MonthOf(t0)-1)
+	f.Add(uint8(0), "", json1, "", "statusNames=PAID&statusNames=INVOICED&fromDate=2025-01-01&toDate=2025-07-01&sortBy=START_DATE&orderBy=asc", []byte(nil))
+	f.Add(uint8(0), "", json1, "", "itemsPerPage=2&pageNum=3&includeCount=false&viewLinkedInvoices=false&pretty=true&envelope=true", []byte(nil))
+	f.Add(uint8(0), "", json1, "", "fromDate=2025-13-01&statusNames=paid", []byte(nil))
+	f.Add(uint8(1), inv, json1, "", "envelope=true", []byte(nil))
+	f.Add(uint8(1), inv, csv1, "", "pretty=true", []byte(nil))
+	f.Add(uint8(1), "pending", "application/vnd.atlas.2030-01-01+csv;q=0.5, "+json1, "", "", []byte(nil))
+	f.Add(uint8(2), inv, csv1, "", "", []byte(nil))
+	f.Add(uint8(2), "0123456789abcdef01234567", json1, "", "", []byte(nil))
+	f.Add(uint8(3), "", json1, "", "pretty=true", []byte(nil))
+	f.Add(uint8(4), inv, json24, json24, "itemsPerPage=3&pageNum=2", []byte(`{"filters":{"skuServices":["Clusters"],"usageStartDate":"2025-05-02","usageEndDate":"2025-05-09"},"sortField":"TOTAL_PRICE_CENTS","sortOrder":"ASCENDING"}`))
+	f.Add(uint8(4), inv, json25, "application/json", "", []byte(`{"filters":{"groupIds":["aaaaaaaaaaaaaaaaaaaaaaaa"],"clusterIds":[],"includeZeroCentLineItems":true}}`))
+	f.Add(uint8(5), inv, json24, json24, "", []byte(`{"filters":{"billStartDate":"2025-05-10","billEndDate":"2025-05-01"}}`))
+	f.Add(uint8(5), inv, json24, json24, "", []byte(`{"filters":null,"sortField":null}`))
+	f.Add(uint8(6), "", json25, "", "itemsPerPage=7&pageNum=2", []byte(nil))
+	f.Add(uint8(7), "ATLAS_AWS_INSTANCE_M10", json25, "", "envelope=true", []byte(nil))
+	f.Add(uint8(7), "../orgs", json25, "", "", []byte(nil))
+	base := invoicesPath(e.Org)
+	fuzzRoutes(f, e, tb, []route{
+		{"GET", base},
+		{"GET", base + "/{param}"},
+		{"GET", base + "/{param}/csv"},
+		{"GET", base + "/pending"},
+		{"POST", base + "/{param}/lineItems:search"},
+		{"GET", base + "/{param}/lineItems:search"},
+		{"GET", skusPath},
+		{"GET", skusPath + "/{param}"},
+	}, nil)
+}
+
+// FuzzReportPreviews sends arbitrary requests, authenticated, to the preview
+// generateOrgInvoiceAndDownloadReport and to getOrgAssociatedInvoices: the
+// invoice id, the Accept and Content-Type headers, the query string and the
+// body come from the fuzzer. Every answer is a valid one (checkAnswer): no
+// 5xx, an Atlas error or what openapi.yaml describes.
+func FuzzReportPreviews(f *testing.F) {
+	e, tb := fuzzEnv(f)
+	inv := costexplorer.InvoiceID(e.Org, costexplorer.MonthOf(t0)-1)
+	f.Add(uint8(0), inv, acceptPreviewGzip, previewJSON, "", []byte(`{}`))
+	f.Add(uint8(0), inv, acceptPreviewGzip, "application/json", "envelope=true&pretty=true", []byte(`{"reportType":"FOCUS","reportFormat":"CSV","version":"1.2"}`))
+	f.Add(uint8(0), inv, acceptPreviewGzip+", "+previewJSON, previewJSON, "", []byte(`{"version":null,"reportType":"focus"}`))
+	f.Add(uint8(0), inv+":generateAndDownloadReport", acceptPreviewGzip, previewJSON, "", []byte(`{}`))
+	f.Add(uint8(0), "0123456789abcdef01234567", json25, json25, "", []byte(`[`))
+	f.Add(uint8(1), "", json25, "", "month=2&year=2025&includeLinkedOrgs=true", []byte(nil))
+	f.Add(uint8(1), "", previewJSON, "", "month=00012&year=02025", []byte(nil))
+	f.Add(uint8(1), "", previewJSON+";q=0.1, "+json25, "", "year=99999999999&envelope=true", []byte(nil))
+	fuzzRoutes(f, e, tb, []route{
+		{"POST", invoicesPath(e.Org) + "/{param}:generateAndDownloadReport"},
+		{"GET", associatedPath(e.Org)},
+	}, nil)
+}
+
+// route is an operation a fuzz target sends to: its method and its path,
+// where the fuzzed path parameter (escaped) takes the place of {param}.
+type route struct{ method, path string }
+
+// fuzzRoutes fuzzes the operations of routes: kind picks the route (modulo
+// their number); the path parameter, the Accept and Content-Type headers,
+// the query string and the body are the fuzzer's. Every answer must pass
+// checkAnswer, then check when it is not nil.
+func fuzzRoutes(f *testing.F, e *env, tb *fuzzTB, routes []route, check func(*testing.T, *response)) {
+	f.Fuzz(func(t *testing.T, kind uint8, param, accept, contentType, rawQuery string, body []byte) {
+		r := routes[int(kind)%len(routes)]
+		path := strings.Replace(r.path, "{param}", url.PathEscape(param), 1)
+		req, res := fuzzSend(t, e, r.method, path, accept, contentType, rawQuery, body)
+		if res == nil {
+			return
+		}
+		checkAnswer(t, e, tb, req, res)
+		if check != nil {
+			check(t, res)
 		}
 	})
 }

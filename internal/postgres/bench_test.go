@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -94,7 +94,8 @@ var referenceItems = flag.Int("postgres.reference-items", 200_000, "demo line it
 // BenchmarkReferenceQueries loads the same demo dataset (internal/demo) into
 // SQLite and PostgreSQL, reporting each store's ingest rate and the time the
 // query engine takes to load its snapshot from each, then times the four
-// reference queries of DESIGN §4 on each engine:
+// reference queries of DESIGN §4 on each engine, as benchrun picks them
+// (demo.ReferenceQueries):
 //
 //	Q1 the largest organization, 6 months, group by services
 //	Q2 the largest organization, 18 months, group by projects (all of them)
@@ -121,10 +122,14 @@ func BenchmarkReferenceQueries(b *testing.B) {
 	}{{"SQLite", sq}, {"PostgreSQL", open(b, pgtest.Schema(b), postgres.Options{})}}
 
 	engines := make([]*engine.Engine, len(stores))
+	var dims demo.Dims
 	for i, st := range stores {
 		// Only the store's time counts, not the generator's.
 		var took time.Duration
 		err := demo.Generate(ctx, cfg, func(batch *costexplorer.UsageBatch) error {
+			if i == 0 {
+				dims.Add(batch)
+			}
 			start := time.Now()
 			_, err := st.s.IngestUsage(ctx, batch)
 			took += time.Since(start)
@@ -143,13 +148,13 @@ func BenchmarkReferenceQueries(b *testing.B) {
 			st.name, lay.LineItems, took.Round(time.Millisecond), float64(lay.LineItems)/took.Seconds(), time.Since(start).Round(time.Millisecond), es.RollupRows)
 	}
 
-	qs := referenceQueries(b, stores[0].s, lay)
+	qs := demo.ReferenceQueries(&dims, lay.PayingOrg.ID, lay.LastDay.Month())
 	for i, st := range stores {
 		for _, q := range qs {
-			b.Run(st.name+"/"+q.name, func(b *testing.B) {
+			b.Run(st.name+"/"+q.Name, func(b *testing.B) {
 				var rows []costexplorer.Row
 				for b.Loop() {
-					if rows, err = engines[i].Evaluate(ctx, &q.q); err != nil {
+					if rows, err = engines[i].Evaluate(ctx, &q.Query); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -159,63 +164,6 @@ func BenchmarkReferenceQueries(b *testing.B) {
 				b.ReportMetric(float64(len(rows)), "rows")
 			})
 		}
-	}
-}
-
-type namedQuery struct {
-	name string
-	q    costexplorer.Query
-}
-
-// referenceQueries builds Q1–Q4 on the demo data in s: the largest
-// organization is the one with the most rollup cells.
-func referenceQueries(b *testing.B, s costexplorer.Store, lay demo.Layout) []namedQuery {
-	cells := map[string]int{}
-	if err := s.ScanRollup(context.Background(), func(r *costexplorer.RollupRow) error { cells[r.OrgID]++; return nil }); err != nil {
-		b.Fatal(err)
-	}
-	largest := ""
-	for org, n := range cells {
-		if largest == "" || n > cells[largest] || n == cells[largest] && org < largest {
-			largest = org
-		}
-	}
-	projects, err := s.Projects(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	clusters, err := s.Clusters(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	var its []string
-	for _, p := range projects {
-		if p.OrgID == largest {
-			its = append(its, p.ID)
-		}
-	}
-	slices.Sort(its)
-	five := its[:min(5, len(its))]
-	var theirClusters []string
-	for _, c := range clusters {
-		if slices.Contains(five, c.ProjectID) {
-			theirClusters = append(theirClusters, c.ID)
-		}
-	}
-	slices.Sort(theirClusters)
-	orgs := []string{lay.PayingOrg.ID}
-	for _, o := range lay.Linked {
-		orgs = append(orgs, o.ID)
-	}
-	slices.Sort(orgs)
-	services := slices.Clone(costexplorer.Services)
-	slices.Sort(services)
-	last := lay.LastDay.Month()
-	return []namedQuery{
-		{"Q1", costexplorer.Query{OrgID: largest, Start: last - 5, End: last + 1, Services: services, GroupBy: costexplorer.GroupByServices}},
-		{"Q2", costexplorer.Query{OrgID: largest, Start: last - 17, End: last + 1, Projects: its, GroupBy: costexplorer.GroupByProjects}},
-		{"Q3", costexplorer.Query{OrgID: largest, Start: last - 2, End: last + 1, Projects: five, Clusters: theirClusters, GroupBy: costexplorer.GroupByClusters}},
-		{"Q4", costexplorer.Query{OrgID: lay.PayingOrg.ID, Start: last - 17, End: last + 1, Organizations: orgs, GroupBy: costexplorer.GroupByOrganizations}},
 	}
 }
 
@@ -230,5 +178,68 @@ func BenchmarkRestate(b *testing.B) {
 				storetest.BenchRestate(b, open(b, pgtest.Schema(b), postgres.Options{}), n, replace, nil)
 			})
 		}
+	}
+}
+
+// BenchmarkAuthReads measures, on both stores, the reads every authenticated
+// API request makes: the organization, the service account, the token
+// revocation and the query process. SQLite serves them through its cache of
+// prepared statements, pgx through its per-connection statement cache.
+// PostgreSQL runs when TEST_DATABASE_URL is set.
+//
+// Run: go test -run '^$' -bench AuthReads -benchmem ./internal/postgres/
+func BenchmarkAuthReads(b *testing.B) {
+	b.Run("SQLite", func(b *testing.B) {
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "auth.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		authReads(b, db)
+	})
+	b.Run("PostgreSQL", func(b *testing.B) {
+		if os.Getenv("TEST_DATABASE_URL") == "" {
+			b.Skip("TEST_DATABASE_URL is not set")
+		}
+		authReads(b, open(b, pgtest.Schema(b), postgres.Options{}))
+	})
+}
+
+func authReads(b *testing.B, db costexplorer.Store) {
+	ctx := context.Background()
+	now := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	org := costexplorer.DeriveID("bench-org")
+	if err := db.CreateOrganization(ctx, &costexplorer.Organization{ID: org, Name: "Bench", CreatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	sa := &costexplorer.ServiceAccount{ClientID: "mdb_sa_id_" + costexplorer.DeriveID("bench-sa"), OrgID: org, Name: "sa",
+		SecretHash: "$argon2id$v=19$...", Roles: []costexplorer.Role{costexplorer.RoleOrgOwner}, Enabled: true,
+		CreatedAt: now, SecretExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateServiceAccount(ctx, sa); err != nil {
+		b.Fatal(err)
+	}
+	q := costexplorer.Query{OrgID: org, Start: costexplorer.MonthOf(now) - 3, End: costexplorer.MonthOf(now),
+		Services: []costexplorer.Service{costexplorer.ServiceClusters}, GroupBy: costexplorer.GroupByServices}
+	p, err := db.CreateProcess(ctx, &costexplorer.QueryProcess{Token: q.Token(1), OrgID: org, Query: q,
+		State: costexplorer.ProcessPending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range []struct {
+		name string
+		read func() error
+	}{
+		{"Organization", func() error { _, err := db.Organization(ctx, org); return err }},
+		{"ServiceAccount", func() error { _, err := db.ServiceAccount(ctx, sa.ClientID); return err }},
+		{"TokenRevoked", func() error { _, err := db.TokenRevoked(ctx, "some-jti"); return err }},
+		{"Process", func() error { _, err := db.Process(ctx, org, p.Token, now); return err }},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			for range b.N {
+				if err := r.read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -109,14 +109,7 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	dsn := pgtest.Schema(t)
 	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
 		return postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
-	})
-	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
-	if err != nil || len(files) < 3 {
-		t.Fatalf("migration files %q: %v", files, err)
-	}
-	if n := rawInt(t, dsn, "SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each once
-		t.Fatalf("%d migrations recorded, want %d", n, len(files))
-	}
+	}, func(query string) int64 { return rawInt(t, dsn, query) })
 }
 
 func TestVerifyReportsTampering(t *testing.T) {

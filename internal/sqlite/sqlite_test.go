@@ -3,11 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,14 +101,7 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
 		return sqlite.Open(context.Background(), path, sqlite.Options{})
-	})
-	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
-	if err != nil || len(files) < 3 {
-		t.Fatalf("migration files %q: %v", files, err)
-	}
-	if n := rawInt(t, path, "SELECT COUNT(*) FROM schema_migrations"); n != int64(len(files)) { // each once
-		t.Fatalf("%d migrations recorded, want %d", n, len(files))
-	}
+	}, func(query string) int64 { return rawInt(t, path, query) })
 }
 
 func TestBackupOpensAndVerifies(t *testing.T) {
@@ -215,37 +208,18 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	items := d.All()
 
 	// Eight claimers and eight ingesters, alternating between the handles.
-	var (
-		mu      sync.Mutex
-		claimed = map[string]int{}
-	)
+	var claims storetest.Claims
 	storetest.AtOnce(t, 16, "two handles", func(i int) error {
 		db := []*sqlite.DB{a, b}[i%2]
 		if w := i - 8; w >= 0 {
 			_, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{Items: items[w*len(items)/8 : (w+1)*len(items)/8]})
 			return err
 		}
-		for {
-			p, err := db.ClaimProcess(ctx, "w", t0, time.Minute)
-			if costexplorer.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			claimed[p.Token]++
-			mu.Unlock()
-		}
+		return storetest.Drain(&claims, fmt.Sprintf("w%d", i), func(owner string) (*costexplorer.QueryProcess, error) {
+			return db.ClaimProcess(ctx, owner, t0, time.Minute)
+		}, func(p *costexplorer.QueryProcess) string { return p.Token })
 	})
-	if len(claimed) != processes {
-		t.Fatalf("%d processes claimed, want %d", len(claimed), processes)
-	}
-	for token, n := range claimed {
-		if n != 1 {
-			t.Fatalf("process %s claimed %d times", token, n)
-		}
-	}
+	claims.Check(t, "process", processes)
 	st, err := b.UsageStats(ctx)
 	if err != nil || st.LineItems != int64(len(items)) {
 		t.Fatalf("stats %+v, %v; want %d line items", st, err, len(items))

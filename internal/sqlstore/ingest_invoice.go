@@ -74,22 +74,15 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 		}
 		want[k], metaKeys[i] = m.ID, k
 	}
-	// Items come grouped by resource and day: look an invoice up only when
-	// the organization or month changes from the item before.
 	var (
-		lastDay   costexplorer.Day = -1
-		lastMonth costexplorer.Month
-		lastKey   = InvoiceKey{Org: -1}
-		known     bool
-		missing   []InvoiceKey
+		cur     = newInvoiceCursor()
+		known   bool
+		missing []InvoiceKey
 	)
 	for i := range rows {
 		r := &rows[i]
-		if r.Item.Date != lastDay {
-			lastDay, lastMonth = r.Item.Date, r.Item.Date.Month()
-		}
-		if k := (InvoiceKey{r.Org, lastMonth}); k != lastKey {
-			lastKey = k
+		if cur.next(r) {
+			k := cur.key
 			if _, known = t.invoice(k); !known {
 				if _, seen := want[k]; !seen {
 					missing = append(missing, k)
@@ -97,8 +90,8 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 				}
 			}
 		}
-		if !known && want[lastKey] == "" && r.Item.InvoiceID != "" {
-			want[lastKey] = r.Item.InvoiceID
+		if !known && want[cur.key] == "" && r.Item.InvoiceID != "" {
+			want[cur.key] = r.Item.InvoiceID
 		}
 	}
 	for _, k := range metaKeys {
@@ -110,15 +103,11 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 		return nil, err
 	}
 	var ref InvoiceRef
-	lastDay, lastKey = -1, InvoiceKey{Org: -1}
+	cur = newInvoiceCursor()
 	for i := range rows {
 		r := &rows[i]
-		if r.Item.Date != lastDay {
-			lastDay, lastMonth = r.Item.Date, r.Item.Date.Month()
-		}
-		if k := (InvoiceKey{r.Org, lastMonth}); k != lastKey {
-			lastKey = k
-			ref, _ = t.invoice(k)
+		if cur.next(r) {
+			ref, _ = t.invoice(cur.key)
 		}
 		if ref.ID == 0 {
 			return nil, fmt.Errorf("line item %s: invoice not resolved", r.Item.ID)
@@ -136,16 +125,34 @@ func (t *ingestTx) resolveInvoices(rows []ItemRow, metas []costexplorer.Invoice)
 	return refs, nil
 }
 
+// invoiceCursor follows the invoice key of consecutive rows. Items come
+// grouped by resource and day, so that an invoice is looked up only when the
+// organization or month changes from the item before.
+type invoiceCursor struct {
+	day   costexplorer.Day
+	month costexplorer.Month
+	key   InvoiceKey
+}
+
+func newInvoiceCursor() invoiceCursor { return invoiceCursor{day: -1, key: InvoiceKey{Org: -1}} }
+
+// next moves to r and reports whether its invoice key differs from the
+// row before's.
+func (c *invoiceCursor) next(r *ItemRow) bool {
+	if r.Item.Date != c.day {
+		c.day, c.month = r.Item.Date, r.Item.Date.Month()
+	}
+	k := InvoiceKey{r.Org, c.month}
+	if k == c.key {
+		return false
+	}
+	c.key = k
+	return true
+}
+
 // invoice returns the invoice of k if the transaction or the cache knows it.
 func (t *ingestTx) invoice(k InvoiceKey) (InvoiceRef, bool) {
-	if v, ok := t.Invoices[k]; ok {
-		return v, true
-	}
-	v, ok := cacheLookup(t.Cache, func(k *Keys) map[InvoiceKey]InvoiceRef { return k.Invoices }, k)
-	if ok {
-		t.Invoices[k] = v
-	}
-	return v, ok
+	return cachedKey(t.Invoices, t.Cache, invoicesOf, k)
 }
 
 // createInvoices reads the stored invoices of the organizations of keys, and
@@ -276,26 +283,14 @@ func (t *ingestTx) resolveDicts(rows []ItemRow) error {
 	return nil
 }
 
+// tagSet and detail return the key of a tag set or of item details if the
+// transaction or the cache knows it.
 func (t *ingestTx) tagSet(tg costexplorer.Tags) (int64, bool) {
-	if v, ok := t.TagSets[tg]; ok {
-		return v, true
-	}
-	v, ok := cacheLookup(t.Cache, func(k *Keys) map[costexplorer.Tags]int64 { return k.TagSets }, tg)
-	if ok {
-		t.TagSets[tg] = v
-	}
-	return v, ok
+	return cachedKey(t.TagSets, t.Cache, tagSetsOf, tg)
 }
 
 func (t *ingestTx) detail(d Details) (int64, bool) {
-	if v, ok := t.Details[d]; ok {
-		return v, true
-	}
-	v, ok := cacheLookup(t.Cache, func(k *Keys) map[Details]int64 { return k.Details }, d)
-	if ok {
-		t.Details[d] = v
-	}
-	return v, ok
+	return cachedKey(t.Details, t.Cache, detailsOf, d)
 }
 
 // dictIDs adds the encodings encs to a dictionary table where they are not

@@ -394,3 +394,16 @@ func cacheLookup[K comparable, V any](c *KeyCache, m func(*Keys) map[K]V, k K) (
 	c.mu.RUnlock()
 	return v, ok
 }
+
+// cachedKey returns the value of k from own, or else from the cache, copying
+// it into own.
+func cachedKey[K comparable, V any](own map[K]V, c *KeyCache, of func(*Keys) map[K]V, k K) (V, bool) {
+	if v, ok := own[k]; ok {
+		return v, true
+	}
+	v, ok := cacheLookup(c, of, k)
+	if ok {
+		own[k] = v
+	}
+	return v, ok
+}

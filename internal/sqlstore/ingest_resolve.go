@@ -61,10 +61,13 @@ func inBatch(what string, err error) error {
 	return err
 }
 
-func orgsOf(k *Keys) map[string]int64          { return k.Orgs }
-func projectsOf(k *Keys) map[string]ProjectRef { return k.Projects }
-func clustersOf(k *Keys) map[string]ClusterRef { return k.Clusters }
-func skusOf(k *Keys) map[SKUKey]int64          { return k.SKUs }
+func orgsOf(k *Keys) map[string]int64               { return k.Orgs }
+func projectsOf(k *Keys) map[string]ProjectRef      { return k.Projects }
+func clustersOf(k *Keys) map[string]ClusterRef      { return k.Clusters }
+func skusOf(k *Keys) map[SKUKey]int64               { return k.SKUs }
+func invoicesOf(k *Keys) map[InvoiceKey]InvoiceRef  { return k.Invoices }
+func tagSetsOf(k *Keys) map[costexplorer.Tags]int64 { return k.TagSets }
+func detailsOf(k *Keys) map[Details]int64           { return k.Details }
 
 // org, project and cluster return the key of ext if the transaction or the
 // cache knows it, copying a cached key into the transaction's. The

@@ -91,6 +91,3 @@ func (s *Store) Now() time.Time { return s.now() }
 func notFound(format string, args ...any) error {
 	return costexplorer.Errorf(costexplorer.ErrNotFound, format, args...)
 }
-
-// NotFound returns an ErrNotFound error whose detail names what is missing.
-func NotFound(format string, args ...any) error { return notFound(format, args...) }

@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +33,17 @@ func readFile(t *testing.T, s costexplorer.Store, id string, now time.Time) ([]b
 func testInvoiceReports(t *testing.T, open Opener) {
 	org, other := orgID(0), orgID(1)
 	inv, inv2 := orgID(10), orgID(11)
-
-	t.Run("CreateThenReadIt", func(t *testing.T) {
+	// withReport opens a store holding one new report of org's invoice inv.
+	withReport := func(t *testing.T) (costexplorer.Store, *costexplorer.InvoiceReport) {
+		t.Helper()
 		s := open(t)
 		r := newReport(org, inv, 1, t0)
 		must(t, s.CreateInvoiceReport(t.Context(), r))
+		return s, r
+	}
+
+	t.Run("CreateThenReadIt", func(t *testing.T) {
+		s, r := withReport(t)
 		got, err := s.InvoiceReport(t.Context(), org, inv, r.ID, t0)
 		must(t, err)
 		if got.State != costexplorer.ReportPending || got.Type != "FOCUS" || got.Format != "CSV" || got.SpecVersion != "1.3" ||
@@ -50,9 +55,7 @@ func testInvoiceReports(t *testing.T, open Opener) {
 	})
 
 	t.Run("ReadsAreScopedToOrganizationAndInvoice", func(t *testing.T) {
-		s := open(t)
-		r := newReport(org, inv, 1, t0)
-		must(t, s.CreateInvoiceReport(t.Context(), r))
+		s, r := withReport(t)
 		for _, c := range []struct{ org, inv string }{{other, inv}, {org, inv2}} {
 			_, err := s.InvoiceReport(t.Context(), c.org, c.inv, r.ID, t0)
 			wantCode(t, err, costexplorer.ErrNotFound)
@@ -96,9 +99,7 @@ func testInvoiceReports(t *testing.T, open Opener) {
 	})
 
 	t.Run("ClaimWriteFinishRead", func(t *testing.T) {
-		s := open(t)
-		r := newReport(org, inv, 1, t0)
-		must(t, s.CreateInvoiceReport(t.Context(), r))
+		s, r := withReport(t)
 		c, err := s.ClaimInvoiceReport(t.Context(), "a", t0, 30*time.Second)
 		must(t, err)
 		if c.ID != r.ID || c.State != costexplorer.ReportRunning || c.LeaseOwner != "a" || c.Attempts != 1 {
@@ -133,9 +134,7 @@ func testInvoiceReports(t *testing.T, open Opener) {
 	})
 
 	t.Run("ALapsedLeaseIsTakenOverAndOnlyTheNewAttemptsFileCounts", func(t *testing.T) {
-		s := open(t)
-		r := newReport(org, inv, 1, t0)
-		must(t, s.CreateInvoiceReport(t.Context(), r))
+		s, r := withReport(t)
 		a, err := s.ClaimInvoiceReport(t.Context(), "a", t0, 30*time.Second)
 		must(t, err)
 		must(t, s.WriteInvoiceReportChunk(t.Context(), r.ID, a.Attempts, 0, []byte("stale half")))
@@ -194,34 +193,13 @@ func testInvoiceReports(t *testing.T, open Opener) {
 		for i := range n {
 			must(t, s.CreateInvoiceReport(t.Context(), newReport(org, inv, i, t0)))
 		}
-		var mu sync.Mutex
-		seen := map[string]int{}
-		var wg sync.WaitGroup
-		for w := range 4 {
-			wg.Go(func() {
-				for {
-					c, err := s.ClaimInvoiceReport(t.Context(), fmt.Sprintf("w%d", w), t0, time.Minute)
-					if err != nil {
-						if !costexplorer.IsNotFound(err) {
-							t.Error(err)
-						}
-						return
-					}
-					mu.Lock()
-					seen[c.ID]++
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if len(seen) != n {
-			t.Fatalf("claimed %d reports, want %d", len(seen), n)
-		}
-		for id, k := range seen {
-			if k != 1 {
-				t.Errorf("report %s claimed %d times", id, k)
-			}
-		}
+		var claims Claims
+		AtOnce(t, 4, "ClaimInvoiceReport", func(w int) error {
+			return Drain(&claims, fmt.Sprintf("w%d", w), func(owner string) (*costexplorer.InvoiceReport, error) {
+				return s.ClaimInvoiceReport(t.Context(), owner, t0, time.Minute)
+			}, func(r *costexplorer.InvoiceReport) string { return r.ID })
+		})
+		claims.Check(t, "report", n)
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -143,33 +142,13 @@ func testProcesses(t *testing.T, open Opener) {
 			createProcess(t, s, newProcess(org, i, t0.Add(time.Duration(i)*time.Millisecond)))
 		}
 		now := t0.Add(time.Minute)
-		var (
-			mu  sync.Mutex
-			got = map[string][]string{}
-		)
+		var claims Claims
 		AtOnce(t, claimers, "ClaimProcess", func(c int) error {
-			owner := fmt.Sprintf("w%d", c)
-			for {
-				p, err := s.ClaimProcess(t.Context(), owner, now, time.Minute)
-				if costexplorer.IsNotFound(err) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				got[p.Token] = append(got[p.Token], owner)
-				mu.Unlock()
-			}
+			return Drain(&claims, fmt.Sprintf("w%d", c), func(owner string) (*costexplorer.QueryProcess, error) {
+				return s.ClaimProcess(t.Context(), owner, now, time.Minute)
+			}, func(p *costexplorer.QueryProcess) string { return p.Token })
 		})
-		if len(got) != processes {
-			t.Fatalf("%d processes claimed, want %d", len(got), processes)
-		}
-		for token, owners := range got {
-			if len(owners) != 1 {
-				t.Fatalf("process %s claimed by %v, want exactly one owner", token, owners)
-			}
-		}
+		claims.Check(t, "process", processes)
 		counts, err := s.ProcessCounts(t.Context())
 		must(t, err)
 		if counts[costexplorer.ProcessRunning] != processes || counts[costexplorer.ProcessPending] != 0 {
