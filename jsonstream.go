@@ -108,12 +108,6 @@ func (s *jsonStream) value(v any) {
 	s.marshal(v)
 }
 
-// raw writes a JSON literal that needs no indentation (a number, a string).
-func (s *jsonStream) raw(lit string) {
-	s.member()
-	s.writeString(lit)
-}
-
 // field writes a key and its value.
 func (s *jsonStream) field(k string, v any) {
 	s.key(k)
