@@ -53,11 +53,12 @@ func (s *Server) getUsage(c *call) (reply, error) {
 	if p.Status(now) == costexplorer.QueryProcessing && p.State == costexplorer.ProcessRunning {
 		// Evaluated on this replica and perhaps about to finish: wait a
 		// little for it rather than send the client round again.
+		// Should that read fail, the answer stays the one read before:
+		// processing (the client's next poll reads again).
 		if runs, ok := s.cfg.Usage.(localRuns); ok && runs.AwaitRun(c.r.Context(), c.orgID, token, processingHold) {
-			if p, err = s.cfg.Usage.Usage(c.r.Context(), c.orgID, token); err != nil {
-				return nil, err
+			if ended, err := s.cfg.Usage.Usage(c.r.Context(), c.orgID, token); err == nil {
+				p, now = ended, s.cfg.Now()
 			}
-			now = s.cfg.Now()
 		}
 	}
 	switch p.Status(now) {
