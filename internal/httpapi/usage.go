@@ -50,7 +50,7 @@ func (s *Server) getUsage(c *call) (reply, error) {
 		return nil, err
 	}
 	now := s.cfg.Now()
-	if p.Status(now) == costexplorer.QueryProcessing && p.State == costexplorer.ProcessRunning {
+	if p.State == costexplorer.ProcessRunning { // never ready: processing
 		// Evaluated on this replica and perhaps about to finish: wait a
 		// little for it rather than send the client round again.
 		// Should that read fail, the answer stays the one read before:
