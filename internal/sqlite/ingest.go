@@ -356,7 +356,9 @@ func (b *bulk) insertChunk(ctx context.Context, s itemShape, chunk []sqlstore.It
 // the write connection's driver connection, once a process (a statement of
 // 3,840 parameters costs milliseconds to prepare). They belong to the
 // driver connection they were prepared on: should database/sql ever open
-// another, they are prepared again on it.
+// another, they are prepared again on it. They are finalized before their
+// connection is closed, by [DB.Close] or, when an interrupted statement
+// makes the pool discard it, by [DB.release].
 type rawStmts struct {
 	mu    sync.Mutex
 	conn  any // the driver connection of stmts
@@ -369,7 +371,8 @@ func (c *rawStmts) prepare(ctx context.Context, dc any, query string) (driver.St
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conn != dc {
-		// The statements of another connection are its to finalize.
+		// The statements of the connection before this one were
+		// finalized before the pool closed it (see [DB.release]).
 		c.conn, c.stmts = dc, map[string]driver.Stmt{}
 	}
 	if st, ok := c.stmts[query]; ok {

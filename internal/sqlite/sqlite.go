@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -229,7 +230,7 @@ func (db *DB) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) e
 	if err != nil {
 		return txErr(ctx, err)
 	}
-	defer conn.Close()
+	defer db.release(conn)
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return txErr(ctx, err)
@@ -239,6 +240,23 @@ func (db *DB) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) e
 		return txErr(ctx, err)
 	}
 	return txErr(ctx, tx.Commit())
+}
+
+// release gives the write connection back to its pool. A connection whose
+// statement was interrupted (its context ended) is one the driver reports
+// unusable, and the pool closes it; SQLite keeps a closed connection that
+// still has unfinalized statements open until they are (sqlite3_close_v2),
+// and the ingest's statements on it never would be: its files and page
+// cache would stay open for the life of the process. They are finalized on
+// it first.
+func (db *DB) release(conn *sql.Conn) {
+	_ = conn.Raw(func(dc any) error {
+		if v, ok := dc.(driver.Validator); ok && !v.IsValid() {
+			return db.rawStmts.close(dc)
+		}
+		return nil
+	})
+	conn.Close()
 }
 
 // txErr translates err, reporting the context's error instead of the
