@@ -90,6 +90,16 @@ func (r runner) ReadTx(ctx context.Context, fn func(sqlstore.Querier) error) err
 	return r.db.readTx(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx: tx}) })
 }
 
+// StreamTx implements [sqlstore.StreamRunner] on a direct connection
+// (direct.go), or on the read pool while none is free.
+func (r runner) StreamTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	ok, err := r.db.direct.readTx(ctx, fn)
+	if !ok && err == nil {
+		return r.ReadTx(ctx, fn)
+	}
+	return dialect.Translate(ctx, err)
+}
+
 func (r runner) Write(ctx context.Context, fn func(sqlstore.Querier) error) error {
 	return r.WriteTx(ctx, fn)
 }
@@ -99,7 +109,8 @@ func (r runner) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) er
 }
 
 var (
-	_ sqlstore.Querier = txQuerier{}
-	_ sqlstore.Querier = readQuerier{}
-	_ sqlstore.Runner  = runner{}
+	_ sqlstore.Querier      = txQuerier{}
+	_ sqlstore.Querier      = readQuerier{}
+	_ sqlstore.Runner       = runner{}
+	_ sqlstore.StreamRunner = runner{}
 )

@@ -56,9 +56,6 @@ func TestWriteCacheGrowsOnIngest(t *testing.T) {
 // finalized. The store's files then stay held by its live connections
 // only: one write-ahead log descriptor each.
 func TestInterruptedWriteConnectionIsClosed(t *testing.T) {
-	if _, err := os.Stat("/proc/self/fd"); err != nil {
-		t.Skip("no /proc/self/fd to count file descriptors")
-	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "interrupt.db")
 	db, err := Open(ctx, path, Options{})
@@ -79,21 +76,6 @@ func TestInterruptedWriteConnectionIsClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	logFDs := func() int {
-		t.Helper()
-		fds, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, fd := range fds {
-			if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l == path+"-wal" {
-				n++
-			}
-		}
-		return n
-	}
-
 	writeConn := func() any {
 		t.Helper()
 		var c any
@@ -136,10 +118,27 @@ func TestInterruptedWriteConnectionIsClosed(t *testing.T) {
 	if writeConn() == first {
 		t.Fatal("the write connection was not given up after the interrupt: the test proves nothing")
 	}
-	if got, want := logFDs(), 1+db.read.Stats().OpenConnections; got != want {
+	if got, want := logFDCount(t, path), 1+db.read.Stats().OpenConnections; got != want {
 		t.Errorf("%d descriptors of the write-ahead log open, want %d (one a live connection)", got, want)
 	}
 	if st, err := db.UsageStats(ctx); err != nil || st.LineItems != 4*insertChunk {
 		t.Errorf("after both ingests: %+v, %v; want %d line items", st, err, 4*insertChunk)
 	}
+}
+
+// logFDCount counts the process's descriptors of path's write-ahead log:
+// one a live connection.
+func logFDCount(t *testing.T, path string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd to count file descriptors")
+	}
+	n := 0
+	for _, fd := range fds {
+		if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l == path+"-wal" {
+			n++
+		}
+	}
+	return n
 }

@@ -41,9 +41,10 @@ type DB struct {
 	// of this package add what SQLite does differently.
 	*sqlstore.Store
 
-	path  string
-	write *sql.DB
-	read  *sql.DB
+	path   string
+	write  *sql.DB
+	read   *sql.DB
+	direct *directPool // connections for reads of many rows (direct.go)
 
 	keys keyCache
 
@@ -135,6 +136,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	db.read = read
+	db.direct = newDirectPool(path)
 
 	var pageSize int64
 	if err := write.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
@@ -163,6 +165,7 @@ func (db *DB) Close() error {
 	}
 	cancel()
 	if db.read != nil {
+		db.direct.close()
 		errs = append(errs, db.read.Close())
 	}
 	errs = append(errs, db.write.Close())

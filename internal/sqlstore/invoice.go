@@ -343,10 +343,11 @@ func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
 	return nil
 }
 
-// InvoiceLines implements costexplorer.InvoiceStore: one read snapshot, the
+// InvoiceLines implements costexplorer.InvoiceStore: one read snapshot (on
+// the dialect's connection for many rows, see [StreamRunner]), the
 // invoice's range of the line_items key in key order.
 func (s *Store) InvoiceLines(ctx context.Context, invoiceID string, fn func(*costexplorer.InvoiceLine) error) error {
-	return s.r.ReadTx(ctx, func(q Querier) error {
+	return s.streamTx(ctx, func(q Querier) error {
 		d, err := s.newLineDecoder(ctx, q, invoiceID)
 		if err != nil || d == nil {
 			return err
@@ -417,7 +418,7 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 		out   = []*costexplorer.InvoiceLine{}
 		total int
 	)
-	err := s.r.ReadTx(ctx, func(q Querier) error {
+	err := s.streamTx(ctx, func(q Querier) error {
 		d, err := s.newLineDecoder(ctx, q, invoiceID)
 		if err != nil || d == nil {
 			return err

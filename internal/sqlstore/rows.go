@@ -52,6 +52,14 @@ func collect[T any](ctx context.Context, q Querier, scan func(Row) (*T, error), 
 	return out, err
 }
 
+// BytesScanner is a scan destination that takes a text or blob column's
+// bytes as they are, valid during the call only: a dialect that can hand
+// them over without a copy (SQLite's direct connections) does, else the
+// destination's [sql.Scanner] gets them.
+type BytesScanner interface {
+	ScanBytes(b []byte) error
+}
+
 // Each runs query within q and calls fn for each row.
 func Each(ctx context.Context, q Querier, query string, fn func(Row) error, args ...any) error {
 	rows, err := q.Query(ctx, query, args...)

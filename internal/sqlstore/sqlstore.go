@@ -61,6 +61,22 @@ type Runner interface {
 	WriteTx(ctx context.Context, fn func(Querier) error) error
 }
 
+// StreamRunner is what a Runner may add for reads of many rows (an
+// invoice's line items, streamed): StreamTx runs fn in a read-only
+// transaction, as ReadTx does, on a connection made for reading many rows
+// fast. Without it such reads run in ReadTx.
+type StreamRunner interface {
+	StreamTx(ctx context.Context, fn func(Querier) error) error
+}
+
+// streamTx runs fn in a read transaction for reads of many rows.
+func (s *Store) streamTx(ctx context.Context, fn func(Querier) error) error {
+	if r, ok := s.r.(StreamRunner); ok {
+		return r.StreamTx(ctx, fn)
+	}
+	return s.r.ReadTx(ctx, fn)
+}
+
 // Store is the part of [costexplorer.Store] that both dialects share: the
 // rules and the query text, over a dialect's [Runner]. internal/sqlite and
 // internal/postgres embed it and add what differs.

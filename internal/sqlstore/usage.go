@@ -88,7 +88,7 @@ func (d *Dims) resolve(org, project, cluster int64, orgID, projectID, clusterID 
 
 // ScanRollup calls fn for every rollup row, from one snapshot.
 func (s *Store) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
-	return s.r.ReadTx(ctx, func(q Querier) error {
+	return s.streamTx(ctx, func(q Querier) error {
 		d, err := LoadDims(ctx, q, false)
 		if err != nil {
 			return err
@@ -117,6 +117,11 @@ func (s lineItemID) Scan(src any) error {
 	if !ok {
 		return fmt.Errorf("line item id: unsupported %T", src)
 	}
+	return s.ScanBytes(b)
+}
+
+// ScanBytes implements [BytesScanner].
+func (s lineItemID) ScanBytes(b []byte) error {
 	if len(b) != len(s.dst) {
 		return fmt.Errorf("line item id of %d bytes", len(b))
 	}
@@ -128,7 +133,7 @@ func (s lineItemID) Scan(src any) error {
 // in the table's key order), with its invoice's id and every field an
 // invoice shows of it.
 func (s *Store) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
-	return s.r.ReadTx(ctx, func(q Querier) error {
+	return s.streamTx(ctx, func(q Querier) error {
 		d, err := LoadDims(ctx, q, true)
 		if err != nil {
 			return err
@@ -238,7 +243,7 @@ func loadItemDicts(ctx context.Context, q Querier) (*itemDicts, error) {
 // month, project and cluster come together, and only their cells are held
 // at a time (see [dailyGroup]).
 func (s *Store) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
-	return s.r.ReadTx(ctx, func(q Querier) error {
+	return s.streamTx(ctx, func(q Querier) error {
 		d, err := LoadDims(ctx, q, true)
 		if err != nil {
 			return err
