@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ import (
 // and the ingest-sized one from the first ingest on.
 func TestWriteCacheGrowsOnIngest(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "cache.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, _ := openTemp(t, "cache.db")
 	cacheKiB := func() int {
 		t.Helper()
 		var n int
@@ -36,7 +31,7 @@ func TestWriteCacheGrowsOnIngest(t *testing.T) {
 		t.Errorf("after Open: cache %d KiB, want 16384", got)
 	}
 	org := costexplorer.Organization{ID: "5f0000000000000000000001", Name: "Org"}
-	_, err = db.IngestUsage(ctx, &costexplorer.UsageBatch{
+	_, err := db.IngestUsage(ctx, &costexplorer.UsageBatch{
 		Organizations: []costexplorer.Organization{org},
 		Items: []costexplorer.LineItem{{ID: costexplorer.NewLineItemID("x"), OrgID: org.ID, Service: costexplorer.ServiceSupport,
 			SKU: "MDB_SUPPORT", Date: costexplorer.DayOf(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)), Quantity: 1, Unit: "month", Amount: 100}},
@@ -57,12 +52,7 @@ func TestWriteCacheGrowsOnIngest(t *testing.T) {
 // only: one write-ahead log descriptor each.
 func TestInterruptedWriteConnectionIsClosed(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "interrupt.db")
-	db, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, path := openTemp(t, "interrupt.db")
 	ingest := func(first int) {
 		t.Helper()
 		org := costexplorer.Organization{ID: "5f0000000000000000000001", Name: "Org"}
@@ -97,7 +87,7 @@ func TestInterruptedWriteConnectionIsClosed(t *testing.T) {
 	first := writeConn()
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err = db.writeTx(ictx, func(conn *sql.Conn, tx *sql.Tx) error {
+	err := db.writeTx(ictx, func(conn *sql.Conn, tx *sql.Tx) error {
 		if err := conn.Raw(func(dc any) error {
 			dc.(sqlite.HookRegisterer).RegisterCommitHook(func() int32 {
 				cancel()

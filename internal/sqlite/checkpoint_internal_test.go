@@ -9,18 +9,26 @@ import (
 	"time"
 )
 
+// openTemp opens a store named name in a directory of the test's, closed
+// when the test ends.
+func openTemp(t *testing.T, name string) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	db, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
 // openWithCheckpointer opens a store whose checkpointer runs with small
 // thresholds (every 10 ms, keep 1 MiB, hard bound 64 MiB), or none when
 // every is 0.
 func openWithCheckpointer(t *testing.T, every time.Duration) (*DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "wal.db")
-	db, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, path := openTemp(t, "wal.db")
 	db.ckpt.stop()
 	db.ckpt = nil
 	if every > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -17,12 +16,7 @@ import (
 func openDirectTest(t *testing.T) (*DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "direct.db")
-	db, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, path := openTemp(t, "direct.db")
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE kinds (i INTEGER, f REAL, s TEXT, b BLOB, n INTEGER);
 		INSERT INTO kinds VALUES (-42, 2.5, 'naïve', x'00ff10', NULL), (7, 3, '12', x'', NULL)`); err != nil {
 		t.Fatal(err)
