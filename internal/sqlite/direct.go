@@ -135,8 +135,18 @@ type directConn struct {
 	db     uintptr
 	stmts  map[string]uintptr // prepared statements by query text
 	busy   bool               // a result is being read
-	broken bool               // a statement failed in SQLite
+	broken bool               // a statement failed in SQLite, or an interrupt may still land
+
+	// imu orders an interrupt (from a context's AfterFunc, on another
+	// goroutine) before the connection's memory is freed: none lands after.
+	imu    sync.Mutex
+	closed bool
 }
+
+// maxDirectStmts bounds a connection's prepared statements: some query
+// texts vary with their arguments (a search's filters), and a statement
+// holds SQLite memory until it is finalized.
+const maxDirectStmts = 64
 
 // openDirect opens path read-only in multi-thread mode.
 func openDirect(path string) (*directConn, error) {
@@ -166,7 +176,19 @@ func openDirect(path string) (*directConn, error) {
 	return c, nil
 }
 
+// interrupt stops the statement running on c, if c is still open.
+func (c *directConn) interrupt() {
+	c.imu.Lock()
+	defer c.imu.Unlock()
+	if !c.closed {
+		sqlite3.Xsqlite3_interrupt(nil, c.db) // an atomic store: no lock, no TLS
+	}
+}
+
 func (c *directConn) close() {
+	c.imu.Lock()
+	c.closed = true
+	c.imu.Unlock()
 	for _, st := range c.stmts {
 		sqlite3.Xsqlite3_finalize(c.tls, st)
 	}
@@ -211,6 +233,13 @@ func readPtr(p uintptr) uintptr {
 func (c *directConn) prepare(query string) (uintptr, error) {
 	if st, ok := c.stmts[query]; ok {
 		return st, nil
+	}
+	if len(c.stmts) >= maxDirectStmts {
+		// None is running (a connection reads one result at a time).
+		for q, st := range c.stmts {
+			sqlite3.Xsqlite3_finalize(c.tls, st)
+			delete(c.stmts, q)
+		}
 	}
 	z, err := libc.CString(query)
 	if err != nil {
@@ -316,8 +345,7 @@ func (c *directConn) query(ctx context.Context, query string, args []any) (*dire
 	}
 	c.busy = true
 	r := &directRows{c: c, st: st, ctx: ctx, n: sqlite3.Xsqlite3_column_count(c.tls, st)}
-	db := c.db
-	r.stop = context.AfterFunc(ctx, func() { sqlite3.Xsqlite3_interrupt(nil, db) })
+	r.stop = context.AfterFunc(ctx, c.interrupt)
 	return r, nil
 }
 

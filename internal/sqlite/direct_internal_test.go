@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -269,5 +270,30 @@ func TestDirectConnectionsAreBounded(t *testing.T) {
 	}
 	if ok, err := db.direct.readTx(ctx, func(sqlstore.Querier) error { return nil }); ok || err == nil {
 		t.Errorf("after close: ok %v, %v; want an error", ok, err)
+	}
+}
+
+// TestDirectStatementsAreBounded checks that query texts that vary (a
+// search's filters) do not pile up prepared statements on a connection.
+func TestDirectStatementsAreBounded(t *testing.T) {
+	db, _ := openDirectTest(t)
+	ctx := context.Background()
+	err := inDirect(t, db, func(q sqlstore.Querier) error {
+		for i := range 3 * maxDirectStmts {
+			var n int64
+			if err := q.QueryRow(ctx, "SELECT ? + "+strconv.Itoa(i), 1).Scan(&n); err != nil {
+				return err
+			}
+			if n != int64(i+1) {
+				t.Fatalf("query %d answered %d", i, n)
+			}
+			if got := len(q.(directQuerier).c.stmts); got > maxDirectStmts {
+				t.Fatalf("%d prepared statements after %d query texts, want at most %d", got, i+1, maxDirectStmts)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
