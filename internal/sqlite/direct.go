@@ -113,18 +113,19 @@ func (p *directPool) readTx(ctx context.Context, fn func(sqlstore.Querier) error
 	if !ok || err != nil {
 		return ok, err
 	}
-	sound := false
-	defer func() { p.put(c, sound) }()
+	// A connection is kept only if its transaction ended (fn may panic)
+	// and SQLite did not fail on it, nor may an interrupt still reach it.
+	ended := false
+	defer func() { p.put(c, ended && !c.broken && !c.busy) }()
 	if err := c.exec(ctx, "BEGIN"); err != nil {
+		ended = true // none began
 		return true, err
 	}
 	err = fn(directQuerier{c})
 	if rerr := c.exec(context.Background(), "ROLLBACK"); rerr != nil {
 		return true, errors.Join(err, rerr)
 	}
-	// A connection on which SQLite failed, or which an interrupt may still
-	// reach, is not kept.
-	sound = !c.broken
+	ended = true
 	return true, err
 }
 
@@ -313,7 +314,7 @@ func (c *directConn) bindBytes(st uintptr, j int32, b string, text bool) int32 {
 	return sqlite3.Xsqlite3_bind_blob(c.tls, st, j, p, int32(len(b)), transient)
 }
 
-// exec runs query without arguments to its end.
+// exec runs query with args to its end, discarding any rows.
 func (c *directConn) exec(ctx context.Context, query string, args ...any) error {
 	r, err := c.query(ctx, query, args)
 	if err != nil {

@@ -297,3 +297,34 @@ func TestDirectStatementsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDirectConnectionAfterAPanicIsNotKept checks that a transaction left
+// by a panic mid-result does not come back to the next reader.
+func TestDirectConnectionAfterAPanicIsNotKept(t *testing.T) {
+	db, _ := openDirectTest(t)
+	ctx := context.Background()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		_ = inDirect(t, db, func(q sqlstore.Querier) error {
+			rows, err := q.Query(ctx, "SELECT i FROM kinds")
+			if err != nil {
+				return err
+			}
+			rows.Next()
+			panic("mid-result")
+		})
+	}()
+	if n := len(db.direct.idle); n != 0 {
+		t.Errorf("%d connections kept after a panic, want 0", n)
+	}
+	var n int64
+	if err := inDirect(t, db, func(q sqlstore.Querier) error {
+		return q.QueryRow(ctx, "SELECT count(*) FROM kinds").Scan(&n)
+	}); err != nil || n != 2 {
+		t.Fatalf("after the panic: %d rows, %v", n, err)
+	}
+}
