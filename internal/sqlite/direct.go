@@ -41,40 +41,42 @@ const directConns = 2
 // directPool hands out direct connections, at most directConns at once.
 type directPool struct {
 	path string
-	sem  chan struct{}
-	mu   sync.Mutex
-	idle []*directConn
-	shut bool
+
+	mu    sync.Mutex
+	idle  []*directConn
+	inUse int // connections handed out and not yet back
+	shut  bool
 }
 
 func newDirectPool(path string) *directPool {
-	return &directPool{path: path, sem: make(chan struct{}, directConns)}
+	return &directPool{path: path}
 }
 
 // get returns an idle connection or opens one; ok is false when
 // directConns are in use (the caller reads on the read pool instead of
 // waiting behind a long stream).
 func (p *directPool) get() (c *directConn, ok bool, err error) {
-	select {
-	case p.sem <- struct{}{}:
-	default:
+	p.mu.Lock()
+	switch {
+	case p.shut:
+		p.mu.Unlock()
+		return nil, false, errors.New("sqlite: the store is closed")
+	case p.inUse >= directConns:
+		p.mu.Unlock()
 		return nil, false, nil
 	}
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		<-p.sem
-		return nil, false, errors.New("sqlite: the store is closed")
-	}
+	p.inUse++
 	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
+		c = p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		return c, true, nil
 	}
 	p.mu.Unlock()
 	if c, err = openDirect(p.path); err != nil {
-		<-p.sem
+		p.mu.Lock()
+		p.inUse--
+		p.mu.Unlock()
 		return nil, false, err
 	}
 	return c, true, nil
@@ -83,6 +85,7 @@ func (p *directPool) get() (c *directConn, ok bool, err error) {
 // put gives c back: kept idle if it is still sound, else closed.
 func (p *directPool) put(c *directConn, sound bool) {
 	p.mu.Lock()
+	p.inUse--
 	if sound && !p.shut {
 		p.idle = append(p.idle, c)
 		c = nil
@@ -91,7 +94,6 @@ func (p *directPool) put(c *directConn, sound bool) {
 	if c != nil {
 		c.close()
 	}
-	<-p.sem
 }
 
 // close closes the idle connections; one in use is closed when it comes
@@ -412,43 +414,44 @@ func (r *directRows) Scan(dest ...any) error {
 	tls, st := r.c.tls, r.st
 	for i, d := range dest {
 		col := int32(i)
+		t := sqlite3.Xsqlite3_column_type(tls, st, col)
 		switch d := d.(type) {
 		case *sqlstore.NullInt64:
 			// NULL reads as 0, as its Scan has it.
-			if t := sqlite3.Xsqlite3_column_type(tls, st, col); t == sqlite3.SQLITE_INTEGER || t == sqlite3.SQLITE_NULL {
+			if t == sqlite3.SQLITE_INTEGER || t == sqlite3.SQLITE_NULL {
 				*d = sqlstore.NullInt64(sqlite3.Xsqlite3_column_int64(tls, st, col))
 				continue
 			}
 		case *sqlstore.NullFloat64:
-			switch sqlite3.Xsqlite3_column_type(tls, st, col) {
+			switch t {
 			case sqlite3.SQLITE_FLOAT, sqlite3.SQLITE_INTEGER, sqlite3.SQLITE_NULL:
 				*d = sqlstore.NullFloat64(sqlite3.Xsqlite3_column_double(tls, st, col))
 				continue
 			}
 		case *int64:
-			if sqlite3.Xsqlite3_column_type(tls, st, col) == sqlite3.SQLITE_INTEGER {
+			if t == sqlite3.SQLITE_INTEGER {
 				*d = sqlite3.Xsqlite3_column_int64(tls, st, col)
 				continue
 			}
 		case *string:
-			if t := sqlite3.Xsqlite3_column_type(tls, st, col); t == sqlite3.SQLITE_TEXT || t == sqlite3.SQLITE_BLOB {
+			if t == sqlite3.SQLITE_TEXT || t == sqlite3.SQLITE_BLOB {
 				*d = string(r.bytes(col, t))
 				continue
 			}
 		case *float64:
-			if t := sqlite3.Xsqlite3_column_type(tls, st, col); t == sqlite3.SQLITE_FLOAT || t == sqlite3.SQLITE_INTEGER {
+			if t == sqlite3.SQLITE_FLOAT || t == sqlite3.SQLITE_INTEGER {
 				*d = sqlite3.Xsqlite3_column_double(tls, st, col)
 				continue
 			}
 		case sqlstore.BytesScanner:
-			if t := sqlite3.Xsqlite3_column_type(tls, st, col); t == sqlite3.SQLITE_TEXT || t == sqlite3.SQLITE_BLOB {
+			if t == sqlite3.SQLITE_TEXT || t == sqlite3.SQLITE_BLOB {
 				if err := d.ScanBytes(r.bytes(col, t)); err != nil {
 					return fmt.Errorf("sqlite: column %d: %w", i, err)
 				}
 				continue
 			}
 		}
-		if err := convert(d, r.value(col)); err != nil {
+		if err := convert(d, r.value(col, t)); err != nil {
 			return fmt.Errorf("sqlite: column %d: %w", i, err)
 		}
 	}
@@ -471,10 +474,10 @@ func (r *directRows) bytes(col, t int32) []byte {
 	return libc.GoBytes(p, int(n))
 }
 
-// value is column col as the driver gives it to database/sql: int64,
+// value is column col, of type t, as the driver gives it to database/sql: int64,
 // float64, string, []byte (a copy) or nil.
-func (r *directRows) value(col int32) any {
-	switch t := sqlite3.Xsqlite3_column_type(r.c.tls, r.st, col); t {
+func (r *directRows) value(col, t int32) any {
+	switch t {
 	case sqlite3.SQLITE_INTEGER:
 		return sqlite3.Xsqlite3_column_int64(r.c.tls, r.st, col)
 	case sqlite3.SQLITE_FLOAT:
