@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 )
 
 // benchFile returns the invoice CSV named by IMPORT_BENCH_FILE
@@ -25,6 +27,31 @@ func benchFile(b *testing.B) string {
 //
 //	IMPORT_BENCH_FILE=/tmp/invoice.csv go test ./internal/importer/ -run '^$' -bench ImportSQLite -benchtime 1x -cpuprofile cpu.out
 func BenchmarkImportSQLite(b *testing.B) {
+	benchImport(b, func(b *testing.B) costexplorer.UsageStore {
+		db, _ := openStore(b)
+		return db
+	})
+}
+
+// BenchmarkImportPostgres is [BenchmarkImportSQLite] into a fresh schema of
+// the PostgreSQL named by TEST_DATABASE_URL per iteration (skipped without
+// it). The profile shows the importer's side only: the server's CPU time is
+// its own process's.
+func BenchmarkImportPostgres(b *testing.B) {
+	pgtest.URL(b)
+	benchImport(b, func(b *testing.B) costexplorer.UsageStore {
+		db, err := postgres.Open(context.Background(), pgtest.Schema(b), postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// benchImport imports the file of IMPORT_BENCH_FILE into a store that open
+// returns empty, once an iteration, reporting rows/s.
+func benchImport(b *testing.B, open func(*testing.B) costexplorer.UsageStore) {
 	data, err := os.ReadFile(benchFile(b))
 	if err != nil {
 		b.Fatal(err)
@@ -32,7 +59,7 @@ func BenchmarkImportSQLite(b *testing.B) {
 	rows := bytes.Count(data, []byte{'\n'}) - 1
 	for b.Loop() {
 		b.StopTimer()
-		db, _ := openStore(b)
+		db := open(b)
 		b.StartTimer()
 		if _, err := Import(context.Background(), db, "bench.csv", bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
