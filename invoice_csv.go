@@ -226,12 +226,19 @@ func appendCSVField(b []byte, f string) []byte {
 	if !csvNeedsQuotes(f) {
 		return append(b, f...)
 	}
+	return AppendQuotedCSV(b, f)
+}
+
+// AppendQuotedCSV appends s as a quoted CSV field: in double quotes, with
+// each quote in it doubled. Whether a field needs quotes is the caller's
+// rule (the invoice CSV follows encoding/csv; the FOCUS export its own).
+func AppendQuotedCSV(b []byte, s string) []byte {
 	b = append(b, '"')
-	for i := 0; i < len(f); i++ {
-		if f[i] == '"' {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
 			b = append(b, '"')
 		}
-		b = append(b, f[i])
+		b = append(b, s[i])
 	}
 	return append(b, '"')
 }

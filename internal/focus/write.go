@@ -122,14 +122,7 @@ func appendCSVField(b []byte, s string) []byte {
 	if !needsQuotes(s) {
 		return append(b, s...)
 	}
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' {
-			b = append(b, '"')
-		}
-		b = append(b, s[i])
-	}
-	return append(b, '"')
+	return costexplorer.AppendQuotedCSV(b, s)
 }
 
 // needsQuotes reports whether s holds a comma, a quote, a line break or
