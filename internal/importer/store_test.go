@@ -31,6 +31,17 @@ func openStore(t testing.TB) (*sqlite.DB, string) {
 	return db, path
 }
 
+// importFile imports file into db, failing the test on an error, and
+// returns the summary.
+func importFile(ctx context.Context, t testing.TB, db *sqlite.DB, file string) Summary {
+	t.Helper()
+	sum, err := ImportFile(ctx, db, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 // dumpTables returns every row of every table of the SQLite file at path, in
 // a canonical order (tables by name, rows sorted by all their columns), so two
 // dumps are equal exactly when the stored data is.
@@ -111,10 +122,7 @@ func TestImportFile_TwiceIsNoOp(t *testing.T) {
 	db, path := openStore(t)
 	file := filepath.Join("testdata", "invoice.csv")
 
-	first, err := ImportFile(ctx, db, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := importFile(ctx, t, db, file)
 	want := Summary{File: file, Rows: 14, Inserted: 14, Duplicates: 0, Total: 269844}
 	if first != want {
 		t.Fatalf("first import %+v, want %+v", first, want)
@@ -124,10 +132,7 @@ func TestImportFile_TwiceIsNoOp(t *testing.T) {
 		t.Fatalf("stats after the first import: %+v", before)
 	}
 
-	second, err := ImportFile(ctx, db, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := importFile(ctx, t, db, file)
 	want.Inserted, want.Duplicates = 0, 14
 	// The dump must see the data, or comparing dumps would prove nothing.
 	if _, items, _ := strings.Cut(dump, "== line_items\n"); strings.Count(strings.SplitN(items, "==", 2)[0], "\n") != 14 {
@@ -147,9 +152,7 @@ func TestImportFile_TwiceIsNoOp(t *testing.T) {
 func TestImportFile_GenuineDuplicatesKept(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openStore(t)
-	if _, err := ImportFile(ctx, db, filepath.Join("testdata", "invoice.csv")); err != nil {
-		t.Fatal(err)
-	}
+	importFile(ctx, t, db, filepath.Join("testdata", "invoice.csv"))
 	var dev int
 	var devTotal costexplorer.Cents
 	err := db.ScanLineItems(ctx, func(li *costexplorer.LineItem) error {
@@ -208,9 +211,7 @@ func TestImportFile_RejectedFileLeavesStoreUnchanged(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db, path := openStore(t)
 			// A store that already holds data, so "unchanged" means something.
-			if _, err := ImportFile(ctx, db, filepath.Join("testdata", "invoice.csv")); err != nil {
-				t.Fatal(err)
-			}
+			importFile(ctx, t, db, filepath.Join("testdata", "invoice.csv"))
 			before := dumpTables(t, path)
 			file := tt.file
 			if tt.content != "" {

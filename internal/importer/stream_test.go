@@ -113,9 +113,7 @@ func TestImport_StreamedEqualsParsed(t *testing.T) {
 func TestImport_BadRowInALaterChunkLeavesStoreUnchanged(t *testing.T) {
 	ctx := context.Background()
 	db, path := openStore(t)
-	if _, err := ImportFile(ctx, db, "testdata/invoice.csv"); err != nil {
-		t.Fatal(err)
-	}
+	importFile(ctx, t, db, "testdata/invoice.csv")
 	before := dumpTables(t, path)
 	data := repeatsFile(2000)
 	lines := strings.SplitAfter(data, "\n")
@@ -223,9 +221,7 @@ func TestImportFile_BloomSizedForTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := openStore(t)
-	if _, err := ImportFile(ctx, got, path); err != nil {
-		t.Fatal(err)
-	}
+	importFile(ctx, t, got, path)
 	if !slices.Equal(itemIDs(t, got), itemIDs(t, want)) {
 		t.Fatal("the items differ")
 	}
@@ -248,9 +244,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 
 func TestImport_CancelledPartWayLeavesStoreUnchanged(t *testing.T) {
 	db, path := openStore(t)
-	if _, err := ImportFile(context.Background(), db, "testdata/invoice.csv"); err != nil {
-		t.Fatal(err)
-	}
+	importFile(context.Background(), t, db, "testdata/invoice.csv")
 	before := dumpTables(t, path)
 	data := repeatsFile(3000)
 	ctx, cancel := context.WithCancel(context.Background())

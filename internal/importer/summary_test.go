@@ -288,10 +288,7 @@ func TestImportFile_AtlasLayoutAndItsBareFormAreOneImport(t *testing.T) {
 	ctx := t.Context()
 	db, _ := openStore(t)
 	file := filepath.Join("testdata", "invoice_atlas.csv")
-	first, err := ImportFile(ctx, db, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := importFile(ctx, t, db, file)
 	if first.Rows != 7 || first.Inserted != 7 || first.Total != 1296+153+281+300-50000+800000 {
 		t.Fatalf("first import %+v", first)
 	}

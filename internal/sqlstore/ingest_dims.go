@@ -26,18 +26,45 @@ func lastByID[T any](s []T, id func(*T) string) []T {
 	return out
 }
 
-// insertReturning inserts n rows into the columns cols ("table (a, b)"), a
-// statement per chunk; row appends the values of row i to args. The
-// statement returns returning ("ext_id, id"), which scan reads row by row.
-func (t *ingestTx) insertReturning(cols string, width, n int, row func(i int, args []any) []any, returning string, scan func(Row) error) error {
-	args := make([]any, 0, min(n, chunk)*width)
-	return eachChunk(n, func(start, end int) error {
+// storedByID reads the stored dimensions among ids, by id: query selects
+// ext_id first and ends in "WHERE ext_id", and scan reads a row's ext_id into
+// ext and its other columns into s.
+func storedByID[S any](t *ingestTx, query string, ids []string, scan func(r Row, ext *string, s *S) error) (map[string]S, error) {
+	stored := map[string]S{}
+	err := t.selectIn(query, ids, func(r Row) error {
+		var ext string
+		var s S
+		if err := scan(r, &ext, &s); err != nil {
+			return err
+		}
+		stored[ext] = s
+		return nil
+	})
+	return stored, err
+}
+
+// insertAdded inserts added, the dimensions an upsert did not find stored
+// (none: nothing to do), into the columns cols ("table (a, b)"), a
+// statement per chunk, and marks the ingest as a change; row appends the
+// values of one to args. The statement returns returning ("ext_id, id"),
+// which scan reads row by row. what names the dimensions in an error.
+func insertAdded[T any](t *ingestTx, what string, added []T, cols string, width int, row func(v T, args []any) []any, returning string, scan func(Row) error) error {
+	if len(added) == 0 {
+		return nil
+	}
+	t.changed = true
+	args := make([]any, 0, min(len(added), chunk)*width)
+	err := eachChunk(len(added), func(start, end int) error {
 		args = args[:0]
-		for i := start; i < end; i++ {
-			args = row(i, args)
+		for _, v := range added[start:end] {
+			args = row(v, args)
 		}
 		return Each(t.ctx, t.q, "INSERT INTO "+cols+" VALUES "+values(end-start, width)+" RETURNING "+returning, scan, args...)
 	})
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", what, err)
+	}
+	return nil
 }
 
 // upsertDimensions creates or renames the batch's organizations, projects and
@@ -86,15 +113,12 @@ func (t *ingestTx) upsertOrgs(orgs []costexplorer.Organization) error {
 	for i := range orgs {
 		ids[i] = orgs[i].ID
 	}
-	names := map[string]string{}
-	err := t.selectIn("SELECT ext_id, id, name FROM organizations WHERE ext_id", ids, func(r Row) error {
-		var ext, name string
+	names, err := storedByID(t, "SELECT ext_id, id, name FROM organizations WHERE ext_id", ids, func(r Row, ext, name *string) error {
 		var id int64
-		if err := r.Scan(&ext, &id, &name); err != nil {
+		if err := r.Scan(ext, &id, name); err != nil {
 			return err
 		}
-		t.PutOrg(ext, id)
-		names[ext] = name
+		t.PutOrg(*ext, id)
 		return nil
 	})
 	if err != nil {
@@ -114,22 +138,13 @@ func (t *ingestTx) upsertOrgs(orgs []costexplorer.Organization) error {
 			t.changed = true
 		}
 	}
-	if len(added) == 0 {
-		return nil
-	}
-	t.changed = true
-	err = t.insertReturning("organizations (ext_id, name, name_lower, requires_access_list, created_at)", 5, len(added), func(i int, args []any) []any {
-		o := added[i]
+	return insertAdded(t, "organizations", added, "organizations (ext_id, name, name_lower, requires_access_list, created_at)", 5, func(o *costexplorer.Organization, args []any) []any {
 		created := o.CreatedAt
 		if created.IsZero() {
 			created = t.s.now()
 		}
 		return append(args, o.ID, o.Name, strings.ToLower(o.Name), t.s.d.Bool(o.RequiresAccessList), created.UnixMicro())
 	}, "ext_id, id", orgKeys(&t.Keys))
-	if err != nil {
-		return fmt.Errorf("insert organizations: %w", err)
-	}
-	return nil
 }
 
 func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
@@ -147,15 +162,8 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 		ref  ProjectRef
 		name string
 	}
-	existing := map[string]stored{}
-	err := t.selectIn("SELECT ext_id, id, org_id, name FROM projects WHERE ext_id", ids, func(r Row) error {
-		var ext string
-		var s stored
-		if err := r.Scan(&ext, &s.ref.ID, &s.ref.Org, &s.name); err != nil {
-			return err
-		}
-		existing[ext] = s
-		return nil
+	existing, err := storedByID(t, "SELECT ext_id, id, org_id, name FROM projects WHERE ext_id", ids, func(r Row, ext *string, s *stored) error {
+		return r.Scan(ext, &s.ref.ID, &s.ref.Org, &s.name)
 	})
 	if err != nil {
 		return err
@@ -186,17 +194,9 @@ func (t *ingestTx) upsertProjects(projects []costexplorer.Project) error {
 		}
 		t.PutProject(p.ID, s.ref)
 	}
-	if len(added) == 0 {
-		return nil
-	}
-	t.changed = true
-	err = t.insertReturning("projects (ext_id, org_id, name)", 3, len(added), func(i int, args []any) []any {
-		return append(args, added[i].ID, added[i].org, added[i].Name)
+	return insertAdded(t, "projects", added, "projects (ext_id, org_id, name)", 3, func(p newProject, args []any) []any {
+		return append(args, p.ID, p.org, p.Name)
 	}, "ext_id, id, org_id", projectKeys(&t.Keys))
-	if err != nil {
-		return fmt.Errorf("insert projects: %w", err)
-	}
-	return nil
 }
 
 func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
@@ -214,15 +214,8 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 		ref                  ClusterRef
 		name, provider, tier string
 	}
-	existing := map[string]stored{}
-	err := t.selectIn("SELECT ext_id, id, project_id, name, provider, tier FROM clusters WHERE ext_id", ids, func(r Row) error {
-		var ext string
-		var s stored
-		if err := r.Scan(&ext, &s.ref.ID, &s.ref.Project, &s.name, &s.provider, &s.tier); err != nil {
-			return err
-		}
-		existing[ext] = s
-		return nil
+	existing, err := storedByID(t, "SELECT ext_id, id, project_id, name, provider, tier FROM clusters WHERE ext_id", ids, func(r Row, ext *string, s *stored) error {
+		return r.Scan(ext, &s.ref.ID, &s.ref.Project, &s.name, &s.provider, &s.tier)
 	})
 	if err != nil {
 		return err
@@ -256,16 +249,7 @@ func (t *ingestTx) upsertClusters(clusters []costexplorer.Cluster) error {
 		}
 		t.PutCluster(c.ID, s.ref)
 	}
-	if len(added) == 0 {
-		return nil
-	}
-	t.changed = true
-	err = t.insertReturning("clusters (ext_id, project_id, name, provider, tier)", 5, len(added), func(i int, args []any) []any {
-		c := added[i]
+	return insertAdded(t, "clusters", added, "clusters (ext_id, project_id, name, provider, tier)", 5, func(c newCluster, args []any) []any {
 		return append(args, c.ID, c.project, c.Name, c.Provider, c.Tier)
 	}, "ext_id, id, project_id", clusterKeys(&t.Keys))
-	if err != nil {
-		return fmt.Errorf("insert clusters: %w", err)
-	}
-	return nil
 }

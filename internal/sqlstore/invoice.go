@@ -265,24 +265,10 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 		d.clusters, d.clusterProject); err != nil {
 		return nil, err
 	}
-	err = Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
-		var id int64
-		var k SKUKey
-		if err := r.Scan(&id, &k.Name, &k.Service, &k.Unit); err != nil {
-			return err
-		}
-		d.skus[id] = k
-		return nil
-	})
-	if err != nil {
+	if err := loadSKUs(ctx, q, d.skus); err != nil {
 		return nil, err
 	}
-	err = Each(ctx, q, "SELECT t.id, t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id WHERE it.invoice_id = ?", func(r Row) error {
-		var id int64
-		var enc string
-		if err := r.Scan(&id, &enc); err != nil {
-			return err
-		}
+	err = eachText(ctx, q, "SELECT t.id, t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) error {
 		tg, err := costexplorer.ParseTags(enc)
 		if err != nil {
 			return fmt.Errorf("tag set %d: %w", id, err)
@@ -293,12 +279,7 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	if err != nil {
 		return nil, err
 	}
-	err = Each(ctx, q, "SELECT t.id, t.enc FROM item_details t JOIN invoice_details it ON it.detail_id = t.id WHERE it.invoice_id = ?", func(r Row) error {
-		var id int64
-		var enc string
-		if err := r.Scan(&id, &enc); err != nil {
-			return err
-		}
+	err = eachText(ctx, q, "SELECT t.id, t.enc FROM item_details t JOIN invoice_details it ON it.detail_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) error {
 		det, err := DecodeDetails(enc)
 		if err != nil {
 			return err

@@ -50,16 +50,20 @@ func LoadDims(ctx context.Context, q Querier, withSKUs bool) (*Dims, error) {
 	if !withSKUs {
 		return d, nil
 	}
-	err := Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
+	return d, loadSKUs(ctx, q, d.SKUs)
+}
+
+// loadSKUs reads every SKU within q into skus.
+func loadSKUs(ctx context.Context, q Querier, skus map[int64]SKUKey) error {
+	return Each(ctx, q, "SELECT id, name, service, unit FROM skus", func(r Row) error {
 		var id int64
 		var k SKUKey
 		if err := r.Scan(&id, &k.Name, &k.Service, &k.Unit); err != nil {
 			return err
 		}
-		d.SKUs[id] = k
+		skus[id] = k
 		return nil
 	})
-	return d, err
 }
 
 // lookup returns the 24-hex id of a surrogate key, or an error for a dangling
@@ -86,13 +90,22 @@ func (d *Dims) resolve(org, project, cluster int64, orgID, projectID, clusterID 
 	return err
 }
 
-// ScanRollup calls fn for every rollup row, from one snapshot.
-func (s *Store) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
+// streamDims runs fn in one snapshot (streamTx) with its dimensions read
+// first (LoadDims, the SKUs too when withSKUs): the scans of stored usage
+// resolve surrogate keys with them.
+func (s *Store) streamDims(ctx context.Context, withSKUs bool, fn func(q Querier, d *Dims) error) error {
 	return s.streamTx(ctx, func(q Querier) error {
-		d, err := LoadDims(ctx, q, false)
+		d, err := LoadDims(ctx, q, withSKUs)
 		if err != nil {
 			return err
 		}
+		return fn(q, d)
+	})
+}
+
+// ScanRollup calls fn for every rollup row, from one snapshot.
+func (s *Store) ScanRollup(ctx context.Context, fn func(*costexplorer.RollupRow) error) error {
+	return s.streamDims(ctx, false, func(q Querier, d *Dims) error {
 		return Each(ctx, q, "SELECT month, org_id, project_id, cluster_id, service, cents FROM rollup", func(row Row) error {
 			var month, org, project, cluster, service, cents int64
 			if err := row.Scan(&month, &org, &project, &cluster, &service, &cents); err != nil {
@@ -133,11 +146,7 @@ func (s lineItemID) ScanBytes(b []byte) error {
 // in the table's key order), with its invoice's id and every field an
 // invoice shows of it.
 func (s *Store) ScanLineItems(ctx context.Context, fn func(*costexplorer.LineItem) error) error {
-	return s.streamTx(ctx, func(q Querier) error {
-		d, err := LoadDims(ctx, q, true)
-		if err != nil {
-			return err
-		}
+	return s.streamDims(ctx, true, func(q Querier, d *Dims) error {
 		x, err := loadItemDicts(ctx, q)
 		if err != nil {
 			return err
@@ -188,7 +197,7 @@ type itemDicts struct {
 }
 
 // eachText calls put for every row of (id, text) query returns.
-func eachText(ctx context.Context, q Querier, query string, put func(id int64, v string) error) error {
+func eachText(ctx context.Context, q Querier, query string, put func(id int64, v string) error, args ...any) error {
 	return Each(ctx, q, query, func(r Row) error {
 		var id int64
 		var v string
@@ -196,7 +205,7 @@ func eachText(ctx context.Context, q Querier, query string, put func(id int64, v
 			return err
 		}
 		return put(id, v)
-	})
+	}, args...)
 }
 
 // loadTagSets reads every tag set within q (0: no tags).
@@ -243,11 +252,7 @@ func loadItemDicts(ctx context.Context, q Querier) (*itemDicts, error) {
 // month, project and cluster come together, and only their cells are held
 // at a time (see [dailyGroup]).
 func (s *Store) ScanDailyRollup(ctx context.Context, fn func(*costexplorer.DailyRollupRow) error) error {
-	return s.streamTx(ctx, func(q Querier) error {
-		d, err := LoadDims(ctx, q, true)
-		if err != nil {
-			return err
-		}
+	return s.streamDims(ctx, true, func(q Querier, d *Dims) error {
 		tags, err := loadTagSets(ctx, q)
 		if err != nil {
 			return err
