@@ -38,18 +38,7 @@ func NewAPIKey(orgID, description string, roles []costexplorer.Role, accessList 
 	if len(description) > maxDescriptionLen {
 		return nil, "", costexplorer.FieldError(costexplorer.ErrValidation, "desc", fmt.Sprintf("description must be at most %d characters", maxDescriptionLen))
 	}
-	id, err := randomHex(12)
-	if err != nil {
-		return nil, "", err
-	}
-	publicKey, err := randomLower(8)
-	if err != nil {
-		return nil, "", err
-	}
-	privateKey, err := randomUUID()
-	if err != nil {
-		return nil, "", err
-	}
+	id, publicKey, privateKey := randomHex(12), randomLower(8), randomUUID()
 	return &costexplorer.APIKey{
 		ID:          id,
 		OrgID:       orgID,
@@ -74,15 +63,7 @@ func NewServiceAccount(orgID, name string, roles []costexplorer.Role, accessList
 	if name == "" || len(name) > maxNameLen {
 		return nil, "", costexplorer.FieldError(costexplorer.ErrValidation, "name", fmt.Sprintf("name is required and must be at most %d characters", maxNameLen))
 	}
-	id, err := randomHex(12)
-	if err != nil {
-		return nil, "", err
-	}
-	body, err := randomHex(24)
-	if err != nil {
-		return nil, "", err
-	}
-	secret := secretPrefix + body
+	id, secret := randomHex(12), secretPrefix+randomHex(24)
 	hash, err := bcrypt.GenerateFromPassword([]byte(secret), secretHashCost)
 	if err != nil {
 		return nil, "", fmt.Errorf("hash service account secret: %w", err)
@@ -127,22 +108,21 @@ func checkSecret(hash, secret string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) == nil
 }
 
-func randomHex(n int) (string, error) {
+// randomHex returns n random bytes in hexadecimal. Like randomLower and
+// randomUUID it returns no error: crypto/rand.Read never returns one (it
+// crashes the program instead).
+func randomHex(n int) string {
 	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // randomLower returns n uniformly random lower-case letters.
-func randomLower(n int) (string, error) {
+func randomLower(n int) string {
 	out := make([]byte, 0, n)
 	buf := make([]byte, 2*n)
 	for len(out) < n {
-		if _, err := rand.Read(buf); err != nil {
-			return "", err
-		}
+		_, _ = rand.Read(buf)
 		for _, c := range buf {
 			// 26×9 = 234: rejecting bytes ≥ 234 keeps the letters uniform.
 			if c < 234 && len(out) < n {
@@ -150,19 +130,17 @@ func randomLower(n int) (string, error) {
 			}
 		}
 	}
-	return string(out), nil
+	return string(out)
 }
 
 // randomUUID returns a version 4 UUID from crypto/rand.
-func randomUUID() (string, error) {
+func randomUUID() string {
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
+	_, _ = rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // isPublicKey reports whether s has the form of an API public key, so that

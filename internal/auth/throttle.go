@@ -50,33 +50,38 @@ func (t *throttle) credentialKey(id string) limitKey {
 	return limitKey{name: "credential " + id, limit: t.cfg.KeyLimit}
 }
 
+// longest calls fn, with t.mu held, on each of keys and its bucket (nil
+// when it has none), and returns the longest duration fn returns (0 when
+// none is positive).
+func (t *throttle) longest(keys []limitKey, fn func(k limitKey, b *bucket) time.Duration) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var d time.Duration
+	for _, k := range keys {
+		d = max(d, fn(k, t.buckets[k.name]))
+	}
+	return d
+}
+
 // blocked reports whether any of keys is at its limit, and how long until
 // it drops below (the Retry-After of the 429).
 func (t *throttle) blocked(now time.Time, keys ...limitKey) (time.Duration, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		b := t.buckets[k.name]
+	wait := t.longest(keys, func(k limitKey, b *bucket) time.Duration {
 		if b == nil {
-			continue
+			return 0
 		}
-		over := b.levelAt(now, t.cfg.Forget) - float64(k.limit-1)
-		if over > 0 {
-			wait = max(wait, time.Duration(over*float64(t.cfg.Forget)))
+		if over := b.levelAt(now, t.cfg.Forget) - float64(k.limit-1); over > 0 {
+			return time.Duration(over * float64(t.cfg.Forget))
 		}
-	}
+		return 0
+	})
 	return wait, wait > 0
 }
 
 // fail records one failure against each key and returns how long to delay
 // the failed answer.
 func (t *throttle) fail(now time.Time, keys ...limitKey) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var delay time.Duration
-	for _, k := range keys {
-		b := t.buckets[k.name]
+	return t.longest(keys, func(k limitKey, b *bucket) time.Duration {
 		if b == nil {
 			t.makeRoom(now)
 			b = &bucket{}
@@ -85,10 +90,10 @@ func (t *throttle) fail(now time.Time, keys ...limitKey) time.Duration {
 		b.level = b.levelAt(now, t.cfg.Forget) + 1
 		b.at = now
 		if over := b.level - float64(k.limit)/2; over > 0 && t.cfg.Delay > 0 {
-			delay = max(delay, min(time.Duration(over*float64(t.cfg.Delay)), t.cfg.MaxDelay))
+			return min(time.Duration(over*float64(t.cfg.Delay)), t.cfg.MaxDelay)
 		}
-	}
-	return delay
+		return 0
+	})
 }
 
 // succeed forgets the failures of key: a holder who mistyped once is not

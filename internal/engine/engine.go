@@ -141,13 +141,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // without usage in the window gets an empty, non-nil slice. Errors come only
 // from the source (internal errors).
 func (e *Engine) Evaluate(ctx context.Context, q *costexplorer.Query) ([]costexplorer.Row, error) {
-	if q == nil {
-		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil query")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s, err := e.monthly.fresh(ctx, e)
+	s, err := snapshotFor(ctx, e, &e.monthly, q, "query")
 	if err != nil {
 		return nil, err
 	}
@@ -180,17 +174,24 @@ func (e *Engine) EvaluateUsageRows(ctx context.Context, q *costexplorer.UsageQue
 }
 
 func (e *Engine) evaluateUsage(ctx context.Context, q *costexplorer.UsageQuery) (*usageAnswer, error) {
-	if q == nil {
-		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil usage query")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s, err := e.daily.fresh(ctx, e)
+	s, err := snapshotFor(ctx, e, &e.daily, q, "usage query")
 	if err != nil {
 		return nil, err
 	}
 	return s.evaluateUsage(q)
+}
+
+// snapshotFor returns the fresh snapshot of l that answers q: an internal
+// error when q is nil (what names its kind), ctx's error when the caller
+// has gone, before any look at the source.
+func snapshotFor[S any, P loaded[S], Q any](ctx context.Context, e *Engine, l *loader[S, P], q *Q, what string) (*S, error) {
+	if q == nil {
+		return nil, costexplorer.Errorf(costexplorer.ErrInternal, "engine: nil %s", what)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.fresh(ctx, e)
 }
 
 // Stats describes the current snapshots (zero before the first load).

@@ -35,27 +35,55 @@ type OrganizationReader interface {
 	Organizations(ctx context.Context, f costexplorer.OrganizationFilter) ([]*costexplorer.Organization, int, error)
 }
 
-// Config holds what a Server needs. Store, Invoices, Usage, UsageQueries and Auth are
-// required; zero values of the others take the defaults given on each field.
-type Config struct {
-	// Store answers the organization endpoints.
-	Store OrganizationReader
-	// Invoices answers the invoice operations (costexplorer.Store does).
-	Invoices InvoiceReader
+// Shared holds what the API and the web UI (web.Config embeds it) take
+// alike, so that both answer from the same query services, on the same
+// clock and over the same query window. Zero values of Now, Logger and
+// HistoryMonths take the defaults given on each field (WithDefaults).
+type Shared struct {
 	// Usage creates and returns cost-explorer query processes (internal/jobs).
 	Usage costexplorer.UsageService
-	// UsageQueries answers the project's own usage:query (internal/engine).
+	// UsageQueries answers the project's own usage:query, and in the web UI
+	// the "By day & tag" page and the daily totals the chart's forecast is
+	// made from (internal/engine).
 	UsageQueries costexplorer.UsageEvaluator
-	// Auth guards every /api/atlas/v2 endpoint and serves the OAuth endpoints.
-	Auth Authenticator
-	// Now is the clock of the query window and of readiness (time.Now).
+	// Now is the clock of the query window, of the API's readiness and of
+	// the web UI's month range and session expiry (time.Now).
 	Now func() time.Time
-	// Logger receives request logs and the details of unexpected errors
-	// (slog.Default()).
+	// Logger receives the details of unexpected errors, and the API's
+	// request logs (slog.Default()).
 	Logger *slog.Logger
 	// HistoryMonths is how many months back a query may start
 	// (costexplorer.DefaultHistoryMonths).
 	HistoryMonths int
+}
+
+// WithDefaults returns s with its zero Now, Logger and HistoryMonths
+// replaced by their defaults.
+func (s Shared) WithDefaults() Shared {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.HistoryMonths <= 0 {
+		s.HistoryMonths = costexplorer.DefaultHistoryMonths
+	}
+	return s
+}
+
+// Config holds what a Server needs. Store, Invoices, Usage, UsageQueries and Auth are
+// required; zero values of the others take the defaults given on each field.
+type Config struct {
+	// Shared holds the query services, the clock, the logger and the query
+	// window, which the web UI takes too.
+	Shared
+	// Store answers the organization endpoints.
+	Store OrganizationReader
+	// Invoices answers the invoice operations (costexplorer.Store does).
+	Invoices InvoiceReader
+	// Auth guards every /api/atlas/v2 endpoint and serves the OAuth endpoints.
+	Auth Authenticator
 	// RateLimit is the per-organization bucket of the Invoices endpoint set.
 	RateLimit RateLimit
 	// MaxBodyBytes bounds a request body; larger bodies get 413 (1 MiB).
@@ -111,16 +139,8 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil || cfg.Invoices == nil || cfg.Usage == nil || cfg.UsageQueries == nil || cfg.Auth == nil || cfg.Reports == nil || len(cfg.ReportKey) == 0 {
 		panic("httpapi: Config.Store, Config.Invoices, Config.Usage, Config.UsageQueries, Config.Auth, Config.Reports and Config.ReportKey are required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Shared = cfg.Shared.WithDefaults()
 	cfg.Logger = slog.New(LogHandler(cfg.Logger.Handler()))
-	if cfg.HistoryMonths <= 0 {
-		cfg.HistoryMonths = costexplorer.DefaultHistoryMonths
-	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}

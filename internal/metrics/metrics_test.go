@@ -21,10 +21,12 @@ import (
 	"github.com/costexplorer/costexplorer/internal/demo"
 	"github.com/costexplorer/costexplorer/internal/engine"
 	"github.com/costexplorer/costexplorer/internal/metrics"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 )
 
-var now = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+// now is the pinned "now" of the tests (servertest.T0).
+var now = servertest.T0
 
 var demoConfig = demo.Config{Seed: 3, LineItems: 2000, Months: 4, Now: now}
 

@@ -204,16 +204,21 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		return nil, fmt.Errorf("report signing key: %w", err)
 	}
 
+	// The API and the web UI answer from the same services, clock and
+	// query window.
+	shared := httpapi.Shared{
+		Usage:         s.Runner,
+		UsageQueries:  s.Engine,
+		Now:           cfg.Now,
+		Logger:        log,
+		HistoryMonths: cfg.HistoryMonths,
+	}
 	var ui http.Handler
 	if !cfg.NoWebUI {
 		s.Web, err = web.New(ctx, web.Config{
-			Store:         s.Store,
-			Usage:         s.Runner,
-			UsageQueries:  s.Engine,
-			Auth:          s.Auth,
-			Now:           cfg.Now,
-			Logger:        log,
-			HistoryMonths: cfg.HistoryMonths,
+			Shared: shared,
+			Store:  s.Store,
+			Auth:   s.Auth,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("web UI: %w", err)
@@ -226,23 +231,19 @@ func New(ctx context.Context, store costexplorer.Store, cfg Config) (*Server, er
 		metricsHandler = s.Metrics.Handler()
 	}
 	s.API = httpapi.New(httpapi.Config{
-		Store:         s.Store,
-		Invoices:      s.Store,
-		Usage:         s.Runner,
-		UsageQueries:  s.Engine,
-		Auth:          s.Auth,
-		Now:           cfg.Now,
-		Logger:        log,
-		HistoryMonths: cfg.HistoryMonths,
-		RateLimit:     cfg.RateLimit,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		MaxUsageRows:  cfg.MaxUsageRows,
-		Ready:         readiness(s.Store, s.Engine),
-		Metrics:       metricsHandler,
-		Observer:      s.Metrics,
-		Web:           ui,
-		Reports:       s.Reports,
-		ReportKey:     reportKey,
+		Shared:       shared,
+		Store:        s.Store,
+		Invoices:     s.Store,
+		Auth:         s.Auth,
+		RateLimit:    cfg.RateLimit,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxUsageRows: cfg.MaxUsageRows,
+		Ready:        readiness(s.Store, s.Engine),
+		Metrics:      metricsHandler,
+		Observer:     s.Metrics,
+		Web:          ui,
+		Reports:      s.Reports,
+		ReportKey:    reportKey,
 	})
 	s.handler = s.Metrics.InFlight(s.API.Handler())
 	return s, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/costexplorer/costexplorer"
 	"github.com/costexplorer/costexplorer/internal/auth"
 	"github.com/costexplorer/costexplorer/internal/focus"
+	"github.com/costexplorer/costexplorer/internal/httpapi"
 )
 
 // Authenticator checks credentials typed into the sign-in form and the
@@ -49,25 +50,15 @@ type Store interface {
 // Config holds what a Server needs. Store, Usage, UsageQueries and Auth are required; zero
 // values of the others take the defaults given on each field.
 type Config struct {
+	// Shared holds the query services, the clock, the logger and the query
+	// window: the API's own (httpapi.Config.Shared), so that the page
+	// answers as the API does.
+	httpapi.Shared
 	// Store lists organizations, projects and clusters, reads invoices,
 	// and keeps the session key and revoked sessions.
 	Store Store
-	// Usage runs the query processes: the same service as the API's.
-	Usage costexplorer.UsageService
-	// UsageQueries answers the "By day & tag" page and the daily totals the
-	// chart's forecast is made from (forecast.go): the same evaluator as the
-	// API's usage:query (internal/engine).
-	UsageQueries costexplorer.UsageEvaluator
 	// Auth checks the credentials of the sign-in form.
 	Auth Authenticator
-	// Now is the clock of the month range, the query window and session
-	// expiry (time.Now).
-	Now func() time.Time
-	// Logger receives unexpected errors (slog.Default()).
-	Logger *slog.Logger
-	// HistoryMonths is how many months back a query may start
-	// (costexplorer.DefaultHistoryMonths); use the API's value.
-	HistoryMonths int
 	// SessionTTL is how long a sign-in lasts (12 h).
 	SessionTTL time.Duration
 }
@@ -100,15 +91,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Usage == nil || cfg.UsageQueries == nil || cfg.Auth == nil {
 		return nil, errors.New("web: Config.Store, Config.Usage, Config.UsageQueries and Config.Auth are required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.HistoryMonths <= 0 {
-		cfg.HistoryMonths = costexplorer.DefaultHistoryMonths
-	}
+	cfg.Shared = cfg.Shared.WithDefaults()
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
 	}
