@@ -76,9 +76,9 @@ type resources struct {
 // maxStoreFDs bounds the descriptors the SQLite store may hold however busy
 // it was: a database and a write-ahead log file per connection of the read
 // pool (max(4, GOMAXPROCS) connections, kept idle once opened), of the
-// writer and of the two direct connections for streams, and the
-// shared-memory index once.
-func maxStoreFDs() int { return 2*(max(4, runtime.GOMAXPROCS(0))+1+2) + 1 }
+// writer, of the ingest connection and of the two direct connections for
+// streams, and the shared-memory index once.
+func maxStoreFDs() int { return 2*(max(4, runtime.GOMAXPROCS(0))+1+1+2) + 1 }
 
 func sample() resources {
 	runtime.GC()

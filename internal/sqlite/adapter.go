@@ -22,12 +22,8 @@ var dialect = sqlstore.Dialect{
 	Translate: txErr,
 }
 
-// txQuerier runs the core's statements in a transaction; conn is the
-// connection of a write transaction (nil in a read transaction).
-type txQuerier struct {
-	tx   *sql.Tx
-	conn *sql.Conn
-}
+// txQuerier runs the core's statements in a transaction.
+type txQuerier struct{ tx *sql.Tx }
 
 func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := q.tx.ExecContext(ctx, query, args...)
@@ -105,7 +101,7 @@ func (r runner) Write(ctx context.Context, fn func(sqlstore.Querier) error) erro
 }
 
 func (r runner) WriteTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return r.db.writeTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error { return fn(txQuerier{tx, conn}) })
+	return r.db.writeTx(ctx, func(tx *sql.Tx) error { return fn(txQuerier{tx}) })
 }
 
 var (

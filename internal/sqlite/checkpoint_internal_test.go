@@ -45,7 +45,7 @@ func openWithCheckpointer(t *testing.T, every time.Duration) (*DB, string) {
 func burst(t *testing.T, db *DB) {
 	t.Helper()
 	ctx := context.Background()
-	err := db.writeTx(ctx, func(_ *sql.Conn, tx *sql.Tx) error {
+	err := db.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 4096) INSERT INTO burst SELECT randomblob(4000) FROM n")
 		return err
 	})

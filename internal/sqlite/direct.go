@@ -73,7 +73,7 @@ func (p *directPool) get() (c *directConn, ok bool, err error) {
 		return c, true, nil
 	}
 	p.mu.Unlock()
-	if c, err = openDirect(p.path); err != nil {
+	if c, err = openDirect(p.path, false); err != nil {
 		p.mu.Lock()
 		p.inUse--
 		p.mu.Unlock()
@@ -151,8 +151,11 @@ type directConn struct {
 // holds SQLite memory until it is finalized.
 const maxDirectStmts = 64
 
-// openDirect opens path read-only in multi-thread mode.
-func openDirect(path string) (*directConn, error) {
+// openDirect opens path in multi-thread mode: read-only, or read-write
+// with the write connection's settings (see Open) for the ingest
+// connection (ingest.go), which reports extended error codes (a
+// primary-key conflict as such).
+func openDirect(path string, rw bool) (*directConn, error) {
 	c := &directConn{tls: libc.NewTLS(), stmts: map[string]uintptr{}}
 	name, err := libc.CString(path)
 	if err != nil {
@@ -162,7 +165,12 @@ func openDirect(path string) (*directConn, error) {
 	defer libc.Xfree(c.tls, name)
 	pdb := c.tls.Alloc(ptrSize)
 	defer c.tls.Free(ptrSize)
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, sqlite3.SQLITE_OPEN_READONLY|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	flags, pragmas := int32(sqlite3.SQLITE_OPEN_READONLY), []string{"PRAGMA query_only = 1", "PRAGMA cache_size = -16384"}
+	if rw {
+		flags, pragmas = sqlite3.SQLITE_OPEN_READWRITE, []string{"PRAGMA foreign_keys = 1", "PRAGMA synchronous = NORMAL",
+			"PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", walKeepBytes)}
+	}
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, flags|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
 	c.db = readPtr(pdb)
 	if rc != sqlite3.SQLITE_OK {
 		err := c.err(rc)
@@ -170,13 +178,42 @@ func openDirect(path string) (*directConn, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, int32(busyTimeout.Milliseconds()))
-	for _, pragma := range []string{"PRAGMA query_only = 1", "PRAGMA cache_size = -16384"} {
+	if rw {
+		sqlite3.Xsqlite3_extended_result_codes(c.tls, c.db, 1)
+	}
+	for _, pragma := range pragmas {
 		if err := c.exec(context.Background(), pragma); err != nil {
 			c.close()
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 	}
 	return c, nil
+}
+
+// writeTx runs fn in an IMMEDIATE transaction and commits it if fn returns
+// nil and ctx has not ended; else rolls it back. The commit itself is not
+// interrupted: once begun, it ends as SQLite ends it.
+func (c *directConn) writeTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	if err := c.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	err := fn(directQuerier{c})
+	if err == nil {
+		if err = ctx.Err(); err == nil {
+			err = c.exec(context.Background(), "COMMIT")
+		}
+	}
+	if err != nil && !c.autocommit() {
+		if rerr := c.exec(context.Background(), "ROLLBACK"); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+// autocommit reports whether c is outside any transaction.
+func (c *directConn) autocommit() bool {
+	return sqlite3.Xsqlite3_get_autocommit(c.tls, c.db) != 0
 }
 
 // interrupt stops the statement running on c, if c is still open.
@@ -244,6 +281,16 @@ func (c *directConn) prepare(query string) (uintptr, error) {
 			delete(c.stmts, q)
 		}
 	}
+	st, err := c.compile(query)
+	if err != nil {
+		return 0, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// compile prepares query; the caller finalizes the statement.
+func (c *directConn) compile(query string) (uintptr, error) {
 	z, err := libc.CString(query)
 	if err != nil {
 		return 0, err
@@ -258,7 +305,6 @@ func (c *directConn) prepare(query string) (uintptr, error) {
 	if st == 0 {
 		return 0, fmt.Errorf("sqlite: no statement in %q", query)
 	}
-	c.stmts[query] = st
 	return st, nil
 }
 
@@ -461,13 +507,27 @@ func (r *directRows) Scan(dest ...any) error {
 // bytes is column col's text or blob, a view of SQLite's memory valid
 // until the next step (libc.GoBytes does not copy).
 func (r *directRows) bytes(col, t int32) []byte {
-	var p uintptr
 	if t == sqlite3.SQLITE_TEXT {
-		p = sqlite3.Xsqlite3_column_text(r.c.tls, r.st, col)
-	} else {
-		p = sqlite3.Xsqlite3_column_blob(r.c.tls, r.st, col)
+		return r.c.columnText(r.st, col)
 	}
-	n := sqlite3.Xsqlite3_column_bytes(r.c.tls, r.st, col)
+	return r.c.columnBytes(r.st, col)
+}
+
+// columnBytes is column col of st's row as a blob, a view of SQLite's
+// memory valid until the next step.
+func (c *directConn) columnBytes(st uintptr, col int32) []byte {
+	return c.view(sqlite3.Xsqlite3_column_blob(c.tls, st, col), st, col)
+}
+
+// columnText is column col of st's row as text, as [directConn.columnBytes].
+func (c *directConn) columnText(st uintptr, col int32) []byte {
+	return c.view(sqlite3.Xsqlite3_column_text(c.tls, st, col), st, col)
+}
+
+// view is the column col of st at p, of the size SQLite reports once p is
+// had (a conversion first, then the size of its result).
+func (c *directConn) view(p, st uintptr, col int32) []byte {
+	n := sqlite3.Xsqlite3_column_bytes(c.tls, st, col)
 	if p == 0 || n == 0 {
 		return []byte{}
 	}

@@ -1,15 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
-	"modernc.org/sqlite"
+	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/costexplorer/costexplorer"
@@ -17,9 +15,8 @@ import (
 )
 
 // insertChunk is how many line items one INSERT statement carries. Fewer,
-// larger statements cut the per-statement cost of database/sql and the
-// driver, which dominates small inserts; 15 parameters a row stay far below
-// SQLite's limit of 32766.
+// larger statements cut the per-statement cost, which dominates small
+// inserts; 15 parameters a row stay far below SQLite's limit of 32766.
 const insertChunk = 256
 
 // itemShape is which columns an INSERT of line items binds: the columns
@@ -104,103 +101,123 @@ const ingestCacheKiB = 262144
 var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
 
 // IngestUsage stores a batch in one transaction (see [sqlstore.Store.Ingest]
-// for the rules). SKUs are created and line items inserted with prepared
-// statements on the write connection.
+// for the rules) on the ingest connection (see [DB.ingestTx]).
 func (db *DB) IngestUsage(ctx context.Context, b *costexplorer.UsageBatch) (costexplorer.IngestResult, error) {
 	return db.Ingest(ctx, b, db.ingestOptions(ingestCachePragma))
 }
 
-// sessionCachePragma is the page cache of the write connection during an
+// sessionCachePragma is the page cache of the ingest connection during an
 // ingest session: 32 MiB. A session is a file imported in chunks in bounded
 // memory; a chunk's items go in key order, near the pages the chunk before
 // touched, and a page the cache drops is read again from the operating
 // system's cache, which is not the process's memory.
 var sessionCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", 32768)
 
-// BeginUsage opens an ingest session (see [sqlstore.Session]) on the write
-// connection, which it holds until the session ends.
+// BeginUsage opens an ingest session (see [sqlstore.Session]) on the ingest
+// connection, which it holds, with the write connection, until the session
+// ends.
 func (db *DB) BeginUsage(ctx context.Context) (costexplorer.UsageSession, error) {
 	return db.BeginIngest(ctx, db.ingestOptions(sessionCachePragma))
 }
 
 // ingestOptions returns the options of an ingest whose transaction first
-// sets the write connection's page cache with cachePragma.
+// sets the ingest connection's page cache with cachePragma.
 func (db *DB) ingestOptions(cachePragma string) sqlstore.IngestOptions {
 	return sqlstore.IngestOptions{
-		Cache: db.keys.keys,
+		Cache:   db.keys.keys,
+		WriteTx: db.ingestTx,
 		Begin: func(ctx context.Context, q sqlstore.Querier) (sqlstore.Bulk, error) {
-			tx := q.(txQuerier).tx
-			// The write connection's page cache grows once this process
-			// ingests (see Open), and stays so for later batches.
-			if _, err := tx.ExecContext(ctx, cachePragma); err != nil {
+			// The page cache grows once this process ingests, and
+			// stays so for later batches.
+			if _, err := q.Exec(ctx, cachePragma); err != nil {
 				return nil, err
 			}
-			return &bulk{tx: tx, conn: q.(txQuerier).conn, raw: &db.rawStmts}, nil
+			return &bulk{c: q.(directQuerier).c}, nil
 		},
 	}
 }
 
-// bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]). Its
-// statements are prepared once per transaction, but for the INSERTs of new
-// line items, which go to the driver's connection directly (see
-// [bulk.insertNew]).
+// An ingest runs on a connection of its own: a direct connection (see
+// direct.go) opened read-write, which binds the values of line items
+// through SQLite's C API itself. Through database/sql and the driver, each
+// of the 10 to 15 values of a line item became an interface value, was
+// checked and converted by database/sql, then bound by the driver under
+// the connection's mutex, a blob copied to C memory of its own: about a
+// fifth of an import's time in the store. The ingest transaction holds the
+// write pool's one connection meanwhile, so that the process's other
+// writes wait for it in Go, as they wait for any write transaction, and
+// never for SQLite's lock.
+
+// ingestConn returns the ingest connection, opened on first use. The
+// caller holds the write pool's connection, which guards db.ingest.
+func (db *DB) ingestConn() (*directConn, error) {
+	if db.ingest == nil {
+		c, err := openDirect(db.path, true)
+		if err != nil {
+			return nil, err
+		}
+		db.ingest = c
+	}
+	return db.ingest, nil
+}
+
+// ingestTx runs fn in an IMMEDIATE transaction on the ingest connection
+// and commits it if fn returns nil ([sqlstore.IngestOptions.WriteTx]).
+// A connection that may still be in a transaction, or that an interrupt
+// may still reach, is closed (which rolls back what it holds) and the next
+// ingest opens another.
+func (db *DB) ingestTx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return txErr(ctx, err)
+	}
+	defer conn.Close()
+	c, err := db.ingestConn()
+	if err != nil {
+		return txErr(ctx, err)
+	}
+	ended := false
+	defer func() {
+		if !ended || c.broken || c.busy || !c.autocommit() {
+			c.close()
+			db.ingest = nil
+		}
+	}()
+	err = c.writeTx(ctx, fn)
+	ended = true
+	return txErr(ctx, err)
+}
+
+// bulk is SQLite's bulk path of an ingest (see [sqlstore.Bulk]) on the
+// ingest connection: statements prepared once a connection, line items
+// bound value by value.
 type bulk struct {
-	tx    *sql.Tx
-	conn  *sql.Conn // the connection of tx
-	stmts map[string]*sql.Stmt
-	raw   *rawStmts // statements prepared on the driver connection
-	args  []driver.NamedValue
+	c   *directConn
+	ids uintptr // C memory for the ids of a chunk, bound SQLITE_STATIC
 }
 
 func (b *bulk) Close() {
-	for _, s := range b.stmts {
-		s.Close()
+	if b.ids != 0 {
+		sqlite3.Xsqlite3_free(b.c.tls, b.ids)
+		b.ids = 0
 	}
 }
 
-// stmt returns query prepared in the transaction.
-func (b *bulk) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if s, ok := b.stmts[query]; ok {
-		return s, nil
-	}
-	s, err := b.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if b.stmts == nil {
-		b.stmts = map[string]*sql.Stmt{}
-	}
-	b.stmts[query] = s
-	return s, nil
-}
-
-// Exec runs query through a statement prepared once per transaction.
+// Exec runs query through a statement prepared once a connection.
 func (b *bulk) Exec(ctx context.Context, query string, args ...any) error {
-	s, err := b.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	_, err = s.ExecContext(ctx, args...)
-	return err
+	return b.c.exec(ctx, query, args...)
 }
 
 // ResolveSKUs creates and finds the SKUs one at a time: they are few, and
 // the key cache knows them after the first batches.
 func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map[sqlstore.SKUKey]int64) error {
-	insert, err := b.stmt(ctx, "INSERT INTO skus (name, service, unit) VALUES (?, ?, ?) ON CONFLICT (name, service, unit) DO NOTHING")
-	if err != nil {
-		return err
-	}
-	find, err := b.stmt(ctx, "SELECT id FROM skus WHERE name = ? AND service = ? AND unit = ?")
-	if err != nil {
-		return err
-	}
+	q := directQuerier{b.c}
 	for _, k := range keys {
-		if _, err := insert.ExecContext(ctx, k.Name, k.Service, k.Unit); err != nil {
+		if err := b.c.exec(ctx, "INSERT INTO skus (name, service, unit) VALUES (?, ?, ?) ON CONFLICT (name, service, unit) DO NOTHING", k.Name, k.Service, k.Unit); err != nil {
 			return fmt.Errorf("insert sku %q: %w", k.Name, err)
 		}
 		var id int64
-		if err := find.QueryRowContext(ctx, k.Name, k.Service, k.Unit).Scan(&id); err != nil {
+		if err := q.QueryRow(ctx, "SELECT id FROM skus WHERE name = ? AND service = ? AND unit = ?", k.Name, k.Service, k.Unit).Scan(&id); err != nil {
 			return fmt.Errorf("find sku %q: %w", k.Name, err)
 		}
 		into[k] = id
@@ -217,186 +234,152 @@ func (b *bulk) ResolveSKUs(ctx context.Context, keys []sqlstore.SKUKey, into map
 // chunk goes again with ON CONFLICT DO NOTHING RETURNING id, as do the
 // batch's later chunks: rows come in key order, so a re-imported batch fails
 // on the first row of its first chunk.
-func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
+func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) (_ []sqlstore.ItemRow, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if b.ids == 0 {
+		if b.ids = sqlite3.Xsqlite3_malloc(b.c.tls, insertChunk*int32(len(costexplorer.LineItemID{}))); b.ids == 0 {
+			return nil, b.c.err(sqlite3.SQLITE_NOMEM)
+		}
+	}
+	stop := context.AfterFunc(ctx, b.c.interrupt)
+	defer func() {
+		if !stop() {
+			// The interrupt ran or is running: it may land on a later
+			// statement; the connection is not kept.
+			b.c.broken = true
+			err = cmp.Or(ctx.Err(), err)
+		}
+	}()
 	inserted := make([]sqlstore.ItemRow, 0, len(unique))
 	index := make(map[costexplorer.LineItemID]int, insertChunk)
 	fresh := true // no row refused yet
 	for start := 0; start < len(unique); start += insertChunk {
 		chunk := unique[start:min(start+insertChunk, len(unique))]
 		shape := shapeOf(chunk)
-		b.bind(chunk, shape)
 		if fresh {
-			err := b.insertNew(ctx, shape, len(chunk))
+			err := b.run(chunkQuery(len(chunk), shape, newItems, &fullNew), chunk, shape, nil)
 			if err == nil {
 				inserted = append(inserted, chunk...)
 				continue
 			}
-			if se := (*sqlite.Error)(nil); !errors.As(err, &se) || se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			if de := (*directError)(nil); !errors.As(err, &de) || de.code != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 				return nil, fmt.Errorf("insert line items: %w", err)
 			}
 			fresh = false
 		}
-		var err error
 		sqlstore.IndexItems(chunk, index)
-		if inserted, err = b.insertChunk(ctx, shape, chunk, index, inserted); err != nil {
+		err := b.run(chunkQuery(len(chunk), shape, insertItems, &fullInsert), chunk, shape, func(id []byte) error {
+			r, err := sqlstore.Returned(chunk, index, id)
+			if err == nil {
+				inserted = append(inserted, *r)
+			}
+			return err
+		})
+		if err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
 		}
 	}
 	return inserted, nil
 }
 
-// bind sets b.args to the values of chunk's rows, in the columns of shape.
-// The keys a row shares with the row before (its organization, invoice,
-// project, cluster and day, for most) reuse that row's values: an int64
-// above 255 costs an allocation each time it becomes an interface.
-func (b *bulk) bind(chunk []sqlstore.ItemRow, shape itemShape) {
-	if b.args == nil {
-		b.args = make([]driver.NamedValue, 0, insertChunk*15)
+// run runs query, the INSERT of chunk's rows in the columns of shape,
+// passing each id it returns to returned. The statement of a full chunk is
+// prepared once a connection; a shorter one, a batch's last, serves once.
+func (b *bulk) run(query string, chunk []sqlstore.ItemRow, shape itemShape, returned func(id []byte) error) error {
+	c := b.c
+	var st uintptr
+	var err error
+	if len(chunk) == insertChunk {
+		st, err = c.prepare(query)
+	} else {
+		st, err = c.compile(query)
+		defer sqlite3.Xsqlite3_finalize(c.tls, st)
 	}
-	args := b.args[:0]
-	add := func(v any) {
-		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+	if err != nil {
+		return err
 	}
-	var prev [6]int64
-	var boxed [6]any
-	key := func(i int, v int64) any {
-		if boxed[i] == nil || prev[i] != v {
-			prev[i], boxed[i] = v, v
+	defer sqlite3.Xsqlite3_clear_bindings(c.tls, st) // the ids' memory outlives no binding
+	if rc := b.bind(st, chunk, shape); rc != sqlite3.SQLITE_OK {
+		return c.err(rc)
+	}
+	for {
+		switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
+		case sqlite3.SQLITE_ROW:
+			if err := returned(c.columnBytes(st, 0)); err != nil {
+				sqlite3.Xsqlite3_reset(c.tls, st)
+				return err
+			}
+		case sqlite3.SQLITE_DONE:
+			sqlite3.Xsqlite3_reset(c.tls, st)
+			return nil
+		default:
+			err := c.err(rc)
+			sqlite3.Xsqlite3_reset(c.tls, st)
+			return err
 		}
-		return boxed[i]
+	}
+}
+
+// bind binds the values of chunk's rows to st, in the columns of shape,
+// and returns the first error code of SQLite's, if any. The ids are copied
+// to b.ids, which SQLite reads in place until the statement is reset.
+func (b *bulk) bind(st uintptr, chunk []sqlstore.ItemRow, shape itemShape) int32 {
+	tls := b.c.tls
+	const idSize = int32(len(costexplorer.LineItemID{}))
+	j := int32(0)
+	rc := int32(sqlite3.SQLITE_OK)
+	keep := func(r int32) { // the first error
+		if rc == sqlite3.SQLITE_OK {
+			rc = r
+		}
+	}
+	integer := func(v int64) {
+		j++
+		keep(sqlite3.Xsqlite3_bind_int64(tls, st, j, v))
+	}
+	nullable := func(v int64) {
+		if v == 0 {
+			j++
+			keep(sqlite3.Xsqlite3_bind_null(tls, st, j))
+			return
+		}
+		integer(v)
+	}
+	double := func(v float64) {
+		j++
+		keep(sqlite3.Xsqlite3_bind_double(tls, st, j, v))
 	}
 	for i := range chunk {
 		r := &chunk[i]
 		li := r.Item
-		add(key(0, r.Org))
-		add(key(1, r.Invoice))
-		add(key(2, r.Project))
-		add(key(3, r.Cluster))
-		add(key(4, r.SKU))
-		add(key(5, int64(li.Date)))
-		add(li.ID[:])
-		add(li.Quantity)
-		add(li.UnitPriceNanos)
-		add(int64(li.Amount))
+		integer(r.Org)
+		integer(r.Invoice)
+		integer(r.Project)
+		integer(r.Cluster)
+		integer(r.SKU)
+		integer(int64(li.Date))
+		id := b.ids + uintptr(int32(i)*idSize)
+		copy(libc.GoBytes(id, int(idSize)), li.ID[:])
+		j++
+		keep(sqlite3.Xsqlite3_bind_blob(tls, st, j, id, idSize, 0)) // SQLITE_STATIC
+		double(li.Quantity)
+		integer(li.UnitPriceNanos)
+		integer(int64(li.Amount))
 		if shape >= tagged {
-			add(sqlstore.NullKey(r.Detail))
-			add(sqlstore.NullKey(r.TagSet))
+			nullable(r.Detail)
+			nullable(r.TagSet)
 		}
 		if shape == full {
-			add(sqlstore.NullKey(int64(li.BillDate)))
-			add(sqlstore.NullFloat(li.DiscountPercent))
-			add(sqlstore.NullKey(int64(li.Discount)))
-		}
-	}
-	b.args = args
-}
-
-// insertNew runs the INSERT of n line items of shape s with b.args, without
-// a conflict clause. It runs on the driver's connection, with the driver's
-// own arguments: database/sql would check and convert each of the 2,560 to
-// 3,840 values of a full chunk into a slice it allocates, every time: going
-// around it took the CPU time of a demo ingest down by 13 % (bench/notes.md).
-// Its transaction is the one of b.tx, begun on the same connection.
-func (b *bulk) insertNew(ctx context.Context, s itemShape, n int) error {
-	return b.conn.Raw(func(dc any) error {
-		if n < insertChunk {
-			// A batch's last chunk: its statement serves once.
-			st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, newItems(n, s))
-			if err != nil {
-				return err
+			nullable(int64(li.BillDate))
+			if li.DiscountPercent == 0 {
+				nullable(0)
+			} else {
+				double(li.DiscountPercent)
 			}
-			_, err = st.(driver.StmtExecContext).ExecContext(ctx, b.args)
-			return errors.Join(err, st.Close())
-		}
-		st, err := b.raw.prepare(ctx, dc, fullNew[s])
-		if err != nil {
-			return err
-		}
-		_, err = st.(driver.StmtExecContext).ExecContext(ctx, b.args)
-		return err
-	})
-}
-
-// anyArgs returns b.args as the arguments of a database/sql statement.
-func (b *bulk) anyArgs() []any {
-	args := make([]any, len(b.args))
-	for i := range b.args {
-		args[i] = b.args[i].Value
-	}
-	return args
-}
-
-// insertChunk runs the INSERT of chunk with b.args (of shape s) and appends
-// the rows it inserted to inserted.
-func (b *bulk) insertChunk(ctx context.Context, s itemShape, chunk []sqlstore.ItemRow, index map[costexplorer.LineItemID]int, inserted []sqlstore.ItemRow) ([]sqlstore.ItemRow, error) {
-	stmt, err := b.stmt(ctx, chunkQuery(len(chunk), s, insertItems, &fullInsert))
-	if err != nil {
-		return nil, err
-	}
-	res, err := stmt.QueryContext(ctx, b.anyArgs()...)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Close()
-	var raw sql.RawBytes
-	for res.Next() {
-		if err := res.Scan(&raw); err != nil {
-			return nil, err
-		}
-		r, err := sqlstore.Returned(chunk, index, raw)
-		if err != nil {
-			return nil, err
-		}
-		inserted = append(inserted, *r)
-	}
-	return inserted, res.Err()
-}
-
-// rawStmts holds the INSERTs of full chunks of new line items prepared on
-// the write connection's driver connection, once a process (a statement of
-// 3,840 parameters costs milliseconds to prepare). They belong to the
-// driver connection they were prepared on: should database/sql ever open
-// another, they are prepared again on it. They are finalized before their
-// connection is closed, by [DB.Close] or, when an interrupted statement
-// makes the pool discard it, by [DB.release].
-type rawStmts struct {
-	mu    sync.Mutex
-	conn  any // the driver connection of stmts
-	stmts map[string]driver.Stmt
-}
-
-// prepare returns query prepared on the driver connection dc, which the
-// caller holds (within [sql.Conn.Raw]).
-func (c *rawStmts) prepare(ctx context.Context, dc any, query string) (driver.Stmt, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn != dc {
-		// The statements of the connection before this one were
-		// finalized before the pool closed it (see [DB.release]).
-		c.conn, c.stmts = dc, map[string]driver.Stmt{}
-	}
-	if st, ok := c.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := dc.(driver.ConnPrepareContext).PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	c.stmts[query] = st
-	return st, nil
-}
-
-// close finalizes the statements; dc is the driver connection, which the
-// caller holds.
-func (c *rawStmts) close(dc any) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var errs []error
-	if c.conn == dc {
-		for _, st := range c.stmts {
-			errs = append(errs, st.Close())
+			nullable(int64(li.Discount))
 		}
 	}
-	c.conn, c.stmts = nil, nil
-	return errors.Join(errs...)
+	return rc
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -48,8 +47,8 @@ type DB struct {
 
 	keys keyCache
 
-	readStmts stmtCache // prepared statements of the hottest reads
-	rawStmts  rawStmts  // the INSERTs of line items (ingest.go)
+	readStmts stmtCache   // prepared statements of the hottest reads
+	ingest    *directConn // the connection of ingests (ingest.go); guarded by holding the write connection
 
 	ckpt *checkpointer // nil until Open has started it
 }
@@ -97,12 +96,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", busyTimeout.Milliseconds())
 
 	// The write connection sets WAL (persistent in the file) before any read
-	// connection opens. A monthly import touches a page or so of line items
-	// per resource, all over their b-tree: a large page cache keeps them in
-	// memory (IngestUsage raises it to ingestCacheKiB). A process that never
-	// ingests (a server that only answers queries) keeps the small cache: its
-	// writes are query processes, whose result pages would otherwise pile up
-	// in that cache, hundreds of MB of resident memory for nothing.
+	// connection opens. Ingests run on a connection of their own with the
+	// same settings (ingest.go), opened on the first: a monthly import
+	// touches a page or so of line items per resource, all over their
+	// b-tree, and a large page cache keeps them in memory (IngestUsage
+	// raises it to ingestCacheKiB). The write connection, and a process that
+	// never ingests (a server that only answers queries), keep the small
+	// cache: their writes are query processes, whose result pages would
+	// otherwise pile up in that cache, hundreds of MB of resident memory for
+	// nothing.
 	//
 	// Auto-checkpoint is off: the checkpointer (checkpoint.go) copies the
 	// log into the database file in the background, off the path of the
@@ -154,14 +156,16 @@ func (db *DB) Close() error {
 		db.ckpt.stop()
 	}
 	errs := []error{db.readStmts.close()}
-	// The statements prepared on the write connection's driver connection
-	// are finalized on it, once it is free; should a transaction outlive
-	// the wait (an ingest session left open), they stay unfinalized and
-	// sqlite3_close_v2 keeps that connection's memory until the process
-	// exits.
+	// The ingest connection is closed once the write connection is free;
+	// should a transaction outlive the wait (an ingest session left open),
+	// it stays open until the process exits.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	if c, err := db.write.Conn(ctx); err == nil {
-		errs = append(errs, c.Raw(db.rawStmts.close), c.Close())
+		if db.ingest != nil {
+			db.ingest.close()
+			db.ingest = nil
+		}
+		errs = append(errs, c.Close())
 	}
 	cancel()
 	if db.read != nil {
@@ -226,40 +230,9 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 }
 
 // writeTx runs fn in an IMMEDIATE transaction on the write connection and
-// commits it if fn returns nil. fn also gets the connection, whose driver
-// connection the ingest uses directly (see [bulk]).
-func (db *DB) writeTx(ctx context.Context, fn func(conn *sql.Conn, tx *sql.Tx) error) error {
-	conn, err := db.write.Conn(ctx)
-	if err != nil {
-		return txErr(ctx, err)
-	}
-	defer db.release(conn)
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return txErr(ctx, err)
-	}
-	defer tx.Rollback()
-	if err := fn(conn, tx); err != nil {
-		return txErr(ctx, err)
-	}
-	return txErr(ctx, tx.Commit())
-}
-
-// release gives the write connection back to its pool. A connection whose
-// statement was interrupted (its context ended) is one the driver reports
-// unusable, and the pool closes it; SQLite keeps a closed connection that
-// still has unfinalized statements open until they are (sqlite3_close_v2),
-// and the ingest's statements on it never would be: its files and page
-// cache would stay open for the life of the process. They are finalized on
-// it first.
-func (db *DB) release(conn *sql.Conn) {
-	_ = conn.Raw(func(dc any) error {
-		if v, ok := dc.(driver.Validator); ok && !v.IsValid() {
-			return db.rawStmts.close(dc)
-		}
-		return nil
-	})
-	conn.Close()
+// commits it if fn returns nil.
+func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return inTx(ctx, db.write, nil, fn)
 }
 
 // txErr translates err, reporting the context's error instead of the
@@ -306,12 +279,15 @@ func translate(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return &costexplorer.Error{Code: costexplorer.ErrNotFound, Detail: "Resource not found.", Err: err}
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: "The resource already exists.", Err: err}
-		}
+	var code int32
+	if se := (*sqlite.Error)(nil); errors.As(err, &se) {
+		code = int32(se.Code())
+	} else if de := (*directError)(nil); errors.As(err, &de) {
+		code = de.code
+	}
+	switch code {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: "The resource already exists.", Err: err}
 	}
 	return err
 }

@@ -38,6 +38,11 @@ type IngestOptions struct {
 	// Begin runs first in the ingest's transaction, after the data lock,
 	// and returns the bulk path over q.
 	Begin func(ctx context.Context, q Querier) (Bulk, error)
+	// WriteTx, when set, runs the ingest's write transaction instead of
+	// the runner's WriteTx, with the same contract: fn's statements in one
+	// transaction, committed if fn returns nil (SQLite runs an ingest on a
+	// connection of its own, see internal/sqlite's ingest.go).
+	WriteTx func(ctx context.Context, fn func(Querier) error) error
 	// Arrays is set when the dialect binds a slice to one array parameter
 	// and has unnest (PostgreSQL): lookups by many ids and the rollup upsert
 	// are then one statement each, instead of one per chunk of placeholders
@@ -68,7 +73,7 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		res costexplorer.IngestResult
 		t   *ingestTx
 	)
-	err := s.r.WriteTx(ctx, func(q Querier) error {
+	err := opts.writeTx(s)(ctx, func(q Querier) error {
 		var err error
 		if t, err = s.beginTx(ctx, q, &opts); err != nil {
 			return err
@@ -87,6 +92,15 @@ func (s *Store) Ingest(ctx context.Context, b *costexplorer.UsageBatch, opts Ing
 		opts.Cache.Merge(&t.Keys)
 	}
 	return res, nil
+}
+
+// writeTx returns the transaction an ingest runs in: the options' WriteTx,
+// else the runner's.
+func (o *IngestOptions) writeTx(s *Store) func(ctx context.Context, fn func(Querier) error) error {
+	if o.WriteTx != nil {
+		return o.WriteTx
+	}
+	return s.r.WriteTx
 }
 
 // ingestTx is one ingest's transaction. Its resolver's keys join the shared

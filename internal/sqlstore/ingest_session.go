@@ -157,7 +157,7 @@ func (s *Store) BeginIngest(ctx context.Context, opts IngestOptions) (*Session, 
 			pending *sessionReq // the request that ended the transaction
 			res     costexplorer.IngestResult
 		)
-		err := s.r.WriteTx(ctx, func(q Querier) error {
+		err := opts.writeTx(s)(ctx, func(q Querier) error {
 			var err error
 			if t, err = s.beginTx(ctx, q, &opts); err != nil {
 				return err
