@@ -77,22 +77,33 @@ type LineItem struct {
 func (li *LineItem) Month() Month { return li.Date.Month() }
 
 // Validate checks an item before ingest; errors are ErrValidation.
-func (li *LineItem) Validate() error {
+func (li *LineItem) Validate() error { return li.validate(nil) }
+
+// validate is [LineItem.Validate]; an id or service equal to the one of
+// prev, an item found valid, is not checked again (a batch's items mostly
+// share their organization, project, cluster, invoice and service with the
+// item before them). prev may be nil.
+func (li *LineItem) validate(prev *LineItem) error {
 	bad := func(format string, args ...any) error {
 		return Errorf(ErrValidation, "line item %s: "+format, append([]any{li.ID}, args...)...)
 	}
+	if prev == nil {
+		prev = &LineItem{}
+	}
+	// id reports whether s is an id: s is, when prev had it (non-empty).
+	id := func(s, prev string) bool { return s != "" && s == prev || IsID(s) }
 	switch {
-	case !IsID(li.OrgID):
+	case !id(li.OrgID, prev.OrgID):
 		return bad("invalid organization id %q", li.OrgID)
-	case li.ProjectID != "" && !IsID(li.ProjectID):
+	case li.ProjectID != "" && !id(li.ProjectID, prev.ProjectID):
 		return bad("invalid project id %q", li.ProjectID)
-	case li.ClusterID != "" && !IsID(li.ClusterID):
+	case li.ClusterID != "" && !id(li.ClusterID, prev.ClusterID):
 		return bad("invalid cluster id %q", li.ClusterID)
 	case li.ClusterID != "" && li.ProjectID == "":
 		return bad("a cluster charge needs its project")
 	case math.IsNaN(li.Quantity) || math.IsInf(li.Quantity, 0):
 		return bad("quantity must be a finite number")
-	case li.InvoiceID != "" && !IsID(li.InvoiceID):
+	case li.InvoiceID != "" && !id(li.InvoiceID, prev.InvoiceID):
 		return bad("invalid invoice id %q", li.InvoiceID)
 	case li.BillDate < 0:
 		return bad("bill date before 1970")
@@ -101,9 +112,23 @@ func (li *LineItem) Validate() error {
 	case li.Discount < 0:
 		return bad("discount cannot be negative")
 	}
+	if li.Service != prev.Service || li.Service == "" {
+		if _, ok := ParseService(string(li.Service)); !ok {
+			return bad("unknown service %q", li.Service)
+		}
+	}
+	return nil
+}
 
-	if _, ok := ParseService(string(li.Service)); !ok {
-		return bad("unknown service %q", li.Service)
+// validateItems validates each item, as [LineItem.Validate] does, and
+// returns the first error.
+func validateItems(items []LineItem) error {
+	var prev *LineItem
+	for i := range items {
+		if err := items[i].validate(prev); err != nil {
+			return err
+		}
+		prev = &items[i]
 	}
 	return nil
 }
@@ -161,7 +186,7 @@ func (b *UsageBatch) Validate() error {
 			return Errorf(ErrValidation, "replace invoices: invalid invoice id %q", id)
 		}
 	}
-	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateAll(b.Items),
+	return cmp.Or(validateAll(b.Organizations), validateAll(b.Projects), validateAll(b.Clusters), validateItems(b.Items),
 		validateAll(b.Invoices), validateAll(b.Synced))
 }
 

@@ -27,6 +27,23 @@ func TestUsageBatchValidate(t *testing.T) {
 		{"ErrCluster", func(b *UsageBatch) { b.Clusters[0].Name = "" }, "name is required"},
 		{"ErrItem", func(b *UsageBatch) { b.Items[0].Service = "Nope" }, `unknown service "Nope"`},
 		{"FirstErrorInOrder", func(b *UsageBatch) { b.Items[0].Service = "Nope"; b.Organizations[0].ID = "x" }, "organization id"},
+		// An item's ids and service are checked again where they differ
+		// from the valid item's before it, and only there.
+		{"SameAsItemBefore", func(b *UsageBatch) { b.Items = append(b.Items, b.Items[0], b.Items[0]) }, ""},
+		{"ErrOrgAfterValid", func(b *UsageBatch) {
+			b.Items = append(b.Items, b.Items[0])
+			b.Items[1].OrgID = "aaaaaaaaaaaaaaaaaaaaaaaA"
+		}, "organization id"},
+		{"ErrEmptyOrgAfterValid", func(b *UsageBatch) { b.Items = append(b.Items, b.Items[0]); b.Items[1].OrgID = "" }, "organization id"},
+		{"ErrProjectAfterValid", func(b *UsageBatch) { b.Items = append(b.Items, b.Items[0]); b.Items[1].ProjectID = "b" }, "project id"},
+		{"ErrClusterAfterValid", func(b *UsageBatch) { b.Items = append(b.Items, b.Items[0]); b.Items[1].ClusterID = "c" }, "cluster id"},
+		{"ErrInvoiceAfterValid", func(b *UsageBatch) {
+			b.Items[0].InvoiceID = "dddddddddddddddddddddddd"
+			b.Items = append(b.Items, b.Items[0])
+			b.Items[1].InvoiceID = "d"
+		}, "invoice id"},
+		{"ErrServiceAfterValid", func(b *UsageBatch) { b.Items = append(b.Items, b.Items[0]); b.Items[1].Service = "Nope" }, `unknown service "Nope"`},
+		{"ErrNoServiceAfterValid", func(b *UsageBatch) { b.Items = append(b.Items, b.Items[0]); b.Items[1].Service = "" }, `unknown service ""`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
