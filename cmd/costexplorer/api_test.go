@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/costexplorer/costexplorer/client"
 	"github.com/costexplorer/costexplorer/internal/demo"
+	"github.com/costexplorer/costexplorer/internal/servertest"
 )
 
 // cliNow is the pinned clock of the client-command tests: the demo data
@@ -72,16 +72,11 @@ func (s *cliServer) rawFetchAs(t *testing.T, method, path, accept, contentType s
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.Do(req)
+	status, b, err := servertest.Send(c, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	return status, b
 }
 
 // wantServed checks that the command printed nothing but what the server

@@ -17,13 +17,11 @@ import (
 )
 
 func runDemo(ctx context.Context, m *Main, args []string) error {
-	cfg := defaultServerConfig()
-	fs := m.newFlagSet("demo", "demo [flags]",
+	cfg, fs := m.newServerFlags("demo",
 		"costexplorer demo                       # http://127.0.0.1:8080 with demo data in ./costexplorer-data",
 		"costexplorer demo --addr 127.0.0.1:9090 --min-processing 2s",
 		"costexplorer demo --size 5000000 --data-dir /tmp/big   # a larger dataset",
 		"costexplorer demo --now 2026-12-08      # advance the demo data to that day (restating recent days)")
-	cfg.register(fs, m)
 	size := fs.Int("size", demo.DefaultLineItems, "approximate number of demo line items to generate on first start")
 	seed := fs.Int64("seed", 1, "demo data seed (same seed and size, same data)")
 	nowFlag := fs.String("now", "", "the day the demo data is as of, YYYY-MM-DD: generated as of it on first start, advanced to it on a later one "+
@@ -64,7 +62,7 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	return m.serve(ctx, &cfg, store, func(baseURL string) { printDemoBanner(m.Stdout, baseURL, creds, asOf) })
+	return m.serve(ctx, cfg, store, func(baseURL string) { printDemoBanner(m.Stdout, baseURL, creds, asOf) })
 }
 
 // parseDemoDay reads a --now value: a day (YYYY-MM-DD) or an RFC 3339 time.

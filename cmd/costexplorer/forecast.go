@@ -86,20 +86,15 @@ func (a *forecastArgs) request() (client.UsageForecastRequest, error) {
 	if err := checkOrgOutput(a.org, a.output); err != nil {
 		return req, err
 	}
+	var err error
 	if a.groupBy != "" {
-		d, err := costexplorer.ParseDimension(a.groupBy)
-		if err != nil {
-			return req, usageErrorf("--group-by: %v", err)
+		if req.GroupBy, err = parseEach("--group-by", []string{a.groupBy}, costexplorer.ParseDimension); err != nil {
+			return req, err
 		}
-		req.GroupBy = []costexplorer.Dimension{d}
 	}
-	var filters []*costexplorer.Filter
-	for _, f := range a.filters {
-		e, err := costexplorer.ParseFilterText(f)
-		if err != nil {
-			return req, usageErrorf("--filter: %v", err)
-		}
-		filters = append(filters, e)
+	filters, err := parseEach("--filter", a.filters, costexplorer.ParseFilterText)
+	if err != nil {
+		return req, err
 	}
 	req.Filter = costexplorer.AndFilters(filters)
 	req.AsOf = a.asOf
@@ -109,14 +104,23 @@ func (a *forecastArgs) request() (client.UsageForecastRequest, error) {
 // checkOrgOutput checks the flags every reporting command shares: an
 // organization, and an output of table, json or csv.
 func checkOrgOutput(org, output string) error {
-	if org == "" {
-		return usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
+	if err := checkOrg(org); err != nil {
+		return err
 	}
 	switch output {
 	case "table", "json", "csv":
 		return nil
 	}
 	return usageErrorf("--output must be table, json or csv")
+}
+
+// checkOrg checks that a client command has an organization, from --org or
+// the connection settings.
+func checkOrg(org string) error {
+	if org == "" {
+		return usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
+	}
+	return nil
 }
 
 // forecastLabel is how a result's group reads: its name (its id when the

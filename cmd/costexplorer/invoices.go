@@ -70,8 +70,8 @@ func runInvoicesList(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.org == "" {
-		return usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
+	if err := checkOrg(a.org); err != nil {
+		return err
 	}
 	opts := client.InvoiceListOptions{HideLinkedInvoices: a.noLinked, ItemsPerPage: costexplorer.MaxItemsPerPage}
 	for _, s := range splitList(a.statuses) {
@@ -163,8 +163,8 @@ func runInvoicesShow(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.org == "" {
-		return usageErrorf("--org is required (or set COSTEXPLORER_ORG_ID)")
+	if err := checkOrg(a.org); err != nil {
+		return err
 	}
 	if a.top < 0 || a.top > 1000 {
 		return usageErrorf("--top must be from 0 to 1000")

@@ -60,23 +60,15 @@ func (a *queryArgs) usageQuery(now time.Time) (client.UsageQueryRequest, *costex
 		return req, nil, err
 	}
 	req.TimePeriod = client.TimePeriod{Start: start.String(), End: end.String()}
-	for _, g := range a.groupBy {
-		d, err := costexplorer.ParseDimension(g)
-		if err != nil {
-			return req, nil, usageErrorf("--group-by: %v", err)
-		}
-		req.GroupBy = append(req.GroupBy, d)
+	if req.GroupBy, err = parseEach("--group-by", a.groupBy, costexplorer.ParseDimension); err != nil {
+		return req, nil, err
 	}
 	if len(req.GroupBy) > costexplorer.MaxGroupBy {
 		return req, nil, usageErrorf("--group-by may be given at most %d times", costexplorer.MaxGroupBy)
 	}
-	var filters []*costexplorer.Filter
-	for _, f := range a.filters {
-		e, err := costexplorer.ParseFilterText(f)
-		if err != nil {
-			return req, nil, usageErrorf("--filter: %v", err)
-		}
-		filters = append(filters, e)
+	filters, err := parseEach("--filter", a.filters, costexplorer.ParseFilterText)
+	if err != nil {
+		return req, nil, err
 	}
 	for _, l := range []struct {
 		dim  costexplorer.Dimension

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,12 +16,10 @@ import (
 )
 
 func runServe(ctx context.Context, m *Main, args []string) error {
-	cfg := defaultServerConfig()
-	fs := m.newFlagSet("serve", "serve [flags]",
+	cfg, fs := m.newServerFlags("serve",
 		"costexplorer serve --data-dir ./costexplorer-data --addr 127.0.0.1:8080",
 		"costexplorer serve --db postgres://user@db:5432/costexplorer --addr :8080 --workers 4",
 		"COSTEXPLORER_MIN_PROCESSING=2s costexplorer serve   # every query answers \"processing\" for 2 s")
-	cfg.register(fs, m)
 	if printed, err := cfg.parse(fs, m, args); printed || err != nil {
 		return err
 	}
@@ -29,7 +28,17 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer store.Close()
-	return m.serve(ctx, &cfg, store, nil)
+	return m.serve(ctx, cfg, store, nil)
+}
+
+// newServerFlags returns the default server configuration and the flag set
+// of the command name with every option of it: how each command that runs
+// a server (serve, demo) starts, before it adds flags of its own.
+func (m *Main) newServerFlags(name string, examples ...string) (*serverConfig, *flag.FlagSet) {
+	cfg := defaultServerConfig()
+	fs := m.newFlagSet(name, name+" [flags]", examples...)
+	cfg.register(fs, m)
+	return &cfg, fs
 }
 
 // newLogger returns the process logger the configuration asks for.
