@@ -60,6 +60,13 @@ func runImport(ctx context.Context, m *Main, args []string) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
 	}
+	// A CPU profile of the import, open to close, for measuring it
+	// (scripts/import-bench.sh): not a flag, it is not for its users.
+	stop, err := startCPUProfile(m.Getenv("COSTEXPLORER_IMPORT_CPUPROFILE"))
+	if err != nil {
+		return err
+	}
+	defer stop()
 	store, err := m.openStore(ctx, &sf)
 	if err != nil {
 		return err

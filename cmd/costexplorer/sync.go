@@ -111,10 +111,11 @@ func runSync(ctx context.Context, m *Main, args []string) error {
 	return nil
 }
 
-// startCPUProfile writes a CPU profile of the sync to path until stop is
-// called; nothing when path is empty. It is read from the environment
-// (COSTEXPLORER_SYNC_CPUPROFILE), not a flag: it is for measuring the sync
-// (scripts/sync-bench.sh), not for its users.
+// startCPUProfile writes a CPU profile to path until stop is called;
+// nothing when path is empty. Its path is read from the environment
+// (COSTEXPLORER_SYNC_CPUPROFILE, COSTEXPLORER_IMPORT_CPUPROFILE), not a
+// flag: it is for measuring the sync and the import (scripts/sync-bench.sh,
+// scripts/import-bench.sh), not for their users.
 func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
