@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"maps"
 	"slices"
@@ -60,19 +61,83 @@ func CompareItems(a, b ItemRow) int {
 //
 // Key order turns the b-tree inserts into an ordered merge: each leaf is
 // visited once per batch, with its path still in the page cache.
+//
+// The rows are sorted by their keys copied into a compact [itemKey] each:
+// the comparisons then read no line item (a row holds a pointer to its
+// item, whose day and id compare last), and a swap moves less. Keys that do
+// not fit one (a surrogate key beyond 32 bits) sort by [CompareItems].
 func UniqueItems(rows []ItemRow) []ItemRow {
 	seen := make(map[costexplorer.LineItemID]struct{}, len(rows))
-	unique := make([]ItemRow, 0, len(rows))
+	keys := make([]itemKey, 0, len(rows))
+	compact := true
 	for i := range rows {
-		if _, dup := seen[rows[i].Item.ID]; !dup {
-			seen[rows[i].Item.ID] = struct{}{}
-			unique = append(unique, rows[i])
+		r := &rows[i]
+		if _, dup := seen[r.Item.ID]; dup {
+			continue
+		}
+		seen[r.Item.ID] = struct{}{}
+		k, ok := keyOf(r, i)
+		compact = compact && ok
+		keys = append(keys, k)
+	}
+	unique := make([]ItemRow, len(keys))
+	for j, k := range keys {
+		unique[j] = rows[k.row]
+	}
+	switch {
+	case !compact:
+		if !slices.IsSortedFunc(unique, CompareItems) {
+			slices.SortFunc(unique, CompareItems)
+		}
+	case !slices.IsSortedFunc(keys, compareKeys): // a batch in key order already saves the sort (the check stops at the first pair out of order)
+		slices.SortFunc(keys, compareKeys)
+		for j, k := range keys {
+			unique[j] = rows[k.row]
 		}
 	}
-	if !slices.IsSortedFunc(unique, CompareItems) { // a batch in key order already saves the sort (the check stops at the first pair out of order)
-		slices.SortFunc(unique, CompareItems)
-	}
 	return unique
+}
+
+// itemKey is a row's primary key in five words, in its order, and the row's
+// position.
+type itemKey struct {
+	orgInvoice, projectCluster uint64 // two surrogate keys a word, the first in the high half
+	day                        int64
+	id0, id1                   uint64 // the id's bytes, big-endian: byte-wise order
+	row                        int
+}
+
+// keyOf returns row r's key, at position i; ok is false when a surrogate key
+// does not fit 32 bits.
+func keyOf(r *ItemRow, i int) (k itemKey, ok bool) {
+	const max32 = 1<<32 - 1
+	if uint64(r.Org)|uint64(r.Invoice)|uint64(r.Project)|uint64(r.Cluster) > max32 {
+		return itemKey{row: i}, false // negative keys too
+	}
+	id := &r.Item.ID
+	return itemKey{
+		orgInvoice:     uint64(r.Org)<<32 | uint64(r.Invoice),
+		projectCluster: uint64(r.Project)<<32 | uint64(r.Cluster),
+		day:            int64(r.Item.Date),
+		id0:            binary.BigEndian.Uint64(id[:8]),
+		id1:            binary.BigEndian.Uint64(id[8:]),
+		row:            i,
+	}, true
+}
+
+// compareKeys orders keys as [CompareItems] orders their rows.
+func compareKeys(a, b itemKey) int {
+	switch {
+	case a.orgInvoice != b.orgInvoice:
+		return cmp.Compare(a.orgInvoice, b.orgInvoice)
+	case a.projectCluster != b.projectCluster:
+		return cmp.Compare(a.projectCluster, b.projectCluster)
+	case a.day != b.day:
+		return cmp.Compare(a.day, b.day)
+	case a.id0 != b.id0:
+		return cmp.Compare(a.id0, b.id0)
+	}
+	return cmp.Compare(a.id1, b.id1)
 }
 
 // IndexItems fills index, cleared first, with the position of each row's id

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"errors"
 	"maps"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -44,6 +46,52 @@ func TestUniqueItems(t *testing.T) {
 	}
 	if unique[2].Item.Amount != 100 {
 		t.Errorf("repeated id kept amount %d, want the first occurrence's 100", unique[2].Item.Amount)
+	}
+}
+
+// TestUniqueItemsOrder checks UniqueItems against its definition (each id's
+// first occurrence, sorted by CompareItems) on random rows with many ties
+// and repeated ids, with surrogate keys that fit its compact keys and with
+// one that does not (of each kind, negative too).
+func TestUniqueItemsOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := func(rows []ItemRow) []ItemRow {
+		seen := map[costexplorer.LineItemID]bool{}
+		var out []ItemRow
+		for _, r := range rows {
+			if !seen[r.Item.ID] {
+				seen[r.Item.ID] = true
+				out = append(out, r)
+			}
+		}
+		slices.SortStableFunc(out, CompareItems)
+		return out
+	}
+	for _, big := range []int64{0, 1 << 32, -1} {
+		for _, field := range []int{0, 1, 2, 3} {
+			rows := make([]ItemRow, 3000)
+			for i := range rows {
+				li := &costexplorer.LineItem{ID: costexplorer.NewLineItemID(strconv.Itoa(rng.IntN(2500))), Date: jan2 + costexplorer.Day(rng.IntN(3)), Amount: costexplorer.Cents(i)}
+				rows[i] = ItemRow{Item: li, Org: rng.Int64N(3) + 1, Invoice: rng.Int64N(2) + 1, Project: rng.Int64N(3), Cluster: rng.Int64N(3), SKU: 1}
+			}
+			if big != 0 {
+				k := &rows[rng.IntN(len(rows))]
+				*[]*int64{&k.Org, &k.Invoice, &k.Project, &k.Cluster}[field] = big
+			}
+			got := UniqueItems(rows)
+			w := want(rows)
+			if len(got) != len(w) {
+				t.Fatalf("big %d in field %d: %d rows, want %d", big, field, len(got), len(w))
+			}
+			for i := range got {
+				if got[i].Item != w[i].Item {
+					t.Fatalf("big %d in field %d: row %d is item %v (%d), want %v (%d)", big, field, i, got[i].Item.ID, got[i].Item.Amount, w[i].Item.ID, w[i].Item.Amount)
+				}
+			}
+			if big == 0 {
+				break // the fields differ only with a big key
+			}
+		}
 	}
 }
 
