@@ -141,6 +141,15 @@ func TestIsIDAndIsToken(t *testing.T) {
 			t.Errorf("%q: IsID = %v, IsToken = %v; want %v, %v", tc.s, IsID(tc.s), IsToken(tc.s), tc.isID, tc.isToken)
 		}
 	}
+	for b := range 256 { // every byte, in every place
+		want := '0' <= b && b <= '9' || 'a' <= b && b <= 'f'
+		for i := range 24 {
+			s := id[:i] + string([]byte{byte(b)}) + id[i+1:]
+			if IsID(s) != want {
+				t.Fatalf("IsID(%q) = %v, want %v", s, !want, want)
+			}
+		}
+	}
 }
 
 // TestQueryRequestBodyParses checks that what a writer of QueryRequestBody
