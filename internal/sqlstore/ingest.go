@@ -157,10 +157,22 @@ func values(n, cols int) string {
 	return row + strings.Repeat(", "+row, n-1)
 }
 
+// arrayChunk is how many rows one statement over arrays carries (where the
+// dialect binds arrays): few statements, and arrays of bounded size however
+// many rows an ingest moves (a file of 10 M items moves about a million
+// item counts at its commit; in one statement, their arrays and encodings
+// took about 90 MB).
+var arrayChunk = 1 << 16 // a variable for tests
+
 // eachChunk calls fn with the bounds of each chunk of [0, n).
 func eachChunk(n int, fn func(start, end int) error) error {
-	for start := 0; start < n; start += chunk {
-		if err := fn(start, min(start+chunk, n)); err != nil {
+	return eachChunkOf(chunk, n, fn)
+}
+
+// eachChunkOf calls fn with the bounds of each size-row chunk of [0, n).
+func eachChunkOf(size, n int, fn func(start, end int) error) error {
+	for start := 0; start < n; start += size {
+		if err := fn(start, min(start+size, n)); err != nil {
 			return err
 		}
 	}
@@ -267,18 +279,24 @@ func (t *ingestTx) prune(table string, cols []string, cond string, n int, key fu
 		arrays := make([]any, len(cols))
 		casts, names := make([]string, len(cols)), make([]string, len(cols))
 		for c, col := range cols {
-			arrays[c] = make([]int64, n)
+			arrays[c] = make([]int64, 0, min(n, arrayChunk))
 			casts[c], names[c] = "?::bigint[]", fmt.Sprintf("k%d", c)
 			match[c] = table + "." + col + " = k." + names[c]
 		}
-		for i := range n {
-			key(i, k)
-			for c, v := range k {
-				arrays[c].([]int64)[i] = v
+		statement := "DELETE FROM " + table + " USING unnest(" + strings.Join(casts, ", ") + ") AS k(" + strings.Join(names, ", ") +
+			") WHERE " + strings.Join(match, " AND ") + " AND " + cond
+		return eachChunkOf(arrayChunk, n, func(start, end int) error {
+			for c := range arrays {
+				arrays[c] = arrays[c].([]int64)[:0]
 			}
-		}
-		return t.bulk.Exec(t.ctx, "DELETE FROM "+table+" USING unnest("+strings.Join(casts, ", ")+") AS k("+strings.Join(names, ", ")+
-			") WHERE "+strings.Join(match, " AND ")+" AND "+cond, arrays...)
+			for i := start; i < end; i++ {
+				key(i, k)
+				for c, v := range k {
+					arrays[c] = append(arrays[c].([]int64), v)
+				}
+			}
+			return t.bulk.Exec(t.ctx, statement, arrays...)
+		})
 	}
 	for c, col := range cols {
 		match[c] = table + "." + col + " = ?"
@@ -349,27 +367,40 @@ func (t *ingestTx) upsert(statement func(source string) string, types []string, 
 			casts[c] = "?::" + typ + "[]"
 			switch typ {
 			case "int":
-				arrays[c] = make([]int32, n)
+				arrays[c] = make([]int32, 0, min(n, arrayChunk))
 			case "bigint":
-				arrays[c] = make([]int64, n)
+				arrays[c] = make([]int64, 0, min(n, arrayChunk))
 			default:
-				arrays[c] = make([]float64, n)
+				arrays[c] = make([]float64, 0, min(n, arrayChunk))
 			}
 		}
-		for i := range n {
-			fill(i, row)
-			for c, v := range row {
+		query := statement("SELECT * FROM unnest(" + strings.Join(casts, ", ") + ")")
+		return eachChunkOf(arrayChunk, n, func(start, end int) error {
+			for c := range arrays {
 				switch a := arrays[c].(type) {
 				case []int32:
-					a[i] = int32(v.(int64))
+					arrays[c] = a[:0]
 				case []int64:
-					a[i] = v.(int64)
+					arrays[c] = a[:0]
 				case []float64:
-					a[i] = v.(float64)
+					arrays[c] = a[:0]
 				}
 			}
-		}
-		return t.bulk.Exec(t.ctx, statement("SELECT * FROM unnest("+strings.Join(casts, ", ")+")"), arrays...)
+			for i := start; i < end; i++ {
+				fill(i, row)
+				for c, v := range row {
+					switch a := arrays[c].(type) {
+					case []int32:
+						arrays[c] = append(a, int32(v.(int64)))
+					case []int64:
+						arrays[c] = append(a, v.(int64))
+					case []float64:
+						arrays[c] = append(a, v.(float64))
+					}
+				}
+			}
+			return t.bulk.Exec(t.ctx, query, arrays...)
+		})
 	}
 	full := statement("VALUES " + values(chunk, cols))
 	args := make([]any, 0, chunk*cols)
