@@ -16,6 +16,9 @@
 #   IMPORT_BENCH_SIZES=1000000 IMPORT_BENCH_RUNS=5 scripts/import-bench.sh
 #   IMPORT_BENCH_PG=postgres://postgres@127.0.0.1:56106 scripts/import-bench.sh   # also PostgreSQL (database import_bench is recreated)
 #
+# COSTEXPLORER_IMPORT_CPUPROFILE=FILE in the environment makes each import
+# write a CPU profile there (the last run's stays).
+#
 # Scratch files (about 2.5 GB at 10 M rows) go to IMPORT_BENCH_WORK, removed at
 # the end unless given (then the CSVs are kept, and reused by the next run). The report goes to standard output and to
 # IMPORT_BENCH_OUT when set.
