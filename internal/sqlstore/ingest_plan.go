@@ -98,13 +98,13 @@ func UniqueItems(rows []ItemRow) []ItemRow {
 	return unique
 }
 
-// itemKey is a row's primary key in five words, in its order, and the row's
-// position.
+// itemKey is a row's primary key in five words compared in turn (the
+// organization and invoice, the project and cluster, two surrogate keys a
+// word, the first in the high half; the day, its sign bit flipped; the id's
+// two halves, big-endian: byte-wise order), and the row's position.
 type itemKey struct {
-	orgInvoice, projectCluster uint64 // two surrogate keys a word, the first in the high half
-	day                        int64
-	id0, id1                   uint64 // the id's bytes, big-endian: byte-wise order
-	row                        int
+	words [5]uint64
+	row   int
 }
 
 // keyOf returns row r's key, at position i; ok is false when a surrogate key
@@ -115,30 +115,17 @@ func keyOf(r *ItemRow, i int) (k itemKey, ok bool) {
 		return itemKey{row: i}, false // negative keys too
 	}
 	id := &r.Item.ID
-	return itemKey{
-		orgInvoice:     uint64(r.Org)<<32 | uint64(r.Invoice),
-		projectCluster: uint64(r.Project)<<32 | uint64(r.Cluster),
-		day:            int64(r.Item.Date),
-		id0:            binary.BigEndian.Uint64(id[:8]),
-		id1:            binary.BigEndian.Uint64(id[8:]),
-		row:            i,
-	}, true
+	return itemKey{words: [5]uint64{
+		uint64(r.Org)<<32 | uint64(r.Invoice),
+		uint64(r.Project)<<32 | uint64(r.Cluster),
+		uint64(r.Item.Date) ^ 1<<63,
+		binary.BigEndian.Uint64(id[:8]),
+		binary.BigEndian.Uint64(id[8:]),
+	}, row: i}, true
 }
 
 // compareKeys orders keys as [CompareItems] orders their rows.
-func compareKeys(a, b itemKey) int {
-	switch {
-	case a.orgInvoice != b.orgInvoice:
-		return cmp.Compare(a.orgInvoice, b.orgInvoice)
-	case a.projectCluster != b.projectCluster:
-		return cmp.Compare(a.projectCluster, b.projectCluster)
-	case a.day != b.day:
-		return cmp.Compare(a.day, b.day)
-	case a.id0 != b.id0:
-		return cmp.Compare(a.id0, b.id0)
-	}
-	return cmp.Compare(a.id1, b.id1)
-}
+func compareKeys(a, b itemKey) int { return slices.Compare(a.words[:], b.words[:]) }
 
 // IndexItems fills index, cleared first, with the position of each row's id
 // among rows, so that the ids an INSERT ... RETURNING returns lead back to

@@ -71,7 +71,7 @@ func TestUniqueItemsOrder(t *testing.T) {
 		for _, field := range []int{0, 1, 2, 3} {
 			rows := make([]ItemRow, 3000)
 			for i := range rows {
-				li := &costexplorer.LineItem{ID: costexplorer.NewLineItemID(strconv.Itoa(rng.IntN(2500))), Date: jan2 + costexplorer.Day(rng.IntN(3)), Amount: costexplorer.Cents(i)}
+				li := &costexplorer.LineItem{ID: costexplorer.NewLineItemID(strconv.Itoa(rng.IntN(2500))), Date: []costexplorer.Day{-jan2, -1, 0, 1, jan2}[rng.IntN(5)], Amount: costexplorer.Cents(i)}
 				rows[i] = ItemRow{Item: li, Org: rng.Int64N(3) + 1, Invoice: rng.Int64N(2) + 1, Project: rng.Int64N(3), Cluster: rng.Int64N(3), SKU: 1}
 			}
 			if big != 0 {
