@@ -28,6 +28,9 @@ id "$pg_user" >/dev/null 2>&1 || as_root useradd --system --no-create-home "$pg_
 pg_dir=$(mktemp -d /tmp/costexplorer-pg.XXXXXX)
 chmod 755 "$pg_dir"
 pg_port=${PG_PORT:-55432}
+if [ -z "${PG_PORT:-}" ]; then # the default taken (another cluster on this machine): the next free port
+  while (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null; do pg_port=$((pg_port + 1)); done
+fi
 run_pg() { if [ "$(id -u)" -eq 0 ]; then su -s /bin/sh "$pg_user" -c "$*"; else sh -c "$*"; fi; }
 if [ "$(id -u)" -eq 0 ]; then chown "$pg_user" "$pg_dir"; fi
 stop_pg() {
