@@ -10,11 +10,10 @@ import (
 	"github.com/costexplorer/costexplorer/internal/storetest"
 )
 
-// The INSERTs of new line items run on the write connection's driver
-// connection, prepared once a process: a store closed (which finalizes them)
-// and opened again ingests as before, a re-import adds nothing, and a batch
-// of stored and new items (the primary key refuses its first chunk) adds
-// exactly the new ones.
+// The INSERTs of new line items run on the ingest connection, prepared once
+// a connection: a store closed (which finalizes them) and opened again
+// ingests as before, a re-import adds nothing, and a batch of stored and new
+// items (the primary key refuses its first chunk) adds exactly the new ones.
 func TestIngestAcrossReopen(t *testing.T) {
 	ctx := context.Background()
 	db, path := open(t)

@@ -13,8 +13,8 @@ import (
 // query process, the organization, the service account, the token
 // revocation): parsing and planning such a statement costs more than running
 // it. database/sql re-prepares a cached statement on each pooled connection
-// once. (The INSERTs of line items are cached on the write connection's
-// driver connection: see [rawStmts].)
+// once. (Ingests cache theirs on the ingest connection: see
+// [DB.ingestTx].)
 type stmtCache struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
