@@ -114,7 +114,7 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) ([]sq
 	if err != nil {
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}
-	_, err = sp.CopyFrom(ctx, pgx.Identifier{"line_items"}, itemColumns, &itemSource{rows: unique, i: -1})
+	err = copyItems(ctx, sp, "line_items", unique)
 	if err == nil {
 		if err := sp.Commit(ctx); err != nil {
 			return nil, fmt.Errorf("insert line items: %w", err)
@@ -144,7 +144,7 @@ func (b *bulk) moveStaged(ctx context.Context, unique []sqlstore.ItemRow) ([]sql
 		}
 	}
 	b.staged = true
-	if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"staging_items"}, itemColumns, &itemSource{rows: unique, i: -1}); err != nil {
+	if err := copyItems(ctx, b.tx, "staging_items", unique); err != nil {
 		return nil, fmt.Errorf("copy line items: %w", err)
 	}
 	return moveItems(ctx, b.tx, unique, index)
@@ -175,32 +175,4 @@ func moveItems(ctx context.Context, tx pgx.Tx, unique []sqlstore.ItemRow, index 
 		return nil, fmt.Errorf("insert line items: %w", err)
 	}
 	return inserted, nil
-}
-
-// itemSource feeds COPY from resolved rows, reusing one value slice (pgx
-// encodes each row before asking for the next).
-type itemSource struct {
-	rows []sqlstore.ItemRow
-	i    int
-	vals [15]any
-}
-
-func (s *itemSource) Next() bool { s.i++; return s.i < len(s.rows) }
-func (s *itemSource) Err() error { return nil }
-func (s *itemSource) Values() ([]any, error) {
-	r := &s.rows[s.i]
-	li := r.Item
-	s.vals = [15]any{int32(r.Org), int32(r.Invoice), int32(r.Project), int32(r.Cluster), int32(r.SKU), int32(li.Date),
-		li.ID[:], li.Quantity, li.UnitPriceNanos, int64(li.Amount),
-		nullInt32(int64(li.BillDate)), nullInt32(r.Detail), nullInt32(r.TagSet),
-		sqlstore.NullFloat(li.DiscountPercent), sqlstore.NullKey(int64(li.Discount))}
-	return s.vals[:], nil
-}
-
-// nullInt32 is a nullable INTEGER value for COPY: NULL for 0.
-func nullInt32(v int64) any {
-	if v == 0 {
-		return nil
-	}
-	return int32(v)
 }
