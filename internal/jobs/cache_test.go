@@ -316,10 +316,12 @@ func TestPollsOfAProcessRunningHereStayInMemory(t *testing.T) {
 			t.Errorf("AwaitRun(%s, %s…) waited or reported an end", other[0], other[1][:8])
 		}
 	}
-	ended := make(chan bool)
-	go func() { ended <- r.AwaitRun(context.Background(), org, tok, time.Minute) }()
-	close(ev.release)
-	if !<-ended {
+	// The run ends while AwaitRun waits for it: the release comes from a
+	// timer set just before the call, which finds the run at once (a
+	// goroutine calling AwaitRun could start after the run had ended,
+	// and find none: that is not a run ending while it waits).
+	time.AfterFunc(50*time.Millisecond, func() { close(ev.release) })
+	if !r.AwaitRun(context.Background(), org, tok, time.Minute) {
 		t.Error("AwaitRun did not report the end of the run")
 	}
 	if p, err := r.Usage(context.Background(), org, tok); err != nil || p.State != costexplorer.ProcessDone {
