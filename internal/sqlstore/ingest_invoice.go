@@ -218,45 +218,29 @@ func (t *ingestTx) resolveDicts(rows []ItemRow) error {
 		tags    map[costexplorer.Tags]bool
 		details map[Details]bool
 	)
-	// Consecutive items mostly share their tags and details (one resource's
-	// items of a day): look them up only when they change. A row whose
-	// entry is new gets its key once the entries are added, below.
 	var (
 		lastTags    costexplorer.Tags
 		lastDetails Details
-		lastTag     int64 // the key of lastTags, 0 while new
-		lastDetail  int64
 	)
 	for i := range rows {
-		r := &rows[i]
-		li := r.Item
-		if !li.Tags.IsZero() {
-			if li.Tags != lastTags {
-				lastTags, lastTag = li.Tags, 0
-				if id, ok := t.tagSet(li.Tags); ok {
-					lastTag = id
-				} else {
-					if tags == nil {
-						tags = map[costexplorer.Tags]bool{}
-					}
-					tags[li.Tags] = true
+		li := rows[i].Item
+		if !li.Tags.IsZero() && li.Tags != lastTags {
+			lastTags = li.Tags
+			if _, ok := t.tagSet(li.Tags); !ok {
+				if tags == nil {
+					tags = map[costexplorer.Tags]bool{}
 				}
+				tags[li.Tags] = true
 			}
-			r.TagSet = lastTag
 		}
-		if d := DetailsOf(li); d != (Details{}) {
-			if d != lastDetails {
-				lastDetails, lastDetail = d, 0
-				if id, ok := t.detail(d); ok {
-					lastDetail = id
-				} else {
-					if details == nil {
-						details = map[Details]bool{}
-					}
-					details[d] = true
+		if d := DetailsOf(li); d != (Details{}) && d != lastDetails {
+			lastDetails = d
+			if _, ok := t.detail(d); !ok {
+				if details == nil {
+					details = map[Details]bool{}
 				}
+				details[d] = true
 			}
-			r.Detail = lastDetail
 		}
 	}
 	if len(tags) > 0 {
@@ -277,18 +261,23 @@ func (t *ingestTx) resolveDicts(rows []ItemRow) error {
 			return fmt.Errorf("item details: %w", err)
 		}
 	}
-	if len(tags) == 0 && len(details) == 0 {
-		return nil
-	}
+	// Consecutive items mostly share their tags and details (one resource's
+	// items of a day): look them up only when they change.
+	lastTags, lastDetails = costexplorer.Tags{}, Details{}
+	var lastTag, lastDetail int64
 	for i := range rows {
 		r := &rows[i]
-		if r.TagSet == 0 && !r.Item.Tags.IsZero() {
-			r.TagSet = t.TagSets[r.Item.Tags]
-		}
-		if r.Detail == 0 {
-			if d := DetailsOf(r.Item); d != (Details{}) {
-				r.Detail = t.Details[d]
+		if tg := r.Item.Tags; !tg.IsZero() {
+			if tg != lastTags || lastTag == 0 {
+				lastTags, lastTag = tg, t.TagSets[tg]
 			}
+			r.TagSet = lastTag
+		}
+		if d := DetailsOf(r.Item); d != (Details{}) {
+			if d != lastDetails || lastDetail == 0 {
+				lastDetails, lastDetail = d, t.Details[d]
+			}
+			r.Detail = lastDetail
 		}
 	}
 	return nil
