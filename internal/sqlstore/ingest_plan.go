@@ -80,20 +80,17 @@ func UniqueItems(rows []ItemRow) []ItemRow {
 		compact = compact && ok
 		keys = append(keys, k)
 	}
+	// A batch in key order already saves the sort (the check stops at the
+	// first pair out of order).
+	if compact && !slices.IsSortedFunc(keys, compareKeys) {
+		slices.SortFunc(keys, compareKeys)
+	}
 	unique := make([]ItemRow, len(keys))
 	for j, k := range keys {
 		unique[j] = rows[k.row]
 	}
-	switch {
-	case !compact:
-		if !slices.IsSortedFunc(unique, CompareItems) {
-			slices.SortFunc(unique, CompareItems)
-		}
-	case !slices.IsSortedFunc(keys, compareKeys): // a batch in key order already saves the sort (the check stops at the first pair out of order)
-		slices.SortFunc(keys, compareKeys)
-		for j, k := range keys {
-			unique[j] = rows[k.row]
-		}
+	if !compact && !slices.IsSortedFunc(unique, CompareItems) {
+		slices.SortFunc(unique, CompareItems)
 	}
 	return unique
 }
