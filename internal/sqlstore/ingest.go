@@ -279,7 +279,6 @@ func (t *ingestTx) prune(table string, cols []string, cond string, n int, key fu
 		arrays := make([]any, len(cols))
 		casts, names := make([]string, len(cols)), make([]string, len(cols))
 		for c, col := range cols {
-			arrays[c] = make([]int64, 0, min(n, arrayChunk))
 			casts[c], names[c] = "?::bigint[]", fmt.Sprintf("k%d", c)
 			match[c] = table + "." + col + " = k." + names[c]
 		}
@@ -287,12 +286,12 @@ func (t *ingestTx) prune(table string, cols []string, cond string, n int, key fu
 			") WHERE " + strings.Join(match, " AND ") + " AND " + cond
 		return eachChunkOf(arrayChunk, n, func(start, end int) error {
 			for c := range arrays {
-				arrays[c] = arrays[c].([]int64)[:0]
+				arrays[c] = make([]int64, end-start)
 			}
 			for i := start; i < end; i++ {
 				key(i, k)
 				for c, v := range k {
-					arrays[c] = append(arrays[c].([]int64), v)
+					arrays[c].([]int64)[i-start] = v
 				}
 			}
 			return t.bulk.Exec(t.ctx, statement, arrays...)
@@ -361,29 +360,21 @@ func (t *ingestTx) upsert(statement func(source string) string, types []string, 
 	cols := len(types)
 	row := make([]any, cols)
 	if t.opts.Arrays {
-		arrays := make([]any, cols)
 		casts := make([]string, cols)
 		for c, typ := range types {
 			casts[c] = "?::" + typ + "[]"
-			switch typ {
-			case "int":
-				arrays[c] = make([]int32, 0, min(n, arrayChunk))
-			case "bigint":
-				arrays[c] = make([]int64, 0, min(n, arrayChunk))
-			default:
-				arrays[c] = make([]float64, 0, min(n, arrayChunk))
-			}
 		}
 		query := statement("SELECT * FROM unnest(" + strings.Join(casts, ", ") + ")")
+		arrays := make([]any, cols)
 		return eachChunkOf(arrayChunk, n, func(start, end int) error {
-			for c := range arrays {
-				switch a := arrays[c].(type) {
-				case []int32:
-					arrays[c] = a[:0]
-				case []int64:
-					arrays[c] = a[:0]
-				case []float64:
-					arrays[c] = a[:0]
+			for c, typ := range types {
+				switch typ {
+				case "int":
+					arrays[c] = make([]int32, end-start)
+				case "bigint":
+					arrays[c] = make([]int64, end-start)
+				default:
+					arrays[c] = make([]float64, end-start)
 				}
 			}
 			for i := start; i < end; i++ {
@@ -391,11 +382,11 @@ func (t *ingestTx) upsert(statement func(source string) string, types []string, 
 				for c, v := range row {
 					switch a := arrays[c].(type) {
 					case []int32:
-						arrays[c] = append(a, int32(v.(int64)))
+						a[i-start] = int32(v.(int64))
 					case []int64:
-						arrays[c] = append(a, v.(int64))
+						a[i-start] = v.(int64)
 					case []float64:
-						arrays[c] = append(a, v.(float64))
+						a[i-start] = v.(float64)
 					}
 				}
 			}

@@ -230,18 +230,17 @@ func (t *ingestTx) removeItems(gone []ItemRow) error {
 	}
 	var err error
 	if t.opts.Arrays {
-		n := min(len(gone), arrayChunk)
-		orgs, invoices, projects, clusters, days := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-		ids := make([][]byte, n)
 		err = eachChunkOf(arrayChunk, len(gone), func(start, end int) error {
 			n := end - start
+			orgs, invoices, projects, clusters, days := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+			ids := make([][]byte, n)
 			for i, r := range gone[start:end] {
 				orgs[i], invoices[i], projects[i], clusters[i], days[i] = int32(r.Org), int32(r.Invoice), int32(r.Project), int32(r.Cluster), int32(r.Item.Date)
 				ids[i] = r.Item.ID[:]
 			}
 			return t.bulk.Exec(t.ctx, `DELETE FROM line_items li USING unnest(?::int[], ?::int[], ?::int[], ?::int[], ?::int[], ?::bytea[]) AS k(o, i, p, c, d, id)
 			WHERE li.org_id = k.o AND li.invoice_id = k.i AND li.project_id = k.p AND li.cluster_id = k.c AND li.day = k.d AND li.id = k.id`,
-				orgs[:n], invoices[:n], projects[:n], clusters[:n], days[:n], ids[:n])
+				orgs, invoices, projects, clusters, days, ids)
 		})
 	} else {
 		for i := range gone {
