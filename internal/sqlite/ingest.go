@@ -94,8 +94,8 @@ type keyCache struct{ keys *sqlstore.KeyCache }
 // newKeys returns an empty cache for [keyCache].
 func newKeys() *sqlstore.KeyCache { return sqlstore.NewKeyCache() }
 
-// ingestCacheKiB is the page cache of the write connection while and after
-// this process ingests: 256 MiB.
+// ingestCacheKiB is the page cache of the ingest connection during and
+// after an IngestUsage: 256 MiB.
 const ingestCacheKiB = 262144
 
 var ingestCachePragma = fmt.Sprintf("PRAGMA cache_size = -%d", ingestCacheKiB)
