@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -273,6 +274,12 @@ func (e *env) validate(req *http.Request, res *response) []error {
 		errs = append(errs, fmt.Errorf("%d empty body with Content-Type %q", res.status, ct))
 	}
 	route, params, err := e.router.FindRoute(req)
+	if p := req.URL.Path; err == nil && path.Clean(p) != strings.TrimSuffix(p, "/") {
+		// A non-canonical path ("/orgs/./billing/…") is no operation's
+		// path even when a template matches it with "." as a parameter:
+		// the server answers it as a missing resource before routing.
+		err = fmt.Errorf("non-canonical path %s", p)
+	}
 	if err != nil {
 		// Not an operation of the document: only Atlas errors may answer,
 		// 404 or 405.
