@@ -193,6 +193,14 @@ type Count struct {
 	ItemCount
 }
 
+// TakeCounts returns the changed item counts in key order (see Counts) and
+// forgets them: the changes after it start from zero.
+func (d *RollupDelta) TakeCounts() []Count {
+	out := d.Counts()
+	clear(d.counts)
+	return out
+}
+
 // Counts returns the changed item counts in key order.
 func (d *RollupDelta) Counts() []Count {
 	out := make([]Count, 0, len(d.counts))

@@ -1,0 +1,9 @@
+package sqlstore
+
+// SetCountsBound sets countsBound for a test and returns the function that
+// restores it.
+func SetCountsBound(n int) (restore func()) {
+	old := countsBound
+	countsBound = n
+	return func() { countsBound = old }
+}
