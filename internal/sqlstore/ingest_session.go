@@ -13,10 +13,11 @@ import (
 // and a session's result is that of one IngestUsage of all its chunks.
 //
 // Each chunk resolves and inserts its items at once; what must move once per
-// ingest waits for the commit, summed over the chunks in bounded memory: the
-// monthly rollup cells (one per month, organization, project, cluster and
-// service), the invoices' amounts (one per invoice), their item counts (one
-// per invoice, project, cluster and SKU) and the running totals.
+// ingest waits for the commit, summed over the chunks: the monthly rollup
+// cells (one per month, organization, project, cluster and service), the
+// invoices' amounts (one per invoice) and the running totals. The invoices'
+// item counts (one per invoice, project, cluster and SKU), far more
+// numerous, wait for it too, up to countsBound of them.
 
 // beginTx takes the data lock and opens the bulk path: the start of an
 // ingest's transaction. The caller closes t.bulk.
