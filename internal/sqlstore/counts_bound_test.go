@@ -11,10 +11,11 @@ import (
 )
 
 // TestConformanceCountsInParts runs the conformance suite on SQLite with
-// the item counts added to the table as soon as an ingest holds more than
-// three: every ingest of more than a few resources adds them in parts
-// before its commit, and the suite's checks (the counts against a recount
-// of the line items among them) must hold as when they are added at once.
+// the item counts added to the table as soon as an ingest holds three:
+// every ingest of more than a few resources adds them in parts before its
+// commit, and the suite's checks (the counts against a recount of the line
+// items among them) must hold as when they are added at once. The suite
+// runs its tests one after the other, all under this bound.
 func TestConformanceCountsInParts(t *testing.T) {
 	defer sqlstore.SetCountsBound(3)()
 	storetest.Run(t, func(t *testing.T) costexplorer.Store {
