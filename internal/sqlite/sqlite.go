@@ -120,7 +120,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	db := &DB{path: path, write: write, keys: keyCache{keys: newKeys()}}
 	db.Store = sqlstore.New(dialect, runner{db}, opts.Now)
-	if err := write.PingContext(ctx); err != nil {
+	if err := connectWrite(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, translate(err))
 	}
@@ -147,6 +147,28 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.ckpt = startCheckpointer(read, path, pageSize)
 	return db, nil
+}
+
+// connectWrite connects the write pool, whose connection sets WAL mode.
+// Processes that open a new database at the same moment all try that
+// switch, which needs the file to itself, and SQLite answers all but one
+// SQLITE_BUSY at once, without the busy timeout (waiting for each other
+// could deadlock). The connection is not kept, and the next try connects
+// again: by then the file is in WAL mode, which the switch leaves as it is.
+func connectWrite(ctx context.Context, write *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := write.PingContext(ctx)
+		se := (*sqlite.Error)(nil)
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops the checkpointer and closes both pools. The last connection
