@@ -3,7 +3,6 @@ package sqlite
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -264,7 +263,7 @@ func (b *bulk) InsertItems(ctx context.Context, unique []sqlstore.ItemRow) (_ []
 				inserted = append(inserted, chunk...)
 				continue
 			}
-			if de := (*directError)(nil); !errors.As(err, &de) || de.code != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			if resultCode(err) != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 				return nil, fmt.Errorf("insert line items: %w", err)
 			}
 			fresh = false

@@ -159,8 +159,7 @@ func connectWrite(ctx context.Context, write *sql.DB) error {
 	deadline := time.Now().Add(busyTimeout)
 	for {
 		err := write.PingContext(ctx)
-		se := (*sqlite.Error)(nil)
-		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+		if err == nil || resultCode(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
 			return err
 		}
 		select {
@@ -301,17 +300,23 @@ func translate(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return &costexplorer.Error{Code: costexplorer.ErrNotFound, Detail: "Resource not found.", Err: err}
 	}
-	var code int32
-	if se := (*sqlite.Error)(nil); errors.As(err, &se) {
-		code = int32(se.Code())
-	} else if de := (*directError)(nil); errors.As(err, &de) {
-		code = de.code
-	}
-	switch code {
+	switch resultCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return &costexplorer.Error{Code: costexplorer.ErrConflict, Detail: "The resource already exists.", Err: err}
 	}
 	return err
+}
+
+// resultCode is SQLite's (extended) result code in err, from the driver or
+// from a direct connection; 0 when err holds none.
+func resultCode(err error) int32 {
+	if se := (*sqlite.Error)(nil); errors.As(err, &se) {
+		return int32(se.Code())
+	}
+	if de := (*directError)(nil); errors.As(err, &de) {
+		return de.code
+	}
+	return 0
 }
 
 // boolInt encodes a flag for an INTEGER column.
