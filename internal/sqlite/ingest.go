@@ -300,6 +300,7 @@ func (b *bulk) run(query string, chunk []sqlstore.ItemRow, shape itemShape, retu
 		return err
 	}
 	defer sqlite3.Xsqlite3_clear_bindings(c.tls, st) // the ids' memory outlives no binding
+	defer sqlite3.Xsqlite3_reset(c.tls, st)          // first: after the error is read
 	if rc := b.bind(st, chunk, shape); rc != sqlite3.SQLITE_OK {
 		return c.err(rc)
 	}
@@ -307,16 +308,12 @@ func (b *bulk) run(query string, chunk []sqlstore.ItemRow, shape itemShape, retu
 		switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
 		case sqlite3.SQLITE_ROW:
 			if err := returned(c.columnBytes(st, 0)); err != nil {
-				sqlite3.Xsqlite3_reset(c.tls, st)
 				return err
 			}
 		case sqlite3.SQLITE_DONE:
-			sqlite3.Xsqlite3_reset(c.tls, st)
 			return nil
 		default:
-			err := c.err(rc)
-			sqlite3.Xsqlite3_reset(c.tls, st)
-			return err
+			return c.err(rc)
 		}
 	}
 }
