@@ -64,12 +64,14 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 }
 
 // startProcIn is startProc with dir as the working directory (the current
-// one when empty).
+// one when empty). The process's temporary files go to a directory of the
+// test's own, which the test removes: a process the test kills (a sync
+// mid-download, say) leaves what it had staged there, not in /tmp.
 func startProcIn(t *testing.T, dir, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr, p.cmd.Dir = p.stdout, p.stderr, dir
-	p.cmd.Env = append(os.Environ(), "COSTEXPLORER_DATA_DIR=", "COSTEXPLORER_DB=")
+	p.cmd.Env = append(os.Environ(), "COSTEXPLORER_DATA_DIR=", "COSTEXPLORER_DB=", "TMPDIR="+t.TempDir())
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", args, err)
 	}
