@@ -32,7 +32,7 @@ func openWithCheckpointer(t *testing.T, every time.Duration) (*DB, string) {
 	db.ckpt.stop()
 	db.ckpt = nil
 	if every > 0 {
-		db.ckpt = newCheckpointer(db.read, path, 4096, every, 1<<20, 64<<20)
+		db.ckpt = newCheckpointer(db.read, path, newPageSize, every, 1<<20, 64<<20)
 	}
 	if _, err := db.write.ExecContext(ctx, "CREATE TABLE burst (b BLOB)"); err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestCloseStopsCheckpointer(t *testing.T) {
 func TestCheckpointerHardBound(t *testing.T) {
 	ctx := context.Background()
 	db, path := openWithCheckpointer(t, 0)
-	c := newCheckpointer(db.read, path, 4096, time.Hour, 1<<20, 8<<20)
+	c := newCheckpointer(db.read, path, newPageSize, time.Hour, 1<<20, 8<<20)
 	t.Cleanup(c.stop)
 	if _, err := db.write.ExecContext(ctx, "INSERT INTO burst VALUES (x'00')"); err != nil {
 		t.Fatal(err)

@@ -97,6 +97,46 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	}
 }
 
+// TestPageSizeOfNewAndExistingStores checks that Open creates a database
+// with 16 KiB pages in WAL mode, and that a database SQLite created with its
+// default 4 KiB pages (as stores were before) opens, migrates and takes
+// data with its own page size, in WAL mode too.
+func TestPageSizeOfNewAndExistingStores(t *testing.T) {
+	_, path := open(t)
+	if n := rawInt(t, path, "PRAGMA page_size"); n != 16384 {
+		t.Errorf("new store: page size %d, want 16384", n)
+	}
+	old := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec("PRAGMA page_size = 4096; CREATE TABLE before (x)"); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db := openAt(t, old)
+	storetest.SmallData(t, db)
+	if st, err := db.UsageStats(context.Background()); err != nil || st.LineItems == 0 {
+		t.Fatalf("stats %+v, %v; want the small data", st, err)
+	}
+	if n := rawInt(t, old, "PRAGMA page_size"); n != 4096 {
+		t.Errorf("existing store: page size %d, want its own 4096", n)
+	}
+	for _, p := range []string{path, old} {
+		var mode string
+		conn, err := sql.Open("sqlite", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = conn.QueryRow("PRAGMA journal_mode").Scan(&mode)
+		conn.Close()
+		if err != nil || mode != "wal" {
+			t.Errorf("%s: journal mode %q, %v; want wal", filepath.Base(p), mode, err)
+		}
+	}
+}
+
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	storetest.OpenConcurrently(t, 4, func() (io.Closer, error) {
