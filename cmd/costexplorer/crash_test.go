@@ -188,6 +188,10 @@ type crashStore struct {
 	// writing reports whether an import has begun writing its transaction
 	// (a best guess: it samples the database from outside).
 	writing func() bool
+	// activity describes what the database's other sessions are doing
+	// (PostgreSQL), for a failure's message; nil when there is nothing to
+	// ask (SQLite).
+	activity func() string
 }
 
 // crashStoreKinds are the stores every crash test runs on: SQLite always,
@@ -216,7 +220,7 @@ func newCrashStore(t *testing.T, kind string) *crashStore {
 		return sqliteCrashStore(dir)
 	}
 	dsn := pgSchema(t)
-	return &crashStore{dir: dir, sf: storeFlags{dsn: dsn}, flags: []string{"--db", dsn}, writing: func() bool {
+	return &crashStore{dir: dir, sf: storeFlags{dsn: dsn}, flags: []string{"--db", dsn}, activity: func() string { return pgActivity(dsn) }, writing: func() bool {
 		// An import writes line items, then the rollup, in one
 		// transaction; a backend whose latest statement is the rollup
 		// write is inside it, before its commit.
@@ -232,6 +236,30 @@ func newCrashStore(t *testing.T, kind string) *crashStore {
 			WHERE pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO rollup%'`).Scan(&n)
 		return err == nil && n > 0
 	}}
+}
+
+// pgActivity lists the sessions of dsn's database that are not idle, other
+// than its own: process, state, what it waits for, how long its transaction
+// has run, and its statement's start.
+func pgActivity(dsn string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT format('pid %s %s (waits: %s %s) for %s: %s', pid, state, wait_event_type, wait_event,
+			now() - xact_start, left(query, 100))
+		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`)
+	if err != nil {
+		return err.Error()
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err.Error()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // sqliteCrashStore is the SQLite store of the data directory dir.
@@ -275,7 +303,18 @@ func (cs *crashStore) stats(t *testing.T) costexplorer.UsageStats {
 // on any difference between the rollup and the line items.
 func (cs *crashStore) verify(t *testing.T, bin string) {
 	t.Helper()
-	code, out, errOut := runBinIn(t, cs.dir, bin, cs.args("admin", "verify")...)
+	p := startProcIn(t, cs.dir, bin, cs.args("admin", "verify")...)
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Minute):
+		// Most likely waiting for a lock: say who holds the database.
+		activity := "(not asked)"
+		if cs.activity != nil {
+			activity = cs.activity()
+		}
+		t.Fatalf("admin verify still running after 2m0s:\n%s\nthe database's other sessions:\n%s", p.stderr.String(), activity)
+	}
+	code, out, errOut := p.cmd.ProcessState.ExitCode(), p.stdout.String(), p.stderr.String()
 	if code != 0 || !strings.Contains(out, "is consistent") {
 		t.Fatalf("admin verify: exit %d\n%s%s", code, out, errOut)
 	}
