@@ -70,6 +70,10 @@ const (
 	lockIngest  = 0x636f7302
 )
 
+// clientCheck is the setting by which the server checks, while a statement
+// runs, that its client is still connected.
+const clientCheck = "client_connection_check_interval"
+
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string, as pgx accepts) and applies pending migrations. Open
 // fails if the database cannot be reached.
@@ -95,6 +99,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	// hours, so a query waiting on it errors out rather than hanging.
 	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 2 * time.Second, Count: 3}}
 	cfg.ConnConfig.DialFunc = dialer.DialContext
+	// And the other way: the server checks every second, while a statement
+	// runs or waits for a lock, that this client is still there
+	// (PostgreSQL 14 and later; a DSN may set its own interval). Without
+	// it, the statement of a process killed mid-way (an import at its
+	// commit, say) runs to its end before the server sees the closed
+	// socket, and its transaction holds its locks, the ingest lock among
+	// them, until then.
+	if _, set := cfg.ConnConfig.RuntimeParams[clientCheck]; !set {
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SELECT set_config('"+clientCheck+"', '1s', false) WHERE current_setting('server_version_num')::int >= 140000")
+			return err
+		}
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -256,4 +257,42 @@ func mustParse(t *testing.T, dsn string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestStatementOfAVanishedClientEnds closes a connection of the store's pool
+// under a long statement, as the kernel does when the process is killed: the
+// server notices within seconds that its client is gone and ends the
+// statement, and with it its transaction and the locks it holds (an
+// import's ingest lock), instead of running it to its end first.
+func TestStatementOfAVanishedClientEnds(t *testing.T) {
+	db := open(t, pgtest.Schema(t), postgres.Options{})
+	ctx := context.Background()
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := conn.Hijack().PgConn()
+	var pid uint32 = pc.PID()
+	pc.Exec(ctx, "SELECT pg_sleep(120)") // sent; its result never read
+	pc.Conn().Close()
+	watch, err := pgx.Connect(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	start := time.Now()
+	for {
+		var n int
+		if err := watch.QueryRow(ctx, "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Logf("backend %d ended %s after its client", pid, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("backend %d still there %s after its client was gone", pid, time.Since(start).Round(time.Second))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
