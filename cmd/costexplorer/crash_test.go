@@ -220,21 +220,36 @@ func newCrashStore(t *testing.T, kind string) *crashStore {
 		return sqliteCrashStore(dir)
 	}
 	dsn := pgSchema(t)
+	var watch *pgx.Conn // one connection for every sample: samples come a query apart, not a connection's setup
+	t.Cleanup(func() {
+		if watch != nil {
+			watch.Close(context.Background())
+		}
+	})
 	return &crashStore{dir: dir, sf: storeFlags{dsn: dsn}, flags: []string{"--db", dsn}, activity: func() string { return pgActivity(dsn) }, writing: func() bool {
-		// An import writes line items, then the rollup, in one
-		// transaction; a backend whose latest statement is the rollup
-		// write is inside it, before its commit.
+		// An import writes line items, then, at its commit, the rollup,
+		// the invoices' amounts and the item counts, in one transaction:
+		// a backend whose latest statement is one of those is inside it,
+		// before its commit.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
+		if watch == nil {
+			c, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				return false
+			}
+			watch = c
+		}
+		var n int
+		err := watch.QueryRow(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')
+			AND (query LIKE 'INSERT INTO rollup%' OR query LIKE 'UPDATE invoices SET charges_cents%' OR query LIKE 'INSERT INTO invoice_item_counts%')`).Scan(&n)
 		if err != nil {
+			watch.Close(ctx)
+			watch = nil
 			return false
 		}
-		defer conn.Close(ctx)
-		var n int
-		err = conn.QueryRow(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-			WHERE pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction') AND query LIKE 'INSERT INTO rollup%'`).Scan(&n)
-		return err == nil && n > 0
+		return n > 0
 	}}
 }
 
