@@ -350,7 +350,8 @@ func (t *ingestTx) addCounts(counts []Count) error {
 }
 
 // upsert runs statement(source) over n rows of len(types) columns, which
-// fill sets (int64 for "int" and "bigint", float64 for "float8"): one
+// fill sets (int64 for "int" and "bigint", float64 for "float8", string for
+// "text"): one
 // statement over unnest of one array a column where the dialect binds
 // arrays, else one multi-row VALUES statement a chunk.
 func (t *ingestTx) upsert(statement func(source string) string, types []string, n int, fill func(i int, row []any)) error {
@@ -373,6 +374,8 @@ func (t *ingestTx) upsert(statement func(source string) string, types []string, 
 					arrays[c] = make([]int32, end-start)
 				case "bigint":
 					arrays[c] = make([]int64, end-start)
+				case "text":
+					arrays[c] = make([]string, end-start)
 				default:
 					arrays[c] = make([]float64, end-start)
 				}
@@ -387,6 +390,8 @@ func (t *ingestTx) upsert(statement func(source string) string, types []string, 
 						a[i-start] = v.(int64)
 					case []float64:
 						a[i-start] = v.(float64)
+					case []string:
+						a[i-start] = v.(string)
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +31,8 @@ func (l *execLog) Exec(_ context.Context, query string, args ...any) error {
 			copied[i] = slices.Clone(a)
 		case [][]byte:
 			copied[i] = slices.Clone(a)
+		case []string:
+			copied[i] = slices.Clone(a)
 		default:
 			copied[i] = a
 		}
@@ -41,8 +44,8 @@ func (l *execLog) Exec(_ context.Context, query string, args ...any) error {
 
 // TestArrayStatementsAreBounded checks that the statements over arrays (a
 // dialect that binds them) carry at most arrayChunk rows each, and every
-// row once, in order: the upserts, the prunes and the deletion of restated
-// items.
+// row once, in order: the upserts (of numbers and of text), the prunes and
+// the deletion of restated items.
 func TestArrayStatementsAreBounded(t *testing.T) {
 	defer func(n int) { arrayChunk = n }(arrayChunk)
 	arrayChunk = 3
@@ -83,6 +86,23 @@ func TestArrayStatementsAreBounded(t *testing.T) {
 		for j, v := range args[0].([]int32) {
 			if args[1].([]int64)[j] != int64(v)+1 || args[2].([]float64)[j] != float64(v)+2 {
 				t.Errorf("upsert: columns of row %d apart: %v", v/10, args)
+			}
+			rows = append(rows, int64(v))
+		}
+		return rows
+	})
+
+	err = tx.upsert(func(source string) string { return "ADD " + source }, []string{"int", "text"}, n, func(i int, row []any) {
+		row[0], row[1] = int64(i*10), fmt.Sprint(i*10+1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("upsert of text", "ADD SELECT * FROM unnest(?::int[], ?::text[])", func(args []any) []int64 {
+		var rows []int64
+		for j, v := range args[0].([]int32) {
+			if args[1].([]string)[j] != fmt.Sprint(v+1) {
+				t.Errorf("upsert of text: columns of row %d apart: %v", v/10, args)
 			}
 			rows = append(rows, int64(v))
 		}

@@ -294,23 +294,35 @@ func (t *ingestTx) detail(d Details) (int64, bool) {
 }
 
 // dictIDs adds the encodings encs to a dictionary table where they are not
-// stored yet and calls set with the key of each: two statements a chunk of
-// encodings, not two round trips an entry (an invoice CSV whose Note differs
-// on every row has as many details as rows; one by one, PostgreSQL's round
-// trips took 300,000 such rows 90 s). New entries get keys in the order of
-// their encodings.
+// stored yet and calls set with the key of each: one statement to add them
+// and one to read their keys a chunk of encodings (over arrays, 65,536 a
+// chunk, where the dialect binds them; else 256), not two round trips an
+// entry (an invoice CSV whose Note differs on every row has as many details
+// as rows; one by one, PostgreSQL's round trips took 300,000 such rows
+// 90 s). New entries get keys in the order of their encodings.
 func dictIDs[V any](t *ingestTx, table string, encs map[string]V, set func(V, int64)) error {
-	sorted := make([]any, 0, len(encs))
-	for _, enc := range slices.Sorted(maps.Keys(encs)) {
-		sorted = append(sorted, enc)
+	sorted := slices.Sorted(maps.Keys(encs))
+	err := t.upsert(func(source string) string {
+		return "INSERT INTO " + table + " (enc) " + source + " ON CONFLICT (enc) DO NOTHING"
+	},
+		[]string{"text"}, len(sorted), func(i int, row []any) { row[0] = sorted[i] })
+	if err != nil {
+		return err
 	}
-	return eachChunk(len(sorted), func(start, end int) error {
-		args := sorted[start:end]
-		if err := t.bulk.Exec(t.ctx, "INSERT INTO "+table+" (enc) VALUES "+values(end-start, 1)+" ON CONFLICT (enc) DO NOTHING", args...); err != nil {
-			return err
+	size := chunk
+	if t.opts.Arrays {
+		size = arrayChunk
+	}
+	return eachChunkOf(size, len(sorted), func(start, end int) error {
+		q, args := "SELECT id, enc FROM "+table+" WHERE enc = ANY(?::text[])", []any{sorted[start:end]}
+		if !t.opts.Arrays {
+			q, args = "SELECT id, enc FROM "+table+" WHERE enc IN ("+placeholders(end-start)+")", args[:0]
+			for _, enc := range sorted[start:end] {
+				args = append(args, enc)
+			}
 		}
 		found := 0
-		err := Each(t.ctx, t.q, "SELECT id, enc FROM "+table+" WHERE enc IN ("+placeholders(end-start)+")", func(r Row) error {
+		err := Each(t.ctx, t.q, q, func(r Row) error {
 			var (
 				id  int64
 				enc string
@@ -354,19 +366,18 @@ func (t *ingestTx) addInvoices(changes []InvoiceChange, inserted []ItemRow) erro
 // items use, by invoice.
 func (t *ingestTx) addInvoiceDicts(table, column string, inserted []ItemRow, key func(*ItemRow) int64) error {
 	type pair struct{ invoice, dict int64 }
-	var pairs []any
+	var pairs []pair
 	seen := map[pair]bool{}
 	for i := range inserted {
 		r := &inserted[i]
 		if p := (pair{r.Invoice, key(r)}); p.dict != 0 && !seen[p] {
 			seen[p] = true
-			pairs = append(pairs, p.invoice, p.dict)
+			pairs = append(pairs, p)
 		}
 	}
-	err := eachChunk(len(pairs)/2, func(start, end int) error {
-		return t.bulk.Exec(t.ctx, "INSERT INTO "+table+" (invoice_id, "+column+") VALUES "+values(end-start, 2)+
-			" ON CONFLICT (invoice_id, "+column+") DO NOTHING", pairs[2*start:2*end]...)
-	})
+	err := t.upsert(func(source string) string {
+		return "INSERT INTO " + table + " (invoice_id, " + column + ") " + source + " ON CONFLICT (invoice_id, " + column + ") DO NOTHING"
+	}, []string{"int", "int"}, len(pairs), func(i int, row []any) { row[0], row[1] = pairs[i].invoice, pairs[i].dict })
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
