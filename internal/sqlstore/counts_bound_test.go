@@ -18,12 +18,24 @@ import (
 // runs its tests one after the other, all under this bound.
 func TestConformanceCountsInParts(t *testing.T) {
 	defer sqlstore.SetCountsBound(3)()
-	storetest.Run(t, func(t *testing.T) costexplorer.Store {
-		db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "costexplorer.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
+	storetest.Run(t, openSQLite)
+}
+
+// TestConformanceDictionariesPastTheirBound runs the conformance suite on
+// SQLite with a transaction and the process's key cache holding the keys of
+// one tag set and of one item details at most: the keys of every other are
+// read from their tables again, and every item must still get its own.
+func TestConformanceDictionariesPastTheirBound(t *testing.T) {
+	defer sqlstore.SetDictBound(1)()
+	storetest.Run(t, openSQLite)
+}
+
+// openSQLite opens a store on a new SQLite file, closed when t ends.
+func openSQLite(t *testing.T) costexplorer.Store {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "costexplorer.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -7,3 +7,11 @@ func SetCountsBound(n int) (restore func()) {
 	countsBound = n
 	return func() { countsBound = old }
 }
+
+// SetDictBound sets dictBound for a test and returns the function that
+// restores it.
+func SetDictBound(n int) (restore func()) {
+	old := dictBound
+	dictBound = n
+	return func() { dictBound = old }
+}

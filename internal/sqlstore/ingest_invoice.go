@@ -211,9 +211,25 @@ func (t *ingestTx) createInvoices(keys []InvoiceKey, want map[InvoiceKey]string)
 	return nil
 }
 
+// dictBound is how many keys of tag sets, and of item details, a
+// transaction and the process's [KeyCache] hold at most: they cache the
+// dictionary tables, whose rows are as many as the distinct values in the
+// data (an invoice whose Note differs on every row has as many details as
+// rows), so that held without bound they would grow with a file's rows. A
+// key not held is read from its table again. A variable for tests.
+var dictBound = 1 << 15
+
 // resolveDicts sets the tag-set and details keys of every row, creating the
 // dictionary rows not stored yet.
 func (t *ingestTx) resolveDicts(rows []ItemRow) error {
+	// The keys of earlier chunks go past the bound: this chunk's are
+	// found again in the cache or the tables.
+	if len(t.TagSets) > dictBound {
+		t.TagSets = map[costexplorer.Tags]int64{}
+	}
+	if len(t.Details) > dictBound {
+		t.Details = map[Details]int64{}
+	}
 	var (
 		tags    map[costexplorer.Tags]bool
 		details map[Details]bool

@@ -412,7 +412,8 @@ func (k *Keys) RollupRows(cells []Cell, services map[int64]costexplorer.Service)
 }
 
 // KeyCache holds the surrogate keys of committed dimension rows, so that an
-// ingest resolves its items without a query per dimension. Entries stay
+// ingest resolves its items without a query per dimension (of the
+// dictionaries' rows, at most dictBound each). Entries stay
 // valid forever: dimension rows are never deleted, and a project never moves
 // to another organization nor a cluster to another project. Only keys of
 // committed transactions may join it (see [KeyCache.Merge]): a key cached
@@ -434,7 +435,13 @@ func (c *KeyCache) Merge(k *Keys) {
 	maps.Copy(c.keys.Clusters, k.Clusters)
 	maps.Copy(c.keys.SKUs, k.SKUs)
 	maps.Copy(c.keys.Invoices, k.Invoices)
+	if len(c.keys.TagSets)+len(k.TagSets) > dictBound {
+		c.keys.TagSets = map[costexplorer.Tags]int64{}
+	}
 	maps.Copy(c.keys.TagSets, k.TagSets)
+	if len(c.keys.Details)+len(k.Details) > dictBound {
+		c.keys.Details = map[Details]int64{}
+	}
 	maps.Copy(c.keys.Details, k.Details)
 	maps.Copy(c.keys.orgExt, k.orgExt)
 	maps.Copy(c.keys.projectExt, k.projectExt)
