@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/costexplorer/costexplorer"
+	"github.com/costexplorer/costexplorer/internal/postgres"
+	"github.com/costexplorer/costexplorer/internal/postgres/pgtest"
 	"github.com/costexplorer/costexplorer/internal/sqlite"
 	"github.com/costexplorer/costexplorer/internal/sqlstore"
 	"github.com/costexplorer/costexplorer/internal/storetest"
@@ -28,6 +30,22 @@ func TestConformanceCountsInParts(t *testing.T) {
 func TestConformanceDictionariesPastTheirBound(t *testing.T) {
 	defer sqlstore.SetDictBound(1)()
 	storetest.Run(t, openSQLite)
+}
+
+// TestConformanceDictionariesPastTheirBoundPostgreSQL is
+// TestConformanceDictionariesPastTheirBound on PostgreSQL (TEST_DATABASE_URL;
+// skipped without it).
+func TestConformanceDictionariesPastTheirBoundPostgreSQL(t *testing.T) {
+	pgtest.URL(t)
+	defer sqlstore.SetDictBound(1)()
+	storetest.Run(t, func(t *testing.T) costexplorer.Store {
+		db, err := postgres.Open(t.Context(), pgtest.Schema(t), postgres.Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
 }
 
 // openSQLite opens a store on a new SQLite file, closed when t ends.

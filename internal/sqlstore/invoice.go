@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -213,11 +214,37 @@ type lineDecoder struct {
 	tags               map[int64]costexplorer.Tags
 	details            map[int64]Details
 
+	// lazy: the invoice's items use more tag sets or more item details
+	// than dictBound (a Note that differs on every row makes as many
+	// details as rows), so that holding them all would take memory in
+	// proportion to the invoice: none are read before the items, and tags
+	// and details keep at most dictBound of those met. A row then brings
+	// the encodings of its own (joined: its query answers them after
+	// lineColumns, into the encodings below), or decode leaves them to
+	// resolve, which reads those of the rows decoded (a page).
+	lazy, joined bool
+	encs         [2]string      // the row's tag set and item details, joined
+	pending      []pendingDicts // rows decoded without their dictionaries
+
 	// The destinations of a row's columns (lineColumns), reused row after
 	// row so that decoding allocates nothing of its own.
 	row  lineRow
 	dest []any
 }
+
+// pendingDicts is a line decoded without its tag set or item details: their
+// keys, for resolve.
+type pendingDicts struct {
+	line            *costexplorer.InvoiceLine
+	tagSet, details int64
+}
+
+// The columns and joins that bring a row's dictionary encodings with it
+// (lineDecoder.joined).
+const (
+	joinedDictCols  = ", COALESCE(dt.enc, ''), COALESCE(dd.enc, '')"
+	joinedDictJoins = " LEFT JOIN tag_sets dt ON dt.id = li.tag_set_id LEFT JOIN item_details dd ON dd.id = li.detail_id"
+)
 
 // lineRow holds one row of lineColumns as scanned.
 type lineRow struct {
@@ -268,6 +295,15 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	if err := loadSKUs(ctx, q, d.skus); err != nil {
 		return nil, err
 	}
+	// Counted up to one past the bound: no more is needed.
+	var tagSets, details int
+	if err := q.QueryRow(ctx, "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM invoice_tag_sets WHERE invoice_id = ? LIMIT ?) t), (SELECT COUNT(*) FROM (SELECT 1 FROM invoice_details WHERE invoice_id = ? LIMIT ?) d)",
+		d.invoice, dictBound+1, d.invoice, dictBound+1).Scan(&tagSets, &details); err != nil {
+		return nil, err
+	}
+	if d.lazy = tagSets > dictBound || details > dictBound; d.lazy {
+		return d, nil
+	}
 	err = eachText(ctx, q, "SELECT t.id, t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) error {
 		tg, err := costexplorer.ParseTags(enc)
 		if err != nil {
@@ -312,6 +348,13 @@ func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
 	k, okS := d.skus[sku]
 	tg, okT := d.tags[tagSet]
 	det, okD := d.details[detail]
+	if (!okT || !okD) && d.lazy {
+		var err error
+		if tg, det, err = d.lazyDicts(l, tagSet, detail); err != nil {
+			return fmt.Errorf("line item %s: %w", li.ID, err)
+		}
+		okT, okD = true, true
+	}
 	if !okP || !okC || !okS || !okT || !okD {
 		return fmt.Errorf("line item %s: dangling key (project %d, cluster %d, sku %d, tag set %d, details %d)", li.ID, project, cluster, sku, tagSet, detail)
 	}
@@ -321,6 +364,123 @@ func (d *lineDecoder) decode(r Row, l *costexplorer.InvoiceLine) error {
 	li.Date, li.UnitPriceNanos, li.Amount = costexplorer.Day(day), int64(w.price), costexplorer.Cents(w.cents)
 	li.InvoiceID, li.BillDate, li.Discount, li.Tags = d.invoiceID, costexplorer.Day(w.billDay), costexplorer.Cents(w.discount), tg
 	det.Apply(li)
+	return nil
+}
+
+// join makes d's rows bring their dictionary encodings (when d is lazy):
+// the columns and joins to add to the query, which scans them after
+// lineColumns.
+func (d *lineDecoder) join() (cols, joins string) {
+	if !d.lazy {
+		return "", ""
+	}
+	d.joined = true
+	d.dest = append(d.dest[:len(d.dest):len(d.dest)], &d.encs[0], &d.encs[1])
+	return joinedDictCols, joinedDictJoins
+}
+
+// lazyDicts returns the tag set and item details of a lazy decoder's row
+// that tags and details do not hold: decoded from the row's joined
+// encodings, or left for resolve (empty until then).
+func (d *lineDecoder) lazyDicts(l *costexplorer.InvoiceLine, tagSet, detail int64) (costexplorer.Tags, Details, error) {
+	if d.joined {
+		return d.joinedDicts(tagSet, detail)
+	}
+	d.pending = append(d.pending, pendingDicts{l, tagSet, detail})
+	return costexplorer.Tags{}, Details{}, nil
+}
+
+// joinedDicts decodes the row's joined encodings of tag set tagSet and item
+// details detail, keeping them, up to dictBound each.
+func (d *lineDecoder) joinedDicts(tagSet, detail int64) (costexplorer.Tags, Details, error) {
+	tg, ok := d.tags[tagSet]
+	if !ok {
+		var err error
+		if tg, err = costexplorer.ParseTags(d.encs[0]); err != nil {
+			return tg, Details{}, fmt.Errorf("tag set %d: %w", tagSet, err)
+		}
+		d.keepTags(tagSet, tg)
+	}
+	det, ok := d.details[detail]
+	if !ok {
+		var err error
+		if det, err = DecodeDetails(d.encs[1]); err != nil {
+			return tg, det, fmt.Errorf("details %d: %w", detail, err)
+		}
+		d.keepDetails(detail, det)
+	}
+	return tg, det, nil
+}
+
+// keepTags and keepDetails keep a lazy decoder's dictionary rows, starting
+// again past dictBound.
+func (d *lineDecoder) keepTags(id int64, tg costexplorer.Tags) {
+	if len(d.tags) > dictBound {
+		d.tags = map[int64]costexplorer.Tags{0: {}}
+	}
+	d.tags[id] = tg
+}
+
+func (d *lineDecoder) keepDetails(id int64, det Details) {
+	if len(d.details) > dictBound {
+		d.details = map[int64]Details{0: {}}
+	}
+	d.details[id] = det
+}
+
+// resolve reads the tag sets and item details of the lines decode left
+// without them (a lazy decoder's page), and sets them.
+func (d *lineDecoder) resolve(ctx context.Context, q Querier) error {
+	if len(d.pending) == 0 {
+		return nil
+	}
+	need := [2]map[int64]bool{{}, {}}
+	for _, p := range d.pending {
+		if _, ok := d.tags[p.tagSet]; !ok {
+			need[0][p.tagSet] = true
+		}
+		if _, ok := d.details[p.details]; !ok {
+			need[1][p.details] = true
+		}
+	}
+	for i, table := range [2]string{"tag_sets", "item_details"} {
+		ids := slices.Sorted(maps.Keys(need[i]))
+		err := eachChunk(len(ids), func(start, end int) error {
+			args := make([]any, 0, end-start)
+			for _, id := range ids[start:end] {
+				args = append(args, id)
+			}
+			return eachText(ctx, q, "SELECT id, enc FROM "+table+" WHERE id IN ("+placeholders(end-start)+")", func(id int64, enc string) error {
+				if i == 0 {
+					tg, err := costexplorer.ParseTags(enc)
+					if err != nil {
+						return fmt.Errorf("tag set %d: %w", id, err)
+					}
+					d.tags[id] = tg
+					return nil
+				}
+				det, err := DecodeDetails(enc)
+				if err != nil {
+					return fmt.Errorf("details %d: %w", id, err)
+				}
+				d.details[id] = det
+				return nil
+			}, args...)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range d.pending {
+		tg, okT := d.tags[p.tagSet]
+		det, okD := d.details[p.details]
+		if !okT || !okD {
+			return fmt.Errorf("line item %s: dangling key (tag set %d, details %d)", p.line.ID, p.tagSet, p.details)
+		}
+		p.line.Tags = tg
+		det.Apply(&p.line.LineItem)
+	}
+	d.pending = nil
 	return nil
 }
 
@@ -334,7 +494,8 @@ func (s *Store) InvoiceLines(ctx context.Context, invoiceID string, fn func(*cos
 			return err
 		}
 		var l costexplorer.InvoiceLine
-		return Each(ctx, q, "SELECT "+lineColumns+" FROM line_items li WHERE li.org_id = ? AND li.invoice_id = ?"+
+		cols, joins := d.join()
+		return Each(ctx, q, "SELECT "+lineColumns+cols+" FROM line_items li"+joins+" WHERE li.org_id = ? AND li.invoice_id = ?"+
 			" ORDER BY li.project_id, li.cluster_id, li.day, li.id", func(r Row) error {
 			if err := d.decode(r, &l); err != nil {
 				return err
@@ -454,7 +615,7 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 			d.dest = append(d.dest[:len(d.dest):len(d.dest)], new(any)) // the sort key
 			defer func() { d.dest = dest }()
 		}
-		return Each(ctx, q, query, func(r Row) error {
+		err = Each(ctx, q, query, func(r Row) error {
 			l := &costexplorer.InvoiceLine{}
 			if err := d.decode(r, l); err != nil {
 				return err
@@ -462,6 +623,10 @@ func (s *Store) SearchLineItems(ctx context.Context, invoiceID string, ls *coste
 			out = append(out, l)
 			return nil
 		}, args...)
+		if err != nil {
+			return err
+		}
+		return d.resolve(ctx, q)
 	})
 	if err != nil {
 		return nil, 0, err
