@@ -153,10 +153,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // newPageSize is the page size of the databases Open creates: 16 KiB, four
 // times SQLite's default. A store's line items are many small rows in a
 // b-tree whose inserts mostly land amid it, not at its end: larger pages
-// mean a quarter of the page splits, one level less to descend, a quarter
-// of the log's frames to write and to copy back, and smaller files (the
-// demo's 1 M-row invoice import: 3.96 s with 4 KiB pages, 3.57 s with
-// 16 KiB, 1.11×; the reads measured in BENCHMARKS.md). The page size is
+// mean a quarter of the page splits, one level less to descend, and a
+// quarter of the log's frames to write and to copy back (the demo's 1 M-row
+// invoice import: 3.96 s with 4 KiB pages, 3.57 s with 16 KiB, 1.11×, for a
+// file 1.3 % larger; the reads measured in BENCHMARKS.md). The page size is
 // fixed once a database has its first page: a store created before keeps
 // its own.
 const newPageSize = 16384
