@@ -351,9 +351,8 @@ func (t *ingestTx) addCounts(counts []Count) error {
 
 // upsert runs statement(source) over n rows of len(types) columns, which
 // fill sets (int64 for "int" and "bigint", float64 for "float8", string for
-// "text"): one
-// statement over unnest of one array a column where the dialect binds
-// arrays, else one multi-row VALUES statement a chunk.
+// "text"): one statement over unnest of one array a column where the
+// dialect binds arrays, else one multi-row VALUES statement a chunk.
 func (t *ingestTx) upsert(statement func(source string) string, types []string, n int, fill func(i int, row []any)) error {
 	if n == 0 {
 		return nil

@@ -318,11 +318,10 @@ func (t *ingestTx) detail(d Details) (int64, bool) {
 // 90 s). New entries get keys in the order of their encodings.
 func dictIDs[V any](t *ingestTx, table string, encs map[string]V, set func(V, int64)) error {
 	sorted := slices.Sorted(maps.Keys(encs))
-	err := t.upsert(func(source string) string {
+	insert := func(source string) string {
 		return "INSERT INTO " + table + " (enc) " + source + " ON CONFLICT (enc) DO NOTHING"
-	},
-		[]string{"text"}, len(sorted), func(i int, row []any) { row[0] = sorted[i] })
-	if err != nil {
+	}
+	if err := t.upsert(insert, []string{"text"}, len(sorted), func(i int, row []any) { row[0] = sorted[i] }); err != nil {
 		return err
 	}
 	size := chunk

@@ -413,9 +413,9 @@ func (k *Keys) RollupRows(cells []Cell, services map[int64]costexplorer.Service)
 
 // KeyCache holds the surrogate keys of committed dimension rows, so that an
 // ingest resolves its items without a query per dimension (of the
-// dictionaries' rows, at most dictBound each). Entries stay
-// valid forever: dimension rows are never deleted, and a project never moves
-// to another organization nor a cluster to another project. Only keys of
+// dictionaries' rows, at most dictBound each). Entries stay valid forever:
+// dimension rows are never deleted, and a project never moves to another
+// organization nor a cluster to another project. Only keys of
 // committed transactions may join it (see [KeyCache.Merge]): a key cached
 // before could belong to a row rolled back.
 type KeyCache struct {
