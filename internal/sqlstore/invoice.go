@@ -391,9 +391,14 @@ func (d *lineDecoder) lazyDicts(l *costexplorer.InvoiceLine, tagSet, detail int6
 }
 
 // joinedDicts decodes the row's joined encodings of tag set tagSet and item
-// details detail, keeping them, up to dictBound each.
+// details detail, keeping them, up to dictBound each. A stored row's
+// encoding is never empty (key 0, none, is always held): an empty one is a
+// row the join did not find.
 func (d *lineDecoder) joinedDicts(tagSet, detail int64) (costexplorer.Tags, Details, error) {
 	tg, ok := d.tags[tagSet]
+	if !ok && d.encs[0] == "" || !d.hasDetails(detail) && d.encs[1] == "" {
+		return tg, Details{}, fmt.Errorf("dangling key (tag set %d, details %d)", tagSet, detail)
+	}
 	if !ok {
 		var err error
 		if tg, err = costexplorer.ParseTags(d.encs[0]); err != nil {
@@ -410,6 +415,12 @@ func (d *lineDecoder) joinedDicts(tagSet, detail int64) (costexplorer.Tags, Deta
 		d.keepDetails(detail, det)
 	}
 	return tg, det, nil
+}
+
+// hasDetails reports whether d holds the item details of key detail.
+func (d *lineDecoder) hasDetails(detail int64) bool {
+	_, ok := d.details[detail]
+	return ok
 }
 
 // keepTags and keepDetails keep a lazy decoder's dictionary rows, starting
