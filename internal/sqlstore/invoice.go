@@ -304,29 +304,39 @@ func (s *Store) newLineDecoder(ctx context.Context, q Querier, invoiceID string)
 	if d.lazy = tagSets > dictBound || details > dictBound; d.lazy {
 		return d, nil
 	}
-	err = eachText(ctx, q, "SELECT t.id, t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) error {
-		tg, err := costexplorer.ParseTags(enc)
-		if err != nil {
-			return fmt.Errorf("tag set %d: %w", id, err)
-		}
-		d.tags[id] = tg
-		return nil
+	err = eachText(ctx, q, "SELECT t.id, t.enc FROM tag_sets t JOIN invoice_tag_sets it ON it.tag_set_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) (err error) {
+		d.tags[id], err = decodeTagSet(id, enc)
+		return err
 	}, d.invoice)
 	if err != nil {
 		return nil, err
 	}
-	err = eachText(ctx, q, "SELECT t.id, t.enc FROM item_details t JOIN invoice_details it ON it.detail_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) error {
-		det, err := DecodeDetails(enc)
-		if err != nil {
-			return err
-		}
-		d.details[id] = det
-		return nil
+	err = eachText(ctx, q, "SELECT t.id, t.enc FROM item_details t JOIN invoice_details it ON it.detail_id = t.id WHERE it.invoice_id = ?", func(id int64, enc string) (err error) {
+		d.details[id], err = decodeDetailsRow(id, enc)
+		return err
 	}, d.invoice)
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// decodeTagSet and decodeDetailsRow decode the encoding of a tag_sets or
+// item_details row.
+func decodeTagSet(id int64, enc string) (costexplorer.Tags, error) {
+	tg, err := costexplorer.ParseTags(enc)
+	if err != nil {
+		return tg, fmt.Errorf("tag set %d: %w", id, err)
+	}
+	return tg, nil
+}
+
+func decodeDetailsRow(id int64, enc string) (Details, error) {
+	det, err := DecodeDetails(enc)
+	if err != nil {
+		return det, fmt.Errorf("details %d: %w", id, err)
+	}
+	return det, nil
 }
 
 // lineColumns are the columns decode scans, in order (lineRow; NULL
@@ -391,52 +401,39 @@ func (d *lineDecoder) lazyDicts(l *costexplorer.InvoiceLine, tagSet, detail int6
 }
 
 // joinedDicts decodes the row's joined encodings of tag set tagSet and item
-// details detail, keeping them, up to dictBound each. A stored row's
-// encoding is never empty (key 0, none, is always held): an empty one is a
-// row the join did not find.
-func (d *lineDecoder) joinedDicts(tagSet, detail int64) (costexplorer.Tags, Details, error) {
-	tg, ok := d.tags[tagSet]
-	if !ok && d.encs[0] == "" || !d.hasDetails(detail) && d.encs[1] == "" {
-		return tg, Details{}, fmt.Errorf("dangling key (tag set %d, details %d)", tagSet, detail)
+// details detail where d does not hold them, and keeps them (up to
+// dictBound each). A stored row's encoding is never empty (key 0, none, is
+// always held): an empty one is a row the join did not find.
+func (d *lineDecoder) joinedDicts(tagSet, detail int64) (tg costexplorer.Tags, det Details, err error) {
+	tg, okT := d.tags[tagSet]
+	det, okD := d.details[detail]
+	if !okT && d.encs[0] == "" || !okD && d.encs[1] == "" {
+		return tg, det, fmt.Errorf("dangling key (tag set %d, details %d)", tagSet, detail)
 	}
-	if !ok {
-		var err error
-		if tg, err = costexplorer.ParseTags(d.encs[0]); err != nil {
-			return tg, Details{}, fmt.Errorf("tag set %d: %w", tagSet, err)
+	if !okT {
+		if tg, err = decodeTagSet(tagSet, d.encs[0]); err != nil {
+			return tg, det, err
 		}
-		d.keepTags(tagSet, tg)
+		d.tags = keepBounded(d.tags, tagSet, tg)
 	}
-	det, ok := d.details[detail]
-	if !ok {
-		var err error
-		if det, err = DecodeDetails(d.encs[1]); err != nil {
-			return tg, det, fmt.Errorf("details %d: %w", detail, err)
+	if !okD {
+		if det, err = decodeDetailsRow(detail, d.encs[1]); err != nil {
+			return tg, det, err
 		}
-		d.keepDetails(detail, det)
+		d.details = keepBounded(d.details, detail, det)
 	}
 	return tg, det, nil
 }
 
-// hasDetails reports whether d holds the item details of key detail.
-func (d *lineDecoder) hasDetails(detail int64) bool {
-	_, ok := d.details[detail]
-	return ok
-}
-
-// keepTags and keepDetails keep a lazy decoder's dictionary rows, starting
-// again past dictBound.
-func (d *lineDecoder) keepTags(id int64, tg costexplorer.Tags) {
-	if len(d.tags) > dictBound {
-		d.tags = map[int64]costexplorer.Tags{0: {}}
+// keepBounded adds v under id to m, a lazy decoder's dictionary rows,
+// starting again (with key 0, none) past dictBound, and returns m.
+func keepBounded[V any](m map[int64]V, id int64, v V) map[int64]V {
+	if len(m) > dictBound {
+		var none V
+		m = map[int64]V{0: none}
 	}
-	d.tags[id] = tg
-}
-
-func (d *lineDecoder) keepDetails(id int64, det Details) {
-	if len(d.details) > dictBound {
-		d.details = map[int64]Details{0: {}}
-	}
-	d.details[id] = det
+	m[id] = v
+	return m
 }
 
 // resolve reads the tag sets and item details of the lines decode left
@@ -454,6 +451,10 @@ func (d *lineDecoder) resolve(ctx context.Context, q Querier) error {
 			need[1][p.details] = true
 		}
 	}
+	put := [2]func(id int64, enc string) error{
+		func(id int64, enc string) (err error) { d.tags[id], err = decodeTagSet(id, enc); return err },
+		func(id int64, enc string) (err error) { d.details[id], err = decodeDetailsRow(id, enc); return err },
+	}
 	for i, table := range [2]string{"tag_sets", "item_details"} {
 		ids := slices.Sorted(maps.Keys(need[i]))
 		err := eachChunk(len(ids), func(start, end int) error {
@@ -461,22 +462,7 @@ func (d *lineDecoder) resolve(ctx context.Context, q Querier) error {
 			for _, id := range ids[start:end] {
 				args = append(args, id)
 			}
-			return eachText(ctx, q, "SELECT id, enc FROM "+table+" WHERE id IN ("+placeholders(end-start)+")", func(id int64, enc string) error {
-				if i == 0 {
-					tg, err := costexplorer.ParseTags(enc)
-					if err != nil {
-						return fmt.Errorf("tag set %d: %w", id, err)
-					}
-					d.tags[id] = tg
-					return nil
-				}
-				det, err := DecodeDetails(enc)
-				if err != nil {
-					return fmt.Errorf("details %d: %w", id, err)
-				}
-				d.details[id] = det
-				return nil
-			}, args...)
+			return eachText(ctx, q, "SELECT id, enc FROM "+table+" WHERE id IN ("+placeholders(end-start)+")", put[i], args...)
 		})
 		if err != nil {
 			return err
